@@ -1,0 +1,1 @@
+"""lineops.backends"""

@@ -1,0 +1,1 @@
+"""The `lineops` command line."""

@@ -1,0 +1,55 @@
+"""Entry point of the `lineops` console script.
+
+Each command group lives in its own module with a ``register(subparsers)`` function that
+adds its sub-commands and sets ``func`` on them; ``main`` only dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from lineops import __version__
+from lineops.cli.errors import CliError
+
+# Modules that contribute commands; each exposes register(subparsers).
+COMMAND_MODULES = (
+    "lineops.cli.crd_cmd",
+    "lineops.cli.operator_cmd",
+    "lineops.cli.mes_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lineops", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"lineops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command group not written yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except CliError as exc:
+        print(f"lineops: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""MES analytics (SPC, capability, OEE, drift): pure functions over numbers, no Kubernetes."""
