@@ -1,0 +1,84 @@
+# lineops — the two commands a fresh machine needs: `make demo` and `make test`.
+# Everything they need is installed here, from the project's own files.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# The stamp changes when the lock or the project metadata changes, so `make` reinstalls then.
+STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv system-deps controlplane lint typecheck layers pytest test unit integration demo lock crds clean
+
+help:
+	@echo "make demo   - install what is missing, run the embedded-profile demo"
+	@echo "make test   - install what is missing, build/reuse the control plane, lint, type-check, test"
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	@echo "==> Python environment in $(VENV) (first run downloads ~6 GB, mostly torch; pip cache reused)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip==26.3 wheel
+	$(PIP) install -q -r requirements/lock.txt
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+	$(PIP) check
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+# Debian packages the tests use (real servers, no mocks). Installed only when missing.
+SYSTEM_DEPS := openssl
+system-deps:
+	@missing=""; for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+controlplane:
+	@echo "==> test control plane (built once from Go modules into .cache/controlplane, then reused)"
+	python3 tools/controlplane/cplane.py build --all
+
+lint: venv
+	@echo "==> ruff"
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	@echo "==> mypy (strict on lineops)"
+	$(VENV)/bin/mypy
+
+layers: venv
+	@echo "==> import-linter (layer contracts)"
+	$(VENV)/bin/lint-imports
+
+pytest: venv system-deps controlplane
+	@echo "==> pytest (unit + integration against the real control plane)"
+	$(VENV)/bin/pytest
+
+test: lint typecheck layers pytest
+
+unit: venv
+	$(VENV)/bin/pytest tests/unit
+
+integration: venv system-deps controlplane
+	$(VENV)/bin/pytest tests/integration
+
+demo: venv system-deps controlplane
+	$(PY) -m lineops.cli.main demo --out demo-out
+
+crds: venv
+	$(VENV)/bin/lineops crd generate
+
+# Re-resolve the pinned set from requirements/*.in (run on purpose, then commit lock.txt).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q -r requirements/base.in -r requirements/dev.in
+	(echo "# Resolved set for Python 3.11 on linux x86_64; regenerate with 'make lock'."; \
+	 .venv-lock/bin/pip freeze --exclude-editable) > requirements/lock.txt
+	rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,53 @@
+"""Shared fixtures: the real control plane (session), per-test namespaces, clients."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.support.controlplane import in_ci, load_cplane
+from tests.support.kube import CRD_DIR, admin_client, install_crds
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """etcd + kube-apiserver (RBAC on) + kube-controller-manager on loopback ports."""
+    cplane = load_cplane()
+    try:
+        cp = cplane.up(tmp_path_factory.mktemp("controlplane"))
+    except cplane.ControlPlaneError as exc:
+        if in_ci():
+            pytest.fail(f"the test control plane is required in CI: {exc}")
+        pytest.skip(f"no test control plane: {exc}")
+    try:
+        yield cp
+    finally:
+        cp.stop()
+
+
+@pytest.fixture(scope="session")
+def api_client(control_plane: Any) -> Iterator[client.ApiClient]:
+    """Cluster-admin client with the project's CRDs installed and Established."""
+    api = admin_client(control_plane.kubeconfig)
+    if any(CRD_DIR.glob("*.yaml")):
+        install_crds(api)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def namespace(api_client: client.ApiClient) -> Iterator[str]:
+    """A fresh Namespace per test, deleted afterwards (the namespace controller cleans up)."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    try:
+        core.delete_namespace(name)
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise

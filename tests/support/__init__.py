@@ -1,0 +1,1 @@
+"""Test support: the real control plane, Kubernetes clients and the operator runner."""
