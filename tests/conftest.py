@@ -11,6 +11,12 @@ from kubernetes import client
 
 from tests.support.controlplane import in_ci, load_cplane
 from tests.support.kube import CRD_DIR, admin_client, install_crds
+from tests.support.operator import (
+    OperatorIdentity,
+    RunningOperator,
+    create_operator_identity,
+    run_operator,
+)
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +57,20 @@ def namespace(api_client: client.ApiClient) -> Iterator[str]:
     except client.ApiException as exc:
         if exc.status != 404:
             raise
+
+
+@pytest.fixture(scope="session")
+def operator_identity(
+    api_client: client.ApiClient, control_plane: Any, tmp_path_factory: pytest.TempPathFactory
+) -> OperatorIdentity:
+    """The chart's ServiceAccount and ClusterRole, with a real token for the operator."""
+    return create_operator_identity(
+        api_client, control_plane.server, control_plane.ca_file, tmp_path_factory.mktemp("sa")
+    )
+
+
+@pytest.fixture
+def operator(operator_identity: OperatorIdentity, namespace: str) -> Iterator[RunningOperator]:
+    """The operator (KopfRunner) watching this test's namespace, as its ServiceAccount."""
+    with run_operator(operator_identity, namespace) as running:
+        yield running

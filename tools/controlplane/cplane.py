@@ -144,18 +144,54 @@ def make_pki(pki: Path) -> None:
         raise ControlPlaneError("openssl is required to create the control plane's certificates")
     pki.mkdir(parents=True, exist_ok=True)
     _openssl("genrsa", "-out", "ca.key", "2048", cwd=pki)
-    _openssl("req", "-x509", "-new", "-key", "ca.key", "-days", "3650", "-subj",
-             "/CN=lineops-test-ca", "-out", "ca.crt", cwd=pki)
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=lineops-test-ca",
+        "-out",
+        "ca.crt",
+        cwd=pki,
+    )
     _openssl("genrsa", "-out", "server.key", "2048", cwd=pki)
-    _openssl("req", "-new", "-key", "server.key", "-subj", "/CN=kube-apiserver",
-             "-out", "server.csr", cwd=pki)
+    _openssl(
+        "req",
+        "-new",
+        "-key",
+        "server.key",
+        "-subj",
+        "/CN=kube-apiserver",
+        "-out",
+        "server.csr",
+        cwd=pki,
+    )
     (pki / "san.ext").write_text(
         "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
         "DNS:kubernetes.default.svc,IP:10.0.0.1\nextendedKeyUsage=serverAuth\n"
     )
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-CAcreateserial", "-days", "3650", "-extfile", "san.ext", "-out", "server.crt",
-             cwd=pki)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+        cwd=pki,
+    )
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 
@@ -227,14 +263,27 @@ def _terminate(pid: int, timeout: float) -> None:
 def _spawn(name: str, cmd: list[str], run_dir: Path) -> int:
     logf = open(run_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     # start_new_session: the servers outlive `up` and are not hit by the caller's Ctrl-C.
-    proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=run_dir)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=run_dir,
+    )
     logf.close()
     return proc.pid
 
 
-def _wait_ready(url: str, pid: int, name: str, run_dir: Path, timeout: float,
-                context: ssl.SSLContext | None = None, token: str | None = None) -> None:
+def _wait_ready(
+    url: str,
+    pid: int,
+    name: str,
+    run_dir: Path,
+    timeout: float,
+    context: ssl.SSLContext | None = None,
+    token: str | None = None,
+) -> None:
     """Poll until the endpoint answers exactly ``ok`` (while starting, it lists its checks)."""
     deadline = time.monotonic() + timeout
     last = ""
@@ -264,13 +313,17 @@ def _write_kubeconfig(path: Path, server: str, ca_file: Path, token: str) -> Non
                 "apiVersion": "v1",
                 "kind": "Config",
                 "clusters": [
-                    {"name": "lineops-test", "cluster": {"server": server,
-                                                          "certificate-authority": str(ca_file)}}
+                    {
+                        "name": "lineops-test",
+                        "cluster": {"server": server, "certificate-authority": str(ca_file)},
+                    }
                 ],
                 "users": [{"name": "admin", "user": {"token": token}}],
                 "contexts": [
-                    {"name": "lineops-test",
-                     "context": {"cluster": "lineops-test", "user": "admin"}}
+                    {
+                        "name": "lineops-test",
+                        "context": {"cluster": "lineops-test", "user": "admin"},
+                    }
                 ],
                 "current-context": "lineops-test",
             },
@@ -279,8 +332,9 @@ def _write_kubeconfig(path: Path, server: str, ca_file: Path, token: str) -> Non
     )
 
 
-def up(run_dir: Path | None = None, with_controller_manager: bool = True,
-       timeout: float = 120.0) -> ControlPlane:
+def up(
+    run_dir: Path | None = None, with_controller_manager: bool = True, timeout: float = 120.0
+) -> ControlPlane:
     """Build (or reuse) the binaries, start the servers, and return once /readyz says ok."""
     bins = build(CORE if with_controller_manager else CORE[:2])
     runs = CACHE / "controlplane" / "runs"
@@ -296,69 +350,133 @@ def up(run_dir: Path | None = None, with_controller_manager: bool = True,
     server = f"https://127.0.0.1:{api_port}"
     kubeconfig = run_dir / "kubeconfig"
     _write_kubeconfig(kubeconfig, server, pki / "ca.crt", token)
-    cp = ControlPlane(run_dir=str(run_dir), server=server, kubeconfig=str(kubeconfig),
-                      token=token, ca_file=str(pki / "ca.crt"))
+    cp = ControlPlane(
+        run_dir=str(run_dir),
+        server=server,
+        kubeconfig=str(kubeconfig),
+        token=token,
+        ca_file=str(pki / "ca.crt"),
+    )
     try:
         log(f"starting etcd on 127.0.0.1:{etcd_client}")
-        cp.pids["etcd"] = _spawn("etcd", [
-            str(bins / "etcd"), "--name", "lineops-test", "--data-dir", str(run_dir / "etcd"),
-            "--listen-client-urls", f"http://127.0.0.1:{etcd_client}",
-            "--advertise-client-urls", f"http://127.0.0.1:{etcd_client}",
-            "--listen-peer-urls", f"http://127.0.0.1:{etcd_peer}",
-            "--initial-advertise-peer-urls", f"http://127.0.0.1:{etcd_peer}",
-            "--initial-cluster", f"lineops-test=http://127.0.0.1:{etcd_peer}",
-            "--unsafe-no-fsync",  # test data only; fsync dominates start-up on shared disks
-            "--log-level", "warn",
-        ], run_dir)
+        cp.pids["etcd"] = _spawn(
+            "etcd",
+            [
+                str(bins / "etcd"),
+                "--name",
+                "lineops-test",
+                "--data-dir",
+                str(run_dir / "etcd"),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{etcd_client}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{etcd_client}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-cluster",
+                f"lineops-test=http://127.0.0.1:{etcd_peer}",
+                "--unsafe-no-fsync",  # test data only; fsync dominates start-up on shared disks
+                "--log-level",
+                "warn",
+            ],
+            run_dir,
+        )
         cp.save()
         _wait_etcd(etcd_client, cp.pids["etcd"], run_dir, timeout)
 
         log(f"starting kube-apiserver on {server}")
-        cp.pids["kube-apiserver"] = _spawn("kube-apiserver", [
-            str(bins / "kube-apiserver"),
-            "--etcd-servers", f"http://127.0.0.1:{etcd_client}",
-            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-            "--secure-port", str(api_port),
-            "--tls-cert-file", str(pki / "server.crt"),
-            "--tls-private-key-file", str(pki / "server.key"),
-            "--client-ca-file", str(pki / "ca.crt"),
-            "--token-auth-file", str(pki / "tokens.csv"),
-            "--authorization-mode", "RBAC",
-            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-            "--service-account-key-file", str(pki / "sa.pub"),
-            "--service-account-signing-key-file", str(pki / "sa.key"),
-            "--service-cluster-ip-range", "10.0.0.0/24",
-            "--allow-privileged=true",
-            "--disable-admission-plugins", "ServiceAccount",
-            "--enable-priority-and-fairness=false",
-            "--profiling=false",
-            "--v=1",
-        ], run_dir)
+        cp.pids["kube-apiserver"] = _spawn(
+            "kube-apiserver",
+            [
+                str(bins / "kube-apiserver"),
+                "--etcd-servers",
+                f"http://127.0.0.1:{etcd_client}",
+                "--bind-address",
+                "127.0.0.1",
+                "--advertise-address",
+                "127.0.0.1",
+                "--secure-port",
+                str(api_port),
+                "--tls-cert-file",
+                str(pki / "server.crt"),
+                "--tls-private-key-file",
+                str(pki / "server.key"),
+                "--client-ca-file",
+                str(pki / "ca.crt"),
+                "--token-auth-file",
+                str(pki / "tokens.csv"),
+                "--authorization-mode",
+                "RBAC",
+                "--service-account-issuer",
+                "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file",
+                str(pki / "sa.pub"),
+                "--service-account-signing-key-file",
+                str(pki / "sa.key"),
+                "--service-cluster-ip-range",
+                "10.0.0.0/24",
+                "--allow-privileged=true",
+                "--disable-admission-plugins",
+                "ServiceAccount",
+                "--enable-priority-and-fairness=false",
+                "--profiling=false",
+                "--v=1",
+            ],
+            run_dir,
+        )
         cp.save()
         context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-        _wait_ready(f"{server}/readyz", cp.pids["kube-apiserver"], "kube-apiserver", run_dir,
-                    timeout, context=context, token=token)
+        _wait_ready(
+            f"{server}/readyz",
+            cp.pids["kube-apiserver"],
+            "kube-apiserver",
+            run_dir,
+            timeout,
+            context=context,
+            token=token,
+        )
 
         if with_controller_manager:
             kcm_port = free_port()
             log("starting kube-controller-manager")
-            cp.pids["kube-controller-manager"] = _spawn("kube-controller-manager", [
-                str(bins / "kube-controller-manager"),
-                "--kubeconfig", str(kubeconfig),
-                "--authentication-kubeconfig", str(kubeconfig),
-                "--authorization-kubeconfig", str(kubeconfig),
-                "--bind-address", "127.0.0.1", "--secure-port", str(kcm_port),
-                "--leader-elect=false",
-                "--service-account-private-key-file", str(pki / "sa.key"),
-                "--root-ca-file", str(pki / "ca.crt"),
-                "--use-service-account-credentials=false",
-                "--controllers", "*",
-                "--v=1",
-            ], run_dir)
+            cp.pids["kube-controller-manager"] = _spawn(
+                "kube-controller-manager",
+                [
+                    str(bins / "kube-controller-manager"),
+                    "--kubeconfig",
+                    str(kubeconfig),
+                    "--authentication-kubeconfig",
+                    str(kubeconfig),
+                    "--authorization-kubeconfig",
+                    str(kubeconfig),
+                    "--bind-address",
+                    "127.0.0.1",
+                    "--secure-port",
+                    str(kcm_port),
+                    "--leader-elect=false",
+                    "--service-account-private-key-file",
+                    str(pki / "sa.key"),
+                    "--root-ca-file",
+                    str(pki / "ca.crt"),
+                    "--use-service-account-credentials=false",
+                    "--controllers",
+                    "*",
+                    "--v=1",
+                ],
+                run_dir,
+            )
             cp.save()
-            _wait_ready(f"https://127.0.0.1:{kcm_port}/healthz", cp.pids["kube-controller-manager"],
-                        "kube-controller-manager", run_dir, timeout,
-                        context=ssl._create_unverified_context(), token=token)  # noqa: S323
+            _wait_ready(
+                f"https://127.0.0.1:{kcm_port}/healthz",
+                cp.pids["kube-controller-manager"],
+                "kube-controller-manager",
+                run_dir,
+                timeout,
+                context=ssl._create_unverified_context(),
+                token=token,
+            )  # noqa: S323
     except BaseException:
         cp.stop()
         raise
@@ -395,8 +513,9 @@ def down(run_dir: Path) -> list[str]:
 
 
 def _latest_run() -> Path:
-    runs = sorted((CACHE / "controlplane" / "runs").glob("cp-*/state.json"),
-                  key=lambda p: p.stat().st_mtime)
+    runs = sorted(
+        (CACHE / "controlplane" / "runs").glob("cp-*/state.json"), key=lambda p: p.stat().st_mtime
+    )
     live = [p.parent for p in runs if any(ControlPlane.load(p.parent).alive().values())]
     if not live:
         raise ControlPlaneError("no running control plane found; start one with `up`")
@@ -412,8 +531,12 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--run-dir", type=Path)
     u.add_argument("--no-controller-manager", action="store_true")
     d = sub.add_parser("down", help="stop what `up` started")
-    d.add_argument("run_dir", nargs="?", type=Path,
-                   help="run directory printed by `up` (default: the newest running one)")
+    d.add_argument(
+        "run_dir",
+        nargs="?",
+        type=Path,
+        help="run directory printed by `up` (default: the newest running one)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.cmd == "build":

@@ -25,7 +25,9 @@ Decimal = Annotated[str, StringConstraints(pattern=DECIMAL_PATTERN, max_length=D
 NonNegativeDecimal = Annotated[
     str, StringConstraints(pattern=NON_NEGATIVE_DECIMAL_PATTERN, max_length=DECIMAL_MAX_LENGTH)
 ]
-Fraction = Annotated[str, StringConstraints(pattern=FRACTION_PATTERN, max_length=DECIMAL_MAX_LENGTH)]
+Fraction = Annotated[
+    str, StringConstraints(pattern=FRACTION_PATTERN, max_length=DECIMAL_MAX_LENGTH)
+]
 Duration = Annotated[
     str, StringConstraints(pattern=DURATION_PATTERN, max_length=DURATION_MAX_LENGTH)
 ]
@@ -52,9 +54,7 @@ def parse_decimal(value: str) -> float:
 def parse_duration(value: str) -> float:
     """Parse a duration such as ``"1.2s"``, ``"500ms"``, ``"5m"`` or ``"1h30m"`` into seconds."""
     if not _DURATION_RE.match(value):
-        raise ValueError(
-            f"not a duration: {value!r} (expected e.g. 500ms, 1.2s, 5m, 1h30m, 2d)"
-        )
+        raise ValueError(f"not a duration: {value!r} (expected e.g. 500ms, 1.2s, 5m, 1h30m, 2d)")
     return sum(
         float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART_RE.findall(value)
     )

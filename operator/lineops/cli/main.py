@@ -19,6 +19,13 @@ COMMAND_MODULES = (
     "lineops.cli.crd_cmd",
     "lineops.cli.operator_cmd",
     "lineops.cli.mes_cmd",
+    "lineops.cli.report_cmd",
+    "lineops.cli.rules_cmd",
+    "lineops.cli.features_cmd",
+    "lineops.cli.ingest_cmd",
+    "lineops.cli.model_cmd",
+    "lineops.cli.pipeline_cmd",
+    "lineops.cli.demo_cmd",
 )
 
 

@@ -1,0 +1,500 @@
+"""The ProductionLine custom resource: an ISA-95 line, its sensors, quality and monitoring."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar, Final, Literal, Self
+
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from lineops.api.base import (
+    NAME_KEYED_LIST,
+    ApiModel,
+    DnsLabel,
+    Identifier,
+    SpecModel,
+    cel,
+    validations,
+)
+from lineops.api.conditions import Conditions
+from lineops.api.errors import SpecProblem
+from lineops.api.kinds import API_VERSION, PRODUCTION_LINE, ResourceInfo
+from lineops.api.meta import ObjectMeta
+from lineops.api.quantities import (
+    Decimal,
+    Duration,
+    Fraction,
+    NonNegativeDecimal,
+    optional_decimal,
+    parse_decimal,
+    parse_duration,
+)
+from lineops.api.uniqueness import duplicate_names
+
+MAX_WORK_UNITS: Final = 100
+MAX_SENSORS: Final = 200
+MAX_QUALITY_CHARACTERISTICS: Final = 100
+MAX_SHIFTS: Final = 12
+MAX_SUBGROUP_SIZE: Final = 25
+
+CLOCK_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+TIMEZONE_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+BROKER_PATTERN: Final = r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$"
+
+Clock = Annotated[str, StringConstraints(pattern=CLOCK_PATTERN, max_length=5)]
+Unit = Annotated[str, StringConstraints(max_length=32)]
+
+
+class ChartType(StrEnum):
+    """Shewhart control chart used for a quality characteristic."""
+
+    XBAR_R = "xbar-r"
+    XBAR_S = "xbar-s"
+    IMR = "imr"
+    P = "p"
+    NP = "np"
+    C = "c"
+    U = "u"
+
+
+SUBGROUP_CHARTS: Final = frozenset({ChartType.XBAR_R, ChartType.XBAR_S})
+
+
+class RunRule(StrEnum):
+    """Nelson (8) and Western Electric (4) run rules evaluated on a control chart."""
+
+    NELSON_1 = "nelson-1"
+    NELSON_2 = "nelson-2"
+    NELSON_3 = "nelson-3"
+    NELSON_4 = "nelson-4"
+    NELSON_5 = "nelson-5"
+    NELSON_6 = "nelson-6"
+    NELSON_7 = "nelson-7"
+    NELSON_8 = "nelson-8"
+    WECO_1 = "weco-1"
+    WECO_2 = "weco-2"
+    WECO_3 = "weco-3"
+    WECO_4 = "weco-4"
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class Shift(SpecModel):
+    """A recurring shift; an end before the start means the shift crosses midnight."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel("self.start != self.end", "start and end must differ", field_path=".end")
+        )
+    )
+
+    name: DnsLabel = Field(description="Shift name, unique within the schedule.")
+    start: Clock = Field(description='Local start time, "HH:MM" (24-hour clock).')
+    end: Clock = Field(description='Local end time, "HH:MM"; earlier than start crosses midnight.')
+
+    @model_validator(mode="after")
+    def _start_differs_from_end(self) -> Self:
+        if self.start == self.end:
+            raise SpecProblem("start and end must differ", "end")
+        return self
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end < self.start
+
+    @property
+    def duration_seconds(self) -> float:
+        """Planned length of the shift in seconds."""
+        minutes = (_minutes(self.end) - _minutes(self.start)) % (24 * 60)
+        return minutes * 60.0
+
+
+class Schedule(SpecModel):
+    """When the line is planned to produce; the basis of OEE availability."""
+
+    timezone: Annotated[str, StringConstraints(pattern=TIMEZONE_PATTERN, max_length=64)] = Field(
+        default="UTC", description="IANA time zone of the shift times, e.g. Europe/Berlin."
+    )
+    shifts: list[Shift] = Field(
+        default_factory=list,
+        max_length=MAX_SHIFTS,
+        description="Shifts, unique by name; no shifts means the line is planned around the clock.",
+        json_schema_extra=NAME_KEYED_LIST,
+    )
+
+    @model_validator(mode="after")
+    def _unique_shift_names(self) -> Self:
+        for index, name in duplicate_names(shift.name for shift in self.shifts):
+            raise SpecProblem(f"duplicate name {name!r}", "shifts", index, "name")
+        return self
+
+
+class Sensor(SpecModel):
+    """A measured signal of a work unit."""
+
+    name: Identifier = Field(
+        description="Signal name (lower snake case), unique within the work unit; used as the "
+        "feature column and metric label."
+    )
+    unit: Unit = Field(description="Engineering unit, e.g. mm/s, degC, bar, A.")
+    valid_range: (
+        Annotated[
+            list[Decimal],
+            Field(
+                min_length=2,
+                max_length=2,
+                json_schema_extra=validations(
+                    cel("double(self[0]) < double(self[1])", "min must be below max")
+                ),
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="[min, max] of physically plausible readings; readings outside are dropped "
+        "as sensor faults. Omit to accept every reading.",
+    )
+
+    @field_validator("valid_range")
+    @classmethod
+    def _min_below_max(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not parse_decimal(value[0]) < parse_decimal(value[1]):
+            raise ValueError("min must be below max")
+        return value
+
+    @property
+    def valid_min(self) -> float | None:
+        return None if self.valid_range is None else parse_decimal(self.valid_range[0])
+
+    @property
+    def valid_max(self) -> float | None:
+        return None if self.valid_range is None else parse_decimal(self.valid_range[1])
+
+
+class WorkUnit(SpecModel):
+    """An ISA-95 work unit: one machine or station of the line."""
+
+    name: DnsLabel = Field(description="Work-unit name (DNS label), unique within the line.")
+    ideal_cycle_time: Duration = Field(
+        description="Ideal (nameplate) time to produce one unit, e.g. 1.2s; the basis of OEE "
+        "performance."
+    )
+    sensors: list[Sensor] = Field(
+        default_factory=list,
+        max_length=MAX_SENSORS,
+        description="Sensors of this work unit, unique by name.",
+        json_schema_extra=NAME_KEYED_LIST,
+    )
+
+    @field_validator("ideal_cycle_time")
+    @classmethod
+    def _positive_cycle_time(cls, value: str) -> str:
+        if parse_duration(value) <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_sensor_names(self) -> Self:
+        for index, name in duplicate_names(sensor.name for sensor in self.sensors):
+            raise SpecProblem(f"duplicate name {name!r}", "sensors", index, "name")
+        return self
+
+    @property
+    def ideal_cycle_seconds(self) -> float:
+        return parse_duration(self.ideal_cycle_time)
+
+
+class QualityCharacteristic(SpecModel):
+    """A measured product property watched with a control chart and capability indices."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "has(self.lsl) || has(self.usl)",
+                "at least one of lsl and usl is required",
+                reason="FieldValueRequired",
+            ),
+            cel(
+                "!has(self.lsl) || !has(self.usl) || double(self.lsl) < double(self.usl)",
+                "lsl must be below usl",
+                field_path=".lsl",
+            ),
+            cel(
+                "!has(self.lsl) || double(self.lsl) < double(self.target)",
+                "target must be above lsl",
+                field_path=".target",
+            ),
+            cel(
+                "!has(self.usl) || double(self.target) < double(self.usl)",
+                "target must be below usl",
+                field_path=".target",
+            ),
+            cel(
+                "!(self.chart in ['xbar-r', 'xbar-s']) || self.subgroupSize >= 2",
+                "xbar-r and xbar-s charts need subgroupSize between 2 and 25",
+                field_path=".subgroupSize",
+            ),
+            cel(
+                "self.chart != 'imr' || self.subgroupSize == 1",
+                "imr charts need subgroupSize 1",
+                field_path=".subgroupSize",
+            ),
+        )
+    )
+
+    name: Identifier = Field(
+        description="Characteristic name (lower snake case), unique within the line."
+    )
+    unit: Unit = Field(
+        description="Engineering unit of the measurements, e.g. mm; for attribute charts "
+        "(p, np, c, u) the counted item, e.g. defects."
+    )
+    target: Decimal = Field(description="Nominal value, strictly between lsl and usl.")
+    lsl: Decimal | None = Field(
+        default=None, description="Lower specification limit; lsl or usl (or both) is required."
+    )
+    usl: Decimal | None = Field(
+        default=None, description="Upper specification limit; lsl or usl (or both) is required."
+    )
+    subgroup_size: int = Field(
+        default=5,
+        ge=1,
+        le=MAX_SUBGROUP_SIZE,
+        description="Measurements per rational subgroup (sample size n): 2..25 for xbar-r and "
+        "xbar-s, 1 for imr; the inspected sample size for attribute charts.",
+    )
+    chart: ChartType = Field(default=ChartType.XBAR_R, description="Control chart type.")
+    rules: list[RunRule] = Field(
+        default=[RunRule.NELSON_1],
+        max_length=len(RunRule),
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Run rules that flag an out-of-control signal.",
+    )
+
+    @model_validator(mode="after")
+    def _limits_and_chart(self) -> Self:
+        lsl, usl, target = self.lsl_value, self.usl_value, self.target_value
+        if lsl is None and usl is None:
+            raise SpecProblem("at least one of lsl and usl is required")
+        if lsl is not None and usl is not None and not lsl < usl:
+            raise SpecProblem("lsl must be below usl", "lsl")
+        if lsl is not None and not lsl < target:
+            raise SpecProblem("target must be above lsl", "target")
+        if usl is not None and not target < usl:
+            raise SpecProblem("target must be below usl", "target")
+        if self.chart in SUBGROUP_CHARTS and self.subgroup_size < 2:
+            raise SpecProblem(
+                "xbar-r and xbar-s charts need subgroupSize between 2 and 25", "subgroupSize"
+            )
+        if self.chart is ChartType.IMR and self.subgroup_size != 1:
+            raise SpecProblem("imr charts need subgroupSize 1", "subgroupSize")
+        for index, name in duplicate_names(rule.value for rule in self.rules):
+            raise SpecProblem(f"duplicate rule {name!r}", "rules", index)
+        return self
+
+    @property
+    def target_value(self) -> float:
+        return parse_decimal(self.target)
+
+    @property
+    def lsl_value(self) -> float | None:
+        return optional_decimal(self.lsl)
+
+    @property
+    def usl_value(self) -> float | None:
+        return optional_decimal(self.usl)
+
+
+class HttpIngestion(SpecModel):
+    """Readings pushed to the operator's HTTP ingestion endpoint."""
+
+    enabled: bool = Field(default=True, description="Accept readings over HTTP.")
+
+
+class MqttIngestion(SpecModel):
+    """Readings consumed from an MQTT broker."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                # has(): the API server also checks this rule against the `{}` default.
+                "!has(self.enabled) || !self.enabled || has(self.broker)",
+                "broker is required when mqtt is enabled",
+                field_path=".broker",
+                reason="FieldValueRequired",
+            )
+        )
+    )
+
+    enabled: bool = Field(default=False, description="Subscribe to the broker.")
+    broker: Annotated[str, StringConstraints(pattern=BROKER_PATTERN, max_length=260)] | None = (
+        Field(default=None, description='Broker address "host:port"; required when enabled.')
+    )
+    group: Annotated[str, StringConstraints(max_length=63)] | None = Field(
+        default=None,
+        description="Shared-subscription group, so that operator replicas split the stream.",
+    )
+
+    @model_validator(mode="after")
+    def _broker_when_enabled(self) -> Self:
+        if self.enabled and self.broker is None:
+            raise SpecProblem("broker is required when mqtt is enabled", "broker")
+        return self
+
+
+class Ingestion(SpecModel):
+    """How sensor readings reach the line."""
+
+    http: HttpIngestion = Field(default_factory=HttpIngestion, description="HTTP push ingestion.")
+    mqtt: MqttIngestion = Field(default_factory=MqttIngestion, description="MQTT ingestion.")
+
+
+class Features(SpecModel):
+    """Sensor-window features materialised into the Feast online store."""
+
+    window: Duration = Field(default="5m", description="Aggregation window of sensor features.")
+    materialize_every: Duration = Field(
+        default="1m", description="How often features are materialised to the online store."
+    )
+
+    @field_validator("window", "materialize_every")
+    @classmethod
+    def _positive(cls, value: str) -> str:
+        if parse_duration(value) <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    @property
+    def window_seconds(self) -> float:
+        return parse_duration(self.window)
+
+    @property
+    def materialize_every_seconds(self) -> float:
+        return parse_duration(self.materialize_every)
+
+
+class Monitoring(SpecModel):
+    """What the operator computes and exports for the line, and the alert thresholds."""
+
+    oee: bool = Field(default=True, description="Compute and export OEE (ISO 22400-2).")
+    spc: bool = Field(default=True, description="Evaluate control charts and run rules.")
+    prometheus_rule: bool = Field(
+        default=True, description="Create a PrometheusRule with the line's alerts."
+    )
+    oee_target: Fraction = Field(
+        default="0.85", description="OEE below this fraction (0..1) raises an alert."
+    )
+    cpk_target: NonNegativeDecimal = Field(
+        default="1.33", description="Cpk below this value raises a capability alert."
+    )
+    drift_psi: NonNegativeDecimal = Field(
+        default="0.25",
+        description="Population stability index above which a sensor is reported as drifting.",
+    )
+
+    @property
+    def oee_target_value(self) -> float:
+        return parse_decimal(self.oee_target)
+
+    @property
+    def cpk_target_value(self) -> float:
+        return parse_decimal(self.cpk_target)
+
+    @property
+    def drift_psi_value(self) -> float:
+        return parse_decimal(self.drift_psi)
+
+
+class ProductionLineSpec(SpecModel):
+    """Desired state of a production line."""
+
+    site: DnsLabel = Field(description="ISA-95 site (plant) the line belongs to (DNS label).")
+    area: Annotated[str, StringConstraints(min_length=1, max_length=63)] = Field(
+        description="ISA-95 area within the site, e.g. stamping."
+    )
+    schedule: Schedule | None = Field(
+        default=None, description="Planned production time; omit for around the clock in UTC."
+    )
+    work_units: list[WorkUnit] = Field(
+        min_length=1,
+        max_length=MAX_WORK_UNITS,
+        description="Machines and stations of the line, unique by name.",
+        json_schema_extra=NAME_KEYED_LIST,
+    )
+    quality_characteristics: list[QualityCharacteristic] = Field(
+        default_factory=list,
+        max_length=MAX_QUALITY_CHARACTERISTICS,
+        description="Product characteristics under statistical process control, unique by name.",
+        json_schema_extra=NAME_KEYED_LIST,
+    )
+    ingestion: Ingestion = Field(
+        default_factory=Ingestion, description="How sensor readings reach the line."
+    )
+    features: Features = Field(default_factory=Features, description="Feature computation.")
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring, description="KPIs, control charts and alerts."
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Self:
+        for index, name in duplicate_names(unit.name for unit in self.work_units):
+            raise SpecProblem(f"duplicate name {name!r}", "workUnits", index, "name")
+        for index, name in duplicate_names(qc.name for qc in self.quality_characteristics):
+            raise SpecProblem(f"duplicate name {name!r}", "qualityCharacteristics", index, "name")
+        return self
+
+    def work_unit(self, name: str) -> WorkUnit | None:
+        return next((unit for unit in self.work_units if unit.name == name), None)
+
+    def quality_characteristic(self, name: str) -> QualityCharacteristic | None:
+        return next((qc for qc in self.quality_characteristics if qc.name == name), None)
+
+
+class Kpis(ApiModel):
+    """Latest OEE figures of the line (ISO 22400-2), as fractions 0..1."""
+
+    oee: Decimal | None = Field(default=None, description="Availability x Performance x Quality.")
+    availability: Decimal | None = Field(
+        default=None, description="Run time / planned production time."
+    )
+    performance: Decimal | None = Field(
+        default=None, description="Ideal cycle time x total count / run time."
+    )
+    quality: Decimal | None = Field(default=None, description="Good count / total count.")
+
+
+class SpcStatus(ApiModel):
+    """Summary of the line's control charts."""
+
+    in_control: bool | None = Field(
+        default=None, description="No run rule fires on any quality characteristic."
+    )
+    violations: int = Field(default=0, ge=0, description="Run-rule violations currently open.")
+
+
+class ProductionLineStatus(ApiModel):
+    """Observed state of a production line, written by the operator."""
+
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation this status was computed from."
+    )
+    conditions: Conditions = Field(
+        default_factory=list, description="Ready, FeaturesReady, IngestionReady, ... conditions."
+    )
+    kpis: Kpis | None = Field(default=None, description="Latest OEE figures.")
+    spc: SpcStatus | None = Field(default=None, description="Control-chart summary.")
+
+
+class ProductionLine(ApiModel):
+    """A production line: work units, sensors, quality characteristics and monitoring."""
+
+    api_version: Literal["lineops.io/v1alpha1"] = Field(default=API_VERSION)
+    kind: Literal["ProductionLine"] = Field(default="ProductionLine")
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: ProductionLineSpec
+    status: ProductionLineStatus = Field(default_factory=ProductionLineStatus)
+
+    RESOURCE: ClassVar[ResourceInfo] = PRODUCTION_LINE

@@ -1,0 +1,285 @@
+"""The QualityModel custom resource: a model trained, promoted and served for one line."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar, Final, Literal, Self
+
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from lineops.api.base import (
+    ApiModel,
+    DnsLabel,
+    DnsSubdomain,
+    Identifier,
+    LongText,
+    ShortText,
+    SpecModel,
+    cel,
+    validations,
+)
+from lineops.api.conditions import Conditions, Timestamp
+from lineops.api.cron import CronExpression, check_cron
+from lineops.api.errors import SpecProblem
+from lineops.api.kinds import API_VERSION, QUALITY_MODEL, ResourceInfo
+from lineops.api.meta import ObjectMeta
+from lineops.api.quantities import (
+    Decimal,
+    Duration,
+    NonNegativeDecimal,
+    optional_decimal,
+    parse_decimal,
+    parse_duration,
+)
+
+MAX_PARAMETERS: Final = 64
+MAX_REPLICAS: Final = 20
+MAX_METRICS: Final = 32
+
+ParameterName = Annotated[str, StringConstraints(max_length=63)]
+ParameterValue = Annotated[str, StringConstraints(max_length=1024)]
+MetricName = Annotated[str, StringConstraints(max_length=63)]
+Metrics = Annotated[
+    dict[MetricName, ShortText],
+    Field(max_length=MAX_METRICS),
+]
+
+
+class Task(StrEnum):
+    """What the model predicts."""
+
+    FAULT_CLASSIFICATION = "fault-classification"
+    ANOMALY_DETECTION = "anomaly-detection"
+    FAILURE_PREDICTION = "failure-prediction"
+
+
+class PromotionMetric(StrEnum):
+    """Evaluation metric that decides promotion."""
+
+    MACRO_F1 = "macro_f1"
+    ACCURACY = "accuracy"
+    DETECTION_RATE = "detection_rate"
+    AUC = "auc"
+    RMSE = "rmse"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self is not PromotionMetric.RMSE
+
+
+class RetrainOn(SpecModel):
+    """Events that trigger retraining outside the schedule."""
+
+    spc_alert: bool = Field(
+        default=False, description="Retrain when a run rule fires on the referenced line."
+    )
+    drift_psi: NonNegativeDecimal | None = Field(
+        default=None,
+        description="Retrain when a feature's population stability index exceeds this value.",
+    )
+
+    @property
+    def drift_psi_value(self) -> float | None:
+        return optional_decimal(self.drift_psi)
+
+
+class Training(SpecModel):
+    """How and when the model is (re)trained in Kubeflow Pipelines."""
+
+    pipeline: DnsLabel = Field(
+        default="quality-training",
+        description="Name of a compiled pipeline shipped with lineops (pipelines/compiled/).",
+    )
+    parameters: dict[ParameterName, ParameterValue] = Field(
+        default_factory=dict,
+        max_length=MAX_PARAMETERS,
+        description='Pipeline parameters, as strings; e.g. epochs: "20".',
+    )
+    schedule: CronExpression | None = Field(
+        default=None,
+        description='Five-field cron schedule for retraining, e.g. "0 3 * * *"; omit to train '
+        "only on spec changes and retrainOn events.",
+    )
+    retrain_on: RetrainOn = Field(
+        default_factory=RetrainOn, description="Events that trigger retraining."
+    )
+    cooldown: Duration = Field(
+        default="1h", description="Minimum time between two event-triggered trainings."
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_cron(value)
+        return value
+
+    @property
+    def cooldown_seconds(self) -> float:
+        return parse_duration(self.cooldown)
+
+
+class Promotion(SpecModel):
+    """When a newly trained challenger replaces the serving champion."""
+
+    metric: PromotionMetric = Field(
+        default=PromotionMetric.MACRO_F1,
+        description="Metric compared; rmse is lower-is-better, the others higher-is-better.",
+    )
+    minimum: Decimal | None = Field(
+        default=None,
+        description="The challenger needs at least this value (at most, for rmse) to be promoted.",
+    )
+    must_beat_champion_by: NonNegativeDecimal = Field(
+        default="0", description="Margin by which the challenger must beat the champion."
+    )
+
+    @property
+    def minimum_value(self) -> float | None:
+        return optional_decimal(self.minimum)
+
+    @property
+    def margin_value(self) -> float:
+        return parse_decimal(self.must_beat_champion_by)
+
+
+class Serving(SpecModel):
+    """How the champion (and a canary challenger) are served."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                # has(): the API server also checks this rule against the `{}` default.
+                "!has(self.canaryPercent) || self.canaryPercent == 0"
+                " || !has(self.replicas) || self.replicas > 0",
+                "a canary needs replicas above 0",
+                field_path=".canaryPercent",
+            )
+        )
+    )
+
+    replicas: int = Field(
+        default=1, ge=0, le=MAX_REPLICAS, description="Champion replicas; 0 stops serving."
+    )
+    canary_percent: int = Field(
+        default=0, ge=0, le=100, description="Share of requests sent to the challenger (0..100)."
+    )
+
+    @model_validator(mode="after")
+    def _canary_needs_replicas(self) -> Self:
+        if self.canary_percent > 0 and self.replicas == 0:
+            raise SpecProblem("a canary needs replicas above 0", "canaryPercent")
+        return self
+
+
+class QualityModelSpec(SpecModel):
+    """Desired state of a quality model."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.task != 'fault-classification' || has(self.label)",
+                "label is required when task is fault-classification",
+                field_path=".label",
+                reason="FieldValueRequired",
+            )
+        )
+    )
+
+    line_ref: DnsSubdomain = Field(
+        description="Name of the ProductionLine in the same namespace whose data trains the model."
+    )
+    task: Task = Field(description="What the model predicts.")
+    feature_service: Identifier = Field(
+        description="Feast feature service providing the model's inputs, e.g. sensor_window_v1."
+    )
+    label: Identifier | None = Field(
+        default=None,
+        description="Label column to predict; required for fault-classification.",
+    )
+    training: Training = Field(default_factory=Training, description="Training pipeline.")
+    promotion: Promotion = Field(default_factory=Promotion, description="Promotion policy.")
+    serving: Serving = Field(default_factory=Serving, description="Serving settings.")
+
+    @model_validator(mode="after")
+    def _label_for_classification(self) -> Self:
+        if self.task is Task.FAULT_CLASSIFICATION and self.label is None:
+            raise SpecProblem("label is required when task is fault-classification", "label")
+        return self
+
+
+class TrainingStatus(ApiModel):
+    """The latest training run."""
+
+    run_id: ShortText | None = Field(default=None, description="Pipeline run id.")
+    state: ShortText | None = Field(
+        default=None, description="Pending, Running, Succeeded or Failed."
+    )
+    spec_hash: ShortText | None = Field(
+        default=None, description="Canonical hash of the spec that requested the run."
+    )
+    request_name: ShortText | None = Field(
+        default=None, description="Idempotency name of the run request, derived from specHash."
+    )
+    started_at: Timestamp | None = Field(default=None, description="RFC 3339 start time.")
+    finished_at: Timestamp | None = Field(default=None, description="RFC 3339 end time.")
+    message: LongText | None = Field(default=None, description="Details of the last outcome.")
+    metrics: Metrics = Field(
+        default_factory=dict, description="Evaluation metrics of the run, as decimal strings."
+    )
+
+
+class ChampionStatus(ApiModel):
+    """The model version currently served."""
+
+    version: ShortText | None = Field(default=None, description="Model version (tag).")
+    metrics: Metrics = Field(
+        default_factory=dict, description="Evaluation metrics, as decimal strings."
+    )
+    score: ShortText | None = Field(
+        default=None, description="Value of spec.promotion.metric for this version."
+    )
+    served_since: Timestamp | None = Field(default=None, description="RFC 3339 time of promotion.")
+
+
+class ChallengerStatus(ApiModel):
+    """The latest trained version that is not (yet) the champion."""
+
+    version: ShortText | None = Field(default=None, description="Model version (tag).")
+    metrics: Metrics = Field(
+        default_factory=dict, description="Evaluation metrics, as decimal strings."
+    )
+    score: ShortText | None = Field(
+        default=None, description="Value of spec.promotion.metric for this version."
+    )
+
+
+class QualityModelStatus(ApiModel):
+    """Observed state of a quality model, written by the operator."""
+
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation this status was computed from."
+    )
+    conditions: Conditions = Field(
+        default_factory=list, description="Ready, Trained, Serving, PromotionBlocked conditions."
+    )
+    training: TrainingStatus | None = Field(default=None, description="Latest training run.")
+    champion: ChampionStatus | None = Field(default=None, description="Served model version.")
+    challenger: ChallengerStatus | None = Field(
+        default=None, description="Latest candidate version."
+    )
+    endpoint: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None, description="URL of the prediction endpoint."
+    )
+
+
+class QualityModel(ApiModel):
+    """A model trained on a line's features, promoted by policy and served."""
+
+    api_version: Literal["lineops.io/v1alpha1"] = Field(default=API_VERSION)
+    kind: Literal["QualityModel"] = Field(default="QualityModel")
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: QualityModelSpec
+    status: QualityModelStatus = Field(default_factory=QualityModelStatus)
+
+    RESOURCE: ClassVar[ResourceInfo] = QUALITY_MODEL

@@ -1,0 +1,93 @@
+"""Condition types and reasons: every value the operator writes into ``status.conditions``.
+
+Kept in one module so that handlers, tests, alerts and docs agree on the spelling, as
+Kubernetes API conventions ask (types are adjectives or past-tense verbs; reasons are
+CamelCase and machine-readable).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Condition types -------------------------------------------------------------------------
+
+READY: Final = "Ready"
+"""The resource is fully reconciled and working; the summary condition printed by kubectl."""
+SPEC_VALID: Final = "SpecValid"
+"""The spec passed the operator's own validation (what the CRD schema cannot express)."""
+
+# ProductionLine
+FEATURES_READY: Final = "FeaturesReady"
+INGESTION_READY: Final = "IngestionReady"
+MONITORING_READY: Final = "MonitoringReady"
+IN_CONTROL: Final = "InControl"
+
+# QualityModel
+TRAINED: Final = "Trained"
+SERVING: Final = "Serving"
+PROMOTION_BLOCKED: Final = "PromotionBlocked"
+
+PRODUCTION_LINE_CONDITION_TYPES: Final = (
+    READY,
+    SPEC_VALID,
+    FEATURES_READY,
+    INGESTION_READY,
+    MONITORING_READY,
+    IN_CONTROL,
+)
+QUALITY_MODEL_CONDITION_TYPES: Final = (READY, SPEC_VALID, TRAINED, SERVING, PROMOTION_BLOCKED)
+CONDITION_TYPES: Final = tuple(
+    dict.fromkeys(PRODUCTION_LINE_CONDITION_TYPES + QUALITY_MODEL_CONDITION_TYPES)
+)
+
+# --- Reasons ---------------------------------------------------------------------------------
+
+# General
+RECONCILED: Final = "Reconciled"
+PENDING: Final = "Pending"
+PROGRESSING: Final = "Progressing"
+INVALID_SPEC: Final = "InvalidSpec"
+DISABLED: Final = "Disabled"
+DELETING: Final = "Deleting"
+BACKEND_ERROR: Final = "BackendError"
+"""A backend (Kubernetes, KFP, BentoML, Feast, database) failed; retried with backoff."""
+DEPENDENCY_NOT_READY: Final = "DependencyNotReady"
+
+# ProductionLine
+FEATURES_APPLIED: Final = "FeaturesApplied"
+FEATURES_FAILED: Final = "FeaturesFailed"
+INGESTION_STARTED: Final = "IngestionStarted"
+INGESTION_FAILED: Final = "IngestionFailed"
+BROKER_UNREACHABLE: Final = "BrokerUnreachable"
+MONITORING_CONFIGURED: Final = "MonitoringConfigured"
+MONITORING_FAILED: Final = "MonitoringFailed"
+NO_DATA: Final = "NoData"
+"""Not enough measurements yet to judge a chart or a KPI."""
+PROCESS_IN_CONTROL: Final = "ProcessInControl"
+RULE_VIOLATION: Final = "RuleViolation"
+"""A Nelson or Western Electric run rule fired on a quality characteristic."""
+
+# QualityModel
+LINE_NOT_FOUND: Final = "LineNotFound"
+LINE_NOT_READY: Final = "LineNotReady"
+FEATURE_SERVICE_NOT_FOUND: Final = "FeatureServiceNotFound"
+PIPELINE_NOT_FOUND: Final = "PipelineNotFound"
+TRAINING_REQUESTED: Final = "TrainingRequested"
+TRAINING_RUNNING: Final = "TrainingRunning"
+TRAINING_SUCCEEDED: Final = "TrainingSucceeded"
+TRAINING_FAILED: Final = "TrainingFailed"
+NOT_TRAINED: Final = "NotTrained"
+RETRAIN_COOLDOWN: Final = "RetrainCooldown"
+DRIFT_DETECTED: Final = "DriftDetected"
+SPC_ALERT: Final = "SpcAlert"
+PROMOTED: Final = "Promoted"
+BELOW_MINIMUM: Final = "BelowMinimum"
+"""The challenger's promotion metric is below ``spec.promotion.minimum``."""
+CHAMPION_NOT_BEATEN: Final = "ChampionNotBeaten"
+"""The challenger does not beat the champion by ``spec.promotion.mustBeatChampionBy``."""
+NO_CHAMPION: Final = "NoChampion"
+DEPLOYING: Final = "Deploying"
+DEPLOYED: Final = "Deployed"
+SCALED_TO_ZERO: Final = "ScaledToZero"
+CANARY: Final = "Canary"
+SERVING_FAILED: Final = "ServingFailed"

@@ -1,0 +1,167 @@
+"""Kubernetes access for services: the official client, always off the event loop.
+
+The client is blocking; every call goes through ``asyncio.to_thread`` so a slow API server
+never stalls kopf's event loop. Each operator builds its own ``ApiClient`` (no global
+configuration), which keeps the tests' admin client and the operator's ServiceAccount apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from lineops.api.constants import GROUP, VERSION
+
+T = TypeVar("T")
+# (connect, read) seconds for every request: a hung API server must not hang a worker.
+REQUEST_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+
+
+class KubeUnavailable(Exception):
+    """The API server could not be reached or answered 5xx/429: worth retrying later."""
+
+
+class KubeForbidden(Exception):
+    """RBAC denied the operator something it needs: a configuration problem, not transient."""
+
+
+@dataclass(frozen=True)
+class OwnerRef:
+    """Enough of an object to own a child (so deletion cascades through the GC)."""
+
+    api_version: str
+    kind: str
+    name: str
+    uid: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """In-cluster credentials when running in a Pod, else the kubeconfig (KUBECONFIG)."""
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        cfg = client.Configuration()
+        config.load_incluster_config(client_configuration=cfg)
+        return client.ApiClient(cfg)
+    return config.new_client_from_config(config_file=kubeconfig or os.environ.get("KUBECONFIG"))
+
+
+class KubeBackend:
+    """The few Kubernetes operations the reconcilers need, as coroutines."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._api = api
+        self._core = client.CoreV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+
+    def close(self) -> None:
+        self._api.close()
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except ApiException as exc:
+            if exc.status in (429, 500, 502, 503, 504) or exc.status == 0:
+                raise KubeUnavailable(f"API server answered {exc.status}: {exc.reason}") from exc
+            if exc.status == 403:
+                raise KubeForbidden(_message(exc)) from exc
+            raise
+        except OSError as exc:  # connection refused, DNS, TLS: the server is not there
+            raise KubeUnavailable(f"API server unreachable: {exc}") from exc
+
+    async def get_custom(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = await self._call(
+                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return obj
+
+    async def patch_custom(
+        self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> None:
+        await self._call(
+            self._custom.patch_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            dict(patch),
+        )
+
+    async def get_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            cm = await self._call(self._core.read_namespaced_config_map, name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        result: dict[str, Any] = self._api.sanitize_for_serialization(cm)
+        return result
+
+    async def list_config_maps(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        items = await self._call(
+            self._core.list_namespaced_config_map, namespace, label_selector=selector
+        )
+        return [self._api.sanitize_for_serialization(i) for i in items.items]
+
+    async def create_config_map(self, namespace: str, body: Mapping[str, Any]) -> bool:
+        """Create; False if it already exists (the name is the idempotency key)."""
+        try:
+            await self._call(self._core.create_namespaced_config_map, namespace, dict(body))
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def apply_config_map(self, namespace: str, body: Mapping[str, Any]) -> str:
+        """Create, or bring data, labels and owners in line: created, updated or unchanged."""
+        name = body["metadata"]["name"]
+        current = await self.get_config_map(namespace, name)
+        if current is None:
+            return "created" if await self.create_config_map(namespace, body) else "unchanged"
+        wanted_meta = body.get("metadata", {})
+        cur_meta = current.get("metadata", {})
+        same = (
+            current.get("data") == body.get("data")
+            and _subset(wanted_meta.get("labels", {}), cur_meta.get("labels") or {})
+            and [o.get("uid") for o in cur_meta.get("ownerReferences") or []]
+            == [o.get("uid") for o in wanted_meta.get("ownerReferences") or []]
+        )
+        if same:
+            return "unchanged"
+        await self._call(self._core.patch_namespaced_config_map, name, namespace, dict(body))
+        return "updated"
+
+
+def _subset(small: Mapping[str, Any], big: Mapping[str, Any]) -> bool:
+    return all(big.get(k) == v for k, v in small.items())
+
+
+def _message(exc: ApiException) -> str:
+    import json
+
+    try:
+        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except ValueError:
+        return str(exc.reason)

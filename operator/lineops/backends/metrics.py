@@ -1,0 +1,85 @@
+"""The operator's Prometheus metrics, named like controller-runtime's.
+
+One registry per operator instance (kept in kopf's memo, not a module global), so two
+operators in one test process never share counters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+CONDITION_VALUES = {"True": 1.0, "False": 0.0, "Unknown": -1.0}
+
+
+class OperatorMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.reconcile_total = Counter(
+            "lineops_reconcile_total",
+            "Reconciliations by kind and result (success, error, requeue).",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+        self.reconcile_errors_total = Counter(
+            "lineops_reconcile_errors_total",
+            "Reconciliations that ended in an error, by kind and error class.",
+            ["kind", "error"],
+            registry=self.registry,
+        )
+        self.reconcile_duration = Histogram(
+            "lineops_reconcile_duration_seconds",
+            "Time spent in one reconciliation.",
+            ["kind"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.condition = Gauge(
+            "lineops_resource_condition",
+            "Condition of each resource: 1 True, 0 False, -1 Unknown.",
+            ["kind", "namespace", "name", "type", "reason"],
+            registry=self.registry,
+        )
+        self.training_requests_total = Counter(
+            "lineops_training_requests_total",
+            "Training requests created (one per QualityModel spec hash).",
+            ["namespace", "model"],
+            registry=self.registry,
+        )
+
+    @contextmanager
+    def track(self, kind: str) -> Iterator[dict[str, str]]:
+        """Times a reconcile; the caller sets ``result`` in the yielded dict."""
+        outcome = {"result": "success"}
+        started = time.perf_counter()
+        try:
+            yield outcome
+        except BaseException as exc:
+            outcome["result"] = "error"
+            self.reconcile_errors_total.labels(kind, type(exc).__name__).inc()
+            raise
+        finally:
+            self.reconcile_duration.labels(kind).observe(time.perf_counter() - started)
+            self.reconcile_total.labels(kind, outcome["result"]).inc()
+
+    def set_conditions(
+        self, kind: str, namespace: str, name: str, conditions: list[dict[str, str]]
+    ) -> None:
+        self.forget(kind, namespace, name)
+        for cond in conditions:
+            self.condition.labels(kind, namespace, name, cond["type"], cond.get("reason", "")).set(
+                CONDITION_VALUES.get(cond["status"], -1.0)
+            )
+
+    def forget(self, kind: str, namespace: str, name: str) -> None:
+        """Drop a resource's series (on deletion, or before re-setting its conditions)."""
+        stale = [
+            labels
+            for labels in list(self.condition._metrics)  # prometheus_client has no public lookup
+            if labels[:3] == (kind, namespace, name)
+        ]
+        for labels in stale:
+            self.condition.remove(*labels)

@@ -1,0 +1,72 @@
+"""Operator start-up and shutdown: settings, login, clients and the probe server in memo."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from lineops.api.constants import FINALIZER, PREFIX
+from lineops.backends.kube import KubeBackend, new_api_client
+from lineops.backends.metrics import OperatorMetrics
+from lineops.backends.probes import ProbeServer
+from lineops.handlers.config import OperatorConfig
+from lineops.services.line import LineReconciler
+from lineops.services.model import ModelReconciler
+
+
+@kopf.on.startup()
+async def configure(
+    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+) -> None:
+    config: OperatorConfig = memo.get("config") or OperatorConfig.from_env()
+    memo["config"] = config
+    # Our own names for everything kopf stores on objects, never kopf.zalando.org.
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    # Bounded concurrency: each worker may hold an API thread; 2-core nodes are common.
+    settings.queueing.worker_limit = config.worker_limit
+    # Watches are re-established well before proxies cut idle connections.
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 10
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 10
+    settings.peering.standalone = True
+    settings.posting.level = logging.INFO
+
+    metrics = OperatorMetrics()
+    kube = KubeBackend(new_api_client(config.kubeconfig))
+    probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
+    await probes.start()
+    memo["metrics"] = metrics
+    memo["kube"] = kube
+    memo["probes"] = probes
+    memo["lines"] = LineReconciler(kube)
+    memo["models"] = ModelReconciler(kube)
+    logger.info(
+        "lineops operator started: profile=%s metrics=http://%s:%d/metrics",
+        config.profile,
+        config.metrics_host,
+        probes.port,
+    )
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    # In a Pod: the ServiceAccount; elsewhere: KUBECONFIG. No pykube or client magic.
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+@kopf.on.cleanup()
+async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    probes: ProbeServer | None = memo.get("probes")
+    if probes is not None:
+        await probes.stop()
+    kube: KubeBackend | None = memo.get("kube")
+    if kube is not None:
+        kube.close()

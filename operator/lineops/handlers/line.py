@@ -1,0 +1,41 @@
+"""kopf glue for ProductionLine: one level-based reconcile from every trigger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from lineops.api.constants import GROUP, PRODUCTION_LINE_KIND, PRODUCTION_LINE_PLURAL, VERSION
+from lineops.handlers.config import RESYNC_SECONDS
+from lineops.handlers.glue import apply_outcome, plain
+from lineops.services.line import LineReconciler
+
+RESOURCE = (GROUP, VERSION, PRODUCTION_LINE_PLURAL)
+
+
+@kopf.on.resume(*RESOURCE)
+@kopf.on.create(*RESOURCE)
+@kopf.on.update(*RESOURCE)
+@kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+async def reconcile_line(
+    body: kopf.Body,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    **kwargs: Any,
+) -> None:
+    reconciler: LineReconciler = memo["lines"]
+    # kopf passes every index by its name; this one maps (namespace, line) -> models.
+    waiting: kopf.Index[tuple[str | None, str | None], str] = kwargs["qm_by_line"]
+    key = (body.metadata.namespace, body.metadata.name)
+    with memo["metrics"].track(PRODUCTION_LINE_KIND) as result:
+        outcome = await reconciler.reconcile(plain(body), models=waiting.get(key, []))
+        apply_outcome(PRODUCTION_LINE_KIND, body, patch, memo["metrics"], outcome, result)
+
+
+@kopf.on.delete(*RESOURCE)
+async def line_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    # Children go with the owner references; only our own bookkeeping is left to drop.
+    memo["metrics"].forget(
+        PRODUCTION_LINE_KIND, body.metadata.namespace or "", body.metadata.name or ""
+    )

@@ -1,0 +1,44 @@
+"""kopf glue for QualityModel: one level-based reconcile from every trigger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from lineops.api.constants import GROUP, QUALITY_MODEL_KIND, QUALITY_MODEL_PLURAL, VERSION
+from lineops.api.reasons import TRAINING_REQUESTED
+from lineops.handlers.config import RESYNC_SECONDS
+from lineops.handlers.glue import apply_outcome, plain
+from lineops.services.model import ModelReconciler
+
+RESOURCE = (GROUP, VERSION, QUALITY_MODEL_PLURAL)
+
+
+@kopf.index(*RESOURCE)
+def qm_by_line(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
+    """Which models wait on which line, so a new line can wake them at once."""
+    return {(namespace, spec.get("lineRef")): name}
+
+
+@kopf.on.resume(*RESOURCE)
+@kopf.on.create(*RESOURCE)
+@kopf.on.update(*RESOURCE)
+@kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+async def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    reconciler: ModelReconciler = memo["models"]
+    with memo["metrics"].track(QUALITY_MODEL_KIND) as result:
+        outcome = await reconciler.reconcile(plain(body))
+        requested = sum(e.reason == TRAINING_REQUESTED for e in outcome.events)
+        if requested:
+            memo["metrics"].training_requests_total.labels(
+                body.metadata.namespace or "", body.metadata.name or ""
+            ).inc(requested)
+        apply_outcome(QUALITY_MODEL_KIND, body, patch, memo["metrics"], outcome, result)
+
+
+@kopf.on.delete(*RESOURCE)
+async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo["metrics"].forget(
+        QUALITY_MODEL_KIND, body.metadata.namespace or "", body.metadata.name or ""
+    )

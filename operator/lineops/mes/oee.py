@@ -1,0 +1,403 @@
+"""Overall equipment effectiveness from the ISO 22400-2 time model.
+
+A machine-state log assigns every moment of a work unit to one state. The window under
+study minus planned stops is the planned busy (production) time; only ``running`` is
+actual production (run) time, so unplanned ``down`` time, ``changeover`` (setup) and
+``idle`` (starved, blocked, waiting) all lower availability:
+
+    availability = run time / planned production time
+    performance  = ideal cycle time x total count / run time
+    quality      = good count / total count
+    OEE          = availability x performance x quality
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from lineops.mes.errors import MesInputError
+
+UNSPECIFIED_REASON = "unspecified"
+DEFAULT_LINE = "line"
+
+
+class MachineState(StrEnum):
+    RUNNING = "running"
+    IDLE = "idle"
+    DOWN = "down"
+    PLANNED_STOP = "planned-stop"
+    CHANGEOVER = "changeover"
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """From ``timestamp`` on, ``work_unit`` is in ``state`` until its next event."""
+
+    timestamp: datetime
+    work_unit: str
+    state: MachineState
+    reason: str = ""
+    line: str = DEFAULT_LINE
+
+
+@dataclass(frozen=True)
+class CountRecord:
+    """Parts reported by ``work_unit`` at ``timestamp`` (e.g. one row per hour or per part)."""
+
+    timestamp: datetime
+    work_unit: str
+    total: int
+    good: int
+    ideal_cycle_time: float | None = None  # seconds per part; overrides the default
+
+
+@dataclass(frozen=True)
+class Oee:
+    """Times in seconds; a ratio is None when its denominator is zero."""
+
+    planned_production_time: float
+    run_time: float
+    down_time: float
+    idle_time: float
+    changeover_time: float
+    planned_stop_time: float
+    ideal_production_time: float  # ideal cycle time x total count
+    total_count: int
+    good_count: int
+    failures: int
+    downtime_by_reason: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def availability(self) -> float | None:
+        return _ratio(self.run_time, self.planned_production_time)
+
+    @property
+    def performance(self) -> float | None:
+        return _ratio(self.ideal_production_time, self.run_time)
+
+    @property
+    def quality(self) -> float | None:
+        return _ratio(float(self.good_count), float(self.total_count))
+
+    @property
+    def oee(self) -> float | None:
+        a, p, q = self.availability, self.performance, self.quality
+        return None if a is None or p is None or q is None else a * p * q
+
+    @property
+    def mtbf(self) -> float | None:
+        """Mean run time between failures (``down`` episodes)."""
+        return _ratio(self.run_time, float(self.failures))
+
+    @property
+    def mttr(self) -> float | None:
+        """Mean duration of a failure (``down`` episode)."""
+        return _ratio(self.down_time, float(self.failures))
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def _check_counts(total: int, good: int, row: int | None = None) -> None:
+    if total < 0:
+        raise MesInputError(f"total count {total} is negative", row=row, field="total")
+    if good < 0:
+        raise MesInputError(f"good count {good} is negative", row=row, field="good")
+    if good > total:
+        raise MesInputError(f"good count {good} exceeds total count {total}", row=row, field="good")
+
+
+def oee_from_totals(
+    planned_time: float,
+    downtime: float,
+    ideal_cycle_time: float,
+    total_count: int,
+    good_count: int,
+) -> Oee:
+    """OEE from shift totals (seconds): run time is planned time minus downtime."""
+    for name, value in (
+        ("planned_time", planned_time),
+        ("downtime", downtime),
+        ("ideal_cycle_time", ideal_cycle_time),
+    ):
+        if value < 0:
+            raise MesInputError(f"{name} ({value:g} s) is negative", field=name)
+    if downtime > planned_time:
+        raise MesInputError(
+            f"downtime ({downtime:g} s) exceeds planned time ({planned_time:g} s)",
+            field="downtime",
+        )
+    _check_counts(total_count, good_count)
+    return Oee(
+        planned_production_time=planned_time,
+        run_time=planned_time - downtime,
+        down_time=downtime,
+        idle_time=0.0,
+        changeover_time=0.0,
+        planned_stop_time=0.0,
+        ideal_production_time=ideal_cycle_time * total_count,
+        total_count=total_count,
+        good_count=good_count,
+        failures=0,
+    )
+
+
+def shift_window(day: date, start: time, end: time) -> tuple[datetime, datetime]:
+    """The window of a shift starting on ``day``; an end at or before the start is next day."""
+    begin = datetime.combine(day, start)
+    finish = datetime.combine(day, end)
+    if finish <= begin:
+        finish += timedelta(days=1)
+    return begin, finish
+
+
+# --------------------------------------------------------------------------- parsing records
+
+
+def _timestamp(value: str | None, row: int, name: str = "timestamp") -> datetime:
+    try:
+        return datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        raise MesInputError(
+            f"{value!r} is not an ISO 8601 timestamp", row=row, field=name
+        ) from None
+
+
+def _whole(value: str | None, row: int, name: str) -> int:
+    text = (value or "").strip()
+    try:
+        number = int(text)
+    except ValueError:
+        raise MesInputError(f"{text!r} is not a whole number", row=row, field=name) from None
+    return number
+
+
+def _required(record: Mapping[str, str | None], key: str, row: int) -> str:
+    value = (record.get(key) or "").strip()
+    if not value:
+        raise MesInputError("missing value", row=row, field=key)
+    return value
+
+
+def events_from_records(records: Iterable[Mapping[str, str | None]]) -> list[StateEvent]:
+    """State events from CSV-like rows: timestamp, work_unit, state[, reason][, line]."""
+    states = {s.value for s in MachineState}
+    events: list[StateEvent] = []
+    for i, rec in enumerate(records):
+        state = _required(rec, "state", i).lower()
+        if state not in states:
+            raise MesInputError(
+                f"unknown state {state!r}; expected one of {', '.join(sorted(states))}",
+                row=i,
+                field="state",
+            )
+        events.append(
+            StateEvent(
+                timestamp=_timestamp(rec.get("timestamp"), i),
+                work_unit=_required(rec, "work_unit", i),
+                state=MachineState(state),
+                reason=(rec.get("reason") or "").strip(),
+                line=(rec.get("line") or "").strip() or DEFAULT_LINE,
+            )
+        )
+    _same_clock([e.timestamp for e in events])
+    return events
+
+
+def counts_from_records(records: Iterable[Mapping[str, str | None]]) -> list[CountRecord]:
+    """Count rows: timestamp, work_unit, total, good[, ideal_cycle_time in seconds]."""
+    counts: list[CountRecord] = []
+    for i, rec in enumerate(records):
+        total = _whole(rec.get("total"), i, "total")
+        good = _whole(rec.get("good"), i, "good")
+        _check_counts(total, good, i)
+        ict_text = (rec.get("ideal_cycle_time") or "").strip()
+        ict: float | None = None
+        if ict_text:
+            try:
+                ict = float(ict_text)
+            except ValueError:
+                raise MesInputError(
+                    f"{ict_text!r} is not a number of seconds", row=i, field="ideal_cycle_time"
+                ) from None
+            if not ict >= 0:
+                raise MesInputError(
+                    f"ideal cycle time {ict_text} is negative", row=i, field="ideal_cycle_time"
+                )
+        counts.append(
+            CountRecord(
+                timestamp=_timestamp(rec.get("timestamp"), i),
+                work_unit=_required(rec, "work_unit", i),
+                total=total,
+                good=good,
+                ideal_cycle_time=ict,
+            )
+        )
+    _same_clock([c.timestamp for c in counts])
+    return counts
+
+
+def _same_clock(stamps: Sequence[datetime]) -> None:
+    # Comparing naive and aware datetimes raises deep inside the time model; fail early.
+    if not stamps:
+        return
+    aware = stamps[0].tzinfo is not None
+    for i, ts in enumerate(stamps):
+        if (ts.tzinfo is not None) != aware:
+            raise MesInputError(
+                "mixes timestamps with and without a UTC offset", row=i, field="timestamp"
+            )
+
+
+# ------------------------------------------------------------------------------ time model
+
+
+@dataclass
+class _Tally:
+    seconds: dict[MachineState, float] = field(
+        default_factory=lambda: dict.fromkeys(MachineState, 0.0)
+    )
+    by_reason: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    failures: int = 0
+    ideal: float = 0.0
+    total: int = 0
+    good: int = 0
+
+    def add(self, other: _Tally) -> None:
+        for state, secs in other.seconds.items():
+            self.seconds[state] += secs
+        for reason, secs in other.by_reason.items():
+            self.by_reason[reason] += secs
+        self.failures += other.failures
+        self.ideal += other.ideal
+        self.total += other.total
+        self.good += other.good
+
+    def result(self) -> Oee:
+        s = self.seconds
+        planned = sum(s.values()) - s[MachineState.PLANNED_STOP]
+        return Oee(
+            planned_production_time=planned,
+            run_time=s[MachineState.RUNNING],
+            down_time=s[MachineState.DOWN],
+            idle_time=s[MachineState.IDLE],
+            changeover_time=s[MachineState.CHANGEOVER],
+            planned_stop_time=s[MachineState.PLANNED_STOP],
+            ideal_production_time=self.ideal,
+            total_count=self.total,
+            good_count=self.good,
+            failures=self.failures,
+            downtime_by_reason=dict(sorted(self.by_reason.items())),
+        )
+
+
+@dataclass(frozen=True)
+class OeeReport:
+    window: tuple[datetime, datetime]
+    work_units: dict[str, Oee]
+    lines: dict[str, Oee]
+    line_of: dict[str, str]
+
+
+def _unit_tally(events: Sequence[StateEvent], start: datetime, end: datetime) -> _Tally:
+    tally = _Tally()
+    previous: MachineState | None = None
+    for i, ev in enumerate(events):
+        seg_end = events[i + 1].timestamp if i + 1 < len(events) else end
+        lo, hi = max(ev.timestamp, start), min(seg_end, end)
+        if hi > lo:
+            secs = (hi - lo).total_seconds()
+            tally.seconds[ev.state] += secs
+            if ev.state is MachineState.DOWN:
+                tally.by_reason[ev.reason or UNSPECIFIED_REASON] += secs
+                # Consecutive down rows (a reason re-coded mid-stop) are one failure.
+                if previous is not MachineState.DOWN:
+                    tally.failures += 1
+            previous = ev.state
+        elif ev.timestamp >= end:
+            break
+    return tally
+
+
+def oee_from_events(
+    events: Sequence[StateEvent],
+    counts: Sequence[CountRecord],
+    *,
+    window: tuple[datetime, datetime] | None = None,
+    ideal_cycle_time: float | Mapping[str, float] | None = None,
+) -> OeeReport:
+    """OEE per work unit and per line over ``window`` (default: first to last event).
+
+    The state in force at the window start is the last event before it, so a window may
+    start mid-state (e.g. a night shift from 22:00 to 06:00). Counts are attributed by their
+    timestamp, in [start, end). Line figures add up the times and counts of their units.
+    """
+    if not events:
+        raise MesInputError("the state event log is empty", field="events")
+    ordered = sorted(events, key=lambda e: e.timestamp)
+    if window is None:
+        window = (ordered[0].timestamp, ordered[-1].timestamp)
+    start, end = window
+    try:
+        if not start < end:
+            raise MesInputError(f"window start {start} must be before end {end}", field="window")
+    except TypeError:
+        raise MesInputError(
+            "window and events must both have, or both lack, a UTC offset", field="window"
+        ) from None
+    if (start.tzinfo is None) != (ordered[0].timestamp.tzinfo is None):
+        raise MesInputError(
+            "window and events must both have, or both lack, a UTC offset", field="window"
+        )
+    by_unit: dict[str, list[StateEvent]] = defaultdict(list)
+    line_of: dict[str, str] = {}
+    for ev in ordered:
+        by_unit[ev.work_unit].append(ev)
+        line_of.setdefault(ev.work_unit, ev.line)
+    tallies = {unit: _unit_tally(evs, start, end) for unit, evs in sorted(by_unit.items())}
+    for i, rec in enumerate(counts):
+        if rec.work_unit not in tallies:
+            raise MesInputError(
+                f"work unit {rec.work_unit!r} has counts but no state events",
+                row=i,
+                field="work_unit",
+            )
+        if (rec.timestamp.tzinfo is None) != (start.tzinfo is None):
+            raise MesInputError(
+                "counts and events must both have, or both lack, a UTC offset",
+                row=i,
+                field="timestamp",
+            )
+        if not start <= rec.timestamp < end:
+            continue
+        ict = rec.ideal_cycle_time
+        if ict is None:
+            ict = (
+                ideal_cycle_time.get(rec.work_unit)
+                if isinstance(ideal_cycle_time, Mapping)
+                else ideal_cycle_time
+            )
+        if ict is None:
+            raise MesInputError(
+                f"no ideal cycle time for work unit {rec.work_unit!r}",
+                row=i,
+                field="ideal_cycle_time",
+            )
+        tally = tallies[rec.work_unit]
+        tally.ideal += ict * rec.total
+        tally.total += rec.total
+        tally.good += rec.good
+    lines: dict[str, _Tally] = defaultdict(_Tally)
+    for unit, tally in tallies.items():
+        lines[line_of[unit]].add(tally)
+    return OeeReport(
+        window=(start, end),
+        work_units={unit: t.result() for unit, t in tallies.items()},
+        lines={name: t.result() for name, t in sorted(lines.items())},
+        line_of=line_of,
+    )

@@ -1,0 +1,99 @@
+"""Reconcile a ProductionLine: validate, write its configuration child, wake its models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from lineops.api import reasons as R
+from lineops.api.constants import (
+    ANNOTATION_LINE_SEEN,
+    LABEL_COMPONENT,
+    LABEL_LINE,
+    QUALITY_MODEL_PLURAL,
+)
+from lineops.api.errors import describe_validation_error
+from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.kube import KubeBackend, KubeUnavailable
+from lineops.services.children import child_metadata
+from lineops.services.conditions import ConditionSet
+from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
+from lineops.services.spec_hash import canonical_json
+
+
+def config_map_name(line: str) -> str:
+    return f"{line}-lineops"
+
+
+class LineReconciler:
+    def __init__(self, kube: KubeBackend) -> None:
+        self._kube = kube
+
+    async def reconcile(self, body: dict[str, Any], models: Iterable[str] = ()) -> Outcome:
+        meta = body["metadata"]
+        status = body.get("status") or {}
+        conds = ConditionSet(status.get("conditions"), meta.get("generation"))
+        out = Outcome()
+        try:
+            spec = ProductionLineSpec.model_validate(body.get("spec") or {})
+        except ValidationError as exc:
+            message = describe_validation_error(exc)
+            conds.set(R.SPEC_VALID, "False", R.INVALID_SPEC, message)
+            conds.set(R.READY, "False", R.INVALID_SPEC, message)
+            out.error = InvalidSpec(message)
+            return finish(body, conds, out)
+        conds.set(R.SPEC_VALID, "True", R.RECONCILED, "spec accepted")
+
+        try:
+            result = await self._kube.apply_config_map(meta["namespace"], self._config(body, spec))
+            await self._wake_models(meta["namespace"], meta["uid"], models)
+        except KubeUnavailable as exc:
+            conds.set(R.READY, "False", R.BACKEND_ERROR, str(exc))
+            out.error = DependencyUnavailable(str(exc))
+            return finish(body, conds, out)
+        if result != "unchanged":
+            out.events.append(
+                Event(
+                    "Normal", "ConfigApplied", f"ConfigMap {config_map_name(meta['name'])} {result}"
+                )
+            )
+
+        sensors = sum(len(w.sensors) for w in spec.work_units)
+        conds.set(
+            R.READY,
+            "True",
+            R.RECONCILED,
+            f"{len(spec.work_units)} work units, {sensors} sensors, "
+            f"{len(spec.quality_characteristics)} quality characteristics configured",
+        )
+        return finish(body, conds, out)
+
+    def _config(self, body: dict[str, Any], spec: ProductionLineSpec) -> dict[str, Any]:
+        """The line's normalised configuration, for the components that serve the line."""
+        name = body["metadata"]["name"]
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": child_metadata(
+                body, config_map_name(name), {LABEL_LINE: name, LABEL_COMPONENT: "line-config"}
+            ),
+            "data": {"line.json": canonical_json(spec.model_dump(mode="json", by_alias=True))},
+        }
+
+    async def _wake_models(self, namespace: str, line_uid: str, models: Iterable[str]) -> None:
+        """Touch the models that wait for this line, so they reconcile now rather than at
+        the next resync. The annotation only changes when the line object is new."""
+        for model in sorted(set(models)):
+            current = await self._kube.get_custom(QUALITY_MODEL_PLURAL, namespace, model)
+            if current is None:
+                continue
+            seen = (current["metadata"].get("annotations") or {}).get(ANNOTATION_LINE_SEEN)
+            if seen != line_uid:
+                await self._kube.patch_custom(
+                    QUALITY_MODEL_PLURAL,
+                    namespace,
+                    model,
+                    {"metadata": {"annotations": {ANNOTATION_LINE_SEEN: line_uid}}},
+                )

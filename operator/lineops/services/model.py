@@ -1,0 +1,132 @@
+"""Reconcile a QualityModel: validate, find its line, record one training request per spec hash.
+
+The training itself (KFP runs, promotion) plugs in behind the training request; this step
+guarantees the request exists exactly once for each distinct training spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from lineops.api import reasons as R
+from lineops.api.conditions import now_rfc3339
+from lineops.api.constants import (
+    LABEL_COMPONENT,
+    LABEL_LINE,
+    LABEL_MODEL,
+    LABEL_SPEC_HASH,
+    PRODUCTION_LINE_PLURAL,
+)
+from lineops.api.errors import describe_validation_error
+from lineops.api.qualitymodel import QualityModelSpec
+from lineops.backends.kube import KubeBackend, KubeUnavailable
+from lineops.services.children import child_metadata
+from lineops.services.conditions import ConditionSet
+from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
+from lineops.services.spec_hash import canonical_json, training_spec_hash
+
+REQUESTED = "Requested"
+
+
+def training_request_name(model: str, spec_hash: str) -> str:
+    return f"{model}-train-{spec_hash[:12]}"
+
+
+class ModelReconciler:
+    def __init__(self, kube: KubeBackend) -> None:
+        self._kube = kube
+
+    async def reconcile(self, body: dict[str, Any]) -> Outcome:
+        meta = body["metadata"]
+        status = body.get("status") or {}
+        conds = ConditionSet(status.get("conditions"), meta.get("generation"))
+        out = Outcome()
+        try:
+            spec = QualityModelSpec.model_validate(body.get("spec") or {})
+        except ValidationError as exc:
+            message = describe_validation_error(exc)
+            conds.set(R.SPEC_VALID, "False", R.INVALID_SPEC, message)
+            conds.set(R.READY, "False", R.INVALID_SPEC, message)
+            out.error = InvalidSpec(message)
+            return finish(body, conds, out)
+        conds.set(R.SPEC_VALID, "True", R.RECONCILED, "spec accepted")
+
+        try:
+            line = await self._kube.get_custom(
+                PRODUCTION_LINE_PLURAL, meta["namespace"], spec.line_ref
+            )
+            if line is None:
+                conds.set(
+                    R.READY,
+                    "False",
+                    R.LINE_NOT_FOUND,
+                    f"spec.lineRef: ProductionLine {spec.line_ref!r} not found in namespace "
+                    f"{meta['namespace']!r}; waiting for it to be created",
+                )
+                return finish(body, conds, out)
+            normalised = spec.model_dump(mode="json", by_alias=True)
+            spec_hash = training_spec_hash(normalised)
+            request = training_request_name(meta["name"], spec_hash)
+            created = await self._kube.create_config_map(
+                meta["namespace"], self._request(body, normalised, spec_hash, request)
+            )
+        except KubeUnavailable as exc:
+            conds.set(R.READY, "False", R.BACKEND_ERROR, str(exc))
+            out.error = DependencyUnavailable(str(exc))
+            return finish(body, conds, out)
+
+        if created:
+            out.events.append(
+                Event(
+                    "Normal",
+                    R.TRAINING_REQUESTED,
+                    f"training request {request} for spec hash {spec_hash}",
+                )
+            )
+        training = dict(status.get("training") or {})
+        if training.get("specHash") != spec_hash:
+            training = {"specHash": spec_hash, "requestName": request, "state": REQUESTED}
+        out.status["training"] = training
+        if not (status.get("champion") or {}).get("version"):
+            conds.set(
+                R.TRAINED,
+                "False",
+                R.TRAINING_REQUESTED,
+                f"training request {request} recorded; no model trained yet",
+            )
+            conds.set(
+                R.READY,
+                "False",
+                R.NOT_TRAINED,
+                f"line {spec.line_ref!r} found; waiting for the first trained model",
+            )
+        return finish(body, conds, out)
+
+    @staticmethod
+    def _request(
+        body: dict[str, Any], spec: dict[str, Any], spec_hash: str, name: str
+    ) -> dict[str, Any]:
+        model = body["metadata"]["name"]
+        request = {
+            "model": model,
+            "specHash": spec_hash,
+            "requestedAt": now_rfc3339(),
+            "spec": spec,
+        }
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": child_metadata(
+                body,
+                name,
+                {
+                    LABEL_MODEL: model,
+                    LABEL_LINE: spec["lineRef"],
+                    LABEL_SPEC_HASH: spec_hash,
+                    LABEL_COMPONENT: "training-request",
+                },
+            ),
+            "data": {"request.json": canonical_json(request)},
+        }

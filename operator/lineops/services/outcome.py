@@ -1,0 +1,58 @@
+"""What a reconcile decided: the status to write, the Events to post, and how it ended.
+
+Services return an Outcome instead of patching and raising themselves, so the kopf glue in
+``lineops.handlers`` stays thin and the decision logic is testable without an API server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import kopf
+
+from lineops.api import reasons as R
+from lineops.services.conditions import ConditionSet
+
+
+@dataclass(frozen=True)
+class Event:
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    status: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    # Raised by the handler after the status is written, so the user sees why first.
+    error: kopf.PermanentError | kopf.TemporaryError | None = None
+
+
+class InvalidSpec(kopf.PermanentError):
+    """The spec cannot be reconciled as written; retrying will not help until it changes."""
+
+
+class DependencyUnavailable(kopf.TemporaryError):
+    """A backend is down or throttling; kopf retries with the given delay."""
+
+    def __init__(self, message: str, delay: float = 10.0) -> None:
+        super().__init__(message, delay=delay)
+
+
+def finish(body: dict[str, Any], conds: ConditionSet, out: Outcome) -> Outcome:
+    """Write generation and conditions into the outcome; announce a change of Ready."""
+    out.status["observedGeneration"] = body["metadata"].get("generation")
+    out.status["conditions"] = conds.dump()
+    if conds.transitioned(R.READY):
+        ready = conds.get(R.READY)
+        assert ready is not None
+        out.events.append(
+            Event(
+                "Normal" if ready.status == "True" else "Warning",
+                ready.reason,
+                ready.message or ready.reason,
+            )
+        )
+    return out

@@ -1,0 +1,286 @@
+"""`lineops spc | capability | oee` through the real entry point, with files in tmp_path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lineops.cli.main import main
+
+from .conftest import CIRCUIT_BOARDS, MORTGAGE_COSTS, ORANGE_JUICE, PISTON_RINGS
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _rings_csv(tmp_path: Path, header: bool = True) -> str:
+    rows = [",".join(line.split()) for line in PISTON_RINGS.strip().splitlines()]
+    head = "subgroup,x1,x2,x3,x4,x5\n" if header else ""
+    body = "\n".join(f"{i + 1},{r}" if header else r for i, r in enumerate(rows))
+    return _write(tmp_path, "rings.csv", head + body)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_spc_xbar_r_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "spc", "--csv", _rings_csv(tmp_path), "--chart", "xbar-r", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["xbar"]["ucl"] == pytest.approx(74.014, abs=1e-3)
+    assert report["r"]["ucl"] == pytest.approx(0.049, abs=5e-4)
+    assert len(report["xbar"]["points"]) == 25
+    assert report["violations"] == [] and report["in_control"] is True
+
+
+def test_spc_headerless_and_phase1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _rings_csv(tmp_path, header=False)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("74.05,74.04,74.06,74.05,74.05\n")  # a shifted Phase II subgroup
+    code, out, _ = _run(
+        capsys, "spc", "--csv", path, "--chart", "xbar-s", "--phase1", "25",
+        "--rules", "nelson-1,nelson-5", "--json",
+    )  # fmt: skip
+    report = json.loads(out)
+    assert code == 0 and report["phase1"] == 25
+    assert {"rule": "nelson-1", "chart": "xbar", "index": 25} in report["violations"]
+    assert "s" in report and len(report["s"]["points"]) == 26
+
+
+def test_spc_p_chart_varying_sizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = "\n".join(f"{d},{50 if i % 2 else 100}" for i, d in enumerate(ORANGE_JUICE))
+    path = _write(tmp_path, "p.csv", "defectives,n\n" + rows)
+    code, out, _ = _run(capsys, "spc", "--csv", path, "--chart", "p", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert isinstance(report["p"]["ucl"], list) and len(report["p"]["ucl"]) == 30
+
+
+@pytest.mark.parametrize("chart", ["p", "np"])
+def test_spc_orange_juice(tmp_path: Path, capsys: pytest.CaptureFixture[str], chart: str) -> None:
+    path = _write(tmp_path, "oj.csv", "\n".join(str(d) for d in ORANGE_JUICE))
+    code, out, _ = _run(
+        capsys, "spc", "--csv", path, "--chart", chart, "--subgroup-size", "50",
+        "--rules", "nelson-1", "--json",
+    )  # fmt: skip
+    report = json.loads(out)
+    assert code == 0
+    assert [v["index"] for v in report["violations"]] == [14, 22]
+
+
+def test_spc_c_u_imr_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c_path = _write(tmp_path, "c.csv", "defects\n" + "\n".join(map(str, CIRCUIT_BOARDS)))
+    code, out, _ = _run(capsys, "spc", "--csv", c_path, "--chart", "c", "--json")
+    assert code == 0 and json.loads(out)["c"]["ucl"] == pytest.approx(33.22, abs=0.01)
+    u_path = _write(tmp_path, "u.csv", "defects,units\n3,2\n5,2\n2,3\n4,2\n1,1")
+    code, out, _ = _run(capsys, "spc", "--csv", u_path, "--chart", "u", "--json")
+    assert code == 0 and isinstance(json.loads(out)["u"]["ucl"], list)
+    i_path = _write(tmp_path, "i.csv", "\n".join(map(str, MORTGAGE_COSTS)))
+    code, out, _ = _run(capsys, "spc", "--csv", i_path, "--chart", "imr", "--rules", "nelson")
+    assert code == 0
+    assert "mr" in out and "center" in out
+
+
+def test_capability_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys, "capability", "--csv", _rings_csv(tmp_path), "--lsl", "73.95", "--usl", "74.05",
+        "--json",
+    )  # fmt: skip
+    report = json.loads(out)
+    assert code == 0
+    assert report["cp"] == pytest.approx(1.68, abs=0.015)
+    assert set(report) >= {"cp", "cpk", "pp", "ppk", "mean", "sigma_within", "sigma_overall"}
+    code, out, _ = _run(
+        capsys, "capability", "--csv", _rings_csv(tmp_path), "--usl", "74.05", "--json"
+    )
+    one_sided = json.loads(out)
+    assert one_sided["cp"] is None and one_sided["pp"] is None and one_sided["cpk"] > 0
+
+
+def test_capability_single_column_cut_into_subgroups(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = "\n".join(v for line in PISTON_RINGS.split() for v in [line])
+    path = _write(tmp_path, "flat.csv", "diameter\n" + values)
+    code, out, _ = _run(
+        capsys, "capability", "--csv", path, "--lsl", "73.95", "--usl", "74.05",
+        "--subgroup-size", "5", "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["subgroup_size"] == 5
+
+
+def test_oee_totals(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys, "oee", "--planned-time", "420m", "--downtime", "47m", "--ideal-cycle-time",
+        "1s", "--total-count", "19271", "--good-count", "18848", "--json",
+    )  # fmt: skip
+    report = json.loads(out)
+    assert code == 0
+    assert report["availability"] == pytest.approx(0.8881, abs=5e-5)
+    assert report["oee"] == pytest.approx(0.7479, abs=5e-5)
+
+
+def test_oee_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = _write(
+        tmp_path,
+        "events.csv",
+        """
+timestamp,line,work_unit,state,reason
+2024-03-01T21:00:00,L1,press-01,running,
+2024-03-01T23:00:00,L1,press-01,down,hydraulics
+2024-03-01T23:30:00,L1,press-01,running,
+2024-03-02T02:00:00,L1,press-01,planned-stop,break
+2024-03-02T02:30:00,L1,press-01,running,
+2024-03-02T07:00:00,L1,press-01,idle,
+""",
+    )
+    counts = _write(
+        tmp_path,
+        "counts.csv",
+        """
+timestamp,work_unit,total,good
+2024-03-01T21:30:00,press-01,100,100
+2024-03-02T01:00:00,press-01,1000,990
+2024-03-02T05:00:00,press-01,800,790
+""",
+    )
+    code, out, _ = _run(
+        capsys, "oee", "--events", events, "--counts", counts, "--shift",
+        "2024-03-01@22:00-06:00", "--ideal-cycle-time", "10s", "--json",
+    )  # fmt: skip
+    report = json.loads(out)
+    assert code == 0
+    assert report["planned_production_time_s"] == 450 * 60
+    assert report["availability"] == pytest.approx(420 / 450)
+    assert report["performance"] == pytest.approx(1800 * 10 / (420 * 60))
+    assert report["downtime_by_reason"] == {"hydraulics": 1800.0}
+    assert report["mttr"] == 1800.0 and report["mtbf"] == 420 * 60
+    assert report["lines"]["L1"]["oee"] == pytest.approx(report["oee"])
+    code, out, _ = _run(
+        capsys, "oee", "--events", events, "--counts", counts, "--window",
+        "2024-03-01T22:00/2024-03-02T06:00", "--ideal-cycle-time", "10s",
+    )  # fmt: skip
+    assert code == 0 and "press-01" in out and "hydraulics" in out
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _fails(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("lineops: error: ")
+    return err
+
+
+def test_ragged_subgroup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "r.csv", "x1,x2,x3\n1,2,3\n4,5,6\n7,8\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r")
+    assert "row 4: subgroup has 2 values, expected 3" in err
+
+
+def test_wrong_subgroup_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "r.csv", "1,2,3\n4,5,6\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r", "--subgroup-size", "5")
+    assert "row 1: subgroup has 3 values, expected 5" in err
+
+
+def test_non_numeric_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "r.csv", "x1,x2\n1,2\n3,abc\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r")
+    assert "row 3: column 'x2': 'abc' is not a number" in err
+
+
+def test_negative_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "c.csv", "defects\n3\n-1\n4\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "c")
+    assert "row 3, column 'count': count -1 is negative" in err
+
+
+def test_defectives_exceed_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "p.csv", "defectives,n\n3,50\n60,50\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "p")
+    assert "row 3, column 'count': count 60 exceeds sample size 50" in err
+
+
+def test_good_exceeds_total(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _fails(
+        capsys, "oee", "--planned-time", "1h", "--ideal-cycle-time", "1s", "--total-count",
+        "10", "--good-count", "12",
+    )  # fmt: skip
+    assert "--good-count (12) exceeds --total-count (10)" in err
+    events = _write(tmp_path, "e.csv", "timestamp,work_unit,state\n2024-01-01T00:00,a,running")
+    counts = _write(tmp_path, "k.csv", "timestamp,work_unit,total,good\n2024-01-01T00:10,a,10,12")
+    err = _fails(capsys, "oee", "--events", events, "--counts", counts)
+    assert "k.csv: row 2, column 'good': good count 12 exceeds total count 10" in err
+
+
+def test_negative_count_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    err = _fails(
+        capsys, "oee", "--planned-time", "1h", "--ideal-cycle-time", "1s", "--total-count",
+        "-5", "--good-count", "0",
+    )  # fmt: skip
+    assert "--total-count: count -5 is negative" in err
+
+
+def test_bad_duration(capsys: pytest.CaptureFixture[str]) -> None:
+    err = _fails(
+        capsys, "oee", "--planned-time", "7 days", "--ideal-cycle-time", "1s",
+        "--total-count", "1", "--good-count", "1",
+    )  # fmt: skip
+    assert "--planned-time: '7 days' is not a duration" in err
+
+
+def test_lsl_not_below_usl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _fails(
+        capsys, "capability", "--csv", _rings_csv(tmp_path), "--lsl", "74.05", "--usl", "73.95"
+    )
+    assert "--lsl (74.05) must be below --usl (73.95)" in err
+
+
+def test_too_few_subgroups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "one.csv", "1,2,3\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r")
+    assert "need at least 2 subgroups to estimate limits, got 1" in err
+    err = _fails(capsys, "spc", "--csv", _rings_csv(tmp_path), "--chart", "xbar-r", "--phase1", "1")
+    assert "need at least 2 subgroups to estimate limits, got 1" in err
+
+
+def test_phase1_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _fails(
+        capsys, "spc", "--csv", _rings_csv(tmp_path), "--chart", "xbar-r", "--phase1", "40"
+    )
+    assert "--phase1" in err
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = str(tmp_path / "nope.csv")
+    err = _fails(capsys, "spc", "--csv", missing, "--chart", "imr")
+    assert f"{missing}: no such file" in err
+    err = _fails(capsys, "capability", "--csv", missing, "--usl", "1")
+    assert "no such file" in err
+
+
+def test_unknown_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _fails(
+        capsys, "spc", "--csv", _rings_csv(tmp_path), "--chart", "xbar-r", "--rules", "nelson-9"
+    )
+    assert "column 'rules': unknown rule 'nelson-9'" in err
+
+
+def test_unknown_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = _write(
+        tmp_path, "e.csv", "timestamp,work_unit,state\n2024-01-01T00:00,a,running\n"
+        "2024-01-01T01:00,a,exploded"
+    )  # fmt: skip
+    counts = _write(tmp_path, "k.csv", "timestamp,work_unit,total,good\n")
+    err = _fails(capsys, "oee", "--events", events, "--counts", counts, "--ideal-cycle-time", "1s")
+    assert "e.csv: row 3, column 'state': unknown state 'exploded'" in err
