@@ -18,7 +18,16 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
-from lineops.api import PRODUCTION_LINE, QUALITY_MODEL, ProductionLine, QualityModel
+from lineops.api import (
+    PRODUCTION_LINE,
+    QUALITY_MODEL,
+    Kpis,
+    ProductionLine,
+    ProductionLineStatus,
+    QualityModel,
+    SpcStatus,
+    set_condition,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -345,8 +354,6 @@ def test_examples_apply_and_server_defaults_match_the_models(
 def test_status_subresource_accepts_a_status_the_models_write(
     api_client: client.ApiClient, namespace: str
 ) -> None:
-    from lineops.api import Kpis, ProductionLineStatus, SpcStatus, set_condition
-
     body = _example("productionline.yaml")
     _create(api_client, namespace, body)
     status = ProductionLineStatus(

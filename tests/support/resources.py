@@ -8,7 +8,6 @@ from typing import Any
 
 import yaml
 from kubernetes import client
-
 from lineops.api.constants import LABEL_COMPONENT, LABEL_MODEL
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,6 +13,7 @@ data, logs, kubeconfig, pids), so `down` stops exactly what `up` started.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -254,10 +255,8 @@ def _terminate(pid: int, timeout: float) -> None:
             return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 def _spawn(name: str, cmd: list[str], run_dir: Path) -> int:
@@ -476,7 +475,7 @@ def up(
                 timeout,
                 context=ssl._create_unverified_context(),
                 token=token,
-            )  # noqa: S323
+            )
     except BaseException:
         cp.stop()
         raise

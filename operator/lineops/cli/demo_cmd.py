@@ -29,11 +29,18 @@ REPO = Path(__file__).resolve().parents[3]
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("demo", help="run a whole line on the embedded profile")
-    parser.add_argument("--out", type=Path, default=Path("demo-out"),
-                        help="folder for logs and reports (default: demo-out)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        help="folder for logs and reports (default: demo-out)",
+    )
     parser.add_argument("--namespace", default="plant-a")
-    parser.add_argument("--keep", action="store_true",
-                        help="leave the control plane and operator running at the end")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the control plane and operator running at the end",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -103,13 +110,27 @@ def _run(args: argparse.Namespace) -> int:
 
         ns = args.namespace
         client.CoreV1Api(api).create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=ns))
+        )
         step(f"starting the operator (embedded profile) on namespace {ns}")
         log = open(out / "operator.log", "wb")  # noqa: SIM115 - owned by the child
         env = dict(os.environ, KUBECONFIG=cp.kubeconfig, LINEOPS_PROFILE="embedded")
         operator = subprocess.Popen(
-            [sys.executable, "-m", "lineops.cli.main", "operator", "run", "--namespace", ns,
-             "--metrics-port", "0"], stdout=log, stderr=subprocess.STDOUT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "lineops.cli.main",
+                "operator",
+                "run",
+                "--namespace",
+                ns,
+                "--metrics-port",
+                "0",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         log.close()
         print(f"   pid {operator.pid}, log {out / 'operator.log'}")
 
@@ -117,37 +138,47 @@ def _run(args: argparse.Namespace) -> int:
         applied = []
         for name in ("productionline.yaml", "qualitymodel.yaml", "qualitymodel-anomaly.yaml"):
             doc = yaml.safe_load((REPO / "examples" / name).read_text())
-            plural = {"ProductionLine": "productionlines",
-                      "QualityModel": "qualitymodels"}[doc["kind"]]
+            plural = {"ProductionLine": "productionlines", "QualityModel": "qualitymodels"}[
+                doc["kind"]
+            ]
             custom.create_namespaced_custom_object("lineops.io", "v1alpha1", ns, plural, doc)
             applied.append((plural, doc["metadata"]["name"]))
             step(f"applied examples/{name}: {doc['kind']} {doc['metadata']['name']}")
 
         for plural, name in applied:
+
             def reconciled(plural: str = plural, name: str = name) -> dict[str, Any] | None:
                 obj: dict[str, Any] = custom.get_namespaced_custom_object(
-                    "lineops.io", "v1alpha1", ns, plural, name)
+                    "lineops.io", "v1alpha1", ns, plural, name
+                )
                 ready = _condition(obj, "Ready")
                 fresh = ready.get("observedGeneration") == obj["metadata"]["generation"]
                 return obj if ready and fresh and ready["reason"] != "LineNotFound" else None
 
             obj = _poll(f"{plural}/{name} to be reconciled", reconciled)
             ready = _condition(obj, "Ready")
-            print(f"   {plural}/{name}: Ready={ready['status']} ({ready['reason']}): "
-                  f"{ready.get('message', '')}")
+            print(
+                f"   {plural}/{name}: Ready={ready['status']} ({ready['reason']}): "
+                f"{ready.get('message', '')}"
+            )
             if plural == "qualitymodels":
                 training = obj["status"].get("training", {})
-                print(f"   training request {training.get('requestName')} "
-                      f"(spec hash {training.get('specHash')})")
+                print(
+                    f"   training request {training.get('requestName')} "
+                    f"(spec hash {training.get('specHash')})"
+                )
 
         step(f"kubectl get pl,qm -n {ns}")
-        _print_table(server_table(api, f"/apis/lineops.io/v1alpha1/namespaces/{ns}/productionlines"))
+        base = f"/apis/lineops.io/v1alpha1/namespaces/{ns}"
+        _print_table(server_table(api, f"{base}/productionlines"))
         print()
-        _print_table(server_table(api, f"/apis/lineops.io/v1alpha1/namespaces/{ns}/qualitymodels"))
+        _print_table(server_table(api, f"{base}/qualitymodels"))
         step(f"done in {time.monotonic() - started:.0f}s; logs and state in {out}")
         if args.keep:
-            print(f"   left running: operator pid {operator.pid}; stop the control plane with "
-                  f"tools/controlplane/down {cp.run_dir}")
+            print(
+                f"   left running: operator pid {operator.pid}; stop the control plane with "
+                f"tools/controlplane/down {cp.run_dir}"
+            )
             operator = None
             return 0
     finally:

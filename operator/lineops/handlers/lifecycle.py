@@ -18,7 +18,10 @@ from lineops.services.model import ModelReconciler
 
 @kopf.on.startup()
 async def configure(
-    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+    settings: kopf.OperatorSettings,
+    memo: kopf.Memo,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    **_: Any,
 ) -> None:
     config: OperatorConfig = memo.get("config") or OperatorConfig.from_env()
     memo["config"] = config

@@ -167,6 +167,28 @@ def _fixed_size(data: ChartData) -> int:
     return int(n)
 
 
+def _columns_reduce(values: FloatArray, op: np.ufunc) -> FloatArray:
+    # Reducing along a short row axis costs numpy a loop setup per row; combining whole
+    # columns is a few passes over contiguous-enough memory and several times faster.
+    acc: FloatArray = values[:, 0].copy()
+    for j in range(1, values.shape[1]):
+        op(acc, values[:, j], out=acc)
+    return acc
+
+
+def subgroup_mean(values: FloatArray) -> FloatArray:
+    """Mean per row, summing left to right (the same in batch and streaming)."""
+    if values.shape[1] > 16:
+        return values.mean(axis=1)
+    return _columns_reduce(values, np.add) / values.shape[1]
+
+
+def subgroup_range(values: FloatArray) -> FloatArray:
+    if values.shape[1] > 16:
+        return np.ptp(values, axis=1)
+    return _columns_reduce(values, np.maximum) - _columns_reduce(values, np.minimum)
+
+
 def subgroup_std(values: FloatArray) -> FloatArray:
     """Sample standard deviation per row; exactly 0 for a constant row.
 
@@ -175,7 +197,7 @@ def subgroup_std(values: FloatArray) -> FloatArray:
     sigma.
     """
     s: FloatArray = values.std(axis=1, ddof=1)
-    s[np.ptp(values, axis=1) == 0] = 0.0
+    s[subgroup_range(values) == 0] = 0.0
     return s
 
 
@@ -185,10 +207,10 @@ def statistics(kind: ChartKind, data: ChartData) -> dict[str, FloatArray]:
     v, c, n = data.values, data.counts, data.sizes
     if kind is ChartKind.XBAR_R:
         assert v is not None
-        return {"xbar": v.mean(axis=1), "r": np.ptp(v, axis=1)}
+        return {"xbar": subgroup_mean(v), "r": subgroup_range(v)}
     if kind is ChartKind.XBAR_S:
         assert v is not None
-        return {"xbar": v.mean(axis=1), "s": subgroup_std(v)}
+        return {"xbar": subgroup_mean(v), "s": subgroup_std(v)}
     if kind is ChartKind.IMR:
         assert v is not None
         return {"i": v.copy(), "mr": np.abs(np.diff(v))}

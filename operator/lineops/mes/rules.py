@@ -80,72 +80,115 @@ def parse_rules(spec: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def _window_count(flag: BoolArray, width: int) -> NDArray[np.int64]:
-    """How many of the last ``width`` points (fewer at the start) have ``flag``."""
-    csum = np.empty(flag.size + 1, dtype=np.int64)
-    csum[0] = 0
-    np.cumsum(flag, out=csum[1:])
-    lo = np.maximum(np.arange(flag.size) - width + 1, 0) if width > 1 else None
-    if lo is None:
-        return flag.astype(np.int64)
-    result: NDArray[np.int64] = csum[1:] - csum[lo]
-    return result
-
-
-def _run_at_least(flag: BoolArray, length: int) -> BoolArray:
-    if length <= 1:
-        return flag
-    csum = np.empty(flag.size + 1, dtype=np.int32)
-    csum[0] = 0
-    np.cumsum(flag, out=csum[1:])
-    out = np.zeros(flag.size, dtype=np.bool_)
-    if flag.size >= length:
-        out[length - 1 :] = (csum[length:] - csum[: flag.size - length + 1]) == length
+def _shift(flag: BoolArray, by: int) -> BoolArray:
+    """``flag`` moved ``by`` points later; the first ``by`` points see no history (False)."""
+    out = np.zeros_like(flag)
+    if by < flag.size:
+        out[by:] = flag[: flag.size - by]
     return out
 
 
-def _count_rule(z: FloatArray, spec: RuleSpec) -> BoolArray:
-    fired = np.zeros(z.size, dtype=np.bool_)
-    for side in (z > spec.threshold, z < -spec.threshold):
+def _run_at_least(flag: BoolArray, length: int) -> BoolArray:
+    """True where ``flag`` holds for the last ``length`` points, by doubling (log passes)."""
+    acc = flag
+    have = 1  # acc[i] is True when flag holds on the ``have`` points ending at i
+    while have < length:
+        step = min(have, length - have)
+        acc = acc & _shift(acc, step)
+        have += step
+    return acc
+
+
+def _window_count(flag: BoolArray, width: int) -> NDArray[np.uint8]:
+    """How many of the last ``width`` points (fewer at the start) have ``flag``."""
+    count = flag.astype(np.uint8)
+    for k in range(1, width):
+        count += _shift(flag, k)
+    return count
+
+
+class _Flags:
+    """Comparisons shared by several rules, each computed once per evaluation."""
+
+    def __init__(self, x: FloatArray, z: FloatArray) -> None:
+        self.x, self.z = x, z
+        self._cache: dict[tuple[str, float], BoolArray] = {}
+        self._abs: FloatArray | None = None
+
+    def _get(self, key: tuple[str, float], make: Callable[[], BoolArray]) -> BoolArray:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def abs_z(self) -> FloatArray:
+        if self._abs is None:
+            self._abs = np.abs(self.z)
+        return self._abs
+
+    def above(self, t: float) -> BoolArray:
+        return self._get(("above", t), lambda: self.z > t)
+
+    def below(self, t: float) -> BoolArray:
+        return self._get(("below", t), lambda: self.z < -t)
+
+    def within(self, t: float) -> BoolArray:
+        return self._get(("within", t), lambda: self.abs_z() < t)
+
+    def outside(self, t: float) -> BoolArray:
+        return self._get(("outside", t), lambda: self.abs_z() > t)
+
+    def steps(self) -> tuple[BoolArray, BoolArray]:
+        """Rises and falls: entry j compares point j + 1 with point j."""
+        up = self._get(("up", 0.0), lambda: self.x[1:] > self.x[:-1])
+        down = self._get(("down", 0.0), lambda: self.x[1:] < self.x[:-1])
+        return up, down
+
+
+def _count_rule(f: _Flags, spec: RuleSpec) -> BoolArray:
+    fired = np.zeros(f.z.size, dtype=np.bool_)
+    for side in (f.above(spec.threshold), f.below(spec.threshold)):
         fired |= side & (_window_count(side, spec.length) >= spec.needed)
     return fired
 
 
-def _trend(x: FloatArray, length: int) -> BoolArray:
-    fired = np.zeros(x.size, dtype=np.bool_)
-    if x.size < length:
+def _trend(f: _Flags, length: int) -> BoolArray:
+    fired = np.zeros(f.x.size, dtype=np.bool_)
+    if f.x.size < length:
         return fired
-    d = np.diff(x)
-    steps = length - 1
-    fired[1:] = _run_at_least(d > 0, steps) | _run_at_least(d < 0, steps)
+    up, down = f.steps()
+    fired[1:] = _run_at_least(up, length - 1) | _run_at_least(down, length - 1)
     return fired
 
 
-def _alternate(x: FloatArray, length: int) -> BoolArray:
-    fired = np.zeros(x.size, dtype=np.bool_)
-    if x.size < length:
+def _alternate(f: _Flags, length: int) -> BoolArray:
+    fired = np.zeros(f.x.size, dtype=np.bool_)
+    if f.x.size < length:
         return fired
-    d = np.diff(x)
-    flips = ((d[1:] > 0) & (d[:-1] < 0)) | ((d[1:] < 0) & (d[:-1] > 0))
+    up, down = f.steps()
+    flips = (up[1:] & down[:-1]) | (down[1:] & up[:-1])
     fired[2:] = _run_at_least(flips, length - 2)
     return fired
+
+
+def _same_side_run(f: _Flags, length: int) -> BoolArray:
+    return _run_at_least(f.above(0.0), length) | _run_at_least(f.below(0.0), length)
+
+
+_EVALUATORS: dict[str, Callable[[_Flags, RuleSpec], BoolArray]] = {
+    "beyond": lambda f, s: f.outside(s.threshold),
+    "run": lambda f, s: _same_side_run(f, s.length),
+    "count": _count_rule,
+    "trend": lambda f, s: _trend(f, s.length),
+    "alternate": lambda f, s: _alternate(f, s.length),
+    "within": lambda f, s: _run_at_least(f.within(s.threshold), s.length),
+    "outside": lambda f, s: _run_at_least(f.outside(s.threshold), s.length),
+}
 
 
 def rule_mask(rule: str, x: FloatArray, z: FloatArray) -> BoolArray:
     """Where ``rule`` fires, as a boolean array over the points."""
     spec = RULES[rule]
-    return _EVALUATORS[spec.kind](x, z, spec)
-
-
-_EVALUATORS: dict[str, Callable[[FloatArray, FloatArray, RuleSpec], BoolArray]] = {
-    "beyond": lambda x, z, s: np.abs(z) > s.threshold,
-    "run": lambda x, z, s: _run_at_least(z > 0, s.length) | _run_at_least(z < 0, s.length),
-    "count": lambda x, z, s: _count_rule(z, s),
-    "trend": lambda x, z, s: _trend(x, s.length),
-    "alternate": lambda x, z, s: _alternate(x, s.length),
-    "within": lambda x, z, s: _run_at_least(np.abs(z) < s.threshold, s.length),
-    "outside": lambda x, z, s: _run_at_least(np.abs(z) > s.threshold, s.length),
-}
+    return _EVALUATORS[spec.kind](_Flags(x, z), spec)
 
 
 def evaluate(x: FloatArray, z: FloatArray, rules: Iterable[str]) -> dict[str, IndexArray]:
@@ -154,7 +197,11 @@ def evaluate(x: FloatArray, z: FloatArray, rules: Iterable[str]) -> dict[str, In
     zs = np.asarray(z, dtype=np.float64)
     if xs.shape != zs.shape or xs.ndim != 1:
         raise MesInputError(f"points {xs.shape} and z {zs.shape} must be equal 1-d arrays")
-    return {rule: np.flatnonzero(rule_mask(rule, xs, zs)) for rule in rules}
+    flags = _Flags(xs, zs)
+    return {
+        rule: np.flatnonzero(_EVALUATORS[RULES[rule].kind](flags, RULES[rule]))
+        for rule in rules
+    }
 
 
 @dataclass(frozen=True, order=True)
@@ -171,10 +218,24 @@ def violations(
 ) -> list[Violation]:
     """Violations over several plotted statistics ``(name, x, z)``, ordered by point."""
     rule_ids = tuple(rules)
-    found = [
-        Violation(int(i) + offset, name, rule)
-        for name, x, z in charts
-        for rule, idx in evaluate(x, z, rule_ids).items()
-        for i in idx
+    names: list[str] = []
+    parts: list[tuple[IndexArray, int, int]] = []
+    for c, (name, x, z) in enumerate(charts):
+        names.append(name)
+        for r, idx in enumerate(evaluate(x, z, rule_ids).values()):
+            parts.append((idx, c, r))
+    if not parts:
+        return []
+    index = np.concatenate([p[0] for p in parts])
+    chart = np.concatenate([np.full(p[0].size, p[1]) for p in parts])
+    rule = np.concatenate([np.full(p[0].size, p[2]) for p in parts])
+    # Sort with numpy, not Python: the order Violation defines (index, chart name, rule id).
+    chart_rank = np.argsort(np.argsort(np.array(names, dtype=object)))
+    rule_rank = np.argsort(np.argsort(np.array(rule_ids, dtype=object)))
+    order = np.lexsort((rule_rank[rule], chart_rank[chart], index))
+    return [
+        Violation(i + offset, names[c], rule_ids[r])
+        for i, c, r in zip(
+            index[order].tolist(), chart[order].tolist(), rule[order].tolist(), strict=True
+        )
     ]
-    return sorted(found)

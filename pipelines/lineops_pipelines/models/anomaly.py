@@ -70,6 +70,12 @@ class Forecaster(nn.Module):
         return out
 
 
+def _lag1_autocorrelation(values: np.ndarray) -> float:
+    centred = values - values.mean()
+    denom = float((centred**2).sum())
+    return float((centred[1:] * centred[:-1]).sum() / denom) if denom > 0 else 0.0
+
+
 class AnomalyDetector:
     task = TASK
 
@@ -155,11 +161,13 @@ class AnomalyDetector:
         stat_train = ((resid_train @ whitening) ** 2).sum(axis=1)
         stat_val = ((resid_val @ whitening) ** 2).sum(axis=1)
         # In-control distribution of the EWMA of the held-out statistic, by Box's scaled
-        # chi-square approximation (mean m, variance v * lam / (2 - lam)), which is far
-        # steadier than an empirical quantile of a few hundred autocorrelated EWMA values.
+        # chi-square approximation with the statistic modelled as AR(1): mean m, variance
+        # v * lam / (2 - lam) * (1 + (1 - lam) phi) / (1 - (1 - lam) phi). Far steadier than an
+        # empirical quantile of a few hundred strongly autocorrelated EWMA values.
         lam = config.ewma_lambda
         mean, var = float(stat_val.mean()), float(stat_val.var(ddof=1))
-        ewma_var = var * lam / (2.0 - lam)
+        phi = float(np.clip(_lag1_autocorrelation(stat_val), 0.0, 0.95))
+        ewma_var = var * lam / (2.0 - lam) * (1 + (1 - lam) * phi) / (1 - (1 - lam) * phi)
         g, h = ewma_var / (2.0 * mean), 2.0 * mean**2 / ewma_var
         threshold = float(g * stats.chi2.ppf(config.threshold_quantile, h))
         stat_mean = float(stat_train.mean())
@@ -171,6 +179,7 @@ class AnomalyDetector:
             "calibration_rows": int(sum(len(p) for p in val_parts)),
             "calibration_stat_mean": mean,
             "train_stat_mean": stat_mean,
+            "calibration_lag1_autocorrelation": phi,
         }
         return cls(features, config, standardiser, net, whitening, stat_mean, threshold, info)
 

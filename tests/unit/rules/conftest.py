@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from lineops.api.productionline import ProductionLine, ProductionLineSpec
+
 from tests.support.controlplane import REPO
 
 EXAMPLE = REPO / "examples" / "productionline.yaml"

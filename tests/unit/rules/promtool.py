@@ -89,7 +89,9 @@ def render(template: str, labels: dict[str, str], value: float) -> str:
     return text
 
 
-def expected_alert(rule: dict[str, Any], series_labels: dict[str, str], value: float) -> dict[str, Any]:
+def expected_alert(
+    rule: dict[str, Any], series_labels: dict[str, str], value: float
+) -> dict[str, Any]:
     """exp_labels/exp_annotations of ``rule`` firing on a series with ``series_labels``."""
     labels = {k: v for k, v in series_labels.items() if v}
     labels.update(rule["labels"])

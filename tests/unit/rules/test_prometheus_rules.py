@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import pytest
-
 from lineops.api.productionline import ProductionLine, ProductionLineSpec
 from lineops.services.prometheus_rules import (
     ALERT_CPK_LOW,
@@ -19,6 +18,7 @@ from lineops.services.prometheus_rules import (
     rule_groups_for_line,
     rule_name,
 )
+
 from tests.unit.rules.conftest import LINE, NAMESPACE, example_document, spec_with
 
 
@@ -77,7 +77,9 @@ def test_example_yields_every_kind_of_rule(example_spec: ProductionLineSpec) -> 
 
 def test_thresholds_and_selectors_come_from_the_spec() -> None:
     spec = spec_with(oeeTarget="0.6", cpkTarget="1.67", driftPsi="0.1")
-    rules = {r["alert"]: r for r in alerts(rule_groups_for_line("ns-2", "l2", spec))}
+    rules: dict[str, dict[str, Any]] = {}
+    for rule in alerts(rule_groups_for_line("ns-2", "l2", spec)):
+        rules.setdefault(rule["alert"], rule)  # the first of each kind
     pin = 'namespace="ns-2",line="l2"'
     assert rules[ALERT_OEE_LOW]["expr"] == f'lineops_oee_ratio{{{pin},component="oee"}} < 0.6'
     assert rules[ALERT_OEE_LOW]["for"] == "15m"
@@ -98,7 +100,11 @@ def test_every_alert_names_where_it_fires_and_how_bad(example_spec: ProductionLi
         assert LINE in notes["summary"] and LINE in notes["description"]
         if "characteristic" in labels:
             assert labels["characteristic"] in notes["summary"]
-    spc = [r for r in alerts(rule_groups_for_line(NAMESPACE, LINE, example_spec)) if "rule" in r["labels"]]
+    spc = [
+        r
+        for r in alerts(rule_groups_for_line(NAMESPACE, LINE, example_spec))
+        if "rule" in r["labels"]
+    ]
     severities = {r["labels"]["rule"]: r["labels"]["severity"] for r in spc}
     assert severities["nelson-1"] == severities["weco-1"] == "critical"
     assert severities["nelson-2"] == severities["weco-4"] == "warning"
@@ -115,7 +121,9 @@ def test_every_alert_names_where_it_fires_and_how_bad(example_spec: ProductionLi
 def test_only_what_monitoring_enables(
     monitoring: dict[str, Any], absent: set[str], present: set[str]
 ) -> None:
-    names = {r["alert"] for r in alerts(rule_groups_for_line(NAMESPACE, LINE, spec_with(**monitoring)))}
+    names = {
+        r["alert"] for r in alerts(rule_groups_for_line(NAMESPACE, LINE, spec_with(**monitoring)))
+    }
     assert not names & absent
     assert present <= names
 

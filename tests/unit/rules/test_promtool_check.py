@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-
 from lineops.api.productionline import ProductionLine
 from lineops.cli.main import main
 from lineops.services.prometheus_rules import rule_file_for_line
+
 from tests.unit.rules import promtool
 from tests.unit.rules.conftest import EXAMPLE, LINE, NAMESPACE, example_document
 
@@ -53,8 +53,21 @@ def test_promtool_accepts_generated_rules(tmp_path: Path, variant: str) -> None:
 
 def test_promtool_accepts_the_cli_export(tmp_path: Path) -> None:
     out = tmp_path / "rules.yaml"
-    assert main(["rules", "export", "--line-file", str(EXAMPLE), "--format", "rulefile",
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "rules",
+                "export",
+                "--line-file",
+                str(EXAMPLE),
+                "--format",
+                "rulefile",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = promtool.check_rules(out)
     assert result.returncode == 0, result.stdout + result.stderr
     # 2 OEE records + 2 OEE alerts, 3 SPC records + 10 run-rule alerts, 3 Cpk, 1 drift.

@@ -2,8 +2,16 @@ from __future__ import annotations
 
 from lineops.services.conditions import ConditionSet
 
-OLD = [{"type": "Ready", "status": "True", "reason": "Reconciled", "message": "fine",
-        "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]
+OLD = [
+    {
+        "type": "Ready",
+        "status": "True",
+        "reason": "Reconciled",
+        "message": "fine",
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+        "observedGeneration": 1,
+    }
+]
 
 
 def test_same_status_keeps_transition_time_but_updates_generation_and_message() -> None:

@@ -10,8 +10,12 @@ SPEC: dict[str, Any] = {
     "task": "fault-classification",
     "featureService": "sensor_window_v1",
     "label": "fault",
-    "training": {"pipeline": "quality-training", "parameters": {"epochs": "20", "lr": "0.001"},
-                 "schedule": "0 3 * * *", "cooldown": "1h"},
+    "training": {
+        "pipeline": "quality-training",
+        "parameters": {"epochs": "20", "lr": "0.001"},
+        "schedule": "0 3 * * *",
+        "cooldown": "1h",
+    },
     "promotion": {"metric": "macro_f1", "minimum": "0.90"},
     "serving": {"replicas": 1, "canaryPercent": 10},
 }

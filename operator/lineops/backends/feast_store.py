@@ -1,0 +1,351 @@
+"""Feast backend: entities, per-line sources, feature views and services, online reads/writes.
+
+This module turns a :class:`LineFeaturePlan` (plain data, produced by
+``lineops.services.features.plan_line_features`` from a ProductionLine spec) into Feast objects
+and applies them through the SDK. It also holds the shared object definitions that
+``feature_repo/`` re-exports, so ``feast apply`` in the repo and the operator register exactly
+the same objects.
+
+Every call here blocks (SQLite, registry file); callers on an event loop run them in a thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+from feast import (
+    Entity,
+    FeatureService,
+    FeatureStore,
+    FeatureView,
+    Field,
+    FileSource,
+    PushSource,
+    RepoConfig,
+    ValueType,
+)
+from feast.data_source import PushMode
+from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+from feast.types import Float64, Int64, String
+
+PROJECT: Final = "lineops"
+OWNER: Final = "platform-team@lineops.io"
+EVENT_TIMESTAMP: Final = "event_timestamp"
+WORK_UNIT_KEY: Final = "work_unit"
+LINE_KEY: Final = "line"
+LOT_KEY: Final = "lot"
+
+_DTYPES: Final = {"float64": Float64, "int64": Int64, "string": String}
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def line_id(line: str) -> str:
+    """Feast-safe form of a line name. Line names are DNS labels (no underscores), so
+    replacing ``-`` by ``_`` cannot make two lines collide."""
+    return line.replace("-", "_")
+
+
+def window_view_name(line: str) -> str:
+    return f"{line_id(line)}__sensor_window"
+
+
+def push_source_name(line: str) -> str:
+    return f"{line_id(line)}__sensor_window_push"
+
+
+def batch_source_name(line: str) -> str:
+    return f"{line_id(line)}__sensor_window_batch"
+
+
+def feature_service_name(line: str, service: str) -> str:
+    """Project-wide name of a line's versioned service, e.g. ``press_line_1__sensor_window_v1``.
+
+    QualityModels name the short form (``sensor_window_v1``) next to their ``lineRef``."""
+    return f"{line_id(line)}__{service}"
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    dtype: str  # float64 | int64 | string
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureViewPlan:
+    name: str
+    line: str
+    features: tuple[FeatureSpec, ...]
+    ttl_seconds: float
+    push_source: str
+    batch_source: str
+    batch_path: str
+    description: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeatureServicePlan:
+    name: str
+    views: tuple[str, ...]
+    description: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LineFeaturePlan:
+    line: str
+    views: tuple[FeatureViewPlan, ...]
+    services: tuple[FeatureServicePlan, ...]
+
+
+# ----------------------------------------------------------------------------- shared objects
+
+
+def line_entity() -> Entity:
+    return Entity(
+        name=LINE_KEY,
+        join_keys=[LINE_KEY],
+        value_type=ValueType.STRING,
+        description="A ProductionLine (ISA-95 work center), named as its custom resource.",
+        owner=OWNER,
+        tags={"isa95": "work-center"},
+    )
+
+
+def work_unit_entity() -> Entity:
+    return Entity(
+        name=WORK_UNIT_KEY,
+        join_keys=[WORK_UNIT_KEY],
+        value_type=ValueType.STRING,
+        description="An ISA-95 work unit (machine or station) of a line; sensor features "
+        "are keyed by it.",
+        owner=OWNER,
+        tags={"isa95": "work-unit"},
+    )
+
+
+def lot_entity() -> Entity:
+    return Entity(
+        name=LOT_KEY,
+        join_keys=[LOT_KEY],
+        value_type=ValueType.STRING,
+        description="An ISA-95 material lot; quality labels are keyed by it.",
+        owner=OWNER,
+        tags={"isa95": "material-lot"},
+    )
+
+
+def entities() -> list[Entity]:
+    return [line_entity(), work_unit_entity(), lot_entity()]
+
+
+def batch_source(view: FeatureViewPlan) -> FileSource:
+    return FileSource(
+        name=view.batch_source,
+        path=view.batch_path,
+        timestamp_field=EVENT_TIMESTAMP,
+        description=f"Window aggregates of line {view.line} written by the ingestion service.",
+        owner=OWNER,
+        tags={"line": view.line},
+    )
+
+
+def push_source(view: FeatureViewPlan) -> PushSource:
+    return PushSource(
+        name=view.push_source,
+        batch_source=batch_source(view),
+        description=f"Window aggregates of line {view.line}, pushed on every materialisation.",
+        owner=OWNER,
+        tags={"line": view.line},
+    )
+
+
+def feature_view(view: FeatureViewPlan) -> FeatureView:
+    return FeatureView(
+        name=view.name,
+        entities=[work_unit_entity()],
+        ttl=timedelta(seconds=view.ttl_seconds),
+        schema=[Field(name=WORK_UNIT_KEY, dtype=String)]
+        + [
+            Field(name=f.name, dtype=_DTYPES[f.dtype], description=f.description)
+            for f in view.features
+        ],
+        source=push_source(view),
+        online=True,
+        description=view.description,
+        owner=OWNER,
+        tags=dict(view.tags),
+    )
+
+
+def feast_objects(plan: LineFeaturePlan) -> list[Any]:
+    """Every Feast object of a line, in dependency order."""
+    views = {v.name: feature_view(v) for v in plan.views}
+    objects: list[Any] = [*entities()]
+    for view in plan.views:
+        objects += [batch_source(view), push_source(view), views[view.name]]
+    for service in plan.services:
+        objects.append(
+            FeatureService(
+                name=service.name,
+                features=[views[name] for name in service.views],
+                description=service.description,
+                owner=OWNER,
+                tags=dict(service.tags),
+            )
+        )
+    return objects
+
+
+# ----------------------------------------------------------------------------- store
+
+
+def local_config(data_dir: Path, project: str = PROJECT) -> RepoConfig:
+    """Embedded profile: local provider, SQLite online store, file offline store, file
+    registry, all under ``data_dir/feast``."""
+    root = data_dir / "feast"
+    root.mkdir(parents=True, exist_ok=True)
+    return RepoConfig(
+        project=project,
+        provider="local",
+        registry=str(root / "registry.db"),
+        online_store=SqliteOnlineStoreConfig(path=str(root / "online_store.db")),
+        offline_store={"type": "file"},
+        entity_key_serialization_version=3,
+        repo_path=str(root),
+    )
+
+
+class FeastStore:
+    """A Feast FeatureStore plus what lineops needs from it, one instance per operator."""
+
+    def __init__(self, store: FeatureStore) -> None:
+        self.store = store
+        # The file registry is rewritten whole on every apply: serialise writers.
+        self._apply_lock = threading.Lock()
+        self._plans: dict[str, LineFeaturePlan] = {}
+        self._refs: dict[str, list[str]] = {}
+
+    @classmethod
+    def local(cls, data_dir: Path, project: str = PROJECT) -> FeastStore:
+        return cls(FeatureStore(config=local_config(data_dir, project)))
+
+    @classmethod
+    def from_repo(cls, repo_path: Path) -> FeastStore:
+        return cls(FeatureStore(repo_path=str(repo_path)))
+
+    def apply_line(self, plan: LineFeaturePlan) -> list[str]:
+        """Register (or update) a line's objects; remove its views that the plan dropped.
+
+        Idempotent: applying the same plan twice changes nothing. Returns the view names."""
+        objects = feast_objects(plan)
+        wanted = {v.name for v in plan.views}
+        wanted_services = {s.name for s in plan.services}
+        prefix = f"{line_id(plan.line)}__"
+        with self._apply_lock:
+            stale: list[Any] = [
+                fv
+                for fv in self.store.list_feature_views(allow_cache=False)
+                if fv.name.startswith(prefix) and fv.name not in wanted
+            ]
+            stale += [
+                fs
+                for fs in self.store.list_feature_services()
+                if fs.name.startswith(prefix) and fs.name not in wanted_services
+            ]
+            if stale:
+                self.store.apply(objects, objects_to_delete=stale, partial=False)
+            else:
+                self.store.apply(objects)
+            self._remember(plan)
+        return [v.name for v in plan.views]
+
+    def remove_line(self, line: str) -> None:
+        """Delete a line's feature services and views (their online tables go with them)."""
+        prefix = f"{line_id(line)}__"
+        with self._apply_lock:
+            for fs in self.store.list_feature_services():
+                if fs.name.startswith(prefix):
+                    self.store.delete_feature_service(fs.name)
+            for fv in self.store.list_feature_views(allow_cache=False):
+                if fv.name.startswith(prefix):
+                    self.store.apply([], objects_to_delete=[fv], partial=False)
+            self._plans.pop(line, None)
+            self._refs.pop(line, None)
+
+    def _remember(self, plan: LineFeaturePlan) -> None:
+        self._plans[plan.line] = plan
+        self._refs[plan.line] = [
+            f"{view.name}:{f.name}" for view in plan.views for f in view.features
+        ]
+
+    def feature_refs(self, line: str) -> list[str]:
+        """``view:feature`` references of every feature of a line (after ``apply_line``)."""
+        return list(self._refs[line])
+
+    def push_aggregates(self, line: str, aggregates: pd.DataFrame) -> int:
+        """Write window aggregates (one row per work unit, ``event_timestamp`` = window end)
+        to the online store. Returns the number of rows written."""
+        if aggregates.empty:
+            return 0
+        self.store.push(push_source_name(line), aggregates, to=PushMode.ONLINE)
+        return len(aggregates)
+
+    def online_features(
+        self,
+        line: str,
+        work_units: Sequence[str],
+        features: Sequence[str] | None = None,
+        *,
+        service: str | None = None,
+    ) -> dict[str, list[Any]]:
+        """Latest features of work units: all of the line's features, the named ones
+        (``view:feature`` or bare feature names of the window view), or a feature service."""
+        if service is not None:
+            refs: Any = self.store.get_feature_service(feature_service_name(line, service))
+        elif features is None:
+            refs = self._refs[line]
+        else:
+            view = window_view_name(line)
+            refs = [f if ":" in f else f"{view}:{f}" for f in features]
+        rows = [{WORK_UNIT_KEY: unit} for unit in work_units]
+        result: dict[str, list[Any]] = self.store.get_online_features(
+            features=refs, entity_rows=rows
+        ).to_dict()
+        return result
+
+    def event_times(self, line: str, work_units: Sequence[str]) -> dict[str, pd.Timestamp | None]:
+        """Event time (window end) of the online features of each work unit, None if absent."""
+        plan = self._plans[line]
+        first = f"{plan.views[0].name}:{plan.views[0].features[0].name}"
+        response = self.store.get_online_features(
+            features=[first], entity_rows=[{WORK_UNIT_KEY: unit} for unit in work_units]
+        ).to_dict(include_event_timestamps=True)
+        stamps = response[f"{plan.views[0].features[0].name}__ts"]
+        values = response[plan.views[0].features[0].name]
+        return {
+            unit: (None if value is None or not ts else pd.Timestamp(ts, unit="s", tz="UTC"))
+            for unit, ts, value in zip(work_units, stamps, values, strict=True)
+        }
+
+    def freshness(
+        self, line: str, work_units: Sequence[str], now: pd.Timestamp | None = None
+    ) -> dict[str, float | None]:
+        """Age in seconds of each work unit's online features (now - window end)."""
+        current = now if now is not None else pd.Timestamp.now(tz="UTC")
+        return {
+            unit: None if ts is None else (current - ts).total_seconds()
+            for unit, ts in self.event_times(line, work_units).items()
+        }
