@@ -92,8 +92,9 @@ class OfflineStore:
                 _fsync_dir(directory)
         return table.num_rows
 
-    def files(self, line: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None)\
-            -> list[Path]:
+    def files(
+        self, line: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+    ) -> list[Path]:
         """Parquet files of a line whose date partition may hold readings in [start, end]."""
         base = self.line_dir(line)
         if not base.is_dir():
@@ -126,10 +127,12 @@ class OfflineStore:
         condition: ds.Expression | None = None
         stamp = ds.field("timestamp")
         for expr in (
-            None if start is None else stamp >= pa.scalar(start.tz_convert("UTC"), SCHEMA.field(
-                "timestamp").type),
-            None if end is None else stamp <= pa.scalar(end.tz_convert("UTC"), SCHEMA.field(
-                "timestamp").type),
+            None
+            if start is None
+            else stamp >= pa.scalar(start.tz_convert("UTC"), SCHEMA.field("timestamp").type),
+            None
+            if end is None
+            else stamp <= pa.scalar(end.tz_convert("UTC"), SCHEMA.field("timestamp").type),
             None if work_units is None else ds.field("work_unit").isin(list(work_units)),
         ):
             if expr is not None:
@@ -146,8 +149,9 @@ class OfflineStore:
             return SCHEMA.empty_table().to_pandas()
         newest_day = days[-1].name.removeprefix("date=")
         newest = pd.Timestamp(newest_day, tz="UTC")
-        files = self.files(line, newest - pd.Timedelta(horizon_ns, unit="ns") - pd.Timedelta(
-            days=1))
+        files = self.files(
+            line, newest - pd.Timedelta(horizon_ns, unit="ns") - pd.Timedelta(days=1)
+        )
         table = ds.dataset([str(f) for f in files], format="parquet", schema=SCHEMA).to_table()
         if table.num_rows == 0:
             return table.to_pandas()

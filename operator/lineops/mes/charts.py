@@ -179,14 +179,20 @@ def _columns_reduce(values: FloatArray, op: np.ufunc) -> FloatArray:
 def subgroup_mean(values: FloatArray) -> FloatArray:
     """Mean per row, summing left to right (the same in batch and streaming)."""
     if values.shape[1] > 16:
-        return values.mean(axis=1)
-    return _columns_reduce(values, np.add) / values.shape[1]
+        mean: FloatArray = values.mean(axis=1)
+        return mean
+    summed = _columns_reduce(values, np.add)
+    summed /= values.shape[1]
+    return summed
 
 
 def subgroup_range(values: FloatArray) -> FloatArray:
     if values.shape[1] > 16:
-        return np.ptp(values, axis=1)
-    return _columns_reduce(values, np.maximum) - _columns_reduce(values, np.minimum)
+        spread: FloatArray = np.ptp(values, axis=1)
+        return spread
+    high = _columns_reduce(values, np.maximum)
+    high -= _columns_reduce(values, np.minimum)
+    return high
 
 
 def subgroup_std(values: FloatArray) -> FloatArray:

@@ -199,8 +199,7 @@ def evaluate(x: FloatArray, z: FloatArray, rules: Iterable[str]) -> dict[str, In
         raise MesInputError(f"points {xs.shape} and z {zs.shape} must be equal 1-d arrays")
     flags = _Flags(xs, zs)
     return {
-        rule: np.flatnonzero(_EVALUATORS[RULES[rule].kind](flags, RULES[rule]))
-        for rule in rules
+        rule: np.flatnonzero(_EVALUATORS[RULES[rule].kind](flags, RULES[rule])) for rule in rules
     }
 
 

@@ -1,0 +1,332 @@
+"""Interactive report pages drawn with Plotly, readable without a network.
+
+The plant network often has no internet, so no page loads anything from a CDN: plotly.js is
+copied once from the installed Python package into the report folder (``plotly.min.js``)
+and every page loads it from there. Numbers go into the pages as plain JSON lists, so the
+data a chart shows is also in the page's source.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
+
+from lineops.services.reports.content import (
+    CapabilityContent,
+    ControlChartContent,
+    OeeContent,
+    Panel,
+    curve_x,
+    normal_pdf,
+    percent,
+    rule_legend,
+)
+from lineops.services.reports.png import (
+    CENTER,
+    LIMIT,
+    LOSS,
+    POINTS,
+    TOTAL,
+    VIOLATION,
+    ZONE_A,
+    ZONE_B,
+    ZONE_C,
+)
+
+PLOTLY_JS: Final = "plotly.min.js"
+
+_PAGE: Final = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<script src="{plotly}"></script>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }}
+th {{ background: #f3f3f3; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.bad {{ color: #b00020; font-weight: 600; }}
+.good {{ color: #1b7f3b; font-weight: 600; }}
+</style>
+</head>
+<body>
+<p><a href="index.html">&larr; Report index</a></p>
+<h1>{title}</h1>
+{body}
+</body>
+</html>
+"""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A row of the summary table under a chart."""
+
+    name: str
+    value: str
+    good: bool | None = None  # colours the value; None leaves it plain
+
+
+def facts_table(facts: Sequence[Fact]) -> str:
+    rows = []
+    for f in facts:
+        css = "" if f.good is None else (" good" if f.good else " bad")
+        rows.append(
+            f"<tr><th>{html.escape(f.name)}</th>"
+            f'<td class="num{css}">{html.escape(f.value)}</td></tr>'
+        )
+    return "<table>\n" + "\n".join(rows) + "\n</table>"
+
+
+def page(title: str, body: str) -> str:
+    return _PAGE.format(title=html.escape(title), plotly=PLOTLY_JS, body=body)
+
+
+def write_plotly_js(directory: Path) -> Path:
+    """The plotly.js bundle of the installed plotly package, next to the pages."""
+    target = directory / PLOTLY_JS
+    target.write_text(get_plotlyjs(), encoding="utf-8")
+    return target
+
+
+def figure_div(fig: go.Figure, div_id: str) -> str:
+    # A fixed div id keeps the page byte-for-byte stable between runs of the same data.
+    text: str = fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=div_id, config={"responsive": True}
+    )
+    return text
+
+
+# ------------------------------------------------------------------------- control charts
+
+
+def _band(fig: go.Figure, row: int, panel: Panel, lower: list[float], upper: list[float],
+          color: str, name: str, first: bool) -> None:  # fmt: skip
+    shape = "hvh" if panel.varying_limits else "linear"
+    fig.add_trace(
+        go.Scatter(x=panel.x, y=lower, mode="lines", line={"width": 0, "shape": shape},
+                   hoverinfo="skip", showlegend=False, legendgroup=name),  # fmt: skip
+        row=row,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=panel.x, y=upper, mode="lines", line={"width": 0, "shape": shape},
+                   fill="tonexty", fillcolor=color, name=name, legendgroup=name,
+                   showlegend=first, hoverinfo="skip"),  # fmt: skip
+        row=row,
+        col=1,
+    )
+
+
+def control_chart_figure(content: ControlChartContent) -> go.Figure:
+    rows = len(content.panels)
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=[p.label for p in content.panels])  # fmt: skip
+    for row, panel in enumerate(content.panels, start=1):
+        first = row == 1
+        _band(fig, row, panel, panel.lcl, panel.ucl, ZONE_A, "Zone A (2-3σ)", first)
+        _band(fig, row, panel, *panel.zones[2], ZONE_B, "Zone B (1-2σ)", first)
+        _band(fig, row, panel, *panel.zones[1], ZONE_C, "Zone C (±1σ)", first)
+        shape = "hvh" if panel.varying_limits else "linear"
+        for values, name in ((panel.ucl, "UCL"), (panel.lcl, "LCL")):
+            fig.add_trace(
+                go.Scatter(x=panel.x, y=values, mode="lines", name=name, legendgroup="limits",
+                           line={"color": LIMIT, "dash": "dash", "shape": shape},
+                           showlegend=first),  # fmt: skip
+                row=row,
+                col=1,
+            )
+        fig.add_trace(
+            go.Scatter(x=panel.x, y=[panel.center] * len(panel.x), mode="lines",
+                       name="Center line", legendgroup="center", showlegend=first,
+                       line={"color": CENTER}),  # fmt: skip
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(x=panel.x, y=panel.points, mode="lines+markers", name=panel.label,
+                       line={"color": POINTS, "width": 1}, marker={"size": 5},
+                       hovertemplate="subgroup %{x}<br>%{y:.5g}<extra></extra>"),  # fmt: skip
+            row=row,
+            col=1,
+        )
+        if panel.violations:
+            idx = sorted(panel.violations)
+            fig.add_trace(
+                go.Scatter(
+                    x=[panel.x[i] for i in idx],
+                    y=[panel.points[i] for i in idx],
+                    mode="markers",
+                    name="Run-rule violation",
+                    legendgroup="violations",
+                    marker={"color": VIOLATION, "size": 11, "symbol": "circle-open",
+                            "line": {"width": 2}},  # fmt: skip
+                    text=[", ".join(panel.violations[i]) for i in idx],
+                    hovertemplate="subgroup %{x}: %{text}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    fig.update_xaxes(title_text="Subgroup", row=rows, col=1)
+    fig.update_layout(height=320 * rows + 140, template="plotly_white",
+                      title=f"{content.title}: {content.kind.value} control chart")  # fmt: skip
+    return fig
+
+
+def control_chart_page(content: ControlChartContent, div_id: str = "control-chart") -> str:
+    facts = [
+        Fact("Chart", content.kind.value),
+        Fact("Subgroups", str(content.subgroups)),
+        Fact("Limits estimated from", f"first {content.phase1}" if content.phase1 else "all"),
+        Fact("Run-rule violations", str(content.violation_count), content.in_control),
+    ]
+    for p in content.panels:
+        limits = "varies with n" if p.varying_limits else f"{p.lcl[0]:.5g} .. {p.ucl[0]:.5g}"
+        facts.append(Fact(f"{p.label}: center / limits", f"{p.center:.5g} / {limits}"))
+    rules = "".join(f"<li>{html.escape(r)}</li>" for r in rule_legend(content.rules))
+    found = [
+        f"<li>subgroup {p.x[i]} ({html.escape(p.name)}): {html.escape(', '.join(rs))}</li>"
+        for p in content.panels
+        for i, rs in sorted(p.violations.items())
+    ]
+    body = (
+        figure_div(control_chart_figure(content), div_id)
+        + facts_table(facts)
+        + f"<h2>Run rules</h2><ul>{rules}</ul>"
+        + f"<h2>Violations</h2><ul>{''.join(found) or '<li>none</li>'}</ul>"
+    )
+    return page(f"{content.title} — control chart", body)
+
+
+# ------------------------------------------------------------------------------ capability
+
+
+def capability_figure(content: CapabilityContent) -> go.Figure:
+    r = content.result
+    xs = curve_x(content)
+    fig = go.Figure()
+    fig.add_trace(go.Histogram(x=content.values, histnorm="probability density",
+                               name=f"Measurements (n={r.count})",
+                               marker={"color": "#9ecae1"}))  # fmt: skip
+    fig.add_trace(go.Scatter(x=xs, y=normal_pdf(xs, r.mean, r.sigma_within), mode="lines",
+                             name=f"Normal, within σ = {r.sigma_within:.4g}",
+                             line={"color": POINTS, "width": 2}))  # fmt: skip
+    fig.add_trace(go.Scatter(x=xs, y=normal_pdf(xs, r.mean, r.sigma_overall), mode="lines",
+                             name=f"Normal, overall σ = {r.sigma_overall:.4g}",
+                             line={"color": CENTER, "dash": "dash"}))  # fmt: skip
+    for value, name, color, dash in (
+        (r.lsl, "LSL", LIMIT, "dash"),
+        (r.usl, "USL", LIMIT, "dash"),
+        (content.target, "Target", "#2ca25f", "dot"),
+    ):
+        if value is not None:
+            fig.add_vline(x=value, line={"color": color, "dash": dash},
+                          annotation_text=f"{name} {value:g}")  # fmt: skip
+    unit = f" [{content.unit}]" if content.unit else ""
+    fig.update_layout(template="plotly_white", height=520, barmode="overlay",
+                      title=f"{content.title}: process capability",
+                      xaxis_title=f"{content.title}{unit}", yaxis_title="Density")  # fmt: skip
+    return fig
+
+
+def capability_page(content: CapabilityContent, div_id: str = "capability") -> str:
+    r = content.result
+    facts = [
+        Fact("Cp", _index(r.cp)),
+        Fact("Cpk", _index(r.cpk)),
+        Fact("Pp", _index(r.pp)),
+        Fact("Ppk", _index(r.ppk)),
+        Fact("Mean", f"{r.mean:.6g}"),
+        Fact(f"Within σ ({r.within_method})", f"{r.sigma_within:.4g}"),
+        Fact("Overall σ", f"{r.sigma_overall:.4g}"),
+        Fact("Measurements", str(r.count)),
+    ]
+    return page(
+        f"{content.title} — capability",
+        figure_div(capability_figure(content), div_id) + facts_table(facts),
+    )
+
+
+def _index(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+# ------------------------------------------------------------------------------------- OEE
+
+
+def waterfall_figure(content: OeeContent) -> go.Figure:
+    unit, scale = content.time_unit
+    planned = content.oee.planned_production_time or 1.0
+    values = [s.seconds / scale for s in content.steps]
+    fig = go.Figure(
+        go.Waterfall(
+            x=[s.label for s in content.steps],
+            measure=["absolute" if s.total else "relative" for s in content.steps],
+            # Plotly adds relative steps: a loss is a negative step.
+            y=[v if s.total else -v for v, s in zip(values, content.steps, strict=True)],
+            text=[f"{v:.3g} {unit} ({s.seconds / planned:.1%})"
+                  for v, s in zip(values, content.steps, strict=True)],  # fmt: skip
+            textposition="outside",
+            decreasing={"marker": {"color": LOSS}},
+            totals={"marker": {"color": TOTAL}},
+            increasing={"marker": {"color": TOTAL}},
+            connector={"line": {"color": "#888888"}},
+        )
+    )
+    o = content.oee
+    fig.update_layout(
+        template="plotly_white",
+        height=560,
+        showlegend=False,
+        yaxis_title=f"Time [{unit}]",
+        title=f"{content.title}: OEE {percent(o.oee)} = A {percent(o.availability)} × "
+        f"P {percent(o.performance)} × Q {percent(o.quality)}",
+    )
+    return fig
+
+
+def oee_page(content: OeeContent, div_id: str = "oee-waterfall") -> str:
+    o = content.oee
+    facts = [
+        Fact("OEE", percent(o.oee)),
+        Fact("Availability", percent(o.availability)),
+        Fact("Performance", percent(o.performance)),
+        Fact("Quality", percent(o.quality)),
+        Fact("Total / good count", f"{o.total_count} / {o.good_count}"),
+    ]
+    units = ""
+    if content.work_units:
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td>"
+            + "".join(
+                f'<td class="num">{percent(v)}</td>'
+                for v in (u.availability, u.performance, u.quality, u.oee)
+            )
+            + "</tr>"
+            for name, u in content.work_units.items()
+        )
+        units = (
+            "<h2>Work units</h2><table><tr><th>Work unit</th><th>Availability</th>"
+            f"<th>Performance</th><th>Quality</th><th>OEE</th></tr>{rows}</table>"
+        )
+    reasons = ""
+    if o.downtime_by_reason:
+        items = "".join(
+            f"<li>{html.escape(k)}: {v / 60:.1f} min</li>" for k, v in o.downtime_by_reason.items()
+        )
+        reasons = f"<h2>Down time by reason</h2><ul>{items}</ul>"
+    body = figure_div(waterfall_figure(content), div_id) + facts_table(facts) + units + reasons
+    return page(f"{content.title} — OEE", body)
+
+
+def _unused(_: Any) -> None:  # pragma: no cover - keeps the import list honest for linters
+    return None
