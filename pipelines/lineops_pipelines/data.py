@@ -174,7 +174,7 @@ def split(
         if "lot" not in frame:
             raise DataValidationError("column 'lot': needed to split by lot")
         lots = list(dict.fromkeys(frame.sort_values(tcol)["lot"] if tcol else frame["lot"]))
-        n_test = max(1, int(round(len(lots) * test_fraction)))
+        n_test = max(1, round(len(lots) * test_fraction))
         test_lots = set(lots[-n_test:])
         train = frame[~frame["lot"].isin(test_lots)]
         test = frame[frame["lot"].isin(test_lots)]
@@ -183,7 +183,7 @@ def split(
         groups = frame.groupby("run", sort=False) if "run" in frame else [("", frame)]
         for _, run in groups:
             run = run.sort_values(tcol) if tcol else run
-            cut = int(round(len(run) * (1 - test_fraction)))
+            cut = round(len(run) * (1 - test_fraction))
             parts_train.append(run.iloc[:cut])
             parts_test.append(run.iloc[cut + gap :])
         train, test = pd.concat(parts_train), pd.concat(parts_test)

@@ -275,7 +275,6 @@ def window_aggregates(
     end = pd.Series(ts).groupby(units).transform("max").to_numpy()
     inside = ts > end - int(window_seconds * NS)
     stats = group_stats(
-        [],
         units[inside],
         readings["sensor"].to_numpy(dtype=object)[inside],
         ts[inside],

@@ -84,7 +84,7 @@ def ewma(values: np.ndarray, lam: float, start: float) -> np.ndarray:
 
 def time_split(n: int, fraction: float, gap: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the first (1 - fraction) rows and of the last rows after a gap (no leakage)."""
-    cut = int(round(n * (1.0 - fraction)))
+    cut = round(n * (1.0 - fraction))
     return np.arange(0, cut), np.arange(min(n, cut + gap), n)
 
 

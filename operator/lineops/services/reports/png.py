@@ -7,7 +7,7 @@ registry, no GUI backend lookup, so reports can be written from the operator's t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -21,18 +21,22 @@ from lineops.services.reports.content import (
     normal_pdf,
     percent,
 )
+from lineops.services.reports.style import (
+    CENTER,
+    CONNECTOR,
+    HISTOGRAM,
+    LIMIT,
+    LOSS,
+    POINTS,
+    TARGET,
+    TOTAL,
+    VIOLATION,
+    ZONE_A,
+    ZONE_B,
+    ZONE_C,
+)
 
 DPI: Final = 120
-# Western Electric zones: C (within 1 sigma), B (1-2 sigma), A (2-3 sigma).
-ZONE_A: Final = "#fde0dd"
-ZONE_B: Final = "#fff3c4"
-ZONE_C: Final = "#e5f5e0"
-POINTS: Final = "#1f5fa8"
-LIMIT: Final = "#c0392b"
-CENTER: Final = "#2d3436"
-VIOLATION: Final = "#d62728"
-TOTAL: Final = "#2f6db5"
-LOSS: Final = "#e4572e"
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -57,7 +61,7 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
     x = panel.x
     lower2, upper2 = panel.zones[2]
     lower1, upper1 = panel.zones[1]
-    step = "mid" if panel.varying_limits else None
+    step: Literal["mid"] | None = "mid" if panel.varying_limits else None
     ax.fill_between(x, panel.lcl, panel.ucl, color=ZONE_A, step=step, label="Zone A (2-3σ)")
     ax.fill_between(x, lower2, upper2, color=ZONE_B, step=step, label="Zone B (1-2σ)")
     ax.fill_between(x, lower1, upper1, color=ZONE_C, step=step, label="Zone C (±1σ)")
@@ -134,27 +138,57 @@ def capability_png(content: CapabilityContent, path: Path) -> Path:
     r = content.result
     fig = Figure(figsize=(10, 5.5), layout="constrained")
     ax = fig.subplots()
-    ax.hist(content.values, bins="auto", density=True, color="#9ecae1", edgecolor="white",
-            label=f"Measurements (n={r.count})")  # fmt: skip
+    ax.hist(
+        content.values,
+        bins="auto",
+        density=True,
+        color=HISTOGRAM,
+        edgecolor="white",
+        label=f"Measurements (n={r.count})",
+    )
     xs = curve_x(content)
-    ax.plot(xs, normal_pdf(xs, r.mean, r.sigma_within), color=POINTS, linewidth=2,
-            label=f"Normal, within σ = {r.sigma_within:.4g}")  # fmt: skip
-    ax.plot(xs, normal_pdf(xs, r.mean, r.sigma_overall), color=CENTER, linestyle="--",
-            linewidth=1.5, label=f"Normal, overall σ = {r.sigma_overall:.4g}")  # fmt: skip
+    ax.plot(
+        xs,
+        normal_pdf(xs, r.mean, r.sigma_within),
+        color=POINTS,
+        linewidth=2,
+        label=f"Normal, within σ = {r.sigma_within:.4g}",
+    )
+    ax.plot(
+        xs,
+        normal_pdf(xs, r.mean, r.sigma_overall),
+        color=CENTER,
+        linestyle="--",
+        linewidth=1.5,
+        label=f"Normal, overall σ = {r.sigma_overall:.4g}",
+    )
     for value, name in ((r.lsl, "LSL"), (r.usl, "USL")):
         if value is not None:
             ax.axvline(value, color=LIMIT, linestyle="--", linewidth=1.6, label=f"{name} {value:g}")
     if content.target is not None:
-        ax.axvline(content.target, color="#2ca25f", linestyle=":", linewidth=1.6,
-                   label=f"Target {content.target:g}")  # fmt: skip
+        ax.axvline(
+            content.target,
+            color=TARGET,
+            linestyle=":",
+            linewidth=1.6,
+            label=f"Target {content.target:g}",
+        )
     ax.axvline(r.mean, color=CENTER, linewidth=1, label=f"Mean {r.mean:.5g}")
     lines = [
         f"Cp  {_index(r.cp)}   Cpk {_index(r.cpk)}",
         f"Pp  {_index(r.pp)}   Ppk {_index(r.ppk)}",
         f"within σ: {r.within_method}",
     ]
-    ax.text(0.01, 0.98, "\n".join(lines), transform=ax.transAxes, va="top", family="monospace",
-            fontsize=9, bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})  # fmt: skip
+    ax.text(
+        0.01,
+        0.98,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        va="top",
+        family="monospace",
+        fontsize=9,
+        bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85},
+    )
     unit = f" [{content.unit}]" if content.unit else ""
     ax.set_xlabel(f"{content.title}{unit}")
     ax.set_ylabel("Density")
@@ -193,9 +227,10 @@ def waterfall_png(content: OeeContent, path: Path) -> Path:
         )
         if i + 1 < len(content.steps):
             # Connector from this bar's end to the next bar's start.
-            ax.plot([i + 0.33, i + 0.67], [level, level], color="#888888", linewidth=0.8)
-    ax.set_xticks(range(len(content.steps)), [s.label for s in content.steps], rotation=20,
-                  ha="right")  # fmt: skip
+            ax.plot([i + 0.33, i + 0.67], [level, level], color=CONNECTOR, linewidth=0.8)
+    ax.set_xticks(
+        range(len(content.steps)), [s.label for s in content.steps], rotation=20, ha="right"
+    )
     ax.set_ylabel(f"Time [{unit}]")
     ax.set_ylim(0, planned / scale * 1.15)
     ax.grid(True, axis="y", alpha=0.3)

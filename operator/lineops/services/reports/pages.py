@@ -12,7 +12,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -28,11 +28,14 @@ from lineops.services.reports.content import (
     percent,
     rule_legend,
 )
-from lineops.services.reports.png import (
+from lineops.services.reports.style import (
     CENTER,
+    CONNECTOR,
+    HISTOGRAM,
     LIMIT,
     LOSS,
     POINTS,
+    TARGET,
     TOTAL,
     VIOLATION,
     ZONE_A,
@@ -109,19 +112,43 @@ def figure_div(fig: go.Figure, div_id: str) -> str:
 # ------------------------------------------------------------------------- control charts
 
 
-def _band(fig: go.Figure, row: int, panel: Panel, lower: list[float], upper: list[float],
-          color: str, name: str, first: bool) -> None:  # fmt: skip
+def _band(
+    fig: go.Figure,
+    row: int,
+    panel: Panel,
+    lower: list[float],
+    upper: list[float],
+    color: str,
+    name: str,
+    first: bool,
+) -> None:
     shape = "hvh" if panel.varying_limits else "linear"
     fig.add_trace(
-        go.Scatter(x=panel.x, y=lower, mode="lines", line={"width": 0, "shape": shape},
-                   hoverinfo="skip", showlegend=False, legendgroup=name),  # fmt: skip
+        go.Scatter(
+            x=panel.x,
+            y=lower,
+            mode="lines",
+            line={"width": 0, "shape": shape},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=name,
+        ),
         row=row,
         col=1,
     )
     fig.add_trace(
-        go.Scatter(x=panel.x, y=upper, mode="lines", line={"width": 0, "shape": shape},
-                   fill="tonexty", fillcolor=color, name=name, legendgroup=name,
-                   showlegend=first, hoverinfo="skip"),  # fmt: skip
+        go.Scatter(
+            x=panel.x,
+            y=upper,
+            mode="lines",
+            line={"width": 0, "shape": shape},
+            fill="tonexty",
+            fillcolor=color,
+            name=name,
+            legendgroup=name,
+            showlegend=first,
+            hoverinfo="skip",
+        ),
         row=row,
         col=1,
     )
@@ -129,8 +156,13 @@ def _band(fig: go.Figure, row: int, panel: Panel, lower: list[float], upper: lis
 
 def control_chart_figure(content: ControlChartContent) -> go.Figure:
     rows = len(content.panels)
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=[p.label for p in content.panels])  # fmt: skip
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=[p.label for p in content.panels],
+    )
     for row, panel in enumerate(content.panels, start=1):
         first = row == 1
         _band(fig, row, panel, panel.lcl, panel.ucl, ZONE_A, "Zone A (2-3σ)", first)
@@ -139,23 +171,41 @@ def control_chart_figure(content: ControlChartContent) -> go.Figure:
         shape = "hvh" if panel.varying_limits else "linear"
         for values, name in ((panel.ucl, "UCL"), (panel.lcl, "LCL")):
             fig.add_trace(
-                go.Scatter(x=panel.x, y=values, mode="lines", name=name, legendgroup="limits",
-                           line={"color": LIMIT, "dash": "dash", "shape": shape},
-                           showlegend=first),  # fmt: skip
+                go.Scatter(
+                    x=panel.x,
+                    y=values,
+                    mode="lines",
+                    name=name,
+                    legendgroup="limits",
+                    line={"color": LIMIT, "dash": "dash", "shape": shape},
+                    showlegend=first,
+                ),
                 row=row,
                 col=1,
             )
         fig.add_trace(
-            go.Scatter(x=panel.x, y=[panel.center] * len(panel.x), mode="lines",
-                       name="Center line", legendgroup="center", showlegend=first,
-                       line={"color": CENTER}),  # fmt: skip
+            go.Scatter(
+                x=panel.x,
+                y=[panel.center] * len(panel.x),
+                mode="lines",
+                name="Center line",
+                legendgroup="center",
+                showlegend=first,
+                line={"color": CENTER},
+            ),
             row=row,
             col=1,
         )
         fig.add_trace(
-            go.Scatter(x=panel.x, y=panel.points, mode="lines+markers", name=panel.label,
-                       line={"color": POINTS, "width": 1}, marker={"size": 5},
-                       hovertemplate="subgroup %{x}<br>%{y:.5g}<extra></extra>"),  # fmt: skip
+            go.Scatter(
+                x=panel.x,
+                y=panel.points,
+                mode="lines+markers",
+                name=panel.label,
+                line={"color": POINTS, "width": 1},
+                marker={"size": 5},
+                hovertemplate="subgroup %{x}<br>%{y:.5g}<extra></extra>",
+            ),
             row=row,
             col=1,
         )
@@ -168,8 +218,12 @@ def control_chart_figure(content: ControlChartContent) -> go.Figure:
                     mode="markers",
                     name="Run-rule violation",
                     legendgroup="violations",
-                    marker={"color": VIOLATION, "size": 11, "symbol": "circle-open",
-                            "line": {"width": 2}},  # fmt: skip
+                    marker={
+                        "color": VIOLATION,
+                        "size": 11,
+                        "symbol": "circle-open",
+                        "line": {"width": 2},
+                    },
                     text=[", ".join(panel.violations[i]) for i in idx],
                     hovertemplate="subgroup %{x}: %{text}<extra></extra>",
                 ),
@@ -177,8 +231,11 @@ def control_chart_figure(content: ControlChartContent) -> go.Figure:
                 col=1,
             )
     fig.update_xaxes(title_text="Subgroup", row=rows, col=1)
-    fig.update_layout(height=320 * rows + 140, template="plotly_white",
-                      title=f"{content.title}: {content.kind.value} control chart")  # fmt: skip
+    fig.update_layout(
+        height=320 * rows + 140,
+        template="plotly_white",
+        title=f"{content.title}: {content.kind.value} control chart",
+    )
     return fig
 
 
@@ -214,27 +271,50 @@ def capability_figure(content: CapabilityContent) -> go.Figure:
     r = content.result
     xs = curve_x(content)
     fig = go.Figure()
-    fig.add_trace(go.Histogram(x=content.values, histnorm="probability density",
-                               name=f"Measurements (n={r.count})",
-                               marker={"color": "#9ecae1"}))  # fmt: skip
-    fig.add_trace(go.Scatter(x=xs, y=normal_pdf(xs, r.mean, r.sigma_within), mode="lines",
-                             name=f"Normal, within σ = {r.sigma_within:.4g}",
-                             line={"color": POINTS, "width": 2}))  # fmt: skip
-    fig.add_trace(go.Scatter(x=xs, y=normal_pdf(xs, r.mean, r.sigma_overall), mode="lines",
-                             name=f"Normal, overall σ = {r.sigma_overall:.4g}",
-                             line={"color": CENTER, "dash": "dash"}))  # fmt: skip
+    fig.add_trace(
+        go.Histogram(
+            x=content.values,
+            histnorm="probability density",
+            name=f"Measurements (n={r.count})",
+            marker={"color": HISTOGRAM},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=normal_pdf(xs, r.mean, r.sigma_within),
+            mode="lines",
+            name=f"Normal, within σ = {r.sigma_within:.4g}",
+            line={"color": POINTS, "width": 2},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=normal_pdf(xs, r.mean, r.sigma_overall),
+            mode="lines",
+            name=f"Normal, overall σ = {r.sigma_overall:.4g}",
+            line={"color": CENTER, "dash": "dash"},
+        )
+    )
     for value, name, color, dash in (
         (r.lsl, "LSL", LIMIT, "dash"),
         (r.usl, "USL", LIMIT, "dash"),
-        (content.target, "Target", "#2ca25f", "dot"),
+        (content.target, "Target", TARGET, "dot"),
     ):
         if value is not None:
-            fig.add_vline(x=value, line={"color": color, "dash": dash},
-                          annotation_text=f"{name} {value:g}")  # fmt: skip
+            fig.add_vline(
+                x=value, line={"color": color, "dash": dash}, annotation_text=f"{name} {value:g}"
+            )
     unit = f" [{content.unit}]" if content.unit else ""
-    fig.update_layout(template="plotly_white", height=520, barmode="overlay",
-                      title=f"{content.title}: process capability",
-                      xaxis_title=f"{content.title}{unit}", yaxis_title="Density")  # fmt: skip
+    fig.update_layout(
+        template="plotly_white",
+        height=520,
+        barmode="overlay",
+        title=f"{content.title}: process capability",
+        xaxis_title=f"{content.title}{unit}",
+        yaxis_title="Density",
+    )
     return fig
 
 
@@ -273,13 +353,15 @@ def waterfall_figure(content: OeeContent) -> go.Figure:
             measure=["absolute" if s.total else "relative" for s in content.steps],
             # Plotly adds relative steps: a loss is a negative step.
             y=[v if s.total else -v for v, s in zip(values, content.steps, strict=True)],
-            text=[f"{v:.3g} {unit} ({s.seconds / planned:.1%})"
-                  for v, s in zip(values, content.steps, strict=True)],  # fmt: skip
+            text=[
+                f"{v:.3g} {unit} ({s.seconds / planned:.1%})"
+                for v, s in zip(values, content.steps, strict=True)
+            ],
             textposition="outside",
             decreasing={"marker": {"color": LOSS}},
             totals={"marker": {"color": TOTAL}},
             increasing={"marker": {"color": TOTAL}},
-            connector={"line": {"color": "#888888"}},
+            connector={"line": {"color": CONNECTOR}},
         )
     )
     o = content.oee
@@ -326,7 +408,3 @@ def oee_page(content: OeeContent, div_id: str = "oee-waterfall") -> str:
         reasons = f"<h2>Down time by reason</h2><ul>{items}</ul>"
     body = figure_div(waterfall_figure(content), div_id) + facts_table(facts) + units + reasons
     return page(f"{content.title} — OEE", body)
-
-
-def _unused(_: Any) -> None:  # pragma: no cover - keeps the import list honest for linters
-    return None

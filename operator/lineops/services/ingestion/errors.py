@@ -1,0 +1,25 @@
+"""Errors of the ingestion path that reject a whole payload (nothing of it is stored)."""
+
+from __future__ import annotations
+
+
+class PayloadError(ValueError):
+    """A malformed payload. ``field`` names where, e.g. ``readings[3].timestamp``.
+
+    ``status`` is the HTTP status the server answers with: 400 when the body cannot be
+    decoded at all (not JSON, not CSV/Parquet), 422 when it decodes but has the wrong shape,
+    413 when it is too large."""
+
+    def __init__(self, field: str, problem: str, status: int = 422) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+        self.status = status
+
+
+class UnknownLine(LookupError):
+    """No ProductionLine of that name is configured for ingestion."""
+
+
+class IngestionDisabled(PermissionError):
+    """The line exists but does not accept readings from this source (e.g. http disabled)."""

@@ -1,0 +1,228 @@
+"""Train and evaluate a quality model from a training frame: the code the KFP components, the
+CLI (`lineops model train`) and the benchmark share."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, roc_auc_score
+
+from lineops_pipelines import data
+from lineops_pipelines.models.anomaly import AnomalyConfig, AnomalyDetector
+from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
+from lineops_pipelines.models.failure import FailureConfig, FailureModel
+from lineops_pipelines.models.scoring import Model
+
+TASKS = ("anomaly-detection", "fault-classification", "failure-prediction")
+PRIMARY_METRIC = {
+    "anomaly-detection": "detection_rate",
+    "fault-classification": "macro_f1",
+    "failure-prediction": "neg_rmse",
+}
+CONFIGS: dict[str, Any] = {
+    "anomaly-detection": AnomalyConfig,
+    "fault-classification": ClassifierConfig,
+    "failure-prediction": FailureConfig,
+}
+# Three consecutive alarms make a detection (the usual TE convention for detection delay).
+CONSECUTIVE_ALARMS = 3
+
+
+def make_config(
+    task: str, epochs: int | None = None, overrides: dict[str, Any] | None = None
+) -> Any:
+    if task not in CONFIGS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    cls = CONFIGS[task]
+    known = {f.name for f in fields(cls)}
+    values = dict(overrides or {})
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown {task} parameter {unknown[0]!r}")
+    if epochs is not None:
+        values["epochs"] = int(epochs)
+    return cls(**values)
+
+
+def train(
+    task: str,
+    frame: pd.DataFrame,
+    features: list[str],
+    label: str = data.DEFAULT_LABEL,
+    epochs: int | None = None,
+    seed: int = 0,
+    overrides: dict[str, Any] | None = None,
+) -> Model:
+    config = make_config(task, epochs, overrides)
+    if task == "anomaly-detection":
+        normal = frame if label not in frame else frame[data.is_normal(frame[label])]
+        series = [x for _, x, _ in data.runs(normal, features, label=None)]
+        return AnomalyDetector.fit(series, features, config, seed=seed)
+    if task == "fault-classification":
+        classes = class_names(frame[label])
+        index = {c: i for i, c in enumerate(classes)}
+        labelled = [
+            (x, np.array([index[str(v)] for v in y]))
+            for _, x, y in data.runs(frame, features, label)
+            if y is not None
+        ]
+        return FaultClassifier.fit(labelled, features, classes, config, seed=seed)
+    rul_column = "rul" if "rul" in frame else label
+    units = [
+        (x, y.astype(float)) for _, x, y in data.runs(frame, features, rul_column) if y is not None
+    ]
+    return FailureModel.fit(units, features, config, seed=seed)
+
+
+def class_names(labels: pd.Series) -> list[str]:
+    """Class names with the normal class first, then in natural order."""
+    values = sorted(
+        {str(v) for v in labels}, key=lambda s: (not data.is_normal(pd.Series([s]))[0], _natural(s))
+    )
+    return values
+
+
+def _natural(text: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(text))
+    except ValueError:
+        return (1, text)
+
+
+def first_detection(alarms: np.ndarray, consecutive: int = CONSECUTIVE_ALARMS) -> int | None:
+    """Index of the first alarm of the first run of ``consecutive`` alarms."""
+    run = 0
+    for i, alarm in enumerate(alarms):
+        run = run + 1 if alarm else 0
+        if run == consecutive:
+            return i - consecutive + 1
+    return None
+
+
+def anomaly_metrics(
+    scores: list[tuple[str, np.ndarray, np.ndarray]], threshold: float, far_target: float = 0.05
+) -> dict[str, Any]:
+    """Detection metrics from (run, score, is_fault) triples.
+
+    ``detection_rate``/``far`` use the stored threshold; ``detection_rate_at_5pct_far`` uses
+    the threshold that gives ``far_target`` on the normal rows of this set.
+    """
+    normal = np.concatenate([s[~f & np.isfinite(s)] for _, s, f in scores])
+    fault = np.concatenate([s[f & np.isfinite(s)] for _, s, f in scores])
+    out: dict[str, Any] = {"threshold": float(threshold)}
+    out["far"] = float(np.mean(normal > threshold)) if len(normal) else float("nan")
+    out["detection_rate"] = float(np.mean(fault > threshold)) if len(fault) else float("nan")
+    if len(normal) and len(fault):
+        thr5 = float(np.quantile(normal, 1 - far_target))
+        out["detection_rate_at_5pct_far"] = float(np.mean(fault > thr5))
+        y = np.r_[np.zeros(len(normal)), np.ones(len(fault))]
+        out["auc"] = float(roc_auc_score(y, np.r_[normal, fault]))
+    delays = []
+    for _, s, f in scores:
+        if f.any():
+            onset = int(np.argmax(f))
+            hit = first_detection(np.nan_to_num(s[onset:], nan=-np.inf) > threshold)
+            delays.append(hit if hit is not None else len(s) - onset)
+    if delays:
+        out["mean_detection_delay"] = float(np.mean(delays))
+    return out
+
+
+def classification_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    classes: list[str],
+    merge_as_normal: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    labels = list(range(len(classes)))
+    out: dict[str, Any] = {
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
+    }
+    per_class = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    for name, value in zip(classes, per_class, strict=False):
+        out[f"f1_class_{name}"] = float(value)
+    if merge_as_normal:
+        merged = [classes.index(c) for c in merge_as_normal if c in classes]
+        if merged:
+            mt = np.where(np.isin(y_true, merged), 0, y_true)
+            mp = np.where(np.isin(y_pred, merged), 0, y_pred)
+            kept = [i for i in labels if i not in merged]
+            out[f"macro_f1_{len(kept)}"] = float(
+                f1_score(mt, mp, labels=kept, average="macro", zero_division=0)
+            )
+    return out
+
+
+def evaluate(
+    model: Model,
+    frame: pd.DataFrame,
+    label: str = data.DEFAULT_LABEL,
+    merge_as_normal: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Metrics of ``model`` on a test frame (each run scored as one time series)."""
+    features = model.features
+    if isinstance(model, AnomalyDetector):
+        triples = []
+        for run, x, y in data.runs(frame, features, label if label in frame else None):
+            fault = (
+                np.zeros(len(x), bool) if y is None else ~data.is_normal(pd.Series(y)).to_numpy()
+            )
+            triples.append((run, model.score(x), fault))
+        return anomaly_metrics(triples, model.threshold)
+    if isinstance(model, FaultClassifier):
+        index = {c: i for i, c in enumerate(model.classes)}
+        ts, ps = [], []
+        for _, x, y in data.runs(frame, features, label):
+            if y is None:
+                raise ValueError(f"column {label!r}: needed to evaluate a classifier")
+            pred = model.predict(x)
+            keep = pred >= 0
+            ts.append(np.array([index.get(str(v), -2) for v in y])[keep])
+            ps.append(pred[keep])
+        return classification_metrics(
+            np.concatenate(ts), np.concatenate(ps), model.classes, merge_as_normal
+        )
+    rul_column = "rul" if "rul" in frame else label
+    errors = []
+    for _, x, y in data.runs(frame, features, rul_column):
+        assert y is not None
+        pred = model.predict_rul(x)
+        keep = np.isfinite(pred)
+        errors.append(pred[keep] - np.minimum(y[keep].astype(float), model.config.rul_cap))
+    err = np.concatenate(errors)
+    rmse = float(np.sqrt(np.mean(err**2)))
+    return {"rmse": rmse, "mae": float(np.mean(np.abs(err))), "neg_rmse": -rmse}
+
+
+def spec_hash(task: str, dataset: str, parameters: dict[str, Any]) -> str:
+    """Canonical hash of what defines a training run (same canonical JSON as the operator)."""
+    canonical = json.dumps(
+        {"task": task, "dataset": dataset, "parameters": parameters},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def threshold_of(model: Model) -> float | None:
+    if isinstance(model, AnomalyDetector):
+        return model.threshold
+    if isinstance(model, FailureModel):
+        return 0.5
+    return None
+
+
+def save(model: Model, out: str | Path, metrics: dict[str, Any], extra: dict[str, Any]) -> Path:
+    """Write the model directory plus ``metrics.json``."""
+    path = model.save(out, extra={"metrics": metrics, **extra})
+    (Path(path) / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return Path(path)
