@@ -126,7 +126,7 @@ def validate(
         smallest = counts.idxmin()
         if counts.min() < min_class_fraction * counts.max():
             raise DataValidationError(
-                f"column {label!r}: class {smallest!r} has {counts.min()} rows, under "
+                f"column {label!r}: class {str(smallest)!r} has {counts.min()} rows, under "
                 f"{min_class_fraction:.0%} of the largest class ({counts.max()} rows)"
             )
     if task == "anomaly-detection" and not is_normal(labels).any():
@@ -162,7 +162,8 @@ def split(
     * ``auto``: the ``split`` column if present, else ``lot`` if present, else ``time``;
     * ``time``: within every run, the last ``test_fraction`` of rows (in time order) are test,
       and ``gap`` rows between the two sides are dropped so no window spans both;
-    * ``lot``: whole lots, ordered by their first appearance; the last lots are test.
+    * ``lot``: whole lots, ordered by their first appearance; the last lots are test;
+    * ``run``: whole runs (units), the last ones in order of appearance are test.
     """
     if by == "auto":
         by = "column" if "split" in frame else ("lot" if "lot" in frame else "time")
@@ -178,6 +179,14 @@ def split(
         test_lots = set(lots[-n_test:])
         train = frame[~frame["lot"].isin(test_lots)]
         test = frame[frame["lot"].isin(test_lots)]
+    elif by == "run":
+        if "run" not in frame:
+            raise DataValidationError("column 'run': needed to split by run")
+        names = list(dict.fromkeys(frame["run"]))
+        n_test = max(1, round(len(names) * test_fraction))
+        test_runs = set(names[-n_test:])
+        train = frame[~frame["run"].isin(test_runs)]
+        test = frame[frame["run"].isin(test_runs)]
     elif by == "time":
         parts_train, parts_test = [], []
         groups = frame.groupby("run", sort=False) if "run" in frame else [("", frame)]
@@ -188,7 +197,7 @@ def split(
             parts_test.append(run.iloc[cut + gap :])
         train, test = pd.concat(parts_train), pd.concat(parts_test)
     else:
-        raise ValueError(f"unknown split method {by!r} (auto, time, lot, column)")
+        raise ValueError(f"unknown split method {by!r} (auto, time, lot, run, column)")
     if len(train) == 0 or len(test) == 0:
         raise DataValidationError(f"split by {by} left an empty train or test set")
     window: dict[str, Any] = {"train_rows": len(train), "test_rows": len(test)}

@@ -17,8 +17,32 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 
 def _plain(value: Any) -> Any:
-    """JSON-compatible copy (BentoML metadata accepts str/int/float/bool/list/dict)."""
-    return json.loads(json.dumps(value, default=str))
+    """JSON-compatible copy without None (BentoML metadata accepts str/int/float/bool/list/dict
+    but not None): None entries of a dict are dropped, None in a list becomes ""."""
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {str(k): clean(v) for k, v in item.items() if v is not None}
+        if isinstance(item, list):
+            return ["" if v is None else clean(v) for v in item]
+        return item
+
+    return clean(json.loads(json.dumps(value, default=str)))
+
+
+def store_dir() -> Path:
+    """``$BENTOML_HOME/models`` as the environment says *now* (BentoML itself caches the home
+    of the first use per process, which would pin tests and embedded runs to one store)."""
+    home = os.environ.get("BENTOML_HOME") or str(Path("~/bentoml").expanduser())
+    return Path(os.path.expandvars(home)).expanduser() / "models"
+
+
+def _store() -> Any:
+    from bentoml._internal.models import ModelStore
+
+    path = store_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return ModelStore(str(path))
 
 
 def register(
@@ -31,7 +55,9 @@ def register(
     import bentoml
 
     source = Path(model_dir)
-    with bentoml.models.create(name, labels=labels or {}, metadata=_plain(metadata)) as model:
+    with bentoml.models.create(
+        name, labels=labels or {}, metadata=_plain(metadata), _model_store=_store()
+    ) as model:
         for item in source.iterdir():
             if item.is_file():
                 shutil.copy2(item, model.path_of(item.name))
@@ -46,12 +72,14 @@ def model_path(tag: str) -> Path:
     from lineops_pipelines.models.scoring import ModelNotFoundError
 
     try:
-        return Path(bentoml.models.get(tag).path)
+        return Path(bentoml.models.get(tag, _model_store=_store()).path)
     except (BentoMLException, ValueError) as exc:
         raise ModelNotFoundError(f"{tag}: no such model directory or BentoML model tag") from exc
 
 
-def metadata(tag: str) -> dict[str, Any]:
+def info(tag: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """(metadata, labels) of a stored model."""
     import bentoml
 
-    return dict(bentoml.models.get(tag).info.metadata)
+    stored = bentoml.models.get(tag, _model_store=_store()).info
+    return dict(stored.metadata), dict(stored.labels)

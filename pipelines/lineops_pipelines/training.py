@@ -226,3 +226,62 @@ def save(model: Model, out: str | Path, metrics: dict[str, Any], extra: dict[str
     path = model.save(out, extra={"metrics": metrics, **extra})
     (Path(path) / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return Path(path)
+
+
+def train_from_source(
+    task: str,
+    dataset: str,
+    out: str | Path,
+    *,
+    epochs: int | None = None,
+    seed: int = 0,
+    reduced: bool = False,
+    label: str = data.DEFAULT_LABEL,
+    split_by: str = "auto",
+    overrides: dict[str, Any] | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """load -> validate -> split -> train -> evaluate -> save, as the pipeline's steps do."""
+    frame = load_for_task(task, dataset, reduced)
+    report = data.validate(frame, task, label=label)
+    features = report["features"]
+    window = _window(task, overrides)
+    if split_by == "auto" and task == "failure-prediction" and "split" not in frame:
+        split_by = "run"
+    parts = data.split(frame, by=split_by, gap=window)
+    model = train(task, parts.train, features, label, epochs=epochs, seed=seed, overrides=overrides)
+    merge = tuple(str(f) for f in UNDETECTABLE_TE) if dataset == "te" else ()
+    metrics = evaluate(model, parts.test, label, merge_as_normal=merge)
+    parameters = {"epochs": epochs, "seed": seed, "reduced": reduced, **(overrides or {})}
+    extra = {
+        "dataset": dataset,
+        "data_window": parts.window,
+        "spec_hash": spec_hash(task, dataset, parameters),
+        "seed": seed,
+    }
+    return save(model, out, metrics, extra), metrics
+
+
+UNDETECTABLE_TE = (3, 9, 15)
+
+
+def load_for_task(task: str, dataset: str, reduced: bool = False) -> pd.DataFrame:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    if dataset == "synthetic":
+        if task != "failure-prediction":
+            raise ValueError("dataset 'synthetic' is a degradation set for failure-prediction")
+        from lineops_pipelines.models.failure import synthetic_degradation
+
+        return synthetic_degradation(n_units=12 if reduced else 40)
+    if dataset == "cmapss":
+        from lineops_pipelines.models.failure import load_cmapss_fd001
+
+        return load_cmapss_fd001()
+    if dataset == "te" and task == "failure-prediction":
+        raise ValueError("failure-prediction needs run-to-failure data (cmapss, synthetic, FILE)")
+    return data.load_dataset(dataset, reduced=reduced)
+
+
+def _window(task: str, overrides: dict[str, Any] | None) -> int:
+    config = make_config(task, None, overrides)
+    return int(getattr(config, "window", getattr(config, "lags", 0)))

@@ -90,7 +90,8 @@ class OfflineStore:
             os.replace(tmp, final)
             if self._fsync:
                 _fsync_dir(directory)
-        return table.num_rows
+        written: int = table.num_rows
+        return written
 
     def files(
         self, line: str, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None

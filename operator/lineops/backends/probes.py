@@ -1,4 +1,5 @@
-"""HTTP endpoint for Prometheus scraping (/metrics) and the liveness probe (/healthz)."""
+"""The operator's HTTP endpoint: Prometheus scraping (/metrics), the liveness probe (/healthz)
+and, in the embedded profile, the data routes services hand in (MES records)."""
 
 from __future__ import annotations
 
@@ -17,18 +18,22 @@ class ProbeServer:
         host: str,
         port: int,
         healthy: Callable[[], bool] = lambda: True,
+        routes: list[web.RouteDef] | None = None,
     ) -> None:
         self._registry = registry
         self._host = host
         self._port = port
         self._healthy = healthy
         self._runner: web.AppRunner | None = None
+        self._routes = list(routes or [])
         self.port = port
 
     async def start(self) -> None:
-        app = web.Application()
+        # Data routes take batches of records; aiohttp's 1 MiB default is too small.
+        app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_routes(self._routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)

@@ -18,6 +18,7 @@ class OperatorConfig:
     metrics_port: int = 8080  # 0 = any free port (tests)
     kubeconfig: str | None = None
     worker_limit: int = 20
+    data_dir: str = ".lineops"  # embedded profile: SQLite stores, Parquet, run folders
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -32,9 +33,12 @@ class OperatorConfig:
             metrics_port=int(os.environ.get("LINEOPS_METRICS_PORT", "8080")),
             kubeconfig=os.environ.get("KUBECONFIG") or None,
             worker_limit=int(os.environ.get("LINEOPS_WORKER_LIMIT", "20")),
+            data_dir=os.environ.get("LINEOPS_DATA_DIR", ".lineops"),
         )
 
 
 # kopf needs timer intervals when handlers are registered (at import), before any memo
 # exists, so the resync period is read from the environment once, here.
 RESYNC_SECONDS = float(os.environ.get("LINEOPS_RESYNC_SECONDS", "60"))
+# How often each line's charts, capability and OEE are re-evaluated from new records.
+MONITOR_SECONDS = float(os.environ.get("LINEOPS_MONITOR_SECONDS", "10"))

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import kopf
 
 from lineops.api.constants import FINALIZER, PREFIX
 from lineops.backends.kube import KubeBackend, new_api_client
+from lineops.backends.mes_metrics import MesMetrics
+from lineops.backends.mes_store import MesStore
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
+from lineops.backends.quarantine import QuarantineStore
 from lineops.handlers.config import OperatorConfig
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
+from lineops.services.monitoring.line_monitor import LineMonitors
+from lineops.services.monitoring.mes_api import MesApi
 
 
 @kopf.on.startup()
@@ -44,12 +50,22 @@ async def configure(
 
     metrics = OperatorMetrics()
     kube = KubeBackend(new_api_client(config.kubeconfig))
-    probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
+    data = Path(config.data_dir)
+    mes_store = MesStore(data / "mes.sqlite")
+    quarantine = QuarantineStore(data / "quarantine.sqlite")
+    monitors = LineMonitors(mes_store, MesMetrics(metrics.registry))
+    mes_api = MesApi(mes_store, quarantine, monitors, metrics.registry)
+    probes = ProbeServer(
+        metrics.registry, config.metrics_host, config.metrics_port, routes=mes_api.routes()
+    )
     await probes.start()
     memo["metrics"] = metrics
     memo["kube"] = kube
     memo["probes"] = probes
-    memo["lines"] = LineReconciler(kube)
+    memo["mes_store"] = mes_store
+    memo["quarantine"] = quarantine
+    memo["monitors"] = monitors
+    memo["lines"] = LineReconciler(kube, monitors)
     memo["models"] = ModelReconciler(kube)
     logger.info(
         "lineops operator started: profile=%s metrics=http://%s:%d/metrics",
@@ -70,6 +86,9 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     probes: ProbeServer | None = memo.get("probes")
     if probes is not None:
         await probes.stop()
+    for store in (memo.get("mes_store"), memo.get("quarantine")):
+        if store is not None:
+            store.close()
     kube: KubeBackend | None = memo.get("kube")
     if kube is not None:
         kube.close()

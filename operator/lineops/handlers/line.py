@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from lineops.api.constants import GROUP, PRODUCTION_LINE_KIND, PRODUCTION_LINE_PLURAL, VERSION
-from lineops.handlers.config import RESYNC_SECONDS
+from lineops.handlers.config import MONITOR_SECONDS, RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.services.line import LineReconciler
 
@@ -33,9 +33,18 @@ async def reconcile_line(
         apply_outcome(PRODUCTION_LINE_KIND, body, patch, memo["metrics"], outcome, result)
 
 
+@kopf.timer(*RESOURCE, id="monitor", interval=MONITOR_SECONDS, initial_delay=MONITOR_SECONDS)
+async def monitor_line(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    reconciler: LineReconciler = memo["lines"]
+    with memo["metrics"].track(PRODUCTION_LINE_KIND) as result:
+        outcome = await reconciler.monitor(plain(body))
+        apply_outcome(PRODUCTION_LINE_KIND, body, patch, memo["metrics"], outcome, result)
+
+
 @kopf.on.delete(*RESOURCE)
 async def line_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     # Children go with the owner references; only our own bookkeeping is left to drop.
     memo["metrics"].forget(
         PRODUCTION_LINE_KIND, body.metadata.namespace or "", body.metadata.name or ""
     )
+    memo["monitors"].forget(body.metadata.namespace or "", body.metadata.name or "")

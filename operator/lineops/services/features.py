@@ -298,12 +298,11 @@ def _rows_per_unit(stats: pd.DataFrame, sensors: Sequence[str]) -> pd.DataFrame:
 def _as_ns(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(column):
         stamps = column.dt.tz_convert("UTC") if column.dt.tz is not None else column
-        return (
-            stamps.astype("datetime64[ns, UTC]" if column.dt.tz is not None else "datetime64[ns]")
-            .astype(np.int64)
-            .to_numpy()
-        )
-    return column.to_numpy(dtype=np.int64)
+        dtype = "datetime64[ns, UTC]" if column.dt.tz is not None else "datetime64[ns]"
+        converted: np.ndarray = stamps.astype(dtype).astype(np.int64).to_numpy()
+        return converted
+    plain: np.ndarray = column.to_numpy(dtype=np.int64)
+    return plain
 
 
 class PaneWindow:

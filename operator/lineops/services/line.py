@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,8 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend, KubeUnavailable
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
+from lineops.services.monitoring.line_monitor import LineMonitors
+from lineops.services.monitoring.summary import apply_report
 from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
 from lineops.services.spec_hash import canonical_json
 
@@ -28,8 +31,9 @@ def config_map_name(line: str) -> str:
 
 
 class LineReconciler:
-    def __init__(self, kube: KubeBackend) -> None:
+    def __init__(self, kube: KubeBackend, monitors: LineMonitors | None = None) -> None:
         self._kube = kube
+        self._monitors = monitors
 
     async def reconcile(self, body: dict[str, Any], models: Iterable[str] = ()) -> Outcome:
         meta = body["metadata"]
@@ -68,7 +72,46 @@ class LineReconciler:
             f"{len(spec.work_units)} work units, {sensors} sensors, "
             f"{len(spec.quality_characteristics)} quality characteristics configured",
         )
+        await self._monitor(body, spec, conds, out)
         return finish(body, conds, out)
+
+    async def monitor(self, body: dict[str, Any]) -> Outcome:
+        """Only the analytics part, for the frequent monitoring timer: charts, KPIs and
+        the MonitoringReady/InControl conditions. A spec that does not validate is left to
+        the full reconcile, which reports it."""
+        meta = body["metadata"]
+        conds = ConditionSet((body.get("status") or {}).get("conditions"), meta.get("generation"))
+        out = Outcome()
+        try:
+            spec = ProductionLineSpec.model_validate(body.get("spec") or {})
+        except ValidationError:
+            return out
+        await self._monitor(body, spec, conds, out)
+        finish(body, conds, out)
+        # Only the full reconcile may claim a generation as observed.
+        out.status.pop("observedGeneration", None)
+        return out
+
+    async def _monitor(
+        self, body: dict[str, Any], spec: ProductionLineSpec, conds: ConditionSet, out: Outcome
+    ) -> None:
+        if self._monitors is None:
+            return
+        meta = body["metadata"]
+        monitor = self._monitors.for_line(
+            meta["namespace"], meta["name"], int(meta.get("generation") or 0), spec
+        )
+        # SQLite reads and numpy work: off the event loop.
+        report = await asyncio.to_thread(monitor.evaluate)
+        before = conds.get(R.IN_CONTROL)
+        apply_report(report, spec, conds, out.status)
+        after = conds.get(R.IN_CONTROL)
+        if (
+            after is not None
+            and after.status == "False"
+            and (before is None or before.status != "False")
+        ):
+            out.events.append(Event("Warning", R.RULE_VIOLATION, after.message))
 
     def _config(self, body: dict[str, Any], spec: ProductionLineSpec) -> dict[str, Any]:
         """The line's normalised configuration, for the components that serve the line."""

@@ -42,11 +42,11 @@ class AnomalyConfig:
     lags: int = 3
     hidden: int = 0  # 0: linear autoregressive forecaster; > 0 adds an MLP branch
     ewma_lambda: float = 0.05
-    threshold_quantile: float = 0.995  # of the in-control EWMA distribution (held-out normal)
+    threshold_quantile: float = 0.999  # of the in-control EWMA distribution (held-out normal)
     val_fraction: float = 0.3
     epochs: int = 300
     lr: float = 5e-3
-    weight_decay: float = 1e-2
+    weight_decay: float = 0.1
     batch_size: int = 64
     patience: int = 20
     covariance_ridge: float = 1e-3
@@ -170,7 +170,7 @@ class AnomalyDetector:
         ewma_var = var * lam / (2.0 - lam) * (1 + (1 - lam) * phi) / (1 - (1 - lam) * phi)
         g, h = ewma_var / (2.0 * mean), 2.0 * mean**2 / ewma_var
         threshold = float(g * stats.chi2.ppf(config.threshold_quantile, h))
-        stat_mean = float(stat_train.mean())
+        stat_mean = mean  # EWMA start: the in-control level seen on held-out normal rows
         info = {
             "epochs_run": len(history.val_loss),
             "best_epoch": history.best_epoch,
@@ -178,7 +178,7 @@ class AnomalyDetector:
             "train_rows": int(sum(len(p) for p in fit_parts)),
             "calibration_rows": int(sum(len(p) for p in val_parts)),
             "calibration_stat_mean": mean,
-            "train_stat_mean": stat_mean,
+            "train_stat_mean": float(stat_train.mean()),
             "calibration_lag1_autocorrelation": phi,
         }
         return cls(features, config, standardiser, net, whitening, stat_mean, threshold, info)

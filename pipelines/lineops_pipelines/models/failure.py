@@ -64,7 +64,7 @@ class RulNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, last = self.gru(x)
         out = self.head(torch.cat([last[-1], window_stats(x)], dim=1)).squeeze(1)
-        return torch.sigmoid(out) * self.cap
+        return torch.sigmoid(out)  # RUL as a fraction of the cap
 
 
 def synthetic_degradation(
@@ -159,7 +159,7 @@ class FailureModel:
                 x, y = runs[i]
                 if len(x) >= w:
                     xs.append(sliding_windows(standardiser.transform(x), w))
-                    ys.append(np.minimum(y[w - 1 :], config.rul_cap))
+                    ys.append(np.minimum(y[w - 1 :], config.rul_cap) / config.rul_cap)
             return (
                 torch.tensor(np.concatenate(xs), dtype=torch.float32),
                 torch.tensor(np.concatenate(ys), dtype=torch.float32),
@@ -180,7 +180,7 @@ class FailureModel:
             weight_decay=config.weight_decay,
             patience=config.patience,
         )
-        rmse = float(min(history.val_loss)) ** 0.5
+        rmse = float(min(history.val_loss)) ** 0.5 * config.rul_cap
         info = {"epochs_run": len(history.val_loss), "val_rmse": rmse, "units": len(runs)}
         return cls(features, config, standardiser, net, max(rmse, 1.0), info)
 
@@ -192,7 +192,7 @@ class FailureModel:
             return out
         windows = torch.tensor(sliding_windows(self.standardiser.transform(x), w))
         with torch.no_grad():
-            out[w - 1 :] = self.net(windows.float()).double().numpy()
+            out[w - 1 :] = self.net(windows.float()).double().numpy() * self.config.rul_cap
         return out
 
     def failure_risk(self, rul: np.ndarray) -> np.ndarray:

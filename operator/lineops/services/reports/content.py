@@ -201,13 +201,22 @@ def curve_x(content: CapabilityContent, points: int = 200) -> list[float]:
 # ------------------------------------------------------------------------------------- OEE
 
 
+AVAILABILITY: Final = "availability"
+PERFORMANCE: Final = "performance"
+QUALITY: Final = "quality"
+
+
 @dataclass(frozen=True)
 class WaterfallStep:
-    """A bar of the OEE waterfall: a time (``total``) or a loss subtracted from the last one."""
+    """A bar of the OEE waterfall: a time (``total``) or a loss subtracted from the last one.
+
+    ``factor`` names the OEE factor a loss lowers (availability, performance, quality).
+    """
 
     label: str
     seconds: float
     total: bool
+    factor: str = ""
 
 
 @dataclass(frozen=True)
@@ -241,15 +250,45 @@ def oee_steps(oee: Oee) -> tuple[WaterfallStep, ...]:
     productive = net_run * quality
     return (
         WaterfallStep("Planned production time", oee.planned_production_time, total=True),
-        WaterfallStep("Down time", oee.down_time, total=False),
-        WaterfallStep("Changeover", oee.changeover_time, total=False),
-        WaterfallStep("Idle", oee.idle_time, total=False),
+        WaterfallStep("Down time", oee.down_time, total=False, factor=AVAILABILITY),
+        WaterfallStep("Changeover", oee.changeover_time, total=False, factor=AVAILABILITY),
+        WaterfallStep("Idle", oee.idle_time, total=False, factor=AVAILABILITY),
         WaterfallStep("Run time", oee.run_time, total=True),
-        WaterfallStep("Speed loss", oee.run_time - net_run, total=False),
+        WaterfallStep("Speed loss", oee.run_time - net_run, total=False, factor=PERFORMANCE),
         WaterfallStep("Net run time", net_run, total=True),
-        WaterfallStep("Quality loss", net_run - productive, total=False),
+        WaterfallStep("Quality loss", net_run - productive, total=False, factor=QUALITY),
         WaterfallStep("Fully productive time", productive, total=True),
     )
+
+
+@dataclass(frozen=True)
+class Bar:
+    """Where a waterfall step is drawn, in the display time unit."""
+
+    label: str
+    bottom: float
+    height: float  # a negative loss (faster than ideal) rises instead of falling
+    share: float  # of planned production time
+    total: bool
+    factor: str
+
+
+def waterfall_bars(content: OeeContent) -> list[Bar]:
+    """Totals stand on the axis; each loss hangs from the level the previous bar left."""
+    _, scale = content.time_unit
+    planned = content.oee.planned_production_time or 1.0
+    bars: list[Bar] = []
+    level = 0.0
+    for step in content.steps:
+        value = step.seconds / scale
+        if step.total:
+            level = value
+            bottom = 0.0
+        else:
+            level -= value
+            bottom = level
+        bars.append(Bar(step.label, bottom, value, step.seconds / planned, step.total, step.factor))
+    return bars
 
 
 def oee_content(title: str, oee: Oee, work_units: dict[str, Oee] | None = None) -> OeeContent:

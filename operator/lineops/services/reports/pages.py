@@ -27,10 +27,10 @@ from lineops.services.reports.content import (
     normal_pdf,
     percent,
     rule_legend,
+    waterfall_bars,
 )
 from lineops.services.reports.style import (
     CENTER,
-    CONNECTOR,
     HISTOGRAM,
     LIMIT,
     LOSS,
@@ -62,8 +62,7 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 </style>
 </head>
 <body>
-<p><a href="index.html">&larr; Report index</a></p>
-<h1>{title}</h1>
+{back}<h1>{title}</h1>
 {body}
 </body>
 </html>
@@ -90,8 +89,9 @@ def facts_table(facts: Sequence[Fact]) -> str:
     return "<table>\n" + "\n".join(rows) + "\n</table>"
 
 
-def page(title: str, body: str) -> str:
-    return _PAGE.format(title=html.escape(title), plotly=PLOTLY_JS, body=body)
+def page(title: str, body: str, *, back_to_index: bool = True) -> str:
+    back = '<p><a href="index.html">&larr; Report index</a></p>\n' if back_to_index else ""
+    return _PAGE.format(title=html.escape(title), plotly=PLOTLY_JS, body=body, back=back)
 
 
 def write_plotly_js(directory: Path) -> Path:
@@ -344,32 +344,33 @@ def _index(value: float | None) -> str:
 
 
 def waterfall_figure(content: OeeContent) -> go.Figure:
-    unit, scale = content.time_unit
-    planned = content.oee.planned_production_time or 1.0
-    values = [s.seconds / scale for s in content.steps]
-    fig = go.Figure(
-        go.Waterfall(
-            x=[s.label for s in content.steps],
-            measure=["absolute" if s.total else "relative" for s in content.steps],
-            # Plotly adds relative steps: a loss is a negative step.
-            y=[v if s.total else -v for v, s in zip(values, content.steps, strict=True)],
-            text=[
-                f"{v:.3g} {unit} ({s.seconds / planned:.1%})"
-                for v, s in zip(values, content.steps, strict=True)
-            ],
-            textposition="outside",
-            decreasing={"marker": {"color": LOSS}},
-            totals={"marker": {"color": TOTAL}},
-            increasing={"marker": {"color": TOTAL}},
-            connector={"line": {"color": CONNECTOR}},
+    unit, _ = content.time_unit
+    bars = waterfall_bars(content)
+    fig = go.Figure()
+    # One trace per colour so that the legend explains them; bars overlay on one category
+    # axis. A transparent base would show in hover, so losses float via ``base`` instead.
+    kinds = [("Time", TOTAL, "")] + [(f"{f.capitalize()} loss", c, f) for f, c in LOSS.items()]
+    for name, color, factor in kinds:
+        mine = [b for b in bars if (b.total and not factor) or (not b.total and b.factor == factor)]
+        fig.add_trace(
+            go.Bar(
+                x=[b.label for b in mine],
+                y=[b.height for b in mine],
+                base=[b.bottom for b in mine],
+                name=name,
+                marker={"color": color},
+                text=[f"{b.height:.3g} {unit} ({b.share:.1%})" for b in mine],
+                textposition="outside",
+                hovertemplate="%{x}: %{text}<extra></extra>",
+            )
         )
-    )
     o = content.oee
     fig.update_layout(
         template="plotly_white",
         height=560,
-        showlegend=False,
-        yaxis_title=f"Time [{unit}]",
+        barmode="overlay",
+        xaxis={"categoryorder": "array", "categoryarray": [b.label for b in bars]},
+        yaxis_title=f"Machine time [{unit}]",
         title=f"{content.title}: OEE {percent(o.oee)} = A {percent(o.availability)} × "
         f"P {percent(o.performance)} × Q {percent(o.quality)}",
     )

@@ -6,11 +6,14 @@ registry, no GUI backend lookup, so reports can be written from the operator's t
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from lineops.services.reports.content import (
     CapabilityContent,
@@ -20,6 +23,7 @@ from lineops.services.reports.content import (
     curve_x,
     normal_pdf,
     percent,
+    waterfall_bars,
 )
 from lineops.services.reports.style import (
     CENTER,
@@ -61,10 +65,17 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
     x = panel.x
     lower2, upper2 = panel.zones[2]
     lower1, upper1 = panel.zones[1]
-    step: Literal["mid"] | None = "mid" if panel.varying_limits else None
-    ax.fill_between(x, panel.lcl, panel.ucl, color=ZONE_A, step=step, label="Zone A (2-3σ)")
-    ax.fill_between(x, lower2, upper2, color=ZONE_B, step=step, label="Zone B (1-2σ)")
-    ax.fill_between(x, lower1, upper1, color=ZONE_C, step=step, label="Zone C (±1σ)")
+    bands = (
+        (panel.lcl, panel.ucl, ZONE_A, "Zone A (2-3σ)"),
+        (lower2, upper2, ZONE_B, "Zone B (1-2σ)"),
+        (lower1, upper1, ZONE_C, "Zone C (±1σ)"),
+    )
+    for lower, upper, color, label in bands:
+        if panel.varying_limits:
+            ax.fill_between(x, lower, upper, color=color, step="mid", label=label)
+        else:
+            # Constant limits: bands across the whole width, not only between first and last.
+            ax.axhspan(lower[0], upper[0], color=color, label=label)
     _limit_line(ax, panel, panel.ucl, "UCL / LCL", color=LIMIT, linestyle="--", linewidth=1.2)
     _limit_line(ax, panel, panel.lcl, "_nolegend_", color=LIMIT, linestyle="--", linewidth=1.2)
     ax.axhline(panel.center, color=CENTER, linewidth=1.2, label="Center line")
@@ -81,11 +92,12 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
             zorder=5,
             label="Run-rule violation",
         )
-        for i in idx:
+        for n, i in enumerate(idx):
             ax.annotate(
                 ",".join(short_rule(r) for r in panel.violations[i]),
                 (x[i], panel.points[i]),
-                xytext=(0, 7),
+                # Neighbouring violations alternate heights so their labels do not overlap.
+                xytext=(0, 7 if n % 2 == 0 else 17),
                 textcoords="offset points",
                 ha="center",
                 fontsize=7,
@@ -104,7 +116,7 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
                 fontsize=8,
             )
     ax.set_ylabel(panel.label)
-    ax.set_xlim(min(x) - 0.5, max(x) + 0.5)
+    ax.margins(y=0.12)  # headroom for the rule labels above flagged points
     ax.grid(True, axis="y", alpha=0.3)
 
 
@@ -114,6 +126,19 @@ def control_chart_png(content: ControlChartContent, path: Path) -> Path:
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
     for ax, panel in zip(axes, content.panels, strict=True):
         _draw_panel(ax, panel)
+        if content.phase1 and content.phase1 < content.subgroups:
+            ax.axvline(
+                content.phase1 + 0.5,
+                color=CENTER,
+                linestyle=":",
+                linewidth=1.2,
+                label="End of Phase I (limits)",
+            )
+    # Shared x axis: span every panel (a moving range starts at subgroup 2).
+    first = min(p.x[0] for p in content.panels if p.x)
+    last = max(p.x[-1] for p in content.panels if p.x)
+    axes[-1].set_xlim(first - 0.5, last + 0.5)
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].set_xlabel("Subgroup")
     handles, labels = axes[0].get_legend_handles_labels()
     # Violations may sit on any panel; collect legend entries from all of them.
@@ -125,10 +150,14 @@ def control_chart_png(content: ControlChartContent, path: Path) -> Path:
     fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     reference = f"first {content.phase1}" if content.phase1 else f"all {content.subgroups}"
     unit = f" [{content.unit}]" if content.unit else ""
+    detail = (
+        f"limits from {reference} subgroups · rules {', '.join(content.rules)} · "
+        f"{content.violation_count} violation(s)"
+    )
+    # Twelve rule names do not fit on one line of an 11-inch figure.
     fig.suptitle(
         f"{content.title}{unit}: {content.kind.value} control chart\n"
-        f"limits from {reference} subgroups · rules {', '.join(content.rules)} · "
-        f"{content.violation_count} violation(s)",
+        + textwrap.fill(detail, width=120),
         fontsize=11,
     )
     return _save(fig, path)
@@ -206,37 +235,31 @@ def waterfall_png(content: OeeContent, path: Path) -> Path:
     unit, scale = content.time_unit
     fig = Figure(figsize=(11, 5.8), layout="constrained")
     ax = fig.subplots()
-    level = 0.0
-    planned = o.planned_production_time or 1.0
-    for i, step in enumerate(content.steps):
-        value = step.seconds / scale
-        if step.total:
-            bottom, height, color = 0.0, value, TOTAL
-            level = value
-        else:
-            level -= value
-            bottom, height, color = level, value, LOSS
-        ax.bar(i, height, bottom=bottom, color=color, width=0.65)
+    bars = waterfall_bars(content)
+    for i, bar in enumerate(bars):
+        color = TOTAL if bar.total else LOSS[bar.factor]
+        ax.bar(i, bar.height, bottom=bar.bottom, color=color, width=0.65)
+        sign = "" if bar.total else "−"
         ax.annotate(
-            f"{'−' if not step.total else ''}{value:.3g} {unit}\n{step.seconds / planned:.1%}",
-            (i, bottom + max(height, 0.0)),
+            f"{sign}{bar.height:.3g} {unit}\n{bar.share:.1%}",
+            (i, bar.bottom + max(bar.height, 0.0)),
             xytext=(0, 3),
             textcoords="offset points",
             ha="center",
             fontsize=8,
         )
-        if i + 1 < len(content.steps):
-            # Connector from this bar's end to the next bar's start.
+        if i + 1 < len(bars):
+            # Connector from where this bar leaves the level to where the next one starts.
+            level = bar.height if bar.total else bar.bottom
             ax.plot([i + 0.33, i + 0.67], [level, level], color=CONNECTOR, linewidth=0.8)
-    ax.set_xticks(
-        range(len(content.steps)), [s.label for s in content.steps], rotation=20, ha="right"
-    )
-    ax.set_ylabel(f"Time [{unit}]")
-    ax.set_ylim(0, planned / scale * 1.15)
+    ax.set_xticks(range(len(bars)), [b.label for b in bars], rotation=20, ha="right")
+    # Work-unit times add up: two units over an 8-hour shift plan 16 machine hours.
+    ax.set_ylabel(f"Machine time [{unit}]")
+    ax.set_ylim(0, (o.planned_production_time or 1.0) / scale * 1.15)
     ax.grid(True, axis="y", alpha=0.3)
-    ax.bar([], [], color=TOTAL, label="Time")
-    ax.bar([], [], color=LOSS, label="Loss")
-    ax.legend(loc="upper right", fontsize=9)
+    legend = [Patch(color=TOTAL, label="Time")]
+    legend += [Patch(color=c, label=f"{factor.capitalize()} loss") for factor, c in LOSS.items()]
+    ax.legend(handles=legend, loc="upper right", fontsize=9)
     ax.set_title(
         f"{content.title}: OEE {percent(o.oee)} = availability {percent(o.availability)}"
         f" × performance {percent(o.performance)} × quality {percent(o.quality)}"

@@ -15,5 +15,10 @@ TARGET: Final = "#2ca25f"
 VIOLATION: Final = "#d62728"
 HISTOGRAM: Final = "#9ecae1"
 TOTAL: Final = "#2f6db5"
-LOSS: Final = "#e4572e"
+# One colour per OEE factor, so a reader sees at once which factor loses the most time.
+LOSS: Final = {
+    "availability": "#e4572e",
+    "performance": "#f3a712",
+    "quality": "#8e44ad",
+}
 CONNECTOR: Final = "#888888"

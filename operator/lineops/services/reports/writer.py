@@ -111,8 +111,7 @@ def write_index(
         + "</table>"
         + (f"<h2>Notes</h2><ul>{note_list}</ul>" if notes else "")
     )
-    # The index links back to itself harmlessly; it shares the page template.
-    return _write(out_dir / INDEX, pages.page(title, body))
+    return _write(out_dir / INDEX, pages.page(title, body, back_to_index=False))
 
 
 def prepare(out_dir: Path) -> None:

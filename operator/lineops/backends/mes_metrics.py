@@ -1,0 +1,60 @@
+"""Prometheus series for the MES analytics of each line (the names the alert rules use)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+LINE_LABELS = ["namespace", "line"]
+
+
+class MesMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.oee_ratio = Gauge(
+            "lineops_oee_ratio",
+            "OEE and its factors (ISO 22400-2); work_unit is empty for the line.",
+            [*LINE_LABELS, "work_unit", "component"],
+            registry=registry,
+        )
+        self.spc_violations = Counter(
+            "lineops_spc_violations_total",
+            "Run-rule violations found on a control chart.",
+            [*LINE_LABELS, "characteristic", "rule", "chart"],
+            registry=registry,
+        )
+        self.spc_in_control = Gauge(
+            "lineops_spc_in_control",
+            "1 when no run rule fired within the last 25 points of the characteristic's charts.",
+            [*LINE_LABELS, "characteristic"],
+            registry=registry,
+        )
+        self.spc_subgroups = Gauge(
+            "lineops_spc_subgroups",
+            "Subgroups (points) charted so far for the characteristic.",
+            [*LINE_LABELS, "characteristic"],
+            registry=registry,
+        )
+        chart = [*LINE_LABELS, "characteristic", "chart"]
+        self.spc_last = Gauge(
+            "lineops_spc_last_value", "Latest plotted point.", chart, registry=registry
+        )
+        self.spc_center = Gauge("lineops_spc_center", "Centre line.", chart, registry=registry)
+        self.spc_ucl = Gauge("lineops_spc_ucl", "Upper control limit.", chart, registry=registry)
+        self.spc_lcl = Gauge("lineops_spc_lcl", "Lower control limit.", chart, registry=registry)
+        self.cpk = Gauge(
+            "lineops_capability_cpk",
+            "Cpk from within-subgroup sigma.",
+            [*LINE_LABELS, "characteristic"],
+            registry=registry,
+        )
+        self.ppk = Gauge(
+            "lineops_capability_ppk",
+            "Ppk from overall sigma.",
+            [*LINE_LABELS, "characteristic"],
+            registry=registry,
+        )
+        self.drift_psi = Gauge(
+            "lineops_drift_psi",
+            "Population stability index of a feature, recent vs reference.",
+            [*LINE_LABELS, "feature"],
+            registry=registry,
+        )

@@ -1,0 +1,198 @@
+"""Cluster-profile training: the compiled pipeline submitted to a KFP API server (kfp.Client).
+
+The run's *name* is our run id. KFP assigns its own ids, so ``submit`` first lists runs
+filtered by that name and only creates one when none exists: a restarted operator finds the run
+it made instead of starting another. kfp.Client is blocking, so every call runs in a thread;
+reads are retried with exponential backoff before the error reaches the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from lineops.backends.training.pipeline_args import StepFailed, arguments, declared_inputs
+from lineops.backends.training.runs import RunPhase, RunRequest, RunState, TrainingBackendError
+
+T = TypeVar("T")
+PHASE: Final[dict[str, RunPhase]] = {
+    "RUNTIME_STATE_UNSPECIFIED": "Pending",
+    "PENDING": "Pending",
+    "RUNNING": "Running",
+    "PAUSED": "Running",
+    "CANCELING": "Running",
+    "SUCCEEDED": "Succeeded",
+    "SKIPPED": "Succeeded",
+    "FAILED": "Failed",
+    "CANCELED": "Failed",
+}
+
+
+@dataclass(frozen=True)
+class KfpSettings:
+    host: str
+    token_file: Path | None = None
+    experiment: str = "lineops"
+    namespace: str | None = None  # multi-user KFP: the profile namespace
+    retries: int = 3
+    backoff_seconds: float = 0.5
+
+    @classmethod
+    def from_env(cls) -> KfpSettings:
+        host = os.environ.get("LINEOPS_KFP_HOST", "")
+        if not host:
+            raise ValueError("LINEOPS_KFP_HOST is required in the cluster profile")
+        token = os.environ.get("LINEOPS_KFP_TOKEN_FILE")
+        return cls(
+            host=host,
+            token_file=Path(token) if token else None,
+            experiment=os.environ.get("LINEOPS_KFP_EXPERIMENT", "lineops"),
+            namespace=os.environ.get("LINEOPS_KFP_NAMESPACE") or None,
+        )
+
+
+def _rfc3339(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if moment.year < 1971:  # KFP writes the epoch for "not finished yet"
+            return None
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def run_state(run_id: str, run: Any) -> RunState:
+    """Our view of a ``kfp_server_api.V2beta1Run``."""
+    phase = PHASE.get(str(run.state or "PENDING"), "Pending")
+    step, message = None, ""
+    if phase == "Failed":
+        step, message = _failure(run)
+    return RunState(
+        run_id=run_id,
+        state=phase,
+        started_at=_rfc3339(run.created_at),
+        finished_at=_rfc3339(run.finished_at) if phase in ("Succeeded", "Failed") else None,
+        failing_step=step,
+        message=message or f"KFP run {run.run_id}: {run.state}",
+        # Metrics and the model tag live in ML Metadata, which the run API does not expose.
+        metrics={},
+        model_tag=None,
+    )
+
+
+def _failure(run: Any) -> tuple[str | None, str]:
+    tasks = list(getattr(run.run_details, "task_details", None) or [])
+    failed = [t for t in tasks if str(t.state) == "FAILED" and not t.child_tasks]
+    for task in failed:
+        error = getattr(task.error, "message", None) if task.error else None
+        return task.display_name, error or f"task {task.display_name} failed"
+    error = getattr(run.error, "message", None) if run.error else None
+    return None, error or ""
+
+
+class KfpTrainingBackend:
+    def __init__(
+        self,
+        settings: KfpSettings,
+        pipelines_dir: Path,
+        client_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pipelines_dir = pipelines_dir
+        self._factory = client_factory
+        self._client: Any = None
+        self._token: str | None = None
+        self._ids: dict[str, str] = {}  # our run id -> KFP run id
+
+    async def submit(self, run_id: str, request: RunRequest) -> RunState:
+        return await self._call(self._submit, run_id, request)
+
+    async def status(self, run_id: str) -> RunState | None:
+        return await self._retrying(lambda: self._call(self._status, run_id))
+
+    async def close(self) -> None:
+        self._client = None
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (StepFailed, TrainingBackendError):
+            raise
+        except Exception as exc:  # kfp_server_api.ApiException, urllib3 errors, ...
+            raise TrainingBackendError(f"KFP at {self.settings.host}: {exc}") from exc
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        delay = self.settings.backoff_seconds
+        for _ in range(self.settings.retries - 1):
+            try:
+                return await attempt()
+            except TrainingBackendError:
+                await asyncio.sleep(delay)
+                delay *= 2
+        return await attempt()
+
+    # --- blocking parts, run in a thread --------------------------------------------------
+
+    def _kfp(self) -> Any:
+        """The client, rebuilt when the mounted token rotates."""
+        token = None
+        if self.settings.token_file is not None:
+            token = self.settings.token_file.read_text().strip()
+        if self._client is None or token != self._token:
+            factory = self._factory
+            if factory is None:
+                import kfp
+
+                factory = kfp.Client
+            self._client = factory(host=self.settings.host, existing_token=token)
+            self._token = token
+        return self._client
+
+    def _find(self, run_id: str) -> Any:
+        kfp_id = self._ids.get(run_id)
+        if kfp_id is not None:
+            return self._kfp().get_run(kfp_id)
+        predicate = {"key": "name", "operation": "EQUALS", "string_value": run_id}
+        page = self._kfp().list_runs(
+            page_size=2,
+            sort_by="created_at asc",
+            namespace=self.settings.namespace,
+            filter=json.dumps({"predicates": [predicate]}),
+        )
+        runs = list(page.runs or [])
+        if not runs:
+            return None
+        self._ids[run_id] = runs[0].run_id  # the oldest, should two ever have been made
+        return self._kfp().get_run(runs[0].run_id)
+
+    def _submit(self, run_id: str, request: RunRequest) -> RunState:
+        existing = self._find(run_id)
+        if existing is not None:
+            return run_state(run_id, existing)
+        pipeline = self.pipelines_dir / f"{request.pipeline}.yaml"
+        if not pipeline.is_file():
+            return RunState(run_id, "Failed", message=f"pipeline {request.pipeline!r} not found")
+        try:
+            args = arguments(request, declared_inputs(pipeline))
+        except StepFailed as exc:
+            return RunState(run_id, "Failed", failing_step=exc.step, message=exc.message)
+        result = self._kfp().create_run_from_pipeline_package(
+            str(pipeline),
+            arguments=args,
+            run_name=run_id,
+            experiment_name=self.settings.experiment,
+            namespace=self.settings.namespace,
+        )
+        self._ids[run_id] = result.run_id
+        return run_state(run_id, self._kfp().get_run(result.run_id))
+
+    def _status(self, run_id: str) -> RunState | None:
+        run = self._find(run_id)
+        return None if run is None else run_state(run_id, run)

@@ -1,0 +1,175 @@
+"""Embedded-profile training: each run is a detached worker process running kfp.local.
+
+The worker (``python -m lineops.backends.training.local_worker``) is started in its own
+session, so it outlives an operator restart; the operator only ever reads the files the worker
+writes (``local_files``). Every file and process call runs in a thread, never on kopf's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Final
+
+from lineops.backends.training import local_files as files
+from lineops.backends.training.runs import RunRequest, RunState, TrainingBackendError
+
+# A run directory without a pid after this long was left by an operator stopped mid-submit.
+START_GRACE_SECONDS: Final = 60.0
+WORKER_MODULE: Final = "lineops.backends.training.local_worker"
+
+
+def default_data_dir() -> Path:
+    """``$LINEOPS_DATA_DIR``, else ``.lineops/`` in the working directory."""
+    return Path(os.environ.get("LINEOPS_DATA_DIR") or ".lineops").resolve()
+
+
+def default_pipelines_dir() -> Path:
+    """``$LINEOPS_PIPELINES_DIR``, else ``pipelines/compiled`` beside the lineops_pipelines
+    package (found without importing it: it pulls in torch)."""
+    if os.environ.get("LINEOPS_PIPELINES_DIR"):
+        return Path(os.environ["LINEOPS_PIPELINES_DIR"]).resolve()
+    import importlib.util
+
+    spec = importlib.util.find_spec("lineops_pipelines")
+    if spec is None or spec.origin is None:
+        return Path("pipelines/compiled").resolve()
+    return Path(spec.origin).resolve().parents[1] / "compiled"
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` is a live (not zombie) process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no procfs: fall back to signal 0
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    # Field 3, after the parenthesised command name, is the state; Z = exited, not reaped.
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+class LocalTrainingBackend:
+    def __init__(
+        self,
+        data_dir: Path,
+        pipelines_dir: Path,
+        python: str = sys.executable,
+    ) -> None:
+        self.data_dir = data_dir
+        self.pipelines_dir = pipelines_dir
+        self._python = python
+        # Workers we started: polled so they are reaped (a zombie would look alive).
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = asyncio.Lock()
+
+    async def submit(self, run_id: str, request: RunRequest) -> RunState:
+        async with self._lock:  # one submit at a time: mkdir decides, but keep it simple
+            try:
+                return await asyncio.to_thread(self._submit, run_id, request)
+            except OSError as exc:
+                raise TrainingBackendError(f"local run {run_id}: {exc}") from exc
+
+    async def status(self, run_id: str) -> RunState | None:
+        try:
+            return await asyncio.to_thread(self._status, run_id)
+        except OSError as exc:
+            raise TrainingBackendError(f"local run {run_id}: {exc}") from exc
+
+    async def close(self) -> None:
+        # Workers are detached on purpose: they finish (and record) their runs without us.
+        self._children.clear()
+
+    # --- blocking parts, run in a thread --------------------------------------------------
+
+    def _submit(self, run_id: str, request: RunRequest) -> RunState:
+        directory = files.run_dir(self.data_dir, run_id)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            return self._status(run_id) or RunState(run_id, "Pending", message="starting")
+        files.write_atomic(directory / files.REQUEST, request.to_json())
+        pipeline = self.pipelines_dir / f"{request.pipeline}.yaml"
+        started = files.now_rfc3339()
+        if not pipeline.is_file():
+            failed = RunState(
+                run_id,
+                "Failed",
+                started_at=started,
+                finished_at=started,
+                message=f"pipeline {request.pipeline!r} not found: no {pipeline}",
+            )
+            files.write_state(directory, failed)
+            return failed
+        pending = RunState(run_id, "Pending", started_at=started, message="worker starting")
+        files.write_state(directory, pending)
+        env = dict(os.environ, BENTOML_HOME=str(files.bentoml_home(self.data_dir)))
+        env.setdefault("BENTOML_DO_NOT_TRACK", "True")
+        with (directory / files.LOG).open("ab") as log:
+            child = subprocess.Popen(
+                [
+                    self._python,
+                    "-m",
+                    WORKER_MODULE,
+                    "--request",
+                    str(directory / files.REQUEST),
+                    "--run-dir",
+                    str(directory),
+                    "--pipeline-file",
+                    str(pipeline),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=directory,
+                env=env,
+                start_new_session=True,  # not in the operator's process group: survives it
+            )
+        files.write_atomic(directory / files.PID, f"{child.pid}\n")
+        self._children[run_id] = child
+        return pending
+
+    def _status(self, run_id: str) -> RunState | None:
+        directory = files.run_dir(self.data_dir, run_id)
+        if not directory.is_dir():
+            return None
+        child = self._children.get(run_id)
+        if child is not None and child.poll() is not None:
+            del self._children[run_id]
+        state = files.read_state(directory)
+        if state is not None and not state.in_flight:
+            return state
+        pid = files.read_pid(directory)
+        if pid is None:
+            if time.time() - directory.stat().st_mtime < START_GRACE_SECONDS:
+                return state or RunState(run_id, "Pending", message="worker starting")
+            return self._dead(directory, run_id, state, "worker was never started")
+        if _alive(pid):
+            return state
+        # The worker may have written its final state just before exiting.
+        final = files.read_state(directory)
+        if final is not None and not final.in_flight:
+            return final
+        return self._dead(directory, run_id, final, "worker exited unexpectedly")
+
+    @staticmethod
+    def _dead(directory: Path, run_id: str, state: RunState | None, why: str) -> RunState:
+        tail = files.log_tail(directory)
+        failed = RunState(
+            run_id,
+            "Failed",
+            started_at=state.started_at if state else None,
+            finished_at=files.now_rfc3339(),
+            message=f"{why}" + (f"; log tail:\n{tail}" if tail else ""),
+        )
+        files.write_state(directory, failed)  # sticky: the verdict never changes again
+        return failed

@@ -1,0 +1,91 @@
+"""What the operator asks a training backend for, and what it gets back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal, Protocol, cast
+
+RunPhase = Literal["Pending", "Running", "Succeeded", "Failed"]
+PHASES: Final[tuple[RunPhase, ...]] = ("Pending", "Running", "Succeeded", "Failed")
+IN_FLIGHT: Final[frozenset[str]] = frozenset({"Pending", "Running"})
+
+
+class TrainingBackendError(Exception):
+    """The backend could not be asked (API down, disk full): the caller retries later."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything a run needs; written next to the run so it can be replayed or audited."""
+
+    run_id: str
+    pipeline: str
+    task: str
+    dataset: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    label: str | None = None
+    spec_hash: str = ""
+    model: str = ""
+    namespace: str = ""
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRequest:
+        raw = json.loads(text)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+@dataclass(frozen=True)
+class RunState:
+    run_id: str
+    state: RunPhase
+    started_at: str | None = None  # RFC 3339, UTC
+    finished_at: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    failing_step: str | None = None
+    message: str = ""
+    model_tag: str | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state in IN_FLIGHT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunState:
+        state = raw.get("state")
+        if state not in PHASES:
+            raise ValueError(f"unknown run state {state!r}")
+        return cls(
+            run_id=str(raw["run_id"]),
+            state=cast(RunPhase, state),
+            started_at=raw.get("started_at"),
+            finished_at=raw.get("finished_at"),
+            metrics={str(k): float(v) for k, v in (raw.get("metrics") or {}).items()},
+            failing_step=raw.get("failing_step"),
+            message=str(raw.get("message") or ""),
+            model_tag=raw.get("model_tag"),
+        )
+
+
+class TrainingBackend(Protocol):
+    async def submit(self, run_id: str, request: RunRequest) -> RunState:
+        """Start the run unless a run with this id exists; either way return its state.
+
+        Idempotent by ``run_id``: a second submit (a resync, a restarted operator) must never
+        start a second run.
+        """
+        ...
+
+    async def status(self, run_id: str) -> RunState | None:
+        """The run's state, or None when the backend has never heard of it."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,115 @@
+"""`lineops pipeline compile` and `lineops pipeline run --local`: the KFP training pipelines.
+
+``compile`` writes the IR YAML committed under ``pipelines/compiled/`` (``--check`` fails when
+the committed files differ from a fresh compile); ``run --local`` runs ``quality-training``
+with ``kfp.local.SubprocessRunner`` in the current environment and prints where the outputs
+landed (run id and folder, BentoML tag, metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from lineops.cli.errors import CliError
+
+TASKS = ("anomaly-detection", "fault-classification", "failure-prediction")
+
+
+def pipelines_module(name: str) -> Any:
+    return importlib.import_module(f"lineops_pipelines.{name}")
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    compile_mod = pipelines_module("compile")
+    directory = Path(args.out) if args.out else None
+    if args.check:
+        changed = compile_mod.drift(directory)
+        if changed:
+            raise CliError(
+                f"compiled pipeline IR is out of date: {', '.join(changed)} "
+                "(run `lineops pipeline compile`)"
+            )
+        print("compiled pipeline IR is up to date")
+        return 0
+    for name, path in compile_mod.compile_all(directory).items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"{option}: not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise CliError(f"{option}: expected a JSON object")
+    return value
+
+
+def run_run(args: argparse.Namespace) -> int:
+    if not args.local:
+        raise CliError("only --local runs are supported here; the operator submits cluster runs")
+    if args.dataset not in {"te", "synthetic", "cmapss"} and not Path(args.dataset).is_file():
+        raise CliError(f"--dataset {args.dataset}: no such file (or use te)")
+    local_run = pipelines_module("local_run")
+    try:
+        run = local_run.run_quality_training(
+            args.pipeline_root,
+            task=args.task,
+            dataset=args.dataset,
+            reduced=args.reduced,
+            epochs=args.epochs or 0,
+            seed=args.seed,
+            parameters=_json_object(args.parameters, "--parameters"),
+            champion_metrics=_json_object(args.champion_metrics, "--champion-metrics"),
+            model_name=args.model_name,
+            bentoml_home=args.bentoml_home or os.environ.get("BENTOML_HOME"),
+        )
+    except RuntimeError as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    result = run.to_dict()
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(f"run id:    {result['run_id']}")
+        print(f"outputs:   {result['run_dir']}")
+        print(f"model:     {result['model_dir']}")
+        print(f"bentoml:   {result['tag']} ({result['stage']})")
+        for name, value in sorted(result["metrics"].items()):
+            if isinstance(value, float):
+                print(f"  {name}: {value:.4f}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pipeline = subparsers.add_parser(
+        "pipeline",
+        help="compile or locally run the KFP training pipelines",
+        description="Compile the KFP pipelines or run quality-training with kfp.local.",
+    )
+    sub = pipeline.add_subparsers(dest="pipeline_command", metavar="COMMAND", required=True)
+
+    comp = sub.add_parser("compile", help="write pipelines/compiled/*.yaml (KFP IR)")
+    comp.add_argument("--check", action="store_true", help="fail if the committed IR drifted")
+    comp.add_argument("--out", metavar="DIR", help="folder (default: pipelines/compiled)")
+    comp.set_defaults(func=run_compile)
+
+    run = sub.add_parser("run", help="run quality-training locally (kfp.local)")
+    run.add_argument("--local", action="store_true", help="run with kfp.local.SubprocessRunner")
+    run.add_argument("--task", required=True, choices=TASKS)
+    run.add_argument("--dataset", default="te", metavar="te|FILE")
+    run.add_argument("--reduced", action="store_true", help="a small subset, for quick runs")
+    run.add_argument("--epochs", type=int, metavar="N")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--parameters", default="{}", metavar="JSON", help="model config overrides")
+    run.add_argument("--champion-metrics", default="{}", metavar="JSON")
+    run.add_argument("--model-name", default="", metavar="NAME")
+    run.add_argument("--pipeline-root", default="./local_outputs", metavar="DIR")
+    run.add_argument("--bentoml-home", metavar="DIR", help="model store (default: $BENTOML_HOME)")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(func=run_run)

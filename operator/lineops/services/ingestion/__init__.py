@@ -1,0 +1,28 @@
+"""Sensor-reading ingestion: payload decoding, validation, quarantine, storage, endpoints.
+
+Entry points for the operator: :class:`IngestionService` (one per operator; configure a line
+with ``configure_line``) and :class:`IngestionServer` (the HTTP endpoint on it).
+"""
+
+from lineops.services.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
+from lineops.services.ingestion.http_server import IngestionServer
+from lineops.services.ingestion.line_ingestor import BatchResult, LineIngestor
+from lineops.services.ingestion.metrics import IngestionMetrics
+from lineops.services.ingestion.payload import RawBatch, parse_bulk, parse_json_batch
+from lineops.services.ingestion.reasons import Reason
+from lineops.services.ingestion.service import IngestionService
+
+__all__ = [
+    "BatchResult",
+    "IngestionDisabled",
+    "IngestionMetrics",
+    "IngestionServer",
+    "IngestionService",
+    "LineIngestor",
+    "PayloadError",
+    "RawBatch",
+    "Reason",
+    "UnknownLine",
+    "parse_bulk",
+    "parse_json_batch",
+]

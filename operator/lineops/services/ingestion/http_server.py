@@ -1,0 +1,114 @@
+"""HTTP ingestion endpoint (aiohttp).
+
+* ``POST /v1/lines/{line}/readings``       JSON batch ``{"readings": [...]}``
+* ``POST /v1/lines/{line}/readings:bulk``  CSV (``text/csv``) or Parquet
+  (``application/vnd.apache.parquet``); ``?backfill=true`` skips the lateness check
+* ``GET /healthz``, ``GET /metrics`` (Prometheus text format)
+
+A 200 answer means the batch is durably stored (offline store + quarantine store): it is
+sent only after both writes returned. Parsing and writing run in worker threads, so one big
+batch never stalls the event loop the operator shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from lineops.services.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
+from lineops.services.ingestion.line_ingestor import BatchResult
+from lineops.services.ingestion.payload import media_type
+from lineops.services.ingestion.service import IngestionService
+
+MAX_BODY_BYTES: Final = 256 * 1024 * 1024
+JSON_TYPES: Final = frozenset({"application/json", ""})
+
+
+def _error(status: int, message: str, field: str | None = None) -> web.Response:
+    body = {"error": message} if field is None else {"error": message, "field": field}
+    return web.json_response(body, status=status)
+
+
+class IngestionServer:
+    """The endpoint as an object the operator starts and stops with its own event loop."""
+
+    def __init__(
+        self,
+        service: IngestionService,
+        registry: CollectorRegistry,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.service = service
+        self.registry = registry
+        self.host = host
+        self._requested_port = port
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self.app = web.Application(client_max_size=MAX_BODY_BYTES)
+        self.app.router.add_post("/v1/lines/{line}/readings", self._readings)
+        self.app.router.add_post("/v1/lines/{line}/readings:bulk", self._bulk)
+        self.app.router.add_get("/healthz", self._healthz)
+        self.app.router.add_get("/metrics", self._metrics)
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("server not started")
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> int:
+        """Bind and serve; returns the bound port (useful with port 0)."""
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=30.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting; requests in flight finish (and are acknowledged) first."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _readings(self, request: web.Request) -> web.Response:
+        kind = media_type(request.headers.get("Content-Type"))
+        if kind not in JSON_TYPES:
+            return _error(415, f"unsupported Content-Type {kind}; use application/json")
+        body = await request.read()
+        line = request.match_info["line"]
+        return await self._run(lambda: self.service.ingest_json(line, body))
+
+    async def _bulk(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        line = request.match_info["line"]
+        content_type = request.headers.get("Content-Type")
+        backfill = request.query.get("backfill", "false").lower() in ("1", "true", "yes")
+        return await self._run(
+            lambda: self.service.ingest_bulk(line, body, content_type, backfill=backfill)
+        )
+
+    async def _run(self, call: Callable[[], BatchResult]) -> web.Response:
+        try:
+            result = await asyncio.to_thread(call)
+        except PayloadError as exc:
+            return _error(exc.status, str(exc), exc.field)
+        except UnknownLine as exc:
+            return _error(404, f"unknown line {exc.args[0]}")
+        except IngestionDisabled as exc:
+            return _error(403, str(exc))
+        return web.json_response(result.as_dict())
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "lines": self.service.lines})
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        payload = await asyncio.to_thread(generate_latest, self.registry)
+        return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,357 @@
+"""Decode reading payloads (JSON batches, CSV and Parquet uploads) into a columnar batch.
+
+Decoding decides only the *shape*: a payload whose envelope is wrong (not JSON, no
+``readings`` array, a reading without ``timestamp``, a work unit that is not a string...) is
+rejected whole with a :class:`PayloadError` naming the field. Everything about the *content*
+of a well-formed reading (unknown sensor, ``"Bad"`` instead of a number, out of range,
+duplicate, late) is decided later against the line spec, and such readings are quarantined,
+never rejected: the sender did nothing wrong, its sensor did.
+
+The hot path is columnar (list comprehensions, then numpy/pandas), because the endpoint must
+sustain hundreds of thousands of readings per second; the slow, precise per-reading walk only
+runs to name the first offending field of a payload that is already known to be bad.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from lineops.services.ingestion.errors import PayloadError
+
+MAX_READINGS: Final = 1_000_000
+MAX_TEXT: Final = 256
+# Epoch-second timestamps outside 1900..2200 are certainly unit mistakes (ms, us).
+MIN_EPOCH_S: Final = -2_208_988_800
+MAX_EPOCH_S: Final = 7_258_118_400
+REQUIRED: Final = ("work_unit", "sensor", "timestamp", "value")
+_NUMBER: Final = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+CSV_TYPES: Final = frozenset({"text/csv", "application/csv"})
+PARQUET_TYPES: Final = frozenset(
+    {"application/vnd.apache.parquet", "application/x-parquet", "application/parquet"}
+)
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """Well-formed readings, column by column; ``value`` is NaN where ``numeric`` is False,
+    and ``raw_value`` keeps what was sent (for the quarantine)."""
+
+    work_unit: np.ndarray  # object (str)
+    sensor: np.ndarray  # object (str)
+    timestamp_ns: np.ndarray  # int64, UTC
+    value: np.ndarray  # float64
+    numeric: np.ndarray  # bool
+    raw_value: Sequence[Any]
+    lot: np.ndarray  # object (str | None)
+
+    def __len__(self) -> int:
+        return len(self.timestamp_ns)
+
+    @classmethod
+    def empty(cls) -> RawBatch:
+        none = np.array([], dtype=object)
+        return cls(none, none, np.array([], np.int64), np.array([]), np.array([], bool), [], none)
+
+
+def _utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from "\ud800" escapes
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def parse_json_batch(body: bytes | str) -> RawBatch:
+    """``{"readings": [{work_unit, sensor, timestamp, value, lot?}, ...]}`` -> RawBatch."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise PayloadError("body", f"not valid JSON ({exc})", 400) from None
+    if not isinstance(document, dict):
+        raise PayloadError("body", "must be a JSON object with a readings array")
+    if "readings" not in document:
+        raise PayloadError("readings", "missing")
+    return readings_batch(document["readings"], "readings")
+
+
+def readings_batch(items: Any, path: str) -> RawBatch:
+    """A list of reading objects (already decoded JSON) -> RawBatch."""
+    if not isinstance(items, list):
+        raise PayloadError(path, "must be an array")
+    if len(items) > MAX_READINGS:
+        raise PayloadError(path, f"too many readings ({len(items)} > {MAX_READINGS})", 413)
+    if not items:
+        return RawBatch.empty()
+    try:
+        units = [r["work_unit"] for r in items]
+        sensors = [r["sensor"] for r in items]
+        stamps = [r["timestamp"] for r in items]
+        values = [r["value"] for r in items]
+        lots = [r.get("lot") for r in items]
+    except (KeyError, TypeError, AttributeError):
+        _raise_first_shape_error(items, path)
+        raise  # unreachable: the walk above always raises
+    _check_names(units, path, "work_unit")
+    _check_names(sensors, path, "sensor")
+    _check_lots(lots, path)
+    timestamp_ns = timestamps_ns(stamps, path)
+    value, numeric = numbers(values)
+    return RawBatch(
+        work_unit=np.array(units, dtype=object),
+        sensor=np.array(sensors, dtype=object),
+        timestamp_ns=timestamp_ns,
+        value=value,
+        numeric=numeric,
+        raw_value=values,
+        lot=np.array(lots, dtype=object),
+    )
+
+
+def _raise_first_shape_error(items: list[Any], path: str) -> None:
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise PayloadError(f"{path}[{index}]", "must be an object")
+        for key in REQUIRED:
+            if key not in item:
+                raise PayloadError(f"{path}[{index}].{key}", "missing")
+    raise PayloadError(path, "malformed")
+
+
+def _check_names(column: list[Any], path: str, key: str) -> None:
+    if all(type(x) is str and 0 < len(x) <= MAX_TEXT and _utf8(x) for x in column):
+        return
+    for index, x in enumerate(column):
+        if type(x) is not str:
+            raise PayloadError(f"{path}[{index}].{key}", "must be a string")
+        if not 0 < len(x) <= MAX_TEXT:
+            raise PayloadError(f"{path}[{index}].{key}", f"must be 1..{MAX_TEXT} characters")
+        if not _utf8(x):
+            raise PayloadError(f"{path}[{index}].{key}", "not valid Unicode")
+
+
+def _check_lots(column: list[Any], path: str) -> None:
+    if all(x is None or (type(x) is str and len(x) <= MAX_TEXT and _utf8(x)) for x in column):
+        return
+    for index, x in enumerate(column):
+        if x is not None and type(x) is not str:
+            raise PayloadError(f"{path}[{index}].lot", "must be a string or null")
+        if x is not None and (len(x) > MAX_TEXT or not _utf8(x)):
+            raise PayloadError(f"{path}[{index}].lot", f"must be valid text up to {MAX_TEXT}")
+
+
+def timestamps_ns(stamps: Sequence[Any], path: str) -> np.ndarray:
+    """ISO 8601 strings (naive means UTC) or epoch seconds -> int64 ns since the epoch."""
+    kinds = {type(x) for x in stamps}
+    if kinds == {str}:
+        parsed = _iso_times(pd.Series(stamps, dtype=object))
+        bad = parsed.isna().to_numpy()
+        if bad.any():
+            index = int(np.argmax(bad))
+            raise PayloadError(
+                f"{path}[{index}].timestamp", f"not an ISO 8601 time: {stamps[index]!r}"
+            )
+        result: np.ndarray = parsed.astype("datetime64[ns, UTC]").astype(np.int64).to_numpy()
+        return result
+    if kinds <= {int, float}:
+        try:
+            seconds = np.array(stamps, dtype=np.float64)
+        except OverflowError:
+            seconds = np.array([math.inf] * len(stamps))
+        ok = np.isfinite(seconds) & (seconds >= MIN_EPOCH_S) & (seconds <= MAX_EPOCH_S)
+        if not ok.all():
+            index = int(np.argmin(ok))
+            raise PayloadError(
+                f"{path}[{index}].timestamp",
+                "epoch seconds out of range (1900..2200); send seconds, not ms",
+            )
+        # Integers exactly, floats to the microsecond (what a float can carry for epochs).
+        if kinds == {int}:
+            return np.array(stamps, dtype=np.int64) * 1_000_000_000
+        return np.round(seconds * 1e6).astype(np.int64) * 1000
+    # Mixed or wrong types: convert one by one, naming the first bad one.
+    out = np.empty(len(stamps), dtype=np.int64)
+    for index, x in enumerate(stamps):
+        if type(x) not in (str, int, float):
+            raise PayloadError(
+                f"{path}[{index}].timestamp", "must be an ISO 8601 string or epoch seconds"
+            )
+        out[index] = timestamps_ns([x], f"{path}[{index}]>")[0]
+    return out
+
+
+_OFFSET: Final = r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
+
+
+def _iso_times(texts: pd.Series) -> pd.Series:
+    """ISO 8601 texts -> UTC timestamps (NaT if invalid). Texts with and without an offset
+    are parsed apart: pandas would otherwise apply the first offset it sees to naive ones,
+    and naive must mean UTC."""
+    with_offset = texts.str.contains(_OFFSET, regex=True, na=False).to_numpy()
+    if with_offset.all() or not with_offset.any():
+        return pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
+    out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    for mask in (with_offset, ~with_offset):
+        part = pd.to_datetime(texts[mask], utc=True, format="ISO8601", errors="coerce")
+        out[mask] = part.astype("datetime64[ns, UTC]")
+    return out
+
+
+def numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Values -> (float64 with NaN for non-numeric, numeric mask). Numeric strings count as
+    numbers (historians export text); booleans, null, NaN/Infinity and junk do not."""
+    kinds = {type(x) for x in values}
+    if kinds <= {int, float}:
+        try:
+            value = np.array(values, dtype=np.float64)
+        except OverflowError:
+            pass
+        else:
+            numeric = np.isfinite(value)
+            return np.where(numeric, value, np.nan), numeric
+    value = np.full(len(values), np.nan)
+    for index, x in enumerate(values):
+        kind = type(x)
+        number: float | None = None
+        if kind is float:
+            number = x
+        elif kind is int:
+            try:
+                number = float(x)
+            except OverflowError:
+                number = None
+        elif kind is str and len(x) <= 64 and _NUMBER.match(x):
+            number = float(x)
+        if number is not None and math.isfinite(number):
+            value[index] = number
+    return value, ~np.isnan(value)
+
+
+# ----------------------------------------------------------------------------- CSV / Parquet
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def parse_bulk(body: bytes, content_type: str | None) -> RawBatch:
+    """CSV (``text/csv``) or Parquet upload with columns work_unit, sensor, timestamp, value
+    and optionally lot. Errors name the column, and the 0-based data row (``rows[i]``)."""
+    kind = media_type(content_type)
+    if kind in CSV_TYPES:
+        table = _read_csv(body)
+    elif kind in PARQUET_TYPES:
+        try:
+            table = pq.read_table(io.BytesIO(body))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise PayloadError("body", f"not a Parquet file ({exc})", 400) from None
+    else:
+        raise PayloadError(
+            "Content-Type",
+            f"unsupported {kind or 'missing'}; use text/csv or application/vnd.apache.parquet",
+            415,
+        )
+    return table_batch(table)
+
+
+def _read_csv(body: bytes) -> pa.Table:
+    # Every column as text: the value column of a historian export mixes numbers and junk,
+    # and type inference would fail on the first "Bad" far down the file.
+    try:
+        header = _csv_header(body)
+        return pacsv.read_csv(
+            io.BytesIO(body),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("body", f"not a CSV file ({exc})", 400) from None
+
+
+def _csv_header(body: bytes) -> list[str]:
+    first = body.split(b"\n", 1)[0].decode("utf-8").strip("\r\ufeff")
+    return [name.strip().strip('"') for name in first.split(",")]
+
+
+def table_batch(table: pa.Table) -> RawBatch:
+    names = set(table.column_names)
+    for column in REQUIRED:
+        if column not in names:
+            raise PayloadError(column, "missing column", 422)
+    if table.num_rows > MAX_READINGS:
+        raise PayloadError("rows", f"too many rows ({table.num_rows} > {MAX_READINGS})", 413)
+    frame = table.select([c for c in (*REQUIRED, "lot") if c in names]).to_pandas()
+    units = _text_column(frame, "work_unit")
+    sensors = _text_column(frame, "sensor")
+    stamp = frame["timestamp"]
+    if pd.api.types.is_datetime64_any_dtype(stamp):
+        parsed = stamp.dt.tz_localize("UTC") if stamp.dt.tz is None else stamp
+    elif pd.api.types.is_numeric_dtype(stamp):
+        return _with(frame, units, sensors, timestamps_ns(stamp.tolist(), "rows"))
+    else:
+        parsed = _iso_times(stamp.astype(object))
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise PayloadError(f"rows[{index}].timestamp", f"not an ISO 8601 time: {stamp[index]!r}")
+    return _with(
+        frame, units, sensors, parsed.astype("datetime64[ns, UTC]").astype(np.int64).to_numpy()
+    )
+
+
+def _text_column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    column = frame[name]
+    missing = column.isna().to_numpy()
+    if missing.any():
+        raise PayloadError(f"rows[{int(np.argmax(missing))}].{name}", "missing")
+    values: np.ndarray = column.astype(str).to_numpy(dtype=object)
+    return values
+
+
+def _with(
+    frame: pd.DataFrame, units: np.ndarray, sensors: np.ndarray, stamps: np.ndarray
+) -> RawBatch:
+    raw = frame["value"]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        value = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        numeric = np.isfinite(value)
+        value = np.where(numeric, value, np.nan)
+    else:
+        text = raw.astype(object).where(raw.notna(), None)
+        converted = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        strict = text.map(lambda x: isinstance(x, str) and bool(_NUMBER.match(x)))
+        numeric = np.isfinite(converted) & strict.to_numpy(dtype=bool)
+        value = np.where(numeric, converted, np.nan)
+    lot = (
+        frame["lot"].astype(object).where(frame["lot"].notna(), None).to_numpy(dtype=object)
+        if "lot" in frame
+        else np.full(len(frame), None, dtype=object)
+    )
+    return RawBatch(
+        work_unit=units,
+        sensor=sensors,
+        timestamp_ns=stamps,
+        value=value,
+        numeric=numeric,
+        raw_value=raw.tolist(),
+        lot=lot,
+    )

@@ -1,0 +1,165 @@
+"""Evaluate a line's charts, capability and OEE from its MES records; export and summarise.
+
+One LineMonitor per line generation lives in the operator's memo: its chart trackers keep
+the Phase I limits and the stream state, so each evaluation only reads the records stored
+since the last one. A new spec generation starts afresh (limits may have changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.mes_metrics import MesMetrics
+from lineops.backends.mes_store import MesStore
+from lineops.mes.errors import MesInputError
+from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
+from lineops.services.monitoring.chart_tracker import ChartSnapshot, ChartTracker
+
+OEE_WINDOW = timedelta(hours=8)  # one shift: OEE is judged over the last 8 recorded hours
+
+
+@dataclass
+class MonitorReport:
+    charts: list[ChartSnapshot] = field(default_factory=list)
+    oee: dict[str, Oee] = field(default_factory=dict)  # "" = the line, else the work unit
+    oee_error: str | None = None
+
+    @property
+    def established(self) -> list[ChartSnapshot]:
+        return [c for c in self.charts if c.established]
+
+    @property
+    def in_control(self) -> bool | None:
+        judged = self.established
+        return None if not judged else all(c.in_control for c in judged)
+
+    @property
+    def open_violations(self) -> int:
+        return sum(len(c.open_violations) for c in self.charts)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class LineMonitor:
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        generation: int,
+        spec: ProductionLineSpec,
+        store: MesStore,
+        metrics: MesMetrics,
+    ) -> None:
+        self.namespace, self.name, self.generation = namespace, name, generation
+        self.key = f"{namespace}/{name}"
+        self.spec = spec
+        self._store = store
+        self._metrics = metrics
+        self._trackers = {qc.name: ChartTracker(qc) for qc in spec.quality_characteristics}
+        self._counted: dict[str, int] = {}  # per characteristic: points already counted
+
+    def evaluate(self) -> MonitorReport:
+        report = MonitorReport()
+        if self.spec.monitoring.spc:
+            for name, tracker in self._trackers.items():
+                rows = self._store.measurements(self.key, name, after_id=tracker.last_id)
+                report.charts.append(tracker.add(rows))
+        if self.spec.monitoring.oee:
+            self._oee(report)
+        self._export(report)
+        return report
+
+    def _oee(self, report: MonitorReport) -> None:
+        events = self._store.events(self.key)
+        if not events:
+            return
+        try:
+            states = [
+                StateEvent(
+                    _parse_time(e.timestamp),
+                    e.work_unit,
+                    MachineState(e.state),
+                    e.reason,
+                    self.name,
+                )
+                for e in events
+            ]
+            counts = [
+                CountRecord(_parse_time(c.timestamp), c.work_unit, c.total, c.good)
+                for c in self._store.counts(self.key)
+            ]
+            end = max([s.timestamp for s in states] + [c.timestamp for c in counts])
+            start = max(min(s.timestamp for s in states), end - OEE_WINDOW)
+            if not start < end:
+                return
+            ideal = {w.name: w.ideal_cycle_seconds for w in self.spec.work_units}
+            result = oee_from_events(states, counts, window=(start, end), ideal_cycle_time=ideal)
+        except (MesInputError, ValueError) as exc:
+            # Records that cannot be combined are reported, never a crash of the reconcile.
+            report.oee_error = str(exc)
+            return
+        report.oee = {"": result.lines[self.name], **result.work_units}
+
+    def inherit_counted(self, previous: LineMonitor) -> None:
+        """A new generation re-reads every record; violations its predecessor already
+        counted must not be counted twice (the counter would jump on every spec edit)."""
+        self._counted = {qc: n for qc, n in previous._counted.items() if qc in self._trackers}
+
+    def _export(self, report: MonitorReport) -> None:
+        m, ns, line = self._metrics, self.namespace, self.name
+        for snap in report.charts:
+            qc = snap.characteristic
+            m.spc_subgroups.labels(ns, line, qc).set(snap.subgroups)
+            counted = self._counted.get(qc, 0)
+            for v in snap.new_violations:
+                if v.index >= counted:
+                    m.spc_violations.labels(ns, line, qc, v.rule, v.chart).inc()
+            self._counted[qc] = max(counted, snap.subgroups)
+            if snap.in_control is not None:
+                m.spc_in_control.labels(ns, line, qc).set(1.0 if snap.in_control else 0.0)
+            for chart, series in snap.series.items():
+                m.spc_last.labels(ns, line, qc, chart).set(float(series.points[-1]))
+                m.spc_center.labels(ns, line, qc, chart).set(series.center)
+                m.spc_ucl.labels(ns, line, qc, chart).set(float(series.ucl[-1]))
+                m.spc_lcl.labels(ns, line, qc, chart).set(float(series.lcl[-1]))
+            if snap.capability is not None:
+                m.cpk.labels(ns, line, qc).set(snap.capability.cpk)
+                m.ppk.labels(ns, line, qc).set(snap.capability.ppk)
+        for unit, oee in report.oee.items():
+            for component in ("availability", "performance", "quality", "oee"):
+                value = getattr(oee, component)
+                if value is not None:
+                    m.oee_ratio.labels(ns, line, unit, component).set(value)
+
+
+class LineMonitors:
+    """The monitors of every line this operator reconciles, keyed by namespace/name."""
+
+    def __init__(self, store: MesStore, metrics: MesMetrics) -> None:
+        self.store = store
+        self.metrics = metrics
+        self._monitors: dict[str, LineMonitor] = {}
+
+    def for_line(
+        self, namespace: str, name: str, generation: int, spec: ProductionLineSpec
+    ) -> LineMonitor:
+        key = f"{namespace}/{name}"
+        current = self._monitors.get(key)
+        if current is None or current.generation != generation:
+            fresh = LineMonitor(namespace, name, generation, spec, self.store, self.metrics)
+            if current is not None:
+                fresh.inherit_counted(current)
+            self._monitors[key] = current = fresh
+        return current
+
+    def spec_of(self, namespace: str, name: str) -> ProductionLineSpec | None:
+        """The spec of a line this operator has reconciled, for validating its records."""
+        monitor = self._monitors.get(f"{namespace}/{name}")
+        return None if monitor is None else monitor.spec
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._monitors.pop(f"{namespace}/{name}", None)

@@ -1,0 +1,180 @@
+"""Parse and validate MES records sent to a line: quality measurements, machine states and
+production counts. Nothing is dropped: a record that cannot be used is returned as a
+rejection with the reason and the field, for the quarantine store and the counters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.mes_store import MachineEvent, Measurement, ProductionCount
+from lineops.mes.oee import MachineState
+
+T = TypeVar("T")
+KINDS = ("measurements", "events", "counts")
+
+
+class PayloadError(ValueError):
+    """The envelope itself is unusable (not an object, no list): HTTP 400, nothing stored."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    reason: str  # machine-readable: unknown_characteristic, non_numeric, ...
+    detail: str  # names the field: "records[3].value: 'Bad' is not a number"
+    record: Mapping[str, Any]
+
+
+@dataclass
+class Parsed(Generic[T]):
+    accepted: list[T] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def received(self) -> int:
+        return len(self.accepted) + len(self.rejected)
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def _text(record: Mapping[str, Any], key: str, where: str) -> str:
+    value = record.get(key)
+    if value is None or value == "":
+        raise _Reject("missing_field", f"{where}.{key}: missing")
+    if not isinstance(value, str):
+        raise _Reject("wrong_type", f"{where}.{key}: must be a string, got {type(value).__name__}")
+    return value
+
+
+def _timestamp(record: Mapping[str, Any], where: str) -> str:
+    value = _text(record, "timestamp", where)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Reject("bad_timestamp", f"{where}.timestamp: {value!r} is not ISO 8601") from None
+    if parsed.tzinfo is None:
+        raise _Reject("bad_timestamp", f"{where}.timestamp: {value!r} has no UTC offset")
+    return parsed.isoformat()
+
+
+def _number(record: Mapping[str, Any], key: str, where: str) -> float:
+    value = record.get(key)
+    if value is None:
+        raise _Reject("missing_field", f"{where}.{key}: missing")
+    if isinstance(value, bool):
+        raise _Reject("non_numeric", f"{where}.{key}: {value!r} is not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _Reject("non_numeric", f"{where}.{key}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise _Reject("non_numeric", f"{where}.{key}: {value!r} is not finite")
+    return number
+
+
+def _whole(record: Mapping[str, Any], key: str, where: str) -> int:
+    number = _number(record, key, where)
+    if number < 0 or number != int(number):
+        raise _Reject("bad_count", f"{where}.{key}: {record.get(key)!r} is not a whole count >= 0")
+    return int(number)
+
+
+def _measurement(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> Measurement:
+    name = _text(record, "characteristic", where)
+    qc = spec.quality_characteristic(name)
+    if qc is None:
+        raise _Reject(
+            "unknown_characteristic",
+            f"{where}.characteristic: {name!r} is not declared by the line",
+        )
+    ts = _timestamp(record, where)
+    value = _number(record, "value", where)
+    size = None
+    if qc.chart.value in ("p", "np", "c", "u"):
+        value = float(_whole(record, "value", where))
+        if "sampleSize" in record:
+            size = _whole(record, "sampleSize", where)
+            if size == 0:
+                raise _Reject("bad_count", f"{where}.sampleSize: must be positive")
+        if qc.chart.value in ("p", "np") and value > (size or qc.subgroup_size):
+            raise _Reject(
+                "bad_count",
+                f"{where}.value: {value:g} defectives exceed the sample "
+                f"size {size or qc.subgroup_size}",
+            )
+    lot = record.get("lot")
+    return Measurement(name, ts, value, size, str(lot) if lot is not None else None)
+
+
+def _work_unit(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> str:
+    unit = _text(record, "workUnit", where)
+    if spec.work_unit(unit) is None:
+        raise _Reject(
+            "unknown_work_unit", f"{where}.workUnit: {unit!r} is not declared by the line"
+        )
+    return unit
+
+
+def _event(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> MachineEvent:
+    unit = _work_unit(spec, record, where)
+    ts = _timestamp(record, where)
+    state = _text(record, "state", where)
+    try:
+        MachineState(state)
+    except ValueError:
+        allowed = ", ".join(s.value for s in MachineState)
+        raise _Reject(
+            "unknown_state", f"{where}.state: {state!r} is not one of {allowed}"
+        ) from None
+    reason = record.get("reason") or ""
+    return MachineEvent(unit, ts, state, str(reason))
+
+
+def _count(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> ProductionCount:
+    unit = _work_unit(spec, record, where)
+    ts = _timestamp(record, where)
+    total, good = _whole(record, "total", where), _whole(record, "good", where)
+    if good > total:
+        raise _Reject("bad_count", f"{where}.good: {good} exceeds total {total}")
+    return ProductionCount(unit, ts, total, good)
+
+
+_PARSERS: dict[str, Callable[[ProductionLineSpec, Mapping[str, Any], str], Any]] = {
+    "measurements": _measurement,
+    "events": _event,
+    "counts": _count,
+}
+
+
+def parse_records(kind: str, spec: ProductionLineSpec, payload: Any) -> Parsed[Any]:
+    """Validate ``{"records": [...]}``; every record ends up accepted or rejected."""
+    if not isinstance(payload, Mapping):
+        raise PayloadError("body: must be a JSON object with a 'records' list")
+    records = payload.get("records")
+    if not isinstance(records, list):
+        raise PayloadError("records: missing or not a list")
+    parse = _PARSERS[kind]
+    result: Parsed[Any] = Parsed()
+    for i, record in enumerate(records):
+        where = f"records[{i}]"
+        if not isinstance(record, Mapping):
+            result.rejected.append(
+                Rejection(
+                    i, "wrong_type", f"{where}: must be an object", {"raw": repr(record)[:200]}
+                )
+            )
+            continue
+        try:
+            result.accepted.append(parse(spec, record, where))
+        except _Reject as exc:
+            result.rejected.append(Rejection(i, exc.reason, exc.detail, record))
+    return result

@@ -1,0 +1,69 @@
+"""Turn a MonitorReport into the line's status: kpis, spc, MonitoringReady and InControl."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineops.api import reasons as R
+from lineops.api.productionline import ProductionLineSpec
+from lineops.services.conditions import ConditionSet
+from lineops.services.monitoring.line_monitor import MonitorReport
+
+MAX_LISTED = 5  # violations named in a condition message; the metrics carry all of them
+
+
+def _ratio(value: float | None) -> str | None:
+    return None if value is None else f"{value:.3f}"
+
+
+def apply_report(
+    report: MonitorReport, spec: ProductionLineSpec, conds: ConditionSet, status: dict[str, Any]
+) -> None:
+    line_oee = report.oee.get("")
+    if line_oee is not None:
+        kpis = {
+            "oee": _ratio(line_oee.oee),
+            "availability": _ratio(line_oee.availability),
+            "performance": _ratio(line_oee.performance),
+            "quality": _ratio(line_oee.quality),
+        }
+        status["kpis"] = {k: v for k, v in kpis.items() if v is not None}
+    status["spc"] = {"violations": report.open_violations}
+    if report.in_control is not None:
+        status["spc"]["inControl"] = report.in_control
+
+    if not spec.monitoring.spc and not spec.monitoring.oee:
+        conds.set(R.MONITORING_READY, "False", R.DISABLED, "spec.monitoring: spc and oee are off")
+    elif report.established or report.oee:
+        parts = [
+            f"{c.characteristic} ({c.chart}, {c.subgroups} points)" for c in report.established
+        ]
+        if report.oee:
+            parts.append(f"OEE over {len(report.oee) - 1} work units")
+        conds.set(R.MONITORING_READY, "True", R.MONITORING_CONFIGURED, "; ".join(parts))
+    else:
+        waiting = [
+            f"{c.characteristic}: {c.subgroups} of {c.phase1_needed} subgroups for trial limits"
+            for c in report.charts
+        ]
+        if spec.monitoring.oee:
+            waiting.append(report.oee_error or "no machine-state events yet")
+        conds.set(R.MONITORING_READY, "False", R.NO_DATA, "waiting for data: " + "; ".join(waiting))
+
+    if report.in_control is None:
+        conds.set(R.IN_CONTROL, "Unknown", R.NO_DATA, "no control chart has trial limits yet")
+    elif report.in_control:
+        conds.set(
+            R.IN_CONTROL,
+            "True",
+            R.PROCESS_IN_CONTROL,
+            f"no run rule fired in the last 25 points of {len(report.established)} charts",
+        )
+    else:
+        found = [
+            f"{c.characteristic}: {v.rule} on {v.chart} at point {v.index}"
+            for c in report.charts
+            for v in c.open_violations
+        ]
+        more = f" (+{len(found) - MAX_LISTED} more)" if len(found) > MAX_LISTED else ""
+        conds.set(R.IN_CONTROL, "False", R.RULE_VIOLATION, "; ".join(found[:MAX_LISTED]) + more)

@@ -1,0 +1,45 @@
+"""Compare the candidate's metrics with the current champion's (given as a parameter)."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from lineops_pipelines.components import BASE_IMAGE
+
+
+@dsl.component(base_image=BASE_IMAGE, packages_to_install=[], install_kfp_package=False)
+def compare_with_champion(
+    task: str,
+    candidate_metrics: str,
+    champion_metrics: str,
+    metric: str,
+    minimum: float,
+    must_beat_by: float,
+) -> NamedTuple("Decision", [("promote", bool), ("reason", str), ("value", float)]):
+    """Promote when the metric reaches ``minimum`` and beats the champion by ``must_beat_by``.
+
+    ``metric`` empty selects the task's primary metric; ``champion_metrics`` "{}" means there
+    is no champion yet. Higher is better for every metric compared here.
+    """
+    import json
+    from collections import namedtuple
+
+    from lineops_pipelines import training
+
+    decision = namedtuple("Decision", ["promote", "reason", "value"])
+    name = metric or training.PRIMARY_METRIC[task]
+    candidate = json.loads(candidate_metrics)
+    if name not in candidate:
+        raise ValueError(f"metric {name!r} not among the candidate's metrics: {sorted(candidate)}")
+    value = float(candidate[name])
+    if value < minimum:
+        return decision(False, f"{name}={value:.4f} below the minimum {minimum:.4f}", value)
+    champion = json.loads(champion_metrics or "{}")
+    if name in champion:
+        bar = float(champion[name]) + must_beat_by
+        if value < bar:
+            return decision(
+                False, f"{name}={value:.4f} does not beat the champion's {bar:.4f}", value
+            )
+        return decision(True, f"{name}={value:.4f} beats the champion's {bar:.4f}", value)
+    return decision(True, f"{name}={value:.4f}; no champion yet", value)

@@ -1,0 +1,132 @@
+"""Decoding JSON batches and CSV/Parquet uploads: shape errors name the field."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lineops.services.ingestion.errors import PayloadError
+from lineops.services.ingestion.payload import parse_bulk, parse_json_batch
+
+
+def body(readings: object) -> bytes:
+    return json.dumps({"readings": readings}).encode()
+
+
+def reading(**over: object) -> dict[str, object]:
+    r: dict[str, object] = {
+        "work_unit": "press-01",
+        "sensor": "vibration_rms",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "value": 1.5,
+    }
+    r.update(over)
+    return r
+
+
+def test_decodes_a_batch_with_iso_and_epoch_times_and_lots() -> None:
+    batch = parse_json_batch(
+        body(
+            [
+                reading(lot="L-1"),
+                reading(timestamp="2026-01-01T01:00:00+01:00", value="2.5"),
+                reading(timestamp="2026-01-01 00:00:01", value=3),
+            ]
+        )
+    )
+    start = pd.Timestamp("2026-01-01", tz="UTC").value
+    assert batch.timestamp_ns.tolist() == [start, start, start + 1_000_000_000]
+    assert batch.value.tolist() == [1.5, 2.5, 3.0]
+    assert batch.numeric.all()
+    assert batch.lot.tolist() == ["L-1", None, None]
+    epoch = parse_json_batch(body([reading(timestamp=1767225600), reading(timestamp=1767225600.5)]))
+    assert epoch.timestamp_ns.tolist() == [start, start + 500_000_000]
+
+
+@pytest.mark.parametrize("junk", ["Inp OutRange", "Bad", "I/O Timeout", "", None, True, "nan"])
+def test_historian_junk_is_kept_as_non_numeric_not_rejected(junk: object) -> None:
+    batch = parse_json_batch(body([reading(value=junk), reading()]))
+    assert batch.numeric.tolist() == [False, True]
+    assert batch.raw_value[0] == junk
+    assert np.isnan(batch.value[0])
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "status"),
+    [
+        (b"{not json", "body", 400),
+        (b"\xff\xfe", "body", 400),
+        (b"[]", "body", 422),
+        (b'{"data": []}', "readings", 422),
+        (b'{"readings": {}}', "readings", 422),
+        (body([reading(), reading(), reading(), {"work_unit": "a", "sensor": "b", "value": 1}]),
+         "readings[3].timestamp", 422),
+        (body([reading(), "x"]), "readings[1]", 422),
+        (body([reading(work_unit=7)]), "readings[0].work_unit", 422),
+        (body([reading(sensor="")]), "readings[0].sensor", 422),
+        (body([reading(timestamp="yesterday")]), "readings[0].timestamp", 422),
+        (body([reading(timestamp=1767225600000)]), "readings[0].timestamp", 422),
+        (body([reading(timestamp=[1])]), "readings[0].timestamp", 422),
+        (body([reading(lot=5)]), "readings[0].lot", 422),
+    ],
+)
+def test_malformed_payload_names_the_field(payload: bytes, field: str, status: int) -> None:
+    with pytest.raises(PayloadError) as caught:
+        parse_json_batch(payload)
+    assert caught.value.field == field
+    assert caught.value.status == status
+    assert str(caught.value).startswith(f"{field}: ")
+
+
+def test_missing_value_is_a_shape_error() -> None:
+    with pytest.raises(PayloadError, match=r"readings\[0\]\.value: missing"):
+        parse_json_batch(body([{"work_unit": "a", "sensor": "b", "timestamp": 1}]))
+
+
+CSV = (
+    "work_unit,sensor,timestamp,value,lot\n"
+    "press-01,vibration_rms,2026-01-01T00:00:00Z,1.5,L-1\n"
+    "press-01,vibration_rms,2026-01-01T00:00:01Z,Bad,\n"
+)
+
+
+def test_csv_upload_keeps_junk_values_as_non_numeric() -> None:
+    batch = parse_bulk(CSV.encode(), "text/csv; charset=utf-8")
+    assert batch.numeric.tolist() == [True, False]
+    assert batch.raw_value[1] == "Bad"
+    assert batch.lot.tolist() == ["L-1", None]
+
+
+def test_parquet_upload() -> None:
+    frame = pd.DataFrame(
+        {
+            "work_unit": ["press-01"] * 2,
+            "sensor": ["ram_force"] * 2,
+            "timestamp": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),
+            "value": [1.0, 2.0],
+        }
+    )
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    batch = parse_bulk(buffer.getvalue(), "application/vnd.apache.parquet")
+    assert len(batch) == 2
+    assert batch.value.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("payload", "content_type", "field", "status"),
+    [
+        (b"work_unit,sensor,value\na,b,1\n", "text/csv", "timestamp", 422),
+        (b"work_unit,sensor,timestamp,value\na,b,soon,1\n", "text/csv", "rows[0].timestamp", 422),
+        (b"PAR1garbage", "application/vnd.apache.parquet", "body", 400),
+        (CSV.encode(), "application/pdf", "Content-Type", 415),
+    ],
+)
+def test_bulk_errors(payload: bytes, content_type: str, field: str, status: int) -> None:
+    with pytest.raises(PayloadError) as caught:
+        parse_bulk(payload, content_type)
+    assert (caught.value.field, caught.value.status) == (field, status)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lineops_pipelines import te_data, training
+from lineops_pipelines.models.anomaly import AnomalyConfig, AnomalyDetector
+from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
+from lineops_pipelines.models.failure import FailureConfig, FailureModel, synthetic_degradation
+from lineops_pipelines.models import scoring
+
+FEATURES = list(te_data.FEATURES)
+
+
+def _anomaly(seed: int) -> AnomalyDetector:
+    return AnomalyDetector.fit([te_data.load_matrix(0)], FEATURES, AnomalyConfig(epochs=15), seed)
+
+
+def test_anomaly_training_is_deterministic_with_a_seed() -> None:
+    a, b = _anomaly(3), _anomaly(3)
+    x = te_data.load_matrix(1, test=True)[:300]
+    assert a.threshold == b.threshold
+    np.testing.assert_array_equal(a.score(x), b.score(x))
+
+
+def test_anomaly_threshold_round_trips_and_flags_a_fault(tmp_path: Path) -> None:
+    model = _anomaly(0)
+    model.save(tmp_path / "m")
+    loaded = scoring.load(str(tmp_path / "m"))
+    assert isinstance(loaded, AnomalyDetector)
+    assert loaded.threshold == model.threshold
+    x = te_data.load_matrix(1, test=True)
+    np.testing.assert_allclose(loaded.score(x), model.score(x))
+    scores = loaded.score(x)
+    assert np.isnan(scores[: model.config.lags]).all()
+    assert np.mean(scores[400:] > loaded.threshold) > 0.9  # fault 1 is a large step
+    assert np.mean(loaded.score(te_data.load_matrix(0, test=True)) > loaded.threshold) < 0.2
+
+
+def _toy_runs(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    runs = []
+    for k in range(3):
+        x = rng.normal(size=(150, 4))
+        x[:, k] += 3.0
+        runs.append((x, np.full(150, k)))
+    return runs
+
+
+def test_classifier_is_deterministic_and_round_trips(tmp_path: Path) -> None:
+    config = ClassifierConfig(window=10, epochs=4, hidden=16)
+    names = ["f1", "f2", "f3", "f4"]
+    a = FaultClassifier.fit(_toy_runs(0), names, ["0", "1", "2"], config, seed=1)
+    b = FaultClassifier.fit(_toy_runs(0), names, ["0", "1", "2"], config, seed=1)
+    x = _toy_runs(5)[2][0]
+    np.testing.assert_array_equal(a.predict_proba(x), b.predict_proba(x))
+    pred = a.predict(x)
+    assert (pred[:9] == -1).all()
+    assert np.mean(pred[9:] == 2) > 0.9
+    a.save(tmp_path / "c")
+    loaded = scoring.load(str(tmp_path / "c"))
+    np.testing.assert_allclose(loaded.predict_proba(x), a.predict_proba(x))  # type: ignore[union-attr]
+
+
+def test_failure_model_learns_synthetic_degradation(tmp_path: Path) -> None:
+    frame = synthetic_degradation(n_units=16, seed=0)
+    config = FailureConfig(window=10, epochs=25, hidden=16)
+    feats = ["s_1", "s_2", "s_3", "s_4"]
+    model = training.train("failure-prediction", frame, feats, epochs=25,
+                           overrides={"window": 10, "hidden": 16})
+    assert isinstance(model, FailureModel)
+    assert model.config.window == config.window
+    metrics = training.evaluate(model, synthetic_degradation(n_units=6, seed=1))
+    assert metrics["rmse"] < 35.0  # RUL is capped at 125 cycles
+    rows = scoring.score_rows(model, frame[frame["run"] == "u001"][feats].to_numpy())
+    assert rows[0]["rul"] is None and rows[-1]["rul"] is not None
