@@ -29,7 +29,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests use (real servers, no mocks). Installed only when missing.
-SYSTEM_DEPS := openssl
+SYSTEM_DEPS := openssl prometheus mosquitto
 system-deps:
 	@missing=""; for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -177,3 +177,54 @@ def test_measurements_events_and_counts_drive_status_and_metrics(
         # Unknown line: 404 naming it; bad JSON: 400.
         status, body = _post(base.replace("press-line-1", "nope"), "/measurements", [])
         assert status == 404 and "nope" in body["error"]
+
+
+def test_prometheus_rule_is_applied_owned_and_valid_for_promtool(
+    api_client: client.ApiClient, namespace: str, operator_identity: OperatorIdentity,
+    tmp_path: Any,
+) -> None:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import yaml
+
+    from tests.support.controlplane import in_ci
+    from tests.support.kube import install_crds
+
+    install_crds(api_client, Path(__file__).resolve().parents[1] / "support",
+                 pattern="prometheusrule_crd.yaml")
+    custom = client.CustomObjectsApi(api_client)
+    with run_operator(operator_identity, namespace, extra_env={"LINEOPS_DATA_DIR": str(tmp_path)}):
+        line = res.create(api_client, namespace, res.example("productionline.yaml"))
+
+        def rule() -> dict[str, Any] | None:
+            try:
+                obj: dict[str, Any] = custom.get_namespaced_custom_object(
+                    "monitoring.coreos.com", "v1", namespace, "prometheusrules",
+                    "press-line-1-lineops")
+            except client.ApiException:
+                return None
+            return obj
+
+        applied = wait_for(rule, timeout=60, what="the PrometheusRule")
+        owner = applied["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["uid"]) == ("ProductionLine", line["metadata"]["uid"])
+        ready = wait_for(lambda: res.condition(
+            res.get(api_client, namespace, "ProductionLine", "press-line-1"), "Ready"),
+            what="Ready")
+        assert "PrometheusRule press-line-1-lineops" in ready["message"]
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        assert not in_ci(), "promtool (Debian package prometheus) is required in CI"
+        pytest.skip("promtool not installed")
+    rule_file = tmp_path / "rules.yaml"
+    rule_file.write_text(yaml.safe_dump({"groups": applied["spec"]["groups"]}))
+    check = subprocess.run([promtool, "check", "rules", str(rule_file)], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "SUCCESS" in check.stdout
+
+    res.delete(api_client, namespace, "ProductionLine", "press-line-1")
+    wait_for(lambda: rule() is None, timeout=60, what="the GC to delete the PrometheusRule")

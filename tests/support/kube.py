@@ -45,9 +45,11 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
 
 
-def install_crds(api: client.ApiClient, crd_dir: Path = CRD_DIR) -> list[str]:
+def install_crds(
+    api: client.ApiClient, crd_dir: Path = CRD_DIR, pattern: str = "*.yaml"
+) -> list[str]:
     """Create (or replace) every CRD in ``crd_dir`` and wait until each is Established."""
     docs = [
-        d for p in sorted(crd_dir.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d
+        d for p in sorted(crd_dir.glob(pattern)) for d in yaml.safe_load_all(p.read_text()) if d
     ]
     return crds.install_crds(api, docs)

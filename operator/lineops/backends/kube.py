@@ -108,6 +108,63 @@ class KubeBackend:
             dict(patch),
         )
 
+    async def served(self, group: str, version: str, plural: str, namespace: str) -> bool:
+        """Whether the API server serves this resource (e.g. the Prometheus Operator's CRDs)."""
+        try:
+            await self._call(
+                self._custom.list_namespaced_custom_object,
+                group,
+                version,
+                namespace,
+                plural,
+                limit=1,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def apply_custom_object(
+        self, group: str, version: str, plural: str, namespace: str, body: Mapping[str, Any]
+    ) -> str:
+        """Create, or merge-patch labels, owners and spec; created/updated/unchanged."""
+        name = body["metadata"]["name"]
+        try:
+            current: dict[str, Any] = await self._call(
+                self._custom.get_namespaced_custom_object, group, version, namespace, plural, name
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            await self._call(
+                self._custom.create_namespaced_custom_object,
+                group,
+                version,
+                namespace,
+                plural,
+                dict(body),
+            )
+            return "created"
+        meta = current.get("metadata", {})
+        if current.get("spec") == body.get("spec") and _subset(
+            body["metadata"].get("labels", {}), meta.get("labels") or {}
+        ):
+            return "unchanged"
+        await self._call(
+            self._custom.patch_namespaced_custom_object,
+            group,
+            version,
+            namespace,
+            plural,
+            name,
+            {
+                "metadata": {k: v for k, v in body["metadata"].items() if k != "namespace"},
+                "spec": body.get("spec"),
+            },
+        )
+        return "updated"
+
     async def get_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             cm = await self._call(self._core.read_namespaced_config_map, name, namespace)

@@ -15,11 +15,20 @@ from lineops.backends.mes_store import MesStore
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
 from lineops.backends.quarantine import QuarantineStore
+from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
+from lineops.backends.training.local import (
+    LocalTrainingBackend,
+    default_data_dir,
+    default_pipelines_dir,
+)
+from lineops.backends.training.runs import TrainingBackend
 from lineops.handlers.config import OperatorConfig
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.mes_api import MesApi
+from lineops.services.training import TrainingService
+from lineops.services.training_policy import TrainingPolicy
 
 
 @kopf.on.startup()
@@ -66,13 +75,33 @@ async def configure(
     memo["quarantine"] = quarantine
     memo["monitors"] = monitors
     memo["lines"] = LineReconciler(kube, monitors)
-    memo["models"] = ModelReconciler(kube)
+    backend = training_backend(config, logger)
+    memo["training"] = backend
+    training = None if backend is None else TrainingService(backend, TrainingPolicy.from_env())
+    memo["models"] = ModelReconciler(kube, training)
     logger.info(
         "lineops operator started: profile=%s metrics=http://%s:%d/metrics",
         config.profile,
         config.metrics_host,
         probes.port,
     )
+
+
+def training_backend(
+    config: OperatorConfig, logger: logging.Logger | logging.LoggerAdapter[Any]
+) -> TrainingBackend | None:
+    """The profile's training backend: kfp.local worker processes (embedded) or a KFP API
+    server (cluster). Without a KFP host the cluster profile records training requests only."""
+    if config.profile == "cluster":
+        try:
+            settings = KfpSettings.from_env()
+        except ValueError as exc:
+            logger.warning("training disabled: %s", exc)
+            return None
+        return KfpTrainingBackend(settings, default_pipelines_dir())
+    data_dir = default_data_dir()
+    logger.info("training runs under %s", data_dir)
+    return LocalTrainingBackend(data_dir, default_pipelines_dir())
 
 
 @kopf.on.login()
@@ -89,6 +118,9 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     for store in (memo.get("mes_store"), memo.get("quarantine")):
         if store is not None:
             store.close()
+    backend: TrainingBackend | None = memo.get("training")
+    if backend is not None:
+        await backend.close()
     kube: KubeBackend | None = memo.get("kube")
     if kube is not None:
         kube.close()

@@ -1,7 +1,13 @@
-"""kopf glue for QualityModel: one level-based reconcile from every trigger."""
+"""kopf glue for QualityModel: one level-based reconcile from every trigger.
+
+Besides the resync timer, a short ``training-poll`` timer runs the same reconcile every
+``LINEOPS_TRAINING_POLL_SECONDS`` (default 5) but only while a training run is in flight or a
+retry is pending (kopf's ``when`` filter reads status.training), so an idle model costs nothing.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import kopf
@@ -11,8 +17,16 @@ from lineops.api.reasons import TRAINING_REQUESTED
 from lineops.handlers.config import RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.services.model import ModelReconciler
+from lineops.services.training_policy import TrainingPolicy, needs_polling
 
 RESOURCE = (GROUP, VERSION, QUALITY_MODEL_PLURAL)
+# Read at import like RESYNC_SECONDS: kopf needs timer settings before any memo exists.
+POLL_SECONDS = float(os.environ.get("LINEOPS_TRAINING_POLL_SECONDS", "5"))
+POLICY = TrainingPolicy.from_env()
+
+
+def _training_in_progress(status: kopf.Status, **_: Any) -> bool:
+    return needs_polling(dict(status), POLICY)
 
 
 @kopf.index(*RESOURCE)
@@ -25,6 +39,7 @@ def qm_by_line(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> d
 @kopf.on.create(*RESOURCE)
 @kopf.on.update(*RESOURCE)
 @kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+@kopf.timer(*RESOURCE, id="training-poll", interval=POLL_SECONDS, when=_training_in_progress)
 async def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     reconciler: ModelReconciler = memo["models"]
     with memo["metrics"].track(QUALITY_MODEL_KIND) as result:
@@ -42,3 +57,5 @@ async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo["metrics"].forget(
         QUALITY_MODEL_KIND, body.metadata.namespace or "", body.metadata.name or ""
     )
+    reconciler: ModelReconciler = memo["models"]
+    reconciler.forget(body.metadata.uid or "")

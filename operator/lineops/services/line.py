@@ -23,7 +23,10 @@ from lineops.services.conditions import ConditionSet
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
 from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
+from lineops.services.prometheus_rules import prometheus_rule_for_line
 from lineops.services.spec_hash import canonical_json
+
+PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
 
 
 def config_map_name(line: str) -> str:
@@ -53,6 +56,7 @@ class LineReconciler:
         try:
             result = await self._kube.apply_config_map(meta["namespace"], self._config(body, spec))
             await self._wake_models(meta["namespace"], meta["uid"], models)
+            alerts = await self._alerts(body, spec, out)
         except KubeUnavailable as exc:
             conds.set(R.READY, "False", R.BACKEND_ERROR, str(exc))
             out.error = DependencyUnavailable(str(exc))
@@ -70,7 +74,7 @@ class LineReconciler:
             "True",
             R.RECONCILED,
             f"{len(spec.work_units)} work units, {sensors} sensors, "
-            f"{len(spec.quality_characteristics)} quality characteristics configured",
+            f"{len(spec.quality_characteristics)} quality characteristics configured; {alerts}",
         )
         await self._monitor(body, spec, conds, out)
         return finish(body, conds, out)
@@ -112,6 +116,33 @@ class LineReconciler:
             and (before is None or before.status != "False")
         ):
             out.events.append(Event("Warning", R.RULE_VIOLATION, after.message))
+
+    async def _alerts(self, body: dict[str, Any], spec: ProductionLineSpec, out: Outcome) -> str:
+        """Apply the line's PrometheusRule where the Prometheus Operator is installed."""
+        meta = body["metadata"]
+        if not spec.monitoring.prometheus_rule:
+            return "alert rules off (spec.monitoring.prometheusRule)"
+        if not await self._kube.served(*PROMETHEUS_RULE, meta["namespace"]):
+            return (
+                "no PrometheusRule CRD in the cluster: export the alert rules with "
+                "`lineops rules export`"
+            )
+        rule = prometheus_rule_for_line(meta["namespace"], meta["name"], spec)
+        rule["metadata"] = {
+            **rule["metadata"],
+            **child_metadata(body, rule["metadata"]["name"], rule["metadata"].get("labels", {})),
+        }
+        result = await self._kube.apply_custom_object(*PROMETHEUS_RULE, meta["namespace"], rule)
+        count = sum(len(g["rules"]) for g in rule["spec"]["groups"])
+        if result != "unchanged":
+            out.events.append(
+                Event(
+                    "Normal",
+                    "AlertRulesApplied",
+                    f"PrometheusRule {rule['metadata']['name']} {result} ({count} rules)",
+                )
+            )
+        return f"PrometheusRule {rule['metadata']['name']} ({count} rules)"
 
     def _config(self, body: dict[str, Any], spec: ProductionLineSpec) -> dict[str, Any]:
         """The line's normalised configuration, for the components that serve the line."""

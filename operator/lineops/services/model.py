@@ -1,11 +1,14 @@
-"""Reconcile a QualityModel: validate, find its line, record one training request per spec hash.
+"""Reconcile a QualityModel: validate, find its line, record one training request per spec hash,
+then drive its training runs and the promotion gate (``lineops.services.training``).
 
-The training itself (KFP runs, promotion) plugs in behind the training request; this step
-guarantees the request exists exactly once for each distinct training spec.
+The request exists exactly once for each distinct training spec; runs are named after it, so
+neither a resync nor a restart starts a duplicate. Without a training backend (unit tests of
+this step alone) the reconcile stops at the request.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,10 +25,12 @@ from lineops.api.constants import (
 from lineops.api.errors import describe_validation_error
 from lineops.api.qualitymodel import QualityModelSpec
 from lineops.backends.kube import KubeBackend, KubeUnavailable
+from lineops.backends.training.runs import TrainingBackendError
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
 from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
 from lineops.services.spec_hash import canonical_json, training_spec_hash
+from lineops.services.training import Context, TrainingService
 
 REQUESTED = "Requested"
 
@@ -35,10 +40,22 @@ def training_request_name(model: str, spec_hash: str) -> str:
 
 
 class ModelReconciler:
-    def __init__(self, kube: KubeBackend) -> None:
+    def __init__(self, kube: KubeBackend, training: TrainingService | None = None) -> None:
         self._kube = kube
+        self._training = training
+        # kopf runs the resync/poll timers beside the change handlers: one reconcile per object
+        # at a time keeps "one run per trigger" and the transition Events free of races.
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def reconcile(self, body: dict[str, Any]) -> Outcome:
+        key = str(body["metadata"].get("uid") or body["metadata"]["name"])
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            return await self._reconcile(body)
+
+    def forget(self, uid: str) -> None:
+        self._locks.pop(uid, None)
+
+    async def _reconcile(self, body: dict[str, Any]) -> Outcome:
         meta = body["metadata"]
         status = body.get("status") or {}
         conds = ConditionSet(status.get("conditions"), meta.get("generation"))
@@ -85,6 +102,14 @@ class ModelReconciler:
                     f"training request {request} for spec hash {spec_hash}",
                 )
             )
+        if self._training is not None:
+            ctx = Context(body, spec, spec_hash, request, line, conds, out)
+            try:
+                await self._training.reconcile(ctx)
+            except TrainingBackendError as exc:
+                conds.set(R.READY, "False", R.BACKEND_ERROR, f"training backend: {exc}")
+                out.error = DependencyUnavailable(str(exc))
+            return finish(body, conds, out)
         training = dict(status.get("training") or {})
         if training.get("specHash") != spec_hash:
             training = {"specHash": spec_hash, "requestName": request, "state": REQUESTED}

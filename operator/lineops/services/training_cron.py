@@ -77,9 +77,7 @@ class Cron:
             if not self.day_matches(candidate):
                 continue
             limit = (now.hour, now.minute) if back == 0 else (23, 59)
-            times = [
-                (h, m) for h in self.hours for m in self.minutes if (h, m) <= limit
-            ]
+            times = [(h, m) for h in self.hours for m in self.minutes if (h, m) <= limit]
             if times:
                 hour, minute = max(times)
                 return candidate.replace(hour=hour, minute=minute)

@@ -42,7 +42,7 @@ class TrainingPolicy:
 
     def backoff(self, failed_attempt: int) -> float:
         """Seconds to wait after attempt ``failed_attempt`` failed, before the next one."""
-        return min(self.retry_seconds * 2 ** (failed_attempt - 1), self.retry_max_seconds)
+        return float(min(self.retry_seconds * 2.0 ** (failed_attempt - 1), self.retry_max_seconds))
 
 
 def split_attempt(run_id: str) -> tuple[str, int]:
@@ -78,9 +78,9 @@ class Trigger:
     why: str
 
 
-def retry_due(run_id: str, finished_at: str | None, policy: TrainingPolicy, now: datetime) -> (
-    tuple[str, float] | None
-):
+def retry_due(
+    run_id: str, finished_at: str | None, policy: TrainingPolicy, now: datetime
+) -> tuple[str, float] | None:
     """``(next run id, seconds until due)`` after a failure, or None when attempts are spent."""
     base, attempt = split_attempt(run_id)
     if attempt >= policy.max_attempts:
@@ -124,9 +124,12 @@ def next_trigger(
     event: tuple[TriggerKind, str] | None = None
     if spc_alert and signals.out_of_control:
         event = ("spc", "the line's control charts are out of control (status.spc.inControl)")
-    elif drift_limit is not None and signals.drift_psi is not None:
-        if signals.drift_psi > drift_limit:
-            event = ("drift", f"drift PSI {signals.drift_psi:g} above {drift_limit:g}")
+    elif (
+        drift_limit is not None
+        and signals.drift_psi is not None
+        and signals.drift_psi > drift_limit
+    ):
+        event = ("drift", f"drift PSI {signals.drift_psi:g} above {drift_limit:g}")
     if event is None:
         return None, ""
     if last_started is not None:

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from lineops_pipelines import te_data
 
 
 @pytest.fixture(autouse=True)
-def bentoml_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bentoml_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.getbasetemp() / "bentoml"
     monkeypatch.setenv("BENTOML_HOME", str(home))
     monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "True")
@@ -47,8 +48,20 @@ def anomaly_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("models") / "anomaly"
     code = main(
-        ["model", "train", "--task", "anomaly-detection", "--dataset", "te", "--out", str(out),
-         "--epochs", "30", "--reduced", "--json"]
+        [
+            "model",
+            "train",
+            "--task",
+            "anomaly-detection",
+            "--dataset",
+            "te",
+            "--out",
+            str(out),
+            "--epochs",
+            "30",
+            "--reduced",
+            "--json",
+        ]
     )
     assert code == 0
     return out

@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from lineops_pipelines import data
 
 
@@ -13,14 +12,14 @@ def test_features_exclude_reserved_columns(small_frame: pd.DataFrame) -> None:
 
 def test_missing_values_fail_naming_the_column(small_frame: pd.DataFrame) -> None:
     small_frame.loc[5, "f2"] = np.nan
-    with pytest.raises(data.DataValidationError, match="column 'f2'.*missing"):
+    with pytest.raises(data.DataValidationError, match=r"column 'f2'.*missing"):
         data.validate(small_frame, "fault-classification")
 
 
 def test_non_numeric_cells_fail_naming_the_column(small_frame: pd.DataFrame) -> None:
     small_frame["f3"] = small_frame["f3"].astype(object)
     small_frame.loc[7, "f3"] = "#N/A"
-    with pytest.raises(data.DataValidationError, match="column 'f3'.*non-numeric"):
+    with pytest.raises(data.DataValidationError, match=r"column 'f3'.*non-numeric"):
         data.validate(small_frame, "anomaly-detection")
 
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from lineops_pipelines import te_data, training
+from lineops_pipelines.models import scoring
 from lineops_pipelines.models.anomaly import AnomalyConfig, AnomalyDetector
 from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
 from lineops_pipelines.models.failure import FailureConfig, FailureModel, synthetic_degradation
-from lineops_pipelines.models import scoring
 
 FEATURES = list(te_data.FEATURES)
 
@@ -67,8 +66,9 @@ def test_failure_model_learns_synthetic_degradation(tmp_path: Path) -> None:
     frame = synthetic_degradation(n_units=16, seed=0)
     config = FailureConfig(window=10, epochs=25, hidden=16)
     feats = ["s_1", "s_2", "s_3", "s_4"]
-    model = training.train("failure-prediction", frame, feats, epochs=25,
-                           overrides={"window": 10, "hidden": 16})
+    model = training.train(
+        "failure-prediction", frame, feats, epochs=25, overrides={"window": 10, "hidden": 16}
+    )
     assert isinstance(model, FailureModel)
     assert model.config.window == config.window
     metrics = training.evaluate(model, synthetic_degradation(n_units=6, seed=1))

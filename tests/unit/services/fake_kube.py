@@ -16,6 +16,8 @@ class FakeKube:
         self.config_maps: dict[tuple[str, str], dict[str, Any]] = {}
         self.down = False
         self.patches: list[tuple[str, str, str, dict[str, Any]]] = []
+        # The Prometheus Operator's CRD counts as installed once a test adds its plural.
+        self.served_plurals: set[str] = set()
 
     def _check(self) -> None:
         if self.down:
@@ -53,3 +55,15 @@ class FakeKube:
             return "unchanged"
         self.config_maps[key] = copy.deepcopy(body)
         return "updated"
+
+    async def served(self, group: str, version: str, plural: str, namespace: str) -> bool:
+        self._check()
+        return plural in self.served_plurals
+
+    async def apply_custom_object(self, group: str, version: str, plural: str, namespace: str,
+                                  body: dict[str, Any]) -> str:
+        self._check()
+        key = (plural, namespace, body["metadata"]["name"])
+        previous = self.custom.get(key)
+        self.custom[key] = copy.deepcopy(body)
+        return "created" if previous is None else ("unchanged" if previous == body else "updated")

@@ -119,3 +119,19 @@ def test_model_requests_training_once_per_spec_hash() -> None:
     assert len(kube.config_maps) == 2
     assert third.status["training"]["specHash"] != first.status["training"]["specHash"]
     assert third.status["training"]["state"] == "Requested"
+
+
+def test_prometheus_rule_is_applied_only_where_the_crd_is_served() -> None:
+    kube = FakeKube()
+    rec = LineReconciler(cast(KubeBackend, kube))
+    out = _run(rec.reconcile(_body("productionline.yaml")))
+    assert "no PrometheusRule CRD" in _cond(out.status, "Ready")["message"]
+    assert not [k for k in kube.custom if k[0] == "prometheusrules"]
+
+    kube.served_plurals.add("prometheusrules")
+    out = _run(rec.reconcile(_body("productionline.yaml")))
+    rule = kube.custom[("prometheusrules", "ns", "press-line-1-lineops")]
+    assert rule["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+    assert rule["metadata"]["labels"]["lineops.io/line"] == "press-line-1"
+    assert "PrometheusRule press-line-1-lineops" in _cond(out.status, "Ready")["message"]
+    assert "AlertRulesApplied" in [e.reason for e in out.events]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import yaml
+
 from lineops.backends.training.local_files import strip_ansi
 from lineops.backends.training.pipeline_args import StepFailed, arguments, declared_inputs
 from lineops.backends.training.runs import RunRequest
@@ -27,6 +29,13 @@ _TAG: Final = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
 class PipelineResult:
     metrics: dict[str, float] = field(default_factory=dict)
     model_tag: str | None = None
+
+
+def display_names(pipeline_file: Path) -> dict[str, str]:
+    """Task name -> the display name the pipeline gave it (what KFP's UI shows)."""
+    docs = [d for d in yaml.safe_load_all(pipeline_file.read_text()) if d]
+    tasks = next(d for d in docs if "root" in d)["root"].get("dag", {}).get("tasks", {})
+    return {name: (t.get("taskInfo") or {}).get("name", name) for name, t in tasks.items()}
 
 
 def error_message(log: str) -> str | None:
@@ -79,7 +88,8 @@ def run(request: RunRequest, pipeline_file: Path, pipeline_root: Path, log: Path
         if match is None:
             raise
         detail = error_message(log.read_text(errors="replace")) if log.is_file() else None
-        raise StepFailed(match.group(1), detail or text) from exc
+        step = display_names(pipeline_file).get(match.group(1), match.group(1))
+        raise StepFailed(step, detail or text) from exc
     result = collect(dict(task.outputs))
     if not result.metrics or result.model_tag is None:
         scanned = scan_task_outputs(pipeline_root)

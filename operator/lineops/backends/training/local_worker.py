@@ -16,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from lineops.backends.training import local_files as files
-from lineops.backends.training.local_pipeline import StepFailed, run
+from lineops.backends.training.local_pipeline import run
+from lineops.backends.training.pipeline_args import StepFailed
 from lineops.backends.training.runs import RunRequest, RunState
 
 

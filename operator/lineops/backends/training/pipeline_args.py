@@ -69,7 +69,11 @@ def arguments(request: RunRequest, inputs: dict[str, dict[str, Any]]) -> dict[st
         "run_id": request.run_id,
         "model_name": request.model,
         "champion_metrics": request.champion_metrics,
+        "promotion_metric": request.promotion_metric,
+        "must_beat_by": request.must_beat_by,
     }
+    if request.promotion_minimum is not None:
+        known["promotion_minimum"] = request.promotion_minimum
     if request.label is not None:
         known["label"] = request.label
     extra: dict[str, str] = {}

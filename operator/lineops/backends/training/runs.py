@@ -29,6 +29,10 @@ class RunRequest:
     model: str = ""
     namespace: str = ""
     champion_metrics: dict[str, float] = field(default_factory=dict)
+    # The operator's gate decides promotion; pipelines may use these for their own labels.
+    promotion_metric: str = ""
+    promotion_minimum: float | None = None
+    must_beat_by: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2) + "\n"

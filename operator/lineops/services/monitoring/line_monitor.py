@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.backends.mes_store import MesStore
+from lineops.mes.charts import ChartKind
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
 from lineops.services.monitoring.chart_tracker import ChartSnapshot, ChartTracker
@@ -61,6 +62,12 @@ class LineMonitor:
         self._metrics = metrics
         self._trackers = {qc.name: ChartTracker(qc) for qc in spec.quality_characteristics}
         self._counted: dict[str, int] = {}  # per characteristic: points already counted
+        # Every violation series exists from the start at 0: increase() in an alert needs a
+        # sample before the first violation, or the first one would never fire.
+        for qc in spec.quality_characteristics:
+            for rule in qc.rules:
+                for chart in ChartKind(qc.chart.value).statistics:
+                    metrics.spc_violations.labels(namespace, name, qc.name, rule.value, chart)
 
     def evaluate(self) -> MonitorReport:
         report = MonitorReport()

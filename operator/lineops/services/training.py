@@ -1,0 +1,268 @@
+"""One QualityModel's training loop: exactly one run per trigger, polled to its end, gated.
+
+Called by ``ModelReconciler`` once the training request for the current spec hash exists.
+Level-based like the rest: everything is recomputed from the object's status and the backend's
+answer, and every run id is deterministic (``training_policy``), so a resync, a concurrent
+timer or a restarted operator can only find the run that exists, never start a second one.
+
+At most one run is in flight per model: a new spec, a schedule slot or a line event waits for
+the running run to end first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lineops.api import reasons as R
+from lineops.api.constants import PREFIX
+from lineops.api.qualitymodel import QualityModelSpec
+from lineops.backends.training.runs import RunRequest, RunState, TrainingBackend
+from lineops.services.conditions import ConditionSet
+from lineops.services.outcome import Event, Outcome
+from lineops.services.training_gate import decide, status_metrics
+from lineops.services.training_policy import (
+    LineSignals,
+    TrainingPolicy,
+    Trigger,
+    next_trigger,
+    parse_time,
+    retry_due,
+    split_attempt,
+)
+
+DRIFT_ANNOTATION = f"{PREFIX}/drift-psi"
+DEFAULT_DATASET = "te"
+
+
+def line_signals(line: dict[str, Any]) -> LineSignals:
+    """SPC from ``status.spc.inControl``; drift from the ``lineops.io/drift-psi`` annotation
+    (the line's status has no drift field yet; whoever measures drift writes it there)."""
+    spc = (line.get("status") or {}).get("spc") or {}
+    text = ((line.get("metadata") or {}).get("annotations") or {}).get(DRIFT_ANNOTATION)
+    try:
+        drift = float(text) if text is not None else None
+    except ValueError:
+        drift = None
+    return LineSignals(out_of_control=spc.get("inControl") is False, drift_psi=drift)
+
+
+@dataclass
+class Context:
+    """One reconcile's inputs and the status/conditions/events it accumulates."""
+
+    body: dict[str, Any]
+    spec: QualityModelSpec
+    spec_hash: str
+    request: str
+    line: dict[str, Any]
+    conds: ConditionSet
+    out: Outcome
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.body.get("status") or {}
+
+
+class TrainingService:
+    def __init__(self, backend: TrainingBackend, policy: TrainingPolicy | None = None) -> None:
+        self.backend = backend
+        self.policy = policy or TrainingPolicy()
+
+    async def reconcile(self, ctx: Context) -> None:
+        """Raises TrainingBackendError when the backend cannot be asked."""
+        training = dict(ctx.status.get("training") or {})
+        run_id = training.get("runId")
+        if run_id and training.get("state") in ("Pending", "Running"):
+            state = await self.backend.status(run_id)
+            if state is None and training.get("requestName") == ctx.request:
+                # The backend lost it (data dir wiped, KFP DB reset): submit it again.
+                state = await self.backend.submit(run_id, self._run_request(ctx, run_id))
+            if state is None:
+                state = RunState(run_id, "Failed", message="the backend no longer knows this run")
+            training = self._observe(ctx, training, state)
+            if state.in_flight:
+                return self._conditions(ctx, training)
+
+        trigger = self._next(ctx, training)
+        if trigger is not None:
+            request = self._run_request(ctx, trigger.run_id)
+            state = await self.backend.submit(trigger.run_id, request)
+            training = {"requestName": ctx.request, "specHash": ctx.spec_hash}
+            ctx.out.events.append(
+                Event("Normal", R.TRAINING_RUNNING, f"run {trigger.run_id} started: {trigger.why}")
+            )
+            training = self._observe(ctx, training, state)
+        self._conditions(ctx, training)
+
+    # --- decisions ------------------------------------------------------------------------
+
+    def _next(self, ctx: Context, training: dict[str, Any]) -> Trigger | None:
+        run_id, state = training.get("runId"), training.get("state")
+        if not run_id or training.get("requestName") != ctx.request:
+            return Trigger("spec", ctx.request, f"spec hash {ctx.spec_hash}")
+        if state == "Failed":
+            due = retry_due(run_id, training.get("finishedAt"), self.policy, ctx.now)
+            if due is None or due[1] > 0:
+                return None  # spent, or the backoff has not elapsed (the poll timer returns)
+            _, attempt = split_attempt(due[0])
+            return Trigger("spec", due[0], f"attempt {attempt} of {self.policy.max_attempts}")
+        if state != "Succeeded":
+            return None
+        policy = ctx.spec.training
+        trigger, waiting = next_trigger(
+            ctx.request,
+            parse_time(training.get("startedAt")),
+            policy.schedule,
+            policy.retrain_on.spc_alert,
+            policy.retrain_on.drift_psi_value,
+            policy.cooldown_seconds,
+            line_signals(ctx.line),
+            ctx.now,
+        )
+        if waiting:
+            training["message"] = waiting
+        return trigger
+
+    def _observe(self, ctx: Context, before: dict[str, Any], state: RunState) -> dict[str, Any]:
+        """Record ``state`` in status.training; announce and gate a run that just ended."""
+        metric = ctx.spec.promotion.metric.value
+        after = {
+            "requestName": before.get("requestName", ctx.request),
+            "specHash": before.get("specHash", ctx.spec_hash),
+            "runId": state.run_id,
+            "state": state.state,
+            "startedAt": state.started_at,
+            "finishedAt": state.finished_at,
+            "metrics": status_metrics(state.metrics, metric),
+            "message": _describe(state),
+        }
+        after = {k: v for k, v in after.items() if v is not None}
+        ctx.out.status["training"] = after
+        changed = (before.get("runId"), before.get("state")) != (state.run_id, state.state)
+        if changed and state.state == "Failed":
+            ctx.out.events.append(Event("Warning", R.TRAINING_FAILED, after["message"]))
+        if changed and state.state == "Succeeded":
+            ctx.out.events.append(Event("Normal", R.TRAINING_SUCCEEDED, after["message"]))
+            version = state.model_tag or f"run:{state.run_id}"
+            self._gate(ctx, version, after["metrics"], state.finished_at)
+        return after
+
+    def gate_challenger(self, ctx: Context) -> None:
+        """Re-judge a blocked challenger: a changed spec.promotion may let it through now."""
+        challenger = ctx.status.get("challenger") or {}
+        if challenger.get("version") and "challenger" not in ctx.out.status:
+            self._gate(ctx, challenger["version"], dict(challenger.get("metrics") or {}), None)
+
+    def _gate(
+        self, ctx: Context, version: str, metrics: dict[str, str], finished: str | None
+    ) -> None:
+        champion = ctx.out.status.get("champion", ctx.status.get("champion")) or {}
+        if champion.get("version") == version:
+            return
+        verdict = decide(metrics, champion.get("metrics") or None, ctx.spec.promotion)
+        score = None if verdict.score is None else str(verdict.score)
+        before = ctx.conds.get(R.PROMOTION_BLOCKED)
+        if verdict.promote:
+            ctx.out.status["champion"] = {
+                "version": version,
+                "metrics": metrics,
+                "score": score,
+                "servedSince": finished or ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            ctx.out.status["challenger"] = None  # a merge patch: removes the field
+            ctx.conds.set(R.PROMOTION_BLOCKED, "False", R.PROMOTED, f"{version}: {verdict.message}")
+            ctx.out.events.append(
+                Event("Normal", R.PROMOTED, f"{version} is the champion: {verdict.message}")
+            )
+            return
+        ctx.out.status["challenger"] = {"version": version, "metrics": metrics, "score": score}
+        message = f"{version} not promoted: {verdict.message}"
+        ctx.conds.set(R.PROMOTION_BLOCKED, "True", verdict.reason, message)
+        if before is None or before.message != message:
+            ctx.out.events.append(Event("Warning", verdict.reason, message))
+
+    def _conditions(self, ctx: Context, training: dict[str, Any]) -> None:
+        self.gate_challenger(ctx)
+        state, run_id = training.get("state"), training.get("runId", "")
+        message = training.get("message", "")
+        if state == "Succeeded":
+            ctx.conds.set(R.TRAINED, "True", R.TRAINING_SUCCEEDED, f"run {run_id}: {message}")
+        elif state == "Failed":
+            due = retry_due(run_id, training.get("finishedAt"), self.policy, ctx.now)
+            then = (
+                f"retrying as {due[0]} in {int(due[1])}s"
+                if due
+                else f"gave up after {split_attempt(run_id)[1]} attempt(s); change the spec "
+                "to try again"
+            )
+            ctx.conds.set(R.TRAINED, "False", R.TRAINING_FAILED, f"run {run_id}: {message}; {then}")
+        elif state == "Running":
+            ctx.conds.set(R.TRAINED, "False", R.TRAINING_RUNNING, f"run {run_id} is running")
+        else:
+            ctx.conds.set(R.TRAINED, "False", R.TRAINING_REQUESTED, f"run {run_id} is queued")
+        if training.get("requestName") != ctx.request and state in ("Pending", "Running"):
+            ctx.conds.set(
+                R.TRAINED,
+                "False",
+                R.TRAINING_RUNNING,
+                f"run {run_id} of the previous spec is still running; spec hash "
+                f"{ctx.spec_hash} trains when it ends",
+            )
+        champion = ctx.out.status.get("champion", ctx.status.get("champion")) or {}
+        if champion.get("version"):
+            score = champion.get("score")
+            ctx.conds.set(
+                R.READY,
+                "True",
+                R.RECONCILED,
+                f"champion {champion['version']}"
+                + (f" ({ctx.spec.promotion.metric.value} {score})" if score else ""),
+            )
+        else:
+            ctx.conds.set(
+                R.READY,
+                "False",
+                R.NOT_TRAINED,
+                f"line {ctx.spec.line_ref!r} found; no model promoted yet "
+                f"(training: {state or 'not started'})",
+            )
+
+    def _run_request(self, ctx: Context, run_id: str) -> RunRequest:
+        spec = ctx.spec
+        champion = (ctx.status.get("champion") or {}).get("metrics") or {}
+        return RunRequest(
+            run_id=run_id,
+            pipeline=spec.training.pipeline,
+            task=spec.task.value,
+            dataset=spec.training.parameters.get("dataset", DEFAULT_DATASET),
+            parameters=dict(spec.training.parameters),
+            label=spec.label,
+            spec_hash=ctx.spec_hash,
+            model=ctx.body["metadata"]["name"],
+            namespace=ctx.body["metadata"]["namespace"],
+            champion_metrics={k: float(v) for k, v in champion.items() if _is_number(v)},
+            promotion_metric=spec.promotion.metric.value,
+            promotion_minimum=spec.promotion.minimum_value,
+            must_beat_by=spec.promotion.margin_value,
+        )
+
+
+def _is_number(text: Any) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _describe(state: RunState) -> str:
+    if state.state == "Failed":
+        where = f"step {state.failing_step!r} failed" if state.failing_step else "failed"
+        return f"{where}: {state.message}"[:32000]
+    if state.state == "Succeeded":
+        figures = ", ".join(f"{k}={v:.4g}" for k, v in sorted(state.metrics.items())[:6])
+        return f"model {state.model_tag or 'not registered'}" + (f"; {figures}" if figures else "")
+    return state.message or state.state.lower()

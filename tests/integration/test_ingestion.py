@@ -1,0 +1,326 @@
+"""Ingestion end to end: real HTTP server, real Mosquitto, real Feast local store (no cluster).
+
+Loopback only; every wait polls with a deadline (no sleeps as synchronisation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import pandas as pd
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+
+from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.feast_store import FeastStore
+from lineops.services.ingestion import IngestionServer, IngestionService
+
+pytestmark = pytest.mark.integration
+
+LINE = "press-line-1"
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.05)
+
+
+async def await_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
+    """``wait_for`` for coroutines: the event loop (and the materialiser on it) keeps running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await asyncio.to_thread(check)
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def line_spec(mqtt_port: int | None = None) -> ProductionLineSpec:
+    document = yaml.safe_load((ROOT / "examples" / "productionline.yaml").read_text())["spec"]
+    document["features"] = {"window": "5m", "materializeEvery": "100ms"}
+    if mqtt_port is not None:
+        document["ingestion"]["mqtt"] = {
+            "enabled": True,
+            "broker": f"127.0.0.1:{mqtt_port}",
+            "group": "lineops",
+        }
+    return ProductionLineSpec.model_validate(document)
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[int]:
+    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists(
+        "/usr/sbin/mosquitto") else None)
+    if binary is None:
+        if in_ci():
+            pytest.fail("mosquitto is required in CI (apt-get install mosquitto)")
+        pytest.skip("mosquitto not installed")
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+
+    def listening() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        wait_for(listening, 10, "mosquitto to listen")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def now_iso(offset_s: float = 0.0) -> str:
+    return (pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=offset_s)).isoformat()
+
+
+def online(service: IngestionService, unit: str, feature: str) -> Any:
+    assert service.feast is not None
+    return service.feast.online_features(LINE, [unit], [feature])[feature][0]
+
+
+async def _http_and_quarantine(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    service = IngestionService(tmp_path, registry, feast=FeastStore.local(tmp_path))
+    views = await asyncio.to_thread(service.configure_line, LINE, line_spec())
+    assert views == ["press_line_1__sensor_window"]
+    server = IngestionServer(service, registry, port=0)
+    port = await server.start()
+    assert port > 0
+    await service.start()
+    try:
+        readings = [
+            {"work_unit": "press-01", "sensor": "vibration_rms", "timestamp": now_iso(-i),
+             "value": float(i % 7)}
+            for i in range(100)
+        ]
+        junk = [
+            {"work_unit": "press-01", "sensor": "ram_force", "timestamp": now_iso(), "value": v}
+            for v in ("Bad", "Inp OutRange", "I/O Timeout")
+        ]
+        junk += [
+            {"work_unit": "press-01", "sensor": "ram_force", "timestamp": now_iso(), "value": 1e6},
+            {"work_unit": "ghost-01", "sensor": "ram_force", "timestamp": now_iso(), "value": 1},
+        ]
+        async with aiohttp.ClientSession() as http:
+            url = f"{server.url}/v1/lines/{LINE}/readings"
+            response = await http.post(url, json={"readings": readings + junk + readings[:2]})
+            answer = await response.json()
+            assert response.status == 200, answer
+            assert answer["received"] == 107
+            assert answer["accepted"] == 100
+            assert answer["reasons"] == {
+                "non_numeric": 3, "out_of_range": 1, "unknown_work_unit": 1, "duplicate": 2
+            }
+            bad = await http.post(url, data=json.dumps({"readings": [{"value": 1}]}),
+                                  headers={"Content-Type": "application/json"})
+            assert bad.status == 422
+            assert (await bad.json())["field"] == "readings[0].work_unit"
+            missing = await http.post(f"{server.url}/v1/lines/nope/readings", json={"readings": []})
+            assert missing.status == 404
+            csv = "work_unit,sensor,timestamp,value\n" + "".join(
+                f"furnace-01,zone1_temperature,{now_iso(-i)},{850 + i}\n" for i in range(10)
+            ) + f"furnace-01,zone1_temperature,{now_iso()},Scan Timeout\n"
+            bulk = await http.post(f"{server.url}/v1/lines/{LINE}/readings:bulk",
+                                   data=csv.encode(), headers={"Content-Type": "text/csv"})
+            assert (await bulk.json())["reasons"] == {"non_numeric": 1}
+
+            # Window aggregates reach the Feast online store through the materialiser.
+            await await_for(
+                lambda: online(service, "press-01", "vibration_rms__count") == 100,
+                what="press-01 features online",
+            )
+            await await_for(
+                lambda: online(service, "furnace-01", "zone1_temperature__max") == 859.0,
+                what="furnace-01 features online",
+            )
+            assert online(service, "press-01", "vibration_rms__mean") == pytest.approx(
+                sum(i % 7 for i in range(100)) / 100
+            )
+            via_service = service.feast.online_features(  # type: ignore[union-attr]
+                LINE, ["press-01"], service="sensor_window_v1"
+            )
+            assert via_service["vibration_rms__count"] == [100]
+
+            text = await (await http.get(f"{server.url}/metrics")).text()
+            assert f'lineops_ingest_readings_total{{line="{LINE}",outcome="accepted"}} 110.0' in text
+            assert (
+                f'lineops_ingest_readings_total{{line="{LINE}",outcome="quarantined"}} 8.0' in text
+            )
+            assert 'lineops_feature_freshness_seconds{line="press-line-1",work_unit="press-01"}' \
+                in text
+            health = await http.get(f"{server.url}/healthz")
+            assert (await health.json())["lines"] == [LINE]
+        assert service.quarantine.counts_by_reason(LINE) == {
+            "non_numeric": 4, "out_of_range": 1, "unknown_work_unit": 1, "duplicate": 2
+        }
+        assert service.offline.count(LINE) == 110
+        freshness = service.feast.freshness(LINE, ["press-01", "gauge-01"])  # type: ignore[union-attr]
+        assert freshness["gauge-01"] is None
+        assert freshness["press-01"] is not None and freshness["press-01"] < 60
+    finally:
+        await server.stop()
+        await service.stop()
+
+
+def test_http_readings_reach_the_online_store_and_junk_is_quarantined(tmp_path: Path) -> None:
+    asyncio.run(_http_and_quarantine(tmp_path))
+
+
+def test_mqtt_readings_reach_the_online_store(tmp_path: Path, mosquitto: int) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    registry = CollectorRegistry()
+    service = IngestionService(tmp_path, registry, feast=FeastStore.local(tmp_path))
+    service.configure_line(LINE, line_spec(mosquitto))
+    subscriber = service.mqtt_subscriber(LINE)
+    assert subscriber is not None
+    assert subscriber.wait_connected(10)
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge")
+    publisher.connect("127.0.0.1", mosquitto)
+    publisher.loop_start()
+    try:
+        # The subscription is in place once the broker answers SUBACK; until then, publish
+        # and check again (QoS 1 messages published before it would not be routed to us).
+        stamp_ms = int(time.time() * 1000)
+        infos = []
+        topic = f"spBv1.0/{LINE}/DDATA/edge-1/press-01"
+        for i in range(50):
+            payload = {"timestamp": stamp_ms - i * 1000,
+                       "metrics": [{"name": "oil_temperature", "value": 40.0 + i},
+                                   {"name": "ram_force", "value": "Bad"}]}
+            infos.append(publisher.publish(topic, json.dumps(payload), qos=1))
+        infos.append(publisher.publish(topic, b"{broken", qos=1))
+        for info in infos:
+            info.wait_for_publish(10)
+
+        def settled() -> bool:
+            service.materialize(LINE)
+            accepted, quarantined, _ = service.metrics.totals(LINE)
+            return accepted == 50 and quarantined == 51
+
+        wait_for(settled, 20, "MQTT readings stored")
+        assert service.quarantine.counts_by_reason(LINE) == {
+            "non_numeric": 50, "malformed_payload": 1
+        }
+        assert online(service, "press-01", "oil_temperature__count") == 50
+        assert online(service, "press-01", "oil_temperature__max") == 89.0
+        assert online(service, "press-01", "oil_temperature__last") == 40.0
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+        service.close()
+
+
+def _serve(data: Path, line_file: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineops.cli.main", "ingest", "serve", "--line-file",
+         str(line_file), "--data", str(data), "--port", "0", "--no-feast"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()  # blocks until the server printed its URL
+    if not first:
+        raise AssertionError("ingest serve exited before listening")
+    return process, json.loads(first)["url"]
+
+
+def test_a_killed_server_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    manifest = yaml.safe_load((ROOT / "examples" / "productionline.yaml").read_text())
+    line_file = tmp_path / "line.yaml"
+    line_file.write_text(yaml.safe_dump(manifest))
+    data = tmp_path / "data"
+    process, url = _serve(data, line_file)
+    acknowledged: list[dict[str, Any]] = []
+    sent: list[list[dict[str, Any]]] = []
+    stop = threading.Event()
+    target = {"url": url}
+    base = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(seconds=30)
+
+    def client() -> None:
+        i = 0
+        while not stop.is_set():
+            batch = [
+                {"work_unit": "press-01", "sensor": "ram_force",
+                 "timestamp": (base + pd.Timedelta(milliseconds=i * 100 + k)).isoformat(),
+                 "value": float(k)}
+                for k in range(100)
+            ]
+            request = urllib.request.Request(
+                f"{target['url']}/v1/lines/{LINE}/readings",
+                data=json.dumps({"readings": batch}).encode(),
+                headers={"Content-Type": "application/json"}, method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    acknowledged.append({"batch": batch, "answer": json.loads(response.read())})
+            except (urllib.error.URLError, ConnectionError, OSError):
+                sent.append(batch)  # not acknowledged: may or may not be stored
+            i += 1
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        wait_for(lambda: len(acknowledged) >= 20, 30, "batches acknowledged before the kill")
+        process.send_signal(signal.SIGKILL)  # a crash, not a graceful stop
+        process.wait(10)
+        acked_before = len(acknowledged)
+        process, target["url"] = _serve(data, line_file)
+        wait_for(lambda: len(acknowledged) >= acked_before + 20, 30, "batches after restart")
+    finally:
+        stop.set()
+        thread.join(30)
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+    from lineops.backends.offline_store import OfflineStore
+
+    stored = OfflineStore(data / "offline").read(LINE)
+    keys = set(zip(stored["sensor"], stored["timestamp"].astype("int64"), strict=True))
+    assert len(keys) == len(stored), "a reading was stored twice"
+    for entry in acknowledged:
+        assert entry["answer"]["accepted"] == 100
+        for reading in entry["batch"]:
+            key = (reading["sensor"], pd.Timestamp(reading["timestamp"]).value)
+            assert key in keys, "an acknowledged reading was lost"

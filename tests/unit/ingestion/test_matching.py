@@ -1,0 +1,64 @@
+"""Training sets: lots get only readings up to their end (or decision time), never later."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lineops.services.matching import LotsError, training_set
+
+T0 = pd.Timestamp("2026-01-01", tz="UTC")
+
+
+def test_no_future_data_leaks_into_a_lot() -> None:
+    rows = []
+    lots = []
+    for i in range(20):
+        start = T0 + pd.Timedelta(minutes=10 * i)
+        end = start + pd.Timedelta(minutes=8)
+        for s in range(0, 8 * 60 + 1, 30):  # readings through the lot, end included
+            rows.append(("press-01", "vibration_rms", start + pd.Timedelta(seconds=s), 1.0 + i))
+        # A huge spike one nanosecond and one second after the end: must never show up.
+        rows.append(("press-01", "vibration_rms", end + pd.Timedelta(1, "ns"), 1e9))
+        rows.append(("press-01", "vibration_rms", end + pd.Timedelta(seconds=1), 1e9))
+        lots.append({"lot": f"L{i}", "work_unit": "press-01", "start": start.isoformat(),
+                     "end": end.isoformat(), "product": "ring", "label": i % 2})
+    readings = pd.DataFrame(rows, columns=["work_unit", "sensor", "timestamp", "value"])
+    out = training_set(readings, pd.DataFrame(lots), ["vibration_rms"])
+    assert len(out) == 20
+    assert (out["vibration_rms__max"] < 1e6).all()
+    assert (out["vibration_rms__count"] == 17).all()
+    assert np.allclose(out["vibration_rms__mean"], 1.0 + np.arange(20))
+    assert out["label"].tolist() == [i % 2 for i in range(20)]
+
+
+def test_decision_time_cuts_earlier_than_the_end() -> None:
+    readings = pd.DataFrame(
+        {
+            "work_unit": ["press-01"] * 3,
+            "sensor": ["ram_force"] * 3,
+            "timestamp": [T0, T0 + pd.Timedelta(minutes=1), T0 + pd.Timedelta(minutes=2)],
+            "value": [1.0, 2.0, 100.0],
+        }
+    )
+    lots = pd.DataFrame(
+        [{"lot": "A", "work_unit": "press-01", "start": T0, "end": T0 + pd.Timedelta(minutes=3),
+          "decision_time": T0 + pd.Timedelta(minutes=1)}]
+    )
+    out = training_set(readings, lots, ["ram_force"])
+    assert out.loc[0, "ram_force__max"] == 2.0
+    assert out.loc[0, "as_of"] == T0 + pd.Timedelta(minutes=1)
+
+
+def test_lot_without_readings_has_empty_features() -> None:
+    readings = pd.DataFrame(columns=["work_unit", "sensor", "timestamp", "value"])
+    lots = pd.DataFrame([{"lot": "A", "work_unit": "w", "start": T0, "end": T0}])
+    out = training_set(readings, lots, ["s"])
+    assert out.loc[0, "s__count"] == 0
+
+
+def test_bad_lots_are_reported() -> None:
+    with pytest.raises(LotsError, match="missing column 'end'"):
+        training_set(pd.DataFrame(), pd.DataFrame([{"lot": 1, "work_unit": "w", "start": T0}]),
+                     [])
