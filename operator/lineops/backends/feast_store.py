@@ -172,7 +172,7 @@ def push_source(view: FeatureViewPlan) -> PushSource:
     )
 
 
-def feature_view(view: FeatureViewPlan) -> FeatureView:
+def feature_view(view: FeatureViewPlan, source: PushSource | None = None) -> FeatureView:
     return FeatureView(
         name=view.name,
         entities=[work_unit_entity()],
@@ -182,7 +182,7 @@ def feature_view(view: FeatureViewPlan) -> FeatureView:
             Field(name=f.name, dtype=_DTYPES[f.dtype], description=f.description)
             for f in view.features
         ],
-        source=push_source(view),
+        source=source if source is not None else push_source(view),
         online=True,
         description=view.description,
         owner=OWNER,
@@ -195,7 +195,7 @@ def feast_objects(plan: LineFeaturePlan) -> list[Any]:
     views = {v.name: feature_view(v) for v in plan.views}
     objects: list[Any] = [*entities()]
     for view in plan.views:
-        objects += [batch_source(view), push_source(view), views[view.name]]
+        objects += [views[view.name].stream_source or push_source(view), views[view.name]]
     for service in plan.services:
         objects.append(
             FeatureService(

@@ -254,10 +254,9 @@ def wide_features(long: pd.DataFrame, sensors: Sequence[str], index: Sequence[st
     )
     wide.columns = [feature_name(sensor, agg) for agg, sensor in wide.columns]
     wide = wide.reindex(columns=columns).reset_index()
-    for sensor in sensors:
-        count = feature_name(sensor, "count")
-        wide[count] = wide[count].fillna(0).astype(np.int64)
-    return wide
+    counts = [feature_name(sensor, "count") for sensor in sensors]
+    wide[counts] = wide[counts].fillna(0).astype(np.int64)
+    return wide.copy()  # one block per dtype: callers add columns without fragmentation
 
 
 def window_aggregates(

@@ -12,7 +12,8 @@ into this repository):
   are; the line quarantines them as ``non_numeric``.
 
 :func:`line_manifest` writes a ProductionLine whose sensors match a dataset, with valid
-ranges derived from the data (three times its span around it: generous, but finite).
+ranges derived from the data (its range widened on each side by its span or magnitude,
+whichever is larger: generous, but finite).
 """
 
 from __future__ import annotations

@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
-
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.offline_store import OfflineStore
 from lineops.backends.quarantine import QuarantineStore
 from lineops.services.ingestion.line_ingestor import LineIngestor
 from lineops.services.ingestion.metrics import IngestionMetrics
+from prometheus_client import CollectorRegistry
 
 LINE = "press-line-1"
 

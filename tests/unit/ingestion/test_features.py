@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from lineops.services.features import PaneWindow, plan_line_features, window_aggregates
+
 from tests.unit.ingestion.conftest import small_spec
 
 START = pd.Timestamp("2026-01-01", tz="UTC").value
@@ -74,8 +74,12 @@ def test_pane_window_forgets_old_panes() -> None:
     window = PaneWindow(60, ["vibration_rms"], panes=6)
     for minute in range(10):
         ts = np.array([START + minute * 60 * 10**9])
-        window.add(np.array(["press-01"], object), np.array(["vibration_rms"], object), ts,
-                   np.array([float(minute)]))
+        window.add(
+            np.array(["press-01"], object),
+            np.array(["vibration_rms"], object),
+            ts,
+            np.array([float(minute)]),
+        )
     row = window.aggregates().iloc[0]
     # Minutes 0..7 are gone; minute 8 sits in the pane that straddles the window start
     # (panes make the window up to one pane longer than the exact one).
@@ -88,8 +92,9 @@ def test_plan_of_a_line(tmp_path: Path) -> None:
     (view,) = plan.views
     assert view.name == "press_line_1__sensor_window"
     names = [f.name for f in view.features]
-    assert names[:7] == [f"vibration_rms__{a}" for a in
-                         ("mean", "std", "min", "max", "last", "slope", "count")]
+    assert names[:7] == [
+        f"vibration_rms__{a}" for a in ("mean", "std", "min", "max", "last", "slope", "count")
+    ]
     assert "wheel_wear__slope" in names
     assert view.tags["window"] == "5m"
     assert [s.name for s in plan.services] == ["press_line_1__sensor_window_v1"]

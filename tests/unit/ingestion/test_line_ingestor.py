@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from prometheus_client import CollectorRegistry
-
 from lineops.api.productionline import ProductionLineSpec
 from lineops.services.ingestion.line_ingestor import LineIngestor
 from lineops.services.ingestion.payload import parse_json_batch
+from prometheus_client import CollectorRegistry
+
 from tests.unit.ingestion.conftest import LINE, Stores
 
 NOW = pd.Timestamp.now(tz="UTC").floor("s")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from lineops.services.matching import LotsError, training_set
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
@@ -22,8 +21,16 @@ def test_no_future_data_leaks_into_a_lot() -> None:
         # A huge spike one nanosecond and one second after the end: must never show up.
         rows.append(("press-01", "vibration_rms", end + pd.Timedelta(1, "ns"), 1e9))
         rows.append(("press-01", "vibration_rms", end + pd.Timedelta(seconds=1), 1e9))
-        lots.append({"lot": f"L{i}", "work_unit": "press-01", "start": start.isoformat(),
-                     "end": end.isoformat(), "product": "ring", "label": i % 2})
+        lots.append(
+            {
+                "lot": f"L{i}",
+                "work_unit": "press-01",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "product": "ring",
+                "label": i % 2,
+            }
+        )
     readings = pd.DataFrame(rows, columns=["work_unit", "sensor", "timestamp", "value"])
     out = training_set(readings, pd.DataFrame(lots), ["vibration_rms"])
     assert len(out) == 20
@@ -43,8 +50,15 @@ def test_decision_time_cuts_earlier_than_the_end() -> None:
         }
     )
     lots = pd.DataFrame(
-        [{"lot": "A", "work_unit": "press-01", "start": T0, "end": T0 + pd.Timedelta(minutes=3),
-          "decision_time": T0 + pd.Timedelta(minutes=1)}]
+        [
+            {
+                "lot": "A",
+                "work_unit": "press-01",
+                "start": T0,
+                "end": T0 + pd.Timedelta(minutes=3),
+                "decision_time": T0 + pd.Timedelta(minutes=1),
+            }
+        ]
     )
     out = training_set(readings, lots, ["ram_force"])
     assert out.loc[0, "ram_force__max"] == 2.0
@@ -60,5 +74,4 @@ def test_lot_without_readings_has_empty_features() -> None:
 
 def test_bad_lots_are_reported() -> None:
     with pytest.raises(LotsError, match="missing column 'end'"):
-        training_set(pd.DataFrame(), pd.DataFrame([{"lot": 1, "work_unit": "w", "start": T0}]),
-                     [])
+        training_set(pd.DataFrame(), pd.DataFrame([{"lot": 1, "work_unit": "w", "start": T0}]), [])

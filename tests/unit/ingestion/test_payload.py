@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from lineops.services.ingestion.errors import PayloadError
 from lineops.services.ingestion.payload import parse_bulk, parse_json_batch
 
@@ -63,8 +62,11 @@ def test_historian_junk_is_kept_as_non_numeric_not_rejected(junk: object) -> Non
         (b"[]", "body", 422),
         (b'{"data": []}', "readings", 422),
         (b'{"readings": {}}', "readings", 422),
-        (body([reading(), reading(), reading(), {"work_unit": "a", "sensor": "b", "value": 1}]),
-         "readings[3].timestamp", 422),
+        (
+            body([reading(), reading(), reading(), {"work_unit": "a", "sensor": "b", "value": 1}]),
+            "readings[3].timestamp",
+            422,
+        ),
         (body([reading(), "x"]), "readings[1]", 422),
         (body([reading(work_unit=7)]), "readings[0].work_unit", 422),
         (body([reading(sensor="")]), "readings[0].sensor", 422),

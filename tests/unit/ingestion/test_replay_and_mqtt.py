@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-
 from lineops.api.productionline import ProductionLine
 from lineops.backends.mqtt import MqttMessage, parse_topic
 from lineops.services import replay
@@ -43,8 +42,9 @@ def test_example_lines_match_their_dataset(dataset: str) -> None:
     assert sensors == [str(c) for c in replay.load(dataset).columns]
     assert all(s.valid_range is not None for s in line.spec.work_units[0].sensors)
     if dataset == "historian":  # cheap to regenerate: check the committed file is current
-        assert line.model_dump(mode="json", exclude_defaults=True)["spec"]["workUnits"] == (
-            replay.line_manifest(dataset)["spec"]["workUnits"]
+        assert (
+            line.model_dump(mode="json", exclude_defaults=True)["spec"]["workUnits"]
+            == (replay.line_manifest(dataset)["spec"]["workUnits"])
         )
 
 
@@ -61,18 +61,28 @@ def test_replay_batches_rows_that_fall_due_together() -> None:
         now[0] += seconds
 
     # 3-minute rows at 360x: one row every 0.5 s of (fake) time.
-    stats = replay.replay(frame, url="u", work_unit="te-process", speed=360.0, clock=lambda: now[0],
-                          sleep=sleep, post=post)
+    stats = replay.replay(
+        frame,
+        url="u",
+        work_unit="te-process",
+        speed=360.0,
+        clock=lambda: now[0],
+        sleep=sleep,
+        post=post,
+    )
     assert stats.rows == 10 and stats.received == 520
     assert now[0] == pytest.approx(4.5)
-    fast = replay.replay(frame, url="u", work_unit="te-process", speed=0, post=post,
-                         max_batch_rows=4)
+    fast = replay.replay(
+        frame, url="u", work_unit="te-process", speed=0, post=post, max_batch_rows=4
+    )
     assert fast.batches == 3
 
 
 def test_sparkplug_payloads_become_readings() -> None:
-    payload = b'{"timestamp": 1767225600000, "metrics": [{"name": "ram_force", "value": 2}, ' \
-              b'{"name": "vibration_rms", "value": "Bad", "timestamp": "2026-01-01T00:00:01Z"}]}'
+    payload = (
+        b'{"timestamp": 1767225600000, "metrics": [{"name": "ram_force", "value": 2}, '
+        b'{"name": "vibration_rms", "value": "Bad", "timestamp": "2026-01-01T00:00:01Z"}]}'
+    )
     readings = decode_message(payload, "press-01")
     assert readings[0]["timestamp"] == 1767225600.0
     assert readings[1]["timestamp"] == "2026-01-01T00:00:01Z"
@@ -85,14 +95,18 @@ def test_sparkplug_payloads_become_readings() -> None:
 def test_bridge_quarantines_bad_messages_and_groups_good_ones() -> None:
     ingested: list[tuple[str, int]] = []
     quarantined: list[str] = []
-    bridge = MqttBridge(lambda line, rs: ingested.append((line, len(rs))),
-                        lambda line, dev, raw, why: quarantined.append(why))
+    bridge = MqttBridge(
+        lambda line, rs: ingested.append((line, len(rs))),
+        lambda line, dev, raw, why: quarantined.append(why),
+    )
     good = b'{"timestamp": 1767225600000, "metrics": [{"name": "a", "value": 1}]}'
-    bridge([
-        MqttMessage("spBv1.0/l1/DDATA/e/press-01", good, 1, 1),
-        MqttMessage("spBv1.0/l1/DDATA/e/press-02", good, 2, 1),
-        MqttMessage("spBv1.0/l1/DDATA/e/press-02", b"not json", 3, 1),
-        MqttMessage("spBv1.0/l1/NBIRTH/e", good, 4, 1),
-    ])
+    bridge(
+        [
+            MqttMessage("spBv1.0/l1/DDATA/e/press-01", good, 1, 1),
+            MqttMessage("spBv1.0/l1/DDATA/e/press-02", good, 2, 1),
+            MqttMessage("spBv1.0/l1/DDATA/e/press-02", b"not json", 3, 1),
+            MqttMessage("spBv1.0/l1/NBIRTH/e", good, 4, 1),
+        ]
+    )
     assert ingested == [("l1", 2)]
     assert len(quarantined) == 1 and quarantined[0].startswith("payload: not valid JSON")

@@ -1,0 +1,217 @@
+"""The training loop against a real kube-apiserver, with real kfp.local runs of the real
+``quality-training`` pipeline on the reduced Tennessee Eastman set (``reduced: "true"``,
+one epoch: about 20 s a run on two cores). Every wait polls with a deadline."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.support import resources as res
+from tests.support.kube import wait_for
+from tests.support.operator import OperatorIdentity, run_operator
+
+pytestmark = pytest.mark.integration
+
+FAST = {"reduced": "true", "epochs": "1"}
+RUN_TIMEOUT = 240.0  # generous: CI shares two cores with the control plane
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield {"LINEOPS_DATA_DIR": str(tmp_path), "LINEOPS_TRAINING_RETRY_SECONDS": "1"}
+
+
+def _model(name: str, **promotion: str) -> dict[str, Any]:
+    body = res.example("qualitymodel-anomaly.yaml")
+    body["metadata"]["name"] = name
+    body["spec"]["training"] = {"parameters": dict(FAST), "cooldown": "1h"}
+    body["spec"]["promotion"] = {"metric": "detection_rate", **promotion}
+    return body
+
+
+def _get(api: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
+    obj = res.get(api, ns, "QualityModel", name)
+    assert obj is not None
+    return obj
+
+
+def _when(api: client.ApiClient, ns: str, name: str, check: Any, what: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        obj = _get(api, ns, name)
+        return obj if check(obj) else None
+
+    return wait_for(probe, timeout=RUN_TIMEOUT, interval=0.5, what=what)
+
+
+def _training(obj: dict[str, Any]) -> dict[str, Any]:
+    return dict((obj.get("status") or {}).get("training") or {})
+
+
+def _runs(data_dir: str) -> list[str]:
+    runs = Path(data_dir) / "runs"
+    return sorted(p.name for p in runs.iterdir()) if runs.is_dir() else []
+
+
+def _events(api: client.ApiClient, ns: str, name: str, reason: str) -> list[Any]:
+    items = (
+        client.CoreV1Api(api)
+        .list_namespaced_event(ns, field_selector=f"involvedObject.name={name}")
+        .items
+    )
+    return [e for e in items if e.reason == reason]
+
+
+def test_runs_are_started_once_per_spec_and_gated(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    env: dict[str, str],
+) -> None:
+    res.create(api_client, namespace, res.example("productionline.yaml"))
+    # A minimum no model reaches: the first candidate is trained but blocked.
+    res.create(api_client, namespace, _model("anomaly", minimum="1.01"))
+    with run_operator(operator_identity, namespace, extra_env=env):
+        blocked = _when(
+            api_client,
+            namespace,
+            "anomaly",
+            lambda o: res.has_condition(o, "PromotionBlocked", "True", "BelowMinimum"),
+            "the first run to finish and be blocked by the minimum",
+        )
+        first = _training(blocked)
+        assert first["state"] == "Succeeded" and first["runId"] == first["requestName"]
+        assert float(first["metrics"]["detection_rate"]) > 0
+        assert res.has_condition(blocked, "Trained", "True", "TrainingSucceeded")
+        assert res.has_condition(blocked, "Ready", "False", "NotTrained")
+        challenger = blocked["status"]["challenger"]
+        assert challenger["version"].startswith("anomaly:")
+        assert "1.01" in res.condition(blocked, "PromotionBlocked")["message"]  # type: ignore[index]
+        assert _runs(env["LINEOPS_DATA_DIR"]) == [first["runId"]]
+
+        # Relaxing the minimum promotes the waiting challenger, without a new run.
+        res.patch(
+            api_client,
+            namespace,
+            "QualityModel",
+            "anomaly",
+            {"spec": {"promotion": {"minimum": "0.1", "mustBeatChampionBy": "0.5"}}},
+        )
+        promoted = _when(
+            api_client,
+            namespace,
+            "anomaly",
+            lambda o: res.has_condition(o, "Ready", "True"),
+            "the challenger to be promoted",
+        )
+        champion = promoted["status"]["champion"]
+        assert champion["version"] == challenger["version"]
+        assert champion["score"] == first["metrics"]["detection_rate"]
+        assert res.has_condition(promoted, "PromotionBlocked", "False", "Promoted")
+
+        # New parameters: a new request and exactly one new run, which cannot beat the
+        # champion by 0.5 (detection rates are at most 1).
+        res.patch(
+            api_client,
+            namespace,
+            "QualityModel",
+            "anomaly",
+            {"spec": {"training": {"parameters": {**FAST, "seed": "1"}}}},
+        )
+        second = _when(
+            api_client,
+            namespace,
+            "anomaly",
+            lambda o: (
+                _training(o).get("runId") not in (None, first["runId"])
+                and _training(o).get("state") == "Succeeded"
+                and res.has_condition(o, "PromotionBlocked", "True", "ChampionNotBeaten")
+            ),
+            "the second run to finish and be blocked by the champion",
+        )
+        assert _training(second)["specHash"] != first["specHash"]
+        assert second["status"]["champion"]["version"] == champion["version"]
+        assert sorted(_runs(env["LINEOPS_DATA_DIR"])) == sorted(
+            [first["runId"], _training(second)["runId"]]
+        )
+        assert len(res.training_requests(api_client, namespace, "anomaly")) == 2
+    assert len(_events(api_client, namespace, "anomaly", "TrainingRunning")) == 2
+    assert _events(api_client, namespace, "anomaly", "Promoted")
+    # The registered models are in the BentoML store under the data directory.
+    store = Path(env["LINEOPS_DATA_DIR"]) / "bentoml" / "models" / "anomaly"
+    assert len([p for p in store.iterdir() if p.is_dir()]) == 2
+
+
+def test_a_failing_step_is_shown_and_retried_a_bounded_number_of_times(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    env: dict[str, str],
+) -> None:
+    res.create(api_client, namespace, res.example("productionline.yaml"))
+    body = _model("faults")
+    body["spec"].update(task="fault-classification", label="no_such_column")
+    body["spec"]["promotion"] = {"metric": "macro_f1"}
+    res.create(api_client, namespace, body)
+    with run_operator(operator_identity, namespace, extra_env=env):
+        failed = _when(
+            api_client,
+            namespace,
+            "faults",
+            lambda o: (
+                res.has_condition(o, "Trained", "False", "TrainingFailed")
+                and _training(o).get("runId", "").endswith("-a3")
+            ),
+            "three failed attempts",
+        )
+    training = _training(failed)
+    assert training["state"] == "Failed"
+    assert "'validate'" in training["message"] and "no_such_column" in training["message"]
+    message = res.condition(failed, "Trained")["message"]  # type: ignore[index]
+    assert "'validate'" in message and "gave up after 3" in message
+    base = training["requestName"]
+    assert _runs(env["LINEOPS_DATA_DIR"]) == [base, f"{base}-a2", f"{base}-a3"]
+    assert len(_events(api_client, namespace, "faults", "TrainingFailed")) == 3
+
+
+def test_an_operator_restart_neither_loses_nor_duplicates_the_run(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    env: dict[str, str],
+) -> None:
+    res.create(api_client, namespace, res.example("productionline.yaml"))
+    res.create(api_client, namespace, _model("restart", minimum="0.1"))
+    with run_operator(operator_identity, namespace, extra_env=env):
+        running = _when(
+            api_client,
+            namespace,
+            "restart",
+            lambda o: _training(o).get("state") in ("Pending", "Running"),
+            "the run to start",
+        )
+    run_id = _training(running)["runId"]
+    run_dir = Path(env["LINEOPS_DATA_DIR"]) / "runs" / run_id
+    pid = int((run_dir / "worker.pid").read_text())
+    state = json.loads((run_dir / "state.json").read_text())["state"]
+    if state in ("Pending", "Running"):
+        os.kill(pid, 0)  # the worker outlived the operator (raises if it did not)
+
+    with run_operator(operator_identity, namespace, extra_env=env):
+        done = _when(
+            api_client,
+            namespace,
+            "restart",
+            lambda o: res.has_condition(o, "Ready", "True"),
+            "the restarted operator to pick the run up and promote it",
+        )
+    assert _training(done)["runId"] == run_id and _training(done)["state"] == "Succeeded"
+    assert _runs(env["LINEOPS_DATA_DIR"]) == [run_id]
+    assert len(_events(api_client, namespace, "restart", "TrainingRunning")) == 1
+    assert len(_events(api_client, namespace, "restart", "TrainingSucceeded")) == 1

@@ -1,0 +1,221 @@
+"""The cluster-profile backend (kfp.Client) against a STAND-IN for the KFP API server.
+
+No real KFP API server can run here (it needs MySQL, Argo and object storage), so this test
+serves the few v2beta1 endpoints kfp.Client calls from a small HTTP server on 127.0.0.1. The
+stand-in checks every request body against the ``kfp_server_api`` models (V2beta1Experiment,
+V2beta1Run: no unknown fields, the right types) and the submitted pipeline spec against the
+compiled ``quality-training`` pipeline, then serves run state the test sets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import kfp_server_api
+import pytest
+from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
+from lineops.backends.training.runs import RunRequest
+
+PIPELINES = Path(__file__).resolve().parents[3] / "pipelines" / "compiled"
+
+
+def _validated(model: str, body: dict[str, Any]) -> Any:
+    """Deserialize ``body`` into a kfp_server_api model, refusing fields it does not have."""
+    cls = getattr(kfp_server_api, model)
+    unknown = set(body) - set(cls.attribute_map.values())
+    assert not unknown, f"{model}: unknown fields {unknown}"
+    api = kfp_server_api.ApiClient()
+    return api._ApiClient__deserialize(body, model)  # the generated client's own decoder
+
+
+class StandIn:
+    def __init__(self) -> None:
+        self.experiments: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.creates = 0
+        self.token_seen: list[str | None] = []
+        self.failures_left = 0  # 503s to serve before answering (backoff)
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
+        if path == "/apis/v2beta1/healthz":
+            return {"multi_user": False}
+        if path == "/apis/v2beta1/experiments" and method == "GET":
+            name = _filter_value(query)
+            found = [e for e in self.experiments.values() if e["display_name"] == name]
+            return {"experiments": found, "total_size": len(found)}
+        if path == "/apis/v2beta1/experiments" and method == "POST":
+            experiment = _validated("V2beta1Experiment", body)
+            assert experiment.display_name
+            made = {**body, "experiment_id": str(uuid.uuid4())}
+            self.experiments[made["experiment_id"]] = made
+            return made
+        if path == "/apis/v2beta1/runs" and method == "POST":
+            run = _validated("V2beta1Run", body)
+            assert run.experiment_id in self.experiments
+            spec = run.pipeline_spec
+            assert spec["pipelineInfo"]["name"] == "quality-training"
+            declared = spec["root"]["inputDefinitions"]["parameters"]
+            assert set(run.runtime_config.parameters) <= set(declared)
+            self.creates += 1
+            made = {
+                **body,
+                "run_id": str(uuid.uuid4()),
+                "state": "PENDING",
+                "created_at": "2025-03-10T10:00:00Z",
+            }
+            self.runs[made["run_id"]] = made
+            return made
+        if path == "/apis/v2beta1/runs" and method == "GET":
+            name = _filter_value(query)
+            found = [r for r in self.runs.values() if r["display_name"] == name]
+            return {"runs": found, "total_size": len(found)}
+        if path.startswith("/apis/v2beta1/runs/") and method == "GET":
+            return self.runs[path.rsplit("/", 1)[1]]
+        raise AssertionError(f"unexpected {method} {path}")
+
+
+def _filter_value(query: dict[str, list[str]]) -> str:
+    predicates = json.loads(query["filter"][0])["predicates"]
+    (predicate,) = predicates
+    # protojson accepts an enum by name or number; kfp.Client itself sends the number.
+    assert predicate["key"] in ("name", "display_name") and predicate["operation"] in ("EQUALS", 1)
+    return str(predicate.get("string_value", predicate.get("stringValue")))
+
+
+@pytest.fixture
+def stand_in() -> Iterator[tuple[StandIn, str]]:
+    state = StandIn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self, method: str) -> None:
+            url = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            state.token_seen.append(self.headers.get("Authorization"))
+            if state.failures_left and url.path.startswith("/apis/v2beta1/runs/"):
+                state.failures_left -= 1
+                self.send_response(503)
+                self.end_headers()
+                return
+            try:
+                answer = state.handle(method, url.path, parse_qs(url.query), body)
+                code = 200
+            except (AssertionError, KeyError) as exc:
+                answer, code = {"error": str(exc)}, 400
+            data = json.dumps(answer).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _request(run_id: str, **parameters: str) -> RunRequest:
+    return RunRequest(
+        run_id,
+        "quality-training",
+        "anomaly-detection",
+        "te",
+        {"epochs": "1", "reduced": "true", **parameters},
+        model="m",
+        promotion_metric="detection_rate",
+    )
+
+
+def test_submit_is_idempotent_by_run_name_and_status_follows_the_run(
+    stand_in: tuple[StandIn, str], tmp_path: Path
+) -> None:
+    server, host = stand_in
+    token = tmp_path / "token"
+    token.write_text("secret-1\n")
+    settings = KfpSettings(host=host, token_file=token, backoff_seconds=0.01)
+
+    async def scenario() -> None:
+        backend = KfpTrainingBackend(settings, PIPELINES)
+        first = await backend.submit("m-train-abc", _request("m-train-abc"))
+        assert first.state == "Pending" and first.started_at == "2025-03-10T10:00:00Z"
+        # A restarted operator (fresh backend, no cached ids) finds the run by its name.
+        again = await KfpTrainingBackend(settings, PIPELINES).submit(
+            "m-train-abc", _request("m-train-abc")
+        )
+        assert again.state == "Pending" and server.creates == 1
+
+        (run,) = server.runs.values()
+        assert run["display_name"] == "m-train-abc"
+        params = run["runtime_config"]["parameters"]
+        assert params["epochs"] == 1 and params["reduced"] is True
+        assert params["task"] == "anomaly-detection"
+
+        run.update(
+            state="FAILED",
+            finished_at="2025-03-10T10:03:00Z",
+            run_details={
+                "task_details": [
+                    {
+                        "display_name": "validate",
+                        "state": "FAILED",
+                        "error": {"message": "column 'x': missing"},
+                    },
+                    {"display_name": "load", "state": "SUCCEEDED"},
+                ]
+            },
+        )
+        server.failures_left = 2  # get_run answers 503 twice: retried with backoff
+        failed = await backend.status("m-train-abc")
+        assert failed is not None and failed.state == "Failed"
+        assert failed.failing_step == "validate" and "missing" in failed.message
+        assert failed.finished_at == "2025-03-10T10:03:00Z"
+        assert await backend.status("never-submitted") is None
+
+        run.update(state="SUCCEEDED", run_details={})
+        done = await backend.status("m-train-abc")
+        assert done is not None and done.state == "Succeeded"
+
+    asyncio.run(scenario())
+    assert set(server.token_seen) == {"Bearer secret-1"}
+
+
+def test_unknown_parameters_fail_before_anything_is_created(
+    stand_in: tuple[StandIn, str],
+) -> None:
+    server, host = stand_in
+    backend = KfpTrainingBackend(KfpSettings(host=host), PIPELINES)
+    state = asyncio.run(backend.submit("r", _request("r", epochs="many")))
+    assert state.state == "Failed" and state.failing_step == "parameters"
+    assert server.creates == 0
+
+
+def test_settings_need_a_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LINEOPS_KFP_HOST", raising=False)
+    with pytest.raises(ValueError, match="LINEOPS_KFP_HOST"):
+        KfpSettings.from_env()
+    monkeypatch.setenv("LINEOPS_KFP_HOST", "http://127.0.0.1:1")
+    monkeypatch.setenv("LINEOPS_KFP_TOKEN_FILE", "/var/run/secrets/kfp/token")
+    settings = KfpSettings.from_env()
+    assert settings.token_file == Path("/var/run/secrets/kfp/token")
