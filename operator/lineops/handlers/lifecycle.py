@@ -92,7 +92,11 @@ def training_backend(
     config: OperatorConfig, logger: logging.Logger | logging.LoggerAdapter[Any]
 ) -> TrainingBackend | None:
     """The profile's training backend: kfp.local worker processes (embedded) or a KFP API
-    server (cluster). Without a KFP host the cluster profile records training requests only."""
+    server (cluster). ``LINEOPS_TRAINING=off`` (or, in the cluster profile, no KFP host)
+    records training requests only."""
+    if os.environ.get("LINEOPS_TRAINING", "on").lower() in ("off", "false", "0"):
+        logger.info("training disabled by LINEOPS_TRAINING")
+        return None
     if config.profile == "cluster":
         try:
             settings = KfpSettings.from_env()

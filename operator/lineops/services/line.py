@@ -20,6 +20,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend, KubeUnavailable
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
+from lineops.services.ingestion.service import IngestionService
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
 from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
@@ -34,9 +35,17 @@ def config_map_name(line: str) -> str:
 
 
 class LineReconciler:
-    def __init__(self, kube: KubeBackend, monitors: LineMonitors | None = None) -> None:
+    def __init__(
+        self,
+        kube: KubeBackend,
+        monitors: LineMonitors | None = None,
+        ingestion: IngestionService | None = None,
+        ingest_url: str | None = None,
+    ) -> None:
         self._kube = kube
         self._monitors = monitors
+        self._ingestion = ingestion
+        self._ingest_url = ingest_url
 
     async def reconcile(self, body: dict[str, Any], models: Iterable[str] = ()) -> Outcome:
         meta = body["metadata"]
@@ -67,6 +76,11 @@ class LineReconciler:
                     "Normal", "ConfigApplied", f"ConfigMap {config_map_name(meta['name'])} {result}"
                 )
             )
+        data_problem = await self._data(body, spec, conds)
+        if data_problem is not None:
+            conds.set(R.READY, "False", R.DEPENDENCY_NOT_READY, data_problem)
+            out.error = DependencyUnavailable(data_problem, delay=30)
+            return finish(body, conds, out)
 
         sensors = sum(len(w.sensors) for w in spec.work_units)
         conds.set(
@@ -116,6 +130,42 @@ class LineReconciler:
             and (before is None or before.status != "False")
         ):
             out.events.append(Event("Warning", R.RULE_VIOLATION, after.message))
+
+    async def _data(
+        self, body: dict[str, Any], spec: ProductionLineSpec, conds: ConditionSet
+    ) -> str | None:
+        """Ingestion endpoint, MQTT subscription and Feast objects for the line; returns a
+        problem that keeps the line from being Ready, or None."""
+        if self._ingestion is None:
+            return None
+        name = body["metadata"]["name"]
+        try:
+            # Feast's SDK and the MQTT client block: never on the event loop.
+            views = await asyncio.to_thread(self._ingestion.configure_line, name, spec)
+        except Exception as exc:
+            message = f"applying the line's feature views failed: {exc}"
+            conds.set(R.FEATURES_READY, "False", R.FEATURES_FAILED, message)
+            conds.set(R.INGESTION_READY, "False", R.INGESTION_FAILED, message)
+            return message
+        conds.set(
+            R.FEATURES_READY,
+            "True",
+            R.FEATURES_APPLIED,
+            f"feature views {', '.join(views) or 'none (no Feast store)'}; window "
+            f"{spec.features.window}, materialized every {spec.features.materialize_every}",
+        )
+        parts = []
+        if spec.ingestion.http.enabled:
+            parts.append(f"HTTP {self._ingest_url or ''}/v1/lines/{name}/readings")
+        if spec.ingestion.mqtt.enabled:
+            parts.append(f"MQTT {spec.ingestion.mqtt.broker} topic spBv1.0/{name}/DDATA/+/+")
+        conds.set(
+            R.INGESTION_READY,
+            "True",
+            R.INGESTION_STARTED,
+            "; ".join(parts) or "no ingestion enabled in spec.ingestion",
+        )
+        return None
 
     async def _alerts(self, body: dict[str, Any], spec: ProductionLineSpec, out: Outcome) -> str:
         """Apply the line's PrometheusRule where the Prometheus Operator is installed."""

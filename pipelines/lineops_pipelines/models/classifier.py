@@ -1,14 +1,23 @@
-"""Fault classification over a short window of recent samples (torch, CPU).
+"""Fault classification from drift-robust rolling features of recent samples (torch, CPU).
 
-The network sees the last ``window`` standardised samples (clipped to +/- ``clip`` so a fault
-that drifts further than anything in training cannot drive the logits wild) and combines
+Every row of a time series is described by causal rolling features of its standardised
+variables (see ``rolling_features``):
 
-* a 1-D CNN (or a GRU) over time, pooled over the whole window and over its last steps, with
-* the window statistics a process engineer would look at: last value, mean, standard deviation
-  and last-minus-first per variable.
+* over the last ``window`` samples: last value, mean, standard deviation, last-minus-first
+  (what a process engineer, or the ExtraTrees baseline, looks at);
+* over the last ``long_window`` samples: the standard deviation of the first differences. It
+  measures the fast, random variation a fault adds and, unlike levels and means, does not move
+  when a fault makes the process drift further than anything seen in training.
 
-Labels are class ids (0 = normal); ``classes`` stores their names. The window ending at row i
-classifies row i; rows before the first full window get no label.
+Each feature is piecewise-linearly encoded on ``bins`` quantile bins of the training rows
+(Gorishniy et al., 2022): a value beyond the training range saturates instead of driving the
+logits wild, which is how tree ensembles treat it. An MLP maps the encoded features to class
+logits. At prediction time the per-row log-probabilities are averaged over time by an EWMA
+(``smoothing``; causal, so a row still uses only rows up to itself): a fault persists, so the
+evidence of successive windows adds up.
+
+Labels are class ids (0 = normal); ``classes`` stores their names. Rows before the first full
+``window`` get no label.
 """
 
 from __future__ import annotations
@@ -27,7 +36,6 @@ from lineops_pipelines.models.common import (
     read_bundle,
     save_bundle,
     set_seed,
-    sliding_windows,
     time_split,
 )
 
@@ -36,68 +44,100 @@ TASK = "fault-classification"
 
 @dataclass
 class ClassifierConfig:
-    window: int = 30
-    arch: str = "cnn"  # cnn | gru | stats (MLP over the window statistics only)
-    hidden: int = 64
-    clip: float = 8.0
+    window: int = 20  # short window: last, mean, std, last - first
+    long_window: int = 60  # standard deviation of first differences
+    bins: int = 8  # quantile bins of the piecewise-linear feature encoding
+    hidden: int = 256
     dropout: float = 0.3
+    smoothing: float = 0.1  # EWMA weight of the newest row's log-probabilities; 1 = none
     val_fraction: float = 0.2
     epochs: int = 60
-    lr: float = 2e-3
+    lr: float = 1e-3
     weight_decay: float = 1e-2
     batch_size: int = 128
     patience: int = 10
-    noise: float = 0.05
+    noise: float = 0.0
     label_smoothing: float = 0.05
 
 
 def window_stats(x: torch.Tensor) -> torch.Tensor:
-    """(batch, window, F) -> (batch, 4F): last, mean, std, last - first."""
+    """(batch, window, F) -> (batch, 4F): last, mean, std, last - first (used by failure.py)."""
     return torch.cat([x[:, -1], x.mean(1), x.std(1), x[:, -1] - x[:, 0]], dim=1)
 
 
-class WindowNet(nn.Module):
-    def __init__(self, n_features: int, n_classes: int, config: ClassifierConfig) -> None:
+def _rolling(x: np.ndarray, w: int, min_periods: int) -> tuple[np.ndarray, np.ndarray]:
+    """Causal rolling mean and population std over up to ``w`` rows (NaN before min_periods)."""
+    n = len(x)
+    c1 = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    c2 = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x * x, axis=0)])
+    end = np.arange(1, n + 1)
+    start = np.maximum(0, end - w)
+    count = (end - start)[:, None].astype(float)
+    mean = (c1[end] - c1[start]) / count
+    var = np.maximum((c2[end] - c2[start]) / count - mean**2, 0.0)
+    mean[: min_periods - 1] = np.nan
+    var[: min_periods - 1] = np.nan
+    return mean, np.sqrt(var)
+
+
+def rolling_features(z: np.ndarray, window: int, long_window: int) -> np.ndarray:
+    """(n, F) standardised rows -> (n, 5F) causal features; NaN rows before ``window``."""
+    n, f = z.shape
+    out = np.full((n, 5 * f), np.nan)
+    if n < window:
+        return out
+    mean, std = _rolling(z, window, window)
+    first = np.full_like(z, np.nan)
+    first[window - 1 :] = z[: n - window + 1]
+    diff = np.vstack([np.full((1, f), np.nan), np.diff(z, axis=0)])
+    _, dstd = _rolling(np.nan_to_num(diff[1:]), long_window, max(1, window - 1))
+    dstd = np.vstack([np.full((1, f), np.nan), dstd])
+    out[:] = np.hstack([z, mean, std, z - first, dstd])
+    out[: window - 1] = np.nan
+    return out
+
+
+class PiecewiseLinear(nn.Module):
+    """Piecewise-linear encoding on fixed bin edges: (batch, D) -> (batch, D * bins)."""
+
+    def __init__(self, edges: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("edges", edges)  # (D, bins + 1), increasing
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        edges: torch.Tensor = self.edges  # type: ignore[assignment]
+        left, right = edges[:, :-1], edges[:, 1:]
+        width = (right - left).clamp(min=1e-6)
+        enc = ((x.unsqueeze(-1) - left) / width).clamp(0.0, 1.0)
+        return enc.flatten(1)
+
+
+class FeatureNet(nn.Module):
+    def __init__(self, n_inputs: int, n_classes: int, config: ClassifierConfig) -> None:
         super().__init__()
         h = config.hidden
-        self.arch = config.arch
-        self.clip = config.clip
-        self.encoder: nn.Module | None = None
-        width = 4 * n_features
-        if config.arch == "cnn":
-            self.encoder = nn.Sequential(
-                nn.Conv1d(n_features, h, 5, padding=2),
-                nn.ReLU(),
-                nn.Conv1d(h, h, 5, padding=2),
-                nn.ReLU(),
-            )
-            width += 2 * h
-        elif config.arch == "gru":
-            self.encoder = nn.GRU(n_features, h, batch_first=True)
-            width += h
-        elif config.arch != "stats":
-            raise ValueError(f"unknown classifier arch {config.arch!r}")
-        self.head = nn.Sequential(
-            nn.LayerNorm(width),
-            nn.Dropout(config.dropout),
-            nn.Linear(width, 2 * h),
+        self.encode = PiecewiseLinear(torch.zeros(n_inputs, config.bins + 1))
+        self.mlp = nn.Sequential(
+            nn.Dropout(config.dropout / 2),
+            nn.Linear(n_inputs * config.bins, h),
             nn.ReLU(),
             nn.Dropout(config.dropout),
-            nn.Linear(2 * h, n_classes),
+            nn.Linear(h, h),
+            nn.ReLU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(h, n_classes),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, window, F)
-        x = x.clamp(-self.clip, self.clip)
-        parts = [window_stats(x)]
-        if self.arch == "cnn":
-            assert self.encoder is not None
-            h = self.encoder(x.transpose(1, 2))
-            parts += [h.mean(-1), h[..., -5:].mean(-1)]
-        elif self.arch == "gru":
-            assert isinstance(self.encoder, nn.GRU)
-            _, last = self.encoder(x)
-            parts.append(last[-1])
-        return self.head(torch.cat(parts, dim=1))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, n_inputs)
+        return self.mlp(self.encode(x))
+
+
+def _quantile_edges(x: np.ndarray, bins: int) -> np.ndarray:
+    """(D, bins + 1) strictly increasing bin edges at the training quantiles of each feature."""
+    edges = np.quantile(x, np.linspace(0.0, 1.0, bins + 1), axis=0).T
+    span = np.maximum(edges[:, -1] - edges[:, 0], 1e-6)
+    step = 1e-4 * span[:, None] * np.arange(bins + 1)
+    return np.maximum.accumulate(edges, axis=1) + step
 
 
 class FaultClassifier:
@@ -109,7 +149,7 @@ class FaultClassifier:
         classes: list[str],
         config: ClassifierConfig,
         standardiser: Standardiser,
-        net: WindowNet,
+        net: FeatureNet,
         info: dict[str, Any] | None = None,
     ) -> None:
         self.features = features
@@ -123,6 +163,10 @@ class FaultClassifier:
     def window(self) -> int:
         return self.config.window
 
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        z = self.standardiser.transform(x)
+        return rolling_features(z, self.config.window, self.config.long_window)
+
     @classmethod
     def fit(
         cls,
@@ -135,37 +179,41 @@ class FaultClassifier:
         """Train on runs of (x (n, F), y (n,) class ids); each run is one time series.
 
         Early stopping uses the last ``val_fraction`` of every run (time split with a gap of
-        one window, so no validation window overlaps a training window).
+        the longest window, so no validation feature shares a row with a training feature).
         """
         config = config or ClassifierConfig()
         generator = set_seed(seed)
         w = config.window
+        gap = max(w, config.long_window) - 1
         fit_runs, val_runs = [], []
         for x, y in runs:
-            tr, va = time_split(len(x), config.val_fraction, gap=w - 1)
+            tr, va = time_split(len(x), config.val_fraction, gap=gap)
             fit_runs.append((x[tr], y[tr]))
             val_runs.append((x[va], y[va]))
         standardiser = Standardiser.fit(np.vstack([x for x, _ in fit_runs]))
 
-        def tensors(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, ...]:
+        def arrays(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
             xs, ys = [], []
             for x, y in parts:
                 if len(x) < w:
                     continue
-                xs.append(sliding_windows(standardiser.transform(x), w))
+                feats = rolling_features(standardiser.transform(x), w, config.long_window)
+                xs.append(feats[w - 1 :])
                 ys.append(y[w - 1 :])
             if not xs:
-                return torch.empty((0, w, len(features))), torch.empty(0, dtype=torch.long)
-            return (
-                torch.tensor(np.concatenate(xs), dtype=torch.float32),
-                torch.tensor(np.concatenate(ys), dtype=torch.long),
-            )
+                return np.empty((0, 5 * len(features))), np.empty(0, dtype=np.int64)
+            return np.concatenate(xs), np.concatenate(ys)
 
-        x_train, y_train = tensors(fit_runs)
-        x_val, y_val = tensors(val_runs)
-        if len(x_train) == 0:
+        xf, yf = arrays(fit_runs)
+        xv, yv = arrays(val_runs)
+        if len(xf) == 0:
             raise ValueError(f"fault-classification needs runs of at least {w} rows")
-        net = WindowNet(len(features), len(classes), config)
+        net = FeatureNet(xf.shape[1], len(classes), config)
+        net.encode.edges.copy_(torch.tensor(_quantile_edges(xf, config.bins)))
+        x_train = torch.tensor(xf, dtype=torch.float32)
+        y_train = torch.tensor(yf, dtype=torch.long)
+        x_val = torch.tensor(xv, dtype=torch.float32)
+        y_val = torch.tensor(yv, dtype=torch.long)
         counts = torch.bincount(y_train, minlength=len(classes)).float()
         weights = torch.where(counts > 0, counts.sum() / (len(classes) * counts.clamp(min=1)), 0)
         loss = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
@@ -194,19 +242,30 @@ class FaultClassifier:
         }
         return cls(features, classes, config, standardiser, net, info)
 
-    def predict_proba(self, x: np.ndarray, batch: int = 2048) -> np.ndarray:
-        """(n, C) class probabilities for one time series; NaN rows until the window is full."""
+    def predict_proba(self, x: np.ndarray, batch: int = 4096) -> np.ndarray:
+        """(n, C) class probabilities for one time series; NaN rows until the window is full.
+
+        The per-row log-probabilities are EWMA-smoothed along the series (``smoothing``)."""
         w = self.config.window
         out = np.full((len(x), len(self.classes)), np.nan)
         if len(x) < w:
             return out
-        windows = sliding_windows(self.standardiser.transform(x), w)
-        probs = []
+        feats = self._features(x)[w - 1 :]
+        logp = []
         with torch.no_grad():
-            for start in range(0, len(windows), batch):
-                chunk = torch.tensor(windows[start : start + batch], dtype=torch.float32)
-                probs.append(torch.softmax(self.net(chunk), dim=1).double().numpy())
-        out[w - 1 :] = np.concatenate(probs)
+            for start in range(0, len(feats), batch):
+                chunk = torch.tensor(feats[start : start + batch], dtype=torch.float32)
+                logp.append(torch.log_softmax(self.net(chunk), dim=1).double().numpy())
+        lp = np.concatenate(logp)
+        lam = float(self.config.smoothing)
+        if lam < 1.0:
+            acc = lp[0].copy()
+            for i in range(len(lp)):
+                acc = lam * lp[i] + (1.0 - lam) * acc
+                lp[i] = acc
+        lp -= lp.max(axis=1, keepdims=True)
+        p = np.exp(lp)
+        out[w - 1 :] = p / p.sum(axis=1, keepdims=True)
         return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -220,7 +279,7 @@ class FaultClassifier:
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
         meta = {
             "task": TASK,
-            "kind": f"window-{self.config.arch}",
+            "kind": "rolling-features-mlp",
             "features": self.features,
             "classes": self.classes,
             "window": self.window,
@@ -235,7 +294,7 @@ class FaultClassifier:
     def load(cls, directory: str | Path) -> FaultClassifier:
         meta, state = read_bundle(directory)
         config = ClassifierConfig(**meta["config"])
-        net = WindowNet(len(meta["features"]), len(meta["classes"]), config)
+        net = FeatureNet(5 * len(meta["features"]), len(meta["classes"]), config)
         net.load_state_dict(state)
         net.eval()
         return cls(
