@@ -18,6 +18,9 @@ from tests.support.operator import (
     run_operator,
 )
 
+# Fixtures that live in support modules (a real Mosquitto broker).
+pytest_plugins = ["tests.support.mosquitto"]
+
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
@@ -71,6 +74,9 @@ def operator_identity(
 
 @pytest.fixture
 def operator(operator_identity: OperatorIdentity, namespace: str) -> Iterator[RunningOperator]:
-    """The operator (KopfRunner) watching this test's namespace, as its ServiceAccount."""
-    with run_operator(operator_identity, namespace) as running:
+    """The operator (KopfRunner) watching this test's namespace, as its ServiceAccount.
+
+    Training runs are off here (requests only); tests/integration/test_training.py runs
+    the real pipelines."""
+    with run_operator(operator_identity, namespace, {"LINEOPS_TRAINING": "off"}) as running:
         yield running

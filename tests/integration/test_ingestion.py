@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +25,8 @@ from lineops.backends.feast_store import FeastStore
 from lineops.services.ingestion import IngestionServer, IngestionService
 from prometheus_client import CollectorRegistry
 
+from tests.support.kube import wait_for as support_wait_for
+
 pytestmark = pytest.mark.integration
 
 LINE = "press-line-1"
@@ -35,19 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.05)
+    return support_wait_for(check, timeout=timeout, interval=0.05, what=what)
 
 
 async def await_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
@@ -62,12 +50,6 @@ async def await_for(check: Callable[[], T | None], timeout: float = 20.0, what: 
         await asyncio.sleep(0.05)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def line_spec(mqtt_port: int | None = None) -> ProductionLineSpec:
     document = yaml.safe_load((ROOT / "examples" / "productionline.yaml").read_text())["spec"]
     document["features"] = {"window": "5m", "materializeEvery": "100ms"}
@@ -78,34 +60,6 @@ def line_spec(mqtt_port: int | None = None) -> ProductionLineSpec:
             "group": "lineops",
         }
     return ProductionLineSpec.model_validate(document)
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[int]:
-    binary = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
-    )
-    if binary is None:
-        if in_ci():
-            pytest.fail("mosquitto is required in CI (apt-get install mosquitto)")
-        pytest.skip("mosquitto not installed")
-    port = free_port()
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    process = subprocess.Popen(
-        [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-
-    def listening() -> bool:
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        wait_for(listening, 10, "mosquitto to listen")
-        yield port
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def now_iso(offset_s: float = 0.0) -> str:

@@ -53,12 +53,16 @@ def _ring_records(rows: Any, start_hour: int = 6) -> list[dict[str, Any]]:
 def test_measurements_events_and_counts_drive_status_and_metrics(
     api_client: client.ApiClient, namespace: str, operator_identity: OperatorIdentity, tmp_path: Any
 ) -> None:
-    env = {"LINEOPS_DATA_DIR": str(tmp_path), "LINEOPS_MONITOR_SECONDS": "1"}
+    env = {
+        "LINEOPS_DATA_DIR": str(tmp_path),
+        "LINEOPS_MONITOR_SECONDS": "1",
+        "LINEOPS_TRAINING": "off",
+    }
     # MONITOR_SECONDS is read at import: the runner imports handlers fresh only once per
     # process, so the 1 s timer holds only if this is the first import; the full reconcile
     # on create and the status polls below work either way.
     with run_operator(operator_identity, namespace, extra_env=env) as op:
-        base = op.metrics_url.rsplit("/", 1)[0] + f"/v1/namespaces/{namespace}/lines/press-line-1"
+        base = f"{op.data_url}/v1/namespaces/{namespace}/lines/press-line-1"
         line = res.create(api_client, namespace, res.example("productionline.yaml"))
         name = line["metadata"]["name"]
         wait_for(
@@ -180,7 +184,9 @@ def test_measurements_events_and_counts_drive_status_and_metrics(
 
 
 def test_prometheus_rule_is_applied_owned_and_valid_for_promtool(
-    api_client: client.ApiClient, namespace: str, operator_identity: OperatorIdentity,
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
     tmp_path: Any,
 ) -> None:
     import shutil
@@ -192,17 +198,28 @@ def test_prometheus_rule_is_applied_owned_and_valid_for_promtool(
     from tests.support.controlplane import in_ci
     from tests.support.kube import install_crds
 
-    install_crds(api_client, Path(__file__).resolve().parents[1] / "support",
-                 pattern="prometheusrule_crd.yaml")
+    install_crds(
+        api_client,
+        Path(__file__).resolve().parents[1] / "support",
+        pattern="prometheusrule_crd.yaml",
+    )
     custom = client.CustomObjectsApi(api_client)
-    with run_operator(operator_identity, namespace, extra_env={"LINEOPS_DATA_DIR": str(tmp_path)}):
+    with run_operator(
+        operator_identity,
+        namespace,
+        extra_env={"LINEOPS_DATA_DIR": str(tmp_path), "LINEOPS_TRAINING": "off"},
+    ):
         line = res.create(api_client, namespace, res.example("productionline.yaml"))
 
         def rule() -> dict[str, Any] | None:
             try:
                 obj: dict[str, Any] = custom.get_namespaced_custom_object(
-                    "monitoring.coreos.com", "v1", namespace, "prometheusrules",
-                    "press-line-1-lineops")
+                    "monitoring.coreos.com",
+                    "v1",
+                    namespace,
+                    "prometheusrules",
+                    "press-line-1-lineops",
+                )
             except client.ApiException:
                 return None
             return obj
@@ -210,10 +227,16 @@ def test_prometheus_rule_is_applied_owned_and_valid_for_promtool(
         applied = wait_for(rule, timeout=60, what="the PrometheusRule")
         owner = applied["metadata"]["ownerReferences"][0]
         assert (owner["kind"], owner["uid"]) == ("ProductionLine", line["metadata"]["uid"])
-        ready = wait_for(lambda: res.condition(
-            res.get(api_client, namespace, "ProductionLine", "press-line-1"), "Ready"),
-            what="Ready")
+        ready = wait_for(
+            lambda: res.condition(
+                res.get(api_client, namespace, "ProductionLine", "press-line-1"), "Ready"
+            ),
+            what="Ready",
+        )
         assert "PrometheusRule press-line-1-lineops" in ready["message"]
+        # Deleting the line (the operator releases its finalizer) lets the GC take the rule.
+        res.delete(api_client, namespace, "ProductionLine", "press-line-1")
+        wait_for(lambda: rule() is None, timeout=60, what="the GC to delete the PrometheusRule")
 
     promtool = shutil.which("promtool")
     if promtool is None:
@@ -221,10 +244,8 @@ def test_prometheus_rule_is_applied_owned_and_valid_for_promtool(
         pytest.skip("promtool not installed")
     rule_file = tmp_path / "rules.yaml"
     rule_file.write_text(yaml.safe_dump({"groups": applied["spec"]["groups"]}))
-    check = subprocess.run([promtool, "check", "rules", str(rule_file)], capture_output=True,
-                           text=True, timeout=60)
+    check = subprocess.run(
+        [promtool, "check", "rules", str(rule_file)], capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS" in check.stdout
-
-    res.delete(api_client, namespace, "ProductionLine", "press-line-1")
-    wait_for(lambda: rule() is None, timeout=60, what="the GC to delete the PrometheusRule")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from tests.support.operator import OperatorIdentity, RunningOperator, run_operat
 pytestmark = pytest.mark.integration
 
 LINE_EXAMPLE = "productionline.yaml"
+NO_TRAINING = {"LINEOPS_TRAINING": "off"}  # core behaviour: requests only, no real runs
 MODEL_EXAMPLE = "qualitymodel.yaml"
 
 
@@ -213,13 +215,13 @@ def test_restart_converges_without_duplicate_training_requests(
     model_name = model["metadata"]["name"]
 
     # First run: stop it as soon as the model has started reconciling (mid-way through).
-    with run_operator(operator_identity, namespace):
+    with run_operator(operator_identity, namespace, NO_TRAINING):
         wait_for(
             lambda: res.get(api_client, namespace, "QualityModel", model_name).get("status"),
             what="first status",
         )  # type: ignore[union-attr]
     # Second run: converges from whatever the first left.
-    with run_operator(operator_identity, namespace):
+    with run_operator(operator_identity, namespace, NO_TRAINING):
         settled = wait_for(
             lambda: _model_waiting_for_training(api_client, namespace, model_name), what="converged"
         )
@@ -227,7 +229,7 @@ def test_restart_converges_without_duplicate_training_requests(
             lambda: _line_ready(api_client, namespace, line["metadata"]["name"]), what="line Ready"
         )
     # Third run: a plain restart changes nothing, not even transition times.
-    with run_operator(operator_identity, namespace):
+    with run_operator(operator_identity, namespace, NO_TRAINING):
         again = wait_for(
             lambda: _model_waiting_for_training(api_client, namespace, model_name), what="stable"
         )
@@ -271,7 +273,10 @@ def test_operator_account_is_limited_to_its_rules(
 
 
 def test_cli_runs_the_operator_and_stops_cleanly_on_sigint(
-    api_client: client.ApiClient, namespace: str, operator_identity: OperatorIdentity
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    tmp_path: Path,
 ) -> None:
     import os
     import signal
@@ -282,7 +287,7 @@ def test_cli_runs_the_operator_and_stops_cleanly_on_sigint(
     from tests.support.operator import free_port
 
     port = free_port()
-    env = dict(os.environ, KUBECONFIG=operator_identity.kubeconfig)
+    env = dict(os.environ, KUBECONFIG=operator_identity.kubeconfig, LINEOPS_TRAINING="off")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -296,6 +301,10 @@ def test_cli_runs_the_operator_and_stops_cleanly_on_sigint(
             namespace,
             "--metrics-port",
             str(port),
+            "--ingest-port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -343,18 +352,25 @@ def test_malformed_manifests_never_reach_the_operator_and_leave_no_traceback(
 ) -> None:
     from tests.integration.test_crd_validation import CASES
 
-    with run_operator(operator_identity, namespace) as running:
+    with run_operator(operator_identity, namespace, NO_TRAINING) as running:
         for case in CASES:
             body = case.body()
             with pytest.raises(client.ApiException) as refused:
                 client.CustomObjectsApi(api_client).create_namespaced_custom_object(
-                    "lineops.io", "v1alpha1", namespace, res.PLURALS[body["kind"]], body,
-                    field_validation="Strict")
+                    "lineops.io",
+                    "v1alpha1",
+                    namespace,
+                    res.PLURALS[body["kind"]],
+                    body,
+                    field_validation="Strict",
+                )
             assert refused.value.status in (400, 422), case.id
         # The operator is still healthy and reconciling afterwards.
         line = res.create(api_client, namespace, res.example(LINE_EXAMPLE))
-        wait_for(lambda: _line_ready(api_client, namespace, line["metadata"]["name"]),
-                 what="a valid line after the invalid ones")
+        wait_for(
+            lambda: _line_ready(api_client, namespace, line["metadata"]["name"]),
+            what="a valid line after the invalid ones",
+        )
     # run_operator asserts there is no traceback in the operator's output; make sure that
     # output really is the operator's log, so the assertion means something.
     assert "Handler 'reconcile_line' succeeded" in running.runner.output

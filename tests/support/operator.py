@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,6 +118,8 @@ class RunningOperator:
     runner: Any
     namespace: str
     metrics_url: str
+    data_url: str  # readings and MES records
+    data_dir: str
 
     def metrics(self) -> str:
         with urllib.request.urlopen(self.metrics_url, timeout=5) as resp:
@@ -138,12 +141,16 @@ def run_operator(
     """The operator in a background thread of this process, watching ``namespace``."""
     from kopf.testing import KopfRunner
 
-    port = free_port()
+    port, data_port = free_port(), free_port()
+    # Each run gets its own data directory unless the test shares one across restarts.
+    data_dir = (extra_env or {}).get("LINEOPS_DATA_DIR") or tempfile.mkdtemp(prefix="lineops-")
     env = {
         "KUBECONFIG": identity.kubeconfig,
         "LINEOPS_METRICS_PORT": str(port),
+        "LINEOPS_INGEST_PORT": str(data_port),
         "LINEOPS_PROFILE": "embedded",
         **(extra_env or {}),
+        "LINEOPS_DATA_DIR": data_dir,
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -154,7 +161,9 @@ def run_operator(
             wait_for(
                 lambda: _healthy(f"{base}/healthz"), timeout=60, what="the operator's /healthz"
             )
-            yield RunningOperator(runner, namespace, f"{base}/metrics")
+            yield RunningOperator(
+                runner, namespace, f"{base}/metrics", f"http://127.0.0.1:{data_port}", data_dir
+            )
     finally:
         for k, v in saved.items():
             if v is None:

@@ -43,6 +43,17 @@ def register(sub: Any) -> None:
         help="port for /metrics and /healthz (0 picks a free port)",
     )
     run.add_argument(
+        "--ingest-port",
+        type=int,
+        default=int(os.environ.get("LINEOPS_INGEST_PORT", "8081")),
+        help="port for readings and MES records (embedded profile; 0 picks a free port)",
+    )
+    run.add_argument(
+        "--data-dir",
+        default=os.environ.get("LINEOPS_DATA_DIR", ".lineops"),
+        help="embedded profile: stores, Feast repo, training runs (default .lineops)",
+    )
+    run.add_argument(
         "--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, else $KUBECONFIG)"
     )
     run.add_argument("--verbose", action="store_true")
@@ -64,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
         profile=args.profile,
         metrics_host=host,
         metrics_port=args.metrics_port,
+        ingest_port=args.ingest_port,
+        data_dir=args.data_dir,
         kubeconfig=args.kubeconfig,
     )
     kopf.configure(verbose=args.verbose)

@@ -16,6 +16,7 @@ class OperatorConfig:
     profile: Profile = "embedded"
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 8080  # 0 = any free port (tests)
+    ingest_port: int = 8081  # readings and MES records (embedded profile); 0 = any free port
     kubeconfig: str | None = None
     worker_limit: int = 20
     data_dir: str = ".lineops"  # embedded profile: SQLite stores, Parquet, run folders
@@ -31,6 +32,7 @@ class OperatorConfig:
                 "LINEOPS_METRICS_HOST", "0.0.0.0" if profile == "cluster" else "127.0.0.1"
             ),
             metrics_port=int(os.environ.get("LINEOPS_METRICS_PORT", "8080")),
+            ingest_port=int(os.environ.get("LINEOPS_INGEST_PORT", "8081")),
             kubeconfig=os.environ.get("KUBECONFIG") or None,
             worker_limit=int(os.environ.get("LINEOPS_WORKER_LIMIT", "20")),
             data_dir=os.environ.get("LINEOPS_DATA_DIR", ".lineops"),

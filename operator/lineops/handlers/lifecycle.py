@@ -10,20 +10,21 @@ from typing import Any
 import kopf
 
 from lineops.api.constants import FINALIZER, PREFIX
+from lineops.backends.feast_store import FeastStore
 from lineops.backends.kube import KubeBackend, new_api_client
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.backends.mes_store import MesStore
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
-from lineops.backends.quarantine import QuarantineStore
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.local import (
     LocalTrainingBackend,
-    default_data_dir,
     default_pipelines_dir,
 )
 from lineops.backends.training.runs import TrainingBackend
 from lineops.handlers.config import OperatorConfig
+from lineops.services.ingestion.http_server import IngestionServer
+from lineops.services.ingestion.service import IngestionService
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
@@ -60,36 +61,44 @@ async def configure(
 
     metrics = OperatorMetrics()
     kube = KubeBackend(new_api_client(config.kubeconfig))
-    data = Path(config.data_dir)
+    memo["metrics"], memo["kube"] = metrics, kube
+    data = Path(config.data_dir).resolve()
+
+    # Data plane of the embedded profile: readings -> offline store + Feast online store,
+    # MES records -> MES store; one quarantine for everything that cannot be used.
+    ingestion = IngestionService(data, metrics.registry, feast=FeastStore.local(data))
     mes_store = MesStore(data / "mes.sqlite")
-    quarantine = QuarantineStore(data / "quarantine.sqlite")
     monitors = LineMonitors(mes_store, MesMetrics(metrics.registry))
-    mes_api = MesApi(mes_store, quarantine, monitors, metrics.registry)
-    probes = ProbeServer(
-        metrics.registry, config.metrics_host, config.metrics_port, routes=mes_api.routes()
+    mes_api = MesApi(mes_store, ingestion.quarantine, monitors, metrics.registry)
+    memo["ingestion"], memo["mes_store"], memo["monitors"] = ingestion, mes_store, monitors
+    data_server = IngestionServer(
+        ingestion, metrics.registry, host=config.metrics_host, port=config.ingest_port
     )
+    data_server.app.router.add_routes(mes_api.routes())
+    probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
+    # Servers start last: a failure above leaves no port bound for kopf's retry to trip on.
+    await data_server.start()
+    memo["data_server"] = data_server
+    await ingestion.start()
     await probes.start()
-    memo["metrics"] = metrics
-    memo["kube"] = kube
     memo["probes"] = probes
-    memo["mes_store"] = mes_store
-    memo["quarantine"] = quarantine
-    memo["monitors"] = monitors
-    memo["lines"] = LineReconciler(kube, monitors)
-    backend = training_backend(config, logger)
+
+    memo["lines"] = LineReconciler(kube, monitors, ingestion, data_server.url)
+    backend = training_backend(config, data, logger)
     memo["training"] = backend
     training = None if backend is None else TrainingService(backend, TrainingPolicy.from_env())
     memo["models"] = ModelReconciler(kube, training)
     logger.info(
-        "lineops operator started: profile=%s metrics=http://%s:%d/metrics",
+        "lineops operator started: profile=%s data=%s metrics=http://%s:%d/metrics",
         config.profile,
+        data_server.url,
         config.metrics_host,
         probes.port,
     )
 
 
 def training_backend(
-    config: OperatorConfig, logger: logging.Logger | logging.LoggerAdapter[Any]
+    config: OperatorConfig, data_dir: Path, logger: logging.Logger | logging.LoggerAdapter[Any]
 ) -> TrainingBackend | None:
     """The profile's training backend: kfp.local worker processes (embedded) or a KFP API
     server (cluster). ``LINEOPS_TRAINING=off`` (or, in the cluster profile, no KFP host)
@@ -104,8 +113,7 @@ def training_backend(
             logger.warning("training disabled: %s", exc)
             return None
         return KfpTrainingBackend(settings, default_pipelines_dir())
-    data_dir = default_data_dir()
-    logger.info("training runs under %s", data_dir)
+    logger.info("training runs under %s", data_dir / "runs")
     return LocalTrainingBackend(data_dir, default_pipelines_dir())
 
 
@@ -120,9 +128,15 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     probes: ProbeServer | None = memo.get("probes")
     if probes is not None:
         await probes.stop()
-    for store in (memo.get("mes_store"), memo.get("quarantine")):
-        if store is not None:
-            store.close()
+    data_server: IngestionServer | None = memo.get("data_server")
+    if data_server is not None:
+        await data_server.stop()
+    ingestion: IngestionService | None = memo.get("ingestion")
+    if ingestion is not None:
+        await ingestion.stop()
+    mes_store: MesStore | None = memo.get("mes_store")
+    if mes_store is not None:
+        mes_store.close()
     backend: TrainingBackend | None = memo.get("training")
     if backend is not None:
         await backend.close()

@@ -41,7 +41,7 @@ TASK = "anomaly-detection"
 class AnomalyConfig:
     lags: int = 3
     hidden: int = 0  # 0: linear autoregressive forecaster; > 0 adds an MLP branch
-    ewma_lambda: float = 0.05
+    ewma_lambda: float = 0.25  # 0.05 (the earlier default) reacts ~5 samples later on TE
     threshold_quantile: float = 0.999  # of the in-control EWMA distribution (held-out normal)
     val_fraction: float = 0.3
     epochs: int = 300

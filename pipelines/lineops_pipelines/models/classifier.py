@@ -1,19 +1,19 @@
-"""Fault classification from drift-robust rolling features of recent samples (torch, CPU).
+"""Fault classification from rolling-window features of recent samples (CPU).
 
 Every row of a time series is described by causal rolling features of its standardised
-variables (see ``rolling_features``):
+variables over the last ``window`` samples: last value, mean, standard deviation and
+last-minus-first (``rolling_features``; optionally, with ``diff_window`` > 0, the standard
+deviation of the first differences over a longer window). Two models map these to classes:
 
-* over the last ``window`` samples: last value, mean, standard deviation, last-minus-first
-  (what a process engineer, or the ExtraTrees baseline, looks at);
-* over the last ``long_window`` samples: the standard deviation of the first differences. It
-  measures the fast, random variation a fault adds and, unlike levels and means, does not move
-  when a fault makes the process drift further than anything seen in training.
+* an extremely randomised forest (``trees`` trees; fitted with scikit-learn, then exported to
+  plain node arrays stored in ``weights.pt``, so loading needs neither pickle nor sklearn).
+  Trees saturate outside the training range, which matters on TE: the test runs go on 16 h
+  longer after the fault than the training runs, and drifting faults leave the training range;
+* a torch MLP on the clipped, standardised features (weight ``net_weight`` in the average of
+  the two models' probabilities; 0 = forest only).
 
-Each feature is piecewise-linearly encoded on ``bins`` quantile bins of the training rows
-(Gorishniy et al., 2022): a value beyond the training range saturates instead of driving the
-logits wild, which is how tree ensembles treat it. An MLP maps the encoded features to class
-logits. At prediction time the per-row log-probabilities are averaged over time by an EWMA
-(``smoothing``; causal, so a row still uses only rows up to itself): a fault persists, so the
+At prediction time the per-row log-probabilities are averaged along the series by an EWMA
+(``smoothing``; causal, a row still uses only rows up to itself): faults persist, so the
 evidence of successive windows adds up.
 
 Labels are class ids (0 = normal); ``classes`` stores their names. Rows before the first full
@@ -40,24 +40,32 @@ from lineops_pipelines.models.common import (
 )
 
 TASK = "fault-classification"
+FEATURE_CLIP = 5.0
 
 
 @dataclass
 class ClassifierConfig:
-    window: int = 20  # short window: last, mean, std, last - first
-    long_window: int = 60  # standard deviation of first differences
-    bins: int = 8  # quantile bins of the piecewise-linear feature encoding
+    window: int = 20  # last, mean, std, last - first over this many samples
+    diff_window: int = 0  # > 0: add the std of first differences over this many samples
+    trees: int = 300  # extremely randomised trees (0: MLP only)
+    max_features: float = 0.0  # features tried per split (fraction); 0: sqrt(n)
+    net_weight: float = 1.0 / 3.0  # weight of the torch MLP's probabilities (0: forest only)
+    smoothing: float = 0.05  # EWMA weight of the newest row's log-probabilities; 1 = none
     hidden: int = 256
-    dropout: float = 0.3
-    smoothing: float = 0.1  # EWMA weight of the newest row's log-probabilities; 1 = none
+    dropout: float = 0.2
     val_fraction: float = 0.2
-    epochs: int = 60
+    epochs: int = 40
     lr: float = 1e-3
-    weight_decay: float = 1e-2
+    weight_decay: float = 1e-4
     batch_size: int = 128
-    patience: int = 10
+    patience: int = 8
     noise: float = 0.0
     label_smoothing: float = 0.05
+
+    @property
+    def history(self) -> int:
+        """Rows of history one feature vector depends on."""
+        return max(self.window, self.diff_window)
 
 
 def window_stats(x: torch.Tensor) -> torch.Tensor:
@@ -65,61 +73,121 @@ def window_stats(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x[:, -1], x.mean(1), x.std(1), x[:, -1] - x[:, 0]], dim=1)
 
 
-def _rolling(x: np.ndarray, w: int, min_periods: int) -> tuple[np.ndarray, np.ndarray]:
-    """Causal rolling mean and population std over up to ``w`` rows (NaN before min_periods)."""
+def _rolling(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Causal rolling mean and population std over the last (up to) ``w`` rows."""
     n = len(x)
-    c1 = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
-    c2 = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x * x, axis=0)])
+    zero = np.zeros((1, x.shape[1]))
+    c1 = np.vstack([zero, np.cumsum(x, axis=0)])
+    c2 = np.vstack([zero, np.cumsum(x * x, axis=0)])
     end = np.arange(1, n + 1)
     start = np.maximum(0, end - w)
     count = (end - start)[:, None].astype(float)
     mean = (c1[end] - c1[start]) / count
     var = np.maximum((c2[end] - c2[start]) / count - mean**2, 0.0)
-    mean[: min_periods - 1] = np.nan
-    var[: min_periods - 1] = np.nan
     return mean, np.sqrt(var)
 
 
-def rolling_features(z: np.ndarray, window: int, long_window: int) -> np.ndarray:
-    """(n, F) standardised rows -> (n, 5F) causal features; NaN rows before ``window``."""
+def rolling_features(z: np.ndarray, window: int, diff_window: int = 0) -> np.ndarray:
+    """(n, F) standardised rows -> (n, 4F or 5F) causal features; NaN before ``window`` rows.
+
+    Last value, window mean, window std, last-minus-first over ``window`` rows, then (when
+    ``diff_window`` > 0) the std of first differences over up to ``diff_window`` rows."""
     n, f = z.shape
-    out = np.full((n, 5 * f), np.nan)
+    width = 5 * f if diff_window > 0 else 4 * f
+    out = np.full((n, width), np.nan)
     if n < window:
         return out
-    mean, std = _rolling(z, window, window)
+    mean, std = _rolling(z, window)
     first = np.full_like(z, np.nan)
     first[window - 1 :] = z[: n - window + 1]
-    diff = np.vstack([np.full((1, f), np.nan), np.diff(z, axis=0)])
-    _, dstd = _rolling(np.nan_to_num(diff[1:]), long_window, max(1, window - 1))
-    dstd = np.vstack([np.full((1, f), np.nan), dstd])
-    out[:] = np.hstack([z, mean, std, z - first, dstd])
+    parts = [z, mean, std, z - first]
+    if diff_window > 0:
+        _, dstd = _rolling(np.diff(z, axis=0), diff_window)
+        parts.append(np.vstack([np.full((1, f), np.nan), dstd]))
+    out[:] = np.hstack(parts)
     out[: window - 1] = np.nan
     return out
 
 
-class PiecewiseLinear(nn.Module):
-    """Piecewise-linear encoding on fixed bin edges: (batch, D) -> (batch, D * bins)."""
+class Forest(nn.Module):
+    """A fitted tree ensemble as flat node arrays (buffers), evaluated with numpy.
 
-    def __init__(self, edges: torch.Tensor) -> None:
+    Nodes of all trees are concatenated in scikit-learn's depth-first order, so an inner
+    node's left child is the next node; ``right`` is the global id of the right child (-1 at a
+    leaf), ``leaf_class`` the class of a (pure, fully grown) leaf, ``roots`` the first node of
+    every tree. Thresholds are rounded down to float32 which, for float32 inputs, keeps every
+    ``x <= threshold`` decision of the float64 original and halves the size."""
+
+    def __init__(self, n_nodes: int = 0, n_trees: int = 0) -> None:
         super().__init__()
-        self.register_buffer("edges", edges)  # (D, bins + 1), increasing
+        self.register_buffer("feature", torch.zeros(n_nodes, dtype=torch.int16))
+        self.register_buffer("threshold", torch.zeros(n_nodes, dtype=torch.float32))
+        self.register_buffer("right", torch.zeros(n_nodes, dtype=torch.int32))
+        self.register_buffer("leaf_class", torch.zeros(n_nodes, dtype=torch.int16))
+        self.register_buffer("roots", torch.zeros(n_trees, dtype=torch.int32))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        edges: torch.Tensor = self.edges  # type: ignore[assignment]
-        left, right = edges[:, :-1], edges[:, 1:]
-        width = (right - left).clamp(min=1e-6)
-        enc = ((x.unsqueeze(-1) - left) / width).clamp(0.0, 1.0)
-        return enc.flatten(1)
+    @classmethod
+    def from_sklearn(cls, estimators: list[Any]) -> Forest:
+        feats, thresholds, rights, leaf_classes, roots = [], [], [], [], []
+        offset = 0
+        for est in estimators:
+            tree = est.tree_
+            leaf = tree.children_left < 0
+            inner = ~leaf
+            if np.any(tree.children_left[inner] != np.flatnonzero(inner) + 1):
+                raise ValueError("unexpected tree layout: left child is not the next node")
+            t64 = np.asarray(tree.threshold, dtype=np.float64)
+            t32 = t64.astype(np.float32)
+            t32 = np.where(t32.astype(np.float64) > t64, np.nextafter(t32, np.float32(-np.inf)), t32)
+            roots.append(offset)
+            feats.append(np.where(leaf, 0, tree.feature))
+            thresholds.append(t32)
+            rights.append(np.where(leaf, -1, tree.children_right + offset))
+            leaf_classes.append(est.classes_[tree.value[:, 0].argmax(axis=1)])
+            offset += tree.node_count
+        forest = cls(offset, len(roots))
+        forest.feature = torch.tensor(np.concatenate(feats), dtype=torch.int16)
+        forest.threshold = torch.tensor(np.concatenate(thresholds), dtype=torch.float32)
+        forest.right = torch.tensor(np.concatenate(rights), dtype=torch.int32)
+        forest.leaf_class = torch.tensor(np.concatenate(leaf_classes), dtype=torch.int16)
+        forest.roots = torch.tensor(roots, dtype=torch.int32)
+        return forest
+
+    def proba(self, x: np.ndarray, n_classes: int) -> np.ndarray:
+        """(n, D) float features -> (n, C) share of trees voting for each class."""
+        feature = self.feature.numpy().astype(np.int64)
+        threshold, right = self.threshold.numpy(), self.right.numpy().astype(np.int64)
+        x32 = np.asarray(x, dtype=np.float32)  # scikit-learn's trees compare float32 inputs
+        rows = np.arange(len(x))[:, None]
+        node = np.tile(self.roots.numpy().astype(np.int64), (len(x), 1))
+        inner = right[node] >= 0
+        while inner.any():
+            go_left = x32[rows, feature[node]] <= threshold[node]
+            node = np.where(inner, np.where(go_left, node + 1, right[node]), node)
+            inner = right[node] >= 0
+        votes = self.leaf_class.numpy().astype(np.int64)[node]  # (n, trees)
+        out = np.zeros((len(x), n_classes))
+        np.add.at(out, (np.repeat(np.arange(len(x)), votes.shape[1]), votes.ravel()), 1.0)
+        return out / max(1, votes.shape[1])
 
 
 class FeatureNet(nn.Module):
-    def __init__(self, n_inputs: int, n_classes: int, config: ClassifierConfig) -> None:
+    """The torch MLP over standardised, clipped features, plus the exported forest."""
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_classes: int,
+        config: ClassifierConfig,
+        n_nodes: int = 0,
+        n_trees: int = 0,
+    ) -> None:
         super().__init__()
         h = config.hidden
-        self.encode = PiecewiseLinear(torch.zeros(n_inputs, config.bins + 1))
+        self.register_buffer("mean", torch.zeros(n_inputs))
+        self.register_buffer("scale", torch.ones(n_inputs))
         self.mlp = nn.Sequential(
-            nn.Dropout(config.dropout / 2),
-            nn.Linear(n_inputs * config.bins, h),
+            nn.Linear(n_inputs, h),
             nn.ReLU(),
             nn.Dropout(config.dropout),
             nn.Linear(h, h),
@@ -127,17 +195,11 @@ class FeatureNet(nn.Module):
             nn.Dropout(config.dropout),
             nn.Linear(h, n_classes),
         )
+        self.forest = Forest(n_nodes, n_trees)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, n_inputs)
-        return self.mlp(self.encode(x))
-
-
-def _quantile_edges(x: np.ndarray, bins: int) -> np.ndarray:
-    """(D, bins + 1) strictly increasing bin edges at the training quantiles of each feature."""
-    edges = np.quantile(x, np.linspace(0.0, 1.0, bins + 1), axis=0).T
-    span = np.maximum(edges[:, -1] - edges[:, 0], 1e-6)
-    step = 1e-4 * span[:, None] * np.arange(bins + 1)
-    return np.maximum.accumulate(edges, axis=1) + step
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, n_inputs) raw features
+        z = ((x - self.mean) / self.scale).clamp(-FEATURE_CLIP, FEATURE_CLIP)
+        return self.mlp(z)
 
 
 class FaultClassifier:
@@ -165,7 +227,7 @@ class FaultClassifier:
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         z = self.standardiser.transform(x)
-        return rolling_features(z, self.config.window, self.config.long_window)
+        return rolling_features(z, self.config.window, self.config.diff_window)
 
     @classmethod
     def fit(
@@ -178,71 +240,111 @@ class FaultClassifier:
     ) -> FaultClassifier:
         """Train on runs of (x (n, F), y (n,) class ids); each run is one time series.
 
-        Early stopping uses the last ``val_fraction`` of every run (time split with a gap of
-        the longest window, so no validation feature shares a row with a training feature).
+        The forest is fitted on every row. The MLP stops early on the last ``val_fraction`` of
+        every run (time split with a gap of the feature history, so no validation feature
+        shares a row with a training feature) and is then used as it is.
         """
+        from sklearn.ensemble import ExtraTreesClassifier
+
         config = config or ClassifierConfig()
         generator = set_seed(seed)
         w = config.window
-        gap = max(w, config.long_window) - 1
-        fit_runs, val_runs = [], []
-        for x, y in runs:
-            tr, va = time_split(len(x), config.val_fraction, gap=gap)
-            fit_runs.append((x[tr], y[tr]))
-            val_runs.append((x[va], y[va]))
-        standardiser = Standardiser.fit(np.vstack([x for x, _ in fit_runs]))
+        usable = [(x, y) for x, y in runs if len(x) >= w]
+        if not usable:
+            raise ValueError(f"fault-classification needs runs of at least {w} rows")
+        standardiser = Standardiser.fit(np.vstack([x for x, _ in usable]))
 
         def arrays(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
             xs, ys = [], []
             for x, y in parts:
                 if len(x) < w:
                     continue
-                feats = rolling_features(standardiser.transform(x), w, config.long_window)
+                feats = rolling_features(standardiser.transform(x), w, config.diff_window)
                 xs.append(feats[w - 1 :])
                 ys.append(y[w - 1 :])
+            n_inputs = (5 if config.diff_window > 0 else 4) * len(features)
             if not xs:
-                return np.empty((0, 5 * len(features))), np.empty(0, dtype=np.int64)
+                return np.empty((0, n_inputs)), np.empty(0, dtype=np.int64)
             return np.concatenate(xs), np.concatenate(ys)
 
-        xf, yf = arrays(fit_runs)
-        xv, yv = arrays(val_runs)
-        if len(xf) == 0:
-            raise ValueError(f"fault-classification needs runs of at least {w} rows")
-        net = FeatureNet(xf.shape[1], len(classes), config)
-        net.encode.edges.copy_(torch.tensor(_quantile_edges(xf, config.bins)))
-        x_train = torch.tensor(xf, dtype=torch.float32)
-        y_train = torch.tensor(yf, dtype=torch.long)
-        x_val = torch.tensor(xv, dtype=torch.float32)
-        y_val = torch.tensor(yv, dtype=torch.long)
-        counts = torch.bincount(y_train, minlength=len(classes)).float()
-        weights = torch.where(counts > 0, counts.sum() / (len(classes) * counts.clamp(min=1)), 0)
-        loss = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
-        history = fit_torch(
-            net,
-            loss,
-            (x_train, y_train),
-            (x_val, y_val),
-            epochs=config.epochs,
-            generator=generator,
-            batch_size=config.batch_size,
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            patience=config.patience,
-            noise=config.noise,
-        )
-        with torch.no_grad():
-            val_acc = float((net(x_val).argmax(1) == y_val).float().mean()) if len(x_val) else 0.0
-        info = {
-            "epochs_run": len(history.val_loss),
-            "best_epoch": history.best_epoch,
-            "val_loss": min(history.val_loss),
-            "val_accuracy": val_acc,
-            "train_windows": len(x_train),
-            "val_windows": len(x_val),
-        }
+        x_all, y_all = arrays(usable)
+        info: dict[str, Any] = {"train_windows": len(x_all)}
+        forest = Forest()
+        if config.trees > 0:
+            trees = ExtraTreesClassifier(
+                n_estimators=config.trees,
+                max_features=config.max_features or "sqrt",
+                n_jobs=2,
+                random_state=seed,
+            ).fit(x_all.astype(np.float32), y_all)
+            forest = Forest.from_sklearn(trees.estimators_)
+            info["forest_nodes"] = len(forest.feature)
+        net = FeatureNet(x_all.shape[1], len(classes), config, len(forest.feature), config.trees)
+        net.forest = forest
+        feat_std = Standardiser.fit(x_all)
+        net.mean.copy_(torch.tensor(feat_std.mean))
+        net.scale.copy_(torch.tensor(feat_std.scale))
+        if config.net_weight > 0 or config.trees == 0:
+            fit_runs, val_runs = [], []
+            for x, y in usable:
+                tr, va = time_split(len(x), config.val_fraction, gap=config.history - 1)
+                fit_runs.append((x[tr], y[tr]))
+                val_runs.append((x[va], y[va]))
+            xf, yf = arrays(fit_runs)
+            xv, yv = arrays(val_runs)
+            x_train = torch.tensor(xf, dtype=torch.float32)
+            y_train = torch.tensor(yf, dtype=torch.long)
+            x_val = torch.tensor(xv, dtype=torch.float32)
+            y_val = torch.tensor(yv, dtype=torch.long)
+            counts = torch.bincount(y_train, minlength=len(classes)).float()
+            weights = torch.where(
+                counts > 0, counts.sum() / (len(classes) * counts.clamp(min=1)), 0
+            )
+            loss = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+            history = fit_torch(
+                net,
+                loss,
+                (x_train, y_train),
+                (x_val, y_val),
+                epochs=config.epochs,
+                generator=generator,
+                batch_size=config.batch_size,
+                lr=config.lr,
+                weight_decay=config.weight_decay,
+                patience=config.patience,
+                noise=config.noise,
+            )
+            with torch.no_grad():
+                acc = float((net(x_val).argmax(1) == y_val).float().mean()) if len(x_val) else 0.0
+            info.update(
+                epochs_run=len(history.val_loss),
+                best_epoch=history.best_epoch,
+                val_loss=min(history.val_loss),
+                val_accuracy=acc,
+                val_windows=len(x_val),
+            )
         return cls(features, classes, config, standardiser, net, info)
 
-    def predict_proba(self, x: np.ndarray, batch: int = 4096) -> np.ndarray:
+    def _row_proba(self, feats: np.ndarray, batch: int = 4096) -> np.ndarray:
+        """Per-row class probabilities (no smoothing) from full feature rows."""
+        c = self.config
+        n_classes = len(self.classes)
+        use_forest = c.trees > 0 and len(self.net.forest.feature) > 0
+        weight = 1.0 if not use_forest else float(np.clip(c.net_weight, 0.0, 1.0))
+        proba = np.zeros((len(feats), n_classes))
+        if weight > 0:
+            with torch.no_grad():
+                for start in range(0, len(feats), batch):
+                    chunk = torch.tensor(feats[start : start + batch], dtype=torch.float32)
+                    p = torch.softmax(self.net(chunk), dim=1).double().numpy()
+                    proba[start : start + batch] += weight * p
+        if use_forest and weight < 1:
+            for start in range(0, len(feats), batch):
+                p = self.net.forest.proba(feats[start : start + batch], n_classes)
+                proba[start : start + batch] += (1 - weight) * p
+        return proba
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """(n, C) class probabilities for one time series; NaN rows until the window is full.
 
         The per-row log-probabilities are EWMA-smoothed along the series (``smoothing``)."""
@@ -250,13 +352,7 @@ class FaultClassifier:
         out = np.full((len(x), len(self.classes)), np.nan)
         if len(x) < w:
             return out
-        feats = self._features(x)[w - 1 :]
-        logp = []
-        with torch.no_grad():
-            for start in range(0, len(feats), batch):
-                chunk = torch.tensor(feats[start : start + batch], dtype=torch.float32)
-                logp.append(torch.log_softmax(self.net(chunk), dim=1).double().numpy())
-        lp = np.concatenate(logp)
+        lp = np.log(self._row_proba(self._features(x)[w - 1 :]) + 1e-4)
         lam = float(self.config.smoothing)
         if lam < 1.0:
             acc = lp[0].copy()
@@ -279,7 +375,7 @@ class FaultClassifier:
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
         meta = {
             "task": TASK,
-            "kind": "rolling-features-mlp",
+            "kind": "rolling-features-forest-mlp",
             "features": self.features,
             "classes": self.classes,
             "window": self.window,
@@ -294,7 +390,14 @@ class FaultClassifier:
     def load(cls, directory: str | Path) -> FaultClassifier:
         meta, state = read_bundle(directory)
         config = ClassifierConfig(**meta["config"])
-        net = FeatureNet(5 * len(meta["features"]), len(meta["classes"]), config)
+        n_inputs = int(state["mean"].shape[0])
+        net = FeatureNet(
+            n_inputs,
+            len(meta["classes"]),
+            config,
+            int(state["forest.feature"].shape[0]),
+            int(state["forest.roots"].shape[0]),
+        )
         net.load_state_dict(state)
         net.eval()
         return cls(

@@ -60,8 +60,9 @@ class FakeKube:
         self._check()
         return plural in self.served_plurals
 
-    async def apply_custom_object(self, group: str, version: str, plural: str, namespace: str,
-                                  body: dict[str, Any]) -> str:
+    async def apply_custom_object(
+        self, group: str, version: str, plural: str, namespace: str, body: dict[str, Any]
+    ) -> str:
         self._check()
         key = (plural, namespace, body["metadata"]["name"])
         previous = self.custom.get(key)

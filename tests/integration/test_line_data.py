@@ -1,0 +1,164 @@
+"""Sensor data through the operator: a ProductionLine applied to the real kube-apiserver gets
+its ingestion endpoint, MQTT subscription and Feast feature views; readings arrive in the
+online store; a restart loses nothing that was acknowledged."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from lineops.backends.feast_store import FeastStore
+from lineops.backends.offline_store import OfflineStore
+from tests.support import resources as res
+from tests.support.kube import wait_for
+from tests.support.operator import OperatorIdentity, run_operator
+
+pytestmark = pytest.mark.integration
+NAME = "press-line-1"
+
+
+def _line(mqtt_port: int | None = None) -> dict[str, Any]:
+    body = res.example("productionline.yaml")
+    body["spec"]["features"] = {"window": "5m", "materializeEvery": "1s"}
+    if mqtt_port is not None:
+        body["spec"]["ingestion"]["mqtt"] = {
+            "enabled": True,
+            "broker": f"127.0.0.1:{mqtt_port}",
+            "group": "lineops",
+        }
+    return body
+
+
+def _post(url: str, readings: list[dict[str, Any]]) -> dict[str, Any]:
+    req = urllib.request.Request(
+        url,
+        data=json.dumps({"readings": readings}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+
+def _readings(n: int, start: float, value: float = 40.0) -> list[dict[str, Any]]:
+    return [
+        {
+            "work_unit": "press-01",
+            "sensor": "oil_temperature",
+            "value": value + i % 7,
+            "timestamp": start + i * 0.01,
+        }
+        for i in range(n)
+    ]
+
+
+def _ready(api: client.ApiClient, ns: str) -> dict[str, Any] | None:
+    obj = res.get(api, ns, "ProductionLine", NAME)
+    return obj if res.has_condition(obj, "Ready", "True") else None
+
+
+def test_http_and_mqtt_readings_reach_the_online_store(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    mosquitto: int,
+    tmp_path: Path,
+) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    env = {"LINEOPS_DATA_DIR": str(tmp_path), "LINEOPS_TRAINING": "off"}
+    with run_operator(operator_identity, namespace, env) as op:
+        res.create(api_client, namespace, _line(mosquitto))
+        obj = wait_for(lambda: _ready(api_client, namespace), timeout=90, what="line Ready")
+        features = res.condition(obj, "FeaturesReady")
+        ingestion = res.condition(obj, "IngestionReady")
+        assert features and features["status"] == "True", features
+        assert "press_line_1__sensor_window" in features["message"]
+        assert ingestion and f"{op.data_url}/v1/lines/{NAME}/readings" in ingestion["message"]
+        assert f"MQTT 127.0.0.1:{mosquitto}" in ingestion["message"]
+
+        now = time.time()
+        junk = [
+            {
+                "work_unit": "press-01",
+                "sensor": "oil_temperature",
+                "value": "Inp OutRange",
+                "timestamp": now,
+            },
+            {"work_unit": "press-77", "sensor": "x", "value": 1.0, "timestamp": now},
+        ]
+        answer = _post(f"{op.data_url}/v1/lines/{NAME}/readings", _readings(100, now - 5) + junk)
+        assert (answer["received"], answer["accepted"], answer["quarantined"]) == (102, 100, 2)
+
+        feast = FeastStore.local(tmp_path)
+
+        def online_count() -> Any:
+            got = feast.online_features(NAME, ["press-01"], ["oil_temperature__count"])
+            value = got["oil_temperature__count"][0]
+            return value if value and value >= 100 else None
+
+        assert wait_for(online_count, timeout=60, what="HTTP readings online") == 100
+
+        publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="edge-1")
+        publisher.connect("127.0.0.1", mosquitto)
+        publisher.loop_start()
+        try:
+            topic = f"spBv1.0/{NAME}/DDATA/edge-1/press-01"
+            stamp_ms = int(time.time() * 1000)
+
+            def mqtt_arrived() -> Any:
+                # Publish until the subscription is in place (QoS 1 before SUBACK is lost).
+                payload = {
+                    "timestamp": stamp_ms,
+                    "metrics": [{"name": "ram_force", "value": 1234.0, "timestamp": stamp_ms}],
+                }
+                publisher.publish(topic, json.dumps(payload), qos=1).wait_for_publish(10)
+                got = feast.online_features(NAME, ["press-01"], ["ram_force__max"])
+                return got["ram_force__max"][0]
+
+            assert (
+                wait_for(mqtt_arrived, timeout=60, interval=0.5, what="MQTT readings online")
+                == 1234.0
+            )
+        finally:
+            publisher.loop_stop()
+            publisher.disconnect()
+        text = op.metrics()
+        assert f'lineops_ingest_readings_total{{line="{NAME}",outcome="quarantined"}}' in text
+
+
+def test_operator_restart_mid_stream_loses_nothing_acknowledged(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    tmp_path: Path,
+) -> None:
+    env = {"LINEOPS_DATA_DIR": str(tmp_path), "LINEOPS_TRAINING": "off"}
+    acknowledged = 0
+    start = time.time() - 60
+    with run_operator(operator_identity, namespace, env) as op:
+        res.create(api_client, namespace, _line())
+        wait_for(lambda: _ready(api_client, namespace), timeout=90, what="line Ready")
+        for batch in range(5):
+            answer = _post(
+                f"{op.data_url}/v1/lines/{NAME}/readings", _readings(200, start + batch * 2)
+            )
+            acknowledged += answer["accepted"]
+    # The operator is gone; a second one takes over the same data directory.
+    with run_operator(operator_identity, namespace, env) as op:
+        wait_for(lambda: _ready(api_client, namespace), timeout=90, what="line Ready again")
+        for batch in range(5, 8):
+            answer = _post(
+                f"{op.data_url}/v1/lines/{NAME}/readings", _readings(200, start + batch * 2)
+            )
+            acknowledged += answer["accepted"]
+    assert acknowledged == 8 * 200
+    assert OfflineStore(tmp_path / "offline").count(NAME) == acknowledged
