@@ -120,8 +120,9 @@ def classifiers(train: dict, tests: dict, seed: int, out: Path) -> dict[str, Any
     xt = np.vstack([window_features(x) for x in train.values()])
     yt = np.concatenate([np.full(len(x) - 19, f) for f, x in train.items()])
     et = ExtraTreesClassifier(n_estimators=500, n_jobs=2, random_state=seed).fit(xt, yt)
-    pred = np.concatenate([et.predict(window_features(x))[w_eval - 20 :] for x in tests.values()])
-    res["extratrees_500"] = classification_metrics(y_true, pred, classes, merge)
+    et_pred = [et.predict(window_features(x))[w_eval - 20 :] for x in tests.values()]
+    et_pred = np.concatenate(et_pred)
+    res["extratrees_500"] = classification_metrics(y_true, et_pred, classes, merge)
     res["extratrees_500"]["train_seconds"] = time.time() - start
 
     start = time.time()
@@ -129,9 +130,10 @@ def classifiers(train: dict, tests: dict, seed: int, out: Path) -> dict[str, Any
     clf = FaultClassifier.fit(runs, FEATURES, classes, make_config("fault-classification"), seed)
     fit_s = time.time() - start
     pred = np.concatenate([clf.predict(x)[w_eval - 1 :] for x in tests.values()])
-    res["lineops_window_cnn"] = classification_metrics(y_true, pred, classes, merge)
-    res["lineops_window_cnn"]["train_seconds"] = fit_s
-    for name, p in (("lineops_window_cnn", pred),):
+    res["lineops_forest_mlp"] = classification_metrics(y_true, pred, classes, merge)
+    res["lineops_forest_mlp"]["train_seconds"] = fit_s
+    res["lineops_forest_mlp"]["info"] = clf.info
+    for name, p in (("extratrees_500", et_pred), ("lineops_forest_mlp", pred)):
         confusion(y_true, p, classes, out / f"confusion-{name}.png")
         res[name]["confusion"] = _confusion(y_true, p, len(classes)).tolist()
     return res

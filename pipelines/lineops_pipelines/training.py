@@ -284,4 +284,7 @@ def load_for_task(task: str, dataset: str, reduced: bool = False) -> pd.DataFram
 
 def _window(task: str, overrides: dict[str, Any] | None) -> int:
     config = make_config(task, None, overrides)
+    history = getattr(config, "history", None)  # rows one feature vector depends on
+    if isinstance(history, int):
+        return history
     return int(getattr(config, "window", getattr(config, "lags", 0)))

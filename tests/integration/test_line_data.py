@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-
 from lineops.backends.feast_store import FeastStore
 from lineops.backends.offline_store import OfflineStore
+
 from tests.support import resources as res
 from tests.support.kube import wait_for
 from tests.support.operator import OperatorIdentity, run_operator

@@ -9,6 +9,7 @@ would show. Each step says what it did; the run directory keeps every log.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import signal
@@ -114,66 +115,41 @@ def _run(args: argparse.Namespace) -> int:
         )
         step(f"starting the operator (embedded profile) on namespace {ns}")
         log = open(out / "operator.log", "wb")  # noqa: SIM115 - owned by the child
-        env = dict(os.environ, KUBECONFIG=cp.kubeconfig, LINEOPS_PROFILE="embedded")
-        operator = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lineops.cli.main",
-                "operator",
-                "run",
-                "--namespace",
-                ns,
-                "--metrics-port",
-                "0",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
+        env = dict(
+            os.environ,
+            KUBECONFIG=cp.kubeconfig,
+            LINEOPS_PROFILE="embedded",
+            LINEOPS_MONITOR_SECONDS="2",
+            LINEOPS_TRAINING_POLL_SECONDS="2",
         )
+        metrics_port, data_port = _free_port(), _free_port()
+        data_dir = out / "data"
+        command = [sys.executable, "-m", "lineops.cli.main", "operator", "run"]
+        command += ["--namespace", ns, "--metrics-port", str(metrics_port)]
+        command += ["--ingest-port", str(data_port), "--data-dir", str(data_dir)]
+        operator = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
-        print(f"   pid {operator.pid}, log {out / 'operator.log'}")
+        data_url = f"http://127.0.0.1:{data_port}"
+        _poll("the operator's /healthz", lambda: _get(f"http://127.0.0.1:{metrics_port}/healthz"))
+        print(
+            f"   pid {operator.pid}; metrics http://127.0.0.1:{metrics_port}/metrics; "
+            f"data {data_url}; log {out / 'operator.log'}"
+        )
 
         custom = client.CustomObjectsApi(api)
-        applied = []
-        for name in ("productionline.yaml", "qualitymodel.yaml", "qualitymodel-anomaly.yaml"):
-            doc = yaml.safe_load((REPO / "examples" / name).read_text())
-            plural = {"ProductionLine": "productionlines", "QualityModel": "qualitymodels"}[
-                doc["kind"]
-            ]
-            custom.create_namespaced_custom_object("lineops.io", "v1alpha1", ns, plural, doc)
-            applied.append((plural, doc["metadata"]["name"]))
-            step(f"applied examples/{name}: {doc['kind']} {doc['metadata']['name']}")
-
-        for plural, name in applied:
-
-            def reconciled(plural: str = plural, name: str = name) -> dict[str, Any] | None:
-                obj: dict[str, Any] = custom.get_namespaced_custom_object(
-                    "lineops.io", "v1alpha1", ns, plural, name
-                )
-                ready = _condition(obj, "Ready")
-                fresh = ready.get("observedGeneration") == obj["metadata"]["generation"]
-                return obj if ready and fresh and ready["reason"] != "LineNotFound" else None
-
-            obj = _poll(f"{plural}/{name} to be reconciled", reconciled)
-            ready = _condition(obj, "Ready")
-            print(
-                f"   {plural}/{name}: Ready={ready['status']} ({ready['reason']}): "
-                f"{ready.get('message', '')}"
-            )
-            if plural == "qualitymodels":
-                training = obj["status"].get("training", {})
-                print(
-                    f"   training request {training.get('requestName')} "
-                    f"(spec hash {training.get('specHash')})"
-                )
+        _apply_examples(custom, ns)
+        _wait_line(custom, ns, "press-line-1")
+        _mes_records(custom, ns, data_url, out)
+        _replay_te(custom, ns, data_url, data_dir)
+        _wait_models(custom, ns)
 
         step(f"kubectl get pl,qm -n {ns}")
         base = f"/apis/lineops.io/v1alpha1/namespaces/{ns}"
         _print_table(server_table(api, f"{base}/productionlines"))
         print()
         _print_table(server_table(api, f"{base}/qualitymodels"))
-        step(f"done in {time.monotonic() - started:.0f}s; logs and state in {out}")
+        _metrics_excerpt(f"http://127.0.0.1:{metrics_port}/metrics")
+        step(f"done in {time.monotonic() - started:.0f}s; logs, data and reports in {out}")
         if args.keep:
             print(
                 f"   left running: operator pid {operator.pid}; stop the control plane with "
@@ -191,3 +167,225 @@ def _run(args: argparse.Namespace) -> int:
         if not args.keep:
             cp.stop()
     return 0
+
+
+GROUP, VERSION = "lineops.io", "v1alpha1"
+DEMO_TRAINING = {"dataset": "te", "reduced": "true", "epochs": "3"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return str(resp.read().decode())
+    except OSError:
+        return None
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+
+def _apply_examples(custom: Any, ns: str) -> None:
+    for name in (
+        "productionline.yaml",
+        "te-line.yaml",
+        "qualitymodel.yaml",
+        "qualitymodel-anomaly.yaml",
+    ):
+        doc = yaml.safe_load((REPO / "examples" / name).read_text())
+        if doc["kind"] == "QualityModel":
+            # The examples train on the full data set; the demo uses the reduced TE split.
+            doc["spec"]["training"]["parameters"] = DEMO_TRAINING
+        plural = "productionlines" if doc["kind"] == "ProductionLine" else "qualitymodels"
+        custom.create_namespaced_custom_object(GROUP, VERSION, ns, plural, doc)
+        step(f"applied examples/{name}: {doc['kind']} {doc['metadata']['name']}")
+    print(f"   (QualityModels train with parameters {DEMO_TRAINING} to keep the demo short)")
+
+
+def _obj(custom: Any, ns: str, plural: str, name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = custom.get_namespaced_custom_object(GROUP, VERSION, ns, plural, name)
+    return obj
+
+
+def _wait_line(custom: Any, ns: str, name: str) -> dict[str, Any]:
+    def ready() -> dict[str, Any] | None:
+        obj = _obj(custom, ns, "productionlines", name)
+        cond = _condition(obj, "Ready")
+        return obj if cond.get("status") == "True" else None
+
+    obj: dict[str, Any] = _poll(f"ProductionLine {name} to be Ready", ready, timeout=180)
+    for type_ in ("Ready", "FeaturesReady", "IngestionReady", "MonitoringReady"):
+        cond = _condition(obj, type_)
+        print(f"   {type_}={cond.get('status')} ({cond.get('reason')}): {cond.get('message')}")
+    return obj
+
+
+def _mes_records(custom: Any, ns: str, data_url: str, out: Path) -> None:
+    from lineops.cli.demo_data import ring_measurements, shift_counts, shift_events
+    from lineops.cli.main import main as lineops
+
+    base = f"{data_url}/v1/namespaces/{ns}/lines/press-line-1"
+    records, rows = ring_measurements()
+    step(
+        f"posting {len(records)} ring-diameter measurements (Montgomery's 25 piston-ring "
+        "subgroups, then 10 with a constructed +0.02 mm shift)"
+    )
+    answer = _post(f"{base}/measurements", {"records": records})
+    print(
+        f"   received {answer['received']}, accepted {answer['accepted']}, "
+        f"quarantined {answer['quarantined']}"
+    )
+    junk = [
+        {
+            "characteristic": "ring_diameter",
+            "value": "Inp OutRange",
+            "timestamp": "2026-11-20T15:00:00Z",
+        }
+    ]
+    answer = _post(f"{base}/measurements", {"records": junk})
+    print(f"   a historian junk value is quarantined, not dropped: {answer['rejected'][0]}")
+    step("posting one shift of machine states and counts for the four work units")
+    _post(f"{base}/events", {"records": shift_events()})
+    _post(f"{base}/counts", {"records": shift_counts()})
+
+    def judged() -> dict[str, Any] | None:
+        obj = _obj(custom, ns, "productionlines", "press-line-1")
+        kpis = (obj.get("status") or {}).get("kpis")
+        return obj if kpis and _condition(obj, "InControl").get("status") == "False" else None
+
+    obj: dict[str, Any] = _poll("the line's KPIs and SPC verdict", judged)
+    kpis = obj["status"]["kpis"]
+    print(
+        f"   status.kpis: OEE {kpis['oee']} = availability {kpis['availability']} x "
+        f"performance {kpis['performance']} x quality {kpis['quality']}"
+    )
+    cond = _condition(obj, "InControl")
+    print(f"   InControl={cond['status']} ({cond['reason']}): {cond['message']}")
+
+    step("writing the SPC report (control chart, capability histogram) as PNG and HTML")
+    csv = out / "ring_diameter.csv"
+    csv.write_text("\n".join(",".join(str(v) for v in row) for row in rows) + "\n")
+    report = out / "report"
+    lineops(
+        [
+            "report",
+            "--csv",
+            str(csv),
+            "--chart",
+            "xbar-r",
+            "--phase1",
+            "25",
+            "--rules",
+            "nelson-1,nelson-2,nelson-5",
+            "--lsl",
+            "73.95",
+            "--usl",
+            "74.05",
+            "--target",
+            "74.0",
+            "--unit",
+            "mm",
+            "--title",
+            "press-line-1 ring_diameter",
+            "--out",
+            str(report),
+        ]
+    )
+    print(f"   open {report / 'index.html'}")
+
+
+def _replay_te(custom: Any, ns: str, data_url: str, data_dir: Path) -> None:
+    from lineops.backends.feast_store import FeastStore
+    from lineops.services.replay import load_te, replay
+
+    _wait_line(custom, ns, "te-line")
+    frame = load_te(fault=1, split="test")
+    step(
+        f"replaying the Tennessee Eastman process (bibmon, fault 1 test run: {len(frame)} "
+        f"samples x {frame.shape[1]} variables) into te-line"
+    )
+    stats = replay(
+        frame, url=f"{data_url}/v1/lines/te-line/readings", work_unit="te-process", speed=0
+    )
+    print(f"   {stats}")
+    feast = FeastStore.local(data_dir)
+
+    def online() -> dict[str, list[Any]] | None:
+        got = feast.online_features(
+            "te-line", ["te-process"], ["xmeas_01__mean", "xmeas_01__count"]
+        )
+        return got if got["xmeas_01__count"][0] else None
+
+    got = _poll("online features of te-line", online)
+    print(
+        f"   online features (Feast) for te-process: xmeas_01 mean "
+        f"{got['xmeas_01__mean'][0]:.4f} over {got['xmeas_01__count'][0]} readings"
+    )
+
+
+def _wait_models(custom: Any, ns: str) -> None:
+    step("training the QualityModels with kfp.local (KFP v2 pipeline quality-training)")
+
+    def settled(name: str) -> dict[str, Any] | None:
+        obj = _obj(custom, ns, "qualitymodels", name)
+        trained = _condition(obj, "Trained")
+        return obj if trained.get("reason") in ("TrainingSucceeded", "TrainingFailed") else None
+
+    for name in ("press-line-1-anomaly", "press-line-1-faults"):
+        obj: dict[str, Any] = _poll(
+            f"{name} to finish training", functools.partial(settled, name), timeout=900
+        )
+        status = obj["status"]
+        training = status.get("training", {})
+        print(
+            f"   {name}: run {training.get('runId')} {training.get('state')}; "
+            f"metrics {training.get('metrics')}"
+        )
+        champion = status.get("champion") or {}
+        blocked = _condition(obj, "PromotionBlocked")
+        if champion:
+            print(f"   champion {champion.get('version')} (score {champion.get('score')})")
+        if blocked:
+            print(
+                f"   PromotionBlocked={blocked['status']} ({blocked['reason']}): "
+                f"{blocked.get('message')}"
+            )
+
+
+def _metrics_excerpt(url: str) -> None:
+    step("a few of the operator's Prometheus series")
+    text = _get(url) or ""
+    wanted = (
+        "lineops_oee_ratio{",
+        "lineops_spc_in_control{",
+        "lineops_capability_cpk{",
+        "lineops_ingest_readings_total{",
+        "lineops_reconcile_total{",
+    )
+    shown: dict[str, int] = {}
+    for line in text.splitlines():
+        for prefix in wanted:
+            if line.startswith(prefix) and shown.get(prefix, 0) < 2:
+                shown[prefix] = shown.get(prefix, 0) + 1
+                print(f"   {line}")

@@ -5,7 +5,8 @@ autoregressive map plus an optional small MLP branch). Its one-step residuals ar
 their covariance on the training rows, giving a Hotelling-type statistic per sample; the
 anomaly score is that statistic smoothed by an EWMA. Forecasting removes the process dynamics
 (autocorrelation) that make static PCA charts slow, and the EWMA accumulates small persistent
-changes in mean *and* variance.
+changes in mean *and* variance. ``ewma_lambda`` = 0.25 (memory of about 4 samples) reacts
+faster than the classical 0.05 at a small cost in sensitivity to the slowest drifts.
 
 The alarm threshold is fixed at training time from held-out NORMAL rows (the last part of each
 normal run, in time order, after a gap so no window straddles the split) and stored with the

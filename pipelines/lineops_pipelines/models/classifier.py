@@ -138,7 +138,9 @@ class Forest(nn.Module):
                 raise ValueError("unexpected tree layout: left child is not the next node")
             t64 = np.asarray(tree.threshold, dtype=np.float64)
             t32 = t64.astype(np.float32)
-            t32 = np.where(t32.astype(np.float64) > t64, np.nextafter(t32, np.float32(-np.inf)), t32)
+            t32 = np.where(
+                t32.astype(np.float64) > t64, np.nextafter(t32, np.float32(-np.inf)), t32
+            )
             roots.append(offset)
             feats.append(np.where(leaf, 0, tree.feature))
             thresholds.append(t32)

@@ -4,37 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lineops.mes.textbook import PISTON_RINGS as PISTON_RINGS  # re-exported for the tests
+from lineops.mes.textbook import piston_rings_table
 from numpy.typing import NDArray
-
-# Montgomery, Introduction to Statistical Quality Control (6th ed.), Table 6.3: inside
-# diameter (mm) of forged automobile piston rings, 25 subgroups of 5.
-PISTON_RINGS = """
-74.030 74.002 74.019 73.992 74.008
-73.995 73.992 74.001 74.011 74.004
-73.988 74.024 74.021 74.005 74.002
-74.002 73.996 73.993 74.015 74.009
-73.992 74.007 74.015 73.989 74.014
-74.009 73.994 73.997 73.985 73.993
-73.995 74.006 73.994 74.000 74.005
-73.985 74.003 73.993 74.015 73.988
-74.008 73.995 74.009 74.005 74.004
-73.998 74.000 73.990 74.007 73.995
-73.994 73.998 73.994 73.995 73.990
-74.004 74.000 74.007 74.000 73.996
-73.983 74.002 73.998 73.997 74.012
-74.006 73.967 73.994 74.000 73.984
-74.012 74.014 73.998 73.999 74.007
-74.000 73.984 74.005 73.998 73.996
-73.994 74.012 73.986 74.005 74.007
-74.006 74.010 74.018 74.003 74.000
-73.984 74.002 74.003 74.005 73.997
-74.000 74.010 74.013 74.020 74.003
-73.982 74.001 74.015 74.005 73.996
-74.004 73.999 73.990 74.006 74.009
-74.010 73.989 73.990 74.009 74.014
-74.015 74.008 73.993 74.000 74.010
-73.982 73.984 73.995 74.017 74.013
-"""
 
 # The subgroup means and ranges the book prints next to the data (3 decimals).
 PISTON_XBAR = [
@@ -80,5 +52,4 @@ def piston_rings() -> NDArray[np.float64]:
 
 
 def piston_ring_array() -> NDArray[np.float64]:
-    rows = [line.split() for line in PISTON_RINGS.splitlines() if line.strip()]
-    return np.array([[float(v) for v in row] for row in rows])
+    return np.array(piston_rings_table())

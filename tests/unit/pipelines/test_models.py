@@ -75,3 +75,16 @@ def test_failure_model_learns_synthetic_degradation(tmp_path: Path) -> None:
     assert metrics["rmse"] < 35.0  # RUL is capped at 125 cycles
     rows = scoring.score_rows(model, frame[frame["run"] == "u001"][feats].to_numpy())
     assert rows[0]["rul"] is None and rows[-1]["rul"] is not None
+
+
+def test_exported_forest_votes_like_scikit_learn() -> None:
+    from lineops_pipelines.models.classifier import Forest
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 6))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
+    trees = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(x.astype(np.float32), y)
+    forest = Forest.from_sklearn(trees.estimators_)
+    test = rng.normal(size=(400, 6))
+    np.testing.assert_allclose(forest.proba(test, 3), trees.predict_proba(test))
