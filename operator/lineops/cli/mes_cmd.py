@@ -367,7 +367,8 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime] | None:
     return None
 
 
-def _dict_rows(path: str, required: Sequence[str]) -> tuple[list[dict[str, str | None]], Table]:
+def read_records(path: str, required: Sequence[str]) -> tuple[list[dict[str, str | None]], Table]:
+    """Rows of a CSV with a header, keys lower-cased; the Table maps rows to file lines."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -471,8 +472,8 @@ def run_oee(args: argparse.Namespace) -> int:
 
 
 def _oee_events(args: argparse.Namespace, ict: float | None) -> int:
-    ev_rows, ev_table = _dict_rows(args.events, ("timestamp", "work_unit", "state"))
-    ct_rows, ct_table = _dict_rows(args.counts, ("timestamp", "work_unit", "total", "good"))
+    ev_rows, ev_table = read_records(args.events, ("timestamp", "work_unit", "state"))
+    ct_rows, ct_table = read_records(args.counts, ("timestamp", "work_unit", "total", "good"))
     events = _mes(ev_table, lambda: events_from_records(ev_rows))
     counts = _mes(ct_table, lambda: counts_from_records(ct_rows))
     window = _window(args)

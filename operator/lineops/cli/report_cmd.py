@@ -11,7 +11,6 @@ half-written report behind.
 from __future__ import annotations
 
 import argparse
-import csv
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TypeVar
 
 from lineops.api.productionline import SUBGROUP_CHARTS, ProductionLine, QualityCharacteristic
 from lineops.cli.errors import CliError
-from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_table
+from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_records, read_table
 from lineops.cli.rules_cmd import load_lines
 from lineops.mes.capability import WithinMethod
 from lineops.mes.charts import ChartKind
@@ -194,27 +193,6 @@ def _single_line(path: str) -> ProductionLine:
 # ------------------------------------------------------------------------------------- OEE
 
 
-def _records(path: str, required: Sequence[str]) -> tuple[list[dict[str, str | None]], Table]:
-    """Rows of a CSV with a header, keys lower-cased; the Table maps rows to file lines."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise CliError(f"{path}: missing column(s) {', '.join(missing)}")
-            records: list[dict[str, str | None]] = []
-            lines: list[int] = []
-            for row in reader:
-                records.append({(k or "").strip().lower(): v for k, v in row.items()})
-                lines.append(reader.line_num)
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CliError(f"{path}: cannot read: {exc}") from None
-    return records, Table(path, header, [], lines)
-
-
 def _total(parts: Mapping[str, Oee]) -> Oee:
     """The line aggregate: times and counts of the work units added up."""
     reasons: dict[str, float] = {}
@@ -243,8 +221,8 @@ def _plan_oee(args: argparse.Namespace, line: ProductionLine | None, plan: Plan)
         ideal = parse_duration(args.ideal_cycle_time, "--ideal-cycle-time")
     elif line is not None:
         ideal = {unit.name: unit.ideal_cycle_seconds for unit in line.spec.work_units}
-    ev_rows, ev_table = _records(args.oee_events, EVENT_COLUMNS)
-    ct_rows, ct_table = _records(args.oee_counts, COUNT_COLUMNS)
+    ev_rows, ev_table = read_records(args.oee_events, EVENT_COLUMNS)
+    ct_rows, ct_table = read_records(args.oee_counts, COUNT_COLUMNS)
     events = _on(ev_table, lambda: events_from_records(ev_rows))
     counts = _on(ct_table, lambda: counts_from_records(ct_rows))
     report = _on(ct_table, lambda: oee_from_events(events, counts, ideal_cycle_time=ideal))

@@ -15,7 +15,6 @@ from lineops.api.constants import (
     LABEL_LINE,
     QUALITY_MODEL_PLURAL,
 )
-from lineops.api.errors import describe_validation_error
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend, KubeUnavailable
 from lineops.services.children import child_metadata
@@ -23,7 +22,13 @@ from lineops.services.conditions import ConditionSet
 from lineops.services.ingestion.service import IngestionService
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
-from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
+from lineops.services.outcome import (
+    DependencyUnavailable,
+    Event,
+    Outcome,
+    finish,
+    validate_spec,
+)
 from lineops.services.prometheus_rules import prometheus_rule_for_line
 from lineops.services.spec_hash import canonical_json
 
@@ -52,15 +57,9 @@ class LineReconciler:
         status = body.get("status") or {}
         conds = ConditionSet(status.get("conditions"), meta.get("generation"))
         out = Outcome()
-        try:
-            spec = ProductionLineSpec.model_validate(body.get("spec") or {})
-        except ValidationError as exc:
-            message = describe_validation_error(exc)
-            conds.set(R.SPEC_VALID, "False", R.INVALID_SPEC, message)
-            conds.set(R.READY, "False", R.INVALID_SPEC, message)
-            out.error = InvalidSpec(message)
+        spec = validate_spec(ProductionLineSpec, body, conds, out)
+        if spec is None:
             return finish(body, conds, out)
-        conds.set(R.SPEC_VALID, "True", R.RECONCILED, "spec accepted")
 
         try:
             result = await self._kube.apply_config_map(meta["namespace"], self._config(body, spec))

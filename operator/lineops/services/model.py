@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import ValidationError
-
 from lineops.api import reasons as R
 from lineops.api.conditions import now_rfc3339
 from lineops.api.constants import (
@@ -22,13 +20,18 @@ from lineops.api.constants import (
     LABEL_SPEC_HASH,
     PRODUCTION_LINE_PLURAL,
 )
-from lineops.api.errors import describe_validation_error
 from lineops.api.qualitymodel import QualityModelSpec
 from lineops.backends.kube import KubeBackend, KubeUnavailable
 from lineops.backends.training.runs import TrainingBackendError
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
-from lineops.services.outcome import DependencyUnavailable, Event, InvalidSpec, Outcome, finish
+from lineops.services.outcome import (
+    DependencyUnavailable,
+    Event,
+    Outcome,
+    finish,
+    validate_spec,
+)
 from lineops.services.spec_hash import canonical_json, training_spec_hash
 from lineops.services.training import Context, TrainingService
 
@@ -60,15 +63,9 @@ class ModelReconciler:
         status = body.get("status") or {}
         conds = ConditionSet(status.get("conditions"), meta.get("generation"))
         out = Outcome()
-        try:
-            spec = QualityModelSpec.model_validate(body.get("spec") or {})
-        except ValidationError as exc:
-            message = describe_validation_error(exc)
-            conds.set(R.SPEC_VALID, "False", R.INVALID_SPEC, message)
-            conds.set(R.READY, "False", R.INVALID_SPEC, message)
-            out.error = InvalidSpec(message)
+        spec = validate_spec(QualityModelSpec, body, conds, out)
+        if spec is None:
             return finish(body, conds, out)
-        conds.set(R.SPEC_VALID, "True", R.RECONCILED, "spec accepted")
 
         try:
             line = await self._kube.get_custom(

@@ -7,11 +7,13 @@ Services return an Outcome instead of patching and raising themselves, so the ko
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import kopf
+from pydantic import BaseModel, ValidationError
 
 from lineops.api import reasons as R
+from lineops.api.errors import describe_validation_error
 from lineops.services.conditions import ConditionSet
 
 
@@ -56,3 +58,23 @@ def finish(body: dict[str, Any], conds: ConditionSet, out: Outcome) -> Outcome:
             )
         )
     return out
+
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def validate_spec(
+    model: type[SpecT], body: dict[str, Any], conds: ConditionSet, out: Outcome
+) -> SpecT | None:
+    """The parsed spec, or None after recording why it is invalid (SpecValid and Ready
+    False with the field named, and a permanent error: retrying cannot fix a spec)."""
+    try:
+        spec = model.model_validate(body.get("spec") or {})
+    except ValidationError as exc:
+        message = describe_validation_error(exc)
+        conds.set(R.SPEC_VALID, "False", R.INVALID_SPEC, message)
+        conds.set(R.READY, "False", R.INVALID_SPEC, message)
+        out.error = InvalidSpec(message)
+        return None
+    conds.set(R.SPEC_VALID, "True", R.RECONCILED, "spec accepted")
+    return spec
