@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,16 @@ def _readings(n: int, start: float, value: float = 40.0) -> list[dict[str, Any]]
         }
         for i in range(n)
     ]
+
+
+def _accepts(url: str) -> bool:
+    try:
+        _post(url, [])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise
+    return True
 
 
 def _ready(api: client.ApiClient, ns: str) -> dict[str, Any] | None:
@@ -152,9 +163,15 @@ def test_operator_restart_mid_stream_loses_nothing_acknowledged(
                 f"{op.data_url}/v1/lines/{NAME}/readings", _readings(200, start + batch * 2)
             )
             acknowledged += answer["accepted"]
-    # The operator is gone; a second one takes over the same data directory.
+    # The operator is gone; a second one takes over the same data directory. The line's
+    # status still says Ready from the first one, so wait for the new one's endpoint to
+    # know the line (it does once its resume handler has reconciled it).
     with run_operator(operator_identity, namespace, env) as op:
-        wait_for(lambda: _ready(api_client, namespace), timeout=90, what="line Ready again")
+        wait_for(
+            lambda: _accepts(f"{op.data_url}/v1/lines/{NAME}/readings"),
+            timeout=90,
+            what="the new operator to serve the line",
+        )
         for batch in range(5, 8):
             answer = _post(
                 f"{op.data_url}/v1/lines/{NAME}/readings", _readings(200, start + batch * 2)
