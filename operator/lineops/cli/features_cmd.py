@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from lineops.backends.offline_store import OfflineStore
+
 from lineops.cli.errors import CliError
 from lineops.cli.ingest_cmd import load_line
-from lineops.services.features import line_sensors
-from lineops.services.matching import LotsError, normalise_lots, read_lots, training_set
 
 
 def register(sub: Any) -> None:
@@ -29,6 +28,8 @@ def register(sub: Any) -> None:
 
 
 def _time(text: str | None, flag: str) -> pd.Timestamp | None:
+    import pandas as pd
+
     if text is None:
         return None
     try:
@@ -39,6 +40,11 @@ def _time(text: str | None, flag: str) -> pd.Timestamp | None:
 
 
 def _training_set(args: argparse.Namespace) -> int:
+    # pandas, pyarrow and the matching code load only for this command.
+    from lineops.backends.offline_store import OfflineStore
+    from lineops.services.features import line_sensors
+    from lineops.services.matching import LotsError, normalise_lots, read_lots, training_set
+
     line = load_line(args.line_file)
     name = line.metadata.name
     assert name is not None

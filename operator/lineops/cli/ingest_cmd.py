@@ -11,14 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from lineops.api.productionline import ProductionLine
-from lineops.backends.feast_store import FeastStore
 from lineops.cli.errors import CliError
 from lineops.services import replay as replay_mod
-from lineops.services.ingestion import IngestionServer, IngestionService
 
 
 def load_line(path: str) -> ProductionLine:
@@ -70,6 +67,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) -> int:
+    # Feast's SDK takes seconds to import: only the commands that need it pay for it.
+    from prometheus_client import CollectorRegistry
+
+    from lineops.backends.feast_store import FeastStore
+    from lineops.services.ingestion import IngestionServer, IngestionService
+
     data = Path(args.data)
     registry = CollectorRegistry()
     feast = None if args.no_feast else FeastStore.local(data)
