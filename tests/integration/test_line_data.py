@@ -179,3 +179,55 @@ def test_operator_restart_mid_stream_loses_nothing_acknowledged(
             acknowledged += answer["accepted"]
     assert acknowledged == 8 * 200
     assert OfflineStore(tmp_path / "offline").count(NAME) == acknowledged
+
+
+def test_sensor_drift_reaches_the_status_and_the_metrics(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    env = {
+        "LINEOPS_DATA_DIR": str(tmp_path),
+        "LINEOPS_TRAINING": "off",
+        "LINEOPS_MONITOR_SECONDS": "1",
+    }
+    rng = np.random.default_rng(7)
+    start = time.time() - 3000
+    with run_operator(operator_identity, namespace, env) as op:
+        res.create(api_client, namespace, _line())
+        wait_for(lambda: _ready(api_client, namespace), timeout=90, what="line Ready")
+        url = f"{op.data_url}/v1/lines/{NAME}/readings"
+        # Commissioning: oil at 40 degC; then a cooler failure moves it to 43 degC.
+        for offset, mean in ((0, 40.0), (500, 43.0)):
+            values = rng.normal(mean, 1.0, 500)
+            _post(
+                url,
+                [
+                    {
+                        "work_unit": "press-01",
+                        "sensor": "oil_temperature",
+                        "value": float(v),
+                        "timestamp": start + offset + i,
+                    }
+                    for i, v in enumerate(values)
+                ],
+            )
+
+        def drifted() -> dict[str, Any] | None:
+            obj = res.get(api_client, namespace, "ProductionLine", NAME)
+            drift = ((obj or {}).get("status") or {}).get("drift") or {}
+            return drift if drift.get("band") == "significant" else None
+
+        drift = wait_for(drifted, timeout=60, what="status.drift to report the shift")
+        assert drift["feature"] == "press-01/oil_temperature"
+        assert float(drift["maxPsi"]) > 0.25 and drift["drifting"] == 1
+        text = op.metrics()
+        series = [
+            line
+            for line in text.splitlines()
+            if line.startswith("lineops_drift_psi{") and "oil_temperature" in line
+        ]
+        assert series and float(series[0].rsplit(" ", 1)[1]) > 0.25

@@ -475,6 +475,23 @@ class SpcStatus(ApiModel):
     violations: int = Field(default=0, ge=0, description="Run-rule violations currently open.")
 
 
+class DriftStatus(ApiModel):
+    """Largest population stability index of the line's sensors, recent vs reference."""
+
+    max_psi: Decimal | None = Field(
+        default=None, description="Largest PSI over the sensors with enough readings."
+    )
+    feature: Annotated[str, StringConstraints(max_length=253)] | None = Field(
+        default=None, description="The sensor with that PSI, as <workUnit>/<sensor>."
+    )
+    band: Literal["stable", "moderate", "significant"] | None = Field(
+        default=None, description="PSI band: below 0.10, 0.10 to 0.25, above 0.25."
+    )
+    drifting: int = Field(
+        default=0, ge=0, description="Sensors whose PSI is above spec.monitoring.driftPsi."
+    )
+
+
 class ProductionLineStatus(ApiModel):
     """Observed state of a production line, written by the operator."""
 
@@ -486,6 +503,7 @@ class ProductionLineStatus(ApiModel):
     )
     kpis: Kpis | None = Field(default=None, description="Latest OEE figures.")
     spc: SpcStatus | None = Field(default=None, description="Control-chart summary.")
+    drift: DriftStatus | None = Field(default=None, description="Sensor drift summary.")
 
 
 class ProductionLine(ApiModel):

@@ -68,7 +68,7 @@ async def configure(
     # MES records -> MES store; one quarantine for everything that cannot be used.
     ingestion = IngestionService(data, metrics.registry, feast=FeastStore.local(data))
     mes_store = MesStore(data / "mes.sqlite")
-    monitors = LineMonitors(mes_store, MesMetrics(metrics.registry))
+    monitors = LineMonitors(mes_store, MesMetrics(metrics.registry), ingestion.offline)
     mes_api = MesApi(mes_store, ingestion.quarantine, monitors, metrics.registry)
     memo["ingestion"], memo["mes_store"], memo["monitors"] = ingestion, mes_store, monitors
     data_server = IngestionServer(

@@ -33,7 +33,6 @@ PISTON_RINGS = """
 """
 
 
-
 def piston_rings_table() -> list[list[float]]:
     """The 25 subgroups of 5 as rows."""
     return [[float(v) for v in line.split()] for line in PISTON_RINGS.splitlines() if line.strip()]

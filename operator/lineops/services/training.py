@@ -37,10 +37,14 @@ DEFAULT_DATASET = "te"
 
 
 def line_signals(line: dict[str, Any]) -> LineSignals:
-    """SPC from ``status.spc.inControl``; drift from the ``lineops.io/drift-psi`` annotation
-    (the line's status has no drift field yet; whoever measures drift writes it there)."""
-    spc = (line.get("status") or {}).get("spc") or {}
-    text = ((line.get("metadata") or {}).get("annotations") or {}).get(DRIFT_ANNOTATION)
+    """SPC from ``status.spc.inControl``; drift from ``status.drift.maxPsi`` (measured by
+    the line's monitor), or from a ``lineops.io/drift-psi`` annotation, which lets an
+    external drift detector trigger retraining too."""
+    status = line.get("status") or {}
+    spc = status.get("spc") or {}
+    text = (status.get("drift") or {}).get("maxPsi")
+    if text is None:
+        text = ((line.get("metadata") or {}).get("annotations") or {}).get(DRIFT_ANNOTATION)
     try:
         drift = float(text) if text is not None else None
     except ValueError:

@@ -10,13 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pandas as pd
+
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.backends.mes_store import MesStore
+from lineops.backends.offline_store import OfflineStore
 from lineops.mes.charts import ChartKind
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
 from lineops.services.monitoring.chart_tracker import ChartSnapshot, ChartTracker
+from lineops.services.monitoring.drift_tracker import DriftSnapshot, DriftTracker
 
 OEE_WINDOW = timedelta(hours=8)  # one shift: OEE is judged over the last 8 recorded hours
 
@@ -24,6 +28,7 @@ OEE_WINDOW = timedelta(hours=8)  # one shift: OEE is judged over the last 8 reco
 @dataclass
 class MonitorReport:
     charts: list[ChartSnapshot] = field(default_factory=list)
+    drift: DriftSnapshot | None = None
     oee: dict[str, Oee] = field(default_factory=dict)  # "" = the line, else the work unit
     oee_error: str | None = None
 
@@ -41,6 +46,17 @@ class MonitorReport:
         return sum(len(c.open_violations) for c in self.charts)
 
 
+def _first_day(offline: OfflineStore, line: str) -> pd.DataFrame:
+    """Readings of the line's first stored day: where its drift reference comes from."""
+    files = offline.files(line)
+    if not files:
+        return offline.read(line)
+    day = pd.Timestamp(files[0].parent.name.removeprefix("date="), tz="UTC")
+    return offline.read(
+        line, end=day + pd.Timedelta(days=1), columns=["work_unit", "sensor", "timestamp", "value"]
+    )
+
+
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -54,6 +70,7 @@ class LineMonitor:
         spec: ProductionLineSpec,
         store: MesStore,
         metrics: MesMetrics,
+        drift: DriftTracker | None = None,
     ) -> None:
         self.namespace, self.name, self.generation = namespace, name, generation
         self.key = f"{namespace}/{name}"
@@ -62,6 +79,7 @@ class LineMonitor:
         self._metrics = metrics
         self._trackers = {qc.name: ChartTracker(qc) for qc in spec.quality_characteristics}
         self._counted: dict[str, int] = {}  # per characteristic: points already counted
+        self._drift = drift
         # Every violation series exists from the start at 0: increase() in an alert needs a
         # sample before the first violation, or the first one would never fire.
         for qc in spec.quality_characteristics:
@@ -77,6 +95,8 @@ class LineMonitor:
                 report.charts.append(tracker.add(rows))
         if self.spec.monitoring.oee:
             self._oee(report)
+        if self._drift is not None:
+            report.drift = self._drift.evaluate()
         self._export(report)
         return report
 
@@ -136,6 +156,8 @@ class LineMonitor:
             if snap.capability is not None:
                 m.cpk.labels(ns, line, qc).set(snap.capability.cpk)
                 m.ppk.labels(ns, line, qc).set(snap.capability.ppk)
+        for found in report.drift.features if report.drift else ():
+            m.drift_psi.labels(ns, line, found.feature).set(found.psi)
         for unit, oee in report.oee.items():
             for component in ("availability", "performance", "quality", "oee"):
                 value = getattr(oee, component)
@@ -146,9 +168,12 @@ class LineMonitor:
 class LineMonitors:
     """The monitors of every line this operator reconciles, keyed by namespace/name."""
 
-    def __init__(self, store: MesStore, metrics: MesMetrics) -> None:
+    def __init__(
+        self, store: MesStore, metrics: MesMetrics, offline: OfflineStore | None = None
+    ) -> None:
         self.store = store
         self.metrics = metrics
+        self._offline = offline
         self._monitors: dict[str, LineMonitor] = {}
 
     def for_line(
@@ -157,11 +182,33 @@ class LineMonitors:
         key = f"{namespace}/{name}"
         current = self._monitors.get(key)
         if current is None or current.generation != generation:
-            fresh = LineMonitor(namespace, name, generation, spec, self.store, self.metrics)
+            fresh = LineMonitor(
+                namespace,
+                name,
+                generation,
+                spec,
+                self.store,
+                self.metrics,
+                self._drift_tracker(name, current),
+            )
             if current is not None:
                 fresh.inherit_counted(current)
             self._monitors[key] = current = fresh
         return current
+
+    def _drift_tracker(self, name: str, current: LineMonitor | None) -> DriftTracker | None:
+        if self._offline is None:
+            return None
+        if current is not None and current._drift is not None:
+            # The reference does not depend on the spec generation: keep it.
+            kept: DriftTracker = current._drift
+            return kept
+        offline = self._offline
+        return DriftTracker(
+            count=lambda: offline.count(name),
+            read_first=lambda: _first_day(offline, name),
+            read_recent=lambda horizon: offline.recent(name, int(horizon.value)),
+        )
 
     def spec_of(self, namespace: str, name: str) -> ProductionLineSpec | None:
         """The spec of a line this operator has reconciled, for validating its records."""

@@ -28,18 +28,29 @@ def apply_report(
             "quality": _ratio(line_oee.quality),
         }
         status["kpis"] = {k: v for k, v in kpis.items() if v is not None}
+    worst = report.drift.worst if report.drift else None
+    if worst is not None:
+        limit = spec.monitoring.drift_psi_value
+        status["drift"] = {
+            "maxPsi": f"{worst.psi:.3f}",
+            "feature": worst.feature,
+            "band": worst.band,
+            "drifting": sum(f.psi > limit for f in report.drift.features),  # type: ignore[union-attr]
+        }
     status["spc"] = {"violations": report.open_violations}
     if report.in_control is not None:
         status["spc"]["inControl"] = report.in_control
 
     if not spec.monitoring.spc and not spec.monitoring.oee:
         conds.set(R.MONITORING_READY, "False", R.DISABLED, "spec.monitoring: spc and oee are off")
-    elif report.established or report.oee:
+    elif report.established or report.oee or worst is not None:
         parts = [
             f"{c.characteristic} ({c.chart}, {c.subgroups} points)" for c in report.established
         ]
         if report.oee:
             parts.append(f"OEE over {len(report.oee) - 1} work units")
+        if worst is not None:
+            parts.append(f"drift over {len(report.drift.features)} sensors")  # type: ignore[union-attr]
         conds.set(R.MONITORING_READY, "True", R.MONITORING_CONFIGURED, "; ".join(parts))
     else:
         waiting = [
