@@ -231,3 +231,63 @@ def test_sensor_drift_reaches_the_status_and_the_metrics(
             if line.startswith("lineops_drift_psi{") and "oil_temperature" in line
         ]
         assert series and float(series[0].rsplit(" ", 1)[1]) > 0.25
+
+
+def test_cluster_profile_renders_an_owned_ingestion_deployment_and_service(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    tmp_path: Path,
+) -> None:
+    """Cluster profile: the line's ingestion runs as a Deployment + Service. This control
+    plane has no kubelet, so the Pods never run: the line must say exactly that."""
+    env = {
+        "LINEOPS_DATA_DIR": str(tmp_path),
+        "LINEOPS_TRAINING": "off",
+        "LINEOPS_PROFILE": "cluster",
+        "LINEOPS_IMAGE": "registry.example/lineops:test",
+    }
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    with run_operator(operator_identity, namespace, env):
+        line = res.create(api_client, namespace, _line())
+
+        def waiting() -> dict[str, Any] | None:
+            obj = res.get(api_client, namespace, "ProductionLine", NAME)
+            cond = res.condition(obj, "IngestionReady")
+            return obj if cond and cond["reason"] == "Pending" else None
+
+        obj = wait_for(waiting, timeout=60, what="IngestionReady=False Pending")
+        assert (
+            "Deployment press-line-1-ingest: 0/1 replicas available"
+            in res.condition(obj, "IngestionReady")["message"]
+        )  # type: ignore[index]
+        ready = res.condition(obj, "Ready")
+        assert ready and (ready["status"], ready["reason"]) == ("False", "DependencyNotReady")
+
+        dep = apps.read_namespaced_deployment("press-line-1-ingest", namespace)
+        svc = core.read_namespaced_service("press-line-1-ingest", namespace)
+        for child in (dep, svc):
+            owner = child.metadata.owner_references[0]
+            assert (owner.kind, owner.uid) == ("ProductionLine", line["metadata"]["uid"])
+        container = dep.spec.template.spec.containers[0]
+        assert container.image == "registry.example/lineops:test"
+        assert container.args[:2] == ["ingest", "serve"]
+        assert svc.spec.ports[0].port == 8081
+        assert "lineops" in {f.manager for f in dep.metadata.managed_fields}
+
+        # A spec change rolls the Pods (new checksum), without a second Deployment.
+        before = dep.spec.template.metadata.annotations["lineops.io/line-checksum"]
+        res.patch(
+            api_client,
+            namespace,
+            "ProductionLine",
+            NAME,
+            {"spec": {"features": {"window": "10m", "materializeEvery": "1s"}}},
+        )
+
+        def rolled() -> str | None:
+            current = apps.read_namespaced_deployment("press-line-1-ingest", namespace)
+            value = current.spec.template.metadata.annotations["lineops.io/line-checksum"]
+            return value if value != before else None
+
+        wait_for(rolled, timeout=60, what="the Deployment to roll")

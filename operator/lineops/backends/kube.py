@@ -165,6 +165,37 @@ class KubeBackend:
         )
         return "updated"
 
+    async def server_side_apply(self, body: Mapping[str, Any], plural: str) -> None:
+        """Server-side apply as field manager ``lineops``: the API server merges our fields and
+        leaves fields other managers own (an HPA's replicas, a mesh's annotations) alone."""
+        api_version, meta = body["apiVersion"], body["metadata"]
+        prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        path = f"{prefix}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
+        await self._call(
+            self._api.call_api,
+            path,
+            "PATCH",
+            query_params=[("fieldManager", "lineops"), ("force", "true")],
+            header_params={
+                "Content-Type": "application/apply-patch+yaml",
+                "Accept": "application/json",
+            },
+            body=dict(body),
+            auth_settings=["BearerToken"],
+            response_type="object",
+        )
+
+    async def deployment_replicas(self, namespace: str, name: str) -> tuple[int, int] | None:
+        """(available, desired) replicas of a Deployment, or None when it does not exist."""
+        apps = client.AppsV1Api(self._api)
+        try:
+            dep = await self._call(apps.read_namespaced_deployment, name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return int(dep.status.available_replicas or 0), int(dep.spec.replicas or 0)
+
     async def get_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             cm = await self._call(self._core.read_namespaced_config_map, name, namespace)

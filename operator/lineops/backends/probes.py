@@ -28,6 +28,10 @@ class ProbeServer:
         self._routes = list(routes or [])
         self.port = port
 
+    def add_routes(self, routes: list[web.RouteDef]) -> None:
+        """More routes, before start()."""
+        self._routes.extend(routes)
+
     async def start(self) -> None:
         # Data routes take batches of records; aiohttp's 1 MiB default is too small.
         app = web.Application(client_max_size=64 * 1024 * 1024)

@@ -1,22 +1,29 @@
 """``lineops report``: control charts, capability and OEE as PNG and HTML in one folder.
 
-Two ways in: one characteristic from a CSV (``--csv`` with ``--chart`` and optional spec
-limits), or a whole line (``--line-file`` with ``--data DIR`` holding ``<characteristic>.csv``
-per quality characteristic; chart type, subgroup size, run rules, limits and targets then
-come from the ProductionLine). Either may add an OEE waterfall from a machine-state log and
-part counts. Everything is computed before anything is written, so bad input leaves no
-half-written report behind.
+Three ways in: one characteristic from a CSV (``--csv`` with ``--chart`` and optional spec
+limits); a whole line from files (``--line-file`` with ``--data DIR`` holding
+``<characteristic>.csv`` per quality characteristic); or a line live (``--line
+[NAMESPACE/]NAME``: the spec from the cluster, or from ``--line-file``, and the records the
+operator stored in its MES store under ``--data-dir``). For a line, chart type, subgroup
+size, run rules, limits and targets come from the ProductionLine. The file modes may add an
+OEE waterfall from a machine-state log and part counts; the live mode adds it when the store
+holds machine events. Every mode turns its input into the same chart data and OEE records,
+and everything is computed before anything is written, so bad input leaves no half-written
+report behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from lineops.api.productionline import SUBGROUP_CHARTS, ProductionLine, QualityCharacteristic
+from lineops.backends.mes_store import MesStore
 from lineops.cli.errors import CliError
 from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_records, read_table
 from lineops.cli.rules_cmd import load_lines
@@ -26,6 +33,7 @@ from lineops.mes.data import ChartData
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import Oee, counts_from_records, events_from_records, oee_from_events
 from lineops.mes.rules import parse_rules
+from lineops.services.monitoring.chart_tracker import PHASE1_SUBGROUPS
 from lineops.services.reports import (
     Artifact,
     capability_content,
@@ -37,12 +45,19 @@ from lineops.services.reports import (
     write_index,
     write_oee,
 )
+from lineops.services.reports.live import count_records, event_records, stored_subgroups
 
 T = TypeVar("T")
 Writer = Callable[[Path], Artifact]
+# Turns an analytics error into a message naming where the data came from (file row,
+# stored subgroup).
+Locate = Callable[[MesInputError], CliError]
+Records = list[dict[str, str | None]]
 
 EVENT_COLUMNS = ("timestamp", "work_unit", "state")
 COUNT_COLUMNS = ("timestamp", "work_unit", "total", "good")
+MIN_SUBGROUPS = 2  # fewer cannot be charted; the live mode skips such characteristics
+STORE_FILE = "mes.sqlite"
 
 
 @dataclass
@@ -54,24 +69,49 @@ class Plan:
     notes: list[str]
 
 
-def _located(table: Table, exc: MesInputError) -> CliError:
-    if exc.row is not None and 0 <= exc.row < len(table.lines):
-        return CliError(f"{table.path}: {exc.located(table.line(exc.row))}")
-    return CliError(f"{table.path}: {exc}")
+@dataclass(frozen=True)
+class Series:
+    """One characteristic's chart input, whichever mode it came from."""
+
+    data: ChartData
+    locate: Locate
+    phase1: int | None  # limits from the first N subgroups; None: all
 
 
-def _on(table: Table, call: Callable[[], T]) -> T:
+# A line mode's way to a characteristic's data; None (with a note) when there is none.
+Source = Callable[[QualityCharacteristic, list[str]], Series | None]
+
+
+def _in_table(table: Table) -> Locate:
+    def locate(exc: MesInputError) -> CliError:
+        if exc.row is not None and 0 <= exc.row < len(table.lines):
+            return CliError(f"{table.path}: {exc.located(table.line(exc.row))}")
+        return CliError(f"{table.path}: {exc}")
+
+    return locate
+
+
+def _in_store(path: Path, what: str) -> Locate:
+    def locate(exc: MesInputError) -> CliError:
+        if exc.row is not None:
+            return CliError(f"{path}: {exc.located(f'{what} {exc.row + 1}')}")
+        return CliError(f"{path}: {what}: {exc}")
+
+    return locate
+
+
+def _on(locate: Locate, call: Callable[[], T]) -> T:
     try:
         return call()
     except MesInputError as exc:
-        raise _located(table, exc) from None
+        raise locate(exc) from None
 
 
-# --------------------------------------------------------------------------- one CSV file
+# ----------------------------------------------------------------------- charts, all modes
 
 
 def _spc_writers(
-    table: Table,
+    locate: Locate,
     kind: ChartKind,
     data: ChartData,
     *,
@@ -89,20 +129,23 @@ def _spc_writers(
     except MesInputError as exc:
         if exc.field == "phase1":
             raise CliError(f"--phase1: {exc.detail}") from None
-        raise _located(table, exc) from None
+        raise locate(exc) from None
     stem = title
     writers: list[Writer] = [lambda out: write_control_chart(chart, out, stem)]
     if lsl is None and usl is None:
         return writers
     within: WithinMethod = "s" if kind is ChartKind.XBAR_S else "r"
     cap = _on(
-        table,
+        locate,
         lambda: capability_content(
             data, lsl, usl, title=title, unit=unit, target=target, within=within
         ),
     )
     writers.append(lambda out: write_capability(cap, out, stem, cpk_target))
     return writers
+
+
+# --------------------------------------------------------------------------- one CSV file
 
 
 def _plan_csv(args: argparse.Namespace, plan: Plan) -> None:
@@ -118,7 +161,7 @@ def _plan_csv(args: argparse.Namespace, plan: Plan) -> None:
     data = chart_data(table, kind, args.subgroup_size)
     title = args.title or Path(args.csv).stem
     plan.writers += _spc_writers(
-        table,
+        _in_table(table),
         kind,
         data,
         rules=rules,
@@ -142,43 +185,60 @@ def _rules(text: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------- a whole line
 
 
-def _plan_characteristic(
-    qc: QualityCharacteristic, path: Path, phase1: int | None, cpk_target: float
-) -> list[Writer]:
-    table = read_table(str(path))
-    kind = ChartKind(qc.chart.value)
-    data = chart_data(table, kind, qc.subgroup_size)
-    measured = qc.chart in SUBGROUP_CHARTS or kind is ChartKind.IMR
-    return _spc_writers(
-        table,
-        kind,
-        data,
-        rules=[r.value for r in qc.rules],
-        title=qc.name,
-        unit=qc.unit,
-        phase1=phase1,
-        lsl=qc.lsl_value if measured else None,
-        usl=qc.usl_value if measured else None,
-        target=qc.target_value,
-        cpk_target=cpk_target,
-    )
+def _plan_line(line: ProductionLine, source: Source, plan: Plan) -> int:
+    """Charts of every characteristic ``source`` has data for; returns how many had."""
+    cpk_target = line.spec.monitoring.cpk_target_value
+    charted = 0
+    for qc in line.spec.quality_characteristics:
+        series = source(qc, plan.notes)
+        if series is None:
+            continue
+        kind = ChartKind(qc.chart.value)
+        measured = qc.chart in SUBGROUP_CHARTS or kind is ChartKind.IMR
+        plan.writers += _spc_writers(
+            series.locate,
+            kind,
+            series.data,
+            rules=[r.value for r in qc.rules],
+            title=qc.name,
+            unit=qc.unit,
+            phase1=series.phase1,
+            lsl=qc.lsl_value if measured else None,
+            usl=qc.usl_value if measured else None,
+            target=qc.target_value,
+            cpk_target=cpk_target,
+        )
+        charted += 1
+    return charted
 
 
-def _plan_line(args: argparse.Namespace, line: ProductionLine, plan: Plan) -> None:
-    plan.title = args.title or f"Line {line.metadata.name} ({line.spec.site} / {line.spec.area})"
+def _line_title(args: argparse.Namespace, line: ProductionLine) -> str:
+    return args.title or f"Line {line.metadata.name} ({line.spec.site} / {line.spec.area})"
+
+
+def _csv_source(data_dir: Path, phase1: int | None) -> Source:
+    """``<characteristic>.csv`` in ``data_dir``, one subgroup per row."""
+
+    def source(qc: QualityCharacteristic, notes: list[str]) -> Series | None:
+        path = data_dir / f"{qc.name}.csv"
+        if not path.is_file():
+            notes.append(f"no data for {qc.name} (expected {path})")
+            return None
+        table = read_table(str(path))
+        data = chart_data(table, ChartKind(qc.chart.value), qc.subgroup_size)
+        return Series(data, _in_table(table), phase1)
+
+    return source
+
+
+def _plan_line_files(args: argparse.Namespace, line: ProductionLine, plan: Plan) -> None:
+    plan.title = _line_title(args, line)
     if args.data is None:
         return
     data_dir = Path(args.data)
     if not data_dir.is_dir():
         raise CliError(f"--data: {data_dir} is not a directory")
-    cpk_target = line.spec.monitoring.cpk_target_value
-    for qc in line.spec.quality_characteristics:
-        path = data_dir / f"{qc.name}.csv"
-        if not path.is_file():
-            plan.notes.append(f"no data for {qc.name} (expected {path})")
-            continue
-        plan.writers += _plan_characteristic(qc, path, args.phase1, cpk_target)
-    if not plan.writers:
+    if not _plan_line(line, _csv_source(data_dir, args.phase1), plan):
         names = ", ".join(f"{qc.name}.csv" for qc in line.spec.quality_characteristics)
         raise CliError(f"--data: {data_dir} holds none of {names or 'no characteristics'}")
 
@@ -215,17 +275,23 @@ def _total(parts: Mapping[str, Oee]) -> Oee:
     )
 
 
-def _plan_oee(args: argparse.Namespace, line: ProductionLine | None, plan: Plan) -> None:
+def _plan_oee(
+    args: argparse.Namespace,
+    line: ProductionLine | None,
+    events: tuple[Records, Locate],
+    counts: tuple[Records, Locate],
+    plan: Plan,
+) -> None:
+    """The waterfall from state-change and count records, whichever mode read them."""
     ideal: float | dict[str, float] | None = None
     if args.ideal_cycle_time:
         ideal = parse_duration(args.ideal_cycle_time, "--ideal-cycle-time")
     elif line is not None:
         ideal = {unit.name: unit.ideal_cycle_seconds for unit in line.spec.work_units}
-    ev_rows, ev_table = read_records(args.oee_events, EVENT_COLUMNS)
-    ct_rows, ct_table = read_records(args.oee_counts, COUNT_COLUMNS)
-    events = _on(ev_table, lambda: events_from_records(ev_rows))
-    counts = _on(ct_table, lambda: counts_from_records(ct_rows))
-    report = _on(ct_table, lambda: oee_from_events(events, counts, ideal_cycle_time=ideal))
+    (ev_rows, ev_where), (ct_rows, ct_where) = events, counts
+    states = _on(ev_where, lambda: events_from_records(ev_rows))
+    parts = _on(ct_where, lambda: counts_from_records(ct_rows))
+    report = _on(ct_where, lambda: oee_from_events(states, parts, ideal_cycle_time=ideal))
     title = f"Line {line.metadata.name}" if line is not None else (args.title or "All work units")
     content = oee_content(title, _total(report.work_units), report.work_units)
     target = line.spec.monitoring.oee_target_value if line is not None else None
@@ -234,38 +300,211 @@ def _plan_oee(args: argparse.Namespace, line: ProductionLine | None, plan: Plan)
     plan.notes.append(f"OEE window {start.isoformat()} .. {end.isoformat()}")
 
 
+def _oee_files(args: argparse.Namespace) -> tuple[tuple[Records, Locate], tuple[Records, Locate]]:
+    ev_rows, ev_table = read_records(args.oee_events, EVENT_COLUMNS)
+    ct_rows, ct_table = read_records(args.oee_counts, COUNT_COLUMNS)
+    return (ev_rows, _in_table(ev_table)), (ct_rows, _in_table(ct_table))
+
+
+# ------------------------------------------------------------------------- a line, live
+
+
+def _line_ref(text: str) -> tuple[str, str]:
+    namespace, sep, name = text.rpartition("/")
+    if not sep:
+        namespace = "default"
+    if not name or not namespace or "/" in namespace:
+        raise CliError(f"--line: expected [NAMESPACE/]NAME, got {text!r}")
+    return namespace, name
+
+
+def _store_path(data_dir: str | None) -> Path:
+    """The operator's MES store, checked before opening (opening would create it)."""
+    directory = Path(data_dir or os.environ.get("LINEOPS_DATA_DIR") or ".lineops")
+    if not directory.exists():
+        raise CliError(f"--data-dir: {directory} does not exist (the operator's --data-dir)")
+    if not directory.is_dir():
+        raise CliError(f"--data-dir: {directory} is not a directory")
+    path = directory / STORE_FILE
+    if not path.is_file():
+        raise CliError(f"--data-dir: no MES store in {directory} (expected {path})")
+    return path
+
+
+def _named_line(path: str, name: str) -> ProductionLine:
+    lines = load_lines(path)
+    for line in lines:
+        if line.metadata.name == name:
+            return line
+    found = ", ".join(line.metadata.name for line in lines)
+    raise CliError(f"{path}: no ProductionLine named {name} (the file holds {found})")
+
+
+def _cluster_line(namespace: str, name: str, kubeconfig: str | None) -> ProductionLine:
+    """The ProductionLine as the cluster holds it (kubernetes is imported only here)."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import ConfigException
+    from pydantic import ValidationError
+    from urllib3.exceptions import HTTPError
+
+    from lineops.api.errors import describe_validation_error
+    from lineops.api.kinds import PRODUCTION_LINE
+    from lineops.backends.kube import REQUEST_TIMEOUT, new_api_client
+
+    ref = f"ProductionLine {namespace}/{name}"
+    hint = "; give the manifest with --line-file to report without the cluster"
+    try:
+        api = new_api_client(kubeconfig)
+    except (ConfigException, OSError) as exc:
+        raise CliError(f"cannot read {ref}: no cluster configuration ({exc}){hint}") from None
+    try:
+        obj: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(
+            PRODUCTION_LINE.group,
+            PRODUCTION_LINE.version,
+            namespace,
+            PRODUCTION_LINE.plural,
+            name,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            raise CliError(f"{ref} not found in the cluster") from None
+        raise CliError(
+            f"cannot read {ref}: API server answered {exc.status} {exc.reason}"
+        ) from None
+    except (HTTPError, OSError) as exc:
+        cause = getattr(exc, "reason", None) or exc  # urllib3 wraps the socket error
+        where = api.configuration.host
+        raise CliError(
+            f"cannot read {ref}: cluster unreachable at {where} ({cause}){hint}"
+        ) from None
+    finally:
+        api.close()
+    try:
+        return ProductionLine.model_validate(obj)
+    except ValidationError as exc:
+        raise CliError(f"{ref}: {describe_validation_error(exc, root='')}") from None
+
+
+def _store_source(store: MesStore, key: str, phase1: int | None) -> Source:
+    """Stored measurements grouped as the operator groups them; Phase I as it judges."""
+
+    def source(qc: QualityCharacteristic, notes: list[str]) -> Series | None:
+        stored = stored_subgroups(qc, [m for _, m in store.measurements(key, qc.name)])
+        if stored.count < MIN_SUBGROUPS:
+            notes.append(
+                f"{qc.name}: skipped, {stored.count} subgroup(s) stored "
+                f"(a chart needs at least {MIN_SUBGROUPS})"
+            )
+            return None
+        if stored.pending:
+            notes.append(
+                f"{qc.name}: {stored.pending} value(s) of an incomplete subgroup of "
+                f"{stored.size} not charted yet"
+            )
+        if phase1 is None and stored.count < PHASE1_SUBGROUPS:
+            notes.append(
+                f"{qc.name}: trial limits from all {stored.count} subgroups; the operator "
+                f"judges the chart once {PHASE1_SUBGROUPS} are stored"
+            )
+        locate = _in_store(store.path, f"{qc.name} subgroup")
+        data = _on(locate, stored.chart_data)
+        return Series(data, locate, phase1 or min(PHASE1_SUBGROUPS, stored.count))
+
+    return source
+
+
+def _plan_live(args: argparse.Namespace, plan: Plan) -> None:
+    namespace, name = _line_ref(args.line)
+    key = f"{namespace}/{name}"
+    path = _store_path(args.data_dir)
+    if args.line_file:
+        line = _named_line(args.line_file, name)
+    else:
+        line = _cluster_line(namespace, name, args.kubeconfig)
+    plan.title = _line_title(args, line)
+    try:
+        store = MesStore(path)
+    except sqlite3.Error as exc:
+        raise CliError(f"{path}: cannot open the MES store: {exc}") from None
+    try:
+        charted = _plan_line(line, _store_source(store, key, args.phase1), plan)
+        events, counts = store.events(key), store.counts(key)
+        measured = charted or any(
+            store.measurements(key, qc.name) for qc in line.spec.quality_characteristics
+        )
+    except sqlite3.Error as exc:
+        raise CliError(f"{path}: cannot read the MES store: {exc}") from None
+    finally:
+        store.close()
+    if not (measured or events or counts):
+        raise CliError(f"{path}: no MES records for line {key}")
+    if events:
+        ev_where, ct_where = _in_store(path, "machine event"), _in_store(path, "count")
+        _plan_oee(
+            args, line, (event_records(events), ev_where), (count_records(counts), ct_where), plan
+        )
+    elif counts:
+        plan.notes.append("production counts but no machine events stored: no OEE waterfall")
+    if not plan.writers:
+        raise CliError(f"{path}: nothing to chart yet for line {key}: {'; '.join(plan.notes)}")
+
+
 # -------------------------------------------------------------------------------- command
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
+    if args.line:
+        for flag, value in (("--csv", args.csv), ("--data", args.data)):
+            if value:
+                raise CliError(f"{flag} does not go with --line (records come from --data-dir)")
+        if args.oee_events or args.oee_counts:
+            raise CliError("--oee-events/--oee-counts do not go with --line (the store has them)")
+        if args.chart:
+            raise CliError("--chart applies to --csv; the line names each characteristic's chart")
+    else:
+        for flag, value in (("--data-dir", args.data_dir), ("--kubeconfig", args.kubeconfig)):
+            if value:
+                raise CliError(f"{flag} needs --line")
     if args.csv and args.line_file:
         raise CliError("give --csv or --line-file, not both")
     if bool(args.oee_events) != bool(args.oee_counts):
         raise CliError("--oee-events and --oee-counts go together")
     if args.data and not args.line_file:
         raise CliError("--data needs --line-file")
-    if not (args.csv or args.line_file or args.oee_events):
-        raise CliError("give --csv (with --chart), --line-file (with --data) or --oee-events")
+    if not (args.csv or args.line_file or args.oee_events or args.line):
+        raise CliError(
+            "give --csv (with --chart), --line-file (with --data), --line or --oee-events"
+        )
     if args.csv and not args.chart:
         raise CliError("--csv needs --chart")
     if args.chart and not args.csv:
         raise CliError("--chart applies to --csv; a line file names each characteristic's chart")
-    if args.line_file and not (args.data or args.oee_events):
-        raise CliError("--line-file needs --data DIR (one <characteristic>.csv each)")
+    if args.line_file and not (args.data or args.oee_events or args.line):
+        raise CliError("--line-file needs --data DIR (one <characteristic>.csv each) or --line")
     if args.phase1 is not None and args.phase1 < 2:
         raise CliError(f"--phase1 must be at least 2 subgroups, got {args.phase1}")
 
 
-def run_report(args: argparse.Namespace) -> int:
-    _check_arguments(args)
+def _plan(args: argparse.Namespace) -> Plan:
     plan = Plan(title=args.title or "lineops report", writers=[], notes=[])
+    if args.line:
+        _plan_live(args, plan)
+        return plan
     line = _single_line(args.line_file) if args.line_file else None
     if args.csv:
         _plan_csv(args, plan)
     if line is not None:
-        _plan_line(args, line, plan)
+        _plan_line_files(args, line, plan)
     if args.oee_events:
-        _plan_oee(args, line, plan)
+        _plan_oee(args, line, *_oee_files(args), plan)
+    return plan
+
+
+def run_report(args: argparse.Namespace) -> int:
+    _check_arguments(args)
+    plan = _plan(args)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CliError(f"--out: {out} exists and is not a directory")
@@ -303,6 +542,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     line = report.add_argument_group("a whole production line")
     line.add_argument("--line-file", metavar="FILE.yaml", help="a ProductionLine manifest")
     line.add_argument("--data", metavar="DIR", help="folder with <characteristic>.csv files")
+    live = report.add_argument_group("a production line, live from the operator's MES store")
+    live.add_argument(
+        "--line",
+        metavar="[NAMESPACE/]NAME",
+        help="the ProductionLine (namespace default); its spec from the cluster, or from "
+        "--line-file",
+    )
+    live.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="the operator's data folder holding mes.sqlite (default: $LINEOPS_DATA_DIR or "
+        ".lineops)",
+    )
+    live.add_argument("--kubeconfig", metavar="FILE", help="default: in-cluster or $KUBECONFIG")
     oee = report.add_argument_group("OEE waterfall")
     oee.add_argument("--oee-events", metavar="FILE", help="timestamp,work_unit,state[,reason]")
     oee.add_argument("--oee-counts", metavar="FILE", help="timestamp,work_unit,total,good")
@@ -311,7 +564,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DURATION",
         help="e.g. 1.2s; default: each work unit's idealCycleTime from --line-file",
     )
-    report.add_argument("--phase1", type=int, metavar="N", help="limits from the first N subgroups")
+    report.add_argument(
+        "--phase1",
+        type=int,
+        metavar="N",
+        help=f"limits from the first N subgroups (default: all; --line: {PHASE1_SUBGROUPS})",
+    )
     report.add_argument("--title", help="report title (default: the CSV name or the line)")
     report.add_argument("--out", required=True, metavar="DIR", help="report folder (created)")
     report.set_defaults(func=run_report)

@@ -16,6 +16,7 @@ from lineops.backends.mes_metrics import MesMetrics
 from lineops.backends.mes_store import MesStore
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
+from lineops.backends.quarantine import QuarantineStore
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.local import (
     LocalTrainingBackend,
@@ -23,8 +24,10 @@ from lineops.backends.training.local import (
 )
 from lineops.backends.training.runs import TrainingBackend
 from lineops.handlers.config import OperatorConfig
+from lineops.services.ingestion.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
 from lineops.services.ingestion.http_server import IngestionServer
 from lineops.services.ingestion.service import IngestionService
+from lineops.services.ingestion.workload import DEFAULT_IMAGE
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
@@ -64,26 +67,41 @@ async def configure(
     memo["metrics"], memo["kube"] = metrics, kube
     data = Path(config.data_dir).resolve()
 
-    # Data plane of the embedded profile: readings -> offline store + Feast online store,
-    # MES records -> MES store; one quarantine for everything that cannot be used.
-    ingestion = IngestionService(data, metrics.registry, feast=FeastStore.local(data))
     mes_store = MesStore(data / "mes.sqlite")
-    monitors = LineMonitors(mes_store, MesMetrics(metrics.registry), ingestion.offline)
-    mes_api = MesApi(mes_store, ingestion.quarantine, monitors, metrics.registry)
-    memo["ingestion"], memo["mes_store"], memo["monitors"] = ingestion, mes_store, monitors
-    data_server = IngestionServer(
-        ingestion, metrics.registry, host=config.metrics_host, port=config.ingest_port
-    )
-    data_server.app.router.add_routes(mes_api.routes())
+    memo["mes_store"] = mes_store
     probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
-    # Servers start last: a failure above leaves no port bound for kopf's retry to trip on.
-    await data_server.start()
-    memo["data_server"] = data_server
-    await ingestion.start()
+    if config.profile == "cluster":
+        # Readings go to a Deployment per line; the operator keeps the MES records.
+        monitors = LineMonitors(mes_store, MesMetrics(metrics.registry))
+        quarantine = QuarantineStore(data / "quarantine.db")
+        memo["quarantine"] = quarantine
+        mes_api = MesApi(mes_store, quarantine, monitors, metrics.registry)
+        probes.add_routes(mes_api.routes())
+        plane: DataPlane = ClusterDataPlane(kube, os.environ.get("LINEOPS_IMAGE", DEFAULT_IMAGE))
+        data_url = f"http://{config.metrics_host}:{config.metrics_port}"
+    else:
+        # In-process: readings -> offline store + Feast online store, MES records -> MES
+        # store, one quarantine for everything that cannot be used, one data server.
+        ingestion = IngestionService(data, metrics.registry, feast=FeastStore.local(data))
+        memo["ingestion"] = ingestion
+        monitors = LineMonitors(mes_store, MesMetrics(metrics.registry), ingestion.offline)
+        mes_api = MesApi(mes_store, ingestion.quarantine, monitors, metrics.registry)
+        data_server = IngestionServer(
+            ingestion, metrics.registry, host=config.metrics_host, port=config.ingest_port
+        )
+        data_server.app.router.add_routes(mes_api.routes())
+        # Servers start last: a failure above leaves no port bound for kopf's retry.
+        await data_server.start()
+        memo["data_server"] = data_server
+        await ingestion.start()
+        plane = EmbeddedDataPlane(ingestion, data_server.url)
+        data_url = data_server.url
+    memo["monitors"] = monitors
     await probes.start()
     memo["probes"] = probes
 
-    memo["lines"] = LineReconciler(kube, monitors, ingestion, data_server.url)
+    memo["lines"] = LineReconciler(kube, monitors, plane)
+    memo["data_plane"] = plane
     backend = training_backend(config, data, logger)
     memo["training"] = backend
     training = None if backend is None else TrainingService(backend, TrainingPolicy.from_env())
@@ -91,7 +109,7 @@ async def configure(
     logger.info(
         "lineops operator started: profile=%s data=%s metrics=http://%s:%d/metrics",
         config.profile,
-        data_server.url,
+        data_url,
         config.metrics_host,
         probes.port,
     )
@@ -134,9 +152,9 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     ingestion: IngestionService | None = memo.get("ingestion")
     if ingestion is not None:
         await ingestion.stop()
-    mes_store: MesStore | None = memo.get("mes_store")
-    if mes_store is not None:
-        mes_store.close()
+    for store in (memo.get("mes_store"), memo.get("quarantine")):
+        if store is not None:
+            store.close()
     backend: TrainingBackend | None = memo.get("training")
     if backend is not None:
         await backend.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import kopf
@@ -49,7 +48,6 @@ async def line_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         PRODUCTION_LINE_KIND, body.metadata.namespace or "", body.metadata.name or ""
     )
     memo["monitors"].forget(body.metadata.namespace or "", body.metadata.name or "")
-    ingestion = memo.get("ingestion")
-    if ingestion is not None:
-        # Stops its MQTT subscriber and removes its Feast objects; stored data stays.
-        await asyncio.to_thread(ingestion.remove_line, body.metadata.name or "")
+    plane = memo.get("data_plane")
+    if plane is not None:
+        await plane.remove(body.metadata.namespace or "", body.metadata.name or "")

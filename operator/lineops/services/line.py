@@ -16,10 +16,11 @@ from lineops.api.constants import (
     QUALITY_MODEL_PLURAL,
 )
 from lineops.api.productionline import ProductionLineSpec
-from lineops.backends.kube import KubeBackend, KubeUnavailable
+from lineops.backends.kube import KubeBackend, KubeForbidden, KubeUnavailable
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
-from lineops.services.ingestion.service import IngestionService
+from lineops.services.ingestion.data_plane import DataPlane
+from lineops.services.ingestion.workload import MANIFEST_KEY
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
 from lineops.services.outcome import (
@@ -44,13 +45,11 @@ class LineReconciler:
         self,
         kube: KubeBackend,
         monitors: LineMonitors | None = None,
-        ingestion: IngestionService | None = None,
-        ingest_url: str | None = None,
+        data_plane: DataPlane | None = None,
     ) -> None:
         self._kube = kube
         self._monitors = monitors
-        self._ingestion = ingestion
-        self._ingest_url = ingest_url
+        self._data_plane = data_plane
 
     async def reconcile(self, body: dict[str, Any], models: Iterable[str] = ()) -> Outcome:
         meta = body["metadata"]
@@ -62,10 +61,11 @@ class LineReconciler:
             return finish(body, conds, out)
 
         try:
-            result = await self._kube.apply_config_map(meta["namespace"], self._config(body, spec))
+            config_map = self._config(body, spec)
+            result = await self._kube.apply_config_map(meta["namespace"], config_map)
             await self._wake_models(meta["namespace"], meta["uid"], models)
             alerts = await self._alerts(body, spec, out)
-        except KubeUnavailable as exc:
+        except (KubeUnavailable, KubeForbidden) as exc:
             conds.set(R.READY, "False", R.BACKEND_ERROR, str(exc))
             out.error = DependencyUnavailable(str(exc))
             return finish(body, conds, out)
@@ -75,7 +75,10 @@ class LineReconciler:
                     "Normal", "ConfigApplied", f"ConfigMap {config_map_name(meta['name'])} {result}"
                 )
             )
-        data_problem = await self._data(body, spec, conds)
+        try:
+            data_problem = await self._data(body, spec, conds, config_map)
+        except (KubeUnavailable, KubeForbidden) as exc:
+            data_problem = str(exc)
         if data_problem is not None:
             conds.set(R.READY, "False", R.DEPENDENCY_NOT_READY, data_problem)
             out.error = DependencyUnavailable(data_problem, delay=30)
@@ -131,40 +134,20 @@ class LineReconciler:
             out.events.append(Event("Warning", R.RULE_VIOLATION, after.message))
 
     async def _data(
-        self, body: dict[str, Any], spec: ProductionLineSpec, conds: ConditionSet
+        self,
+        body: dict[str, Any],
+        spec: ProductionLineSpec,
+        conds: ConditionSet,
+        config_map: dict[str, Any],
     ) -> str | None:
         """Ingestion endpoint, MQTT subscription and Feast objects for the line; returns a
         problem that keeps the line from being Ready, or None."""
-        if self._ingestion is None:
+        if self._data_plane is None:
             return None
-        name = body["metadata"]["name"]
-        try:
-            # Feast's SDK and the MQTT client block: never on the event loop.
-            views = await asyncio.to_thread(self._ingestion.configure_line, name, spec)
-        except Exception as exc:
-            message = f"applying the line's feature views failed: {exc}"
-            conds.set(R.FEATURES_READY, "False", R.FEATURES_FAILED, message)
-            conds.set(R.INGESTION_READY, "False", R.INGESTION_FAILED, message)
-            return message
-        conds.set(
-            R.FEATURES_READY,
-            "True",
-            R.FEATURES_APPLIED,
-            f"feature views {', '.join(views) or 'none (no Feast store)'}; window "
-            f"{spec.features.window}, materialized every {spec.features.materialize_every}",
-        )
-        parts = []
-        if spec.ingestion.http.enabled:
-            parts.append(f"HTTP {self._ingest_url or ''}/v1/lines/{name}/readings")
-        if spec.ingestion.mqtt.enabled:
-            parts.append(f"MQTT {spec.ingestion.mqtt.broker} topic spBv1.0/{name}/DDATA/+/+")
-        conds.set(
-            R.INGESTION_READY,
-            "True",
-            R.INGESTION_STARTED,
-            "; ".join(parts) or "no ingestion enabled in spec.ingestion",
-        )
-        return None
+        verdict = await self._data_plane.configure(body, spec, config_map)
+        conds.set(R.FEATURES_READY, *verdict.features)
+        conds.set(R.INGESTION_READY, *verdict.ingestion)
+        return verdict.problem
 
     async def _alerts(self, body: dict[str, Any], spec: ProductionLineSpec, out: Outcome) -> str:
         """Apply the line's PrometheusRule where the Prometheus Operator is installed."""
@@ -202,7 +185,18 @@ class LineReconciler:
             "metadata": child_metadata(
                 body, config_map_name(name), {LABEL_LINE: name, LABEL_COMPONENT: "line-config"}
             ),
-            "data": {"line.json": canonical_json(spec.model_dump(mode="json", by_alias=True))},
+            "data": {
+                "line.json": canonical_json(spec.model_dump(mode="json", by_alias=True)),
+                # The whole manifest, for `lineops ingest serve --line-file` in the cluster.
+                MANIFEST_KEY: canonical_json(
+                    {
+                        "apiVersion": body["apiVersion"],
+                        "kind": body["kind"],
+                        "metadata": {"name": name, "namespace": body["metadata"]["namespace"]},
+                        "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    }
+                ),
+            },
         }
 
     async def _wake_models(self, namespace: str, line_uid: str, models: Iterable[str]) -> None:

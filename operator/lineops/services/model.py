@@ -21,7 +21,7 @@ from lineops.api.constants import (
     PRODUCTION_LINE_PLURAL,
 )
 from lineops.api.qualitymodel import QualityModelSpec
-from lineops.backends.kube import KubeBackend, KubeUnavailable
+from lineops.backends.kube import KubeBackend, KubeForbidden, KubeUnavailable
 from lineops.backends.training.runs import TrainingBackendError
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
@@ -86,7 +86,7 @@ class ModelReconciler:
             created = await self._kube.create_config_map(
                 meta["namespace"], self._request(body, normalised, spec_hash, request)
             )
-        except KubeUnavailable as exc:
+        except (KubeUnavailable, KubeForbidden) as exc:
             conds.set(R.READY, "False", R.BACKEND_ERROR, str(exc))
             out.error = DependencyUnavailable(str(exc))
             return finish(body, conds, out)

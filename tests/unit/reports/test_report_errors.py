@@ -21,7 +21,7 @@ def report(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "give --csv (with --chart), --line-file (with --data) or --oee-events"),
+        ([], "give --csv (with --chart), --line-file (with --data), --line or --oee-events"),
         (["--csv", "x.csv"], "--csv needs --chart"),
         (["--csv", "x.csv", "--chart", "p", "--line-file", "l.yaml"], "not both"),
         (["--oee-events", "e.csv"], "--oee-events and --oee-counts go together"),

@@ -1,0 +1,130 @@
+"""Where a line's readings go, by profile: ingestion inside the operator (embedded) or a
+Deployment + Service per line (cluster). The line reconciler talks to either through the
+same two calls and never branches on the profile."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lineops.api import reasons as R
+from lineops.api.conditions import ConditionStatus
+from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.kube import KubeBackend
+from lineops.services.ingestion.service import IngestionService
+from lineops.services.ingestion.workload import (
+    DEFAULT_IMAGE,
+    MANIFEST_KEY,
+    endpoint_url,
+    ingestion_workload,
+    workload_name,
+)
+
+Verdict = tuple[ConditionStatus, str, str]  # status, reason, message
+
+
+@dataclass(frozen=True)
+class DataPlaneStatus:
+    features: Verdict
+    ingestion: Verdict
+    problem: str | None = None  # set: the line is not Ready yet (retried)
+
+
+class DataPlane(Protocol):
+    async def configure(
+        self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
+    ) -> DataPlaneStatus: ...
+
+    async def remove(self, namespace: str, name: str) -> None: ...
+
+
+def _endpoints(spec: ProductionLineSpec, http_url: str) -> str:
+    parts = []
+    if spec.ingestion.http.enabled:
+        parts.append(f"HTTP {http_url}")
+    if spec.ingestion.mqtt.enabled:
+        parts.append(f"MQTT {spec.ingestion.mqtt.broker} topic spBv1.0/<line>/DDATA/+/+")
+    return "; ".join(parts) or "no ingestion enabled in spec.ingestion"
+
+
+class EmbeddedDataPlane:
+    """Ingestion, Feast and MQTT inside the operator process (laptop, demo, tests)."""
+
+    def __init__(self, service: IngestionService, base_url: str) -> None:
+        self._service = service
+        self._base_url = base_url
+
+    async def configure(
+        self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
+    ) -> DataPlaneStatus:
+        name = body["metadata"]["name"]
+        try:
+            # Feast's SDK and the MQTT client block: never on the event loop.
+            views = await asyncio.to_thread(self._service.configure_line, name, spec)
+        except Exception as exc:
+            message = f"applying the line's feature views failed: {exc}"
+            return DataPlaneStatus(
+                ("False", R.FEATURES_FAILED, message),
+                ("False", R.INGESTION_FAILED, message),
+                message,
+            )
+        features = (
+            f"feature views {', '.join(views) or 'none (no Feast store)'}; window "
+            f"{spec.features.window}, materialized every {spec.features.materialize_every}"
+        )
+        url = f"{self._base_url}/v1/lines/{name}/readings"
+        return DataPlaneStatus(
+            ("True", R.FEATURES_APPLIED, features),
+            ("True", R.INGESTION_STARTED, _endpoints(spec, url)),
+        )
+
+    async def remove(self, namespace: str, name: str) -> None:
+        # Stops the subscriber and removes the Feast objects; stored data stays.
+        await asyncio.to_thread(self._service.remove_line, name)
+
+
+class ClusterDataPlane:
+    """A Deployment + Service per line running `lineops ingest serve` (cluster profile)."""
+
+    def __init__(self, kube: KubeBackend, image: str = DEFAULT_IMAGE) -> None:
+        self._kube = kube
+        self._image = image
+
+    async def configure(
+        self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
+    ) -> DataPlaneStatus:
+        meta = body["metadata"]
+        deployment, service = ingestion_workload(
+            body, config_map["metadata"]["name"], config_map["data"][MANIFEST_KEY], self._image
+        )
+        await self._kube.server_side_apply(deployment, "deployments")
+        await self._kube.server_side_apply(service, "services")
+        replicas = await self._kube.deployment_replicas(
+            meta["namespace"], deployment["metadata"]["name"]
+        )
+        available, desired = replicas or (0, 1)
+        name = workload_name(meta["name"])
+        if available < 1:
+            waiting = f"Deployment {name}: {available}/{desired} replicas available"
+            return DataPlaneStatus(
+                ("Unknown", R.PENDING, f"applied by the ingestion Pods once they run ({waiting})"),
+                ("False", R.PENDING, waiting),
+                waiting,
+            )
+        url = endpoint_url(meta["namespace"], meta["name"])
+        return DataPlaneStatus(
+            (
+                "True",
+                R.FEATURES_APPLIED,
+                f"applied by Deployment {name} (window {spec.features.window})",
+            ),
+            (
+                "True",
+                R.INGESTION_STARTED,
+                f"Deployment {name} {available}/{desired} available; " + _endpoints(spec, url),
+            ),
+        )
+
+    async def remove(self, namespace: str, name: str) -> None:
+        return None  # the Deployment and Service are owned by the line: the GC removes them
