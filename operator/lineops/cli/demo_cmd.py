@@ -139,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         custom = client.CustomObjectsApi(api)
         _apply_examples(custom, ns)
         _wait_line(custom, ns, "press-line-1")
-        _mes_records(custom, ns, data_url, out)
+        _mes_records(custom, ns, data_url, out, cp.kubeconfig)
         _replay_te(custom, ns, data_url, data_dir)
         _wait_models(custom, ns)
 
@@ -241,12 +241,12 @@ def _wait_line(custom: Any, ns: str, name: str) -> dict[str, Any]:
     return obj
 
 
-def _mes_records(custom: Any, ns: str, data_url: str, out: Path) -> None:
+def _mes_records(custom: Any, ns: str, data_url: str, out: Path, kubeconfig: str) -> None:
     from lineops.cli.demo_data import ring_measurements, shift_counts, shift_events
     from lineops.cli.main import main as lineops
 
     base = f"{data_url}/v1/namespaces/{ns}/lines/press-line-1"
-    records, rows = ring_measurements()
+    records, _ = ring_measurements()
     step(
         f"posting {len(records)} ring-diameter measurements (Montgomery's 25 piston-ring "
         "subgroups, then 10 with a constructed +0.02 mm shift)"
@@ -283,31 +283,20 @@ def _mes_records(custom: Any, ns: str, data_url: str, out: Path) -> None:
     cond = _condition(obj, "InControl")
     print(f"   InControl={cond['status']} ({cond['reason']}): {cond['message']}")
 
-    step("writing the SPC report (control chart, capability histogram) as PNG and HTML")
-    csv = out / "ring_diameter.csv"
-    csv.write_text("\n".join(",".join(str(v) for v in row) for row in rows) + "\n")
+    step(
+        "lineops report --line: the line's live records as control charts, capability "
+        "and OEE waterfall (PNG + HTML)"
+    )
     report = out / "report"
     lineops(
         [
             "report",
-            "--csv",
-            str(csv),
-            "--chart",
-            "xbar-r",
-            "--phase1",
-            "25",
-            "--rules",
-            "nelson-1,nelson-2,nelson-5",
-            "--lsl",
-            "73.95",
-            "--usl",
-            "74.05",
-            "--target",
-            "74.0",
-            "--unit",
-            "mm",
-            "--title",
-            "press-line-1 ring_diameter",
+            "--line",
+            f"{ns}/press-line-1",
+            "--data-dir",
+            str(out / "data"),
+            "--kubeconfig",
+            kubeconfig,
             "--out",
             str(report),
         ]
