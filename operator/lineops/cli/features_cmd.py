@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,14 +13,22 @@ if TYPE_CHECKING:
 
 from lineops.cli.errors import CliError
 from lineops.cli.ingest_cmd import load_line
+from lineops.cli.line_source import line_from_cluster, parse_line_ref
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("features", help="sensor features: training sets")
     ops = parser.add_subparsers(dest="features_command", metavar="ACTION", required=True)
     ts = ops.add_parser("training-set", help="join lots to sensor windows (no future data)")
-    ts.add_argument("--line-file", required=True, help="ProductionLine YAML")
-    ts.add_argument("--data", required=True, help="data directory of the ingestion service")
+    which = ts.add_mutually_exclusive_group(required=True)
+    which.add_argument("--line", help="[NAMESPACE/]NAME of a ProductionLine in the cluster")
+    which.add_argument("--line-file", help="ProductionLine YAML (instead of the cluster)")
+    ts.add_argument("--kubeconfig", default=None, help="with --line (default: $KUBECONFIG)")
+    ts.add_argument(
+        "--data",
+        default=os.environ.get("LINEOPS_DATA_DIR", ".lineops"),
+        help="data directory of the ingestion service (the operator's --data-dir)",
+    )
     ts.add_argument("--lots", required=True, help="lots CSV/Parquet: lot,work_unit,start,end,...")
     ts.add_argument("--from", dest="start", default=None, help="only lots ending at/after T")
     ts.add_argument("--to", dest="end", default=None, help="only lots ending at/before T")
@@ -45,7 +54,10 @@ def _training_set(args: argparse.Namespace) -> int:
     from lineops.services.features import line_sensors
     from lineops.services.matching import LotsError, normalise_lots, read_lots, training_set
 
-    line = load_line(args.line_file)
+    if args.line_file:
+        line = load_line(args.line_file)
+    else:
+        line = line_from_cluster(*parse_line_ref(args.line), args.kubeconfig)
     name = line.metadata.name
     assert name is not None
     start, end = _time(args.start, "--from"), _time(args.end, "--to")

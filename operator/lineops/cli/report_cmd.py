@@ -20,11 +20,12 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from lineops.api.productionline import SUBGROUP_CHARTS, ProductionLine, QualityCharacteristic
 from lineops.backends.mes_store import MesStore
 from lineops.cli.errors import CliError
+from lineops.cli.line_source import line_from_cluster, parse_line_ref
 from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_records, read_table
 from lineops.cli.rules_cmd import load_lines
 from lineops.mes.capability import WithinMethod
@@ -309,15 +310,6 @@ def _oee_files(args: argparse.Namespace) -> tuple[tuple[Records, Locate], tuple[
 # ------------------------------------------------------------------------- a line, live
 
 
-def _line_ref(text: str) -> tuple[str, str]:
-    namespace, sep, name = text.rpartition("/")
-    if not sep:
-        namespace = "default"
-    if not name or not namespace or "/" in namespace:
-        raise CliError(f"--line: expected [NAMESPACE/]NAME, got {text!r}")
-    return namespace, name
-
-
 def _store_path(data_dir: str | None) -> Path:
     """The operator's MES store, checked before opening (opening would create it)."""
     directory = Path(data_dir or os.environ.get("LINEOPS_DATA_DIR") or ".lineops")
@@ -338,53 +330,6 @@ def _named_line(path: str, name: str) -> ProductionLine:
             return line
     found = ", ".join(line.metadata.name for line in lines)
     raise CliError(f"{path}: no ProductionLine named {name} (the file holds {found})")
-
-
-def _cluster_line(namespace: str, name: str, kubeconfig: str | None) -> ProductionLine:
-    """The ProductionLine as the cluster holds it (kubernetes is imported only here)."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.config import ConfigException
-    from pydantic import ValidationError
-    from urllib3.exceptions import HTTPError
-
-    from lineops.api.errors import describe_validation_error
-    from lineops.api.kinds import PRODUCTION_LINE
-    from lineops.backends.kube import REQUEST_TIMEOUT, new_api_client
-
-    ref = f"ProductionLine {namespace}/{name}"
-    hint = "; give the manifest with --line-file to report without the cluster"
-    try:
-        api = new_api_client(kubeconfig)
-    except (ConfigException, OSError) as exc:
-        raise CliError(f"cannot read {ref}: no cluster configuration ({exc}){hint}") from None
-    try:
-        obj: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(
-            PRODUCTION_LINE.group,
-            PRODUCTION_LINE.version,
-            namespace,
-            PRODUCTION_LINE.plural,
-            name,
-            _request_timeout=REQUEST_TIMEOUT,
-        )
-    except ApiException as exc:
-        if exc.status == 404:
-            raise CliError(f"{ref} not found in the cluster") from None
-        raise CliError(
-            f"cannot read {ref}: API server answered {exc.status} {exc.reason}"
-        ) from None
-    except (HTTPError, OSError) as exc:
-        cause = getattr(exc, "reason", None) or exc  # urllib3 wraps the socket error
-        where = api.configuration.host
-        raise CliError(
-            f"cannot read {ref}: cluster unreachable at {where} ({cause}){hint}"
-        ) from None
-    finally:
-        api.close()
-    try:
-        return ProductionLine.model_validate(obj)
-    except ValidationError as exc:
-        raise CliError(f"{ref}: {describe_validation_error(exc, root='')}") from None
 
 
 def _store_source(store: MesStore, key: str, phase1: int | None) -> Source:
@@ -416,13 +361,13 @@ def _store_source(store: MesStore, key: str, phase1: int | None) -> Source:
 
 
 def _plan_live(args: argparse.Namespace, plan: Plan) -> None:
-    namespace, name = _line_ref(args.line)
+    namespace, name = parse_line_ref(args.line)
     key = f"{namespace}/{name}"
     path = _store_path(args.data_dir)
     if args.line_file:
         line = _named_line(args.line_file, name)
     else:
-        line = _cluster_line(namespace, name, args.kubeconfig)
+        line = line_from_cluster(namespace, name, args.kubeconfig)
     plan.title = _line_title(args, line)
     try:
         store = MesStore(path)
