@@ -23,13 +23,7 @@ from lineops.services.ingestion.data_plane import DataPlane
 from lineops.services.ingestion.workload import MANIFEST_KEY
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
-from lineops.services.outcome import (
-    DependencyUnavailable,
-    Event,
-    Outcome,
-    finish,
-    validate_spec,
-)
+from lineops.services.outcome import DependencyUnavailable, Event, Outcome, begin, finish
 from lineops.services.prometheus_rules import prometheus_rule_for_line
 from lineops.services.spec_hash import canonical_json
 
@@ -53,10 +47,7 @@ class LineReconciler:
 
     async def reconcile(self, body: dict[str, Any], models: Iterable[str] = ()) -> Outcome:
         meta = body["metadata"]
-        status = body.get("status") or {}
-        conds = ConditionSet(status.get("conditions"), meta.get("generation"))
-        out = Outcome()
-        spec = validate_spec(ProductionLineSpec, body, conds, out)
+        conds, out, spec = begin(body, ProductionLineSpec)
         if spec is None:
             return finish(body, conds, out)
 

@@ -24,14 +24,7 @@ from lineops.api.qualitymodel import QualityModelSpec
 from lineops.backends.kube import KubeBackend, KubeForbidden, KubeUnavailable
 from lineops.backends.training.runs import TrainingBackendError
 from lineops.services.children import child_metadata
-from lineops.services.conditions import ConditionSet
-from lineops.services.outcome import (
-    DependencyUnavailable,
-    Event,
-    Outcome,
-    finish,
-    validate_spec,
-)
+from lineops.services.outcome import DependencyUnavailable, Event, Outcome, begin, finish
 from lineops.services.spec_hash import canonical_json, training_spec_hash
 from lineops.services.training import Context, TrainingService
 
@@ -61,9 +54,7 @@ class ModelReconciler:
     async def _reconcile(self, body: dict[str, Any]) -> Outcome:
         meta = body["metadata"]
         status = body.get("status") or {}
-        conds = ConditionSet(status.get("conditions"), meta.get("generation"))
-        out = Outcome()
-        spec = validate_spec(QualityModelSpec, body, conds, out)
+        conds, out, spec = begin(body, QualityModelSpec)
         if spec is None:
             return finish(body, conds, out)
 

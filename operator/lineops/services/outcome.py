@@ -78,3 +78,12 @@ def validate_spec(
         return None
     conds.set(R.SPEC_VALID, "True", R.RECONCILED, "spec accepted")
     return spec
+
+
+def begin(body: dict[str, Any], model: type[SpecT]) -> tuple[ConditionSet, Outcome, SpecT | None]:
+    """Every reconcile starts here: the object's conditions, an empty outcome, and its spec
+    (None when invalid, with the reason already recorded in the outcome)."""
+    meta = body["metadata"]
+    conds = ConditionSet((body.get("status") or {}).get("conditions"), meta.get("generation"))
+    out = Outcome()
+    return conds, out, validate_spec(model, body, conds, out)
