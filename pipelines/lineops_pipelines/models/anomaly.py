@@ -15,8 +15,7 @@ model: ``alarm = score > threshold``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,10 +25,10 @@ from torch import nn
 
 from lineops_pipelines.models.common import (
     Standardiser,
+    TorchModelBase,
     ewma,
+    fit_options,
     fit_torch,
-    read_bundle,
-    save_bundle,
     set_seed,
     sliding_windows,
     time_split,
@@ -77,8 +76,12 @@ def _lag1_autocorrelation(values: np.ndarray) -> float:
     return float((centred[1:] * centred[:-1]).sum() / denom) if denom > 0 else 0.0
 
 
-class AnomalyDetector:
+class AnomalyDetector(TorchModelBase):
     task = TASK
+    kind = "ar-forecaster-ewma"
+    config_type = AnomalyConfig
+    config: AnomalyConfig
+    net: Forecaster
 
     def __init__(
         self,
@@ -91,14 +94,10 @@ class AnomalyDetector:
         threshold: float,
         info: dict[str, Any] | None = None,
     ) -> None:
-        self.features = features
-        self.config = config
-        self.standardiser = standardiser
-        self.net = net
+        super().__init__(features, config, standardiser, net, info)
         self.whitening = whitening
         self.stat_mean = stat_mean
         self.threshold = threshold
-        self.info = info or {}
 
     @property
     def window(self) -> int:
@@ -143,16 +142,7 @@ class AnomalyDetector:
             raise ValueError("anomaly-detection needs more normal rows to train and calibrate")
         net = Forecaster(len(features), lags, config.hidden)
         history = fit_torch(
-            net,
-            nn.functional.mse_loss,
-            train,
-            val,
-            epochs=config.epochs,
-            generator=generator,
-            batch_size=config.batch_size,
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            patience=config.patience,
+            net, nn.functional.mse_loss, train, val, generator=generator, **fit_options(config)
         )
         with torch.no_grad():
             resid_train = (train[1] - net(train[0])).double().numpy()
@@ -206,36 +196,23 @@ class AnomalyDetector:
         return np.asarray(np.nan_to_num(scores, nan=-np.inf) > self.threshold)
 
     # --------------------------------------------------------------------------- I/O
-    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        meta = {
-            "task": TASK,
-            "kind": "ar-forecaster-ewma",
-            "features": self.features,
-            "window": self.window,
-            "config": asdict(self.config),
-            "standardiser": self.standardiser.to_dict(),
+    def _bundle_fields(self) -> dict[str, Any]:
+        return {
             "whitening": self.whitening.tolist(),
             "stat_mean": self.stat_mean,
             "threshold": self.threshold,
-            "info": self.info,
-            **(extra or {}),
         }
-        return save_bundle(directory, meta, self.net)
 
     @classmethod
-    def load(cls, directory: str | Path) -> AnomalyDetector:
-        meta, state = read_bundle(directory)
-        config = AnomalyConfig(**meta["config"])
-        net = Forecaster(len(meta["features"]), config.lags, config.hidden)
-        net.load_state_dict(state)
-        net.eval()
-        return cls(
-            list(meta["features"]),
-            config,
-            Standardiser.from_dict(meta["standardiser"]),
-            net,
-            np.asarray(meta["whitening"], float),
-            float(meta["stat_mean"]),
-            float(meta["threshold"]),
-            meta.get("info", {}),
-        )
+    def _fields_from_bundle(cls, meta: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "whitening": np.asarray(meta["whitening"], float),
+            "stat_mean": float(meta["stat_mean"]),
+            "threshold": float(meta["threshold"]),
+        }
+
+    @classmethod
+    def _build_net(
+        cls, meta: dict[str, Any], state: dict[str, torch.Tensor], config: AnomalyConfig
+    ) -> Forecaster:
+        return Forecaster(len(meta["features"]), config.lags, config.hidden)

@@ -22,8 +22,7 @@ Labels are class ids (0 = normal); ``classes`` stores their names. Rows before t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,9 +31,9 @@ from torch import nn
 
 from lineops_pipelines.models.common import (
     Standardiser,
+    TorchModelBase,
+    fit_options,
     fit_torch,
-    read_bundle,
-    save_bundle,
     set_seed,
     time_split,
 )
@@ -204,8 +203,12 @@ class FeatureNet(nn.Module):
         return self.mlp(z)
 
 
-class FaultClassifier:
+class FaultClassifier(TorchModelBase):
     task = TASK
+    kind = "rolling-features-forest-mlp"
+    config_type = ClassifierConfig
+    config: ClassifierConfig
+    net: FeatureNet
 
     def __init__(
         self,
@@ -216,16 +219,8 @@ class FaultClassifier:
         net: FeatureNet,
         info: dict[str, Any] | None = None,
     ) -> None:
-        self.features = features
+        super().__init__(features, config, standardiser, net, info)
         self.classes = classes
-        self.config = config
-        self.standardiser = standardiser
-        self.net = net
-        self.info = info or {}
-
-    @property
-    def window(self) -> int:
-        return self.config.window
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         z = self.standardiser.transform(x)
@@ -308,13 +303,9 @@ class FaultClassifier:
                 loss,
                 (x_train, y_train),
                 (x_val, y_val),
-                epochs=config.epochs,
                 generator=generator,
-                batch_size=config.batch_size,
-                lr=config.lr,
-                weight_decay=config.weight_decay,
-                patience=config.patience,
                 noise=config.noise,
+                **fit_options(config),
             )
             with torch.no_grad():
                 acc = float((net(x_val).argmax(1) == y_val).float().mean()) if len(x_val) else 0.0
@@ -374,39 +365,21 @@ class FaultClassifier:
         labels[full] = proba[full].argmax(axis=1)
         return labels
 
-    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        meta = {
-            "task": TASK,
-            "kind": "rolling-features-forest-mlp",
-            "features": self.features,
-            "classes": self.classes,
-            "window": self.window,
-            "config": asdict(self.config),
-            "standardiser": self.standardiser.to_dict(),
-            "info": self.info,
-            **(extra or {}),
-        }
-        return save_bundle(directory, meta, self.net)
+    def _bundle_fields(self) -> dict[str, Any]:
+        return {"classes": self.classes}
 
     @classmethod
-    def load(cls, directory: str | Path) -> FaultClassifier:
-        meta, state = read_bundle(directory)
-        config = ClassifierConfig(**meta["config"])
-        n_inputs = int(state["mean"].shape[0])
-        net = FeatureNet(
-            n_inputs,
+    def _fields_from_bundle(cls, meta: dict[str, Any]) -> dict[str, Any]:
+        return {"classes": list(meta["classes"])}
+
+    @classmethod
+    def _build_net(
+        cls, meta: dict[str, Any], state: dict[str, torch.Tensor], config: ClassifierConfig
+    ) -> FeatureNet:
+        return FeatureNet(
+            int(state["mean"].shape[0]),
             len(meta["classes"]),
             config,
             int(state["forest.feature"].shape[0]),
             int(state["forest.roots"].shape[0]),
-        )
-        net.load_state_dict(state)
-        net.eval()
-        return cls(
-            list(meta["features"]),
-            list(meta["classes"]),
-            config,
-            Standardiser.from_dict(meta["standardiser"]),
-            net,
-            meta.get("info", {}),
         )

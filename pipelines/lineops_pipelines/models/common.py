@@ -4,16 +4,20 @@ A saved model is a directory with two files:
 
 * ``model.json``: task, feature list, window, standardiser, threshold, classes, config, metrics;
 * ``weights.pt``: the torch ``state_dict`` (loaded with ``weights_only=True``).
+
+``TorchModelBase`` holds what the three models share: their attributes, ``window`` and the
+save/load of that bundle.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self, cast
 
 import numpy as np
 import torch
@@ -23,6 +27,7 @@ MODEL_JSON = "model.json"
 WEIGHTS = "weights.pt"
 FORMAT_VERSION = 1
 MAX_THREADS = 2
+FIT_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "patience")
 
 
 def set_seed(seed: int) -> torch.Generator:
@@ -150,6 +155,12 @@ def fit_torch(
     return history
 
 
+def fit_options(config: Any) -> dict[str, Any]:
+    """The ``fit_torch`` options a model config sets (epochs, batch size, lr, weight decay,
+    patience)."""
+    return {name: getattr(config, name) for name in FIT_OPTIONS}
+
+
 def save_bundle(directory: str | Path, meta: dict[str, Any], model: nn.Module) -> Path:
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
@@ -164,3 +175,86 @@ def read_bundle(directory: str | Path) -> tuple[dict[str, Any], dict[str, torch.
     meta = json.loads((path / MODEL_JSON).read_text())
     state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
     return meta, state
+
+
+class TorchModelBase(ABC):
+    """A quality model: feature names, config dataclass, input standardiser, torch net, info.
+
+    Subclasses set ``task``, ``kind`` (both written to ``model.json``) and ``config_type``, and
+    say how to rebuild their net (``_build_net``) and which entries of their own they keep in
+    ``model.json`` (``_bundle_fields``, read back as constructor arguments by
+    ``_fields_from_bundle``).
+    """
+
+    task: ClassVar[str]
+    kind: ClassVar[str]
+    config_type: ClassVar[type[Any]]
+
+    config: Any
+    net: nn.Module
+
+    def __init__(
+        self,
+        features: list[str],
+        config: Any,
+        standardiser: Standardiser,
+        net: nn.Module,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.features = features
+        self.config = config
+        self.standardiser = standardiser
+        self.net = net
+        self.info = info or {}
+
+    @property
+    def window(self) -> int:
+        """Rows needed before the first output (``config.window`` unless a model overrides it)."""
+        return cast(int, self.config.window)
+
+    # --------------------------------------------------------------------------- I/O
+    def _bundle_fields(self) -> dict[str, Any]:
+        """The model's own entries of ``model.json``, beside the common ones."""
+        return {}
+
+    @classmethod
+    def _fields_from_bundle(cls, meta: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments (by name) of the model's own, read back from ``model.json``."""
+        return {}
+
+    @classmethod
+    @abstractmethod
+    def _build_net(
+        cls, meta: dict[str, Any], state: dict[str, torch.Tensor], config: Any
+    ) -> nn.Module:
+        """An untrained net of the saved shape, ready for ``load_state_dict(state)``."""
+
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        meta = {
+            "task": self.task,
+            "kind": self.kind,
+            "features": self.features,
+            "window": self.window,
+            "config": asdict(self.config),
+            "standardiser": self.standardiser.to_dict(),
+            **self._bundle_fields(),
+            "info": self.info,
+            **(extra or {}),
+        }
+        return save_bundle(directory, meta, self.net)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Self:
+        meta, state = read_bundle(directory)
+        config = cls.config_type(**meta["config"])
+        net = cls._build_net(meta, state, config)
+        net.load_state_dict(state)
+        net.eval()
+        return cls(
+            features=list(meta["features"]),
+            config=config,
+            standardiser=Standardiser.from_dict(meta["standardiser"]),
+            net=net,
+            info=meta.get("info", {}),
+            **cls._fields_from_bundle(meta),
+        )

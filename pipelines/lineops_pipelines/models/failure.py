@@ -14,7 +14,7 @@ small degradation set for tests.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from torch import nn
 from lineops_pipelines.models.classifier import window_stats
 from lineops_pipelines.models.common import (
     Standardiser,
+    TorchModelBase,
+    fit_options,
     fit_torch,
-    read_bundle,
-    save_bundle,
     set_seed,
     sliding_windows,
 )
@@ -114,8 +114,12 @@ def load_cmapss_fd001(test: bool = False) -> pd.DataFrame:
     )
 
 
-class FailureModel:
+class FailureModel(TorchModelBase):
     task = TASK
+    kind = "gru-rul"
+    config_type = FailureConfig
+    config: FailureConfig
+    net: RulNet
 
     def __init__(
         self,
@@ -126,16 +130,8 @@ class FailureModel:
         risk_scale: float,
         info: dict[str, Any] | None = None,
     ) -> None:
-        self.features = features
-        self.config = config
-        self.standardiser = standardiser
-        self.net = net
+        super().__init__(features, config, standardiser, net, info)
         self.risk_scale = risk_scale
-        self.info = info or {}
-
-    @property
-    def window(self) -> int:
-        return self.config.window
 
     @classmethod
     def fit(
@@ -170,16 +166,7 @@ class FailureModel:
         val = tensors(sorted(val_ids))
         net = RulNet(len(features), config)
         history = fit_torch(
-            net,
-            nn.functional.mse_loss,
-            train,
-            val,
-            epochs=config.epochs,
-            generator=generator,
-            batch_size=config.batch_size,
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            patience=config.patience,
+            net, nn.functional.mse_loss, train, val, generator=generator, **fit_options(config)
         )
         rmse = float(min(history.val_loss)) ** 0.5 * config.rul_cap
         info = {"epochs_run": len(history.val_loss), "val_rmse": rmse, "units": len(runs)}
@@ -200,33 +187,15 @@ class FailureModel:
         """P(failure within ``horizon`` cycles) from the predicted RUL."""
         return np.asarray(1.0 / (1.0 + np.exp((rul - self.config.horizon) / self.risk_scale)))
 
-    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        meta = {
-            "task": TASK,
-            "kind": "gru-rul",
-            "features": self.features,
-            "window": self.window,
-            "config": asdict(self.config),
-            "standardiser": self.standardiser.to_dict(),
-            "risk_scale": self.risk_scale,
-            "threshold": 0.5,
-            "info": self.info,
-            **(extra or {}),
-        }
-        return save_bundle(directory, meta, self.net)
+    def _bundle_fields(self) -> dict[str, Any]:
+        return {"risk_scale": self.risk_scale, "threshold": 0.5}
 
     @classmethod
-    def load(cls, directory: str | Path) -> FailureModel:
-        meta, state = read_bundle(directory)
-        config = FailureConfig(**meta["config"])
-        net = RulNet(len(meta["features"]), config)
-        net.load_state_dict(state)
-        net.eval()
-        return cls(
-            list(meta["features"]),
-            config,
-            Standardiser.from_dict(meta["standardiser"]),
-            net,
-            float(meta["risk_scale"]),
-            meta.get("info", {}),
-        )
+    def _fields_from_bundle(cls, meta: dict[str, Any]) -> dict[str, Any]:
+        return {"risk_scale": float(meta["risk_scale"])}
+
+    @classmethod
+    def _build_net(
+        cls, meta: dict[str, Any], state: dict[str, torch.Tensor], config: FailureConfig
+    ) -> RulNet:
+        return RulNet(len(meta["features"]), config)

@@ -88,3 +88,29 @@ def test_exported_forest_votes_like_scikit_learn() -> None:
     forest = Forest.from_sklearn(trees.estimators_)
     test = rng.normal(size=(400, 6))
     np.testing.assert_allclose(forest.proba(test, 3), trees.predict_proba(test))
+
+
+def test_failure_model_round_trips_with_its_metadata(tmp_path: Path) -> None:
+    import json
+
+    frame = synthetic_degradation(n_units=5, seed=0)
+    feats = ["s_1", "s_2", "s_3", "s_4"]
+    units = [(g[feats].to_numpy(), g["rul"].to_numpy()) for _, g in frame.groupby("run")]
+    model = FailureModel.fit(units, feats, FailureConfig(window=5, epochs=2, hidden=8), seed=0)
+    model.save(tmp_path / "f", extra={"note": "x"})
+    meta = json.loads((tmp_path / "f" / "model.json").read_text())
+    assert {k: meta[k] for k in ("task", "kind", "window", "threshold", "note")} == {
+        "task": "failure-prediction",
+        "kind": "gru-rul",
+        "window": 5,
+        "threshold": 0.5,
+        "note": "x",
+    }
+    loaded = scoring.load(str(tmp_path / "f"))
+    assert isinstance(loaded, FailureModel)
+    assert (loaded.features, loaded.risk_scale, loaded.info) == (
+        model.features,
+        model.risk_scale,
+        model.info,
+    )
+    np.testing.assert_array_equal(loaded.predict_rul(units[0][0]), model.predict_rul(units[0][0]))
