@@ -24,10 +24,11 @@ pytest_plugins = ["tests.support.mosquitto"]
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """etcd + kube-apiserver (RBAC on) + kube-controller-manager on loopback ports."""
+    """etcd + kube-apiserver (RBAC on) + kube-controller-manager on loopback ports, plus
+    kube-scheduler and kwok simulating one node (so Deployments become Available)."""
     cplane = load_cplane()
     try:
-        cp = cplane.up(tmp_path_factory.mktemp("controlplane"))
+        cp = cplane.up(tmp_path_factory.mktemp("controlplane"), with_nodes=True)
     except cplane.ControlPlaneError as exc:
         if in_ci():
             pytest.fail(f"the test control plane is required in CI: {exc}")

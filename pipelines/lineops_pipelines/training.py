@@ -243,6 +243,8 @@ def train_from_source(
 ) -> tuple[Path, dict[str, Any]]:
     """load -> validate -> split -> train -> evaluate -> save, as the pipeline's steps do."""
     frame = load_for_task(task, dataset, reduced)
+    if task == "failure-prediction" and label not in frame and "rul" in frame:
+        label = "rul"  # run-to-failure sets (cmapss, synthetic) carry their target as 'rul'
     report = data.validate(frame, task, label=label)
     features = report["features"]
     window = _window(task, overrides)

@@ -101,7 +101,8 @@ def build(names: tuple[str, ...] = CORE) -> Path:
     """Build the named binaries unless a build for the current module files exists."""
     target = bin_dir()
     missing = [n for n in names if not (target / n).exists()]
-    if not missing:
+    stages_missing = "kwok" in names and not (target / KWOK_STAGES).exists()
+    if not missing and not stages_missing:
         return target
     if shutil.which("go") is None:
         raise ControlPlaneError(
@@ -124,7 +125,32 @@ def build(names: tuple[str, ...] = CORE) -> Path:
             )
         tmp.rename(target / name)
         log(f"built {name} in {time.monotonic() - started:.0f}s")
+    if "kwok" in names and not (target / KWOK_STAGES).exists():
+        _write_kwok_stages(target / KWOK_STAGES, env)
     return target
+
+
+KWOK_STAGES = "kwok-stages.yaml"
+
+
+def _write_kwok_stages(path: Path, env: dict[str, str]) -> None:
+    """kwok ships its 'fast' node and pod lifecycles as Stage manifests in its module
+    source, not in the binary: copy them from the module cache next to the binary."""
+    proc = subprocess.run(
+        ["go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok"],
+        cwd=HERE / "kwok",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise ControlPlaneError(f"cannot locate the kwok module source: {proc.stderr[-2000:]}")
+    stages = Path(proc.stdout.strip()) / "kustomize" / "stage"
+    files = [
+        stages / "node" / "fast" / "node-initialize.yaml",
+        *sorted((stages / "pod" / "fast").glob("pod-*.yaml")),
+    ]
+    path.write_text("\n---\n".join(f.read_text() for f in files))
 
 
 def free_port() -> int:
@@ -332,10 +358,14 @@ def _write_kubeconfig(path: Path, server: str, ca_file: Path, token: str) -> Non
 
 
 def up(
-    run_dir: Path | None = None, with_controller_manager: bool = True, timeout: float = 120.0
+    run_dir: Path | None = None,
+    with_controller_manager: bool = True,
+    timeout: float = 120.0,
+    with_nodes: bool = False,
 ) -> ControlPlane:
     """Build (or reuse) the binaries, start the servers, and return once /readyz says ok."""
-    bins = build(CORE if with_controller_manager else CORE[:2])
+    wanted = CORE if with_controller_manager else CORE[:2]
+    bins = build(tuple(BINARIES) if with_nodes else wanted)
     runs = CACHE / "controlplane" / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="cp-", dir=runs))
@@ -476,11 +506,83 @@ def up(
                 context=ssl._create_unverified_context(),
                 token=token,
             )
+        if with_nodes:
+            _start_nodes(cp, bins, kubeconfig, run_dir, token, context)
     except BaseException:
         cp.stop()
         raise
     log(f"ready: {server} (run dir {run_dir})")
     return cp
+
+
+FAKE_NODE = "kwok-node-0"
+
+
+def _start_nodes(
+    cp: ControlPlane,
+    bins: Path,
+    kubeconfig: Path,
+    run_dir: Path,
+    token: str,
+    context: ssl.SSLContext,
+) -> None:
+    """kube-scheduler plus kwok simulating one node, so Deployments become Available.
+    kwok fakes the kubelet: Pods are scheduled and reported Running/Ready, nothing runs."""
+    log("starting kube-scheduler and kwok (one simulated node)")
+    cp.pids["kube-scheduler"] = _spawn(
+        "kube-scheduler",
+        [
+            str(bins / "kube-scheduler"),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--authentication-kubeconfig",
+            str(kubeconfig),
+            "--authorization-kubeconfig",
+            str(kubeconfig),
+            "--leader-elect=false",
+            "--bind-address",
+            "127.0.0.1",
+            "--secure-port",
+            "0",
+            "--v=1",
+        ],
+        run_dir,
+    )
+    cp.pids["kwok"] = _spawn(
+        "kwok",
+        [
+            str(bins / "kwok"),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--config",
+            str(bins / KWOK_STAGES),
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            "--cidr=10.0.0.1/24",
+            "--node-ip=10.0.0.1",
+            "--server-address",
+            "127.0.0.1:0",
+        ],
+        run_dir,
+    )
+    cp.save()
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": FAKE_NODE,
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
+            "labels": {"kubernetes.io/hostname": FAKE_NODE, "type": "kwok"},
+        },
+    }
+    request = urllib.request.Request(
+        f"{cp.server}/api/v1/nodes",
+        data=json.dumps(node).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10, context=context):
+        pass
 
 
 def _wait_etcd(port: int, pid: int, run_dir: Path, timeout: float) -> None:
@@ -529,6 +631,11 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("up", help="start etcd + kube-apiserver + kube-controller-manager")
     u.add_argument("--run-dir", type=Path)
     u.add_argument("--no-controller-manager", action="store_true")
+    u.add_argument(
+        "--with-nodes",
+        action="store_true",
+        help="also kube-scheduler + kwok with one simulated node",
+    )
     d = sub.add_parser("down", help="stop what `up` started")
     d.add_argument(
         "run_dir",
@@ -541,7 +648,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "build":
             print(build(tuple(BINARIES) if args.all else CORE))
         elif args.cmd == "up":
-            cp = up(args.run_dir, with_controller_manager=not args.no_controller_manager)
+            cp = up(
+                args.run_dir,
+                with_controller_manager=not args.no_controller_manager,
+                with_nodes=args.with_nodes,
+            )
             print(cp.kubeconfig)
         else:
             run_dir = args.run_dir or _latest_run()

@@ -72,7 +72,7 @@ class LineReconciler:
             data_problem = str(exc)
         if data_problem is not None:
             conds.set(R.READY, "False", R.DEPENDENCY_NOT_READY, data_problem)
-            out.error = DependencyUnavailable(data_problem, delay=30)
+            out.error = DependencyUnavailable(data_problem, delay=10)
             return finish(body, conds, out)
 
         sensors = sum(len(w.sensors) for w in spec.work_units)

@@ -114,3 +114,24 @@ def test_failure_model_round_trips_with_its_metadata(tmp_path: Path) -> None:
         model.info,
     )
     np.testing.assert_array_equal(loaded.predict_rul(units[0][0]), model.predict_rul(units[0][0]))
+
+
+def test_normal_folds_hold_out_contiguous_blocks_with_a_gap() -> None:
+    folds = training._normal_folds(100, 4, gap=3)
+    assert [len(block) for _, block in folds] == [25, 25, 25, 25]
+    for pieces, block in folds:
+        fit = np.concatenate(pieces)
+        assert not set(fit) & set(range(block[0] - 3, block[-1] + 4))
+
+
+def test_smoothing_selection_uses_training_runs_only() -> None:
+    normal = [te_data.load_matrix(0)]
+    faults = [te_data.load_matrix(f) for f in (1, 5)]
+    result = training.select_anomaly_smoothing(
+        normal, faults, FEATURES, AnomalyConfig(epochs=10), seeds=(0,), lambdas=(0.1, 0.4), folds=2
+    )
+    assert result["best"] in (0.1, 0.4)
+    for row in result["table"].values():
+        assert abs(row["far_normal"] - 0.05) < 0.02
+        assert row["mean_detection"] > 0.8  # faults 1 and 5 are large steps
+        assert 0 <= row["mean_delay"] < 50
