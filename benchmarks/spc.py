@@ -7,6 +7,7 @@ the analytics are from the cheapest pass over the data on this machine.
 
     .venv/bin/python benchmarks/spc.py                 # 1,000,000 points (quick)
     .venv/bin/python benchmarks/spc.py --points 10000000
+    .venv/bin/python benchmarks/spc.py --points 10000000 --scalar-sample 2000000
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ def main() -> None:
         "--per-point-sample",
         type=int,
         default=200_000,
-        help="points for the one-subgroup-at-a-time path (it is slow; sampled)",
+        help="points for the one-subgroup-per-update() path (it is slow; sampled)",
+    )
+    parser.add_argument(
+        "--scalar-sample",
+        type=int,
+        default=0,
+        help="points for the update_one() fast path (default: all of --points)",
     )
     args = parser.parse_args()
     points = args.points - args.points % N
@@ -79,6 +86,16 @@ def main() -> None:
 
     one_by_one = best_of(1, stream_one_by_one)
 
+    # The live-feed fast path: plain Python lists in, no numpy per call.
+    scalar_rows = rows[: max(1, (args.scalar_sample or points) // N)].tolist()
+
+    def stream_update_one() -> None:
+        update_one = SpcStream(params, NELSON).update_one
+        for subgroup in scalar_rows:
+            update_one(subgroup)
+
+    fast_one = best_of(args.repeat, stream_update_one)
+
     def row(name: str, secs: float, count: int) -> str:
         rate = count / secs
         ratio = secs / baseline * points / count  # time per point relative to numpy's
@@ -91,6 +108,7 @@ def main() -> None:
     print(row("batch: monitor() incl. Violation objects", batch_full, points))
     print(row(f"streaming: chunks of {args.chunk:,} subgroups", streaming, points))
     print(row("streaming: one subgroup per update()", one_by_one, sample.size))
+    print(row("streaming: one subgroup per update_one()", fast_one, len(scalar_rows) * N))
 
 
 if __name__ == "__main__":

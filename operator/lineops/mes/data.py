@@ -14,7 +14,7 @@ from lineops.mes.errors import MesInputError
 FloatArray = NDArray[np.float64]
 
 
-def _finite_row(row: Sequence[float], index: int) -> list[float]:
+def finite_row(row: Sequence[float], index: int) -> list[float]:
     out: list[float] = []
     for j, cell in enumerate(row):
         try:
@@ -47,7 +47,7 @@ def as_subgroups(
     expected = subgroup_size
     parsed: list[list[float]] = []
     for i, row in enumerate(rows):
-        values = _finite_row(row, i)
+        values = finite_row(row, i)
         if expected is None:
             expected = len(values)
         if len(values) != expected:

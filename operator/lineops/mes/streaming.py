@@ -4,7 +4,7 @@ Three entry points that give exactly the violations of the batch ``phases.monito
 
 * ``SpcStream.update_one`` takes one subgroup (or individual value, or sample) as plain
   numbers: O(1) pure Python with no numpy call, for live feeds that deliver one subgroup at
-  a time. The statistics are computed in numpy's order of float operations
+  a time. The statistics repeat numpy's float operations in numpy's order
   (``streaming_scalar``) and the rules are run counters (``RuleStream.push``).
 * ``SpcStream.update`` takes a chunk. Chunks shorter than ``VECTOR_MIN`` go through
   ``update_one``; longer ones run the vectorised batch rules on the chunk preceded by the
@@ -27,10 +27,11 @@ from operator import add
 import numpy as np
 
 from lineops.mes.charts import ChartKind, ChartParams, apply
-from lineops.mes.data import ChartData, FloatArray
+from lineops.mes.data import ChartData, FloatArray, finite_row
 from lineops.mes.errors import MesInputError
 from lineops.mes.rules import MAX_LOOKBACK, RULES, IndexArray, Violation, evaluate
 from lineops.mes.streaming_scalar import (
+    COLUMN_SUM_MAX,
     pairwise_sum,
     row_std,
     safe_sqrt,
@@ -51,25 +52,25 @@ class RuleStream:
     """Run rules over one plotted statistic, point by point or chunk by chunk."""
 
     __slots__ = (
-        "rules",
-        "count",
-        "_checks",
-        "_zone_gate",
-        "_run_gate",
-        "_trend_gate",
-        "_alt_gate",
-        "_within_gate",
-        "_tail_x",
-        "_tail_z",
         "_above",
+        "_alt_gate",
         "_below",
-        "_within",
-        "_outside",
-        "_up",
+        "_checks",
         "_down",
         "_flips",
-        "_last_x",
         "_last_step",
+        "_last_x",
+        "_outside",
+        "_run_gate",
+        "_tail_x",
+        "_tail_z",
+        "_trend_gate",
+        "_up",
+        "_within",
+        "_within_gate",
+        "_zone_gate",
+        "count",
+        "rules",
     )
 
     def __init__(self, rules: Sequence[str]) -> None:
@@ -100,7 +101,7 @@ class RuleStream:
     def _reset_counters(self) -> None:
         self._above = self._below = self._within = self._outside = 0
         self._up = self._down = self._flips = 0
-        # NaN compares neither above nor below the first point: no step, as batch has none.
+        # NaN is neither above nor below the first point: no step, as batch has none there.
         self._last_x = math.nan
         self._last_step = 0  # sign of the previous difference, 0 when none or flat
 
@@ -223,7 +224,7 @@ class SpcStream:
         self._streams = {name: RuleStream(self.rules) for name in kind.statistics}
         self._last_individual: float | None = None
         self._seen = 0  # subgroups (individuals, samples) seen so far
-        # Centre and sigma taken from ``apply`` itself, so they are the batch floats.
+        # Centres and sigmas taken from ``apply`` itself, so they are the batch floats.
         if kind in (ChartKind.XBAR_R, ChartKind.XBAR_S):
             probe = ChartData(values=np.zeros((1, params.n)))
         elif kind is ChartKind.IMR:
@@ -231,22 +232,17 @@ class SpcStream:
         else:
             probe = ChartData(counts=np.zeros(1), sizes=np.full(1, float(max(params.n, 1))))
         series = apply(params, probe)
-        first = series[0]
-        self._name_a = first.name
-        self._stream_a = self._streams[first.name]
-        self._center_a = first.center
-        self._sigma_a = float(first.sigma[0])
         self._n = params.n
-        self._name_b = self._name_a
-        self._stream_b = self._stream_a
-        self._center_b = self._sigma_b = 0.0
-        if len(series) == 2:
-            second = series[1]
-            self._name_b = second.name
-            self._stream_b = self._streams[second.name]
-            self._center_b = second.center
-            self._sigma_b = float(second.sigma[0])
-        # The spread chart's name sorts before "xbar"; ``Violation`` order puts it first.
+        self._name_a = series[0].name
+        self._stream_a = self._streams[self._name_a]
+        self._center_a = series[0].center
+        self._sigma_a = float(series[0].sigma[0])
+        second = series[-1]  # the same series again on one-statistic charts
+        self._name_b = second.name
+        self._stream_b = self._streams[second.name]
+        self._center_b = second.center
+        self._sigma_b = float(second.sigma[0])
+        # R and s sort before "xbar", so their violations come first at the same index.
         self._b_first = self._name_b < self._name_a
 
     def update(self, data: ChartData) -> list[Violation]:
@@ -261,49 +257,32 @@ class SpcStream:
                 return found
         return self._update_vector(data)
 
-    def _rows(self, data: ChartData) -> list[list[float]] | None:
-        """``data`` as ``update_one`` rows, or None to leave odd shapes to ``apply``'s checks."""
-        kind = self._kind
-        if kind in (ChartKind.XBAR_R, ChartKind.XBAR_S):
-            if data.values is None or data.values.ndim != 2 or data.values.shape[1] != self._n:
-                return None
-            rows: list[list[float]] = data.values.tolist()
-            return rows
-        if kind is ChartKind.IMR:
-            if data.values is None or data.values.ndim != 1:
-                return None
-            return [[v] for v in data.values.tolist()]
-        if data.counts is None:
-            return None
-        if data.sizes is None:
-            return [[c] for c in data.counts.tolist()] if kind is ChartKind.C else None
-        if kind is ChartKind.NP and np.any(data.sizes != self._n):
-            return None
-        return [[c, n] for c, n in zip(data.counts.tolist(), data.sizes.tolist(), strict=True)]
-
     def update_one(self, values: Sequence[float]) -> list[Violation]:
-        """Violations of one new subgroup, given as plain numbers.
+        """Violations of one new subgroup, given as plain numbers, in ``Violation`` order.
 
         ``values`` is the subgroup's measurements (X-bar charts), ``[x]`` (I-MR),
-        ``[count]`` (c) or ``[count, sample size]`` (p, np, u).
+        ``[count]`` (c) or ``[count, sample size]`` (p, np, u). Floats are used as they are;
+        other numbers go through ``float()`` first, as ``ChartData`` does. (Integers mixed
+        with floats are summed as Python numbers, which equals the float sum as long as the
+        partial sums stay within 2**53.)
         """
         kind = self._kind
         index = self._seen
         if kind is ChartKind.XBAR_R or kind is ChartKind.XBAR_S:
-            row = [float(v) for v in values]
             n = self._n
-            if len(row) != n:
-                raise MesInputError(f"subgroup has {len(row)} values, expected {n}", row=index)
-            total = reduce(add, row) if n <= 16 else pairwise_sum(row)
-            if total - total != 0.0:  # inf or NaN: a value is not finite (or the sum overflowed)
-                _check_finite(row, index)
+            try:
+                total = reduce(add, values) if n <= COLUMN_SUM_MAX else pairwise_sum(values)
+            except TypeError:  # e.g. a string among the numbers: convert below
+                total = math.nan
+            # Plain floats of the right count pass one type test; anything else (numpy
+            # scalars, strings, NaN, a wrong count) is converted and checked, then re-summed.
+            if len(values) != n or type(total) is not float or total - total != 0.0:
+                values = _variables_row(values, n, index)
+                total = reduce(add, values) if n <= COLUMN_SUM_MAX else pairwise_sum(values)
             xa = total / n
-            xb = max(row) - min(row) if kind is ChartKind.XBAR_R else row_std(row)
+            xb = max(values) - min(values) if kind is ChartKind.XBAR_R else row_std(values)
         elif kind is ChartKind.IMR:
-            (xa,) = values
-            xa = float(xa)
-            if xa - xa != 0.0:
-                _check_finite([xa], index)
+            (xa,) = _variables_row(values, 1, index)
             last = self._last_individual
             self._last_individual = xa
             self._seen = index + 1
@@ -322,11 +301,9 @@ class SpcStream:
         hits_a = self._stream_a.push(xa, za)
         if not (hits_a or hits_b):
             return []
-        name_a, name_b = self._name_a, self._name_b
-        found = [Violation(index, name_a, r) for r in hits_a]
-        if self._b_first:
-            return [Violation(index, name_b, r) for r in hits_b] + found
-        return found + [Violation(index, name_b, r) for r in hits_b]
+        found = [Violation(index, self._name_a, r) for r in hits_a]
+        spread = [Violation(index, self._name_b, r) for r in hits_b]
+        return spread + found if self._b_first else found + spread
 
     def _individual(self, x: float, last: float | None, index: int) -> list[Violation]:
         z = standardize_one(x, self._center_a, self._sigma_a)
@@ -361,6 +338,31 @@ class SpcStream:
         var = center * (1.0 - center) / n if kind is ChartKind.P else center / n
         return c / n, safe_sqrt(var)
 
+    def _rows(self, data: ChartData) -> list[list[float]] | None:
+        """``data`` as ``update_one`` rows, or None to leave odd input to ``apply``'s checks.
+
+        Anything ``apply`` would reject goes to it, so a bad chunk fails whole, with the
+        same message, and leaves the stream as it was.
+        """
+        kind = self._kind
+        if kind in (ChartKind.XBAR_R, ChartKind.XBAR_S):
+            v = data.values
+            if v is None or v.ndim != 2 or v.shape[1] != self._n:
+                return None
+            rows: list[list[float]] = v.tolist()
+            return rows
+        if kind is ChartKind.IMR:
+            if data.values is None or data.values.ndim != 1:
+                return None
+            return [[x] for x in data.values.tolist()]
+        if data.counts is None:
+            return None
+        if data.sizes is None:
+            return [[c] for c in data.counts.tolist()] if kind is ChartKind.C else None
+        if kind is ChartKind.NP and np.any(data.sizes != self._n):
+            return None
+        return [[c, n] for c, n in zip(data.counts.tolist(), data.sizes.tolist(), strict=True)]
+
     def _update_vector(self, data: ChartData) -> list[Violation]:
         series = apply(self.params, data)
         found: list[Violation] = []
@@ -392,13 +394,16 @@ class SpcStream:
         )
 
 
-def _check_finite(row: list[float], index: int) -> None:
-    for j, value in enumerate(row):
-        if not math.isfinite(value):
-            raise MesInputError(f"value {j} ({value!r}) is not finite", row=index)
+def _variables_row(values: Sequence[float], n: int, index: int) -> list[float]:
+    """``values`` as floats, with the checks (and messages) of ``data.as_subgroups``."""
+    row = finite_row(values, index)
+    if len(row) != n:
+        raise MesInputError(f"subgroup has {len(row)} values, expected {n}", row=index)
+    return row
 
 
 def _check_count(count: float, index: int) -> float:
+    """As ``data.as_counts``: a non-negative whole number."""
     if not math.isfinite(count) or count < 0 or count != round(count):
         problem = "is negative" if count < 0 else "is not a whole number"
         raise MesInputError(f"count {count:g} {problem}", row=index, field="count")

@@ -10,16 +10,17 @@ numpy's pairwise summation. Property tests compare these with the numpy function
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import reduce
 from operator import add
 
 # numpy sums runs of up to 128 values with 8 interleaved accumulators and splits longer ones.
 _PAIRWISE_BLOCK = 128
 # ``charts.subgroup_mean`` sums column by column up to this width, pairwise above it.
-_COLUMN_SUM_MAX = 16
+COLUMN_SUM_MAX = 16
 
 
-def pairwise_sum(values: list[float]) -> float:
+def pairwise_sum(values: Sequence[float]) -> float:
     """``numpy.add.reduce`` of a contiguous float64 row, in numpy's order of additions."""
     n = len(values)
     if n < 8:
@@ -46,15 +47,15 @@ def pairwise_sum(values: list[float]) -> float:
     return pairwise_sum(values[:half]) + pairwise_sum(values[half:])
 
 
-def row_mean(values: list[float]) -> float:
+def row_mean(values: Sequence[float]) -> float:
     """``charts.subgroup_mean`` of one row."""
     n = len(values)
-    if n > _COLUMN_SUM_MAX:
+    if n > COLUMN_SUM_MAX:
         return pairwise_sum(values) / n
     return reduce(add, values) / n
 
 
-def row_std(values: list[float]) -> float:
+def row_std(values: Sequence[float]) -> float:
     """``charts.subgroup_std`` of one row: ``std(ddof=1)``, exactly 0 for a constant row."""
     if max(values) - min(values) == 0:
         return 0.0
