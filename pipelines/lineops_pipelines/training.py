@@ -4,6 +4,7 @@ CLI (`lineops model train`) and the benchmark share."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import fields
 from pathlib import Path
@@ -15,8 +16,8 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from lineops_pipelines import data
 from lineops_pipelines.models.anomaly import AnomalyConfig, AnomalyDetector
-from lineops_pipelines.models.common import ewma
 from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
+from lineops_pipelines.models.common import ewma
 from lineops_pipelines.models.failure import FailureConfig, FailureModel
 from lineops_pipelines.models.scoring import Model
 
@@ -308,7 +309,7 @@ def _normal_folds(n: int, folds: int, gap: int) -> list[tuple[list[np.ndarray], 
     ``gap`` rows on either side of the block are dropped so no lag window straddles it."""
     edges = np.linspace(0, n, folds + 1).round().astype(int)
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges.tolist()):
         pieces = [np.arange(0, max(0, lo - gap)), np.arange(min(n, hi + gap), n)]
         out.append(([p for p in pieces if len(p)], np.arange(lo, hi)))
     return out
@@ -371,3 +372,72 @@ def select_anomaly_smoothing(
     }
     best = min(lambdas, key=lambda lam: (round(table[str(lam)]["mean_delay"], 6), lam))
     return {"best": float(best), "table": table, "folds": folds, "far": far, "seeds": list(seeds)}
+
+
+# ------------------------------------------------------------- classifier validation (no test)
+def classifier_validation(
+    runs: dict[int, np.ndarray],
+    normal_like: tuple[int, ...],
+    config: ClassifierConfig,
+    seeds: tuple[int, ...] = (0, 1),
+    cut: int = 288,
+    start: int = 347,
+) -> dict[str, float]:
+    """Held-out scores of a classifier config from TRAINING runs only ({class id: run}).
+
+    Every run is one class; ``normal_like`` runs (TE: 0, 3, 9, 15) count as class 0.
+
+    * ``time``: fit on rows ``< cut`` of every run, score rows ``>= start`` with features (and
+      the smoothing) computed from rows ``>= cut`` only, so no feature memory reaches back into
+      fitted rows;
+    * ``new_normal``: each normal-like run is held out in turn (the model learns normal from
+      the others, fault runs from rows ``< cut``) and scored whole, together with the fault
+      runs' ``time`` rows: normal rows of an unseen realisation, as in a test run.
+
+    Macro-F1 over class 0 and the fault classes, pooled over seeds; ``mean`` averages both.
+    """
+    faults = [f for f in runs if f not in normal_like]
+    labels = [0, *faults]
+
+    def score(truth: list[np.ndarray], pred: list[np.ndarray]) -> float:
+        t, p = np.concatenate(truth), np.concatenate(pred)
+        p = np.where(np.isin(p, list(normal_like)), 0, p)
+        return float(f1_score(t, p, labels=labels, average="macro", zero_division=0))
+
+    def fit(parts: list[tuple[np.ndarray, int]], seed: int) -> tuple[FaultClassifier, list[int]]:
+        ids = sorted({c for _, c in parts})
+        index = {c: i for i, c in enumerate(ids)}
+        data_ = [(x, np.full(len(x), index[c])) for x, c in parts]
+        names = [str(c) for c in ids]
+        model = FaultClassifier.fit(
+            data_, [f"v{i}" for i in range(parts[0][0].shape[1])], names, config, seed
+        )
+        return model, ids
+
+    def predict(model: FaultClassifier, ids: list[int], x: np.ndarray) -> np.ndarray:
+        pred = model.predict(x)
+        return np.array([ids[p] if p >= 0 else -1 for p in pred])
+
+    results: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"time": [], "new_normal": []}
+    for seed in seeds:
+        model, ids = fit([(x[:cut], f) for f, x in runs.items()], seed)
+        for f, x in runs.items():
+            pred = predict(model, ids, x[cut:])[start - cut :]
+            results["time"].append((np.full(len(pred), 0 if f in normal_like else f), pred))
+        for held in normal_like:
+            parts = [
+                (x if f in normal_like else x[:cut], 0 if f in normal_like else f)
+                for f, x in runs.items()
+                if f != held
+            ]
+            model, ids = fit(parts, seed)
+            pred = predict(model, ids, runs[held])
+            keep = pred >= 0
+            results["new_normal"].append((np.zeros(int(keep.sum()), int), pred[keep]))
+            if held == normal_like[0]:
+                for f in faults:
+                    p = predict(model, ids, runs[f][cut:])[start - cut :]
+                    results["new_normal"].append((np.full(len(p), f), p))
+    out = {k: score([t for t, _ in v], [p for _, p in v]) for k, v in results.items()}
+    out["mean"] = (out["time"] + out["new_normal"]) / 2
+    return out

