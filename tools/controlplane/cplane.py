@@ -130,7 +130,8 @@ def build(names: tuple[str, ...] = CORE) -> Path:
     return target
 
 
-KWOK_STAGES = "kwok-stages.yaml"
+# Named for the set of stages it holds, so a changed set is regenerated, not reused.
+KWOK_STAGES = "kwok-stages-fast-heartbeat.yaml"
 
 
 def _write_kwok_stages(path: Path, env: dict[str, str]) -> None:
@@ -146,8 +147,11 @@ def _write_kwok_stages(path: Path, env: dict[str, str]) -> None:
     if proc.returncode != 0 or not proc.stdout.strip():
         raise ControlPlaneError(f"cannot locate the kwok module source: {proc.stderr[-2000:]}")
     stages = Path(proc.stdout.strip()) / "kustomize" / "stage"
+    # Without heartbeats the node lifecycle controller marks the node unreachable after its
+    # grace period and flips its Pods to NotReady, which kwok's pod stages never undo.
     files = [
         stages / "node" / "fast" / "node-initialize.yaml",
+        stages / "node" / "heartbeat" / "node-heartbeat.yaml",
         *sorted((stages / "pod" / "fast").glob("pod-*.yaml")),
     ]
     path.write_text("\n---\n".join(f.read_text() for f in files))
