@@ -128,6 +128,16 @@ class MesStore:
             )
             return [(r[0], Measurement(r[1], r[2], r[3], r[4], r[5])) for r in cur.fetchall()]
 
+    def oee_version(self, line: str) -> tuple[int, int]:
+        """Newest event and count row ids: unchanged means the OEE inputs are unchanged."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM machine_events WHERE line = ?),"
+                " (SELECT COALESCE(MAX(id), 0) FROM production_counts WHERE line = ?)",
+                (line, line),
+            ).fetchone()
+            return int(row[0]), int(row[1])
+
     def events(self, line: str) -> list[MachineEvent]:
         with self._lock:
             cur = self._db.execute(

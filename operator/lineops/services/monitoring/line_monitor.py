@@ -80,6 +80,8 @@ class LineMonitor:
         self._trackers = {qc.name: ChartTracker(qc) for qc in spec.quality_characteristics}
         self._counted: dict[str, int] = {}  # per characteristic: points already counted
         self._drift = drift
+        self._oee_version: tuple[int, int] | None = None
+        self._oee_cache: tuple[dict[str, Oee], str | None] | None = None
         # Every violation series exists from the start at 0: increase() in an alert needs a
         # sample before the first violation, or the first one would never fire.
         for qc in spec.quality_characteristics:
@@ -101,6 +103,16 @@ class LineMonitor:
         return report
 
     def _oee(self, report: MonitorReport) -> None:
+        # The monitor ticks every few seconds; the event log only grows. Re-read and recompute
+        # only when rows were added since the last evaluation.
+        version = self._store.oee_version(self.key)
+        if version == self._oee_version and self._oee_cache is not None:
+            report.oee, report.oee_error = self._oee_cache
+            return
+        self._compute_oee(report)
+        self._oee_version, self._oee_cache = version, (report.oee, report.oee_error)
+
+    def _compute_oee(self, report: MonitorReport) -> None:
         events = self._store.events(self.key)
         if not events:
             return
