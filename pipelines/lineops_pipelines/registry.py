@@ -2,7 +2,12 @@
 
 The store lives under ``$BENTOML_HOME/models`` (default ``~/bentoml``). A registered model is
 the lineops model directory (``model.json`` + ``weights.pt``) copied into the store, with
-metadata (task, metrics, feature list, spec hash, data window, scoring threshold) and labels.
+metadata (task, metrics, feature list, spec hash, data window, scoring threshold) and labels
+(``task``, ``stage``, ``spec-hash``, ``run-id``). The cluster-profile operator finds a finished
+run's model by its ``run-id`` label (:func:`find_by_label`), in the store the pipeline pods and
+the operator both mount. Label values are stored verbatim: BentoML 1.4 only requires label keys
+and values to be strings (``bentoml._internal.utils.validate_labels``) and ``model.yaml`` holds
+any string, so a DNS-subdomain-like run id of up to 253 characters is a valid label value.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +37,19 @@ def _plain(value: Any) -> Any:
     return clean(json.loads(json.dumps(value, default=str)))
 
 
-def store_dir() -> Path:
-    """``$BENTOML_HOME/models`` as the environment says *now* (BentoML itself caches the home
-    of the first use per process, which would pin tests and embedded runs to one store)."""
-    home = os.environ.get("BENTOML_HOME") or str(Path("~/bentoml").expanduser())
-    return Path(os.path.expandvars(home)).expanduser() / "models"
+def store_dir(home: str | Path | None = None) -> Path:
+    """``<home>/models``; without ``home``, ``$BENTOML_HOME/models`` as the environment says
+    *now* (BentoML itself caches the home of the first use per process, which would pin tests
+    and embedded runs to one store)."""
+    if home is None:
+        home = os.environ.get("BENTOML_HOME") or str(Path("~/bentoml").expanduser())
+    return Path(os.path.expandvars(str(home))).expanduser() / "models"
 
 
-def _store() -> Any:
+def _store(home: str | Path | None = None) -> Any:
     from bentoml._internal.models import ModelStore
 
-    path = store_dir()
+    path = store_dir(home)
     path.mkdir(parents=True, exist_ok=True)
     return ModelStore(str(path))
 
@@ -83,3 +92,44 @@ def info(tag: str) -> tuple[dict[str, Any], dict[str, str]]:
 
     stored = bentoml.models.get(tag, _model_store=_store()).info
     return dict(stored.metadata), dict(stored.labels)
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    tag: str
+    metadata: dict[str, Any]
+    labels: dict[str, str]
+    created: datetime
+
+
+def find_by_label(key: str, value: str, home: str | Path | None = None) -> StoredModel | None:
+    """The newest stored model whose label ``key`` is ``value``; None when no model has it.
+
+    ``home`` is the BENTOML_HOME to read (default: ``$BENTOML_HOME``); a store that does not
+    exist holds no model (it is not created: the reader may mount it read-only). Every model's
+    ``model.yaml`` is read through the ModelStore; a model another process is still copying in
+    (BentoML creates the version directory before it writes ``model.yaml``) or a damaged one is
+    skipped, so one bad entry cannot hide the others.
+    """
+    from bentoml._internal.models import ModelStore
+
+    path = store_dir(home)
+    if not path.is_dir():
+        return None
+    store = ModelStore(str(path))
+    found: list[StoredModel] = []
+    for name in sorted(p.name for p in path.iterdir() if p.is_dir()):
+        for version in sorted(p.name for p in (path / name).iterdir() if p.is_dir()):
+            try:
+                stored = store.get(f"{name}:{version}")
+                info = stored.info
+                labels = dict(info.labels)
+            except Exception:  # half-written or damaged entry: not the model we look for
+                continue
+            if labels.get(key) == value:
+                found.append(
+                    StoredModel(str(stored.tag), dict(info.metadata), labels, info.creation_time)
+                )
+    if not found:
+        return None
+    return max(found, key=lambda m: (m.created, m.tag))

@@ -97,8 +97,9 @@ class Training(SpecModel):
     )
     schedule: CronExpression | None = Field(
         default=None,
-        description='Five-field cron schedule for retraining, e.g. "0 3 * * *"; omit to train '
-        "only on spec changes and retrainOn events.",
+        description='Five-field cron schedule for retraining, e.g. "0 3 * * *", in the time '
+        "zone of the line (spec.schedule.timezone, UTC by default); omit to train only on spec "
+        "changes and retrainOn events.",
     )
     retrain_on: RetrainOn = Field(
         default_factory=RetrainOn, description="Events that trigger retraining."

@@ -130,6 +130,11 @@ def training_backend(
         except ValueError as exc:
             logger.warning("training disabled: %s", exc)
             return None
+        if settings.model_store is None:
+            logger.warning(
+                "LINEOPS_MODEL_STORE not set: succeeded KFP runs report no metrics or model "
+                "tag, so the promotion gate blocks them"
+            )
         return KfpTrainingBackend(settings, default_pipelines_dir())
     logger.info("training runs under %s", data_dir / "runs")
     return LocalTrainingBackend(data_dir, default_pipelines_dir())

@@ -52,6 +52,11 @@ def line_signals(line: dict[str, Any]) -> LineSignals:
     return LineSignals(out_of_control=spc.get("inControl") is False, drift_psi=drift)
 
 
+def line_timezone(line: dict[str, Any]) -> str | None:
+    """``spec.schedule.timezone`` of the line (None when unset: UTC)."""
+    return ((line.get("spec") or {}).get("schedule") or {}).get("timezone")
+
+
 @dataclass
 class Context:
     """One reconcile's inputs and the status/conditions/events it accumulates."""
@@ -125,6 +130,7 @@ class TrainingService:
             policy.cooldown_seconds,
             line_signals(ctx.line),
             ctx.now,
+            line_timezone(ctx.line),
         )
         if waiting:
             training["message"] = waiting
@@ -267,6 +273,9 @@ def _describe(state: RunState) -> str:
         where = f"step {state.failing_step!r} failed" if state.failing_step else "failed"
         return f"{where}: {state.message}"[:32000]
     if state.state == "Succeeded":
+        if state.model_tag is None and not state.metrics and state.message:
+            # The cluster backend says why (no model store configured, no model for the run).
+            return f"model not registered: {state.message}"[:32000]
         figures = ", ".join(f"{k}={v:.4g}" for k, v in sorted(state.metrics.items())[:6])
         return f"model {state.model_tag or 'not registered'}" + (f"; {figures}" if figures else "")
     return state.message or state.state.lower()

@@ -1,4 +1,9 @@
-"""Which slot of a five-field cron schedule is the latest at a given time (UTC).
+"""Which slot of a five-field cron schedule is the latest at a given time.
+
+Slots are wall-clock times in the line's time zone (``spec.schedule.timezone`` of the
+ProductionLine, UTC by default), as a plant would read "0 3 * * *": 03:00 local, also across
+daylight-saving changes. A wall time that does not exist that day (skipped by a spring-forward
+change) is not a slot; one that occurs twice (fall-back) is a slot once, at its first occurrence.
 
 ``lineops.api.cron`` validates expressions; this module evaluates them. Vixie-cron semantics:
 when both day-of-month and day-of-week are restricted, a day matching either one counts.
@@ -9,8 +14,9 @@ slot it has already trained for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _MONTHS: Final = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov")
 _MONTHS_ALL: Final = (*_MONTHS, "dec")
@@ -68,20 +74,44 @@ class Cron:
             return dom and dow
         return dom or dow
 
-    def latest(self, now: datetime) -> datetime | None:
-        """The latest slot at or before ``now`` (UTC, minute precision)."""
-        now = now.astimezone(UTC).replace(second=0, microsecond=0)
-        day = now.replace(hour=0, minute=0)
+    def latest(self, now: datetime, zone: tzinfo = UTC) -> datetime | None:
+        """The latest slot at or before ``now`` (minute precision), as an aware UTC time;
+        the schedule's fields are read as wall-clock time in ``zone``."""
+        limit_utc = now.astimezone(UTC).replace(second=0, microsecond=0)
+        local_now = limit_utc.astimezone(zone)
+        day = local_now.replace(hour=0, minute=0, tzinfo=None)
         for back in range(_LOOKBACK_DAYS):
             candidate = day - timedelta(days=back)
             if not self.day_matches(candidate):
                 continue
-            limit = (now.hour, now.minute) if back == 0 else (23, 59)
-            times = [(h, m) for h in self.hours for m in self.minutes if (h, m) <= limit]
-            if times:
-                hour, minute = max(times)
-                return candidate.replace(hour=hour, minute=minute)
+            times = sorted(((h, m) for h in self.hours for m in self.minutes), reverse=True)
+            for hour, minute in times:
+                wall = candidate.replace(hour=hour, minute=minute)
+                slot = _wall_to_utc(wall, zone)
+                if slot is not None and slot <= limit_utc:
+                    return slot
         return None
+
+
+def _wall_to_utc(wall: datetime, zone: tzinfo) -> datetime | None:
+    """UTC instant of a naive wall-clock time in ``zone``; None if the wall time is skipped
+    (it does not survive a round trip), the first occurrence if it is repeated."""
+    aware = wall.replace(tzinfo=zone, fold=0)
+    moment = aware.astimezone(UTC)
+    if moment.astimezone(zone).replace(tzinfo=None) != wall:
+        return None
+    return moment
+
+
+def zone_of(name: str | None) -> tuple[tzinfo, str]:
+    """The IANA zone ``name`` (UTC when empty) and, when it is unknown here, UTC plus a note
+    saying so (the API only checks the name's shape; the zone database decides the rest)."""
+    if not name or name == "UTC":
+        return UTC, ""
+    try:
+        return ZoneInfo(name), ""
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC, f"unknown time zone {name!r}: schedule read in UTC"
 
 
 def slot_id(slot: datetime) -> str:

@@ -5,7 +5,8 @@ restarted operator recomputes the same id and the backend's idempotent submit re
 already made instead of starting a second one:
 
 * ``<request>``            the first run for a spec hash;
-* ``<request>-s<slot>``    the cron slot ``YYYYMMDDHHMM`` (UTC) of ``spec.training.schedule``;
+* ``<request>-s<slot>``    the cron slot of ``spec.training.schedule`` (read in the line's time
+                           zone), as ``YYYYMMDDHHMM`` in UTC;
 * ``<request>-e<window>``  an SPC or drift trigger, in the cooldown window it fell into;
 * ``...-a<n>``             the n-th attempt after failures.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from lineops.services.training_cron import Cron, slot_id
+from lineops.services.training_cron import Cron, slot_id, zone_of
 
 IN_FLIGHT: Final = ("Pending", "Running")
 _ATTEMPT: Final = re.compile(r"^(.*)-a([0-9]+)$")
@@ -114,12 +115,19 @@ def next_trigger(
     cooldown_seconds: float,
     signals: LineSignals,
     now: datetime,
+    timezone: str | None = None,
 ) -> tuple[Trigger | None, str]:
-    """After a successful run: the next run to start, if any, and why not otherwise."""
+    """After a successful run: the next run to start, if any, and why not otherwise.
+
+    ``timezone`` is the line's (``spec.schedule.timezone``): cron fields are local wall time."""
     if schedule:
-        slot = Cron.parse(schedule).latest(now)
+        zone, note = zone_of(timezone)
+        slot = Cron.parse(schedule).latest(now, zone)
         if slot is not None and (last_started is None or slot > last_started):
-            when = slot.strftime("%Y-%m-%d %H:%M UTC")
+            local = slot.astimezone(zone)
+            when = local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
+            if note:
+                when += f" ({note})"
             return Trigger("schedule", f"{request}-s{slot_id(slot)}", f"schedule slot {when}"), ""
     event: tuple[TriggerKind, str] | None = None
     if spc_alert and signals.out_of_control:

@@ -17,9 +17,12 @@ def register_model(
     spec_hash: str,
     promote: bool,
     reason: str,
+    run_id: str = "",
 ) -> NamedTuple("Registration", [("tag", str), ("stage", str)]):
-    """Store metadata: task, metrics, feature list, spec hash, data window, scoring threshold;
-    label ``stage`` = ``approved`` (beat the champion) or ``candidate``."""
+    """Store metadata: task, metrics, feature list, spec hash, data window, scoring threshold,
+    run id; label ``stage`` = ``approved`` (beat the champion) or ``candidate``, and (when
+    given) ``run-id`` = the operator's run id, verbatim: the cluster-profile operator reads a
+    finished run's metrics and tag from the store by it (``registry.find_by_label``)."""
     import json
     from collections import namedtuple
     from pathlib import Path
@@ -38,7 +41,10 @@ def register_model(
         "threshold": meta.get("threshold"),
         "classes": meta.get("classes"),
         "promotion_reason": reason,
+        "run_id": run_id,
     }
     labels = {"task": task, "stage": stage, "spec-hash": spec_hash or "none"}
+    if run_id:
+        labels["run-id"] = run_id
     tag = registry.register(model.path, model_name or f"lineops-{task}", metadata, labels)
     return namedtuple("Registration", ["tag", "stage"])(tag, stage)

@@ -33,6 +33,7 @@ def quality_training(
     must_beat_by: float = 0.0,
     model_name: str = "",
     spec_hash: str = "",
+    run_id: str = "",
 ) -> str:
     """Returns the BentoML tag of the registered candidate."""
     loaded = load_dataset(source=dataset, task=task, reduced=reduced).set_display_name("load")
@@ -75,5 +76,6 @@ def quality_training(
         spec_hash=spec_hash,
         promote=decision.outputs["promote"],
         reason=decision.outputs["reason"],
+        run_id=run_id,
     ).set_display_name("register")
     return registered.outputs["tag"]

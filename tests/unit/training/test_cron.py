@@ -36,3 +36,37 @@ def test_rare_slots_are_found_and_named_by_minute() -> None:
     leap = Cron.parse("0 0 29 feb *").latest(_at("2027-01-01 00:00"))
     assert leap == _at("2024-02-29 00:00")
     assert slot_id(_at("2025-03-10 03:00")) == "202503100300"
+
+
+def test_slots_are_wall_clock_times_of_the_lines_time_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    nightly = Cron.parse("0 3 * * *")
+    # 03:00 CET is 02:00 UTC in winter and 01:00 UTC in summer.
+    assert nightly.latest(_at("2025-03-10 02:30"), berlin) == _at("2025-03-10 02:00")
+    assert nightly.latest(_at("2025-03-10 01:59"), berlin) == _at("2025-03-09 02:00")
+    assert nightly.latest(_at("2025-07-10 01:30"), berlin) == _at("2025-07-10 01:00")
+    # The local day decides the weekday: Monday 00:30 in Berlin is Sunday 23:30 UTC.
+    assert Cron.parse("30 0 * * mon").latest(_at("2025-03-09 23:45"), berlin) == _at(
+        "2025-03-09 23:30"
+    )
+
+
+def test_daylight_saving_gaps_skip_a_slot_and_repeats_fire_once() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    half_past_two = Cron.parse("30 2 * * *")
+    # 2025-03-30 02:30 does not exist in Berlin (02:00 -> 03:00): the latest is the day before.
+    assert half_past_two.latest(_at("2025-03-30 12:00"), berlin) == _at("2025-03-29 01:30")
+    # 2025-10-26 02:30 happens twice (00:30 and 01:30 UTC): only the first is a slot.
+    assert half_past_two.latest(_at("2025-10-26 01:45"), berlin) == _at("2025-10-26 00:30")
+
+
+def test_unknown_zones_fall_back_to_utc_with_a_note() -> None:
+    from lineops.services.training_cron import zone_of
+
+    assert zone_of(None) == (UTC, "")
+    zone, note = zone_of("Mars/Olympus_Mons")
+    assert zone is UTC and "Mars/Olympus_Mons" in note

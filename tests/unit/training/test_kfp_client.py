@@ -5,6 +5,10 @@ serves the few v2beta1 endpoints kfp.Client calls from a small HTTP server on 12
 stand-in checks every request body against the ``kfp_server_api`` models (V2beta1Experiment,
 V2beta1Run: no unknown fields, the right types) and the submitted pipeline spec against the
 compiled ``quality-training`` pipeline, then serves run state the test sets.
+
+A succeeded run's metrics and model tag come from the BentoML model store, where the pipeline's
+``register`` step labels the model ``run-id=<our run id>``; the tests register into a temporary
+store what that step would (the real component function, so the real ``registry.register``).
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ from urllib.parse import parse_qs, urlparse
 
 import kfp_server_api
 import pytest
+from kfp import dsl
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.runs import RunRequest
+from lineops_pipelines.components.register_model import register_model
+
+from tests.unit.training.test_service import Harness
 
 PIPELINES = Path(__file__).resolve().parents[3] / "pipelines" / "compiled"
 
@@ -148,6 +156,36 @@ def _request(run_id: str, **parameters: str) -> RunRequest:
     )
 
 
+def _register_step(
+    run: dict[str, Any],
+    store: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    **metrics: float,
+) -> str:
+    """Simulates what the pipeline's ``register`` step does in the cluster: the real
+    register_model component, called with the arguments KFP received for this run, writes the
+    candidate into the model store the pipeline pods mount as their BENTOML_HOME."""
+    params = run["runtime_config"]["parameters"]
+    model = tmp_path / f"model-{uuid.uuid4().hex}"
+    model.mkdir()
+    (model / "model.json").write_text('{"features": ["f1", "f2"], "window": 1}')
+    with monkeypatch.context() as pod:  # the pod's environment, not the operator's
+        pod.setenv("BENTOML_HOME", str(store))
+        out = register_model.python_func(
+            model=dsl.Model(name="model", uri=str(model), metadata={}),
+            task=params["task"],
+            model_name=params.get("model_name", ""),
+            metrics=json.dumps(metrics),
+            data_window="{}",
+            spec_hash=params.get("spec_hash", ""),
+            promote=True,
+            reason="test",
+            run_id=params["run_id"],
+        )
+    return str(out.tag)
+
+
 def test_submit_is_idempotent_by_run_name_and_status_follows_the_run(
     stand_in: tuple[StandIn, str], tmp_path: Path
 ) -> None:
@@ -196,9 +234,105 @@ def test_submit_is_idempotent_by_run_name_and_status_follows_the_run(
         run.update(state="SUCCEEDED", run_details={})
         done = await backend.status("m-train-abc")
         assert done is not None and done.state == "Succeeded"
+        # No LINEOPS_MODEL_STORE: succeeded, but the state says why there are no metrics.
+        assert done.metrics == {} and done.model_tag is None
+        assert "LINEOPS_MODEL_STORE not set" in done.message
 
     asyncio.run(scenario())
     assert set(server.token_seen) == {"Bearer secret-1"}
+
+
+def test_a_succeeded_run_reads_metrics_and_tag_from_the_model_store(
+    stand_in: tuple[StandIn, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, host = stand_in
+    store = tmp_path / "bentoml"  # the shared volume, as mounted in the operator's Pod
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "operator-own-home"))
+    settings = KfpSettings(host=host, backoff_seconds=0.01, model_store=store)
+    backend = KfpTrainingBackend(settings, PIPELINES)
+
+    first = asyncio.run(backend.submit("m-train-abc", _request("m-train-abc")))
+    assert first.state == "Pending"
+    (run,) = server.runs.values()
+    assert run["runtime_config"]["parameters"]["run_id"] == "m-train-abc"
+    run.update(state="SUCCEEDED", finished_at="2025-03-10T10:09:00Z")
+
+    # Succeeded, but no model carries the run id (yet another run's model is there).
+    other = {"runtime_config": {"parameters": {"task": "anomaly-detection", "run_id": "x"}}}
+    _register_step(other, store, tmp_path, monkeypatch, detection_rate=0.2)
+    bare = asyncio.run(backend.status("m-train-abc"))
+    assert bare is not None and bare.state == "Succeeded"
+    assert bare.metrics == {} and bare.model_tag is None
+    assert "no model with label run-id=m-train-abc" in bare.message
+    assert str(store) in bare.message
+    assert bare.message in caplog.text  # the operator's log says why, too
+
+    tag = _register_step(
+        run, store, tmp_path, monkeypatch, detection_rate=0.93, far=0.04, threshold=1.5
+    )
+    assert tag.startswith("m:")
+    done = asyncio.run(backend.status("m-train-abc"))
+    assert done is not None and done.state == "Succeeded"
+    assert done.model_tag == tag and done.finished_at == "2025-03-10T10:09:00Z"
+    assert done.metrics == {"detection_rate": 0.93, "far": 0.04, "threshold": 1.5}
+    assert tag in done.message
+    # A restarted operator's submit finds the run and reads the same results.
+    again = asyncio.run(
+        KfpTrainingBackend(settings, PIPELINES).submit("m-train-abc", _request("m-train-abc"))
+    )
+    assert again.model_tag == tag and server.creates == 1
+
+
+def test_a_cluster_run_promotes_its_model_to_champion(
+    stand_in: tuple[StandIn, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The training service (Kubernetes faked) over the KFP backend: the run's metrics reach
+    the promotion gate, which makes the registered model the champion."""
+    server, host = stand_in
+    store = tmp_path / "bentoml"
+    h = Harness()
+    h.backend = KfpTrainingBackend(  # type: ignore[assignment]
+        KfpSettings(host=host, backoff_seconds=0.01, model_store=store), PIPELINES
+    )
+    h.step()
+    assert h.training["state"] == "Pending"
+    (run,) = server.runs.values()
+    assert run["runtime_config"]["parameters"]["run_id"] == h.training["runId"]
+
+    run.update(state="SUCCEEDED", finished_at="2025-03-10T10:09:00Z")
+    tag = _register_step(run, store, tmp_path, monkeypatch, macro_f1=0.93, accuracy=0.95)
+    out = h.step()
+    assert [e.reason for e in out.events] == ["TrainingSucceeded", "Promoted", "Reconciled"]
+    champion = h.body["status"]["champion"]
+    assert champion["version"] == tag and champion["score"] == "0.93"
+    assert champion["metrics"] == {"macro_f1": "0.93", "accuracy": "0.95"}
+    assert h.cond("PromotionBlocked")["reason"] == "Promoted"
+    assert h.cond("Ready")["status"] == "True"
+
+
+def test_a_cluster_run_without_a_model_says_why_in_status(
+    stand_in: tuple[StandIn, str], tmp_path: Path
+) -> None:
+    """No model for the run in the store: the run is Succeeded, the gate blocks, and
+    status.training.message names the store and the missing label."""
+    server, host = stand_in
+    store = tmp_path / "bentoml"
+    h = Harness()
+    h.backend = KfpTrainingBackend(  # type: ignore[assignment]
+        KfpSettings(host=host, backoff_seconds=0.01, model_store=store), PIPELINES
+    )
+    h.step()
+    (run,) = server.runs.values()
+    run.update(state="SUCCEEDED", finished_at="2025-03-10T10:09:00Z")
+    h.step()
+    message = h.training["message"]
+    assert message.startswith("model not registered: ")
+    assert f"run-id={h.training['runId']}" in message and str(store) in message
+    assert h.cond("PromotionBlocked")["status"] == "True"
+    assert "champion" not in h.body["status"]
 
 
 def test_unknown_parameters_fail_before_anything_is_created(
@@ -217,5 +351,9 @@ def test_settings_need_a_host(monkeypatch: pytest.MonkeyPatch) -> None:
         KfpSettings.from_env()
     monkeypatch.setenv("LINEOPS_KFP_HOST", "http://127.0.0.1:1")
     monkeypatch.setenv("LINEOPS_KFP_TOKEN_FILE", "/var/run/secrets/kfp/token")
+    monkeypatch.delenv("LINEOPS_MODEL_STORE", raising=False)
     settings = KfpSettings.from_env()
     assert settings.token_file == Path("/var/run/secrets/kfp/token")
+    assert settings.model_store is None
+    monkeypatch.setenv("LINEOPS_MODEL_STORE", "/mnt/bentoml")
+    assert KfpSettings.from_env().model_store == Path("/mnt/bentoml")

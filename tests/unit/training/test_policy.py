@@ -71,6 +71,18 @@ def test_schedule_slot_after_the_last_run_triggers_once_with_a_slot_id() -> None
     assert again is None
 
 
+def test_schedule_is_read_in_the_lines_time_zone() -> None:
+    # NOW is 10:30 UTC = 11:30 in Berlin: "0 11 * * *" Berlin time has passed (10:00 UTC),
+    # while in UTC it would still be yesterday's 11:00.
+    trigger, _ = _trigger(schedule="0 11 * * *", timezone="Europe/Berlin")
+    assert trigger.run_id == "m-train-abc-s202503101000"  # type: ignore[attr-defined]
+    assert "2025-03-10 11:00 CET" in trigger.why  # type: ignore[attr-defined]
+    utc, _ = _trigger(schedule="0 11 * * *")
+    assert utc is None  # yesterday 11:00 UTC is before the last run (05:30 UTC)
+    unknown, _ = _trigger(schedule="0 8 * * *", timezone="Nowhere/Atlantis")
+    assert "unknown time zone 'Nowhere/Atlantis'" in unknown.why  # type: ignore[attr-defined]
+
+
 def test_spc_alert_respects_cooldown_and_names_the_window() -> None:
     out = LineSignals(out_of_control=True)
     trigger, _ = _trigger(spc_alert=True, signals=out)

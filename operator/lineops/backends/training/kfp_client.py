@@ -4,15 +4,24 @@ The run's *name* is our run id. KFP assigns its own ids, so ``submit`` first lis
 filtered by that name and only creates one when none exists: a restarted operator finds the run
 it made instead of starting another. kfp.Client is blocking, so every call runs in a thread;
 reads are retried with exponential backoff before the error reaches the service.
+
+Metrics and the model tag of a succeeded run are not in the KFP run API (they live in ML
+Metadata). The pipeline's ``register`` step writes them to the BentoML model store with the
+label ``run-id`` = our run id, so the backend reads them from that store
+(``$LINEOPS_MODEL_STORE``, the BENTOML_HOME the pipeline pods mount), in the same thread as the
+KFP call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+import logging
+import math
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -21,6 +30,7 @@ from lineops.backends.training.pipeline_args import StepFailed, arguments, decla
 from lineops.backends.training.runs import RunPhase, RunRequest, RunState, TrainingBackendError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 PHASE: Final[dict[str, RunPhase]] = {
     "RUNTIME_STATE_UNSPECIFIED": "Pending",
     "PENDING": "Pending",
@@ -32,6 +42,7 @@ PHASE: Final[dict[str, RunPhase]] = {
     "FAILED": "Failed",
     "CANCELED": "Failed",
 }
+RUN_ID_LABEL: Final = "run-id"  # set by the pipeline's register step (register_model.py)
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,9 @@ class KfpSettings:
     namespace: str | None = None  # multi-user KFP: the profile namespace
     retries: int = 3
     backoff_seconds: float = 0.5
+    # The BENTOML_HOME the pipeline pods register models in, as mounted in the operator's Pod;
+    # None: a succeeded run reports no metrics (and the promotion gate says why).
+    model_store: Path | None = None
 
     @classmethod
     def from_env(cls) -> KfpSettings:
@@ -49,11 +63,13 @@ class KfpSettings:
         if not host:
             raise ValueError("LINEOPS_KFP_HOST is required in the cluster profile")
         token = os.environ.get("LINEOPS_KFP_TOKEN_FILE")
+        store = os.environ.get("LINEOPS_MODEL_STORE")
         return cls(
             host=host,
             token_file=Path(token) if token else None,
             experiment=os.environ.get("LINEOPS_KFP_EXPERIMENT", "lineops"),
             namespace=os.environ.get("LINEOPS_KFP_NAMESPACE") or None,
+            model_store=Path(store) if store else None,
         )
 
 
@@ -81,9 +97,57 @@ def run_state(run_id: str, run: Any) -> RunState:
         finished_at=_rfc3339(run.finished_at) if phase in ("Succeeded", "Failed") else None,
         failing_step=step,
         message=message or f"KFP run {run.run_id}: {run.state}",
-        # Metrics and the model tag live in ML Metadata, which the run API does not expose.
+        # Metrics and the model tag live in ML Metadata, which the run API does not expose:
+        # KfpTrainingBackend reads them from the model store (``with_results``).
         metrics={},
         model_tag=None,
+    )
+
+
+def _numbers(raw: Any) -> dict[str, float]:
+    """The finite numbers of a metrics mapping (what the embedded profile's Metrics hold)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in raw.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
+def _without_results(state: RunState, why: str) -> RunState:
+    # Status polling stops once a run has ended, so this is logged about once per run.
+    log.warning("training run %s: %s", state.run_id, why)
+    return replace(state, message=why)
+
+
+def with_results(state: RunState, kfp_id: str, store: Path | None) -> RunState:
+    """A succeeded run's metrics and model tag, from the model the pipeline's register step
+    labelled ``run-id=<our run id>`` in the BentoML store at ``store`` (newest if several).
+    Blocking (reads the store): call it in a thread. Other states are returned unchanged."""
+    if state.state != "Succeeded":
+        return state
+    if store is None:
+        return _without_results(
+            state,
+            f"KFP run {kfp_id} succeeded; LINEOPS_MODEL_STORE not set: "
+            "metrics and model tag unavailable",
+        )
+    # lineops_pipelines is imported by name, as the CLI does: it is the pipelines' package,
+    # not a typed layer of the operator (and registry imports bentoml only when called).
+    registry = importlib.import_module("lineops_pipelines.registry")
+    found = registry.find_by_label(RUN_ID_LABEL, state.run_id, home=store)
+    if found is None:
+        return _without_results(
+            state,
+            f"KFP run {kfp_id} succeeded but no model with label "
+            f"{RUN_ID_LABEL}={state.run_id} in model store {store}",
+        )
+    return replace(
+        state,
+        metrics=_numbers(found.metadata.get("metrics")),
+        model_tag=str(found.tag),
+        message=f"model {found.tag} (KFP run {kfp_id})",
     )
 
 
@@ -175,7 +239,7 @@ class KfpTrainingBackend:
     def _submit(self, run_id: str, request: RunRequest) -> RunState:
         existing = self._find(run_id)
         if existing is not None:
-            return run_state(run_id, existing)
+            return self._state(run_id, existing)
         pipeline = self.pipelines_dir / f"{request.pipeline}.yaml"
         if not pipeline.is_file():
             return RunState(run_id, "Failed", message=f"pipeline {request.pipeline!r} not found")
@@ -191,8 +255,11 @@ class KfpTrainingBackend:
             namespace=self.settings.namespace,
         )
         self._ids[run_id] = result.run_id
-        return run_state(run_id, self._kfp().get_run(result.run_id))
+        return self._state(run_id, self._kfp().get_run(result.run_id))
 
     def _status(self, run_id: str) -> RunState | None:
         run = self._find(run_id)
-        return None if run is None else run_state(run_id, run)
+        return None if run is None else self._state(run_id, run)
+
+    def _state(self, run_id: str, run: Any) -> RunState:
+        return with_results(run_state(run_id, run), str(run.run_id), self.settings.model_store)
