@@ -215,3 +215,86 @@ def test_an_operator_restart_neither_loses_nor_duplicates_the_run(
     assert _runs(env["LINEOPS_DATA_DIR"]) == [run_id]
     assert len(_events(api_client, namespace, "restart", "TrainingRunning")) == 1
     assert len(_events(api_client, namespace, "restart", "TrainingSucceeded")) == 1
+
+
+def test_models_retrain_on_a_drift_alert_and_on_their_schedule(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    env: dict[str, str],
+) -> None:
+    """After a first successful run: the line's drift signal wakes the model that retrains on
+    drift at once (no resync wait), and a cron slot starts a run for the scheduled model."""
+    line = res.example("productionline.yaml")
+    res.create(api_client, namespace, line)
+    drifting = _model("drifting", minimum="0.1")
+    drifting["spec"]["training"].update(retrainOn={"driftPsi": "0.2"}, cooldown="1s")
+    scheduled = _model("scheduled", minimum="0.1")
+    scheduled["spec"]["training"]["schedule"] = "* * * * *"  # every minute
+    res.create(api_client, namespace, drifting)
+    res.create(api_client, namespace, scheduled)
+
+    def first_done(o: dict[str, Any]) -> bool:
+        t = _training(o)
+        return t.get("state") == "Succeeded" and t.get("runId") == t.get("requestName")
+
+    with run_operator(operator_identity, namespace, extra_env=env):
+        # (The scheduled model's first run is followed at once by the slot that passed while
+        # it ran, in the same reconcile, so only the drifting model is awaited here.)
+        _when(api_client, namespace, "drifting", first_done, "the first run to succeed")
+
+        # An external drift detector's PSI on the line, above the model's limit.
+        res.patch(
+            api_client,
+            namespace,
+            "ProductionLine",
+            line["metadata"]["name"],
+            {"metadata": {"annotations": {"lineops.io/drift-psi": "0.9"}}},
+        )
+        started = _when(
+            api_client,
+            namespace,
+            "drifting",
+            lambda o: "-e" in _training(o).get("runId", ""),
+            "the drift-triggered run to start",
+        )
+        # Drift stays above the limit: stop it so the 1 s cooldown does not chain runs.
+        res.patch(
+            api_client,
+            namespace,
+            "ProductionLine",
+            line["metadata"]["name"],
+            {"metadata": {"annotations": {"lineops.io/drift-psi": None}}},
+        )
+        drift_run = _training(started)["runId"]
+        _when(
+            api_client,
+            namespace,
+            "drifting",
+            lambda o: (
+                _training(o).get("runId") == drift_run and _training(o).get("state") == "Succeeded"
+            ),
+            "the drift-triggered run to succeed",
+        )
+        on_schedule = _when(
+            api_client,
+            namespace,
+            "scheduled",
+            lambda o: (
+                "-s" in _training(o).get("runId", "") and _training(o).get("state") == "Succeeded"
+            ),
+            "a schedule-triggered run to succeed",
+        )
+    assert drift_run.startswith(_training(started)["requestName"] + "-e")
+    drift_events = _events(api_client, namespace, "drifting", "TrainingRunning")
+    assert any("drift PSI 0.9 above 0.2" in e.message for e in drift_events)
+    slot_run = _training(on_schedule)["runId"]
+    assert slot_run.startswith(_training(on_schedule)["requestName"] + "-s")
+    schedule_events = _events(api_client, namespace, "scheduled", "TrainingRunning")
+    assert any(slot_run in e.message and "schedule slot" in e.message for e in schedule_events)
+    runs = _runs(env["LINEOPS_DATA_DIR"])
+    assert drift_run in runs and slot_run in runs
+    first = Path(env["LINEOPS_DATA_DIR"]) / "runs" / _training(on_schedule)["requestName"]
+    assert json.loads((first / "state.json").read_text())["state"] == "Succeeded"
+    # The drift model ran exactly twice: the spec run and the drift run.
+    assert len([r for r in runs if r.startswith(_training(started)["requestName"])]) == 2

@@ -96,17 +96,30 @@ class KubeBackend:
         return obj
 
     async def patch_custom(
-        self, plural: str, namespace: str, name: str, patch: Mapping[str, Any]
-    ) -> None:
-        await self._call(
-            self._custom.patch_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            namespace,
-            plural,
-            name,
-            dict(patch),
-        )
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        patch: Mapping[str, Any],
+        missing_ok: bool = False,
+    ) -> bool:
+        """Merge-patch a custom object; with ``missing_ok`` an object that is gone (404)
+        returns False instead of raising."""
+        try:
+            await self._call(
+                self._custom.patch_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                name,
+                dict(patch),
+            )
+        except ApiException as exc:
+            if missing_ok and exc.status == 404:
+                return False
+            raise
+        return True
 
     async def served(self, group: str, version: str, plural: str, namespace: str) -> bool:
         """Whether the API server serves this resource (e.g. the Prometheus Operator's CRDs)."""

@@ -10,6 +10,7 @@ from lineops.api.constants import GROUP, PRODUCTION_LINE_KIND, PRODUCTION_LINE_P
 from lineops.handlers.config import MONITOR_SECONDS, RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.services.line import LineReconciler
+from lineops.services.retrain_signals import Watcher
 
 RESOURCE = (GROUP, VERSION, PRODUCTION_LINE_PLURAL)
 
@@ -29,15 +30,23 @@ async def reconcile_line(
     waiting: kopf.Index[tuple[str | None, str | None], str] = kwargs["qm_by_line"]
     key = (body.metadata.namespace, body.metadata.name)
     with memo["metrics"].track(PRODUCTION_LINE_KIND) as result:
-        outcome = await reconciler.reconcile(plain(body), models=waiting.get(key, []))
+        outcome = await reconciler.reconcile(
+            plain(body), models=waiting.get(key, []), watchers=_watchers(body, kwargs)
+        )
         apply_outcome(PRODUCTION_LINE_KIND, body, patch, memo["metrics"], outcome, result)
 
 
+def _watchers(body: kopf.Body, kwargs: dict[str, Any]) -> list[Watcher]:
+    # kopf passes every index by its name; this one maps (namespace, line) -> Watcher.
+    index: kopf.Index[tuple[str | None, str | None], Watcher] = kwargs["qm_retrain_by_line"]
+    return list(index.get((body.metadata.namespace, body.metadata.name), []))
+
+
 @kopf.timer(*RESOURCE, id="monitor", interval=MONITOR_SECONDS, initial_delay=MONITOR_SECONDS)
-async def monitor_line(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+async def monitor_line(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
     reconciler: LineReconciler = memo["lines"]
     with memo["metrics"].track(PRODUCTION_LINE_KIND) as result:
-        outcome = await reconciler.monitor(plain(body))
+        outcome = await reconciler.monitor(plain(body), watchers=_watchers(body, kwargs))
         apply_outcome(PRODUCTION_LINE_KIND, body, patch, memo["metrics"], outcome, result)
 
 

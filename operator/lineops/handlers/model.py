@@ -11,12 +11,15 @@ import os
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 
 from lineops.api.constants import GROUP, QUALITY_MODEL_KIND, QUALITY_MODEL_PLURAL, VERSION
+from lineops.api.qualitymodel import RetrainOn
 from lineops.api.reasons import TRAINING_REQUESTED
 from lineops.handlers.config import RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.services.model import ModelReconciler
+from lineops.services.retrain_signals import Watcher
 from lineops.services.training_policy import TrainingPolicy, needs_polling
 
 RESOURCE = (GROUP, VERSION, QUALITY_MODEL_PLURAL)
@@ -33,6 +36,21 @@ def _training_in_progress(status: kopf.Status, **_: Any) -> bool:
 def qm_by_line(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
     """Which models wait on which line, so a new line can wake them at once."""
     return {(namespace, spec.get("lineRef")): name}
+
+
+@kopf.index(*RESOURCE)
+def qm_retrain_by_line(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[Any, Watcher]:
+    """Which models want retraining on which line's signals, so the line can wake them."""
+    raw = dict((spec.get("training") or {}).get("retrainOn") or {})
+    try:
+        on = RetrainOn.model_validate(raw)
+    except ValidationError:
+        return {}  # the model's own reconcile reports the invalid spec
+    if not on.spc_alert and on.drift_psi_value is None:
+        return {}
+    return {(namespace, spec.get("lineRef")): Watcher(name, on.spc_alert, on.drift_psi_value)}
 
 
 @kopf.on.resume(*RESOURCE)

@@ -25,6 +25,7 @@ from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
 from lineops.services.outcome import DependencyUnavailable, Event, Outcome, begin, finish
 from lineops.services.prometheus_rules import prometheus_rule_for_line
+from lineops.services.retrain_signals import RetrainWaker, Watcher
 from lineops.services.spec_hash import canonical_json
 
 PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
@@ -44,8 +45,15 @@ class LineReconciler:
         self._kube = kube
         self._monitors = monitors
         self._data_plane = data_plane
+        self._waker = RetrainWaker(kube)
 
-    async def reconcile(self, body: dict[str, Any], models: Iterable[str] = ()) -> Outcome:
+    async def reconcile(
+        self,
+        body: dict[str, Any],
+        models: Iterable[str] = (),
+        watchers: Iterable[Watcher] = (),
+    ) -> Outcome:
+        """``models`` wait for this line; ``watchers`` are the models with retrainOn triggers."""
         meta = body["metadata"]
         conds, out, spec = begin(body, ProductionLineSpec)
         if spec is None:
@@ -84,9 +92,13 @@ class LineReconciler:
             f"{len(spec.quality_characteristics)} quality characteristics configured; {alerts}",
         )
         await self._monitor(body, spec, conds, out)
+        try:
+            await self._wake_retrain(body, out, watchers)
+        except (KubeUnavailable, KubeForbidden) as exc:
+            out.error = DependencyUnavailable(str(exc))
         return finish(body, conds, out)
 
-    async def monitor(self, body: dict[str, Any]) -> Outcome:
+    async def monitor(self, body: dict[str, Any], watchers: Iterable[Watcher] = ()) -> Outcome:
         """Only the analytics part, for the frequent monitoring timer: charts, KPIs and
         the MonitoringReady/InControl conditions. A spec that does not validate is left to
         the full reconcile, which reports it."""
@@ -98,10 +110,18 @@ class LineReconciler:
         except ValidationError:
             return out
         await self._monitor(body, spec, conds, out)
+        await self._wake_retrain(body, out, watchers)
         finish(body, conds, out)
         # Only the full reconcile may claim a generation as observed.
         out.status.pop("observedGeneration", None)
         return out
+
+    async def _wake_retrain(
+        self, body: dict[str, Any], out: Outcome, watchers: Iterable[Watcher]
+    ) -> None:
+        """Touch the models whose retrainOn trigger started to hold with this status."""
+        line = {**body, "status": {**(body.get("status") or {}), **out.status}}
+        await self._waker.wake(body["metadata"]["namespace"], line, watchers)
 
     async def _monitor(
         self, body: dict[str, Any], spec: ProductionLineSpec, conds: ConditionSet, out: Outcome

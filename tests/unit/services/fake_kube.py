@@ -18,6 +18,7 @@ class FakeKube:
         self.patches: list[tuple[str, str, str, dict[str, Any]]] = []
         # The Prometheus Operator's CRD counts as installed once a test adds its plural.
         self.served_plurals: set[str] = set()
+        self.missing: set[str] = set()  # names whose patch answers 404
 
     def _check(self) -> None:
         if self.down:
@@ -28,10 +29,20 @@ class FakeKube:
         return copy.deepcopy(self.custom.get((plural, namespace, name)))
 
     async def patch_custom(
-        self, plural: str, namespace: str, name: str, patch: dict[str, Any]
-    ) -> None:
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        patch: dict[str, Any],
+        missing_ok: bool = False,
+    ) -> bool:
         self._check()
+        if name in self.missing:
+            if missing_ok:
+                return False
+            raise LookupError(f"{plural}/{name} not found")
         self.patches.append((plural, namespace, name, patch))
+        return True
 
     async def get_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
         self._check()
