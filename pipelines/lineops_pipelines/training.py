@@ -8,7 +8,7 @@ import itertools
 import json
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import numpy as np
 import pandas as pd
@@ -47,9 +47,31 @@ def make_config(
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown {task} parameter {unknown[0]!r}")
+    # QualityModel parameters arrive as strings ("0.2", "true"): convert by the field's type.
+    types = get_type_hints(cls)
+    values = {name: _typed(task, name, value, types[name]) for name, value in values.items()}
     if epochs is not None:
         values["epochs"] = int(epochs)
     return cls(**values)
+
+
+def _typed(task: str, name: str, value: Any, type_: Any) -> Any:
+    if not isinstance(value, str) or type_ is str:
+        return value
+    try:
+        if type_ is bool:
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return lowered in ("true", "1", "yes")
+        if type_ is int:
+            return int(value)
+        if type_ is float:
+            return float(value)
+    except ValueError:
+        kind = {bool: "true or false", int: "an integer"}.get(type_, "a number")
+        raise ValueError(f"{task} parameter {name!r}: {value!r} is not {kind}") from None
+    return value
 
 
 def train(
@@ -372,72 +394,3 @@ def select_anomaly_smoothing(
     }
     best = min(lambdas, key=lambda lam: (round(table[str(lam)]["mean_delay"], 6), lam))
     return {"best": float(best), "table": table, "folds": folds, "far": far, "seeds": list(seeds)}
-
-
-# ------------------------------------------------------------- classifier validation (no test)
-def classifier_validation(
-    runs: dict[int, np.ndarray],
-    normal_like: tuple[int, ...],
-    config: ClassifierConfig,
-    seeds: tuple[int, ...] = (0, 1),
-    cut: int = 288,
-    start: int = 347,
-) -> dict[str, float]:
-    """Held-out scores of a classifier config from TRAINING runs only ({class id: run}).
-
-    Every run is one class; ``normal_like`` runs (TE: 0, 3, 9, 15) count as class 0.
-
-    * ``time``: fit on rows ``< cut`` of every run, score rows ``>= start`` with features (and
-      the smoothing) computed from rows ``>= cut`` only, so no feature memory reaches back into
-      fitted rows;
-    * ``new_normal``: each normal-like run is held out in turn (the model learns normal from
-      the others, fault runs from rows ``< cut``) and scored whole, together with the fault
-      runs' ``time`` rows: normal rows of an unseen realisation, as in a test run.
-
-    Macro-F1 over class 0 and the fault classes, pooled over seeds; ``mean`` averages both.
-    """
-    faults = [f for f in runs if f not in normal_like]
-    labels = [0, *faults]
-
-    def score(truth: list[np.ndarray], pred: list[np.ndarray]) -> float:
-        t, p = np.concatenate(truth), np.concatenate(pred)
-        p = np.where(np.isin(p, list(normal_like)), 0, p)
-        return float(f1_score(t, p, labels=labels, average="macro", zero_division=0))
-
-    def fit(parts: list[tuple[np.ndarray, int]], seed: int) -> tuple[FaultClassifier, list[int]]:
-        ids = sorted({c for _, c in parts})
-        index = {c: i for i, c in enumerate(ids)}
-        data_ = [(x, np.full(len(x), index[c])) for x, c in parts]
-        names = [str(c) for c in ids]
-        model = FaultClassifier.fit(
-            data_, [f"v{i}" for i in range(parts[0][0].shape[1])], names, config, seed
-        )
-        return model, ids
-
-    def predict(model: FaultClassifier, ids: list[int], x: np.ndarray) -> np.ndarray:
-        pred = model.predict(x)
-        return np.array([ids[p] if p >= 0 else -1 for p in pred])
-
-    results: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"time": [], "new_normal": []}
-    for seed in seeds:
-        model, ids = fit([(x[:cut], f) for f, x in runs.items()], seed)
-        for f, x in runs.items():
-            pred = predict(model, ids, x[cut:])[start - cut :]
-            results["time"].append((np.full(len(pred), 0 if f in normal_like else f), pred))
-        for held in normal_like:
-            parts = [
-                (x if f in normal_like else x[:cut], 0 if f in normal_like else f)
-                for f, x in runs.items()
-                if f != held
-            ]
-            model, ids = fit(parts, seed)
-            pred = predict(model, ids, runs[held])
-            keep = pred >= 0
-            results["new_normal"].append((np.zeros(int(keep.sum()), int), pred[keep]))
-            if held == normal_like[0]:
-                for f in faults:
-                    p = predict(model, ids, runs[f][cut:])[start - cut :]
-                    results["new_normal"].append((np.full(len(p), f), p))
-    out = {k: score([t for t, _ in v], [p for _, p in v]) for k, v in results.items()}
-    out["mean"] = (out["time"] + out["new_normal"]) / 2
-    return out

@@ -12,9 +12,16 @@ deviation of the first differences over a longer window). Two models map these t
 * a torch MLP on the clipped, standardised features (weight ``net_weight`` in the average of
   the two models' probabilities; 0 = forest only).
 
-At prediction time the per-row log-probabilities are averaged along the series by an EWMA
-(``smoothing``; causal, a row still uses only rows up to itself): faults persist, so the
-evidence of successive windows adds up.
+At prediction time the per-row probabilities are filtered along the series, causally (a row
+uses only rows up to itself), because faults persist and the evidence of successive windows
+should add up. ``sequence="hmm"`` (default) is the forward pass of a hidden Markov model over
+the classes: class 0 (normal; ``class_names`` puts it first) turns into any fault with
+probability ``switch_onset`` per row, a fault turns into anything else with ``switch_fault``,
+and a row's class probabilities, raised to ``evidence_weight`` (< 1 because consecutive
+windows share all but one row), are its evidence. Unlike a moving average it locks onto a
+fault once the evidence is clear and leaves it only for strong contrary evidence, which is
+what a persistent fault that drifts out of the training range needs. ``sequence="ewma"``
+averages the log-probabilities with weight ``smoothing`` (the previous default).
 
 Labels are class ids (0 = normal); ``classes`` stores their names. Rows before the first full
 ``window`` get no label.
@@ -40,6 +47,7 @@ from lineops_pipelines.models.common import (
 
 TASK = "fault-classification"
 FEATURE_CLIP = 5.0
+SEQUENCE_FILTERS = ("hmm", "ewma", "none")
 
 
 @dataclass
@@ -51,7 +59,13 @@ class ClassifierConfig:
     # parts of the TE training files only (docs/benchmarks.md, fault classification)
     max_features: float = 0.3
     net_weight: float = 1.0 / 3.0  # weight of the torch MLP's probabilities (0: forest only)
-    smoothing: float = 0.05  # EWMA weight of the newest row's log-probabilities; 1 = none
+    # Along-the-series filter; the HMM settings were chosen on spliced onsets built from the TE
+    # training files only (training.classifier_onset_validation, docs/benchmarks.md).
+    sequence: str = "hmm"  # "hmm" | "ewma" | "none"
+    switch_onset: float = 0.1  # P(normal -> some fault) per row
+    switch_fault: float = 1e-8  # P(fault -> anything else) per row
+    evidence_weight: float = 0.2  # exponent on a row's class probabilities
+    smoothing: float = 0.05  # ewma: weight of the newest row's log-probabilities
     hidden: int = 256
     dropout: float = 0.2
     val_fraction: float = 0.2
@@ -62,6 +76,19 @@ class ClassifierConfig:
     patience: int = 8
     noise: float = 0.0
     label_smoothing: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.sequence not in SEQUENCE_FILTERS:
+            raise ValueError(
+                f"sequence: {self.sequence!r} is not one of {', '.join(SEQUENCE_FILTERS)}"
+            )
+        for name in ("switch_onset", "switch_fault"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name}: must be in [0, 1), got {getattr(self, name)}")
+        if not 0.0 < self.evidence_weight <= 1.0:
+            raise ValueError(f"evidence_weight: must be in (0, 1], got {self.evidence_weight}")
+        if not 0.0 < self.smoothing <= 1.0:
+            raise ValueError(f"smoothing: must be in (0, 1], got {self.smoothing}")
 
     @property
     def history(self) -> int:
@@ -107,6 +134,51 @@ def rolling_features(z: np.ndarray, window: int, diff_window: int = 0) -> np.nda
         parts.append(np.vstack([np.full((1, f), np.nan), dstd]))
     out[:] = np.hstack(parts)
     out[: window - 1] = np.nan
+    return out
+
+
+PROBA_FLOOR = 1e-4  # a forest's zero vote must not veto a class for good
+
+
+def transition_matrix(n_classes: int, switch_onset: float, switch_fault: float) -> np.ndarray:
+    """Row-stochastic class transitions: class 0 (normal) -> each fault ``onset / (C - 1)``;
+    a fault -> normal ``switch_fault``, -> each other fault ``switch_fault / (C - 2)``."""
+    k = n_classes
+    if k == 1:
+        return np.ones((1, 1))
+    a = np.full((k, k), switch_fault / max(1, k - 2))
+    a[:, 0] = switch_fault
+    a[0, 1:] = switch_onset / (k - 1)
+    np.fill_diagonal(a, 0.0)
+    a[np.arange(k), np.arange(k)] = 1.0 - a.sum(axis=1)
+    return a
+
+
+def filter_sequence(proba: np.ndarray, config: ClassifierConfig) -> np.ndarray:
+    """(n, C) per-row probabilities of consecutive rows -> (n, C) causally filtered ones."""
+    if config.sequence == "none" or len(proba) == 0:
+        return proba / proba.sum(axis=1, keepdims=True)
+    if config.sequence == "ewma":
+        lp = np.log(proba + PROBA_FLOOR)
+        lam = float(config.smoothing)
+        acc = lp[0].copy()
+        for i in range(len(lp)):
+            acc = lam * lp[i] + (1.0 - lam) * acc
+            lp[i] = acc
+        lp -= lp.max(axis=1, keepdims=True)
+        p = np.exp(lp)
+        return np.asarray(p / p.sum(axis=1, keepdims=True))
+    k = proba.shape[1]
+    trans = transition_matrix(k, config.switch_onset, config.switch_fault)
+    # Floor >= 1e-4 and exponent <= 1 keep evidence above 1e-4, so renormalising each row is
+    # enough to stay clear of underflow.
+    evidence = (proba + PROBA_FLOOR) ** config.evidence_weight
+    out = np.empty_like(proba)
+    belief = np.full(k, 1.0 / k)
+    for i in range(len(proba)):
+        belief = (belief @ trans) * evidence[i]
+        belief /= belief.sum()
+        out[i] = belief
     return out
 
 
@@ -342,21 +414,12 @@ class FaultClassifier(TorchModelBase):
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """(n, C) class probabilities for one time series; NaN rows until the window is full.
 
-        The per-row log-probabilities are EWMA-smoothed along the series (``smoothing``)."""
+        Per-row probabilities filtered along the series as ``config.sequence`` says."""
         w = self.config.window
         out = np.full((len(x), len(self.classes)), np.nan)
         if len(x) < w:
             return out
-        lp = np.log(self._row_proba(self._features(x)[w - 1 :]) + 1e-4)
-        lam = float(self.config.smoothing)
-        if lam < 1.0:
-            acc = lp[0].copy()
-            for i in range(len(lp)):
-                acc = lam * lp[i] + (1.0 - lam) * acc
-                lp[i] = acc
-        lp -= lp.max(axis=1, keepdims=True)
-        p = np.exp(lp)
-        out[w - 1 :] = p / p.sum(axis=1, keepdims=True)
+        out[w - 1 :] = filter_sequence(self._row_proba(self._features(x)[w - 1 :]), self.config)
         return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -4,10 +4,15 @@ import os
 from pathlib import Path
 
 import numpy as np
-from lineops_pipelines import te_data, training
+from lineops_pipelines import classifier_selection, te_data, training
 from lineops_pipelines.models import scoring
 from lineops_pipelines.models.anomaly import AnomalyConfig, AnomalyDetector
-from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
+from lineops_pipelines.models.classifier import (
+    ClassifierConfig,
+    FaultClassifier,
+    filter_sequence,
+    transition_matrix,
+)
 from lineops_pipelines.models.failure import FailureConfig, FailureModel, synthetic_degradation
 
 FEATURES = list(te_data.FEATURES)
@@ -162,6 +167,80 @@ def test_classifier_validation_scores_held_out_training_rows_only() -> None:
             x[:, k] += 3.0
         runs[k] = x
     config = ClassifierConfig(window=10, trees=20, net_weight=0.0)
-    scores = training.classifier_validation(runs, (0, 1), config, seeds=(0,), cut=80, start=100)
+    scores = classifier_selection.classifier_validation(
+        runs, (0, 1), config, seeds=(0,), cut=80, start=100
+    )
     assert set(scores) == {"time", "new_normal", "mean"}
     assert scores["time"] > 0.9 and scores["new_normal"] > 0.9
+
+
+def test_classifier_onset_validation_scores_every_filter_candidate() -> None:
+    rng = np.random.default_rng(1)
+    runs = {}
+    for k in range(4):  # runs 0 and 1 are normal-like, 2 and 3 are faults
+        x = rng.normal(size=(200, 4))
+        if k >= 2:
+            x[:, k] += 3.0
+        runs[k] = x
+    config = ClassifierConfig(window=10, trees=20, net_weight=0.0)
+    candidates = {"none": {"sequence": "none"}, "hmm": {"sequence": "hmm"}}
+    result = classifier_selection.classifier_onset_validation(
+        runs, (0, 1), config, candidates, seeds=(0,), cut=100, onset=60, first_scored=10
+    )
+    assert set(result["table"]) == {"none", "hmm"}
+    assert result["best"] in candidates
+    for row in result["table"].values():
+        assert 0.8 < row["mean"] <= 1.0 and row["seed 0"] == row["mean"]
+
+
+def test_transition_matrix_is_stochastic_and_sticky() -> None:
+    a = transition_matrix(5, switch_onset=0.1, switch_fault=1e-3)
+    assert np.allclose(a.sum(axis=1), 1.0)
+    assert a[0, 0] == 0.9 and np.allclose(a[0, 1:], 0.1 / 4)
+    assert a[3, 0] == 1e-3 and np.isclose(a[3, 3], 1 - 2e-3)
+
+
+def test_hmm_filter_holds_a_fault_through_a_short_contrary_burst() -> None:
+    # Normal, then fault 1; rows 60-64 of the fault look like fault 2 for a moment.
+    proba = np.full((100, 3), 0.05)
+    proba[:40, 0] = 0.9
+    proba[40:, 1] = 0.9
+    proba[60:65] = [0.05, 0.05, 0.9]
+    hmm = filter_sequence(proba, ClassifierConfig()).argmax(axis=1)
+    raw = proba.argmax(axis=1)
+    assert (hmm[:40] == 0).all()
+    assert (raw[60:65] == 2).all() and (hmm[60:65] == 1).all()
+    onset = int(np.argmax(hmm == 1))
+    assert 40 <= onset < 50  # it switches after a few rows of clear evidence
+    ewma = filter_sequence(proba, ClassifierConfig(sequence="ewma", smoothing=1.0))
+    assert (ewma.argmax(axis=1) == raw).all()  # ewma with weight 1 = no filtering
+    assert np.allclose(filter_sequence(proba, ClassifierConfig()).sum(axis=1), 1.0)
+
+
+def test_classifier_config_names_the_bad_filter_setting() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="sequence"):
+        ClassifierConfig(sequence="kalman")
+    with pytest.raises(ValueError, match="switch_onset"):
+        ClassifierConfig(switch_onset=1.5)
+    with pytest.raises(ValueError, match="evidence_weight"):
+        ClassifierConfig(evidence_weight=0.0)
+
+
+def test_string_parameters_are_converted_by_the_config_field_type() -> None:
+    import pytest
+
+    config = training.make_config(
+        "fault-classification",
+        overrides={"switch_onset": "0.2", "trees": "10", "sequence": "ewma"},
+    )
+    assert config.switch_onset == 0.2 and config.trees == 10 and config.sequence == "ewma"
+    assert (
+        training.make_config("anomaly-detection", overrides={"ewma_lambda": "0.2"}).ewma_lambda
+        == 0.2
+    )
+    with pytest.raises(ValueError, match="'trees': 'many' is not an integer"):
+        training.make_config("fault-classification", overrides={"trees": "many"})
+    with pytest.raises(ValueError, match="'switch_fault': 'tiny' is not a number"):
+        training.make_config("fault-classification", overrides={"switch_fault": "tiny"})
