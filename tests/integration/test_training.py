@@ -16,6 +16,7 @@ from kubernetes import client
 from tests.support import resources as res
 from tests.support.kube import wait_for
 from tests.support.operator import OperatorIdentity, run_operator
+from tests.support.processes import group_members
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +69,22 @@ def _events(api: client.ApiClient, ns: str, name: str, reason: str) -> list[Any]
     return [e for e in items if e.reason == reason]
 
 
+def _retrain_with_new_seed(
+    api: client.ApiClient, ns: str, name: str, old_run: str, check: Any, what: str
+) -> dict[str, Any]:
+    """Change spec.training.parameters (a new spec hash); wait for a run other than
+    ``old_run`` to succeed with ``check`` holding."""
+    res.patch(
+        api, ns, "QualityModel", name, {"spec": {"training": {"parameters": {**FAST, "seed": "1"}}}}
+    )
+
+    def succeeded(o: dict[str, Any]) -> bool:
+        t = _training(o)
+        return t.get("runId") not in (None, old_run) and t.get("state") == "Succeeded"
+
+    return _when(api, ns, name, lambda o: succeeded(o) and check(o), what)
+
+
 def test_runs_are_started_once_per_spec_and_gated(
     api_client: client.ApiClient,
     namespace: str,
@@ -117,22 +134,12 @@ def test_runs_are_started_once_per_spec_and_gated(
 
         # New parameters: a new request and exactly one new run, which cannot beat the
         # champion by 0.5 (detection rates are at most 1).
-        res.patch(
-            api_client,
-            namespace,
-            "QualityModel",
-            "anomaly",
-            {"spec": {"training": {"parameters": {**FAST, "seed": "1"}}}},
-        )
-        second = _when(
+        second = _retrain_with_new_seed(
             api_client,
             namespace,
             "anomaly",
-            lambda o: (
-                _training(o).get("runId") not in (None, first["runId"])
-                and _training(o).get("state") == "Succeeded"
-                and res.has_condition(o, "PromotionBlocked", "True", "ChampionNotBeaten")
-            ),
+            first["runId"],
+            lambda o: res.has_condition(o, "PromotionBlocked", "True", "ChampionNotBeaten"),
             "the second run to finish and be blocked by the champion",
         )
         assert _training(second)["specHash"] != first["specHash"]
@@ -298,3 +305,57 @@ def test_models_retrain_on_a_drift_alert_and_on_their_schedule(
     assert json.loads((first / "state.json").read_text())["state"] == "Succeeded"
     # The drift model ran exactly twice: the spec run and the drift run.
     assert len([r for r in runs if r.startswith(_training(started)["requestName"])]) == 2
+
+
+def test_a_spec_change_cancels_the_run_in_flight_and_trains_the_new_spec(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    env: dict[str, str],
+) -> None:
+    res.create(api_client, namespace, res.example("productionline.yaml"))
+    body = _model("superseded", minimum="0.1")
+    # A longer first run, so the spec change surely lands while it is in flight.
+    body["spec"]["training"]["parameters"]["epochs"] = "30"
+    res.create(api_client, namespace, body)
+    with run_operator(operator_identity, namespace, extra_env=env):
+        running = _when(
+            api_client,
+            namespace,
+            "superseded",
+            lambda o: _training(o).get("state") == "Running",
+            "the first run to be running",
+        )
+        first = _training(running)
+        done = _retrain_with_new_seed(
+            api_client,
+            namespace,
+            "superseded",
+            first["runId"],
+            lambda o: res.has_condition(o, "Ready", "True"),
+            "the new spec's run to succeed and be promoted",
+        )
+    second = _training(done)
+    assert second["specHash"] != first["specHash"]
+    runs = Path(env["LINEOPS_DATA_DIR"]) / "runs"
+    assert _runs(env["LINEOPS_DATA_DIR"]) == sorted([first["runId"], second["runId"]])
+
+    # The first run: canceled, its whole worker process group stopped, never promoted.
+    old = json.loads((runs / first["runId"] / "state.json").read_text())
+    assert old["state"] == "Failed" and old["failing_step"] is None
+    assert old["message"] == f"canceled: superseded by spec hash {second['specHash']}"
+    assert old.get("model_tag") is None
+    assert group_members(int((runs / first["runId"] / "worker.pid").read_text())) == []
+    (canceled,) = _events(api_client, namespace, "superseded", "TrainingCanceled")
+    assert canceled.type == "Normal" and first["runId"] in canceled.message
+    assert "superseded by spec hash" in canceled.message
+
+    # The second run trained the new parameters and its model is the champion.
+    new = json.loads((runs / second["runId"] / "state.json").read_text())
+    assert new["state"] == "Succeeded" and new["model_tag"]
+    request = json.loads((runs / second["runId"] / "request.json").read_text())
+    assert request["parameters"] == {**FAST, "seed": "1"}
+    assert done["status"]["champion"]["version"] == new["model_tag"]
+    assert len(_events(api_client, namespace, "superseded", "TrainingRunning")) == 2
+    assert len(_events(api_client, namespace, "superseded", "Promoted")) == 1
+    assert not _events(api_client, namespace, "superseded", "TrainingFailed")

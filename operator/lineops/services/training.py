@@ -5,8 +5,10 @@ Level-based like the rest: everything is recomputed from the object's status and
 answer, and every run id is deterministic (``training_policy``), so a resync, a concurrent
 timer or a restarted operator can only find the run that exists, never start a second one.
 
-At most one run is in flight per model: a new spec, a schedule slot or a line event waits for
-the running run to end first.
+At most one run is in flight per model: a schedule slot or a line event waits for the running
+run to end first. A new spec does not wait: the run of the previous spec is canceled (its result
+was trained for a spec that no longer exists, so it is never gated) and the new spec's run
+starts in the same reconcile.
 """
 
 from __future__ import annotations
@@ -83,14 +85,16 @@ class TrainingService:
     async def reconcile(self, ctx: Context) -> None:
         """Raises TrainingBackendError when the backend cannot be asked."""
         training = dict(ctx.status.get("training") or {})
-        run_id = training.get("runId")
-        if run_id and training.get("state") in ("Pending", "Running"):
+        run_id: str = training.get("runId") or ""
+        in_flight = bool(run_id) and training.get("state") in ("Pending", "Running")
+        if in_flight and training.get("requestName") != ctx.request:
+            # The spec changed: stop the old run; the spec trigger below starts the new one.
+            training = await self._supersede(ctx, training, run_id)
+        elif in_flight:
             state = await self.backend.status(run_id)
-            if state is None and training.get("requestName") == ctx.request:
+            if state is None:
                 # The backend lost it (data dir wiped, KFP DB reset): submit it again.
                 state = await self.backend.submit(run_id, self._run_request(ctx, run_id))
-            if state is None:
-                state = RunState(run_id, "Failed", message="the backend no longer knows this run")
             training = self._observe(ctx, training, state)
             if state.in_flight:
                 return self._conditions(ctx, training)
@@ -105,6 +109,39 @@ class TrainingService:
             )
             training = self._observe(ctx, training, state)
         self._conditions(ctx, training)
+
+    async def _supersede(
+        self, ctx: Context, training: dict[str, Any], run_id: str
+    ) -> dict[str, Any]:
+        """Cancel the in-flight run of a previous spec and record how it ended. Never gated;
+        recorded as Failed (unless it had already succeeded) under the previous request's
+        name, so it is not retried either: ``_next`` sees a new request and starts its run."""
+        reason = f"superseded by spec hash {ctx.spec_hash}"
+        state = await self.backend.cancel(run_id, reason)
+        if state is None:
+            state = RunState(run_id, "Failed", message="the backend no longer knows this run")
+        if state.state == "Succeeded":
+            # It finished before the cancel reached it: keep its record, skip the gate.
+            return self._observe(ctx, training, state)
+        message = f"canceled: {reason}"
+        if state.in_flight:  # a cluster backend may still be stopping it (CANCELING)
+            message += f"; the backend is still stopping it ({state.message or state.state})"
+        elif reason not in state.message:  # it ended on its own before the cancel
+            message += f"; it had already ended: {_describe(state)}"
+        after = {
+            "requestName": training.get("requestName", ctx.request),
+            "specHash": training.get("specHash", ctx.spec_hash),
+            "runId": run_id,
+            "state": "Failed",
+            "startedAt": state.started_at or training.get("startedAt"),
+            "finishedAt": state.finished_at or ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metrics": status_metrics(state.metrics, ctx.spec.promotion.metric.value),
+            "message": message[:32000],
+        }
+        after = {k: v for k, v in after.items() if v is not None}
+        ctx.out.status["training"] = after
+        ctx.out.events.append(Event("Normal", R.TRAINING_CANCELED, f"run {run_id} {message}"))
+        return after
 
     # --- decisions ------------------------------------------------------------------------
 
@@ -149,6 +186,14 @@ class TrainingService:
             "metrics": status_metrics(state.metrics, metric),
             "message": _describe(state),
         }
+        # A run of a previous spec (it ended before it could be canceled) was trained for a
+        # task, parameters or features that no longer apply: never a champion.
+        stale = after["requestName"] != ctx.request
+        if stale and state.state == "Succeeded":
+            after["message"] = (
+                f"{after['message']}; not gated: trained for spec hash {after['specHash']}, "
+                f"superseded by spec hash {ctx.spec_hash}"
+            )[:32000]
         after = {k: v for k, v in after.items() if v is not None}
         ctx.out.status["training"] = after
         changed = (before.get("runId"), before.get("state")) != (state.run_id, state.state)
@@ -156,8 +201,9 @@ class TrainingService:
             ctx.out.events.append(Event("Warning", R.TRAINING_FAILED, after["message"]))
         if changed and state.state == "Succeeded":
             ctx.out.events.append(Event("Normal", R.TRAINING_SUCCEEDED, after["message"]))
-            version = state.model_tag or f"run:{state.run_id}"
-            self._gate(ctx, version, after["metrics"], state.finished_at)
+            if not stale:
+                version = state.model_tag or f"run:{state.run_id}"
+                self._gate(ctx, version, after["metrics"], state.finished_at)
         return after
 
     def gate_challenger(self, ctx: Context) -> None:
@@ -213,14 +259,6 @@ class TrainingService:
             ctx.conds.set(R.TRAINED, "False", R.TRAINING_RUNNING, f"run {run_id} is running")
         else:
             ctx.conds.set(R.TRAINED, "False", R.TRAINING_REQUESTED, f"run {run_id} is queued")
-        if training.get("requestName") != ctx.request and state in ("Pending", "Running"):
-            ctx.conds.set(
-                R.TRAINED,
-                "False",
-                R.TRAINING_RUNNING,
-                f"run {run_id} of the previous spec is still running; spec hash "
-                f"{ctx.spec_hash} trains when it ends",
-            )
         champion = ctx.out.status.get("champion", ctx.status.get("champion")) or {}
         if champion.get("version"):
             score = champion.get("score")

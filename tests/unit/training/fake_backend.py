@@ -13,6 +13,7 @@ class FakeBackend:
         self.runs: dict[str, RunState] = {}
         self.requests: dict[str, RunRequest] = {}
         self.submits: list[str] = []
+        self.cancels: list[tuple[str, str]] = []
         self.down = False
 
     async def submit(self, run_id: str, request: RunRequest) -> RunState:
@@ -28,6 +29,18 @@ class FakeBackend:
         if self.down:
             raise TrainingBackendError("backend down")
         return self.runs.get(run_id)
+
+    async def cancel(self, run_id: str, reason: str) -> RunState | None:
+        if self.down:
+            raise TrainingBackendError("backend down")
+        self.cancels.append((run_id, reason))
+        state = self.runs.get(run_id)
+        if state is None or not state.in_flight:
+            return state  # unknown, or it ended first: unchanged
+        self.runs[run_id] = replace(
+            state, state="Failed", finished_at="2025-03-10T10:02:00Z", message=f"canceled: {reason}"
+        )
+        return self.runs[run_id]
 
     async def close(self) -> None:
         pass

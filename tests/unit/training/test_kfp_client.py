@@ -49,6 +49,7 @@ class StandIn:
         self.experiments: dict[str, dict[str, Any]] = {}
         self.runs: dict[str, dict[str, Any]] = {}
         self.creates = 0
+        self.terminates: list[str] = []
         self.token_seen: list[str | None] = []
         self.failures_left = 0  # 503s to serve before answering (backoff)
 
@@ -85,6 +86,15 @@ class StandIn:
             name = _filter_value(query)
             found = [r for r in self.runs.values() if r["display_name"] == name]
             return {"runs": found, "total_size": len(found)}
+        if path.startswith("/apis/v2beta1/runs/") and path.endswith(":terminate"):
+            # RunService.TerminateRun: POST, no body; KFP answers {} and moves the run to
+            # CANCELING (the persistence agent later records CANCELED).
+            assert method == "POST" and body is None, f"{method} {path} with {body!r}"
+            run = self.runs[path.removeprefix("/apis/v2beta1/runs/").removesuffix(":terminate")]
+            self.terminates.append(run["run_id"])
+            if run["state"] in ("PENDING", "RUNNING"):
+                run["state"] = "CANCELING"
+            return {}
         if path.startswith("/apis/v2beta1/runs/") and method == "GET":
             return self.runs[path.rsplit("/", 1)[1]]
         raise AssertionError(f"unexpected {method} {path}")
@@ -332,6 +342,73 @@ def test_a_cluster_run_without_a_model_says_why_in_status(
     assert message.startswith("model not registered: ")
     assert f"run-id={h.training['runId']}" in message and str(store) in message
     assert h.cond("PromotionBlocked")["status"] == "True"
+    assert "champion" not in h.body["status"]
+
+
+def test_cancel_terminates_a_run_in_flight_once_and_reports_its_state(
+    stand_in: tuple[StandIn, str],
+) -> None:
+    server, host = stand_in
+    settings = KfpSettings(host=host, backoff_seconds=0.01)
+
+    async def scenario() -> None:
+        backend = KfpTrainingBackend(settings, PIPELINES)
+        await backend.submit("m-train-abc", _request("m-train-abc"))
+        (run,) = server.runs.values()
+        run["state"] = "RUNNING"
+        stopping = await backend.cancel("m-train-abc", "superseded by spec hash 123")
+        assert server.terminates == [run["run_id"]]
+        assert stopping is not None and stopping.state == "Running"  # CANCELING
+        assert stopping.message.startswith("canceled: superseded by spec hash 123")
+        assert "CANCELING" in stopping.message
+        # Again while it is stopping, from a restarted operator: no second terminate.
+        again = await KfpTrainingBackend(settings, PIPELINES).cancel("m-train-abc", "again")
+        assert again is not None and again.state == "Running"
+        assert server.terminates == [run["run_id"]]
+
+        run.update(state="CANCELED", finished_at="2025-03-10T10:04:00Z")
+        done = await backend.cancel("m-train-abc", "superseded by spec hash 123")
+        assert done is not None and done.state == "Failed"
+        assert done.finished_at == "2025-03-10T10:04:00Z"
+        assert server.terminates == [run["run_id"]]  # ended: nothing to terminate
+        assert await backend.cancel("never-submitted", "x") is None
+
+        # A run that ended on its own keeps its verdict.
+        await backend.submit("m-train-def", _request("m-train-def"))
+        other = next(r for r in server.runs.values() if r["display_name"] == "m-train-def")
+        other.update(state="SUCCEEDED", finished_at="2025-03-10T10:05:00Z")
+        finished = await backend.cancel("m-train-def", "too late")
+        assert finished is not None and finished.state == "Succeeded"
+        assert "canceled" not in finished.message
+        assert server.terminates == [run["run_id"]]
+
+    asyncio.run(scenario())
+
+
+def test_a_spec_change_terminates_the_cluster_run_and_starts_the_new_one(
+    stand_in: tuple[StandIn, str], tmp_path: Path
+) -> None:
+    """The training service over the KFP backend: the old spec's run is terminated (KFP is
+    still stopping it), never gated, and the new spec's run is created in the same reconcile."""
+    server, host = stand_in
+    h = Harness()
+    h.backend = KfpTrainingBackend(  # type: ignore[assignment]
+        KfpSettings(host=host, backoff_seconds=0.01, model_store=tmp_path / "bentoml"), PIPELINES
+    )
+    h.step()
+    old = h.training["runId"]
+    (first,) = server.runs.values()
+    first["state"] = "RUNNING"
+    h.body["spec"]["training"]["parameters"] = {"epochs": "2"}
+    out = h.step()
+    assert server.terminates == [first["run_id"]] and first["state"] == "CANCELING"
+    assert server.creates == 2 and h.training["runId"] != old
+    assert [e.reason for e in out.events] == [
+        "TrainingRequested",
+        "TrainingCanceled",
+        "TrainingRunning",
+    ]
+    assert "still stopping" in out.events[1].message
     assert "champion" not in h.body["status"]
 
 

@@ -1,19 +1,25 @@
 """The embedded backend: run state from its files (live, finished, dead or never-started
-workers), idempotent submit, and a real detached worker running a tiny kfp.local pipeline."""
+workers), idempotent submit, a real detached worker running a tiny kfp.local pipeline, and
+cancel (the worker's whole process group stopped, a verdict the worker cannot overwrite)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from lineops.backends.training import local, local_worker
 from lineops.backends.training import local_files as files
 from lineops.backends.training.local import LocalTrainingBackend
 from lineops.backends.training.runs import RunRequest, RunState
+
+from tests.support.processes import group_members
 
 TOY_PIPELINE = """
 from kfp import compiler, dsl
@@ -35,6 +41,18 @@ def toy(task: str, epochs: int = 1) -> str:
     return train(epochs=checked.output).outputs["Output"]
 
 compiler.Compiler().compile(toy, "toy.yaml")
+
+@dsl.component(base_image="python:3.11", packages_to_install=[], install_kfp_package=False)
+def nap(seconds: int) -> int:
+    import time
+    time.sleep(seconds)
+    return seconds
+
+@dsl.pipeline(name="slow")
+def slow(task: str, epochs: int = 1) -> int:
+    return nap(seconds=epochs).set_display_name("nap").output
+
+compiler.Compiler().compile(slow, "slow.yaml")
 """
 
 
@@ -137,6 +155,7 @@ def test_worker_runs_the_pipeline_once_and_records_metrics_and_tag(
         "outputs",
         "request.json",
         "state.json",
+        "state.lock",
         "worker.log",
         "worker.pid",
     ]
@@ -164,3 +183,100 @@ def test_a_killed_worker_is_reported_failed(tmp_path: Path, pipelines: Path) -> 
     assert state.state in ("Failed", "Succeeded")  # it may have finished first
     if state.state == "Failed":
         assert "worker exited unexpectedly" in state.message
+
+
+def _step_running(pgid: int) -> bool:
+    """kfp.local's SubprocessRunner runs the step as ``python -m kfp.dsl.executor_main``."""
+    for pid in group_members(pgid):
+        try:
+            if b"kfp.dsl.executor_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout}s")
+        time.sleep(0.1)
+
+
+def test_cancel_stops_a_real_worker_and_its_step_processes(tmp_path: Path, pipelines: Path) -> None:
+    backend = _backend(tmp_path, pipelines)
+    asyncio.run(backend.submit("c", _request("c", epochs="300", pipeline="slow")))
+    directory = files.run_dir(backend.data_dir, "c")
+    pid = files.read_pid(directory)
+    assert pid is not None
+    # The worker and kfp.local's step subprocess (the 300 s nap), in the worker's group.
+    _until(lambda: _step_running(pid), "the nap step to start")
+    running = asyncio.run(backend.status("c"))
+    assert running is not None and running.state == "Running"
+
+    state = asyncio.run(backend.cancel("c", "superseded by spec hash abc"))
+    assert state is not None
+    assert (state.state, state.failing_step) == ("Failed", None)
+    assert state.message == "canceled: superseded by spec hash abc"
+    assert state.started_at == running.started_at and state.finished_at
+    assert group_members(pid) == []  # the whole process group is gone
+    assert files.read_state(directory) == state  # state.json says so too
+    assert asyncio.run(backend.status("c")) == state
+    assert asyncio.run(backend.cancel("c", "another reason")) == state  # idempotent
+    assert asyncio.run(backend.cancel("never", "x")) is None
+
+
+def test_cancel_escalates_to_sigkill_for_a_group_that_ignores_sigterm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in worker (same pid file layout) whose child ignores SIGTERM."""
+    monkeypatch.setattr(local, "TERM_GRACE_SECONDS", 0.5)
+    stubborn = (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "subprocess.Popen([sys.executable, '-c', "
+        "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)'])\n"
+        "time.sleep(600)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", stubborn], start_new_session=True)
+    try:
+        backend = _backend(tmp_path)
+        running = RunState("d", "Running", started_at="2025-01-01T00:00:00Z")
+        directory = _seed(backend, "d", running, worker.pid)
+        _until(lambda: len(group_members(worker.pid)) == 2, "the stand-in's child to start")
+        state = asyncio.run(backend.cancel("d", "test"))
+        assert state is not None and state.state == "Failed" and state.message == "canceled: test"
+        assert state.started_at == "2025-01-01T00:00:00Z"
+        assert group_members(worker.pid) == []
+        assert worker.wait(timeout=5) == -signal.SIGKILL
+        assert files.read_state(directory) == state
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def test_cancel_leaves_a_finished_run_as_it_is(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    done = RunState("r1", "Succeeded", metrics={"auc": 0.9}, model_tag="m:1")
+    directory = _seed(backend, "r1", done, 999_999_999)
+    assert asyncio.run(backend.cancel("r1", "too late")) == done
+    assert not (directory / files.CANCELED).exists()
+
+
+def test_a_canceled_worker_never_records_its_own_verdict(tmp_path: Path) -> None:
+    """The worker's writes check the marker under the verdict lock: neither a late final
+    state nor the first Running (a worker started after the cancel) replaces it."""
+    directory = tmp_path / "run"
+    directory.mkdir()
+    canceled = RunState("w", "Failed", message="canceled: test")
+    files.write_canceled(directory, canceled)
+    files.write_state(directory, canceled)
+    succeeded = RunState("w", "Succeeded", metrics={"auc": 1.0}, model_tag="m:1")
+    assert local_worker._record(directory, succeeded) is False
+    request = directory / files.REQUEST
+    request.write_text(_request("w").to_json())
+    args = ["--request", str(request), "--run-dir", str(directory)]
+    assert local_worker.main([*args, "--pipeline-file", str(tmp_path / "none.yaml")]) == 1
+    assert files.read_state(directory) == canceled

@@ -11,10 +11,11 @@ from typing import Any, cast
 
 import yaml
 from lineops.backends.kube import KubeBackend
+from lineops.backends.training.runs import RunRequest, RunState, TrainingBackendError
 from lineops.services.model import ModelReconciler
 from lineops.services.outcome import DependencyUnavailable, Outcome
 from lineops.services.training import TrainingService
-from lineops.services.training_policy import TrainingPolicy
+from lineops.services.training_policy import TrainingPolicy, needs_polling
 
 from tests.unit.services.fake_kube import FakeKube
 from tests.unit.training.fake_backend import FakeBackend
@@ -177,17 +178,116 @@ def test_a_restarted_operator_finds_its_run_instead_of_starting_another() -> Non
     assert h.backend.submits.count(h.training["runId"]) == 2
 
 
-def test_a_spec_change_waits_for_the_run_in_flight() -> None:
+def test_a_spec_change_cancels_the_run_in_flight_and_starts_the_new_specs_run() -> None:
+    h = Harness()
+    h.step()
+    old, old_hash = h.training["runId"], h.training["specHash"]
+    h.body["spec"]["training"]["parameters"] = {"epochs": "3"}
+    out = h.step()
+    new, new_hash = h.training["runId"], h.training["specHash"]
+    assert new != old and new_hash != old_hash
+    assert h.backend.cancels == [(old, f"superseded by spec hash {new_hash}")]
+    assert h.backend.runs[old].state == "Failed"
+    assert list(h.backend.requests) == [old, new]  # exactly one new run
+    assert h.backend.requests[new].parameters == {"epochs": "3"}
+    assert h.training["state"] == "Running" and h.training["requestName"] == new
+    reasons = [e.reason for e in out.events]
+    assert reasons == ["TrainingRequested", "TrainingCanceled", "TrainingRunning"]
+    canceled = next(e for e in out.events if e.reason == "TrainingCanceled")
+    assert canceled.type == "Normal"
+    assert old in canceled.message and f"superseded by spec hash {new_hash}" in canceled.message
+    assert h.cond("Trained")["reason"] == "TrainingRunning"
+
+    # Nothing of the old run comes back: no second cancel, no retry of it, no promotion.
+    assert h.step().events == []
+    assert h.backend.cancels == [(old, f"superseded by spec hash {new_hash}")]
+    h.backend.finish(new, macro_f1=0.9)
+    out = h.step()
+    assert [e.reason for e in out.events] == ["TrainingSucceeded", "Promoted", "Reconciled"]
+    assert h.body["status"]["champion"]["version"] == f"model:{new}"
+    assert list(h.backend.requests) == [old, new]
+
+
+def test_an_old_spec_run_that_succeeded_before_the_cancel_is_not_promoted() -> None:
+    h = Harness()
+    h.step()
+    old = h.training["runId"]
+    h.backend.finish(old, macro_f1=0.99)  # ends on its own before the operator notices
+    h.body["spec"]["training"]["parameters"] = {"epochs": "3"}
+    out = h.step()
+    assert [c[0] for c in h.backend.cancels] == [old]
+    assert h.backend.runs[old].state == "Succeeded"  # the cancel left it as it was
+    reasons = [e.reason for e in out.events]
+    assert "Promoted" not in reasons and "TrainingCanceled" not in reasons
+    succeeded = next(e for e in out.events if e.reason == "TrainingSucceeded")
+    assert f"model:{old}" in succeeded.message and "not gated" in succeeded.message
+    assert "champion" not in h.body["status"] and "challenger" not in h.body["status"]
+    assert len(h.backend.requests) == 2 and h.training["runId"] != old
+    assert h.cond("Ready")["reason"] == "NotTrained"
+
+
+def test_a_canceled_run_is_recorded_and_not_retried_when_the_new_submit_fails() -> None:
+    h = Harness(retry_seconds=0)
+    h.step()
+    old = h.training["runId"]
+    h.body["spec"]["training"]["parameters"] = {"epochs": "3"}
+    submit = h.backend.submit
+
+    async def down(run_id: str, request: RunRequest) -> RunState:
+        raise TrainingBackendError("backend down")
+
+    h.backend.submit = down  # type: ignore[method-assign]
+    out = h.step()
+    assert isinstance(out.error, DependencyUnavailable)
+    # The cancel is recorded under the old request: Failed, canceled, not a retry candidate.
+    assert h.training["runId"] == old and h.training["state"] == "Failed"
+    assert h.training["message"].startswith("canceled: superseded by spec hash")
+    assert h.training["requestName"] == old
+    assert "TrainingCanceled" in [e.reason for e in out.events]
+    assert "TrainingFailed" not in [e.reason for e in out.events]
+    assert needs_polling(h.body["status"], h.policy)  # the poll timer brings the new run
+
+    h.backend.submit = submit  # type: ignore[method-assign]
+    h.step()
+    assert list(h.backend.requests) == [old, h.training["runId"]]
+    assert not h.training["runId"].endswith("-a2") and h.training["state"] == "Running"
+    assert len(h.backend.cancels) == 1
+
+
+def test_a_repeated_reconcile_of_the_stale_status_cancels_idempotently() -> None:
+    """The status patch after the cancel never landed (operator restarted): the next reconcile
+    cancels again, which changes nothing, and finds the new run instead of starting another."""
     h = Harness()
     h.step()
     old = h.training["runId"]
     h.body["spec"]["training"]["parameters"] = {"epochs": "3"}
+    stale = copy.deepcopy(h.body)
+    h.step(h.reconciler())
+    new = h.training["runId"]
+    h.body = stale
+    h.step(h.reconciler())
+    assert [c[0] for c in h.backend.cancels] == [old, old]
+    assert h.backend.cancels[0] == h.backend.cancels[1]
+    assert h.backend.runs[old].message == f"canceled: {h.backend.cancels[0][1]}"
+    assert list(h.backend.requests) == [old, new] and h.training["runId"] == new
+    assert h.backend.submits == [old, new, new]
+
+
+def test_returning_to_a_canceled_spec_trains_it_as_the_next_attempt() -> None:
+    h = Harness(retry_seconds=0)
+    original = copy.deepcopy(h.body["spec"]["training"]["parameters"])
     h.step()
-    assert len(h.backend.requests) == 1
-    assert "previous spec is still running" in h.cond("Trained")["message"]
-    h.backend.finish(old, macro_f1=0.9)
+    first = h.training["runId"]
+    h.body["spec"]["training"]["parameters"] = {"epochs": "3"}
     h.step()
-    assert len(h.backend.requests) == 2 and h.training["runId"] != old
+    second = h.training["runId"]
+    h.body["spec"]["training"]["parameters"] = original  # back to the first spec
+    h.step()  # cancels the second run; the first spec's run id is found, canceled
+    assert [c[0] for c in h.backend.cancels] == [first, second]
+    h.step()
+    assert h.training["runId"] == f"{first}-a2" and h.training["state"] == "Running"
+    assert list(h.backend.requests) == [first, second, f"{first}-a2"]
+    assert "champion" not in h.body["status"]
 
 
 def test_spc_alert_retrains_after_the_cooldown_only() -> None:

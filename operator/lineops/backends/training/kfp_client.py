@@ -181,6 +181,9 @@ class KfpTrainingBackend:
     async def status(self, run_id: str) -> RunState | None:
         return await self._retrying(lambda: self._call(self._status, run_id))
 
+    async def cancel(self, run_id: str, reason: str) -> RunState | None:
+        return await self._retrying(lambda: self._call(self._cancel, run_id, reason))
+
     async def close(self) -> None:
         self._client = None
 
@@ -260,6 +263,25 @@ class KfpTrainingBackend:
     def _status(self, run_id: str) -> RunState | None:
         run = self._find(run_id)
         return None if run is None else self._state(run_id, run)
+
+    def _cancel(self, run_id: str, reason: str) -> RunState | None:
+        """``POST /apis/v2beta1/runs/{id}:terminate`` while the run is in flight. KFP stops it
+        asynchronously: the answer is usually CANCELING (in flight), later CANCELED (Failed).
+        KFP keeps no reason, so it goes into the returned state's message and the log."""
+        run = self._find(run_id)
+        if run is None:
+            return None
+        state = self._state(run_id, run)
+        if not state.in_flight:
+            return state  # ended already: its own verdict stands
+        if str(run.state) != "CANCELING":  # terminating twice is pointless, never harmful
+            log.info("training run %s (KFP run %s): terminating, %s", run_id, run.run_id, reason)
+            self._kfp().terminate_run(run.run_id)
+        after = self._kfp().get_run(run.run_id)
+        state = self._state(run_id, after)
+        if not state.in_flight and str(after.state) != "CANCELED":
+            return state  # it ended on its own before the terminate reached it
+        return replace(state, message=f"canceled: {reason} (KFP run {after.run_id}: {after.state})")
 
     def _state(self, run_id: str, run: Any) -> RunState:
         return with_results(run_state(run_id, run), str(run.run_id), self.settings.model_store)

@@ -3,12 +3,19 @@
 The worker (``python -m lineops.backends.training.local_worker``) is started in its own
 session, so it outlives an operator restart; the operator only ever reads the files the worker
 writes (``local_files``). Every file and process call runs in a thread, never on kopf's loop.
+
+Cancel stops the worker's whole process group (the worker leads its session; kfp.local's step
+subprocesses inherit the group): SIGTERM, a bounded wait, then SIGKILL. The verdict itself is
+recorded first, in ``canceled.json`` under the run's verdict lock (see ``local_files``), so a
+worker that finishes while it is being stopped cannot turn a canceled run into a succeeded one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +28,11 @@ from lineops.backends.training.runs import RunRequest, RunState, TrainingBackend
 # A run directory without a pid after this long was left by an operator stopped mid-submit.
 START_GRACE_SECONDS: Final = 60.0
 WORKER_MODULE: Final = "lineops.backends.training.local_worker"
+# Cancel: how long the worker's process group gets to exit after SIGTERM, then after SIGKILL.
+TERM_GRACE_SECONDS: Final = 10.0
+KILL_WAIT_SECONDS: Final = 5.0
+_POLL_SECONDS: Final = 0.05
+log = logging.getLogger(__name__)
 
 
 def default_data_dir() -> Path:
@@ -57,6 +69,30 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
+def _group_alive(pgid: int) -> bool:
+    """True while a live (not zombie) process is in process group ``pgid``."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no procfs: fall back to signal 0 (zombies count as alive there)
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        # After the parenthesised command name: state, ppid, pgrp, ...
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
 class LocalTrainingBackend:
     def __init__(
         self,
@@ -81,6 +117,14 @@ class LocalTrainingBackend:
     async def status(self, run_id: str) -> RunState | None:
         try:
             return await asyncio.to_thread(self._status, run_id)
+        except OSError as exc:
+            raise TrainingBackendError(f"local run {run_id}: {exc}") from exc
+
+    async def cancel(self, run_id: str, reason: str) -> RunState | None:
+        # No self._lock: run ids are per model and the reconciler serialises each model, and a
+        # worker that starts after the cancel finds the marker and exits at once.
+        try:
+            return await asyncio.to_thread(self._cancel, run_id, reason)
         except OSError as exc:
             raise TrainingBackendError(f"local run {run_id}: {exc}") from exc
 
@@ -145,6 +189,9 @@ class LocalTrainingBackend:
         child = self._children.get(run_id)
         if child is not None and child.poll() is not None:
             del self._children[run_id]
+        canceled = files.read_canceled(directory)
+        if canceled is not None:
+            return canceled  # the marker wins over anything the worker wrote
         state = files.read_state(directory)
         if state is not None and not state.in_flight:
             return state
@@ -160,6 +207,59 @@ class LocalTrainingBackend:
         if final is not None and not final.in_flight:
             return final
         return self._dead(directory, run_id, final, "worker exited unexpectedly")
+
+    def _cancel(self, run_id: str, reason: str) -> RunState | None:
+        directory = files.run_dir(self.data_dir, run_id)
+        if not directory.is_dir():
+            return None
+        with files.verdict_lock(directory):  # the worker cannot record a verdict meanwhile
+            canceled = files.read_canceled(directory)
+            if canceled is None:
+                state = self._status(run_id)
+                if state is None or not state.in_flight:
+                    return state  # it ended first: its own verdict stands
+                canceled = RunState(
+                    run_id,
+                    "Failed",
+                    started_at=state.started_at,
+                    finished_at=files.now_rfc3339(),
+                    message=f"canceled: {reason}",
+                )
+                files.write_canceled(directory, canceled)
+        # Also on a repeated cancel: an earlier one may have given up waiting.
+        pid = files.read_pid(directory)
+        if pid is not None:
+            self._stop(run_id, pid)
+        files.write_state(directory, canceled)  # state.json says so too, for people and tools
+        return canceled
+
+    def _stop(self, run_id: str, pgid: int) -> None:
+        """SIGTERM the worker's process group, SIGKILL it if it has not exited in time."""
+        child = self._children.pop(run_id, None)
+        for sig, wait in (
+            (signal.SIGTERM, TERM_GRACE_SECONDS),
+            (signal.SIGKILL, KILL_WAIT_SECONDS),
+        ):
+            if not _group_alive(pgid):
+                break
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            except PermissionError:  # the pid was reused by someone else's process group
+                log.warning("training run %s: process group %d is not ours", run_id, pgid)
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if child is not None:
+                    child.poll()  # reap our own worker: a zombie is not a live process
+                if not _group_alive(pgid):
+                    break
+                time.sleep(_POLL_SECONDS)
+        if child is not None:
+            child.poll()
+        if _group_alive(pgid):
+            log.warning("training run %s: process group %d survived SIGKILL", run_id, pgid)
 
     @staticmethod
     def _dead(directory: Path, run_id: str, state: RunState | None, why: str) -> RunState:

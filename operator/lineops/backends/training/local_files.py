@@ -4,13 +4,24 @@
 transition, so a reader never sees half a file), ``worker.log``, ``worker.pid`` and the
 pipeline's ``outputs/``. ``<root>/bentoml`` is the BentoML home (the local model store).
 The directory itself is the run's idempotency token: ``mkdir`` succeeds exactly once.
+
+Cancel: ``canceled.json`` holds the canceled run's final state. Whether a run ended on its own
+or was canceled is decided once, under an exclusive ``flock`` on ``state.lock``: the worker
+takes it to write its final state only while no marker exists, the backend takes it to write
+the marker only while ``state.json`` is not final. So exactly one of the two verdicts is ever
+recorded, and the status reader prefers the marker (a worker that outlived its SIGKILL, or a
+late ``Running`` write, cannot hide a cancel). The lock lives in its own file because
+``state.json`` is replaced by rename, and a lock on a replaced inode would lock nothing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -22,6 +33,8 @@ STATE: Final = "state.json"
 LOG: Final = "worker.log"
 PID: Final = "worker.pid"
 OUTPUTS: Final = "outputs"
+CANCELED: Final = "canceled.json"
+LOCK: Final = "state.lock"
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -53,6 +66,28 @@ def write_state(directory: Path, state: RunState) -> None:
 def read_state(directory: Path) -> RunState | None:
     try:
         return RunState.from_dict(json.loads((directory / STATE).read_text()))
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def verdict_lock(directory: Path) -> Iterator[None]:
+    """Exclusive across processes; released by the kernel if its holder is killed."""
+    with (directory / LOCK).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_canceled(directory: Path, state: RunState) -> None:
+    write_atomic(directory / CANCELED, state.to_json())
+
+
+def read_canceled(directory: Path) -> RunState | None:
+    try:
+        return RunState.from_dict(json.loads((directory / CANCELED).read_text()))
     except FileNotFoundError:
         return None
 

@@ -4,6 +4,8 @@
 Started detached by ``LocalTrainingBackend``; its stdout/stderr are ``worker.log``. It records
 each transition in ``state.json``: Running, then Succeeded (metrics, model tag) or Failed
 (failing step, message). If it dies without a verdict, the backend reports that itself.
+A run canceled by the backend (``canceled.json``, see ``local_files``) is never overwritten:
+both writes check the marker under the run's verdict lock, and a canceled worker writes nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         started_at=(before.started_at if before else None) or files.now_rfc3339(),
         message=f"running pipeline {request.pipeline}",
     )
-    files.write_state(directory, running)
+    if not _record(directory, running):
+        logging.info("run %s: canceled before it started", request.run_id)
+        return 1
     logging.info("run %s: pipeline %s", request.run_id, args.pipeline_file)
     try:
         result = run(request, args.pipeline_file, directory / files.OUTPUTS, directory / files.LOG)
@@ -68,9 +72,20 @@ def main(argv: list[str] | None = None) -> int:
             message=f"model {result.model_tag}" if result.model_tag else "no model registered",
         )
     sys.stdout.flush()
-    files.write_state(directory, final)
+    if not _record(directory, final):
+        logging.info("run %s: canceled; its %s result is not recorded", request.run_id, final.state)
+        return 1
     logging.info("run %s: %s %s", request.run_id, final.state, final.message)
     return 0 if final.state == "Succeeded" else 1
+
+
+def _record(directory: Path, state: RunState) -> bool:
+    """Write ``state`` unless the backend canceled the run; False when it did."""
+    with files.verdict_lock(directory):
+        if files.read_canceled(directory) is not None:
+            return False
+        files.write_state(directory, state)
+    return True
 
 
 if __name__ == "__main__":

@@ -92,4 +92,13 @@ class TrainingBackend(Protocol):
         """The run's state, or None when the backend has never heard of it."""
         ...
 
+    async def cancel(self, run_id: str, reason: str) -> RunState | None:
+        """Stop the run if it is still in flight and return its final state.
+
+        Idempotent: a run that already ended (on its own or by an earlier cancel) is returned
+        unchanged. None when the backend has never heard of the run. A cluster backend may
+        answer while the run is still stopping (in flight); the caller never gates it.
+        """
+        ...
+
     async def close(self) -> None: ...
