@@ -434,6 +434,11 @@ class FaultClassifier(TorchModelBase):
         return {"classes": self.classes}
 
     @classmethod
+    def _saved_config(cls, saved: dict[str, Any]) -> dict[str, Any]:
+        # Models saved before the HMM filter existed were evaluated with the EWMA.
+        return saved if "sequence" in saved else {**saved, "sequence": "ewma"}
+
+    @classmethod
     def _fields_from_bundle(cls, meta: dict[str, Any]) -> dict[str, Any]:
         return {"classes": list(meta["classes"])}
 

@@ -244,9 +244,15 @@ class TorchModelBase(ABC):
         return save_bundle(directory, meta, self.net)
 
     @classmethod
+    def _saved_config(cls, saved: dict[str, Any]) -> dict[str, Any]:
+        """The config a bundle was saved with; a subclass fills in fields added since, so an
+        older model keeps behaving as it did when it was evaluated and promoted."""
+        return saved
+
+    @classmethod
     def load(cls, directory: str | Path) -> Self:
         meta, state = read_bundle(directory)
-        config = cls.config_type(**meta["config"])
+        config = cls.config_type(**cls._saved_config(meta["config"]))
         net = cls._build_net(meta, state, config)
         net.load_state_dict(state)
         net.eval()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -66,6 +67,13 @@ def test_classifier_is_deterministic_and_round_trips(tmp_path: Path) -> None:
     a.save(tmp_path / "c")
     loaded = scoring.load(str(tmp_path / "c"))
     np.testing.assert_allclose(loaded.predict_proba(x), a.predict_proba(x))  # type: ignore[union-attr]
+    # A bundle saved before the filter setting existed keeps the EWMA it was evaluated with.
+    meta_path = tmp_path / "c" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["sequence"]
+    meta_path.write_text(json.dumps(meta))
+    old = FaultClassifier.load(tmp_path / "c")
+    assert old.config.sequence == "ewma" and loaded.config.sequence == "hmm"  # type: ignore[union-attr]
 
 
 def test_failure_model_learns_synthetic_degradation(tmp_path: Path) -> None:
