@@ -24,6 +24,7 @@ from lineops.mes.data import ChartData
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import (
     Oee,
+    combine_oee,
     counts_from_records,
     events_from_records,
     oee_from_events,
@@ -411,26 +412,6 @@ def _oee_json(o: Oee) -> dict[str, Any]:
     }
 
 
-def _sum_oee(parts: Sequence[Oee]) -> Oee:
-    reasons: dict[str, float] = {}
-    for p in parts:
-        for k, v in p.downtime_by_reason.items():
-            reasons[k] = reasons.get(k, 0.0) + v
-    return Oee(
-        planned_production_time=sum(p.planned_production_time for p in parts),
-        run_time=sum(p.run_time for p in parts),
-        down_time=sum(p.down_time for p in parts),
-        idle_time=sum(p.idle_time for p in parts),
-        changeover_time=sum(p.changeover_time for p in parts),
-        planned_stop_time=sum(p.planned_stop_time for p in parts),
-        ideal_production_time=sum(p.ideal_production_time for p in parts),
-        total_count=sum(p.total_count for p in parts),
-        good_count=sum(p.good_count for p in parts),
-        failures=sum(p.failures for p in parts),
-        downtime_by_reason=dict(sorted(reasons.items())),
-    )
-
-
 def _print_oee(rows: Iterator[tuple[str, Oee]]) -> None:
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{100 * v:.1f}%"
@@ -480,7 +461,7 @@ def _oee_events(args: argparse.Namespace, ict: float | None) -> int:
     report = _mes(
         ct_table, lambda: oee_from_events(events, counts, window=window, ideal_cycle_time=ict)
     )
-    overall = _sum_oee(list(report.work_units.values()))
+    overall = combine_oee(report.work_units.values())
     out: dict[str, Any] = {
         "window": {"start": report.window[0].isoformat(), "end": report.window[1].isoformat()},
         **_oee_json(overall),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -32,7 +32,12 @@ from lineops.mes.capability import WithinMethod
 from lineops.mes.charts import ChartKind
 from lineops.mes.data import ChartData
 from lineops.mes.errors import MesInputError
-from lineops.mes.oee import Oee, counts_from_records, events_from_records, oee_from_events
+from lineops.mes.oee import (
+    combine_oee,
+    counts_from_records,
+    events_from_records,
+    oee_from_events,
+)
 from lineops.mes.rules import parse_rules
 from lineops.services.monitoring.chart_tracker import PHASE1_SUBGROUPS
 from lineops.services.reports import (
@@ -254,28 +259,6 @@ def _single_line(path: str) -> ProductionLine:
 # ------------------------------------------------------------------------------------- OEE
 
 
-def _total(parts: Mapping[str, Oee]) -> Oee:
-    """The line aggregate: times and counts of the work units added up."""
-    reasons: dict[str, float] = {}
-    for p in parts.values():
-        for reason, seconds in p.downtime_by_reason.items():
-            reasons[reason] = reasons.get(reason, 0.0) + seconds
-    values = list(parts.values())
-    return Oee(
-        planned_production_time=sum(p.planned_production_time for p in values),
-        run_time=sum(p.run_time for p in values),
-        down_time=sum(p.down_time for p in values),
-        idle_time=sum(p.idle_time for p in values),
-        changeover_time=sum(p.changeover_time for p in values),
-        planned_stop_time=sum(p.planned_stop_time for p in values),
-        ideal_production_time=sum(p.ideal_production_time for p in values),
-        total_count=sum(p.total_count for p in values),
-        good_count=sum(p.good_count for p in values),
-        failures=sum(p.failures for p in values),
-        downtime_by_reason=dict(sorted(reasons.items())),
-    )
-
-
 def _plan_oee(
     args: argparse.Namespace,
     line: ProductionLine | None,
@@ -294,7 +277,7 @@ def _plan_oee(
     parts = _on(ct_where, lambda: counts_from_records(ct_rows))
     report = _on(ct_where, lambda: oee_from_events(states, parts, ideal_cycle_time=ideal))
     title = f"Line {line.metadata.name}" if line is not None else (args.title or "All work units")
-    content = oee_content(title, _total(report.work_units), report.work_units)
+    content = oee_content(title, combine_oee(report.work_units.values()), report.work_units)
     target = line.spec.monitoring.oee_target_value if line is not None else None
     plan.writers.append(lambda out: write_oee(content, out, "oee", target))
     start, end = report.window

@@ -296,6 +296,29 @@ class _Tally:
         )
 
 
+def combine_oee(parts: Iterable[Oee]) -> Oee:
+    """One figure for several units (e.g. a plant total): times, counts, failures and
+    downtime reasons added up, so the ratios are time-weighted, never averaged."""
+    values = list(parts)
+    reasons: dict[str, float] = defaultdict(float)
+    for part in values:
+        for reason, seconds in part.downtime_by_reason.items():
+            reasons[reason] += seconds
+    return Oee(
+        planned_production_time=sum(p.planned_production_time for p in values),
+        run_time=sum(p.run_time for p in values),
+        down_time=sum(p.down_time for p in values),
+        idle_time=sum(p.idle_time for p in values),
+        changeover_time=sum(p.changeover_time for p in values),
+        planned_stop_time=sum(p.planned_stop_time for p in values),
+        ideal_production_time=sum(p.ideal_production_time for p in values),
+        total_count=sum(p.total_count for p in values),
+        good_count=sum(p.good_count for p in values),
+        failures=sum(p.failures for p in values),
+        downtime_by_reason=dict(sorted(reasons.items())),
+    )
+
+
 @dataclass(frozen=True)
 class OeeReport:
     window: tuple[datetime, datetime]

@@ -13,6 +13,7 @@ from lineops.mes.oee import (
     CountRecord,
     MachineState,
     StateEvent,
+    combine_oee,
     counts_from_records,
     events_from_records,
     oee_from_events,
@@ -209,3 +210,13 @@ def test_feature_drift_per_feature() -> None:
     assert out["b"].band == "significant" and out["b"].ks_pvalue < 1e-6
     with pytest.raises(MesInputError, match="column 'c'"):
         feature_drift({"c": [1.0]}, {})
+
+
+def test_combined_oee_weights_by_time_not_by_unit() -> None:
+    a = oee_from_totals(1000, 100, 1, 800, 800)  # availability 0.9
+    b = oee_from_totals(3000, 1500, 1, 1000, 900)  # availability 0.5
+    both = combine_oee([a, b])
+    assert both.planned_production_time == 4000 and both.run_time == 2400
+    assert both.availability == pytest.approx(0.6)  # not the mean of 0.9 and 0.5
+    assert both.total_count == 1800 and both.good_count == 1700
+    assert combine_oee([a]) == a
