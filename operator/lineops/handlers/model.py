@@ -18,6 +18,7 @@ from lineops.api.qualitymodel import RetrainOn
 from lineops.api.reasons import TRAINING_REQUESTED
 from lineops.handlers.config import RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
+from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.retrain_signals import Watcher
 from lineops.services.training_policy import TrainingPolicy, needs_polling
@@ -77,3 +78,5 @@ async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     )
     reconciler: ModelReconciler = memo["models"]
     reconciler.forget(body.metadata.uid or "")
+    lines: LineReconciler = memo["lines"]
+    lines.forget_model(body.metadata.namespace or "", body.metadata.name or "")

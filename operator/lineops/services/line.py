@@ -116,6 +116,10 @@ class LineReconciler:
         out.status.pop("observedGeneration", None)
         return out
 
+    def forget_model(self, namespace: str, model: str) -> None:
+        """A deleted model: drop what the retrain waker remembers of it."""
+        self._waker.forget(namespace, model)
+
     async def _wake_retrain(
         self, body: dict[str, Any], out: Outcome, watchers: Iterable[Watcher]
     ) -> None:

@@ -23,6 +23,7 @@ _MONTHS_ALL: Final = (*_MONTHS, "dec")
 _DAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # How far back to look for the latest slot: covers yearly schedules, Feb 29 included.
 _LOOKBACK_DAYS: Final = 366 * 4 + 1
+_DST_SLACK: Final = timedelta(hours=2)  # larger than any daylight-saving shift
 
 
 def _values(text: str, low: int, high: int, names: tuple[str, ...]) -> set[int]:
@@ -80,13 +81,18 @@ class Cron:
         limit_utc = now.astimezone(UTC).replace(second=0, microsecond=0)
         local_now = limit_utc.astimezone(zone)
         day = local_now.replace(hour=0, minute=0, tzinfo=None)
+        # Wall times later than this cannot be slots yet; the slack covers a repeated hour
+        # (fall-back), whose first occurrence is earlier in UTC than its wall time suggests.
+        latest_wall = local_now.replace(tzinfo=None) + _DST_SLACK
+        times = sorted(((h, m) for h in self.hours for m in self.minutes), reverse=True)
         for back in range(_LOOKBACK_DAYS):
             candidate = day - timedelta(days=back)
             if not self.day_matches(candidate):
                 continue
-            times = sorted(((h, m) for h in self.hours for m in self.minutes), reverse=True)
             for hour, minute in times:
                 wall = candidate.replace(hour=hour, minute=minute)
+                if wall > latest_wall:
+                    continue
                 slot = _wall_to_utc(wall, zone)
                 if slot is not None and slot <= limit_utc:
                     return slot

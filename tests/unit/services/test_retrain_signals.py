@@ -75,3 +75,13 @@ def test_the_drift_annotation_on_the_line_wakes_a_drift_model_from_its_reconcile
     assert out.error is None
     touched = [p for p in kube.patches if ANNOTATION_RETRAIN_SIGNAL in str(p[3])]
     assert [p[2] for p in touched] == ["m"]
+
+
+def test_a_forgotten_model_is_touched_again_on_the_next_alert() -> None:
+    kube = FakeKube()
+    waker = RetrainWaker(cast(KubeBackend, kube))
+    model = Watcher("m", spc_alert=True)
+    assert _wake(waker, _line(False), model) == ["m"]
+    assert _wake(waker, _line(False), model) == []
+    waker.forget("ns", "m")  # deleted (and perhaps recreated under the same name)
+    assert _wake(waker, _line(False), model) == ["m"]
