@@ -53,42 +53,41 @@ def default_pipelines_dir() -> Path:
     return Path(spec.origin).resolve().parents[1] / "compiled"
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the parenthesised command name (state, ppid, pgrp,
+    ...); None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:  # gone, or exited between listing /proc and reading it
+        return None
+
+
+_EXITED: Final = ("Z", "X")  # zombie (exited, not reaped) or dead
+
+
 def _alive(pid: int) -> bool:
     """True while ``pid`` is a live (not zombie) process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no procfs: fall back to signal 0
+    if not Path("/proc/self/stat").exists():  # no procfs: fall back to signal 0
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return False
         return True
-    # Field 3, after the parenthesised command name, is the state; Z = exited, not reaped.
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in _EXITED
 
 
 def _group_alive(pgid: int) -> bool:
     """True while a live (not zombie) process is in process group ``pgid``."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:  # no procfs: fall back to signal 0 (zombies count as alive there)
+    if not Path("/proc/self/stat").exists():  # no procfs (zombies count as alive there)
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
             return False
         return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:  # exited meanwhile
-            continue
-        # After the parenthesised command name: state, ppid, pgrp, ...
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+    for entry in os.listdir("/proc"):
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields and len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in _EXITED:
             return True
     return False
 
