@@ -1,13 +1,13 @@
 """Choosing the fault classifier's settings from TRAINING runs only (never the test files).
 
-Two protocols, both used by ``benchmarks/te.py --select-classifier`` (docs/benchmarks.md):
-
+* ``classifier_stream_validation`` (run by every ``benchmarks/te.py``) chooses the
+  along-the-series filter, for the lineops classifier and for the ExtraTrees baseline alike,
+  on streams with repairs built from the training runs: held-out normal rows, an unseen
+  fault, normal again, the next fault, ... scored as one series;
 * ``classifier_validation`` scores the per-row classifier (features, forest settings) on
   held-out rows of the training runs and on held-out normal realisations;
-* ``classifier_onset_validation`` builds fault *onsets* from the training runs (a held-out
-  normal realisation followed by a fault run's rows the model was not fitted on) and scores
-  candidate along-the-series filters on them: the only protocol here with an onset, so the
-  only one that can weigh a filter's persistence against its delay.
+* ``classifier_onset_validation`` (the previous round's filter selection, one onset per
+  series and no repair) stays reproducible with ``benchmarks/te.py --select-classifier``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
-from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier, filter_sequence
+from lineops_pipelines import streams
+from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
+from lineops_pipelines.models.sequence import filter_grouped, filter_sequence, report
 
 
 def classifier_validation(
@@ -158,3 +160,91 @@ def classifier_onset_validation(
     }
     best = max(table, key=lambda name: table[name]["mean"])
     return {"best": best, "table": table, "cut": cut, "onset": onset, "seeds": list(seeds)}
+
+
+def training_stream(
+    normal: np.ndarray,
+    faults: list[tuple[np.ndarray, int]],
+    normal_rows: int,
+    order_seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One stream from TRAINING rows: normal, fault, normal (a repair), next fault, ..., normal.
+
+    Faults come in a random order; every normal stretch is the next ``normal_rows`` rows of
+    the held-out ``normal`` run (wrapping around), so repairs return to unseen normal rows."""
+    order = np.random.default_rng(order_seed).permutation(len(faults))
+    span = max(1, len(normal) - normal_rows)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for i, k in enumerate([*order, None]):
+        start = (i * normal_rows) % span
+        chunk = normal[start : start + normal_rows]
+        parts.append((chunk, np.zeros(len(chunk), np.int64)))
+        if k is not None:
+            x, f = faults[int(k)]
+            parts.append((x, np.full(len(x), f)))
+    return np.vstack([x for x, _ in parts]), np.concatenate([t for _, t in parts])
+
+
+def classifier_stream_validation(
+    runs: dict[int, np.ndarray],
+    normal_like: tuple[int, ...],
+    fit: Any,
+    candidates: dict[str, dict[str, Any]],
+    base: ClassifierConfig | None = None,
+    seeds: tuple[int, ...] = (0,),
+    cut: int = 240,
+    normal_rows: int = 160,
+    grace: int = streams.GRACE,
+) -> dict[str, Any]:
+    """Choose an along-the-series filter on streams WITH REPAIRS built from training runs.
+
+    ``fit(parts, n_classes, seed)`` fits the per-row model (lineops or a baseline) on (rows,
+    class id) parts and returns an object with ``row_proba(x)`` and ``normal_like``; every
+    candidate filter (``{name: ClassifierConfig overrides}``) is applied to the same per-row
+    probabilities, with the model's normal-like classes as one state with normal.
+
+    For each seed, each half (``late``: fit on rows ``< cut`` of the fault runs, stream the rows
+    ``>= cut``; ``early``: the reverse) and each held-out normal-like run: the model learns
+    normal from the other normal-like runs; the stream alternates ``normal_rows`` rows of the
+    held-out run with the unseen half of every fault run, in a random order, and ends normal.
+    Scored as ONE series per stream (``streams.classifier_stream_metrics``, pooled); the
+    candidate with the best macro-F1 wins."""
+    base = base or ClassifierConfig()
+    n_classes = max(runs) + 1
+    faults = [f for f in runs if f not in normal_like]
+    truths: list[np.ndarray] = []
+    reported: dict[str, list[np.ndarray]] = {name: [] for name in candidates}
+    for seed in seeds:
+        for half in ("late", "early"):
+            for held in normal_like:
+                parts = []
+                for f, x in runs.items():
+                    if f in normal_like:
+                        if f != held:
+                            parts.append((x, np.zeros(len(x), np.int64)))
+                        continue
+                    seen = x[:cut] if half == "late" else x[cut:]
+                    parts.append((seen, np.full(len(seen), f)))
+                model = fit(parts, n_classes, seed)
+                unseen = [((runs[f][cut:] if half == "late" else runs[f][:cut]), f) for f in faults]
+                x, truth = training_stream(runs[held], unseen, normal_rows, seed * 100 + held)
+                raw = model.row_proba(x)
+                full = ~np.isnan(raw).any(axis=1)
+                truths.append(truth[full])
+                for name, overrides in candidates.items():
+                    proba = filter_grouped(raw[full], replace(base, **overrides), model.normal_like)
+                    reported[name].append(report(proba, model.normal_like)[0])
+    truth = np.concatenate(truths)
+    table = {}
+    for name, preds in reported.items():
+        m = streams.classifier_stream_metrics(truth, np.concatenate(preds), (), grace)
+        table[name] = {k: m[k] for k in ("macro_f1", "post_repair_normal", "mean_delay")}
+    best = max(table, key=lambda name: table[name]["macro_f1"])
+    return {
+        "best": best,
+        "table": table,
+        "cut": cut,
+        "normal_rows": normal_rows,
+        "grace": grace,
+        "seeds": list(seeds),
+    }

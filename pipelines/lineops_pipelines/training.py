@@ -204,17 +204,28 @@ def evaluate(
         return anomaly_metrics(triples, model.threshold)
     if isinstance(model, FaultClassifier):
         index = {c: i for i, c in enumerate(model.classes)}
-        ts, ps = [], []
+        ts, raws, reps = [], [], []
         for _, x, y in data.runs(frame, features, label):
             if y is None:
                 raise ValueError(f"column {label!r}: needed to evaluate a classifier")
-            pred = model.predict(x)
-            keep = pred >= 0
+            reported, raw = model.report(model.predict_proba(x))
+            keep = raw >= 0
             ts.append(np.array([index.get(str(v), -2) for v in y])[keep])
-            ps.append(pred[keep])
-        return classification_metrics(
-            np.concatenate(ts), np.concatenate(ps), model.classes, merge_as_normal
+            raws.append(raw[keep])
+            reps.append(reported[keep])
+        truth, reported_all = np.concatenate(ts), np.concatenate(reps)
+        # Per-class figures on the raw class; the merged view on what the model reports.
+        out = classification_metrics(truth, np.concatenate(raws), model.classes)
+        merged = tuple(
+            dict.fromkeys([*merge_as_normal, *(model.classes[c] for c in model.normal_like)])
         )
+        if merged:
+            view = classification_metrics(truth, reported_all, model.classes, merged)
+            out.update({k: v for k, v in view.items() if k.startswith("macro_f1_")})
+        normal_rows = np.isin(truth, [0, *model.normal_like])
+        if normal_rows.any():
+            out["reported_normal_on_normal_rows"] = float(np.mean(reported_all[normal_rows] == 0))
+        return out
     rul_column = "rul" if "rul" in frame else label
     errors = []
     for _, x, y in data.runs(frame, features, rul_column):
@@ -323,7 +334,7 @@ def _window(task: str, overrides: dict[str, Any] | None) -> int:
 
 
 # ------------------------------------------------------------------ detector smoothing selection
-SMOOTHING_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+SMOOTHING_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1.0)  # 1.0: no smoothing
 
 
 def _normal_folds(n: int, folds: int, gap: int) -> list[tuple[list[np.ndarray], np.ndarray]]:
@@ -346,8 +357,13 @@ def select_anomaly_smoothing(
     lambdas: tuple[float, ...] = SMOOTHING_GRID,
     far: float = 0.05,
     folds: int = 5,
+    fit: Any = None,
 ) -> dict[str, Any]:
     """Choose the detector's EWMA weight from TRAINING data only, by synthetic fault onsets.
+
+    ``fit(normal pieces, seed)`` builds the detector whose statistic is smoothed (default: the
+    lineops ``AnomalyDetector`` with ``config``); a baseline passes its own, so it gets the
+    same selection. The fitted object needs ``statistic(x)``, ``stat_mean`` and ``window``.
 
     Training fault runs are faulty from their first row, so they hold no onset to measure a
     detection delay on. Each normal run is cut into ``folds`` contiguous blocks; for every
@@ -363,6 +379,11 @@ def select_anomaly_smoothing(
     Returns the table and ``best`` (lowest mean delay; ties go to the smaller lambda).
     """
     base = config or AnomalyConfig()
+    if fit is None:
+
+        def fit(pieces: list[np.ndarray], seed: int) -> Any:
+            return AnomalyDetector.fit(pieces, features, base, seed)
+
     rows: dict[float, dict[str, list[float]]] = {
         lam: {"delay": [], "detection": [], "far": []} for lam in lambdas
     }
@@ -370,9 +391,10 @@ def select_anomaly_smoothing(
     for seed in seeds:
         for run in normal_runs:
             for pieces, block in _normal_folds(len(run), folds, base.lags):
-                detector = AnomalyDetector.fit([run[p] for p in pieces], features, base, seed)
-                held = detector.statistic(run[block])[base.lags :]
-                faults = [detector.statistic(x)[base.lags :] for x in fault_runs]
+                detector = fit([run[p] for p in pieces], seed)
+                skip = detector.window - 1
+                held = detector.statistic(run[block])[skip:]
+                faults = [detector.statistic(x)[skip:] for x in fault_runs]
                 normal_stats.append((held, detector.stat_mean, faults))
     for lam in lambdas:
         normal = np.concatenate([ewma(h, lam, start=m) for h, m, _ in normal_stats])

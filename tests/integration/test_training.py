@@ -104,7 +104,10 @@ def test_runs_are_started_once_per_spec_and_gated(
         )
         first = _training(blocked)
         assert first["state"] == "Succeeded" and first["runId"] == first["requestName"]
-        assert float(first["metrics"]["detection_rate"]) > 0
+        # The reduced TE faults (1, 2, 4, 6, 7) are large: a working detector finds nearly
+        # every fault row and keeps its stored threshold's false alarms on unseen normal rows.
+        assert float(first["metrics"]["detection_rate"]) > 0.9
+        assert float(first["metrics"]["far"]) < 0.05
         assert res.has_condition(blocked, "Trained", "True", "TrainingSucceeded")
         assert res.has_condition(blocked, "Ready", "False", "NotTrained")
         challenger = blocked["status"]["challenger"]

@@ -165,7 +165,10 @@ def _text(result: dict[str, Any]) -> str:
         label = result["label"]
         if label is None:
             return f"row {result['row']}: (window not full)"
-        prob = result["probabilities"][label]
+        raw = result.get("raw_label", label)
+        prob = result["probabilities"][raw]
+        if raw != label:  # a class the model cannot tell from normal: reported as normal
+            return f"row {result['row']}: {label} (raw class {raw}, p={prob:.3f})"
         return f"row {result['row']}: {label} (p={prob:.3f})"
     score = result.get("score")
     if score is None:
@@ -206,7 +209,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Score a CSV (header naming the model's features, or headerless in feature order; "
             "whitespace-separated TE .dat files work too). Rows form one time series; rows "
-            "before the model's window is full get a null score/label."
+            "before the model's window is full get a null score/label. A classifier reports "
+            "classes it cannot tell from normal (decided on held-out training rows) as normal, "
+            "with the most probable class in raw_label."
         ),
     )
     score.add_argument("--model", required=True, metavar="PATH_OR_TAG")

@@ -10,9 +10,10 @@ samples) is the output of ``training.select_anomaly_smoothing`` on the TE traini
 lowest mean detection delay at 5 % false alarms over synthetic onsets built from training data
 only (held-out normal rows followed by the first rows of every training fault run).
 
-The alarm threshold is fixed at training time from held-out NORMAL rows (the last part of each
-normal run, in time order, after a gap so no window straddles the split) and stored with the
-model: ``alarm = score > threshold``.
+The alarm threshold is fixed at training time from held-out NORMAL rows (the last block of each
+normal run, in time order, after a gap so no window straddles the split; early stopping uses
+the block before it and never sees these rows) and stored with the model:
+``alarm = score > threshold``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from lineops_pipelines.models.common import (
     Standardiser,
     TorchModelBase,
     ewma,
+    ewma_threshold,
     fit_options,
     fit_torch,
     set_seed,
@@ -46,7 +47,8 @@ class AnomalyConfig:
     # chosen by training.select_anomaly_smoothing (TE training files only; see its docstring)
     ewma_lambda: float = 0.4
     threshold_quantile: float = 0.999  # of the in-control EWMA distribution (held-out normal)
-    val_fraction: float = 0.3
+    val_fraction: float = 0.2  # early stopping: the block before the calibration block
+    calibration_fraction: float = 0.2  # the threshold: the last block of every normal run
     epochs: int = 300
     lr: float = 5e-3
     weight_decay: float = 0.1
@@ -71,12 +73,6 @@ class Forecaster(nn.Module):
         if self.mlp is not None:
             out = out + self.mlp(flat)
         return out
-
-
-def _lag1_autocorrelation(values: np.ndarray) -> float:
-    centred = values - values.mean()
-    denom = float((centred**2).sum())
-    return float((centred[1:] * centred[:-1]).sum() / denom) if denom > 0 else 0.0
 
 
 class AnomalyDetector(TorchModelBase):
@@ -120,11 +116,16 @@ class AnomalyDetector(TorchModelBase):
         config = config or AnomalyConfig()
         generator = set_seed(seed)
         lags = config.lags
-        fit_parts, val_parts = [], []
+        # Three blocks of every run in time order, with a gap of the lags between them: fit,
+        # early stopping, and the threshold's calibration, which early stopping never saw.
+        fit_parts, val_parts, cal_parts = [], [], []
         for run in runs:
-            tr, va = time_split(len(run), config.val_fraction, gap=lags)
-            fit_parts.append(run[tr])
-            val_parts.append(run[va])
+            head, calib = time_split(len(run), config.calibration_fraction, gap=lags)
+            share = config.val_fraction / max(1e-9, 1.0 - config.calibration_fraction)
+            tr, va = time_split(len(head), share, gap=lags)
+            fit_parts.append(run[head][tr])
+            val_parts.append(run[head][va])
+            cal_parts.append(run[calib])
         standardiser = Standardiser.fit(np.vstack(fit_parts))
 
         def pairs(parts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,7 +142,8 @@ class AnomalyDetector(TorchModelBase):
 
         train = pairs(fit_parts)
         val = pairs(val_parts)
-        if len(train[0]) < 10 or len(val[0]) < 5:
+        cal = pairs(cal_parts)
+        if len(train[0]) < 10 or len(val[0]) < 5 or len(cal[0]) < 5:
             raise ValueError("anomaly-detection needs more normal rows to train and calibrate")
         net = Forecaster(len(features), lags, config.hidden)
         history = fit_torch(
@@ -149,28 +151,22 @@ class AnomalyDetector(TorchModelBase):
         )
         with torch.no_grad():
             resid_train = (train[1] - net(train[0])).double().numpy()
-            resid_val = (val[1] - net(val[0])).double().numpy()
+            resid_cal = (cal[1] - net(cal[0])).double().numpy()
         cov = np.cov(resid_train.T) + config.covariance_ridge * np.eye(len(features))
         whitening = np.linalg.cholesky(np.linalg.inv(cov))
         stat_train = ((resid_train @ whitening) ** 2).sum(axis=1)
-        stat_val = ((resid_val @ whitening) ** 2).sum(axis=1)
-        # In-control distribution of the EWMA of the held-out statistic, by Box's scaled
-        # chi-square approximation with the statistic modelled as AR(1): mean m, variance
-        # v * lam / (2 - lam) * (1 + (1 - lam) phi) / (1 - (1 - lam) phi). Far steadier than an
-        # empirical quantile of a few hundred strongly autocorrelated EWMA values.
+        stat_cal = ((resid_cal @ whitening) ** 2).sum(axis=1)
         lam = config.ewma_lambda
-        mean, var = float(stat_val.mean()), float(stat_val.var(ddof=1))
-        phi = float(np.clip(_lag1_autocorrelation(stat_val), 0.0, 0.95))
-        ewma_var = var * lam / (2.0 - lam) * (1 + (1 - lam) * phi) / (1 - (1 - lam) * phi)
-        g, h = ewma_var / (2.0 * mean), 2.0 * mean**2 / ewma_var
-        threshold = float(g * stats.chi2.ppf(config.threshold_quantile, h))
+        threshold, phi = ewma_threshold(stat_cal, lam, config.threshold_quantile)
+        mean = float(stat_cal.mean())
         stat_mean = mean  # EWMA start: the in-control level seen on held-out normal rows
         info = {
             "epochs_run": len(history.val_loss),
             "best_epoch": history.best_epoch,
             "val_mse": min(history.val_loss),
             "train_rows": int(sum(len(p) for p in fit_parts)),
-            "calibration_rows": int(sum(len(p) for p in val_parts)),
+            "early_stopping_rows": int(sum(len(p) for p in val_parts)),
+            "calibration_rows": int(sum(len(p) for p in cal_parts)),
             "calibration_stat_mean": mean,
             "train_stat_mean": float(stat_train.mean()),
             "calibration_lag1_autocorrelation": phi,

@@ -15,13 +15,18 @@ deviation of the first differences over a longer window). Two models map these t
 At prediction time the per-row probabilities are filtered along the series, causally (a row
 uses only rows up to itself), because faults persist and the evidence of successive windows
 should add up. ``sequence="hmm"`` (default) is the forward pass of a hidden Markov model over
-the classes: class 0 (normal; ``class_names`` puts it first) turns into any fault with
-probability ``switch_onset`` per row, a fault turns into anything else with ``switch_fault``,
-and a row's class probabilities, raised to ``evidence_weight`` (< 1 because consecutive
-windows share all but one row), are its evidence. Unlike a moving average it locks onto a
-fault once the evidence is clear and leaves it only for strong contrary evidence, which is
-what a persistent fault that drifts out of the training range needs. ``sequence="ewma"``
-averages the log-probabilities with weight ``smoothing`` (the previous default).
+the classes (``sequence.filter_sequence``): normal turns into some fault with probability
+``switch_onset`` per row, a fault is repaired (back to normal) with ``switch_repair`` and turns
+into another fault with ``switch_fault``; a row's class probabilities, raised to
+``evidence_weight`` (< 1 because consecutive windows share all but one row), are its evidence;
+the belief starts uniform. The rates were chosen on training streams in which faults get
+repaired and others follow (``classifier_selection.classifier_stream_validation``).
+``sequence="ewma"`` averages the log-probabilities with weight ``smoothing``.
+
+Classes whose held-out training rows the model cannot tell from normal ones
+(``normal_like_test``; ``sequence.holdout_normal_like``) are one state with normal in the
+filter and are REPORTED as normal (``predict``), the most probable class kept as the raw class
+(``predict_raw``); ``card()`` records both, with the filter's prior, in ``model.json``.
 
 Labels are class ids (0 = normal); ``classes`` stores their names. Rows before the first full
 ``window`` get no label.
@@ -44,6 +49,15 @@ from lineops_pipelines.models.common import (
     set_seed,
     time_split,
 )
+from lineops_pipelines.models.sequence import (
+    filter_grouped,
+    filter_sequence,
+    holdout_normal_like,
+    report,
+    transition_matrix,
+)
+
+__all__ = ["ClassifierConfig", "FaultClassifier", "filter_sequence", "transition_matrix"]
 
 TASK = "fault-classification"
 FEATURE_CLIP = 5.0
@@ -63,7 +77,8 @@ class ClassifierConfig:
     # training files only (training.classifier_onset_validation, docs/benchmarks.md).
     sequence: str = "hmm"  # "hmm" | "ewma" | "none"
     switch_onset: float = 0.1  # P(normal -> some fault) per row
-    switch_fault: float = 1e-8  # P(fault -> anything else) per row
+    switch_repair: float = 1e-3  # P(fault -> normal) per row: a repair
+    switch_fault: float = 1e-8  # P(fault -> another fault) per row
     evidence_weight: float = 0.2  # exponent on a row's class probabilities
     smoothing: float = 0.05  # ewma: weight of the newest row's log-probabilities
     hidden: int = 256
@@ -76,13 +91,16 @@ class ClassifierConfig:
     patience: int = 8
     noise: float = 0.0
     label_smoothing: float = 0.05
+    # Classes whose held-out training rows cannot be told from normal ones are reported as
+    # normal (raw class kept aside); see sequence.holdout_normal_like.
+    normal_like_test: bool = True
 
     def __post_init__(self) -> None:
         if self.sequence not in SEQUENCE_FILTERS:
             raise ValueError(
                 f"sequence: {self.sequence!r} is not one of {', '.join(SEQUENCE_FILTERS)}"
             )
-        for name in ("switch_onset", "switch_fault"):
+        for name in ("switch_onset", "switch_repair", "switch_fault"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name}: must be in [0, 1), got {getattr(self, name)}")
         if not 0.0 < self.evidence_weight <= 1.0:
@@ -134,51 +152,6 @@ def rolling_features(z: np.ndarray, window: int, diff_window: int = 0) -> np.nda
         parts.append(np.vstack([np.full((1, f), np.nan), dstd]))
     out[:] = np.hstack(parts)
     out[: window - 1] = np.nan
-    return out
-
-
-PROBA_FLOOR = 1e-4  # a forest's zero vote must not veto a class for good
-
-
-def transition_matrix(n_classes: int, switch_onset: float, switch_fault: float) -> np.ndarray:
-    """Row-stochastic class transitions: class 0 (normal) -> each fault ``onset / (C - 1)``;
-    a fault -> normal ``switch_fault``, -> each other fault ``switch_fault / (C - 2)``."""
-    k = n_classes
-    if k == 1:
-        return np.ones((1, 1))
-    a = np.full((k, k), switch_fault / max(1, k - 2))
-    a[:, 0] = switch_fault
-    a[0, 1:] = switch_onset / (k - 1)
-    np.fill_diagonal(a, 0.0)
-    a[np.arange(k), np.arange(k)] = 1.0 - a.sum(axis=1)
-    return a
-
-
-def filter_sequence(proba: np.ndarray, config: ClassifierConfig) -> np.ndarray:
-    """(n, C) per-row probabilities of consecutive rows -> (n, C) causally filtered ones."""
-    if config.sequence == "none" or len(proba) == 0:
-        return proba / proba.sum(axis=1, keepdims=True)
-    if config.sequence == "ewma":
-        lp = np.log(proba + PROBA_FLOOR)
-        lam = float(config.smoothing)
-        acc = lp[0].copy()
-        for i in range(len(lp)):
-            acc = lam * lp[i] + (1.0 - lam) * acc
-            lp[i] = acc
-        lp -= lp.max(axis=1, keepdims=True)
-        p = np.exp(lp)
-        return np.asarray(p / p.sum(axis=1, keepdims=True))
-    k = proba.shape[1]
-    trans = transition_matrix(k, config.switch_onset, config.switch_fault)
-    # Floor >= 1e-4 and exponent <= 1 keep evidence above 1e-4, so renormalising each row is
-    # enough to stay clear of underflow.
-    evidence = (proba + PROBA_FLOOR) ** config.evidence_weight
-    out = np.empty_like(proba)
-    belief = np.full(k, 1.0 / k)
-    for i in range(len(proba)):
-        belief = (belief @ trans) * evidence[i]
-        belief /= belief.sum()
-        out[i] = belief
     return out
 
 
@@ -292,9 +265,12 @@ class FaultClassifier(TorchModelBase):
         standardiser: Standardiser,
         net: FeatureNet,
         info: dict[str, Any] | None = None,
+        normal_like: list[int] | None = None,
     ) -> None:
         super().__init__(features, config, standardiser, net, info)
         self.classes = classes
+        # class ids reported as normal (class 0): not told apart from it on held-out rows
+        self.normal_like = sorted(normal_like or [])
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         z = self.standardiser.transform(x)
@@ -390,7 +366,18 @@ class FaultClassifier(TorchModelBase):
                 val_accuracy=acc,
                 val_windows=len(x_val),
             )
-        return cls(features, classes, config, standardiser, net, info)
+        normal_like: list[int] = []
+        if config.normal_like_test and len(classes) > 1:
+            test = holdout_normal_like(usable, _forest_fitter(config, len(classes), seed), w)
+            normal_like = list(test["normal_like"])
+            info["normal_like_test"] = {
+                **test,
+                "normal_like": [classes[c] for c in normal_like],
+                "balanced_accuracy": {
+                    classes[int(c)]: v for c, v in test["balanced_accuracy"].items()
+                },
+            }
+        return cls(features, classes, config, standardiser, net, info, normal_like)
 
     def _row_proba(self, feats: np.ndarray, batch: int = 4096) -> np.ndarray:
         """Per-row class probabilities (no smoothing) from full feature rows."""
@@ -411,36 +398,85 @@ class FaultClassifier(TorchModelBase):
                 proba[start : start + batch] += (1 - weight) * p
         return proba
 
+    def row_proba(self, x: np.ndarray) -> np.ndarray:
+        """(n, C) unfiltered per-row probabilities of one series; NaN until the window is full."""
+        w = self.config.window
+        out = np.full((len(x), len(self.classes)), np.nan)
+        if len(x) >= w:
+            out[w - 1 :] = self._row_proba(self._features(x)[w - 1 :])
+        return out
+
+    def filter(self, row_proba: np.ndarray) -> np.ndarray:
+        """The model's filter over consecutive per-row probabilities (normal-like classes and
+        normal as one state); NaN rows (before the window) pass through."""
+        out = np.full_like(row_proba, np.nan)
+        full = ~np.isnan(row_proba).any(axis=1)
+        out[full] = filter_grouped(row_proba[full], self.config, self.normal_like)
+        return out
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """(n, C) class probabilities for one time series; NaN rows until the window is full.
 
         Per-row probabilities filtered along the series as ``config.sequence`` says."""
-        w = self.config.window
-        out = np.full((len(x), len(self.classes)), np.nan)
-        if len(x) < w:
-            return out
-        out[w - 1 :] = filter_sequence(self._row_proba(self._features(x)[w - 1 :]), self.config)
-        return out
+        return self.filter(self.row_proba(x))
+
+    def report(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(reported, raw) class ids per row from ``predict_proba``'s output: normal-like
+        classes are reported as normal (0), the most probable class is kept as raw."""
+        return report(proba, self.normal_like)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Class ids per row, -1 until the window is full."""
-        proba = self.predict_proba(x)
-        labels = np.full(len(x), -1, dtype=np.int64)
-        full = ~np.isnan(proba[:, 0])
-        labels[full] = proba[full].argmax(axis=1)
-        return labels
+        """Reported class ids per row (normal-like classes as 0), -1 until the window is full."""
+        return self.report(self.predict_proba(x))[0]
+
+    def predict_raw(self, x: np.ndarray) -> np.ndarray:
+        """Most probable class id per row, normal-like classes included; -1 before the window."""
+        return self.report(self.predict_proba(x))[1]
+
+    def card(self) -> dict[str, Any]:
+        """What a reader of the model needs to trust its labels: the filter's prior and the
+        classes it reports as normal, with the test that decided them."""
+        c = self.config
+        prior: dict[str, Any] = {"sequence": c.sequence}
+        if c.sequence == "hmm":
+            prior.update(
+                initial="uniform over the classes (a series may start in any state)",
+                normal_to_some_fault_per_row=c.switch_onset,
+                fault_to_normal_per_row=c.switch_repair,
+                fault_to_other_fault_per_row=c.switch_fault,
+                evidence_weight=c.evidence_weight,
+            )
+        elif c.sequence == "ewma":
+            prior["smoothing"] = c.smoothing
+        return {
+            "sequence_filter": prior,
+            "reported_as_normal": [self.classes[i] for i in self.normal_like],
+            "normal_like_test": self.info.get("normal_like_test"),
+        }
 
     def _bundle_fields(self) -> dict[str, Any]:
-        return {"classes": self.classes}
+        return {
+            "classes": self.classes,
+            "normal_like": [self.classes[i] for i in self.normal_like],
+            "card": self.card(),
+        }
 
     @classmethod
     def _saved_config(cls, saved: dict[str, Any]) -> dict[str, Any]:
-        # Models saved before the HMM filter existed were evaluated with the EWMA.
-        return saved if "sequence" in saved else {**saved, "sequence": "ewma"}
+        # Older bundles keep the behaviour they were evaluated with: the EWMA before the HMM
+        # existed, one rate for repairs and fault switches, no normal-like test.
+        saved = saved if "sequence" in saved else {**saved, "sequence": "ewma"}
+        if "switch_repair" not in saved:
+            saved = {**saved, "switch_repair": saved.get("switch_fault", 1e-8)}
+        return {"normal_like_test": False, **saved}
 
     @classmethod
     def _fields_from_bundle(cls, meta: dict[str, Any]) -> dict[str, Any]:
-        return {"classes": list(meta["classes"])}
+        classes = list(meta["classes"])
+        return {
+            "classes": classes,
+            "normal_like": [classes.index(c) for c in meta.get("normal_like", [])],
+        }
 
     @classmethod
     def _build_net(
@@ -453,3 +489,38 @@ class FaultClassifier(TorchModelBase):
             int(state["forest.feature"].shape[0]),
             int(state["forest.roots"].shape[0]),
         )
+
+
+def _forest_fitter(config: ClassifierConfig, n_classes: int, seed: int) -> Any:
+    """A per-row forest on the model's own features, for the held-out normal-like test."""
+
+    def fit(parts: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+        from sklearn.ensemble import ExtraTreesClassifier
+
+        w = config.window
+        standardiser = Standardiser.fit(np.vstack([x for x, _ in parts]))
+
+        def features(x: np.ndarray) -> np.ndarray:
+            return rolling_features(standardiser.transform(x), w, config.diff_window)
+
+        xs = np.concatenate([features(x)[w - 1 :] for x, _ in parts])
+        ys = np.concatenate([y[w - 1 :] for _, y in parts])
+        forest = ExtraTreesClassifier(
+            n_estimators=min(config.trees, 100) or 100,
+            max_features=config.max_features or "sqrt",
+            n_jobs=2,
+            random_state=seed,
+        ).fit(xs.astype(np.float32), ys)
+
+        def proba(x: np.ndarray) -> np.ndarray:
+            out = np.full((len(x), n_classes), np.nan)
+            if len(x) >= w:
+                out[w - 1 :] = 0.0
+                out[w - 1 :, forest.classes_] = forest.predict_proba(
+                    features(x)[w - 1 :].astype(np.float32)
+                )
+            return out
+
+        return proba
+
+    return fit

@@ -64,15 +64,19 @@ def score_rows(model: Model, x: np.ndarray) -> list[dict[str, Any]]:
             alarm = None if value is None else bool(value > model.threshold)
             results.append({"row": i, "score": value, "alarm": alarm})
     elif isinstance(model, FaultClassifier):
+        # The label a plant sees: classes the model cannot tell from normal are reported as
+        # normal; the most probable class is kept as ``raw_label``. Serving uses this too.
         proba = model.predict_proba(x)
+        reported, raw = model.report(proba)
         for i, p in enumerate(proba):
-            if np.isnan(p[0]):
-                results.append({"row": i, "label": None, "probabilities": None})
+            if reported[i] < 0:
+                results.append({"row": i, "label": None, "raw_label": None, "probabilities": None})
             else:
                 results.append(
                     {
                         "row": i,
-                        "label": model.classes[int(p.argmax())],
+                        "label": model.classes[int(reported[i])],
+                        "raw_label": model.classes[int(raw[i])],
                         "probabilities": {
                             c: round(float(v), 6) for c, v in zip(model.classes, p, strict=False)
                         },

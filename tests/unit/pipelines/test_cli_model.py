@@ -167,8 +167,9 @@ def test_classifier_train_and_score(tmp_path: Path, capsys: pytest.CaptureFixtur
         == 0
     )
     summary = json.loads(capsys.readouterr().out)
-    assert 0.0 <= summary["metrics"]["macro_f1"] <= 1.0
-    x = te_data.load_matrix(6, test=True)[:60]
+    # Six classes (chance ~0.17); faults 1, 2, 4, 6, 7 are large and easily told apart.
+    assert summary["metrics"]["macro_f1"] > 0.6
+    x = te_data.load_matrix(6, test=True)[:400]  # fault 6 (A feed loss) from row 160
     (tmp_path / "x.csv").write_text("\n".join(",".join(map(str, r)) for r in x) + "\n")
     assert (
         main(["model", "score", "--model", str(out), "--csv", str(tmp_path / "x.csv"), "--json"])
@@ -177,5 +178,8 @@ def test_classifier_train_and_score(tmp_path: Path, capsys: pytest.CaptureFixtur
     rows = _rows(capsys)
     window = json.loads((out / "model.json").read_text())["window"]
     assert rows[window - 2]["label"] is None and rows[window - 2]["probabilities"] is None
-    assert rows[window - 1]["label"] in {"0", "1", "2", "4", "6", "7"}
+    labels = [r["label"] for r in rows]
+    assert np.mean([label == "0" for label in labels[window:150]]) > 0.8
+    assert np.mean([label == "6" for label in labels[250:]]) > 0.8
+    assert all(r["raw_label"] == r["label"] for r in rows[window:])  # no normal-like class
     assert np.isclose(sum(rows[-1]["probabilities"].values()), 1.0, atol=1e-4)
