@@ -59,15 +59,16 @@ def detector_report(score, stored_threshold: float, tests: dict[int, np.ndarray]
     out: dict[str, Any] = {"threshold_5pct_far": thr5, "stored_threshold": stored_threshold}
     out["stored_far_d00_te"] = float(np.nanmean(s0[np.isfinite(s0)] > stored_threshold))
     for name, thr in (("at_5pct_far", thr5), ("stored", stored_threshold)):
-        rates, delays = {}, []
+        rates, delays = {}, {}
         for f in DETECTABLE:
             s = np.nan_to_num(score(tests[f]), nan=-np.inf)[ONSET:]
             rates[f] = float(np.mean(s > thr))
             hit = first_detection(s > thr)
-            delays.append(hit if hit is not None else len(s))
+            delays[f] = hit if hit is not None else len(s)
         out[f"detection_{name}"] = rates
+        out[f"delay_{name}"] = delays
         out[f"mean_detection_{name}"] = float(np.mean(list(rates.values())))
-        out[f"mean_delay_{name}"] = float(np.mean(delays))
+        out[f"mean_delay_{name}"] = float(np.mean(list(delays.values())))
     return out
 
 
@@ -306,6 +307,10 @@ FILTER_CANDIDATES: dict[str, dict[str, Any]] = {
 }
 
 
+# The previous round's classifier, so its selection tables stay reproducible.
+PREVIOUS = {"normal_like_test": False, "diff_window": 0}
+
+
 def select_classifier(train: dict, seed: int) -> dict[str, Any]:
     normal_like = (0, *te_data.UNDETECTABLE_FAULTS)
     table = {}
@@ -313,15 +318,13 @@ def select_classifier(train: dict, seed: int) -> dict[str, Any]:
         # The forest alone with the EWMA these candidates were compared under: on these
         # onset-free protocols the HMM filter saturates (every candidate scores ~1.0).
         proxy = {"net_weight": 0.0, "sequence": "ewma", "smoothing": 0.05}
-        config = make_config(
-            "fault-classification", overrides={**proxy, **overrides, "normal_like_test": False}
-        )
+        config = make_config("fault-classification", overrides={**proxy, **overrides, **PREVIOUS})
         table[name] = classifier_validation(train, normal_like, config, seeds=(seed, seed + 1))
     start = time.time()
     onsets = classifier_onset_validation(
         train,
         normal_like,
-        make_config("fault-classification", overrides={"normal_like_test": False}),
+        make_config("fault-classification", overrides=PREVIOUS),
         FILTER_CANDIDATES,
         seeds=(seed, seed + 1),
     )

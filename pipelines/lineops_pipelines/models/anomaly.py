@@ -5,7 +5,7 @@ autoregressive map plus an optional small MLP branch). Its one-step residuals ar
 their covariance on the training rows, giving a Hotelling-type statistic per sample; the
 anomaly score is that statistic smoothed by an EWMA. Forecasting removes the process dynamics
 (autocorrelation) that make static PCA charts slow, and the EWMA accumulates small persistent
-changes in mean *and* variance. The default ``ewma_lambda`` = 0.4 (memory of about 2.5
+changes in mean *and* variance. The default ``ewma_lambda`` = 0.5 (memory of about 2
 samples) is the output of ``training.select_anomaly_smoothing`` on the TE training files: the
 lowest mean detection delay at 5 % false alarms over synthetic onsets built from training data
 only (held-out normal rows followed by the first rows of every training fault run).
@@ -45,7 +45,7 @@ class AnomalyConfig:
     lags: int = 3
     hidden: int = 0  # 0: linear autoregressive forecaster; > 0 adds an MLP branch
     # chosen by training.select_anomaly_smoothing (TE training files only; see its docstring)
-    ewma_lambda: float = 0.4
+    ewma_lambda: float = 0.5
     threshold_quantile: float = 0.999  # of the in-control EWMA distribution (held-out normal)
     val_fraction: float = 0.2  # early stopping: the block before the calibration block
     calibration_fraction: float = 0.2  # the threshold: the last block of every normal run

@@ -67,7 +67,9 @@ SEQUENCE_FILTERS = ("hmm", "ewma", "none")
 @dataclass
 class ClassifierConfig:
     window: int = 20  # last, mean, std, last - first over this many samples
-    diff_window: int = 0  # > 0: add the std of first differences over this many samples
+    # > 0: add the std of first differences over this many samples; 20 won on training streams
+    # with repairs (benchmarks/te_variants.py, seeds 0 and 1: +0.014 / +0.024 macro-F1)
+    diff_window: int = 20
     trees: int = 300  # extremely randomised trees (0: MLP only)
     # features tried per split, as a fraction of all (0: sqrt(n)); 0.3 was chosen on held-out
     # parts of the TE training files only (docs/benchmarks.md, fault classification)
@@ -173,7 +175,9 @@ class Forest(nn.Module):
         self.register_buffer("roots", torch.zeros(n_trees, dtype=torch.int32))
 
     @classmethod
-    def from_sklearn(cls, estimators: list[Any]) -> Forest:
+    def from_sklearn(cls, estimators: list[Any], classes: Any = None) -> Forest:
+        """``classes``: the ensemble's ``classes_``. Its trees vote with indices into it, so
+        labels with gaps (a class without rows) must be mapped back through it."""
         feats, thresholds, rights, leaf_classes, roots = [], [], [], [], []
         offset = 0
         for est in estimators:
@@ -191,7 +195,8 @@ class Forest(nn.Module):
             feats.append(np.where(leaf, 0, tree.feature))
             thresholds.append(t32)
             rights.append(np.where(leaf, -1, tree.children_right + offset))
-            leaf_classes.append(est.classes_[tree.value[:, 0].argmax(axis=1)])
+            labels = est.classes_ if classes is None else np.asarray(classes)
+            leaf_classes.append(labels[tree.value[:, 0].argmax(axis=1)])
             offset += tree.node_count
         forest = cls(offset, len(roots))
         forest.feature = torch.tensor(np.concatenate(feats), dtype=torch.int16)
@@ -324,7 +329,7 @@ class FaultClassifier(TorchModelBase):
                 n_jobs=2,
                 random_state=seed,
             ).fit(x_all.astype(np.float32), y_all)
-            forest = Forest.from_sklearn(trees.estimators_)
+            forest = Forest.from_sklearn(trees.estimators_, trees.classes_)
             info["forest_nodes"] = len(forest.feature)
         net = FeatureNet(x_all.shape[1], len(classes), config, len(forest.feature), config.trees)
         net.forest = forest

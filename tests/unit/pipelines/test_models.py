@@ -135,9 +135,15 @@ def test_exported_forest_votes_like_scikit_learn() -> None:
     x = rng.normal(size=(600, 6))
     y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
     trees = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(x.astype(np.float32), y)
-    forest = Forest.from_sklearn(trees.estimators_)
+    forest = Forest.from_sklearn(trees.estimators_, trees.classes_)
     test = rng.normal(size=(400, 6))
     np.testing.assert_allclose(forest.proba(test, 3), trees.predict_proba(test))
+    # Labels with a gap (no rows of class 1): the votes still name the right classes.
+    gapped = np.where(y == 1, 3, y)
+    trees = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(x.astype(np.float32), gapped)
+    forest = Forest.from_sklearn(trees.estimators_, trees.classes_)
+    np.testing.assert_allclose(forest.proba(test, 4)[:, [0, 2, 3]], trees.predict_proba(test))
+    assert (forest.proba(test, 4)[:, 1] == 0).all()
 
 
 def test_failure_model_round_trips_with_its_metadata(tmp_path: Path) -> None:
