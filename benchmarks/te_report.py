@@ -96,9 +96,28 @@ def classifier_tables(main: dict[str, Any], others: list[dict[str, Any]]) -> lis
             f"{st['macro_f1']:.3f} | {st['post_repair_normal']:.3f} | {st['mean_delay']:.1f} | "
             f"{r['train_seconds']:.0f} | {other or '–'} |"
         )
+    out += [
+        "",
+        "Streams, delay per fault (rows until 3 consecutive right labels, mean of 3 streams):",
+        "",
+    ]
+    per = {
+        k: _mean_delays(main["classifiers"][k]["streams"]["per_stream"])
+        for k in ("extratrees_500_filtered", "lineops_forest_mlp_filtered")
+    }
+    faults = sorted(per["lineops_forest_mlp_filtered"], key=int)
+    out.append("| classifier | " + " | ".join(faults) + " |")
+    out.append("|---|" + "---|" * len(faults))
+    for key, delays in per.items():
+        out.append(f"| {key} | " + " | ".join(f"{delays[f]:.0f}" for f in faults) + " |")
     normal_like = {k: r["normal_like"] for k, r in main["classifiers"].items()}
     out += ["", f"Classes reported as normal (held-out test at training): {normal_like}"]
     return out
+
+
+def _mean_delays(rows: list[dict[str, Any]]) -> dict[str, float]:
+    faults = rows[0]["delay"]
+    return {f: float(np.mean([r["delay"][f] for r in rows])) for f in faults}
 
 
 def selection_table(main: dict[str, Any], top: int = 6) -> list[str]:

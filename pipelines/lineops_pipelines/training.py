@@ -20,6 +20,7 @@ from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifie
 from lineops_pipelines.models.common import ewma
 from lineops_pipelines.models.failure import FailureConfig, FailureModel
 from lineops_pipelines.models.scoring import Model
+from lineops_pipelines.streams import first_run
 
 TASKS = ("anomaly-detection", "fault-classification", "failure-prediction")
 PRIMARY_METRIC = {
@@ -121,12 +122,7 @@ def _natural(text: str) -> tuple[int, float | str]:
 
 def first_detection(alarms: np.ndarray, consecutive: int = CONSECUTIVE_ALARMS) -> int | None:
     """Index of the first alarm of the first run of ``consecutive`` alarms."""
-    run = 0
-    for i, alarm in enumerate(alarms):
-        run = run + 1 if alarm else 0
-        if run == consecutive:
-            return i - consecutive + 1
-    return None
+    return first_run(alarms, consecutive)
 
 
 def anomaly_metrics(
