@@ -373,7 +373,8 @@ class FaultClassifier(TorchModelBase):
             )
         normal_like: list[int] = []
         if config.normal_like_test and len(classes) > 1:
-            test = holdout_normal_like(usable, _forest_fitter(config, len(classes), seed), w)
+            fitter = _forest_fitter(config, len(classes), seed)
+            test = holdout_normal_like(usable, fitter, config.history)
             normal_like = list(test["normal_like"])
             info["normal_like_test"] = {
                 **test,
@@ -502,11 +503,12 @@ def _forest_fitter(config: ClassifierConfig, n_classes: int, seed: int) -> Any:
     def fit(parts: list[tuple[np.ndarray, np.ndarray]]) -> Any:
         from sklearn.ensemble import ExtraTreesClassifier
 
-        w = config.window
+        # Only rows with every feature window full, so held-out rows look like fitted ones.
+        w = config.history
         standardiser = Standardiser.fit(np.vstack([x for x, _ in parts]))
 
         def features(x: np.ndarray) -> np.ndarray:
-            return rolling_features(standardiser.transform(x), w, config.diff_window)
+            return rolling_features(standardiser.transform(x), config.window, config.diff_window)
 
         xs = np.concatenate([features(x)[w - 1 :] for x, _ in parts])
         ys = np.concatenate([y[w - 1 :] for _, y in parts])

