@@ -3,6 +3,7 @@ operator as a child process, real records, real replay, real kfp.local training.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,11 @@ def test_demo_runs_a_whole_line(tmp_path: Path) -> None:
     assert "online features (Feast) for te-process" in text
     # Both models trained and were promoted; kubectl's table shows the champions.
     assert text.count("PromotionBlocked=False (Promoted)") == 2
+    # The champion classifier, scored by `lineops model score` on runs joined with repairs,
+    # says "normal" again after each repair (the previous filter never left a fault).
+    after = re.search(r"after each repair \(past a 20-row grace\) ([\d.]+)% of the rows", text)
+    assert after is not None, text[-3000:]
+    assert float(after.group(1)) >= 90.0
     table = text[text.index("kubectl get pl,qm") :]
     assert "press-line-1   True    Reconciled   0.887" in table
     assert "press-line-1-faults    True    Reconciled   press-line-1-faults:" in table
