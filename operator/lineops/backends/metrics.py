@@ -52,13 +52,15 @@ class OperatorMetrics:
 
     @contextmanager
     def track(self, kind: str) -> Iterator[dict[str, str]]:
-        """Times a reconcile; the caller sets ``result`` in the yielded dict."""
+        """Times a reconcile; the caller sets ``result`` in the yielded dict. An exception
+        counts as ``error`` unless the caller already classified it (``requeue``)."""
         outcome = {"result": "success"}
         started = time.perf_counter()
         try:
             yield outcome
         except BaseException as exc:
-            outcome["result"] = "error"
+            if outcome["result"] == "success":
+                outcome["result"] = "error"
             self.reconcile_errors_total.labels(kind, type(exc).__name__).inc()
             raise
         finally:
