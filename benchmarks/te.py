@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -232,10 +233,10 @@ def classifiers(
         row_probas = {f: model.row_proba(x) for f, x in tests.items()}
         stream_probas = [model.row_proba(st.x) for st in test_streams]
         for variant, overrides in variants.items():
-            filt = ClassifierConfig(**{**config.__dict__, **overrides})
+            filt = replace(config, **overrides)
             reported, raw = [], []
             for f in tests:
-                r, w = model.report(_filter(model, row_probas[f], filt))
+                r, w = model.report(model.filter(row_probas[f], filt))
                 reported.append(r[W_EVAL - 1 :])
                 raw.append(w[W_EVAL - 1 :])
             key = f"{name}_{variant}"
@@ -252,7 +253,7 @@ def classifiers(
             m["streams"] = _mean_rows(
                 [
                     streams.classifier_stream_metrics(
-                        st.truth, model.report(_filter(model, p, filt))[0], NORMAL_LIKE
+                        st.truth, model.report(model.filter(p, filt))[0], NORMAL_LIKE
                     )
                     for st, p in zip(test_streams, stream_probas, strict=True)
                 ]
@@ -262,20 +263,6 @@ def classifiers(
                 m["confusion"] = _confusion(y_true, np.concatenate(raw), n).tolist()
             res[key] = m
     return res
-
-
-def _filter(model: Any, row_proba: np.ndarray, config: ClassifierConfig) -> np.ndarray:
-    if isinstance(model, FaultClassifier):
-        return FaultClassifier.filter(_with_config(model, config), row_proba)
-    return model.filter(row_proba, config)
-
-
-def _with_config(model: FaultClassifier, config: ClassifierConfig) -> FaultClassifier:
-    clone = FaultClassifier(
-        model.features, model.classes, config, model.standardiser, model.net, model.info
-    )
-    clone.normal_like = model.normal_like
-    return clone
 
 
 # Forest-only proxies compared by ``--select-classifier`` (training files only, ~4 min).

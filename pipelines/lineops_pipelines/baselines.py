@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 
 from lineops_pipelines.models.common import ewma, ewma_threshold
-from lineops_pipelines.models.sequence import filter_grouped, holdout_normal_like, report
+from lineops_pipelines.models.sequence import (
+    filter_rows,
+    holdout_normal_like,
+    padded_proba,
+    report,
+)
 
 STATISTICS = ("t2", "spe", "combined")
 
@@ -138,18 +143,13 @@ class ExtraTreesBaseline:
         return model
 
     def row_proba(self, x: np.ndarray) -> np.ndarray:
-        w = self.window
-        out = np.full((len(x), self.n_classes), np.nan)
-        if len(x) >= w:
-            out[w - 1 :] = 0.0
-            out[w - 1 :, self.forest.classes_] = self.forest.predict_proba(window_features(x, w))
-        return out
+        if len(x) < self.window:
+            return np.full((len(x), self.n_classes), np.nan)
+        feats = window_features(x, self.window)
+        return padded_proba(self.forest, feats, len(x), self.n_classes)
 
     def filter(self, row_proba: np.ndarray, config: Any) -> np.ndarray:
-        out = np.full_like(row_proba, np.nan)
-        full = ~np.isnan(row_proba).any(axis=1)
-        out[full] = filter_grouped(row_proba[full], config, self.normal_like)
-        return out
+        return filter_rows(row_proba, config, self.normal_like)
 
     def report(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return report(proba, self.normal_like)

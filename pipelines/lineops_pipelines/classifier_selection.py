@@ -20,7 +20,7 @@ from sklearn.metrics import f1_score
 
 from lineops_pipelines import streams
 from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
-from lineops_pipelines.models.sequence import filter_grouped, filter_sequence, report
+from lineops_pipelines.models.sequence import filter_sequence, report
 
 
 def classifier_validation(
@@ -199,7 +199,8 @@ def classifier_stream_validation(
     """Choose an along-the-series filter on streams WITH REPAIRS built from training runs.
 
     ``fit(parts, n_classes, seed)`` fits the per-row model (lineops or a baseline) on (rows,
-    class id) parts and returns an object with ``row_proba(x)`` and ``normal_like``; every
+    class id) parts and returns an object with ``row_proba(x)``, ``filter(row_proba, config)``
+    and ``normal_like``; every
     candidate filter (``{name: ClassifierConfig overrides}``) is applied to the same per-row
     probabilities, with the model's normal-like classes as one state with normal.
 
@@ -232,8 +233,8 @@ def classifier_stream_validation(
                 full = ~np.isnan(raw).any(axis=1)
                 truths.append(truth[full])
                 for name, overrides in candidates.items():
-                    proba = filter_grouped(raw[full], replace(base, **overrides), model.normal_like)
-                    reported[name].append(report(proba, model.normal_like)[0])
+                    proba = model.filter(raw, replace(base, **overrides))
+                    reported[name].append(report(proba, model.normal_like)[0][full])
     truth = np.concatenate(truths)
     table = {}
     for name, preds in reported.items():

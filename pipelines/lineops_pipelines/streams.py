@@ -14,8 +14,8 @@ belong to no state a model could know yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,18 +27,17 @@ CONSECUTIVE = 3  # a detection is the first of this many consecutive correct row
 
 @dataclass
 class Stream:
-    """Rows of one series (n, F), their true class per row, and the segments they came from."""
+    """Rows of one series (n, F) and their true class per row (``segments_of`` splits it)."""
 
     x: np.ndarray
     truth: np.ndarray
-    segments: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, class)
 
 
 def join(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> Stream:
-    """One stream from (rows, class per row) parts, in order; segments are runs of one class."""
+    """One stream from (rows, class per row) parts, in order."""
     x = np.vstack([p for p, _ in parts])
     truth = np.concatenate([np.asarray(t, dtype=np.int64) for _, t in parts])
-    return Stream(x, truth, segments_of(truth))
+    return Stream(x, truth)
 
 
 def segments_of(truth: np.ndarray) -> list[tuple[int, int, int]]:
@@ -51,9 +50,8 @@ def segments_of(truth: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(s), int(e), int(truth[s])) for s, e in zip(starts, ends, strict=True)]
 
 
-def te_test_stream(tests: dict[int, np.ndarray], order_seed: int, onset: int) -> Stream:
-    """Every TE test file (fault ``f`` from row ``onset``) joined in a random order."""
-    order = np.random.default_rng(order_seed).permutation(sorted(tests))
+def te_runs_stream(tests: dict[int, np.ndarray], order: Sequence[int], onset: int) -> Stream:
+    """TE test runs (fault ``f`` from row ``onset``, normal before) joined in ``order``."""
     parts = []
     for f in order:
         x = tests[int(f)]
@@ -61,6 +59,12 @@ def te_test_stream(tests: dict[int, np.ndarray], order_seed: int, onset: int) ->
         truth[onset:] = int(f)
         parts.append((x, truth))
     return join(parts)
+
+
+def te_test_stream(tests: dict[int, np.ndarray], order_seed: int, onset: int) -> Stream:
+    """Every TE test file joined in a random order."""
+    order = np.random.default_rng(order_seed).permutation(sorted(tests))
+    return te_runs_stream(tests, [int(f) for f in order], onset)
 
 
 def merge_normal(truth: np.ndarray, normal_like: Sequence[int]) -> np.ndarray:
@@ -123,13 +127,7 @@ def classifier_stream_metrics(
     after = post_repair_rows(t, grace) & (p >= 0)
     out["post_repair_rows"] = int(after.sum())
     out["post_repair_normal"] = float(np.mean(p[after] == 0)) if after.any() else float("nan")
-    delays: dict[int, list[int]] = {}
-    for start, end, cls in segments_of(t):
-        if cls != 0:
-            hit = first_run(p[start:end] == cls)
-            delays.setdefault(cls, []).append(hit if hit is not None else end - start)
-    out["delay"] = {str(c): float(np.mean(v)) for c, v in sorted(delays.items())}
-    out["mean_delay"] = float(np.mean([np.mean(v) for v in delays.values()])) if delays else 0.0
+    out.update(_fault_delays(t, lambda start, end, cls: p[start:end] == cls))
     return out
 
 
@@ -145,15 +143,25 @@ def detector_stream_metrics(
     after = post_repair_rows(t, grace)
     normal = keep & (t == 0)
     fault = keep & (t != 0)
-    delays: dict[int, list[int]] = {}
-    for start, end, cls in segments_of(t):
-        if cls != 0:
-            hit = first_run(alarms[start:end])
-            delays.setdefault(cls, []).append(hit if hit is not None else end - start)
     return {
         "alarm_rate_after_repair": float(np.mean(alarms[after])) if after.any() else float("nan"),
         "false_alarm_rate": float(np.mean(alarms[normal])) if normal.any() else float("nan"),
         "detection": float(np.mean(alarms[fault])) if fault.any() else float("nan"),
+        **_fault_delays(t, lambda start, end, _cls: alarms[start:end]),
+    }
+
+
+def _fault_delays(truth: np.ndarray, hits: Callable[[int, int, int], np.ndarray]) -> dict[str, Any]:
+    """``delay`` per fault class (mean over its segments) and ``mean_delay`` over the classes:
+    rows from a fault segment's start to the first of ``CONSECUTIVE`` hits, where
+    ``hits(start, end, cls)`` marks the segment's rows that count (the segment's length when
+    there is no such run)."""
+    delays: dict[int, list[int]] = {}
+    for start, end, cls in segments_of(truth):
+        if cls != 0:
+            hit = first_run(hits(start, end, cls))
+            delays.setdefault(cls, []).append(hit if hit is not None else end - start)
+    return {
         "delay": {str(c): float(np.mean(v)) for c, v in sorted(delays.items())},
         "mean_delay": float(np.mean([np.mean(v) for v in delays.values()])) if delays else 0.0,
     }

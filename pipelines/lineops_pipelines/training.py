@@ -14,13 +14,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, roc_auc_score
 
-from lineops_pipelines import data
+from lineops_pipelines import data, streams
 from lineops_pipelines.models.anomaly import AnomalyConfig, AnomalyDetector
 from lineops_pipelines.models.classifier import ClassifierConfig, FaultClassifier
 from lineops_pipelines.models.common import ewma
 from lineops_pipelines.models.failure import FailureConfig, FailureModel
 from lineops_pipelines.models.scoring import Model
-from lineops_pipelines.streams import first_run
 
 TASKS = ("anomaly-detection", "fault-classification", "failure-prediction")
 PRIMARY_METRIC = {
@@ -34,7 +33,7 @@ CONFIGS: dict[str, Any] = {
     "failure-prediction": FailureConfig,
 }
 # Three consecutive alarms make a detection (the usual TE convention for detection delay).
-CONSECUTIVE_ALARMS = 3
+CONSECUTIVE_ALARMS = streams.CONSECUTIVE
 
 
 def make_config(
@@ -122,7 +121,7 @@ def _natural(text: str) -> tuple[int, float | str]:
 
 def first_detection(alarms: np.ndarray, consecutive: int = CONSECUTIVE_ALARMS) -> int | None:
     """Index of the first alarm of the first run of ``consecutive`` alarms."""
-    return first_run(alarms, consecutive)
+    return streams.first_run(alarms, consecutive)
 
 
 def anomaly_metrics(

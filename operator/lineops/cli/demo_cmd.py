@@ -386,12 +386,7 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
         return
     step(f"lineops model score --model {tag} on TE runs {STREAM_RUNS} joined, with repairs")
     tests = {f: te_data.load_matrix(f, test=True) for f in STREAM_RUNS}
-    parts = []
-    for f in STREAM_RUNS:
-        truth = np.zeros(len(tests[f]), dtype=np.int64)
-        truth[te_data.TEST_FAULT_ONSET :] = f
-        parts.append((tests[f], truth))
-    stream = streams.join(parts)
+    stream = streams.te_runs_stream(tests, STREAM_RUNS, te_data.TEST_FAULT_ONSET)
     csv = out / "stream.csv"
     np.savetxt(csv, stream.x, delimiter=",", header=",".join(te_data.FEATURES), comments="")
     env = dict(os.environ, BENTOML_HOME=str(data_dir / "bentoml"))

@@ -50,9 +50,10 @@ from lineops_pipelines.models.common import (
     time_split,
 )
 from lineops_pipelines.models.sequence import (
-    filter_grouped,
+    filter_rows,
     filter_sequence,
     holdout_normal_like,
+    padded_proba,
     report,
     transition_matrix,
 )
@@ -412,13 +413,11 @@ class FaultClassifier(TorchModelBase):
             out[w - 1 :] = self._row_proba(self._features(x)[w - 1 :])
         return out
 
-    def filter(self, row_proba: np.ndarray) -> np.ndarray:
-        """The model's filter over consecutive per-row probabilities (normal-like classes and
-        normal as one state); NaN rows (before the window) pass through."""
-        out = np.full_like(row_proba, np.nan)
-        full = ~np.isnan(row_proba).any(axis=1)
-        out[full] = filter_grouped(row_proba[full], self.config, self.normal_like)
-        return out
+    def filter(self, row_proba: np.ndarray, config: ClassifierConfig | None = None) -> np.ndarray:
+        """The model's filter (or ``config``'s, to compare filters on the same rows) over
+        consecutive per-row probabilities, normal-like classes and normal as one state; NaN
+        rows (before the window) pass through."""
+        return filter_rows(row_proba, config or self.config, self.normal_like)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """(n, C) class probabilities for one time series; NaN rows until the window is full.
@@ -520,13 +519,8 @@ def _forest_fitter(config: ClassifierConfig, n_classes: int, seed: int) -> Any:
         ).fit(xs.astype(np.float32), ys)
 
         def proba(x: np.ndarray) -> np.ndarray:
-            out = np.full((len(x), n_classes), np.nan)
-            if len(x) >= w:
-                out[w - 1 :] = 0.0
-                out[w - 1 :, forest.classes_] = forest.predict_proba(
-                    features(x)[w - 1 :].astype(np.float32)
-                )
-            return out
+            feats = features(x)[w - 1 :].astype(np.float32)
+            return padded_proba(forest, feats, len(x), n_classes)
 
         return proba
 

@@ -100,6 +100,26 @@ def filter_grouped(proba: np.ndarray, config: Any, normal_like: Sequence[int]) -
     return out
 
 
+def filter_rows(row_proba: np.ndarray, config: Any, normal_like: Sequence[int]) -> np.ndarray:
+    """``filter_grouped`` over one series whose first rows are NaN (window not full yet): they
+    pass through as NaN. The filter every classifier and baseline applies."""
+    out = np.full_like(row_proba, np.nan)
+    full = ~np.isnan(row_proba).any(axis=1)
+    out[full] = filter_grouped(row_proba[full], config, normal_like)
+    return out
+
+
+def padded_proba(forest: Any, feats: np.ndarray, n_rows: int, n_classes: int) -> np.ndarray:
+    """(n_rows, n_classes) probabilities of a scikit-learn forest for the LAST ``len(feats)``
+    rows of a series (NaN before them); its columns are mapped through ``forest.classes_``, so
+    a class without training rows gets 0, not another class's share."""
+    out = np.full((n_rows, n_classes), np.nan)
+    if len(feats):
+        out[n_rows - len(feats) :] = 0.0
+        out[n_rows - len(feats) :, forest.classes_] = forest.predict_proba(feats)
+    return out
+
+
 def report(proba: np.ndarray, normal_like: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """(n, C) probabilities -> (reported, raw) class ids per row.
 
