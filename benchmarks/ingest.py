@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import FeastStore
-from lineops.services.ingestion import IngestionServer, IngestionService
+from lineops.dataplane.ingestion import IngestionServer, IngestionService
 from prometheus_client import CollectorRegistry
 
 LINE = "bench-line"

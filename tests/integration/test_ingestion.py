@@ -22,7 +22,7 @@ import pytest
 import yaml
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import FeastStore
-from lineops.services.ingestion import IngestionServer, IngestionService
+from lineops.dataplane.ingestion import IngestionServer, IngestionService
 from prometheus_client import CollectorRegistry
 
 from tests.support.kube import wait_for as support_wait_for
@@ -316,7 +316,7 @@ def test_a_killed_server_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
 
-    from lineops.backends.offline_store import OfflineStore
+    from lineops.dataplane.offline_store import OfflineStore
 
     stored = OfflineStore(data / "offline").read(LINE)
     keys = set(zip(stored["sensor"], stored["timestamp"].astype("int64"), strict=True))

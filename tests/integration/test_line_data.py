@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 from lineops.backends.feast_store import FeastStore
-from lineops.backends.offline_store import OfflineStore
+from lineops.dataplane.offline_store import OfflineStore
 
 from tests.support import resources as res
 from tests.support.kube import wait_for

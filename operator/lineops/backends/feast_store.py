@@ -1,7 +1,7 @@
 """Feast backend: entities, per-line sources, feature views and services, online reads/writes.
 
 This module turns a :class:`LineFeaturePlan` (plain data, produced by
-``lineops.services.features.plan_line_features`` from a ProductionLine spec) into Feast objects
+``lineops.dataplane.features.plan_line_features`` from a ProductionLine spec) into Feast objects
 and applies them through the SDK. It also holds the shared object definitions that
 ``feature_repo/`` re-exports, so ``feast apply`` in the repo and the operator register exactly
 the same objects.

@@ -50,9 +50,9 @@ def _time(text: str | None, flag: str) -> pd.Timestamp | None:
 
 def _training_set(args: argparse.Namespace) -> int:
     # pandas, pyarrow and the matching code load only for this command.
-    from lineops.backends.offline_store import OfflineStore
-    from lineops.services.features import line_sensors
-    from lineops.services.matching import LotsError, normalise_lots, read_lots, training_set
+    from lineops.dataplane.features import line_sensors
+    from lineops.dataplane.matching import LotsError, normalise_lots, read_lots, training_set
+    from lineops.dataplane.offline_store import OfflineStore
 
     if args.line_file:
         line = load_line(args.line_file)

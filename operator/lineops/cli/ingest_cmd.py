@@ -71,7 +71,7 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
     from prometheus_client import CollectorRegistry
 
     from lineops.backends.feast_store import FeastStore
-    from lineops.services.ingestion import IngestionServer, IngestionService
+    from lineops.dataplane.ingestion import IngestionServer, IngestionService
 
     data = Path(args.data)
     registry = CollectorRegistry()

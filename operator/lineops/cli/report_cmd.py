@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from lineops.api.productionline import SUBGROUP_CHARTS, ProductionLine, QualityCharacteristic
-from lineops.backends.mes_store import MesStore
 from lineops.cli.errors import CliError
 from lineops.cli.line_source import line_from_cluster, parse_line_ref
 from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_records, read_table
 from lineops.cli.rules_cmd import load_lines
+from lineops.dataplane.mes_store import MesStore
 from lineops.mes.capability import WithinMethod
 from lineops.mes.charts import ChartKind
 from lineops.mes.data import ChartData

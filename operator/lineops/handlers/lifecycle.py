@@ -13,25 +13,25 @@ from lineops.api.constants import FINALIZER, PREFIX
 from lineops.backends.feast_store import FeastStore
 from lineops.backends.kube import KubeBackend, new_api_client
 from lineops.backends.mes_metrics import MesMetrics
-from lineops.backends.mes_store import MesStore
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
-from lineops.backends.quarantine import QuarantineStore
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.local import (
     LocalTrainingBackend,
     default_pipelines_dir,
 )
 from lineops.backends.training.runs import TrainingBackend
+from lineops.dataplane.ingestion.http_server import IngestionServer
+from lineops.dataplane.ingestion.service import IngestionService
+from lineops.dataplane.mes_api import MesApi
+from lineops.dataplane.mes_store import MesStore
+from lineops.dataplane.quarantine import QuarantineStore
 from lineops.handlers.config import OperatorConfig
-from lineops.services.ingestion.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
-from lineops.services.ingestion.http_server import IngestionServer
-from lineops.services.ingestion.service import IngestionService
-from lineops.services.ingestion.workload import DEFAULT_IMAGE
+from lineops.services.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
+from lineops.services.data_plane_workload import DEFAULT_IMAGE
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
-from lineops.services.monitoring.mes_api import MesApi
 from lineops.services.training import TrainingService
 from lineops.services.training_policy import TrainingPolicy
 
@@ -75,7 +75,7 @@ async def configure(
         monitors = LineMonitors(mes_store, MesMetrics(metrics.registry))
         quarantine = QuarantineStore(data / "quarantine.db")
         memo["quarantine"] = quarantine
-        mes_api = MesApi(mes_store, quarantine, monitors, metrics.registry)
+        mes_api = MesApi(mes_store, quarantine, monitors.spec_of, metrics.registry)
         probes.add_routes(mes_api.routes())
         plane: DataPlane = ClusterDataPlane(kube, os.environ.get("LINEOPS_IMAGE", DEFAULT_IMAGE))
         data_url = f"http://{config.metrics_host}:{config.metrics_port}"
@@ -85,7 +85,7 @@ async def configure(
         ingestion = IngestionService(data, metrics.registry, feast=FeastStore.local(data))
         memo["ingestion"] = ingestion
         monitors = LineMonitors(mes_store, MesMetrics(metrics.registry), ingestion.offline)
-        mes_api = MesApi(mes_store, ingestion.quarantine, monitors, metrics.registry)
+        mes_api = MesApi(mes_store, ingestion.quarantine, monitors.spec_of, metrics.registry)
         data_server = IngestionServer(
             ingestion, metrics.registry, host=config.metrics_host, port=config.ingest_port
         )

@@ -19,8 +19,8 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend, KubeForbidden, KubeUnavailable
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
-from lineops.services.ingestion.data_plane import DataPlane
-from lineops.services.ingestion.workload import MANIFEST_KEY
+from lineops.services.data_plane import DataPlane
+from lineops.services.data_plane_workload import MANIFEST_KEY
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
 from lineops.services.outcome import DependencyUnavailable, Event, Outcome, begin, finish

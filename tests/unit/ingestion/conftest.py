@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from lineops.api.productionline import ProductionLineSpec
-from lineops.backends.offline_store import OfflineStore
-from lineops.backends.quarantine import QuarantineStore
-from lineops.services.ingestion.line_ingestor import LineIngestor
-from lineops.services.ingestion.metrics import IngestionMetrics
+from lineops.dataplane.ingestion.line_ingestor import LineIngestor
+from lineops.dataplane.ingestion.metrics import IngestionMetrics
+from lineops.dataplane.offline_store import OfflineStore
+from lineops.dataplane.quarantine import QuarantineStore
 from prometheus_client import CollectorRegistry
 
 LINE = "press-line-1"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from lineops.services.features import PaneWindow, plan_line_features, window_aggregates
+from lineops.dataplane.features import PaneWindow, plan_line_features, window_aggregates
 
 from tests.unit.ingestion.conftest import small_spec
 

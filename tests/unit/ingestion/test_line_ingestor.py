@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 from lineops.api.productionline import ProductionLineSpec
-from lineops.services.ingestion.line_ingestor import LineIngestor
-from lineops.services.ingestion.payload import parse_json_batch
+from lineops.dataplane.ingestion.line_ingestor import LineIngestor
+from lineops.dataplane.ingestion.payload import parse_json_batch
 from prometheus_client import CollectorRegistry
 
 from tests.unit.ingestion.conftest import LINE, Stores

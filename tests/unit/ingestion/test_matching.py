@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lineops.services.matching import LotsError, training_set
+from lineops.dataplane.matching import LotsError, training_set
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from lineops.services.ingestion.errors import PayloadError
-from lineops.services.ingestion.payload import parse_bulk, parse_json_batch
+from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.ingestion.payload import parse_bulk, parse_json_batch
 
 
 def body(readings: object) -> bytes:

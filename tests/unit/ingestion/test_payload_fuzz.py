@@ -11,8 +11,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lineops.services.ingestion.errors import PayloadError
-from lineops.services.ingestion.payload import parse_json_batch
+from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.ingestion.payload import parse_json_batch
 
 from tests.unit.ingestion.conftest import LINE, Stores, small_spec
 

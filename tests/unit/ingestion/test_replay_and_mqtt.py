@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 from lineops.api.productionline import ProductionLine
-from lineops.backends.mqtt import MqttMessage, parse_topic
+from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.ingestion.mqtt_bridge import MqttBridge, decode_message
+from lineops.dataplane.ingestion.mqtt_client import MqttMessage, parse_topic
 from lineops.services import replay
-from lineops.services.ingestion.errors import PayloadError
-from lineops.services.ingestion.mqtt_bridge import MqttBridge, decode_message
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 

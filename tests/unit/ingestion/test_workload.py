@@ -9,8 +9,8 @@ from typing import Any, cast
 import yaml
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend
-from lineops.services.ingestion.data_plane import ClusterDataPlane
-from lineops.services.ingestion.workload import MANIFEST_KEY, endpoint_url, ingestion_workload
+from lineops.services.data_plane import ClusterDataPlane
+from lineops.services.data_plane_workload import MANIFEST_KEY, endpoint_url, ingestion_workload
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "productionline.yaml"
 

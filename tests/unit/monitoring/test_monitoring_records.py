@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from lineops.api.productionline import ProductionLineSpec
-from lineops.services.monitoring.records import PayloadError, parse_records
+from lineops.dataplane.records import PayloadError, parse_records
 
 SPEC = ProductionLineSpec.model_validate(
     yaml.safe_load(

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 from lineops.api.productionline import ProductionLine
-from lineops.backends.mes_store import MachineEvent, Measurement, MesStore, ProductionCount
 from lineops.cli.main import main
+from lineops.dataplane.mes_store import MachineEvent, Measurement, MesStore, ProductionCount
 from lineops.mes.charts import ChartKind, apply
 from lineops.mes.data import ChartData
 from lineops.mes.phases import phase_one

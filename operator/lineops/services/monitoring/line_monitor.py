@@ -14,8 +14,8 @@ import pandas as pd
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.mes_metrics import MesMetrics
-from lineops.backends.mes_store import MesStore
-from lineops.backends.offline_store import OfflineStore
+from lineops.dataplane.mes_store import MesStore
+from lineops.dataplane.offline_store import OfflineStore
 from lineops.mes.charts import ChartKind
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events

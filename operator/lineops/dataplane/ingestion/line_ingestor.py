@@ -13,14 +13,14 @@ import pandas as pd
 import pyarrow as pa
 
 from lineops.api.productionline import ProductionLineSpec
-from lineops.backends.offline_store import SCHEMA, OfflineStore
-from lineops.backends.quarantine import QuarantineStore
-from lineops.services.features import PaneWindow, line_sensors
-from lineops.services.ingestion.metrics import IngestionMetrics
-from lineops.services.ingestion.payload import RawBatch
-from lineops.services.ingestion.reasons import DETAILS, Reason
-from lineops.services.ingestion.state import LineState, reading_keys
-from lineops.services.ingestion.validation import LineRules, classify
+from lineops.dataplane.features import PaneWindow, line_sensors
+from lineops.dataplane.ingestion.metrics import IngestionMetrics
+from lineops.dataplane.ingestion.payload import RawBatch
+from lineops.dataplane.ingestion.reasons import DETAILS, Reason
+from lineops.dataplane.ingestion.state import LineState, reading_keys
+from lineops.dataplane.ingestion.validation import LineRules, classify
+from lineops.dataplane.offline_store import SCHEMA, OfflineStore
+from lineops.dataplane.quarantine import QuarantineStore
 
 
 @dataclass(frozen=True)

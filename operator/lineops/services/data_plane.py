@@ -12,8 +12,8 @@ from lineops.api import reasons as R
 from lineops.api.conditions import ConditionStatus
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend
-from lineops.services.ingestion.service import IngestionService
-from lineops.services.ingestion.workload import (
+from lineops.dataplane.ingestion.service import IngestionService
+from lineops.services.data_plane_workload import (
     DEFAULT_IMAGE,
     MANIFEST_KEY,
     endpoint_url,

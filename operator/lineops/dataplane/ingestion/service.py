@@ -24,15 +24,20 @@ from prometheus_client import CollectorRegistry
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import FeastStore
-from lineops.backends.mqtt import MqttSubscriber, ddata_topic, shared, split_broker
-from lineops.backends.offline_store import OfflineStore
-from lineops.backends.quarantine import QuarantineStore
-from lineops.services.features import apply_line_features
-from lineops.services.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
-from lineops.services.ingestion.line_ingestor import BatchResult, LineIngestor
-from lineops.services.ingestion.metrics import IngestionMetrics
-from lineops.services.ingestion.mqtt_bridge import MqttBridge
-from lineops.services.ingestion.payload import parse_bulk, parse_json_batch, readings_batch
+from lineops.dataplane.features import apply_line_features
+from lineops.dataplane.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
+from lineops.dataplane.ingestion.line_ingestor import BatchResult, LineIngestor
+from lineops.dataplane.ingestion.metrics import IngestionMetrics
+from lineops.dataplane.ingestion.mqtt_bridge import MqttBridge
+from lineops.dataplane.ingestion.mqtt_client import (
+    MqttSubscriber,
+    ddata_topic,
+    shared,
+    split_broker,
+)
+from lineops.dataplane.ingestion.payload import parse_bulk, parse_json_batch, readings_batch
+from lineops.dataplane.offline_store import OfflineStore
+from lineops.dataplane.quarantine import QuarantineStore
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from readings with ``start <= timestamp <= as_of``, where ``as_of`` is the lot's
 ``decision_time`` when given (the moment a model would have had to predict) and its ``end``
 otherwise. Nothing after ``as_of`` can reach a row, so a model trained on the set never sees
 the future. The aggregates use the same formulas as the online features
-(:mod:`lineops.services.features`).
+(:mod:`lineops.dataplane.features`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from lineops.services.features import features_from_stats, group_stats, wide_features
+from lineops.dataplane.features import features_from_stats, group_stats, wide_features
 
 LOT_COLUMNS: Final = ("lot", "work_unit", "start", "end")
 AS_OF: Final = "as_of"

@@ -19,10 +19,10 @@ from typing import Final
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from lineops.services.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
-from lineops.services.ingestion.line_ingestor import BatchResult
-from lineops.services.ingestion.payload import media_type
-from lineops.services.ingestion.service import IngestionService
+from lineops.dataplane.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
+from lineops.dataplane.ingestion.line_ingestor import BatchResult
+from lineops.dataplane.ingestion.payload import media_type
+from lineops.dataplane.ingestion.service import IngestionService
 
 MAX_BODY_BYTES: Final = 256 * 1024 * 1024
 JSON_TYPES: Final = frozenset({"application/json", ""})

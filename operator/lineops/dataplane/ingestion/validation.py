@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from lineops.api.productionline import ProductionLineSpec
-from lineops.services.ingestion.payload import RawBatch
-from lineops.services.ingestion.reasons import Reason
-from lineops.services.ingestion.state import LineState, reading_keys
+from lineops.dataplane.ingestion.payload import RawBatch
+from lineops.dataplane.ingestion.reasons import Reason
+from lineops.dataplane.ingestion.state import LineState, reading_keys
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from lineops.api.productionline import ProductionLineSpec
-from lineops.backends.mes_store import MachineEvent, Measurement, ProductionCount
+from lineops.dataplane.mes_store import MachineEvent, Measurement, ProductionCount
 from lineops.mes.oee import MachineState
 
 T = TypeVar("T")

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lineops.services.ingestion.errors import PayloadError
+from lineops.dataplane.ingestion.errors import PayloadError
 
 MAX_READINGS: Final = 1_000_000
 MAX_TEXT: Final = 256

@@ -14,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter as Tally
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
-from lineops.backends.mes_store import MesStore
-from lineops.backends.quarantine import QuarantinedReading, QuarantineStore
-from lineops.services.monitoring.line_monitor import LineMonitors
-from lineops.services.monitoring.records import KINDS, Parsed, PayloadError, parse_records
+from lineops.api.productionline import ProductionLineSpec
+from lineops.dataplane.mes_store import MesStore
+from lineops.dataplane.quarantine import QuarantinedReading, QuarantineStore
+from lineops.dataplane.records import KINDS, Parsed, PayloadError, parse_records
 
 MAX_BODY = 32 * 1024 * 1024
 
@@ -33,12 +34,13 @@ class MesApi:
         self,
         store: MesStore,
         quarantine: QuarantineStore,
-        monitors: LineMonitors,
+        spec_of: Callable[[str, str], ProductionLineSpec | None],
         registry: CollectorRegistry,
     ) -> None:
         self._store = store
         self._quarantine = quarantine
-        self._monitors = monitors
+        # The data plane validates records against the spec of the line they are sent to.
+        self._spec_of = spec_of
         self._records = Counter(
             "lineops_mes_records_total",
             "MES records received per line, kind and outcome (accepted or quarantined).",
@@ -55,7 +57,7 @@ class MesApi:
     async def _post(self, request: web.Request) -> web.Response:
         ns, line = request.match_info["namespace"], request.match_info["line"]
         kind = request.path.rsplit("/", 1)[-1]
-        spec = self._monitors.spec_of(ns, line)
+        spec = self._spec_of(ns, line)
         if spec is None:
             return _error(404, f"ProductionLine {ns}/{line} is not reconciled by this operator")
         try:

@@ -16,9 +16,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lineops.backends.mqtt import MqttMessage, parse_topic
-from lineops.services.ingestion.errors import PayloadError
-from lineops.services.ingestion.payload import readings_batch
+from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.ingestion.mqtt_client import MqttMessage, parse_topic
+from lineops.dataplane.ingestion.payload import readings_batch
 
 
 def decode_message(payload: bytes, work_unit: str) -> list[dict[str, Any]]:
@@ -70,8 +70,8 @@ def _timestamp(value: Any, field: str) -> Any:
 
 
 class MqttBridge:
-    """Sink for :class:`lineops.backends.mqtt.MqttSubscriber`: decodes messages, groups them
-    per line and hands them to ``ingest`` / ``quarantine``."""
+    """Sink for :class:`lineops.dataplane.ingestion.mqtt_client.MqttSubscriber`: decodes
+    messages, groups them per line and hands them to ``ingest`` / ``quarantine``."""
 
     def __init__(
         self,

@@ -4,13 +4,13 @@ Entry points for the operator: :class:`IngestionService` (one per operator; conf
 with ``configure_line``) and :class:`IngestionServer` (the HTTP endpoint on it).
 """
 
-from lineops.services.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
-from lineops.services.ingestion.http_server import IngestionServer
-from lineops.services.ingestion.line_ingestor import BatchResult, LineIngestor
-from lineops.services.ingestion.metrics import IngestionMetrics
-from lineops.services.ingestion.payload import RawBatch, parse_bulk, parse_json_batch
-from lineops.services.ingestion.reasons import Reason
-from lineops.services.ingestion.service import IngestionService
+from lineops.dataplane.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
+from lineops.dataplane.ingestion.http_server import IngestionServer
+from lineops.dataplane.ingestion.line_ingestor import BatchResult, LineIngestor
+from lineops.dataplane.ingestion.metrics import IngestionMetrics
+from lineops.dataplane.ingestion.payload import RawBatch, parse_bulk, parse_json_batch
+from lineops.dataplane.ingestion.reasons import Reason
+from lineops.dataplane.ingestion.service import IngestionService
 
 __all__ = [
     "BatchResult",
