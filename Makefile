@@ -33,9 +33,11 @@ $(STAMP): requirements/lock.txt requirements/data.txt pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests use (real servers, no mocks). Installed only when missing.
-SYSTEM_DEPS := openssl prometheus mosquitto
+# postgresql: Debian 12's PostgreSQL 15; the tests run their own throwaway server from
+# /usr/lib/postgresql/<major>/bin as an unprivileged user (tests/support/postgres.py).
+SYSTEM_DEPS := openssl prometheus mosquitto postgresql
 system-deps:
-	@missing=""; for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(SYSTEM_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> apt-get install$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -1,9 +1,11 @@
-"""Shared fixtures: the real control plane (session), per-test namespaces, clients."""
+"""Shared fixtures: the real control plane (session), per-test namespaces, clients, and a
+real PostgreSQL server (session) with a fresh database per test."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from tests.support.operator import (
     create_operator_identity,
     run_operator,
 )
+from tests.support.postgres import PostgresServer, PostgresUnavailable, running_postgres
 
 # Fixtures that live in support modules (a real Mosquitto broker).
 pytest_plugins = ["tests.support.mosquitto"]
@@ -37,6 +40,41 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield cp
     finally:
         cp.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL 15 on a free loopback port, for the whole session (started on
+    first use). Missing binaries skip the test locally and fail it in CI."""
+    try:
+        with running_postgres() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required in CI (make system-deps installs it): {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """SQLAlchemy URL (``postgresql+psycopg://lineops@127.0.0.1:PORT/lineops``) of the
+    session's database; shared by every test that uses it."""
+    return postgres_server.url()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database per test, once on SQLite (``sqlite:///<tmp_path>/mes.db``) and once
+    on PostgreSQL (a uniquely named database on the session server, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mes.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
 
 
 @pytest.fixture(scope="session")
