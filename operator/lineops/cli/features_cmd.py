@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
 from lineops.cli.errors import CliError
 from lineops.cli.ingest_cmd import load_line
 from lineops.cli.line_source import line_from_cluster, parse_line_ref
+from lineops.settings import load_settings
 
 
 def register(sub: Any) -> None:
@@ -26,8 +26,9 @@ def register(sub: Any) -> None:
     ts.add_argument("--kubeconfig", default=None, help="with --line (default: $KUBECONFIG)")
     ts.add_argument(
         "--data",
-        default=os.environ.get("LINEOPS_DATA_DIR", ".lineops"),
-        help="data directory of the ingestion service (the operator's --data-dir)",
+        default=None,
+        help="data directory of the ingestion service (the operator's --data-dir; default "
+        "$LINEOPS_DATA_DIR, else .lineops)",
     )
     ts.add_argument("--lots", required=True, help="lots CSV/Parquet: lot,work_unit,start,end,...")
     ts.add_argument("--from", dest="start", default=None, help="only lots ending at/after T")
@@ -69,7 +70,8 @@ def _training_set(args: argparse.Namespace) -> int:
         lots = lots[lots["end"] >= start]
     if end is not None:
         lots = lots[lots["end"] <= end]
-    store = OfflineStore(Path(args.data) / "offline")
+    data = Path(args.data) if args.data else load_settings().data_dir
+    store = OfflineStore(data / "offline")
     first = lots["start"].min() if len(lots) else None
     last = lots["as_of"].max() if len(lots) else None
     readings = store.read(name, first, last, work_units=sorted(set(lots["work_unit"])))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from lineops import __version__
 from lineops.cli.errors import CliError
+from lineops.settings import SettingsError
 
 # Modules that contribute commands; each exposes register(subparsers).
 COMMAND_MODULES = (
@@ -26,6 +27,7 @@ COMMAND_MODULES = (
     "lineops.cli.model_cmd",
     "lineops.cli.pipeline_cmd",
     "lineops.cli.demo_cmd",
+    "lineops.cli.settings_cmd",
 )
 
 
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return func(args)
-    except CliError as exc:
+    except (CliError, SettingsError) as exc:
         print(f"lineops: error: {exc}", file=sys.stderr)
         return 2
 

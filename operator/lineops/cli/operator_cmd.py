@@ -1,4 +1,7 @@
-"""`lineops operator run`: start the operator in this process."""
+"""`lineops operator run`: start the operator in this process.
+
+The flags override the environment's ``LINEOPS_*`` settings (``lineops.settings``); a flag
+left out falls back to its variable, then to the documented default."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import os
 from typing import Any
 
 from lineops.cli.errors import CliError
-from lineops.handlers.config import PROFILES, OperatorConfig
+from lineops.settings import OPERATOR_FLAGS, PROFILES, load_settings
 
 
 def register(sub: Any) -> None:
@@ -18,8 +21,8 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--profile",
         choices=PROFILES,
-        default=os.environ.get("LINEOPS_PROFILE", "embedded"),
-        help="backend set: embedded (local) or cluster",
+        default=None,
+        help="backend set: embedded (local) or cluster (default $LINEOPS_PROFILE, else embedded)",
     )
     scope = run.add_mutually_exclusive_group()
     scope.add_argument(
@@ -34,24 +37,27 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--metrics-host",
         default=None,
-        help="address for /metrics and /healthz (default by profile)",
+        help="address for /metrics and /healthz (default $LINEOPS_METRICS_HOST, else by profile)",
     )
     run.add_argument(
         "--metrics-port",
         type=int,
-        default=8080,
-        help="port for /metrics and /healthz (0 picks a free port)",
+        default=None,
+        help="port for /metrics and /healthz; 0 picks a free port (default "
+        "$LINEOPS_METRICS_PORT, else 8080)",
     )
     run.add_argument(
         "--ingest-port",
         type=int,
-        default=int(os.environ.get("LINEOPS_INGEST_PORT", "8081")),
-        help="port for readings and MES records (embedded profile; 0 picks a free port)",
+        default=None,
+        help="port for readings and MES records (embedded profile; 0 picks a free port; "
+        "default $LINEOPS_INGEST_PORT, else 8081)",
     )
     run.add_argument(
         "--data-dir",
-        default=os.environ.get("LINEOPS_DATA_DIR", ".lineops"),
-        help="embedded profile: stores, Feast repo, training runs (default .lineops)",
+        default=None,
+        help="embedded profile: stores, Feast repo, training runs (default "
+        "$LINEOPS_DATA_DIR, else .lineops)",
     )
     run.add_argument(
         "--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, else $KUBECONFIG)"
@@ -63,22 +69,17 @@ def register(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     import kopf
 
-    import lineops.handlers.main  # noqa: F401  - registers the handlers
-
     if not args.namespace and not args.all_namespaces:
         raise CliError("choose what to watch: --namespace NAME (repeatable) or --all-namespaces")
+    # Flags over the environment; a bad value stops here, naming the flag or the variable.
+    flags = {field: getattr(args, _dest(flag)) for field, flag in OPERATOR_FLAGS.items()}
+    config = load_settings(flags)
     if args.kubeconfig:
-        # kopf's login reads KUBECONFIG; the backends read it through the config too.
+        # kopf's login reads KUBECONFIG; the backends get it from the settings.
         os.environ["KUBECONFIG"] = args.kubeconfig
-    host = args.metrics_host or ("0.0.0.0" if args.profile == "cluster" else "127.0.0.1")
-    config = OperatorConfig(
-        profile=args.profile,
-        metrics_host=host,
-        metrics_port=args.metrics_port,
-        ingest_port=args.ingest_port,
-        data_dir=args.data_dir,
-        kubeconfig=args.kubeconfig,
-    )
+
+    import lineops.handlers.main  # noqa: F401  - registers the handlers
+
     kopf.configure(verbose=args.verbose)
     asyncio.run(
         kopf.operator(
@@ -89,3 +90,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _dest(flag: str) -> str:
+    """The argparse attribute of a flag (``--metrics-port`` -> metrics_port)."""
+    return flag.removeprefix("--").replace("-", "_")

@@ -15,7 +15,6 @@ report behind.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from lineops.services.reports import (
     write_oee,
 )
 from lineops.services.reports.live import count_records, event_records, stored_subgroups
+from lineops.settings import load_settings
 
 T = TypeVar("T")
 Writer = Callable[[Path], Artifact]
@@ -295,7 +295,7 @@ def _oee_files(args: argparse.Namespace) -> tuple[tuple[Records, Locate], tuple[
 
 def _store_path(data_dir: str | None) -> Path:
     """The operator's MES store, checked before opening (opening would create it)."""
-    directory = Path(data_dir or os.environ.get("LINEOPS_DATA_DIR") or ".lineops")
+    directory = Path(data_dir) if data_dir else load_settings().data_dir
     if not directory.exists():
         raise CliError(f"--data-dir: {directory} does not exist (the operator's --data-dir)")
     if not directory.is_dir():

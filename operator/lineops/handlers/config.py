@@ -1,46 +1,26 @@
-"""Operator configuration: from `lineops operator run` flags via kopf's memo, else the
-environment (how the Helm chart and the tests' KopfRunner configure it)."""
+"""What the handlers need before the operator starts.
+
+kopf takes timer intervals (and ``when`` filters) when a handler is *registered*, i.e. when
+this package is imported, before any start-up handler or memo exists. So the settings are
+loaded once here, at import, and only the timer periods and the training policy's attempt
+limit are taken from them. Everything else comes from the settings object the composition
+root builds (``lineops operator run`` passes it in kopf's memo; kopf's start-up handler
+``lifecycle.configure`` loads it when kopf imports the handlers itself). Both read the same
+environment, so a bad value fails here first, with the error naming the variable.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from typing import Literal
+from typing import Final
 
-Profile = Literal["embedded", "cluster"]
-PROFILES: tuple[Profile, ...] = ("embedded", "cluster")
+from lineops.services.training_policy import TrainingPolicy
+from lineops.settings import Settings, load_settings
 
-
-@dataclass(frozen=True)
-class OperatorConfig:
-    profile: Profile = "embedded"
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = 8080  # 0 = any free port (tests)
-    ingest_port: int = 8081  # readings and MES records (embedded profile); 0 = any free port
-    kubeconfig: str | None = None
-    worker_limit: int = 20
-    data_dir: str = ".lineops"  # embedded profile: SQLite stores, Parquet, run folders
-
-    @classmethod
-    def from_env(cls) -> OperatorConfig:
-        profile = os.environ.get("LINEOPS_PROFILE", "embedded")
-        if profile not in PROFILES:
-            raise ValueError(f"LINEOPS_PROFILE must be one of {PROFILES}, got {profile!r}")
-        return cls(
-            profile=profile,  # checked just above
-            metrics_host=os.environ.get(
-                "LINEOPS_METRICS_HOST", "0.0.0.0" if profile == "cluster" else "127.0.0.1"
-            ),
-            metrics_port=int(os.environ.get("LINEOPS_METRICS_PORT", "8080")),
-            ingest_port=int(os.environ.get("LINEOPS_INGEST_PORT", "8081")),
-            kubeconfig=os.environ.get("KUBECONFIG") or None,
-            worker_limit=int(os.environ.get("LINEOPS_WORKER_LIMIT", "20")),
-            data_dir=os.environ.get("LINEOPS_DATA_DIR", ".lineops"),
-        )
-
-
-# kopf needs timer intervals when handlers are registered (at import), before any memo
-# exists, so the resync period is read from the environment once, here.
-RESYNC_SECONDS = float(os.environ.get("LINEOPS_RESYNC_SECONDS", "60"))
+AT_REGISTRATION: Final[Settings] = load_settings()
+RESYNC_SECONDS: Final = AT_REGISTRATION.resync_seconds
 # How often each line's charts, capability and OEE are re-evaluated from new records.
-MONITOR_SECONDS = float(os.environ.get("LINEOPS_MONITOR_SECONDS", "10"))
+MONITOR_SECONDS: Final = AT_REGISTRATION.monitor_seconds
+# How often a model with a training run in flight (or a retry pending) is reconciled.
+POLL_SECONDS: Final = AT_REGISTRATION.training_poll_seconds
+# The poll timer's ``when`` filter needs the attempt limit (is a retry still to come?).
+TRAINING_POLICY: Final = TrainingPolicy.from_settings(AT_REGISTRATION)

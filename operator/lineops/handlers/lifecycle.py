@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,13 @@ from lineops.dataplane.ingestion.service import IngestionService
 from lineops.dataplane.mes_api import MesApi
 from lineops.dataplane.mes_store import MesStore
 from lineops.dataplane.quarantine import QuarantineStore
-from lineops.handlers.config import OperatorConfig
 from lineops.services.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
-from lineops.services.data_plane_workload import DEFAULT_IMAGE
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.training import TrainingService
 from lineops.services.training_policy import TrainingPolicy
+from lineops.settings import Settings, load_settings
 
 
 @kopf.on.startup()
@@ -43,7 +41,7 @@ async def configure(
     logger: logging.Logger | logging.LoggerAdapter[Any],
     **_: Any,
 ) -> None:
-    config: OperatorConfig = memo.get("config") or OperatorConfig.from_env()
+    config: Settings = memo.get("config") or load_settings()
     memo["config"] = config
     # Our own names for everything kopf stores on objects, never kopf.zalando.org.
     settings.persistence.finalizer = FINALIZER
@@ -77,7 +75,7 @@ async def configure(
         memo["quarantine"] = quarantine
         mes_api = MesApi(mes_store, quarantine, monitors.spec_of, metrics.registry)
         probes.add_routes(mes_api.routes())
-        plane: DataPlane = ClusterDataPlane(kube, os.environ.get("LINEOPS_IMAGE", DEFAULT_IMAGE))
+        plane: DataPlane = ClusterDataPlane(kube, config.image)
         data_url = f"http://{config.metrics_host}:{config.metrics_port}"
     else:
         # In-process: readings -> offline store + Feast online store, MES records -> MES
@@ -104,7 +102,8 @@ async def configure(
     memo["data_plane"] = plane
     backend = training_backend(config, data, logger)
     memo["training"] = backend
-    training = None if backend is None else TrainingService(backend, TrainingPolicy.from_env())
+    policy = TrainingPolicy.from_settings(config)
+    training = None if backend is None else TrainingService(backend, policy)
     memo["models"] = ModelReconciler(kube, training)
     logger.info(
         "lineops operator started: profile=%s data=%s metrics=http://%s:%d/metrics",
@@ -116,17 +115,17 @@ async def configure(
 
 
 def training_backend(
-    config: OperatorConfig, data_dir: Path, logger: logging.Logger | logging.LoggerAdapter[Any]
+    config: Settings, data_dir: Path, logger: logging.Logger | logging.LoggerAdapter[Any]
 ) -> TrainingBackend | None:
     """The profile's training backend: kfp.local worker processes (embedded) or a KFP API
     server (cluster). ``LINEOPS_TRAINING=off`` (or, in the cluster profile, no KFP host)
     records training requests only."""
-    if os.environ.get("LINEOPS_TRAINING", "on").lower() in ("off", "false", "0"):
+    if not config.training:
         logger.info("training disabled by LINEOPS_TRAINING")
         return None
     if config.profile == "cluster":
         try:
-            settings = KfpSettings.from_env()
+            settings = KfpSettings.from_settings(config)
         except ValueError as exc:
             logger.warning("training disabled: %s", exc)
             return None
@@ -135,9 +134,9 @@ def training_backend(
                 "LINEOPS_MODEL_STORE not set: succeeded KFP runs report no metrics or model "
                 "tag, so the promotion gate blocks them"
             )
-        return KfpTrainingBackend(settings, default_pipelines_dir())
+        return KfpTrainingBackend(settings, default_pipelines_dir(config.pipelines_dir))
     logger.info("training runs under %s", data_dir / "runs")
-    return LocalTrainingBackend(data_dir, default_pipelines_dir())
+    return LocalTrainingBackend(data_dir, default_pipelines_dir(config.pipelines_dir))
 
 
 @kopf.on.login()

@@ -7,7 +7,6 @@ retry is pending (kopf's ``when`` filter reads status.training), so an idle mode
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import kopf
@@ -16,21 +15,18 @@ from pydantic import ValidationError
 from lineops.api.constants import GROUP, QUALITY_MODEL_KIND, QUALITY_MODEL_PLURAL, VERSION
 from lineops.api.qualitymodel import RetrainOn
 from lineops.api.reasons import TRAINING_REQUESTED
-from lineops.handlers.config import RESYNC_SECONDS
+from lineops.handlers.config import POLL_SECONDS, RESYNC_SECONDS, TRAINING_POLICY
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.retrain_signals import Watcher
-from lineops.services.training_policy import TrainingPolicy, needs_polling
+from lineops.services.training_policy import needs_polling
 
 RESOURCE = (GROUP, VERSION, QUALITY_MODEL_PLURAL)
-# Read at import like RESYNC_SECONDS: kopf needs timer settings before any memo exists.
-POLL_SECONDS = float(os.environ.get("LINEOPS_TRAINING_POLL_SECONDS", "5"))
-POLICY = TrainingPolicy.from_env()
 
 
 def _training_in_progress(status: kopf.Status, **_: Any) -> bool:
-    return needs_polling(dict(status), POLICY)
+    return needs_polling(dict(status), TRAINING_POLICY)
 
 
 @kopf.index(*RESOURCE)

@@ -13,10 +13,10 @@ from typing import Any, Final
 
 from lineops.api.constants import LABEL_COMPONENT, LABEL_LINE
 from lineops.services.children import child_metadata
+from lineops.settings import DEFAULT_IMAGE as DEFAULT_IMAGE  # LINEOPS_IMAGE's default
 
 INGEST_PORT: Final = 8081
 MANIFEST_KEY: Final = "productionline.yaml"
-DEFAULT_IMAGE: Final = "ghcr.io/lineops/lineops:0.1.0"
 
 
 def workload_name(line: str) -> str:

@@ -13,13 +13,13 @@ already made instead of starting a second one:
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from lineops.services.training_cron import Cron, slot_id, zone_of
+from lineops.settings import Settings
 
 IN_FLIGHT: Final = ("Pending", "Running")
 _ATTEMPT: Final = re.compile(r"^(.*)-a([0-9]+)$")
@@ -34,11 +34,12 @@ class TrainingPolicy:
     poll_seconds: float = 5.0
 
     @classmethod
-    def from_env(cls) -> TrainingPolicy:
+    def from_settings(cls, settings: Settings) -> TrainingPolicy:
         return cls(
-            max_attempts=int(os.environ.get("LINEOPS_TRAINING_MAX_ATTEMPTS", "3")),
-            retry_seconds=float(os.environ.get("LINEOPS_TRAINING_RETRY_SECONDS", "30")),
-            poll_seconds=float(os.environ.get("LINEOPS_TRAINING_POLL_SECONDS", "5")),
+            max_attempts=settings.training_max_attempts,
+            retry_seconds=settings.training_retry_seconds,
+            retry_max_seconds=settings.training_retry_max_seconds,
+            poll_seconds=settings.training_poll_seconds,
         )
 
     def backoff(self, failed_attempt: int) -> float:

@@ -28,6 +28,7 @@ import pytest
 from kfp import dsl
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.runs import RunRequest
+from lineops.settings import load_settings
 from lineops_pipelines.components.register_model import register_model
 
 from tests.unit.training.test_service import Harness
@@ -423,14 +424,19 @@ def test_unknown_parameters_fail_before_anything_is_created(
 
 
 def test_settings_need_a_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LINEOPS_KFP_HOST", raising=False)
+    for name in ("HOST", "TOKEN_FILE", "EXPERIMENT", "NAMESPACE"):
+        monkeypatch.delenv(f"LINEOPS_KFP_{name}", raising=False)
+    monkeypatch.delenv("LINEOPS_MODEL_STORE", raising=False)
     with pytest.raises(ValueError, match="LINEOPS_KFP_HOST"):
-        KfpSettings.from_env()
+        KfpSettings.from_settings(load_settings())
     monkeypatch.setenv("LINEOPS_KFP_HOST", "http://127.0.0.1:1")
     monkeypatch.setenv("LINEOPS_KFP_TOKEN_FILE", "/var/run/secrets/kfp/token")
-    monkeypatch.delenv("LINEOPS_MODEL_STORE", raising=False)
-    settings = KfpSettings.from_env()
+    settings = KfpSettings.from_settings(load_settings())
+    assert settings.host == "http://127.0.0.1:1"
     assert settings.token_file == Path("/var/run/secrets/kfp/token")
+    assert settings.experiment == "lineops" and settings.namespace is None
     assert settings.model_store is None
     monkeypatch.setenv("LINEOPS_MODEL_STORE", "/mnt/bentoml")
-    assert KfpSettings.from_env().model_store == Path("/mnt/bentoml")
+    monkeypatch.setenv("LINEOPS_KFP_NAMESPACE", "team-a")
+    settings = KfpSettings.from_settings(load_settings())
+    assert settings.model_store == Path("/mnt/bentoml") and settings.namespace == "team-a"

@@ -19,7 +19,6 @@ import importlib
 import json
 import logging
 import math
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any, Final, TypeVar
 
 from lineops.backends.training.pipeline_args import StepFailed, arguments, declared_inputs
 from lineops.backends.training.runs import RunPhase, RunRequest, RunState, TrainingBackendError
+from lineops.settings import Settings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -58,18 +58,16 @@ class KfpSettings:
     model_store: Path | None = None
 
     @classmethod
-    def from_env(cls) -> KfpSettings:
-        host = os.environ.get("LINEOPS_KFP_HOST", "")
-        if not host:
+    def from_settings(cls, settings: Settings) -> KfpSettings:
+        """The KFP part of the operator's settings; ValueError without a host."""
+        if not settings.kfp_host:
             raise ValueError("LINEOPS_KFP_HOST is required in the cluster profile")
-        token = os.environ.get("LINEOPS_KFP_TOKEN_FILE")
-        store = os.environ.get("LINEOPS_MODEL_STORE")
         return cls(
-            host=host,
-            token_file=Path(token) if token else None,
-            experiment=os.environ.get("LINEOPS_KFP_EXPERIMENT", "lineops"),
-            namespace=os.environ.get("LINEOPS_KFP_NAMESPACE") or None,
-            model_store=Path(store) if store else None,
+            host=settings.kfp_host,
+            token_file=settings.kfp_token_file,
+            experiment=settings.kfp_experiment,
+            namespace=settings.kfp_namespace,
+            model_store=settings.model_store,
         )
 
 

@@ -35,16 +35,11 @@ _POLL_SECONDS: Final = 0.05
 log = logging.getLogger(__name__)
 
 
-def default_data_dir() -> Path:
-    """``$LINEOPS_DATA_DIR``, else ``.lineops/`` in the working directory."""
-    return Path(os.environ.get("LINEOPS_DATA_DIR") or ".lineops").resolve()
-
-
-def default_pipelines_dir() -> Path:
-    """``$LINEOPS_PIPELINES_DIR``, else ``pipelines/compiled`` beside the lineops_pipelines
-    package (found without importing it: it pulls in torch)."""
-    if os.environ.get("LINEOPS_PIPELINES_DIR"):
-        return Path(os.environ["LINEOPS_PIPELINES_DIR"]).resolve()
+def default_pipelines_dir(configured: Path | None = None) -> Path:
+    """``configured`` (``LINEOPS_PIPELINES_DIR``), else ``pipelines/compiled`` beside the
+    lineops_pipelines package (found without importing it: it pulls in torch)."""
+    if configured is not None:
+        return configured.resolve()
     import importlib.util
 
     spec = importlib.util.find_spec("lineops_pipelines")

@@ -1,0 +1,377 @@
+"""The operator's configuration: every ``LINEOPS_*`` environment variable (and ``KUBECONFIG``)
+in one validated object.
+
+``load_settings()`` reads the environment once, at start-up, and turns a bad value into a
+``SettingsError`` that names the variable (``LINEOPS_METRICS_PORT: must be a valid integer,
+..., got 'abc'``). The composition root (``lineops operator run``, or kopf's start-up handler
+when kopf loads the handlers itself) builds it and hands it down; nothing else in ``lineops``
+reads the environment for these names. ``docs/configuration.md`` is generated from this model
+(``lineops settings docs``), so the field descriptions are the documentation.
+
+Pure: imports nothing from the operator's layers (checked by import-linter).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+import annotated_types
+from pydantic import Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lineops import __version__
+
+ENV_PREFIX: Final = "LINEOPS_"
+Profile = Literal["embedded", "cluster"]
+PROFILES: Final[tuple[Profile, ...]] = typing.get_args(Profile)
+DEFAULT_IMAGE: Final = f"ghcr.io/lineops/lineops:{__version__}"
+# Where /metrics (and the embedded data server) listen when LINEOPS_METRICS_HOST is unset.
+LOCAL_HOST: Final = "127.0.0.1"
+CLUSTER_HOST: Final = "0.0.0.0"  # in a Pod: probes and scrapes come from outside
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class SettingsError(ValueError):
+    """The environment (or a flag) holds a value the operator cannot start with."""
+
+
+class Settings(BaseSettings):
+    """Everything the operator is configured with, from ``LINEOPS_*`` variables.
+
+    Command-line flags of ``lineops operator run`` override the environment (see
+    ``OPERATOR_FLAGS``); values are validated once, when the object is built."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,  # LINEOPS_X= (empty) means "not set", as before
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    # --- profile and endpoints --------------------------------------------------------------
+    profile: Profile = Field(
+        default="embedded",
+        description="Backend set: `embedded` (in-process data plane, kfp.local training) or "
+        "`cluster` (per-line ingestion Deployments, a KFP API server).",
+    )
+    metrics_host: str = Field(
+        default="",
+        description="Address `/metrics` and `/healthz` listen on (embedded profile: also the "
+        "data server). Unset: 127.0.0.1, or 0.0.0.0 in the cluster profile.",
+        json_schema_extra={"doc_default": "127.0.0.1; 0.0.0.0 (cluster)"},
+    )
+    metrics_port: Port = Field(
+        default=8080,
+        description="Port of `/metrics` and `/healthz` (cluster profile: also the MES record "
+        "routes); 0 picks a free port.",
+    )
+    ingest_port: Port = Field(
+        default=8081,
+        description="Embedded profile: port of the data server (readings and MES records); 0 "
+        "picks a free port.",
+    )
+    kubeconfig: str | None = Field(
+        default=None,
+        validation_alias="KUBECONFIG",
+        description="Kubeconfig file. Unset: the Pod's ServiceAccount in a cluster, else "
+        "kubectl's default.",
+    )
+
+    # --- data and concurrency -------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path(".lineops"),
+        description="Embedded profile: the MES and quarantine stores, offline store, Feast "
+        "repo and training runs; relative paths are relative to the working directory.",
+    )
+    worker_limit: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="How many objects kopf reconciles at once (each may hold an API thread).",
+    )
+
+    # --- timers (read once when kopf registers the handlers) --------------------------------
+    resync_seconds: Seconds = Field(
+        default=60.0,
+        description="Period of the full reconcile timer of every ProductionLine and "
+        "QualityModel (also when a cron schedule slot is noticed). Read when the handlers are "
+        "imported.",
+    )
+    monitor_seconds: Seconds = Field(
+        default=10.0,
+        description="Period at which each line's control charts, capability and OEE are "
+        "re-evaluated from new records. Read when the handlers are imported.",
+    )
+
+    # --- training ---------------------------------------------------------------------------
+    training: bool = Field(
+        default=True,
+        description="`off` records training requests only, in either profile (accepts "
+        "on/off, true/false, 1/0, yes/no).",
+    )
+    training_poll_seconds: Seconds = Field(
+        default=5.0,
+        description="Poll period of a QualityModel while a training run is in flight or a "
+        "retry is pending. Read when the handlers are imported.",
+    )
+    training_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Attempts per training run (the first one included) before it stays Failed.",
+    )
+    training_retry_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Delay before the first retry of a failed training run; doubles per attempt.",
+    )
+    training_retry_max_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="Upper bound of the retry delay.",
+    )
+    pipelines_dir: Path | None = Field(
+        default=None,
+        description="Directory of the compiled KFP pipelines (`<name>.yaml`). Unset: "
+        "`pipelines/compiled` beside the lineops_pipelines package.",
+        json_schema_extra={"doc_default": "pipelines/compiled"},
+    )
+
+    # --- data plane ---------------------------------------------------------------------------
+    db_url: str | None = Field(
+        default=None,
+        description="Database of MES records and the quarantine (SQLAlchemy URL, e.g. "
+        "`postgresql+psycopg://user@host/db`). Unset: SQLite `lineops.db` in the data "
+        "directory. The schema must be current: `lineops db upgrade --db URL`.",
+        json_schema_extra={"doc_default": "sqlite:///<data dir>/lineops.db"},
+    )
+    api_token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token the data plane requires for writes (a "
+        "mounted Secret). Unset: writes need no token.",
+    )
+
+    # --- cluster profile ----------------------------------------------------------------------
+    image: str = Field(
+        default=DEFAULT_IMAGE,
+        min_length=1,
+        description="Cluster profile: image of the per-line ingestion Deployment.",
+    )
+    db_secret: str | None = Field(
+        default=None,
+        description="Cluster profile: Secret (in the line's namespace, key `url`) with the "
+        "database URL the data-plane Deployments get as `LINEOPS_DB_URL`. Unset: each "
+        "Deployment keeps SQLite on its Pod's volume.",
+    )
+    kfp_host: str | None = Field(
+        default=None,
+        description="Cluster profile: URL of the KFP API server. Unset: training is disabled "
+        "(requests only), with a warning.",
+    )
+    kfp_token_file: Path | None = Field(
+        default=None,
+        description="Cluster profile: file holding the KFP bearer token, read at every call "
+        "(a rotated Secret mount is picked up).",
+    )
+    kfp_experiment: str = Field(
+        default="lineops",
+        min_length=1,
+        description="Cluster profile: KFP experiment the runs are filed under.",
+    )
+    kfp_namespace: str | None = Field(
+        default=None,
+        description="Cluster profile: KFP profile namespace (multi-user KFP).",
+    )
+    model_store: Path | None = Field(
+        default=None,
+        description="Cluster profile: the pipeline pods' `BENTOML_HOME` (a shared volume) as "
+        "mounted in the operator; succeeded runs' metrics and model tag are read from it. "
+        "Unset: the promotion gate blocks KFP runs (no metrics).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _host_by_profile(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("metrics_host"):
+            cluster = data.get("profile") == "cluster"
+            data = {**data, "metrics_host": CLUSTER_HOST if cluster else LOCAL_HOST}
+        return data
+
+
+# Sections of docs/configuration.md, in order; every field is in exactly one.
+GROUPS: Final[dict[str, tuple[str, ...]]] = {
+    "Profile and endpoints": (
+        "profile",
+        "metrics_host",
+        "metrics_port",
+        "ingest_port",
+        "kubeconfig",
+    ),
+    "Data and concurrency": ("data_dir", "worker_limit"),
+    "Data plane": ("db_url", "api_token_file"),
+    "Timers": ("resync_seconds", "monitor_seconds", "training_poll_seconds"),
+    "Training": (
+        "training",
+        "training_max_attempts",
+        "training_retry_seconds",
+        "training_retry_max_seconds",
+        "pipelines_dir",
+    ),
+    "Cluster profile": (
+        "image",
+        "db_secret",
+        "kfp_host",
+        "kfp_token_file",
+        "kfp_experiment",
+        "kfp_namespace",
+        "model_store",
+    ),
+}
+
+# `lineops operator run` flags that override a setting (field name -> flag).
+OPERATOR_FLAGS: Final[dict[str, str]] = {
+    "profile": "--profile",
+    "metrics_host": "--metrics-host",
+    "metrics_port": "--metrics-port",
+    "ingest_port": "--ingest-port",
+    "data_dir": "--data-dir",
+    "kubeconfig": "--kubeconfig",
+}
+
+
+def variable(name: str) -> str:
+    """The environment variable of field ``name`` (``metrics_port`` -> LINEOPS_METRICS_PORT)."""
+    alias = Settings.model_fields[name].validation_alias
+    return alias if isinstance(alias, str) else ENV_PREFIX + name.upper()
+
+
+def _field_of(loc: tuple[int | str, ...]) -> str | None:
+    if not loc:
+        return None
+    key = str(loc[0])
+    for name, info in Settings.model_fields.items():
+        if key in (name, info.validation_alias):
+            return name
+    return None
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    msg = str(error["msg"])
+    if msg.startswith("Input should be"):
+        msg = "must be" + msg[len("Input should be") :]
+    return msg[:1].lower() + msg[1:]
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The settings from the environment, with ``overrides`` (field name -> value, from
+    command-line flags; None means "not given") taking precedence.
+
+    Raises SettingsError naming each offending variable (or flag) and the value it got."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = _field_of(error["loc"])
+            if name is None:
+                where = ".".join(str(part) for part in error["loc"]) or "settings"
+            elif name in given:
+                where = OPERATOR_FLAGS.get(name, name)
+            else:
+                where = variable(name)
+            problems.append(f"{where}: {_message(error)}, got {error.get('input')!r}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+# ------------------------------------------------------------------------------ docs
+
+
+_BOUNDS: Final = (
+    (annotated_types.Ge, "ge", ">="),
+    (annotated_types.Gt, "gt", ">"),
+    (annotated_types.Le, "le", "<="),
+    (annotated_types.Lt, "lt", "<"),
+)
+
+
+def _type_text(name: str, info: FieldInfo) -> str:
+    annotation = info.annotation
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
+        annotation = next(a for a in args if a is not type(None))
+    if typing.get_origin(annotation) is Literal:
+        text = " \\| ".join(f"`{value}`" for value in typing.get_args(annotation))
+    elif name.endswith("_seconds"):
+        text = "seconds"
+    else:
+        names: dict[Any, str] = {bool: "on/off", int: "integer", float: "number"}
+        names.update({str: "string", Path: "path"})
+        text = names.get(annotation, str(annotation))
+    bounds = [
+        f"{sign} {getattr(meta, attr):g}"
+        for meta in info.metadata
+        for kind, attr, sign in _BOUNDS
+        if isinstance(meta, kind)
+    ]
+    return text + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _default_text(info: FieldInfo) -> str:
+    extra = info.json_schema_extra
+    if isinstance(extra, dict) and "doc_default" in extra:
+        return f"`{extra['doc_default']}`"
+    default = info.default
+    if default is None:
+        return "(unset)"
+    if isinstance(default, bool):
+        return "`on`" if default else "`off`"
+    if isinstance(default, float):
+        return f"`{default:g}`"
+    return f"`{default}`"
+
+
+GENERATED_NOTE: Final = (
+    "<!-- Generated by `lineops settings docs` from lineops.settings; do not edit. -->"
+)
+
+
+def configuration_markdown() -> str:
+    """docs/configuration.md: one table per group of settings."""
+    out = [
+        GENERATED_NOTE,
+        "",
+        "# Configuration",
+        "",
+        "The operator reads its configuration from environment variables once, at start-up, "
+        "into one validated settings object (`lineops.settings.Settings`). A value it cannot "
+        "use stops the start with an error that names the variable, e.g. "
+        "`LINEOPS_METRICS_PORT: must be a valid integer, ..., got 'abc'`. An empty variable "
+        "counts as unset. Flags of `lineops operator run` override the environment. "
+        "`lineops settings show` prints the values in effect.",
+        "",
+        "The timer periods are read when kopf registers the handlers (kopf needs them before "
+        "the operator starts), so they come from the environment only.",
+    ]
+    fields = Settings.model_fields
+    for title, names in GROUPS.items():
+        out += ["", f"## {title}", ""]
+        out += ["| variable | flag | type | default | description |", "|---|---|---|---|---|"]
+        for name in names:
+            info = fields[name]
+            flag = OPERATOR_FLAGS.get(name)
+            description = (info.description or "").replace("|", "\\|")
+            out.append(
+                f"| `{variable(name)}` | {f'`{flag}`' if flag else ''} | {_type_text(name, info)} "
+                f"| {_default_text(info)} | {description} |"
+            )
+    return "\n".join(out) + "\n"
