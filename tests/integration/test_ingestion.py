@@ -99,7 +99,7 @@ async def _http_and_quarantine(tmp_path: Path) -> None:
             {"work_unit": "ghost-01", "sensor": "ram_force", "timestamp": now_iso(), "value": 1},
         ]
         async with aiohttp.ClientSession() as http:
-            url = f"{server.url}/v1/lines/{LINE}/readings"
+            url = f"{server.url}/v1/namespaces/default/lines/{LINE}/readings"
             response = await http.post(url, json={"readings": readings + junk + readings[:2]})
             answer = await response.json()
             assert response.status == 200, answer
@@ -117,8 +117,10 @@ async def _http_and_quarantine(tmp_path: Path) -> None:
                 headers={"Content-Type": "application/json"},
             )
             assert bad.status == 422
-            assert (await bad.json())["field"] == "readings[0].work_unit"
-            missing = await http.post(f"{server.url}/v1/lines/nope/readings", json={"readings": []})
+            assert (await bad.json(content_type=None))["field"] == "readings[0].work_unit"
+            missing = await http.post(
+                f"{server.url}/v1/namespaces/default/lines/nope/readings", json={"readings": []}
+            )
             assert missing.status == 404
             csv = (
                 "work_unit,sensor,timestamp,value\n"
@@ -128,7 +130,7 @@ async def _http_and_quarantine(tmp_path: Path) -> None:
                 + f"furnace-01,zone1_temperature,{now_iso()},Scan Timeout\n"
             )
             bulk = await http.post(
-                f"{server.url}/v1/lines/{LINE}/readings:bulk",
+                f"{server.url}/v1/namespaces/default/lines/{LINE}/readings:bulk",
                 data=csv.encode(),
                 headers={"Content-Type": "text/csv"},
             )
@@ -240,7 +242,7 @@ def _serve(data: Path, line_file: Path) -> tuple[subprocess.Popen[str], str]:
             sys.executable,
             "-m",
             "lineops.cli.main",
-            "ingest",
+            "dataplane",
             "serve",
             "--line-file",
             str(line_file),
@@ -257,7 +259,7 @@ def _serve(data: Path, line_file: Path) -> tuple[subprocess.Popen[str], str]:
     assert process.stdout is not None
     first = process.stdout.readline()  # blocks until the server printed its URL
     if not first:
-        raise AssertionError("ingest serve exited before listening")
+        raise AssertionError("dataplane serve exited before listening")
     return process, json.loads(first)["url"]
 
 
@@ -289,7 +291,7 @@ def test_a_killed_server_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
                 for k in range(100)
             ]
             request = urllib.request.Request(
-                f"{target['url']}/v1/lines/{LINE}/readings",
+                f"{target['url']}/v1/namespaces/default/lines/{LINE}/readings",
                 data=json.dumps({"readings": batch}).encode(),
                 headers={"Content-Type": "application/json"},
                 method="POST",

@@ -93,7 +93,11 @@ def test_http_and_mqtt_readings_reach_the_online_store(
         ingestion = res.condition(obj, "IngestionReady")
         assert features and features["status"] == "True", features
         assert "press_line_1__sensor_window" in features["message"]
-        assert ingestion and f"{op.data_url}/v1/lines/{NAME}/readings" in ingestion["message"]
+        assert (
+            ingestion
+            and f"{op.data_url}/v1/namespaces/{namespace}/lines/{NAME}/readings"
+            in ingestion["message"]
+        )
         assert f"MQTT 127.0.0.1:{mosquitto}" in ingestion["message"]
 
         now = time.time()
@@ -106,7 +110,10 @@ def test_http_and_mqtt_readings_reach_the_online_store(
             },
             {"work_unit": "press-77", "sensor": "x", "value": 1.0, "timestamp": now},
         ]
-        answer = _post(f"{op.data_url}/v1/lines/{NAME}/readings", _readings(100, now - 5) + junk)
+        answer = _post(
+            f"{op.data_url}/v1/namespaces/{namespace}/lines/{NAME}/readings",
+            _readings(100, now - 5) + junk,
+        )
         assert (answer["received"], answer["accepted"], answer["quarantined"]) == (102, 100, 2)
 
         feast = FeastStore.local(tmp_path)
@@ -160,7 +167,8 @@ def test_operator_restart_mid_stream_loses_nothing_acknowledged(
         wait_for(lambda: _ready(api_client, namespace), timeout=90, what="line Ready")
         for batch in range(5):
             answer = _post(
-                f"{op.data_url}/v1/lines/{NAME}/readings", _readings(200, start + batch * 2)
+                f"{op.data_url}/v1/namespaces/{namespace}/lines/{NAME}/readings",
+                _readings(200, start + batch * 2),
             )
             acknowledged += answer["accepted"]
     # The operator is gone; a second one takes over the same data directory. The line's
@@ -168,13 +176,14 @@ def test_operator_restart_mid_stream_loses_nothing_acknowledged(
     # know the line (it does once its resume handler has reconciled it).
     with run_operator(operator_identity, namespace, env) as op:
         wait_for(
-            lambda: _accepts(f"{op.data_url}/v1/lines/{NAME}/readings"),
+            lambda: _accepts(f"{op.data_url}/v1/namespaces/{namespace}/lines/{NAME}/readings"),
             timeout=90,
             what="the new operator to serve the line",
         )
         for batch in range(5, 8):
             answer = _post(
-                f"{op.data_url}/v1/lines/{NAME}/readings", _readings(200, start + batch * 2)
+                f"{op.data_url}/v1/namespaces/{namespace}/lines/{NAME}/readings",
+                _readings(200, start + batch * 2),
             )
             acknowledged += answer["accepted"]
     assert acknowledged == 8 * 200
@@ -199,7 +208,7 @@ def test_sensor_drift_reaches_the_status_and_the_metrics(
     with run_operator(operator_identity, namespace, env) as op:
         res.create(api_client, namespace, _line())
         wait_for(lambda: _ready(api_client, namespace), timeout=90, what="line Ready")
-        url = f"{op.data_url}/v1/lines/{NAME}/readings"
+        url = f"{op.data_url}/v1/namespaces/{namespace}/lines/{NAME}/readings"
         # Commissioning: oil at 40 degC; then a cooler failure moves it to 43 degC.
         for offset, mean in ((0, 40.0), (500, 43.0)):
             values = rng.normal(mean, 1.0, 500)
@@ -271,7 +280,7 @@ def test_cluster_profile_renders_an_owned_ingestion_deployment_and_service(
         ingestion = res.condition(obj, "IngestionReady")
         assert ingestion and ingestion["status"] == "True"
         assert (
-            f"http://press-line-1-ingest.{namespace}.svc:8081/v1/lines/press-line-1/readings"
+            f"http://press-line-1-ingest.{namespace}.svc:8081/v1/namespaces/{namespace}/lines/press-line-1/readings"
             in ingestion["message"]
         )
         assert res.condition(obj, "FeaturesReady")["status"] == "True"  # type: ignore[index]
@@ -283,7 +292,7 @@ def test_cluster_profile_renders_an_owned_ingestion_deployment_and_service(
             assert (owner.kind, owner.uid) == ("ProductionLine", line["metadata"]["uid"])
         container = dep.spec.template.spec.containers[0]
         assert container.image == "registry.example/lineops:test"
-        assert container.args[:2] == ["ingest", "serve"]
+        assert container.args[:2] == ["dataplane", "serve"]
         assert svc.spec.ports[0].port == 8081
         assert "lineops" in {f.manager for f in dep.metadata.managed_fields}
 

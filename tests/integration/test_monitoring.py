@@ -180,7 +180,7 @@ def test_measurements_events_and_counts_drive_status_and_metrics(
 
         # Unknown line: 404 naming it; bad JSON: 400.
         status, body = _post(base.replace("press-line-1", "nope"), "/measurements", [])
-        assert status == 404 and "nope" in body["error"]
+        assert status == 404 and "nope" in body["detail"] and body["field"] == "path.line"
 
 
 def test_prometheus_rule_is_applied_owned_and_valid_for_promtool(

@@ -121,9 +121,10 @@ class PostgresServer:
 
 
 @contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
+def running_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
     """initdb + postgres in a fresh temp dir; stopped (``pg_ctl stop -m fast``) and removed
-    on exit. Raises PostgresUnavailable when the binaries are missing."""
+    on exit. Raises PostgresUnavailable when the binaries are missing. ``durable`` keeps
+    PostgreSQL's own defaults (fsync, synchronous commit): benchmarks measure that."""
     bin_dir = find_bin_dir()
     account = server_account()
     base = Path(tempfile.mkdtemp(prefix="lineops-pg-"))  # 0700, under /tmp
@@ -180,12 +181,18 @@ def running_postgres() -> Iterator[PostgresServer]:
                     "listen_addresses=127.0.0.1",
                     "-c",
                     f"unix_socket_directories={base}",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
+                    *(
+                        ()
+                        if durable
+                        else (
+                            "-c",
+                            "fsync=off",
+                            "-c",
+                            "synchronous_commit=off",
+                            "-c",
+                            "full_page_writes=off",
+                        )
+                    ),
                 ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

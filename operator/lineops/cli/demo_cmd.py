@@ -316,7 +316,10 @@ def _replay_te(custom: Any, ns: str, data_url: str, data_dir: Path) -> None:
         f"samples x {frame.shape[1]} variables) into te-line"
     )
     stats = replay(
-        frame, url=f"{data_url}/v1/lines/te-line/readings", work_unit="te-process", speed=0
+        frame,
+        url=f"{data_url}/v1/namespaces/{ns}/lines/te-line/readings",
+        work_unit="te-process",
+        speed=0,
     )
     print(f"   {stats}")
     feast = FeastStore.local(data_dir)

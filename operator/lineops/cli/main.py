@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "lineops.cli.model_cmd",
     "lineops.cli.pipeline_cmd",
     "lineops.cli.demo_cmd",
+    "lineops.cli.dataplane_cmd",
     "lineops.cli.settings_cmd",
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from lineops.cli.errors import CliError
@@ -74,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     # Flags over the environment; a bad value stops here, naming the flag or the variable.
     flags = {field: getattr(args, _dest(flag)) for field, flag in OPERATOR_FLAGS.items()}
     config = load_settings(flags)
+    _check_database(config.db_url, Path(config.data_dir))
     if args.kubeconfig:
         # kopf's login reads KUBECONFIG; the backends get it from the settings.
         os.environ["KUBECONFIG"] = args.kubeconfig
@@ -90,6 +92,20 @@ def _run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _check_database(url: str | None, data_dir: Path) -> None:
+    """An outdated or foreign schema stops the start here, with the command to run, rather
+    than in kopf's start-up handler (which would retry it forever)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lineops.dataplane.db.database import embedded_url, open_database
+    from lineops.dataplane.db.engine import SchemaError
+
+    try:
+        open_database(url or embedded_url(data_dir.resolve())).close()
+    except (SchemaError, SQLAlchemyError) as exc:
+        raise CliError(f"database: {exc}") from None
 
 
 def _dest(flag: str) -> str:

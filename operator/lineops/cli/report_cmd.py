@@ -15,18 +15,22 @@ report behind.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from lineops.api.productionline import SUBGROUP_CHARTS, ProductionLine, QualityCharacteristic
 from lineops.cli.errors import CliError
 from lineops.cli.line_source import line_from_cluster, parse_line_ref
 from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_records, read_table
 from lineops.cli.rules_cmd import load_lines
-from lineops.dataplane.mes_store import MesStore
+from lineops.dataplane.db.database import DB_FILE, open_database, sqlite_url
+from lineops.dataplane.db.engine import SchemaError
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories.mes import MesRepository
 from lineops.mes.capability import WithinMethod
 from lineops.mes.charts import ChartKind
 from lineops.mes.data import ChartData
@@ -63,7 +67,7 @@ Records = list[dict[str, str | None]]
 EVENT_COLUMNS = ("timestamp", "work_unit", "state")
 COUNT_COLUMNS = ("timestamp", "work_unit", "total", "good")
 MIN_SUBGROUPS = 2  # fewer cannot be charted; the live mode skips such characteristics
-STORE_FILE = "mes.sqlite"
+STORE_FILE = DB_FILE
 
 
 @dataclass
@@ -315,7 +319,7 @@ def _named_line(path: str, name: str) -> ProductionLine:
     raise CliError(f"{path}: no ProductionLine named {name} (the file holds {found})")
 
 
-def _store_source(store: MesStore, key: str, phase1: int | None) -> Source:
+def _store_source(store: MesRepository, key: LineRef, path: Path, phase1: int | None) -> Source:
     """Stored measurements grouped as the operator groups them; Phase I as it judges."""
 
     def source(qc: QualityCharacteristic, notes: list[str]) -> Series | None:
@@ -336,7 +340,7 @@ def _store_source(store: MesStore, key: str, phase1: int | None) -> Source:
                 f"{qc.name}: trial limits from all {stored.count} subgroups; the operator "
                 f"judges the chart once {PHASE1_SUBGROUPS} are stored"
             )
-        locate = _in_store(store.path, f"{qc.name} subgroup")
+        locate = _in_store(path, f"{qc.name} subgroup")
         data = _on(locate, stored.chart_data)
         return Series(data, locate, phase1 or min(PHASE1_SUBGROUPS, stored.count))
 
@@ -345,7 +349,7 @@ def _store_source(store: MesStore, key: str, phase1: int | None) -> Source:
 
 def _plan_live(args: argparse.Namespace, plan: Plan) -> None:
     namespace, name = parse_line_ref(args.line)
-    key = f"{namespace}/{name}"
+    key = LineRef(namespace, name)
     path = _store_path(args.data_dir)
     if args.line_file:
         line = _named_line(args.line_file, name)
@@ -353,19 +357,20 @@ def _plan_live(args: argparse.Namespace, plan: Plan) -> None:
         line = line_from_cluster(namespace, name, args.kubeconfig)
     plan.title = _line_title(args, line)
     try:
-        store = MesStore(path)
-    except sqlite3.Error as exc:
+        db = open_database(sqlite_url(path), create_empty=False)
+    except (SQLAlchemyError, SchemaError) as exc:
         raise CliError(f"{path}: cannot open the MES store: {exc}") from None
+    store = db.mes
     try:
-        charted = _plan_line(line, _store_source(store, key, args.phase1), plan)
+        charted = _plan_line(line, _store_source(store, key, path, args.phase1), plan)
         events, counts = store.events(key), store.counts(key)
         measured = charted or any(
             store.measurements(key, qc.name) for qc in line.spec.quality_characteristics
         )
-    except sqlite3.Error as exc:
+    except SQLAlchemyError as exc:
         raise CliError(f"{path}: cannot read the MES store: {exc}") from None
     finally:
-        store.close()
+        db.close()
     if not (measured or events or counts):
         raise CliError(f"{path}: no MES records for line {key}")
     if events:
@@ -480,7 +485,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     live.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="the operator's data folder holding mes.sqlite (default: $LINEOPS_DATA_DIR or "
+        help="the operator's data folder holding lineops.db (default: $LINEOPS_DATA_DIR or "
         ".lineops)",
     )
     live.add_argument("--kubeconfig", metavar="FILE", help="default: in-cluster or $KUBECONFIG")

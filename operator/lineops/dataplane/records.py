@@ -8,18 +8,16 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from lineops.api.productionline import ProductionLineSpec
-from lineops.dataplane.mes_store import MachineEvent, Measurement, ProductionCount
+from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.ingestion.reasons import RecordReason as R
+from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
 from lineops.mes.oee import MachineState
 
 T = TypeVar("T")
 KINDS = ("measurements", "events", "counts")
-
-
-class PayloadError(ValueError):
-    """The envelope itself is unusable (not an object, no list): HTTP 400, nothing stored."""
 
 
 @dataclass(frozen=True)
@@ -41,17 +39,39 @@ class Parsed(Generic[T]):
 
 
 class _Reject(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: R, detail: str) -> None:
         super().__init__(detail)
         self.reason, self.detail = reason, detail
+
+
+# What the MES tables can hold: a lot is VARCHAR(253), counts BIGINT, a sample size INTEGER.
+# A record beyond that is quarantined, never a database error (a 5xx, on PostgreSQL at least).
+MAX_NAME: Final = 253
+MAX_BIGINT: Final = 2**63 - 1
+MAX_INT: Final = 2**31 - 1
+
+
+def _storable(value: str, key: str, where: str, limit: int | None = MAX_NAME) -> str:
+    """Text a database can store: no NUL (PostgreSQL refuses it), no lone surrogate (not
+    UTF-8: both databases refuse it), at most ``limit`` characters."""
+    if "\x00" in value:
+        raise _Reject(R.WRONG_TYPE, f"{where}.{key}: contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Reject(R.WRONG_TYPE, f"{where}.{key}: not valid Unicode text") from None
+    if limit is not None and len(value) > limit:
+        raise _Reject(R.WRONG_TYPE, f"{where}.{key}: longer than {limit} characters")
+    return value
 
 
 def _text(record: Mapping[str, Any], key: str, where: str) -> str:
     value = record.get(key)
     if value is None or value == "":
-        raise _Reject("missing_field", f"{where}.{key}: missing")
+        raise _Reject(R.MISSING_FIELD, f"{where}.{key}: missing")
     if not isinstance(value, str):
-        raise _Reject("wrong_type", f"{where}.{key}: must be a string, got {type(value).__name__}")
+        raise _Reject(R.WRONG_TYPE, f"{where}.{key}: must be a string, got {type(value).__name__}")
     return value
 
 
@@ -60,32 +80,37 @@ def _timestamp(record: Mapping[str, Any], where: str) -> str:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _Reject("bad_timestamp", f"{where}.timestamp: {value!r} is not ISO 8601") from None
+        raise _Reject(R.BAD_TIMESTAMP, f"{where}.timestamp: {value!r} is not ISO 8601") from None
     if parsed.tzinfo is None:
-        raise _Reject("bad_timestamp", f"{where}.timestamp: {value!r} has no UTC offset")
+        raise _Reject(R.BAD_TIMESTAMP, f"{where}.timestamp: {value!r} has no UTC offset")
     return parsed.isoformat()
 
 
 def _number(record: Mapping[str, Any], key: str, where: str) -> float:
     value = record.get(key)
     if value is None:
-        raise _Reject("missing_field", f"{where}.{key}: missing")
+        raise _Reject(R.MISSING_FIELD, f"{where}.{key}: missing")
     if isinstance(value, bool):
-        raise _Reject("non_numeric", f"{where}.{key}: {value!r} is not a number")
+        raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r} is not a number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise _Reject("non_numeric", f"{where}.{key}: {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond a float
+        raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r:.80} is not a number") from None
     if not math.isfinite(number):
-        raise _Reject("non_numeric", f"{where}.{key}: {value!r} is not finite")
+        raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r} is not finite")
     return number
 
 
-def _whole(record: Mapping[str, Any], key: str, where: str) -> int:
+def _whole(record: Mapping[str, Any], key: str, where: str, limit: int = MAX_BIGINT) -> int:
     number = _number(record, key, where)
-    if number < 0 or number != int(number):
-        raise _Reject("bad_count", f"{where}.{key}: {record.get(key)!r} is not a whole count >= 0")
-    return int(number)
+    value = record.get(key)
+    # An integer as sent (a float would round 2**63 - 1 up); anything else via the float.
+    whole = value if type(value) is int else int(number) if number.is_integer() else None
+    if whole is None or whole < 0:
+        raise _Reject(R.BAD_COUNT, f"{where}.{key}: {value!r:.80} is not a whole count >= 0")
+    if whole > limit:
+        raise _Reject(R.BAD_COUNT, f"{where}.{key}: {value!r:.80} exceeds {limit}")
+    return whole
 
 
 def _measurement(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> Measurement:
@@ -93,7 +118,7 @@ def _measurement(spec: ProductionLineSpec, record: Mapping[str, Any], where: str
     qc = spec.quality_characteristic(name)
     if qc is None:
         raise _Reject(
-            "unknown_characteristic",
+            R.UNKNOWN_CHARACTERISTIC,
             f"{where}.characteristic: {name!r} is not declared by the line",
         )
     ts = _timestamp(record, where)
@@ -102,24 +127,25 @@ def _measurement(spec: ProductionLineSpec, record: Mapping[str, Any], where: str
     if qc.chart.value in ("p", "np", "c", "u"):
         value = float(_whole(record, "value", where))
         if "sampleSize" in record:
-            size = _whole(record, "sampleSize", where)
+            size = _whole(record, "sampleSize", where, MAX_INT)
             if size == 0:
-                raise _Reject("bad_count", f"{where}.sampleSize: must be positive")
+                raise _Reject(R.BAD_COUNT, f"{where}.sampleSize: must be positive")
         if qc.chart.value in ("p", "np") and value > (size or qc.subgroup_size):
             raise _Reject(
-                "bad_count",
+                R.BAD_COUNT,
                 f"{where}.value: {value:g} defectives exceed the sample "
                 f"size {size or qc.subgroup_size}",
             )
     lot = record.get("lot")
-    return Measurement(name, ts, value, size, str(lot) if lot is not None else None)
+    text = None if lot is None else _storable(str(lot), "lot", where)
+    return Measurement(name, ts, value, size, text)
 
 
 def _work_unit(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> str:
     unit = _text(record, "workUnit", where)
     if spec.work_unit(unit) is None:
         raise _Reject(
-            "unknown_work_unit", f"{where}.workUnit: {unit!r} is not declared by the line"
+            R.UNKNOWN_WORK_UNIT, f"{where}.workUnit: {unit!r} is not declared by the line"
         )
     return unit
 
@@ -133,10 +159,10 @@ def _event(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> M
     except ValueError:
         allowed = ", ".join(s.value for s in MachineState)
         raise _Reject(
-            "unknown_state", f"{where}.state: {state!r} is not one of {allowed}"
+            R.UNKNOWN_STATE, f"{where}.state: {state!r} is not one of {allowed}"
         ) from None
-    reason = record.get("reason") or ""
-    return MachineEvent(unit, ts, state, str(reason))
+    reason = _storable(str(record.get("reason") or ""), "reason", where, limit=None)
+    return MachineEvent(unit, ts, state, reason)
 
 
 def _count(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> ProductionCount:
@@ -144,7 +170,7 @@ def _count(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> P
     ts = _timestamp(record, where)
     total, good = _whole(record, "total", where), _whole(record, "good", where)
     if good > total:
-        raise _Reject("bad_count", f"{where}.good: {good} exceeds total {total}")
+        raise _Reject(R.BAD_COUNT, f"{where}.good: {good} exceeds total {total}")
     return ProductionCount(unit, ts, total, good)
 
 
@@ -158,10 +184,10 @@ _PARSERS: dict[str, Callable[[ProductionLineSpec, Mapping[str, Any], str], Any]]
 def parse_records(kind: str, spec: ProductionLineSpec, payload: Any) -> Parsed[Any]:
     """Validate ``{"records": [...]}``; every record ends up accepted or rejected."""
     if not isinstance(payload, Mapping):
-        raise PayloadError("body: must be a JSON object with a 'records' list")
+        raise PayloadError("body", "must be a JSON object with a 'records' list")
     records = payload.get("records")
     if not isinstance(records, list):
-        raise PayloadError("records: missing or not a list")
+        raise PayloadError("records", "missing or not a list")
     parse = _PARSERS[kind]
     result: Parsed[Any] = Parsed()
     for i, record in enumerate(records):
@@ -169,7 +195,7 @@ def parse_records(kind: str, spec: ProductionLineSpec, payload: Any) -> Parsed[A
         if not isinstance(record, Mapping):
             result.rejected.append(
                 Rejection(
-                    i, "wrong_type", f"{where}: must be an object", {"raw": repr(record)[:200]}
+                    i, R.WRONG_TYPE, f"{where}: must be an object", {"raw": repr(record)[:200]}
                 )
             )
             continue

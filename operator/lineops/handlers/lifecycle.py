@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,9 @@ from lineops.backends.training.local import (
     default_pipelines_dir,
 )
 from lineops.backends.training.runs import TrainingBackend
-from lineops.dataplane.ingestion.http_server import IngestionServer
-from lineops.dataplane.ingestion.service import IngestionService
+from lineops.dataplane.app import DataPlaneApp, read_token
+from lineops.dataplane.db.database import Database, embedded_url, open_database
 from lineops.dataplane.mes_api import MesApi
-from lineops.dataplane.mes_store import MesStore
-from lineops.dataplane.quarantine import QuarantineStore
 from lineops.services.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
@@ -65,35 +64,37 @@ async def configure(
     memo["metrics"], memo["kube"] = metrics, kube
     data = Path(config.data_dir).resolve()
 
-    mes_store = MesStore(data / "mes.sqlite")
-    memo["mes_store"] = mes_store
     probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
+    db_url = config.db_url or embedded_url(data)
     if config.profile == "cluster":
-        # Readings go to a Deployment per line; the operator keeps the MES records.
-        monitors = LineMonitors(mes_store, MesMetrics(metrics.registry))
-        quarantine = QuarantineStore(data / "quarantine.db")
-        memo["quarantine"] = quarantine
-        mes_api = MesApi(mes_store, quarantine, monitors.spec_of, metrics.registry)
+        # Readings go to a data-plane Deployment per line; MES records are served by both
+        # (same database, the cluster's PostgreSQL), the operator's monitors read them.
+        # An outdated schema stops the start-up here, with `lineops db upgrade` to run.
+        db = await asyncio.to_thread(open_database, db_url)
+        memo["db"] = db
+        monitors = LineMonitors(db.mes, MesMetrics(metrics.registry))
+        mes_api = MesApi(db, monitors.spec_of, metrics.registry)
         probes.add_routes(mes_api.routes())
-        plane: DataPlane = ClusterDataPlane(kube, config.image)
+        plane: DataPlane = ClusterDataPlane(kube, config.image, config.db_secret)
         data_url = f"http://{config.metrics_host}:{config.metrics_port}"
     else:
-        # In-process: readings -> offline store + Feast online store, MES records -> MES
-        # store, one quarantine for everything that cannot be used, one data server.
-        ingestion = IngestionService(data, metrics.registry, feast=FeastStore.local(data))
-        memo["ingestion"] = ingestion
-        monitors = LineMonitors(mes_store, MesMetrics(metrics.registry), ingestion.offline)
-        mes_api = MesApi(mes_store, ingestion.quarantine, monitors.spec_of, metrics.registry)
-        data_server = IngestionServer(
-            ingestion, metrics.registry, host=config.metrics_host, port=config.ingest_port
+        # In-process: the same data-plane application `lineops dataplane serve` runs.
+        app = await asyncio.to_thread(
+            DataPlaneApp,
+            data,
+            db_url,
+            metrics.registry,
+            feast=FeastStore.local(data),
+            host=config.metrics_host,
+            port=config.ingest_port,
+            token=read_token(Path(config.api_token_file)) if config.api_token_file else None,
         )
-        data_server.app.router.add_routes(mes_api.routes())
+        memo["data_plane_app"] = app
+        monitors = LineMonitors(app.db.mes, MesMetrics(metrics.registry), app.ingestion.offline)
         # Servers start last: a failure above leaves no port bound for kopf's retry.
-        await data_server.start()
-        memo["data_server"] = data_server
-        await ingestion.start()
-        plane = EmbeddedDataPlane(ingestion, data_server.url)
-        data_url = data_server.url
+        await app.start()
+        plane = EmbeddedDataPlane(app)
+        data_url = app.url
     memo["monitors"] = monitors
     await probes.start()
     memo["probes"] = probes
@@ -150,15 +151,12 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     probes: ProbeServer | None = memo.get("probes")
     if probes is not None:
         await probes.stop()
-    data_server: IngestionServer | None = memo.get("data_server")
-    if data_server is not None:
-        await data_server.stop()
-    ingestion: IngestionService | None = memo.get("ingestion")
-    if ingestion is not None:
-        await ingestion.stop()
-    for store in (memo.get("mes_store"), memo.get("quarantine")):
-        if store is not None:
-            store.close()
+    app: DataPlaneApp | None = memo.get("data_plane_app")
+    if app is not None:
+        await app.stop()
+    db: Database | None = memo.get("db")
+    if db is not None:
+        db.close()
     backend: TrainingBackend | None = memo.get("training")
     if backend is not None:
         await backend.close()

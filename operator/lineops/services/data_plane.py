@@ -12,7 +12,9 @@ from lineops.api import reasons as R
 from lineops.api.conditions import ConditionStatus
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend
-from lineops.dataplane.ingestion.service import IngestionService
+from lineops.dataplane.app import DataPlaneApp
+from lineops.dataplane.errors import LineConflict
+from lineops.dataplane.lines import LineRef
 from lineops.services.data_plane_workload import (
     DEFAULT_IMAGE,
     MANIFEST_KEY,
@@ -51,17 +53,25 @@ def _endpoints(spec: ProductionLineSpec, http_url: str) -> str:
 class EmbeddedDataPlane:
     """Ingestion, Feast and MQTT inside the operator process (laptop, demo, tests)."""
 
-    def __init__(self, service: IngestionService, base_url: str) -> None:
-        self._service = service
-        self._base_url = base_url
+    def __init__(self, app: DataPlaneApp) -> None:
+        self._app = app
 
     async def configure(
         self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
     ) -> DataPlaneStatus:
-        name = body["metadata"]["name"]
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
         try:
             # Feast's SDK and the MQTT client block: never on the event loop.
-            views = await asyncio.to_thread(self._service.configure_line, name, spec)
+            views = await asyncio.to_thread(
+                self._app.configure_line, LineRef(namespace, name), spec
+            )
+        except LineConflict as exc:
+            message = str(exc)
+            return DataPlaneStatus(
+                ("False", R.INGESTION_FAILED, message),
+                ("False", R.INGESTION_FAILED, message),
+                message,
+            )
         except Exception as exc:
             message = f"applying the line's feature views failed: {exc}"
             return DataPlaneStatus(
@@ -73,7 +83,7 @@ class EmbeddedDataPlane:
             f"feature views {', '.join(views) or 'none (no Feast store)'}; window "
             f"{spec.features.window}, materialized every {spec.features.materialize_every}"
         )
-        url = f"{self._base_url}/v1/lines/{name}/readings"
+        url = f"{self._app.url}/v1/namespaces/{namespace}/lines/{name}/readings"
         return DataPlaneStatus(
             ("True", R.FEATURES_APPLIED, features),
             ("True", R.INGESTION_STARTED, _endpoints(spec, url)),
@@ -81,22 +91,29 @@ class EmbeddedDataPlane:
 
     async def remove(self, namespace: str, name: str) -> None:
         # Stops the subscriber and removes the Feast objects; stored data stays.
-        await asyncio.to_thread(self._service.remove_line, name)
+        await asyncio.to_thread(self._app.remove_line, LineRef(namespace, name))
 
 
 class ClusterDataPlane:
-    """A Deployment + Service per line running `lineops ingest serve` (cluster profile)."""
+    """A Deployment + Service per line running `lineops dataplane serve` (cluster profile)."""
 
-    def __init__(self, kube: KubeBackend, image: str = DEFAULT_IMAGE) -> None:
+    def __init__(
+        self, kube: KubeBackend, image: str = DEFAULT_IMAGE, db_secret: str | None = None
+    ) -> None:
         self._kube = kube
         self._image = image
+        self._db_secret = db_secret
 
     async def configure(
         self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
     ) -> DataPlaneStatus:
         meta = body["metadata"]
         deployment, service = ingestion_workload(
-            body, config_map["metadata"]["name"], config_map["data"][MANIFEST_KEY], self._image
+            body,
+            config_map["metadata"]["name"],
+            config_map["data"][MANIFEST_KEY],
+            self._image,
+            self._db_secret,
         )
         await self._kube.server_side_apply(deployment, "deployments")
         await self._kube.server_side_apply(service, "services")

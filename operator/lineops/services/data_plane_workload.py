@@ -1,5 +1,6 @@
-"""The cluster profile's ingestion endpoint for one line: a Deployment running
-`lineops ingest serve` and a Service in front of it, rendered from the ProductionLine.
+"""The cluster profile's data plane for one line: a Deployment running
+`lineops dataplane serve` (readings and MES records) and a Service in front of it, rendered
+from the ProductionLine.
 
 Pure: manifests only. The line's manifest reaches the Pod through the line's configuration
 ConfigMap (key ``productionline.yaml``), so a spec change rolls the Deployment through the
@@ -25,14 +26,30 @@ def workload_name(line: str) -> str:
 
 def endpoint_url(namespace: str, line: str) -> str:
     """Where the line's sensors post readings from inside the cluster."""
-    return f"http://{workload_name(line)}.{namespace}.svc:{INGEST_PORT}/v1/lines/{line}/readings"
+    return f"http://{workload_name(line)}.{namespace}.svc:{INGEST_PORT}/v1/namespaces/{namespace}/lines/{line}/readings"
 
 
 def ingestion_workload(
-    body: dict[str, Any], config_map: str, manifest: str, image: str = DEFAULT_IMAGE
+    body: dict[str, Any],
+    config_map: str,
+    manifest: str,
+    image: str = DEFAULT_IMAGE,
+    db_secret: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(Deployment, Service) for the line in ``body``; ``manifest`` is what the ConfigMap
-    holds under MANIFEST_KEY (its hash rolls the Pods when the spec changes)."""
+    holds under MANIFEST_KEY (its hash rolls the Pods when the spec changes). With
+    ``db_secret``, MES records and the quarantine go to the database in that Secret (key
+    ``url``), shared with the operator; the URL never appears in the manifest."""
+    env = (
+        []
+        if db_secret is None
+        else [
+            {
+                "name": "LINEOPS_DB_URL",
+                "valueFrom": {"secretKeyRef": {"name": db_secret, "key": "url"}},
+            }
+        ]
+    )
     line = body["metadata"]["name"]
     name = workload_name(line)
     selector = {"app.kubernetes.io/name": "lineops-ingest", LABEL_LINE: line}
@@ -59,7 +76,7 @@ def ingestion_workload(
                             "name": "ingest",
                             "image": image,
                             "args": [
-                                "ingest",
+                                "dataplane",
                                 "serve",
                                 "--line-file",
                                 f"/etc/lineops/{MANIFEST_KEY}",
@@ -70,6 +87,7 @@ def ingestion_workload(
                                 "--port",
                                 str(INGEST_PORT),
                             ],
+                            "env": env,
                             "ports": [{"name": "http", "containerPort": INGEST_PORT}],
                             "readinessProbe": {
                                 "httpGet": {"path": "/healthz", "port": "http"},

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 from lineops.api.productionline import ProductionLine
-from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.ingestion.mqtt_bridge import MqttBridge, decode_message
 from lineops.dataplane.ingestion.mqtt_client import MqttMessage, parse_topic
 from lineops.services import replay

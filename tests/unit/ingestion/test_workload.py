@@ -48,7 +48,7 @@ def test_a_new_manifest_rolls_the_pods() -> None:
 
 def test_endpoint_is_the_service_dns_name() -> None:
     assert endpoint_url("plant-a", "press-line-1") == (
-        "http://press-line-1-ingest.plant-a.svc:8081/v1/lines/press-line-1/readings"
+        "http://press-line-1-ingest.plant-a.svc:8081/v1/namespaces/plant-a/lines/press-line-1/readings"
     )
 
 
@@ -90,6 +90,6 @@ def test_available_reports_the_in_cluster_endpoint() -> None:
     assert verdict.problem is None
     assert verdict.ingestion[0] == "True"
     assert (
-        "http://press-line-1-ingest.plant-a.svc:8081/v1/lines/press-line-1/readings"
+        "http://press-line-1-ingest.plant-a.svc:8081/v1/namespaces/plant-a/lines/press-line-1/readings"
         in (verdict.ingestion[2])
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 from lineops.api.productionline import ProductionLineSpec
-from lineops.dataplane.mes_store import Measurement
+from lineops.dataplane.repositories.mes import Measurement
 from lineops.mes.data import ChartData
 from lineops.mes.phases import analyze
 from lineops.services.monitoring.chart_tracker import ChartTracker

@@ -16,7 +16,14 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 from lineops.api.productionline import ProductionLine
 from lineops.cli.main import main
-from lineops.dataplane.mes_store import MachineEvent, Measurement, MesStore, ProductionCount
+from lineops.dataplane.db.database import embedded_url, open_database
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories.mes import (
+    MachineEvent,
+    Measurement,
+    MesRepository,
+    ProductionCount,
+)
 from lineops.mes.charts import ChartKind, apply
 from lineops.mes.data import ChartData
 from lineops.mes.phases import phase_one
@@ -30,6 +37,7 @@ from tests.unit.reports.test_report_files import assert_report_files, plot_data
 
 EXAMPLE_LINE = REPO / "examples" / "productionline.yaml"
 KEY = "plant-a/press-line-1"
+REF = LineRef.parse(KEY)
 UTC_START = START.replace(tzinfo=UTC)
 
 
@@ -43,9 +51,10 @@ def _stamp(minutes: float) -> str:
     return (UTC_START + timedelta(minutes=minutes)).isoformat()
 
 
-def fill_store(data_dir: Path, line: str = KEY) -> MesStore:
+def fill_store(data_dir: Path, key: str = KEY) -> MesRepository:
     """Records as the ingestion endpoint stores them, for every kind of characteristic."""
-    store = MesStore(data_dir / "mes.sqlite")
+    line = LineRef.parse(key)
+    store = open_database(embedded_url(data_dir)).mes
     values = [v for row in ring_rows() for v in row] + [74.001, 73.999, 74.0]  # + 3 pending
     store.add_measurements(
         line, [Measurement("ring_diameter", _stamp(i), v) for i, v in enumerate(values)]
@@ -76,7 +85,7 @@ def fill_store(data_dir: Path, line: str = KEY) -> MesStore:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "operator-data"
-    fill_store(directory).close()
+    fill_store(directory).engine.dispose()
     return directory
 
 
@@ -149,12 +158,12 @@ def test_live_report_charts_what_the_operator_judges(
     assert flagged and all(x > 25 for x in flagged[0]["x"])
     # ... and the limits the operator's tracker holds for the same records.
     line = ProductionLine.model_validate(yaml.safe_load(EXAMPLE_LINE.read_text()))
-    store = MesStore(data_dir / "mes.sqlite")
+    store = open_database(embedded_url(data_dir)).mes
     try:
         for qc in line.spec.quality_characteristics:
             if qc.name not in ("ring_diameter", "reject_fraction"):
                 continue
-            snap = ChartTracker(qc).add(store.measurements(KEY, qc.name))
+            snap = ChartTracker(qc).add(store.measurements(REF, qc.name))
             assert snap.established
             chart = out / f"{qc.name}-control-chart.html"
             for name, series in snap.series.items():
@@ -168,7 +177,7 @@ def test_live_report_charts_what_the_operator_judges(
                     float(series.ucl[-1])
                 )
     finally:
-        store.close()
+        store.engine.dispose()
 
 
 def test_live_report_equals_the_file_report_of_the_same_data(
@@ -210,12 +219,12 @@ def test_few_subgroups_give_trial_limits_with_a_note(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir = tmp_path / "d"
-    store = MesStore(data_dir / "mes.sqlite")
+    store = open_database(embedded_url(data_dir)).mes
     rings = [v for row in piston_rings_table()[:10] for v in row]
     store.add_measurements(
-        KEY, [Measurement("ring_diameter", _stamp(i), v) for i, v in enumerate(rings)]
+        REF, [Measurement("ring_diameter", _stamp(i), v) for i, v in enumerate(rings)]
     )
-    store.close()
+    store.engine.dispose()
     monkeypatch.setenv("LINEOPS_DATA_DIR", str(data_dir))  # the default --data-dir
     out = tmp_path / "out"
     code = main(["report", "--line", KEY, "--line-file", str(EXAMPLE_LINE), "--out", str(out)])
@@ -349,7 +358,7 @@ def test_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     empty = tmp_path / "empty"
     empty.mkdir()
     err = error(capsys, live(empty, out))
-    assert f"--data-dir: no MES store in {empty} (expected {empty / 'mes.sqlite'})" in err
+    assert f"--data-dir: no MES store in {empty} (expected {empty / 'lineops.db'})" in err
     assert not (empty / "mes.sqlite").exists()  # the check does not create one
     assert not out.exists()
 
@@ -359,7 +368,7 @@ def test_line_without_records_in_the_store(
 ) -> None:
     out = tmp_path / "out"
     err = error(capsys, live(data_dir, out, line="plant-b/press-line-1"))
-    assert f"{data_dir / 'mes.sqlite'}: no MES records for line plant-b/press-line-1" in err
+    assert f"{data_dir / 'lineops.db'}: no MES records for line plant-b/press-line-1" in err
     # The namespace defaults to "default", which has no records either.
     err = error(capsys, live(data_dir, out, line="press-line-1"))
     assert "no MES records for line default/press-line-1" in err
@@ -368,9 +377,9 @@ def test_line_without_records_in_the_store(
 
 def test_too_little_data_and_no_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir = tmp_path / "d"
-    store = MesStore(data_dir / "mes.sqlite")
-    store.add_measurements(KEY, [Measurement("ring_diameter", _stamp(i), 74.0) for i in range(7)])
-    store.close()
+    store = open_database(embedded_url(data_dir)).mes
+    store.add_measurements(REF, [Measurement("ring_diameter", _stamp(i), 74.0) for i in range(7)])
+    store.engine.dispose()
     err = error(capsys, live(data_dir, tmp_path / "out"))
     assert "nothing to chart yet for line plant-a/press-line-1" in err
     assert "ring_diameter: skipped, 1 subgroup(s) stored" in err

@@ -4,7 +4,7 @@ Entry points for the operator: :class:`IngestionService` (one per operator; conf
 with ``configure_line``) and :class:`IngestionServer` (the HTTP endpoint on it).
 """
 
-from lineops.dataplane.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
+from lineops.dataplane.errors import IngestionDisabled, PayloadError, UnknownLine
 from lineops.dataplane.ingestion.http_server import IngestionServer
 from lineops.dataplane.ingestion.line_ingestor import BatchResult, LineIngestor
 from lineops.dataplane.ingestion.metrics import IngestionMetrics

@@ -1,12 +1,14 @@
 """HTTP ingestion endpoint (aiohttp).
 
-* ``POST /v1/lines/{line}/readings``       JSON batch ``{"readings": [...]}``
-* ``POST /v1/lines/{line}/readings:bulk``  CSV (``text/csv``) or Parquet
-  (``application/vnd.apache.parquet``); ``?backfill=true`` skips the lateness check
+* ``POST /v1/namespaces/{ns}/lines/{line}/readings``       JSON batch ``{"readings": [...]}``
+* ``POST /v1/namespaces/{ns}/lines/{line}/readings:bulk``  CSV (``text/csv``), Parquet
+  (``application/vnd.apache.parquet``) or an Arrow IPC stream
+  (``application/vnd.apache.arrow.stream``); ``?backfill=true`` skips the lateness check
 * ``GET /healthz``, ``GET /metrics`` (Prometheus text format)
 
-A 200 answer means the batch is durably stored (offline store + quarantine store): it is
-sent only after both writes returned. Parsing and writing run in worker threads, so one big
+Errors are RFC 9457 problem documents naming the field. A 200 answer means the batch is
+durably stored (offline store + quarantine store): it is sent only after both writes
+returned. Parsing and writing run in worker threads, so one big
 batch never stalls the event loop the operator shares.
 """
 
@@ -19,18 +21,17 @@ from typing import Final
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from lineops.dataplane.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
+from lineops.dataplane.errors import IngestionDisabled, PayloadError, UnknownLine
 from lineops.dataplane.ingestion.line_ingestor import BatchResult
 from lineops.dataplane.ingestion.payload import media_type
 from lineops.dataplane.ingestion.service import IngestionService
+from lineops.dataplane.problems import problem, problem_errors
 
 MAX_BODY_BYTES: Final = 256 * 1024 * 1024
 JSON_TYPES: Final = frozenset({"application/json", ""})
 
 
-def _error(status: int, message: str, field: str | None = None) -> web.Response:
-    body = {"error": message} if field is None else {"error": message, "field": field}
-    return web.json_response(body, status=status)
+READINGS: Final = "/v1/namespaces/{namespace}/lines/{line}/readings"
 
 
 class IngestionServer:
@@ -50,9 +51,9 @@ class IngestionServer:
         self._requested_port = port
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
-        self.app = web.Application(client_max_size=MAX_BODY_BYTES)
-        self.app.router.add_post("/v1/lines/{line}/readings", self._readings)
-        self.app.router.add_post("/v1/lines/{line}/readings:bulk", self._bulk)
+        self.app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[problem_errors])
+        self.app.router.add_post(READINGS, self._readings)
+        self.app.router.add_post(READINGS + ":bulk", self._bulk)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
 
@@ -78,15 +79,35 @@ class IngestionServer:
             await self._runner.cleanup()
             self._runner = None
 
+    def _unknown(self, request: web.Request) -> web.Response | None:
+        ns, line = request.match_info["namespace"], request.match_info["line"]
+        if self.service.namespace_of(line) == ns:
+            return None
+        return problem(
+            404,
+            "unknown-line",
+            f"ProductionLine {ns}/{line} is not served by this data plane",
+            field="path.line",
+        )
+
     async def _readings(self, request: web.Request) -> web.Response:
+        if (missing := self._unknown(request)) is not None:
+            return missing
         kind = media_type(request.headers.get("Content-Type"))
         if kind not in JSON_TYPES:
-            return _error(415, f"unsupported Content-Type {kind}; use application/json")
+            return problem(
+                415,
+                "unsupported-media-type",
+                f"unsupported Content-Type {kind}; use application/json",
+                field="header.Content-Type",
+            )
         body = await request.read()
         line = request.match_info["line"]
         return await self._run(lambda: self.service.ingest_json(line, body))
 
     async def _bulk(self, request: web.Request) -> web.Response:
+        if (missing := self._unknown(request)) is not None:
+            return missing
         body = await request.read()
         line = request.match_info["line"]
         content_type = request.headers.get("Content-Type")
@@ -99,11 +120,16 @@ class IngestionServer:
         try:
             result = await asyncio.to_thread(call)
         except PayloadError as exc:
-            return _error(exc.status, str(exc), exc.field)
+            code = "malformed-body" if exc.status == 400 else "invalid-payload"
+            if exc.status == 413:
+                code = "payload-too-large"
+            elif exc.status == 415:
+                code = "unsupported-media-type"
+            return problem(exc.status, code, str(exc), field=exc.field)
         except UnknownLine as exc:
-            return _error(404, f"unknown line {exc.args[0]}")
+            return problem(404, "unknown-line", f"unknown line {exc.args[0]}", field="path.line")
         except IngestionDisabled as exc:
-            return _error(403, str(exc))
+            return problem(403, "ingestion-disabled", str(exc), field="spec.ingestion.http")
         return web.json_response(result.as_dict())
 
     async def _healthz(self, _request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.ingestion.mqtt_client import MqttMessage, parse_topic
 from lineops.dataplane.ingestion.payload import readings_batch
 

@@ -3,7 +3,7 @@ the quarantine store."""
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Final
 
 
@@ -37,3 +37,25 @@ DETAILS: Final = {
     Reason.LATE: "timestamp older than the work unit's watermark minus the allowed lateness",
     Reason.MALFORMED_PAYLOAD: "MQTT message could not be decoded",
 }
+
+
+class RecordReason(StrEnum):
+    """Why an MES record (measurement, machine event, count) was quarantined. Readings and
+    records share one quarantine and one vocabulary: where a reading reason means the same
+    thing (``unknown_work_unit``, ``non_numeric``) the record uses the same code."""
+
+    UNKNOWN_WORK_UNIT = Reason.UNKNOWN_WORK_UNIT.label
+    NON_NUMERIC = Reason.NON_NUMERIC.label
+    UNKNOWN_CHARACTERISTIC = "unknown_characteristic"
+    UNKNOWN_STATE = "unknown_state"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+    BAD_TIMESTAMP = "bad_timestamp"
+    BAD_COUNT = "bad_count"
+
+
+# Every reason code the quarantine can hold: documented, and what `lineops quarantine list
+# --reason` accepts.
+VOCABULARY: Final = tuple(
+    sorted({r.label for r in QUARANTINE_REASONS} | {r.value for r in RecordReason})
+)

@@ -24,8 +24,8 @@ from prometheus_client import CollectorRegistry
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import FeastStore
+from lineops.dataplane.errors import IngestionDisabled, LineConflict, PayloadError, UnknownLine
 from lineops.dataplane.features import apply_line_features
-from lineops.dataplane.ingestion.errors import IngestionDisabled, PayloadError, UnknownLine
 from lineops.dataplane.ingestion.line_ingestor import BatchResult, LineIngestor
 from lineops.dataplane.ingestion.metrics import IngestionMetrics
 from lineops.dataplane.ingestion.mqtt_bridge import MqttBridge
@@ -49,6 +49,7 @@ class _Line:
     mqtt: MqttSubscriber | None = None
     mqtt_key: tuple[str, str | None] | None = None
     next_push: float = 0.0
+    namespace: str = "default"
 
 
 class IngestionService:
@@ -97,12 +98,25 @@ class IngestionService:
     def spec(self, line: str) -> ProductionLineSpec:
         return self._entry(line).spec
 
-    def configure_line(self, line: str, spec: ProductionLineSpec) -> list[str]:
+    def namespace_of(self, line: str) -> str | None:
+        entry = self._lines.get(line)
+        return None if entry is None else entry.namespace
+
+    def configure_line(
+        self, line: str, spec: ProductionLineSpec, namespace: str = "default"
+    ) -> list[str]:
         """Create or update a line's ingestion, Feast objects and MQTT subscription.
 
-        Idempotent. Returns the line's feature view names (empty without Feast)."""
+        Idempotent. Returns the line's feature view names (empty without Feast). Stores and
+        Feast objects are named by the line's name alone, so a name already served for
+        another namespace is refused (:class:`LineConflict`) rather than mixed."""
         with self._lock:
             entry = self._lines.get(line)
+            if entry is not None and entry.namespace != namespace:
+                raise LineConflict(
+                    f"metadata.name: line {line!r} is already served for namespace "
+                    f"{entry.namespace!r}; line names must be unique across namespaces"
+                )
             if entry is None:
                 ingestor = LineIngestor(
                     line,
@@ -114,7 +128,7 @@ class IngestionService:
                     max_clock_skew_s=self._skew,
                     panes=self._panes,
                 )
-                entry = self._lines[line] = _Line(ingestor, spec)
+                entry = self._lines[line] = _Line(ingestor, spec, namespace=namespace)
             elif entry.spec != spec:
                 entry.ingestor.update_spec(spec)
                 entry.spec = spec
@@ -182,7 +196,8 @@ class IngestionService:
     def ingest_bulk(
         self, line: str, body: bytes, content_type: str | None, *, backfill: bool = False
     ) -> BatchResult:
-        """A CSV or Parquet upload; ``backfill`` skips the lateness check (history)."""
+        """A CSV, Parquet or Arrow IPC stream upload (by ``content_type``); ``backfill``
+        skips the lateness check (history)."""
         entry = self._http_line(line)
         try:
             batch = parse_bulk(body, content_type)

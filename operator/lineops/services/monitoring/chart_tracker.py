@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lineops.api.productionline import QualityCharacteristic
-from lineops.dataplane.mes_store import Measurement
+from lineops.dataplane.repositories.mes import Measurement
 from lineops.mes.capability import Capability, capability
 from lineops.mes.charts import ChartKind, ChartSeries, apply
 from lineops.mes.data import ChartData

@@ -14,8 +14,9 @@ import pandas as pd
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.mes_metrics import MesMetrics
-from lineops.dataplane.mes_store import MesStore
+from lineops.dataplane.lines import LineRef
 from lineops.dataplane.offline_store import OfflineStore
+from lineops.dataplane.repositories.mes import MesRepository
 from lineops.mes.charts import ChartKind
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
@@ -68,12 +69,12 @@ class LineMonitor:
         name: str,
         generation: int,
         spec: ProductionLineSpec,
-        store: MesStore,
+        store: MesRepository,
         metrics: MesMetrics,
         drift: DriftTracker | None = None,
     ) -> None:
         self.namespace, self.name, self.generation = namespace, name, generation
-        self.key = f"{namespace}/{name}"
+        self.key = LineRef(namespace, name)
         self.spec = spec
         self._store = store
         self._metrics = metrics
@@ -181,17 +182,17 @@ class LineMonitors:
     """The monitors of every line this operator reconciles, keyed by namespace/name."""
 
     def __init__(
-        self, store: MesStore, metrics: MesMetrics, offline: OfflineStore | None = None
+        self, store: MesRepository, metrics: MesMetrics, offline: OfflineStore | None = None
     ) -> None:
         self.store = store
         self.metrics = metrics
         self._offline = offline
-        self._monitors: dict[str, LineMonitor] = {}
+        self._monitors: dict[LineRef, LineMonitor] = {}
 
     def for_line(
         self, namespace: str, name: str, generation: int, spec: ProductionLineSpec
     ) -> LineMonitor:
-        key = f"{namespace}/{name}"
+        key = LineRef(namespace, name)
         current = self._monitors.get(key)
         if current is None or current.generation != generation:
             fresh = LineMonitor(
@@ -224,8 +225,8 @@ class LineMonitors:
 
     def spec_of(self, namespace: str, name: str) -> ProductionLineSpec | None:
         """The spec of a line this operator has reconciled, for validating its records."""
-        monitor = self._monitors.get(f"{namespace}/{name}")
+        monitor = self._monitors.get(LineRef(namespace, name))
         return None if monitor is None else monitor.spec
 
     def forget(self, namespace: str, name: str) -> None:
-        self._monitors.pop(f"{namespace}/{name}", None)
+        self._monitors.pop(LineRef(namespace, name), None)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lineops.api.productionline import QualityCharacteristic
-from lineops.dataplane.mes_store import MachineEvent, Measurement, ProductionCount
+from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
 from lineops.mes.charts import ChartKind
 from lineops.mes.data import ChartData
 

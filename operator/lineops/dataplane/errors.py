@@ -1,4 +1,5 @@
-"""Errors of the ingestion path that reject a whole payload (nothing of it is stored)."""
+"""Errors of the data plane that reject a whole payload (nothing of it is stored), for
+readings and MES records alike."""
 
 from __future__ import annotations
 
@@ -23,3 +24,7 @@ class UnknownLine(LookupError):
 
 class IngestionDisabled(PermissionError):
     """The line exists but does not accept readings from this source (e.g. http disabled)."""
+
+
+class LineConflict(ValueError):
+    """A line name already served for another namespace (stores are keyed by name)."""

@@ -1,0 +1,245 @@
+"""`lineops dataplane serve`, `lineops db upgrade`, `lineops quarantine list|release`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from lineops.api.productionline import ProductionLine
+from lineops.cli.errors import CliError
+from lineops.cli.ingest_cmd import load_line
+
+
+def register(sub: Any) -> None:
+    plane = sub.add_parser("dataplane", help="the data plane: readings and MES records API")
+    ops = plane.add_subparsers(dest="dataplane_command", metavar="ACTION", required=True)
+    serve = ops.add_parser("serve", help="serve lines' readings and MES records over HTTP")
+    serve.add_argument("--line-file", action="append", required=True, help="ProductionLine YAML")
+    serve.add_argument("--data", required=True, help="data directory (Parquet, Feast)")
+    serve.add_argument(
+        "--db",
+        default=None,
+        help="database URL (default: LINEOPS_DB_URL, else SQLite lineops.db in --data)",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8081, help="0 picks a free port")
+    serve.add_argument("--token-file", default=None, help="require this bearer token for writes")
+    serve.add_argument("--no-feast", action="store_true", help="skip the Feast online store")
+    serve.set_defaults(func=_serve)
+
+    spec = ops.add_parser("openapi", help="write the API document (docs/dataplane-openapi.json)")
+    spec.add_argument("--out", default="docs/dataplane-openapi.json")
+    spec.add_argument("--check", action="store_true", help="fail if --out differs")
+    spec.set_defaults(func=_openapi)
+
+    db = sub.add_parser("db", help="the data plane's database")
+    db_ops = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_ops.add_parser("upgrade", help="apply schema migrations")
+    upgrade.add_argument(
+        "--db", required=True, help="database URL (sqlite:///... or postgresql+psycopg://...)"
+    )
+    upgrade.add_argument("--revision", default="head")
+    upgrade.set_defaults(func=_upgrade)
+    current = db_ops.add_parser("current", help="print the schema revision")
+    current.add_argument("--db", required=True)
+    current.set_defaults(func=_current)
+
+    quarantine = sub.add_parser("quarantine", help="items that could not be used")
+    q_ops = quarantine.add_subparsers(dest="quarantine_command", metavar="ACTION", required=True)
+    listing = q_ops.add_parser("list", help="quarantined items, oldest first (JSON lines)")
+    listing.add_argument("--db", required=True)
+    listing.add_argument("--line", default=None, help="namespace/name")
+    listing.add_argument("--kind", default=None, help="readings, measurements, events, counts")
+    listing.add_argument("--reason", default=None)
+    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--released", action="store_true", help="include released items")
+    listing.set_defaults(func=_list)
+    release = q_ops.add_parser(
+        "release", help="re-ingest quarantined MES records against a (fixed) line spec"
+    )
+    release.add_argument("--db", required=True)
+    release.add_argument("--line-file", required=True, help="the ProductionLine as it is now")
+    release.add_argument("--kind", default=None, help="measurements, events or counts")
+    release.add_argument("--reason", default=None)
+    release.add_argument("--limit", type=int, default=100_000)
+    release.set_defaults(func=_release)
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from lineops.dataplane.openapi import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    out = Path(args.out)
+    if args.check:
+        current = out.read_text(encoding="utf-8") if out.is_file() else ""
+        if current != text:
+            raise CliError(f"{out} is out of date: run `lineops dataplane openapi --out {out}`")
+        return 0
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lineops.dataplane.db.engine import SchemaError, upgrade
+
+    try:
+        before, after = upgrade(args.db, args.revision)
+    except (SQLAlchemyError, SchemaError) as exc:
+        raise CliError(f"--db: {exc}") from None
+    print(json.dumps({"from": before, "to": after}))
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lineops.dataplane.db.engine import SchemaError, current_revision, head_revision, new_engine
+
+    try:
+        engine = new_engine(args.db)
+        try:
+            revision = current_revision(engine)
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, SchemaError) as exc:
+        raise CliError(f"--db: {exc}") from None
+    print(json.dumps({"current": revision, "head": head_revision()}))
+    return 0
+
+
+def _open(url: str) -> Any:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lineops.dataplane.db.database import open_database
+    from lineops.dataplane.db.engine import SchemaError
+
+    try:
+        return open_database(url, create_empty=False)
+    except (SQLAlchemyError, SchemaError) as exc:
+        raise CliError(f"--db: {exc}") from None
+
+
+def _list(args: argparse.Namespace) -> int:
+    from lineops.dataplane.lines import LineRef
+
+    try:
+        line = None if args.line is None else LineRef.parse(args.line)
+    except ValueError as exc:
+        raise CliError(f"--line: {exc}") from None
+    db = _open(args.db)
+    try:
+        items = db.quarantine.list(
+            line,
+            kind=args.kind,
+            reason=args.reason,
+            include_released=args.released,
+            limit=args.limit,
+        )
+    finally:
+        db.close()
+    for item in items:
+        row = {
+            "id": item.id,
+            "line": str(item.line),
+            "kind": item.kind,
+            "reason": item.reason,
+            "detail": item.detail,
+            "source": item.source,
+            "received_at": item.received_at,
+            "released_at": item.released_at,
+            "record": item.record,
+        }
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from lineops.dataplane.lines import LineRef
+    from lineops.dataplane.release import release_records
+
+    line = load_line(args.line_file)
+    assert line.metadata.name is not None
+    ref = LineRef(line.metadata.namespace or "default", line.metadata.name)
+    db = _open(args.db)
+    try:
+        result = release_records(
+            db, ref, line.spec, kind=args.kind, reason=args.reason, limit=args.limit
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        db.close()
+    print(json.dumps(result.as_dict()))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    lines = [load_line(path) for path in args.line_file]
+    return asyncio.run(_serve_async(args, lines))
+
+
+async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) -> int:
+    # Feast's SDK takes seconds to import: only the commands that need it pay for it.
+    from prometheus_client import CollectorRegistry
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lineops.backends.feast_store import FeastStore
+    from lineops.dataplane.app import DataPlaneApp, read_token
+    from lineops.dataplane.db.database import embedded_url
+    from lineops.dataplane.db.engine import SchemaError
+    from lineops.dataplane.errors import LineConflict
+    from lineops.dataplane.lines import LineRef
+    from lineops.settings import SettingsError, load_settings
+
+    data = Path(args.data)
+    try:
+        token = None if args.token_file is None else read_token(Path(args.token_file))
+    except ValueError as exc:
+        raise CliError(f"--token-file: {exc}") from None
+    try:
+        db_url = args.db or load_settings().db_url or embedded_url(data)
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    registry = CollectorRegistry()
+    feast = None if args.no_feast else FeastStore.local(data)
+    try:
+        app = DataPlaneApp(
+            data,
+            db_url,
+            registry,
+            feast=feast,
+            host=args.host,
+            port=args.port,
+            token=token,
+        )
+    except (SQLAlchemyError, SchemaError) as exc:
+        raise CliError(f"--db: {exc}") from None
+    for line in lines:
+        assert line.metadata.name is not None
+        ref = LineRef(line.metadata.namespace or "default", line.metadata.name)
+        try:
+            await asyncio.to_thread(app.configure_line, ref, line.spec)
+        except LineConflict as exc:
+            raise CliError(f"--line-file: {exc}") from None
+    port = await app.start()
+    # One JSON line on stdout, so scripts and tests learn the bound port.
+    print(
+        json.dumps({"url": app.url, "port": port, "lines": [str(ref) for ref in app.lines]}),
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await app.stop()
+    print("stopped", file=sys.stderr)
+    return 0

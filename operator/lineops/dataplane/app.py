@@ -1,0 +1,174 @@
+"""The data plane as one application: readings, MES records, quarantine, one HTTP API.
+
+The operator builds it in-process in the embedded profile; ``lineops dataplane serve`` runs
+the same object on its own (the cluster profile's Deployment, a laptop, the tests). Lines
+are configured by the caller (the operator's reconciler, or ``--line-file``); every route
+lives under ``/v1/namespaces/{namespace}/lines/{line}/`` and answers errors as problem
+documents. Writes may require a bearer token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from prometheus_client import CollectorRegistry
+
+from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.feast_store import FeastStore
+from lineops.dataplane.db.database import Database, open_database
+from lineops.dataplane.ingestion.http_server import IngestionServer
+from lineops.dataplane.ingestion.service import IngestionService
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.mes_api import MesApi
+from lineops.dataplane.openapi import openapi_document
+from lineops.dataplane.problems import problem
+
+WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Raw-reading partitions are compacted once their day closed; a day stays open for late
+# readings this long after midnight (well beyond any line's allowed lateness).
+COMPACT_EVERY: Final = timedelta(hours=1)
+COMPACT_AFTER: Final = timedelta(hours=6)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def bearer_auth(token: str) -> Middleware:
+    """Writes need ``Authorization: Bearer <token>``; reads (health, metrics, the API
+    document) stay open for probes and scrapers."""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in WRITE_METHODS:
+            sent = request.headers.get("Authorization", "")
+            scheme, _, value = sent.partition(" ")
+            # Constant-time comparison: the token must not leak through response timing.
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                value.encode(), token.encode()
+            ):
+                return problem(
+                    401,
+                    "unauthorized",
+                    "writes need the header Authorization: Bearer <token>",
+                    field="header.Authorization",
+                    headers={"WWW-Authenticate": 'Bearer realm="lineops"'},
+                )
+        return await handler(request)
+
+    return check
+
+
+def read_token(path: Path) -> str:
+    """A token from a file (a mounted Secret); surrounding whitespace is not part of it."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"token file {path}: {exc.strerror or exc}") from None
+    if not token:
+        raise ValueError(f"token file {path}: empty")
+    return token
+
+
+class DataPlaneApp:
+    def __init__(
+        self,
+        data_dir: Path,
+        db_url: str,
+        registry: CollectorRegistry,
+        *,
+        feast: FeastStore | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        compact_every: timedelta | None = COMPACT_EVERY,
+    ) -> None:
+        self.data_dir = data_dir
+        self._compact_every = compact_every
+        self._maintenance: asyncio.Task[None] | None = None
+        # Opening checks the schema: an outdated database stops here, before any port binds.
+        self.db: Database = open_database(db_url)
+        self.ingestion = IngestionService(data_dir, registry, feast=feast)
+        self._specs: dict[LineRef, ProductionLineSpec] = {}
+        self.mes = MesApi(self.db, self.spec_of, registry)
+        self.server = IngestionServer(self.ingestion, registry, host=host, port=port)
+        app = self.server.app
+        if token is not None:
+            app.middlewares.append(bearer_auth(token))
+        app.router.add_routes(self.mes.routes())
+        app.router.add_get("/openapi.json", self._openapi)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def port(self) -> int | None:
+        return self.server.port
+
+    def spec_of(self, namespace: str, name: str) -> ProductionLineSpec | None:
+        return self._specs.get(LineRef(namespace, name))
+
+    @property
+    def lines(self) -> list[LineRef]:
+        return sorted(self._specs)
+
+    def configure_line(self, line: LineRef, spec: ProductionLineSpec) -> list[str]:
+        """Readings, Feast objects and record validation for a line (blocking: Feast)."""
+        views = self.ingestion.configure_line(line.name, spec, line.namespace)
+        self._specs[line] = spec
+        return views
+
+    def remove_line(self, line: LineRef) -> None:
+        """Stop serving a line; its stored data stays."""
+        self._specs.pop(line, None)
+        if self.ingestion.namespace_of(line.name) == line.namespace:
+            self.ingestion.remove_line(line.name)
+
+    async def start(self) -> int:
+        port = await self.server.start()
+        await self.ingestion.start()
+        if self._compact_every is not None:
+            self._maintenance = asyncio.create_task(self._compact_loop(self._compact_every))
+        return port
+
+    def compact(self, now: datetime | None = None) -> int:
+        """Merge the small Parquet files of closed days (blocking); returns files merged."""
+        before = (now or datetime.now(UTC)) - COMPACT_AFTER
+        results = self.ingestion.offline.compact_all(before)
+        return sum(r.merged for r in results.values())
+
+    async def _compact_loop(self, every: timedelta) -> None:
+        while True:
+            await asyncio.sleep(every.total_seconds())
+            try:
+                merged = await asyncio.to_thread(self.compact)
+            except Exception:
+                # Compaction is crash-safe and idempotent: log, retry at the next tick.
+                log.exception("offline store compaction failed; retrying in %s", every)
+            else:
+                if merged:
+                    log.info("offline store: compacted %d small files", merged)
+
+    async def stop(self) -> None:
+        """Stop accepting, let requests in flight finish, then close the stores."""
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+            self._maintenance = None
+        await self.server.stop()
+        await self.ingestion.stop()
+        await asyncio.to_thread(self.db.close)
+
+    async def _openapi(self, _request: web.Request) -> web.Response:
+        return web.json_response(openapi_document())

@@ -1,0 +1,118 @@
+"""Engines for the data plane's database and the schema check at start-up.
+
+``sqlite:///path`` (embedded profile) or ``postgresql+psycopg://...`` (cluster profile).
+The data plane never migrates a database that already holds data behind the operator's
+back: an older schema stops it with the command to run (``lineops db upgrade``); only an
+empty database is created at the newest revision on first start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is not the one this code was written for."""
+
+
+def new_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs for the data plane's access pattern."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise SchemaError(
+            f"db: {parsed.get_backend_name()!r} is not supported (sqlite or postgresql)"
+        )
+    # Batches are written from worker threads; a small pool per process is enough.
+    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: readers (monitors, reports) never block the writer; FULL: an acknowledged batch
+    # survives a power cut.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser interpolation: a password with % must survive.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None, "no migrations shipped"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
+    """Apply migrations up to ``revision``; returns (before, after)."""
+    engine = new_engine(url)
+    try:
+        before = current_revision(engine)
+        with engine.begin() as conn:
+            config = alembic_config(url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    return before, after or ""
+
+
+def check_schema(engine: Engine, url_for_message: str, *, create_empty: bool = True) -> None:
+    """Refuse a database whose schema is older (or newer) than this code's."""
+    head = head_revision()
+    current = current_revision(engine)
+    if current == head:
+        return
+    shown = make_url(url_for_message).render_as_string(hide_password=True)
+    if current is None and not inspect(engine).get_table_names():
+        if create_empty:
+            upgrade(engine.url.render_as_string(hide_password=False))
+            return
+        raise SchemaError(
+            f"db {shown}: empty, no lineops schema; run `lineops db upgrade --db {shown}`"
+        )
+    if current is None:
+        raise SchemaError(
+            f"db {shown}: holds tables but no lineops schema revision; point --db at an "
+            f"empty database or run `lineops db upgrade --db URL` on a lineops database"
+        )
+    script = ScriptDirectory.from_config(alembic_config(shown))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        raise SchemaError(
+            f"db {shown}: schema revision {current} is newer than this lineops ({head}); "
+            "upgrade lineops"
+        )
+    raise SchemaError(
+        f"db {shown}: schema revision {current} is older than this lineops ({head}); run "
+        f"`lineops db upgrade --db {shown}`"
+    )

@@ -1,0 +1,260 @@
+"""The data plane's HTTP API as an OpenAPI 3.1 document (served at ``/openapi.json`` and
+committed as ``docs/dataplane-openapi.json``; a test fails when the two drift).
+
+The schemas describe what a client may send: anything they accept reaches the validators,
+which quarantine unusable items (never a 5xx); what they reject is a 4xx problem document.
+Values are deliberately loose where historians send junk (a reading's ``value`` may be any
+JSON value: ``"Bad"`` is quarantined as ``non_numeric``, not refused).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from lineops import __version__
+from lineops.dataplane.ingestion.payload import MAX_EPOCH_S, MAX_TEXT, MIN_EPOCH_S
+from lineops.dataplane.ingestion.reasons import VOCABULARY
+from lineops.dataplane.records import KINDS, MAX_BIGINT, MAX_INT, MAX_NAME
+
+LINE_PATH: Final = "/v1/namespaces/{namespace}/lines/{line}"
+_NAME = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 253}
+_TIMESTAMP = {"type": "string", "description": "ISO 8601 with a UTC offset"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+SCHEMAS: Final[dict[str, Any]] = {
+    "Reading": {
+        "type": "object",
+        "description": "One sensor reading. Unusable readings are quarantined, not refused.",
+        "properties": {
+            "work_unit": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+            "sensor": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+            "timestamp": {
+                "description": "ISO 8601 (no offset means UTC) or epoch seconds (1900..2200)",
+                "type": ["string", "number"],
+                "minimum": MIN_EPOCH_S,
+                "maximum": MAX_EPOCH_S,
+            },
+            "value": {"description": "a number or a numeric string; anything else is quarantined"},
+            "lot": {"type": ["string", "null"], "maxLength": MAX_TEXT},
+        },
+        "required": ["work_unit", "sensor", "timestamp", "value"],
+    },
+    "ReadingsBatch": {
+        "type": "object",
+        "properties": {"readings": {"type": "array", "items": _ref("Reading")}},
+        "required": ["readings"],
+    },
+    "Measurement": {
+        "type": "object",
+        "properties": {
+            "characteristic": {"type": "string"},
+            "timestamp": _TIMESTAMP,
+            "value": {"type": ["number", "string"]},
+            "sampleSize": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+            "lot": {"type": ["string", "null"], "maxLength": MAX_NAME},
+        },
+        "required": ["characteristic", "timestamp", "value"],
+    },
+    "MachineEvent": {
+        "type": "object",
+        "properties": {
+            "workUnit": {"type": "string"},
+            "timestamp": _TIMESTAMP,
+            "state": {"type": "string", "description": "running, idle, down, setup, ..."},
+            "reason": {"type": "string"},
+        },
+        "required": ["workUnit", "timestamp", "state"],
+    },
+    "ProductionCount": {
+        "type": "object",
+        "properties": {
+            "workUnit": {"type": "string"},
+            "timestamp": _TIMESTAMP,
+            "total": {"type": "integer", "minimum": 0, "maximum": MAX_BIGINT},
+            "good": {"type": "integer", "minimum": 0, "maximum": MAX_BIGINT},
+        },
+        "required": ["workUnit", "timestamp", "total", "good"],
+    },
+    "BatchResult": {
+        "type": "object",
+        "description": "received = accepted + quarantined, always",
+        "properties": {
+            "line": {"type": "string"},
+            "batch_id": {"type": "string"},
+            "received": {"type": "integer"},
+            "accepted": {"type": "integer"},
+            "quarantined": {"type": "integer"},
+            "reasons": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "propertyNames": {"enum": list(VOCABULARY)},
+            },
+        },
+        "required": ["received", "accepted", "quarantined", "reasons"],
+    },
+    "RecordsResult": {
+        "type": "object",
+        "description": "received = accepted + quarantined, always",
+        "properties": {
+            "received": {"type": "integer"},
+            "accepted": {"type": "integer"},
+            "quarantined": {"type": "integer"},
+            "reasons": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "rejected": {
+                "type": "array",
+                "description": "the first 100 quarantined records",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "index": {"type": "integer"},
+                        "reason": {"enum": list(VOCABULARY)},
+                        "detail": {"type": "string"},
+                    },
+                },
+            },
+        },
+        "required": ["received", "accepted", "quarantined", "reasons", "rejected"],
+    },
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details; field names the offending input",
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "field": {"type": "string"},
+        },
+        "required": ["type", "title", "status", "detail"],
+    },
+}
+
+_RECORD_SCHEMAS: Final = {
+    "measurements": "Measurement",
+    "events": "MachineEvent",
+    "counts": "ProductionCount",
+}
+
+_PROBLEM = {"application/problem+json": {"schema": _ref("Problem")}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {
+        400: "body not decodable",
+        401: "write without a valid bearer token (when auth is on)",
+        403: "ingestion of this kind disabled for the line",
+        404: "line not served by this data plane",
+        413: "payload too large",
+        415: "unsupported Content-Type",
+        422: "body decodes but has the wrong shape",
+    }
+    return {str(s): {"description": text[s], "content": _PROBLEM} for s in statuses}
+
+
+_PARAMETERS: Final = [
+    {"name": "namespace", "in": "path", "required": True, "schema": _NAME},
+    {"name": "line", "in": "path", "required": True, "schema": _NAME},
+]
+
+
+def _post(summary: str, body: dict[str, Any], result: str, *errors: int) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": _PARAMETERS,
+            "requestBody": {"required": True, "content": body},
+            "responses": {
+                "200": {
+                    "description": "stored: accepted items in the store, the rest quarantined",
+                    "content": {"application/json": {"schema": _ref(result)}},
+                },
+                **_errors(*errors),
+            },
+            "security": [{}, {"bearer": []}],
+        }
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        f"{LINE_PATH}/readings": _post(
+            "A JSON batch of sensor readings",
+            {"application/json": {"schema": _ref("ReadingsBatch")}},
+            "BatchResult",
+            400,
+            401,
+            403,
+            404,
+            413,
+            415,
+            422,
+        ),
+        f"{LINE_PATH}/readings:bulk": _post(
+            "Readings in bulk: CSV, Parquet or an Arrow IPC stream "
+            "(columns work_unit, sensor, timestamp, value[, lot])",
+            {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+                "application/vnd.apache.arrow.stream": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+            "BatchResult",
+            400,
+            401,
+            403,
+            404,
+            413,
+            415,
+            422,
+        ),
+    }
+    for kind in KINDS:
+        schema = _RECORD_SCHEMAS[kind]
+        batch = {
+            "type": "object",
+            "properties": {"records": {"type": "array", "items": _ref(schema)}},
+            "required": ["records"],
+        }
+        paths[f"{LINE_PATH}/{kind}"] = _post(
+            f"MES records: {kind}",
+            {"application/json": {"schema": batch}},
+            "RecordsResult",
+            400,
+            401,
+            404,
+            413,
+            422,
+        )
+    paths["/healthz"] = {
+        "get": {
+            "summary": "liveness",
+            "responses": {"200": {"description": "serving"}},
+        }
+    }
+    paths["/metrics"] = {
+        "get": {
+            "summary": "Prometheus metrics",
+            "responses": {"200": {"description": "text format", "content": {"text/plain": {}}}},
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lineops data plane",
+            "version": __version__,
+            "description": "Readings and MES records of production lines. Errors are RFC 9457 "
+            "problem documents; items that cannot be used are quarantined and counted.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

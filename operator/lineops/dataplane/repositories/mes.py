@@ -1,0 +1,189 @@
+"""MES records per line: quality measurements, machine states, production counts.
+
+SQLite in the embedded profile, PostgreSQL in the cluster profile (SQLAlchemy Core; the
+schema comes from the Alembic migrations). Rows are only appended; every read is ordered by
+arrival (``id``), which is the order in which subgroups are formed and charts are plotted,
+so a replay gives the same charts. A batch is one transaction: all of it or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, delete, func, insert, select
+
+from lineops.dataplane.db.tables import machine_events, measurements, production_counts
+from lineops.dataplane.lines import LineRef
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    characteristic: str
+    timestamp: str
+    value: float
+    sample_size: int | None = None  # attribute charts: the sample the count was taken from
+    lot: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MachineEvent:
+    work_unit: str
+    timestamp: str
+    state: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProductionCount:
+    work_unit: str
+    timestamp: str
+    total: int
+    good: int
+
+
+class MesRepository:
+    """Append and read a line's MES records; safe to share between threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add_measurements(
+        self, line: LineRef, rows: Sequence[Measurement], conn: Connection | None = None
+    ) -> None:
+        self._insert(
+            measurements,
+            [
+                {
+                    "characteristic": m.characteristic,
+                    "timestamp": m.timestamp,
+                    "value": m.value,
+                    "sample_size": m.sample_size,
+                    "lot": m.lot,
+                }
+                for m in rows
+            ],
+            line,
+            conn,
+        )
+
+    def add_events(
+        self, line: LineRef, rows: Iterable[MachineEvent], conn: Connection | None = None
+    ) -> None:
+        self._insert(
+            machine_events,
+            [
+                {
+                    "work_unit": e.work_unit,
+                    "timestamp": e.timestamp,
+                    "state": e.state,
+                    "reason": e.reason,
+                }
+                for e in rows
+            ],
+            line,
+            conn,
+        )
+
+    def add_counts(
+        self, line: LineRef, rows: Iterable[ProductionCount], conn: Connection | None = None
+    ) -> None:
+        self._insert(
+            production_counts,
+            [
+                {
+                    "work_unit": c.work_unit,
+                    "timestamp": c.timestamp,
+                    "total": c.total,
+                    "good": c.good,
+                }
+                for c in rows
+            ],
+            line,
+            conn,
+        )
+
+    def _insert(
+        self, table: Table, rows: list[dict[str, object]], line: LineRef, conn: Connection | None
+    ) -> None:
+        if not rows:
+            return
+        for row in rows:
+            row["namespace"], row["line"] = line.namespace, line.name
+        if conn is not None:  # part of the caller's transaction (a quarantine release)
+            conn.execute(insert(table), rows)
+            return
+        # executemany in one transaction: one round trip per batch on PostgreSQL
+        # (insertmanyvalues), one fsync on SQLite.
+        with self.engine.begin() as own:
+            own.execute(insert(table), rows)
+
+    def add(
+        self, kind: str, line: LineRef, rows: Sequence[object], conn: Connection | None = None
+    ) -> None:
+        """Append records of a kind (``measurements``, ``events``, ``counts``)."""
+        if kind == "measurements":
+            self.add_measurements(line, rows, conn)  # type: ignore[arg-type]
+        elif kind == "events":
+            self.add_events(line, rows, conn)  # type: ignore[arg-type]
+        elif kind == "counts":
+            self.add_counts(line, rows, conn)  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"kind: {kind!r} is not measurements, events or counts")
+
+    def measurements(
+        self, line: LineRef, characteristic: str, after_id: int = 0
+    ) -> list[tuple[int, Measurement]]:
+        """Measurements in arrival order, only those stored after ``after_id``."""
+        t = measurements.c
+        query = (
+            select(t.id, t.characteristic, t.timestamp, t.value, t.sample_size, t.lot)
+            .where(_of(measurements, line), t.characteristic == characteristic, t.id > after_id)
+            .order_by(t.id)
+        )
+        with self.engine.connect() as conn:
+            return [(int(r[0]), Measurement(*r[1:])) for r in conn.execute(query)]
+
+    def oee_version(self, line: LineRef) -> tuple[int, int]:
+        """Newest event and count row ids: unchanged means the OEE inputs are unchanged."""
+        with self.engine.connect() as conn:
+            events = conn.execute(
+                select(func.coalesce(func.max(machine_events.c.id), 0)).where(
+                    _of(machine_events, line)
+                )
+            ).scalar_one()
+            counts = conn.execute(
+                select(func.coalesce(func.max(production_counts.c.id), 0)).where(
+                    _of(production_counts, line)
+                )
+            ).scalar_one()
+        return int(events), int(counts)
+
+    def events(self, line: LineRef) -> list[MachineEvent]:
+        t = machine_events.c
+        query = (
+            select(t.work_unit, t.timestamp, t.state, t.reason)
+            .where(_of(machine_events, line))
+            .order_by(t.timestamp, t.id)
+        )
+        with self.engine.connect() as conn:
+            return [MachineEvent(*r) for r in conn.execute(query)]
+
+    def counts(self, line: LineRef) -> list[ProductionCount]:
+        t = production_counts.c
+        query = (
+            select(t.work_unit, t.timestamp, t.total, t.good)
+            .where(_of(production_counts, line))
+            .order_by(t.timestamp, t.id)
+        )
+        with self.engine.connect() as conn:
+            return [ProductionCount(r[0], r[1], int(r[2]), int(r[3])) for r in conn.execute(query)]
+
+    def delete_line(self, line: LineRef) -> None:
+        with self.engine.begin() as conn:
+            for table in (measurements, machine_events, production_counts):
+                conn.execute(delete(table).where(_of(table, line)))
+
+
+def _of(table: Table, line: LineRef) -> ColumnElement[bool]:
+    return and_(table.c.namespace == line.namespace, table.c.line == line.name)

@@ -1,0 +1,39 @@
+"""DataPlaneApp as a whole: the maintenance it runs on its stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+from prometheus_client import CollectorRegistry
+
+from lineops.api.productionline import ProductionLine
+from lineops.dataplane.app import DataPlaneApp
+from lineops.dataplane.db.database import embedded_url
+from lineops.dataplane.lines import LineRef
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "productionline.yaml"
+
+
+def test_closed_days_are_compacted_and_nothing_is_lost(tmp_path: Path) -> None:
+    line = ProductionLine.model_validate(yaml.safe_load(EXAMPLE.read_text()))
+    app = DataPlaneApp(tmp_path, embedded_url(tmp_path), CollectorRegistry(), compact_every=None)
+    ref = LineRef("default", "press-line-1")
+    app.configure_line(ref, line.spec)
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    for batch in range(10):  # ten uploads: ten small Parquet files in one closed day
+        rows = "".join(
+            f"press-01,ram_force,{(day + timedelta(seconds=batch * 100 + i)).isoformat()},{i}\n"
+            for i in range(100)
+        )
+        body = ("work_unit,sensor,timestamp,value\n" + rows).encode()
+        result = app.ingestion.ingest_bulk(ref.name, body, "text/csv", backfill=True)
+        assert result.accepted == 100
+    offline = app.ingestion.offline
+    assert len(offline.files(ref.name)) == 10
+    assert app.compact() == 10
+    assert len(offline.files(ref.name)) == 1
+    assert offline.count(ref.name) == 1000
+    assert app.compact() == 0  # idempotent
+    app.db.close()

@@ -1,0 +1,246 @@
+"""`lineops dataplane serve`, `lineops db upgrade|current` and `lineops quarantine
+list|release` as a user runs them: real processes on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from lineops.cli.main import main
+from lineops.dataplane.db.database import open_database
+from lineops.dataplane.db.engine import head_revision, new_engine
+from lineops.dataplane.lines import LineRef
+from sqlalchemy import text
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "productionline.yaml"
+LINE = LineRef("plant-a", "press-line-1")
+BASE = f"/v1/namespaces/{LINE.namespace}/lines/{LINE.name}"
+
+
+def _line_file(tmp_path: Path, *, drop: str | None = None) -> Path:
+    """The example line in namespace plant-a; ``drop`` removes a quality characteristic
+    (a spec that is 'wrong' until it is fixed)."""
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc["metadata"]["namespace"] = LINE.namespace
+    if drop is not None:
+        doc["spec"]["qualityCharacteristics"] = [
+            qc for qc in doc["spec"]["qualityCharacteristics"] if qc["name"] != drop
+        ]
+    path = tmp_path / ("line.yaml" if drop is None else f"line-without-{drop}.yaml")
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@contextmanager
+def _serving(args: list[str]) -> Iterator[tuple[dict[str, Any], subprocess.Popen[str]]]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lineops.cli.main",
+            "dataplane",
+            "serve",
+            "--port",
+            "0",
+            "--no-feast",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LINEOPS_DB_URL": ""},
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # blocks until the server printed its address
+        if not first:
+            raise AssertionError(f"dataplane serve exited: {proc.wait()} {proc.stderr.read()}")
+        yield json.loads(first), proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+def _now(offset_s: float = 0.0) -> str:
+    return datetime.fromtimestamp(time.time() + offset_s, UTC).isoformat()
+
+
+def test_serve_takes_readings_and_records_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    args = [
+        "--line-file",
+        str(_line_file(tmp_path)),
+        "--data",
+        str(tmp_path / "data"),
+        "--db",
+        db_url,
+        "--token-file",
+        str(token),
+    ]
+    with _serving(args) as (hello, proc):
+        assert hello["lines"] == [str(LINE)]
+        url = hello["url"]
+        auth = {"Authorization": "Bearer s3cret"}
+        readings = {
+            "readings": [
+                {
+                    "work_unit": "press-01",
+                    "sensor": "ram_force",
+                    "timestamp": _now(-i),
+                    "value": 1.0,
+                }
+                for i in range(5)
+            ]
+            + [
+                {
+                    "work_unit": "press-01",
+                    "sensor": "ram_force",
+                    "timestamp": _now(),
+                    "value": "Bad",
+                }
+            ]
+        }
+        refused = requests.post(f"{url}{BASE}/readings", json=readings, timeout=30)
+        assert refused.status_code == 401
+        assert refused.headers["Content-Type"].startswith("application/problem+json")
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        assert refused.json()["field"] == "header.Authorization"
+        answer = requests.post(f"{url}{BASE}/readings", json=readings, headers=auth, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["accepted"], answer.json()["quarantined"]) == (5, 1)
+        records = {
+            "records": [
+                {"characteristic": "ring_diameter", "timestamp": _now(), "value": 74.001},
+                {"characteristic": "ring_diameter", "timestamp": _now(), "value": "Inp OutRange"},
+            ]
+        }
+        answer = requests.post(f"{url}{BASE}/measurements", json=records, headers=auth, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["reasons"] == {"non_numeric": 1}
+        other = requests.post(
+            f"{url}/v1/namespaces/plant-b/lines/{LINE.name}/measurements",
+            json=records,
+            headers=auth,
+            timeout=30,
+        )
+        assert other.status_code == 404 and other.json()["field"] == "path.line"
+        document = requests.get(f"{url}/openapi.json", timeout=30).json()
+        assert document["openapi"].startswith("3.1")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    db = open_database(db_url, create_empty=False)
+    try:
+        assert [m.value for _, m in db.mes.measurements(LINE, "ring_diameter")] == [74.001]
+        assert db.quarantine.counts_by_reason(LINE) == {"non_numeric": 1}
+    finally:
+        db.close()
+
+
+def test_db_upgrade_and_current(db_url: str, capsys: Any) -> None:
+    assert main(["db", "current", "--db", db_url]) == 0
+    assert json.loads(capsys.readouterr().out) == {"current": None, "head": head_revision()}
+    assert main(["db", "upgrade", "--db", db_url]) == 0
+    assert json.loads(capsys.readouterr().out) == {"from": None, "to": head_revision()}
+    assert main(["db", "upgrade", "--db", db_url]) == 0
+    assert json.loads(capsys.readouterr().out)["from"] == head_revision()
+
+
+def test_serve_refuses_a_database_it_does_not_know(tmp_path: Path, db_url: str) -> None:
+    engine = new_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE measurements (id INTEGER)"))
+    engine.dispose()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lineops.cli.main",
+            "dataplane",
+            "serve",
+            "--port",
+            "0",
+            "--no-feast",
+            "--line-file",
+            str(_line_file(tmp_path)),
+            "--data",
+            str(tmp_path),
+            "--db",
+            db_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "lineops db upgrade --db" in proc.stderr and proc.stdout == ""
+
+
+def test_quarantined_records_are_released_once_after_a_spec_fix(
+    tmp_path: Path, db_url: str, capsys: Any
+) -> None:
+    wrong = _line_file(tmp_path, drop="ring_diameter")
+    args = ["--line-file", str(wrong), "--data", str(tmp_path / "data"), "--db", db_url]
+    with _serving(args) as (hello, _proc):
+        records = {
+            "records": [
+                {"characteristic": "ring_diameter", "timestamp": _now(i), "value": 74.0 + i / 1000}
+                for i in range(4)
+            ]
+            + [{"characteristic": "ring_diameter", "timestamp": _now(), "value": "Bad"}]
+        }
+        answer = requests.post(f"{hello['url']}{BASE}/measurements", json=records, timeout=30)
+        assert answer.json()["reasons"] == {"unknown_characteristic": 5}
+
+    assert main(["quarantine", "list", "--db", db_url, "--line", str(LINE)]) == 0
+    listed = [json.loads(row) for row in capsys.readouterr().out.splitlines()]
+    assert [row["reason"] for row in listed] == ["unknown_characteristic"] * 5
+    assert listed[4]["record"]["value"] == "Bad"
+
+    fixed = _line_file(tmp_path)
+    release = ["quarantine", "release", "--db", db_url, "--line-file", str(fixed)]
+    assert main(release) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first == {
+        "line": str(LINE),
+        "examined": 5,
+        "released": 4,
+        "still_quarantined": 1,
+        "reasons": {"non_numeric": 1},
+    }
+    assert main(release) == 0  # idempotent: nothing released twice
+    second = json.loads(capsys.readouterr().out)
+    assert (second["examined"], second["released"]) == (1, 0)
+
+    db = open_database(db_url, create_empty=False)
+    try:
+        values = [m.value for _, m in db.mes.measurements(LINE, "ring_diameter")]
+        assert values == [74.0, 74.001, 74.002, 74.003]
+        assert db.quarantine.total(LINE) == 1
+    finally:
+        db.close()
+
+
+def test_operator_refuses_to_start_on_a_foreign_schema(
+    tmp_path: Path, db_url: str, capsys: Any, monkeypatch: Any
+) -> None:
+    engine = new_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE measurements (id INTEGER)"))
+    engine.dispose()
+    monkeypatch.setenv("LINEOPS_DB_URL", db_url)
+    code = main(["operator", "run", "-n", "plant-a", "--data-dir", str(tmp_path)])
+    assert code == 2
+    assert "lineops db upgrade --db" in capsys.readouterr().err

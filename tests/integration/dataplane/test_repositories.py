@@ -1,0 +1,155 @@
+"""The data plane's repositories and migrations, the same suite on SQLite and on a real
+PostgreSQL 15 (``db_url`` runs every test on both)."""
+
+from __future__ import annotations
+
+import pytest
+from lineops.dataplane.db.database import open_database
+from lineops.dataplane.db.engine import (
+    SchemaError,
+    check_schema,
+    current_revision,
+    head_revision,
+    new_engine,
+    upgrade,
+)
+from lineops.dataplane.db.tables import metadata
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
+from lineops.dataplane.repositories.quarantine import Rejected
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+A = LineRef("plant-a", "press-line-1")
+B = LineRef("plant-b", "press-line-1")  # same name, other namespace: a different line
+
+
+def test_migrations_create_what_the_code_reads(db_url: str) -> None:
+    before, after = upgrade(db_url)
+    assert (before, after) == (None, head_revision())
+    engine = new_engine(db_url)
+    try:
+        found = inspect(engine)
+        for table in metadata.sorted_tables:
+            columns = {c["name"] for c in found.get_columns(table.name)}
+            assert columns == {c.name for c in table.columns}, table.name
+            indexes = {i["name"] for i in found.get_indexes(table.name)}
+            assert {i.name for i in table.indexes} <= indexes, table.name
+    finally:
+        engine.dispose()
+    # A second upgrade is a no-op.
+    assert upgrade(db_url) == (head_revision(), head_revision())
+
+
+def test_empty_database_is_created_on_open(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        assert current_revision(db.engine) == head_revision()
+    finally:
+        db.close()
+
+
+def test_foreign_tables_without_revision_are_refused(db_url: str) -> None:
+    engine = new_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE measurements (id INTEGER)"))
+        with pytest.raises(SchemaError, match="lineops db upgrade"):
+            check_schema(engine, db_url)
+    finally:
+        engine.dispose()
+
+
+def test_unknown_revision_is_refused_as_newer(db_url: str) -> None:
+    upgrade(db_url)
+    engine = new_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
+        with pytest.raises(SchemaError, match="newer than this lineops"):
+            check_schema(engine, db_url)
+    finally:
+        engine.dispose()
+
+
+def test_refusal_never_creates_an_empty_database_when_not_allowed(db_url: str) -> None:
+    engine = new_engine(db_url)
+    try:
+        with pytest.raises(SchemaError, match="empty, no lineops schema; run `lineops db upgrade"):
+            check_schema(engine, db_url, create_empty=False)
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_mes_records_round_trip_per_line(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        mes = db.mes
+        mes.add_measurements(A, [Measurement("d", "2026-01-01T00:00:00+00:00", 1.5, None, "L1")])
+        mes.add_measurements(A, [Measurement("d", "2026-01-01T00:00:01+00:00", 2.5)])
+        mes.add_measurements(B, [Measurement("d", "2026-01-01T00:00:00+00:00", 9.0)])
+        rows = mes.measurements(A, "d")
+        assert [m.value for _, m in rows] == [1.5, 2.5]
+        assert rows[0][1].lot == "L1"
+        assert [m.value for _, m in mes.measurements(A, "d", after_id=rows[0][0])] == [2.5]
+        assert [m.value for _, m in mes.measurements(B, "d")] == [9.0]
+
+        assert mes.oee_version(A) == (0, 0)
+        mes.add_events(A, [MachineEvent("press-01", "2026-01-01T00:00:00+00:00", "running")])
+        mes.add_counts(A, [ProductionCount("press-01", "2026-01-01T00:10:00+00:00", 10, 9)])
+        events_id, counts_id = mes.oee_version(A)
+        assert events_id > 0 and counts_id > 0
+        assert mes.events(A) == [
+            MachineEvent("press-01", "2026-01-01T00:00:00+00:00", "running", "")
+        ]
+        assert mes.counts(A) == [ProductionCount("press-01", "2026-01-01T00:10:00+00:00", 10, 9)]
+        assert mes.events(B) == [] and mes.counts(B) == []
+
+        mes.delete_line(A)
+        assert mes.measurements(A, "d") == [] and mes.events(A) == []
+        assert len(mes.measurements(B, "d")) == 1
+    finally:
+        db.close()
+
+
+def test_a_failing_batch_stores_nothing(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        good = Measurement("d", "2026-01-01T00:00:00+00:00", 1.0)
+        broken = Measurement("d", None, 2.0)  # type: ignore[arg-type]  # NOT NULL violation
+        with pytest.raises(IntegrityError):
+            db.mes.add_measurements(A, [good, good, broken])
+        assert db.mes.measurements(A, "d") == []
+    finally:
+        db.close()
+
+
+def test_quarantine_counts_lists_and_releases_once(db_url: str) -> None:
+    db = open_database(db_url)
+    try:
+        q = db.quarantine
+        q.add(
+            A,
+            "measurements",
+            [
+                Rejected("unknown_characteristic", "records[0].characteristic: 'x'", {"a": 1}),
+                Rejected("non_numeric", "records[1].value: 'Bad'", {"value": "Bad"}),
+            ],
+            source="http",
+        )
+        q.add(B, "readings", [Rejected("non_numeric", "readings[0].value", {})], source="mqtt")
+        assert q.counts_by_reason(A) == {"unknown_characteristic": 1, "non_numeric": 1}
+        assert q.total() == 3
+        items = q.list(A)
+        assert [i.reason for i in items] == ["unknown_characteristic", "non_numeric"]
+        assert items[1].record == {"value": "Bad"} and items[1].kind == "measurements"
+        with db.engine.begin() as conn:
+            assert q.mark_released([items[0].id], conn) == 1
+        with db.engine.begin() as conn:
+            assert q.mark_released([items[0].id], conn) == 0  # idempotent
+        assert [i.id for i in q.list(A)] == [items[1].id]
+        assert len(q.list(A, include_released=True)) == 2
+        assert q.counts_by_reason(A) == {"non_numeric": 1}
+    finally:
+        db.close()
