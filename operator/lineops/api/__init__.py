@@ -16,7 +16,6 @@ from lineops.api.kinds import (
 )
 from lineops.api.meta import ObjectMeta
 from lineops.api.productionline import (
-    ChartType,
     Features,
     Ingestion,
     Kpis,
@@ -47,6 +46,7 @@ from lineops.api.qualitymodel import (
     TrainingStatus,
 )
 from lineops.api.quantities import parse_decimal, parse_duration
+from lineops.mes.kinds import ChartKind
 
 __all__ = [
     "API_VERSION",
@@ -57,7 +57,7 @@ __all__ = [
     "VERSION",
     "ChallengerStatus",
     "ChampionStatus",
-    "ChartType",
+    "ChartKind",
     "Condition",
     "ConditionStatus",
     "Features",

@@ -7,7 +7,7 @@ that pydantic cannot express itself (CEL rules, list types) are attached here as
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -60,8 +60,8 @@ def validations(*rules: JsonDict) -> JsonDict:
 class ApiModel(BaseModel):
     """camelCase on the wire, snake_case in Python; tolerant of fields it does not know.
 
-    Status and object wrappers read what the cluster returns, which may come from a newer
-    operator, so they ignore unknown fields.
+    Object wrappers read what the cluster returns, which may come from a newer operator, so
+    they ignore unknown fields.
     """
 
     model_config = ConfigDict(
@@ -76,3 +76,19 @@ class SpecModel(ApiModel):
     """Spec parts: unknown fields are errors, as they are for the API server."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class StatusModel(ApiModel):
+    """Status parts, which the operator builds and writes: a field name the model does not
+    have is an error, for mypy (the pydantic plugin gives these models no ``**kwargs``) and at
+    run time, so a renamed field cannot be written under its old name and then pruned by the
+    API server without a word. Status read back from the cluster may come from a newer
+    operator: :meth:`read` ignores the fields it does not know.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def read(cls, raw: Any) -> Self:
+        """``raw`` as returned by the cluster, unknown fields (at any depth) ignored."""
+        return cls.model_validate(raw, extra="ignore")

@@ -8,7 +8,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints
 
-from lineops.api.base import ApiModel, LongText, keyed_list
+from lineops.api.base import LongText, StatusModel, keyed_list
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -26,7 +26,7 @@ MAX_CONDITIONS: Final = 16
 Timestamp = Annotated[str, StringConstraints(pattern=RFC3339_PATTERN, max_length=64)]
 
 
-class Condition(ApiModel):
+class Condition(StatusModel):
     """One aspect of the resource's state, as Kubernetes API conventions define it."""
 
     type: Annotated[str, StringConstraints(pattern=CONDITION_TYPE_PATTERN, max_length=316)] = Field(

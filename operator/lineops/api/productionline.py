@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar, Final, Literal, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -13,6 +13,7 @@ from lineops.api.base import (
     DnsLabel,
     Identifier,
     SpecModel,
+    StatusModel,
     cel,
     validations,
 )
@@ -30,6 +31,8 @@ from lineops.api.quantities import (
     parse_duration,
 )
 from lineops.api.uniqueness import duplicate_names
+from lineops.mes.kinds import SUBGROUP_CHARTS as SUBGROUP_CHARTS
+from lineops.mes.kinds import ChartKind as ChartKind
 
 MAX_WORK_UNITS: Final = 100
 MAX_SENSORS: Final = 200
@@ -43,21 +46,6 @@ BROKER_PATTERN: Final = r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$"
 
 Clock = Annotated[str, StringConstraints(pattern=CLOCK_PATTERN, max_length=5)]
 Unit = Annotated[str, StringConstraints(max_length=32)]
-
-
-class ChartType(StrEnum):
-    """Shewhart control chart used for a quality characteristic."""
-
-    XBAR_R = "xbar-r"
-    XBAR_S = "xbar-s"
-    IMR = "imr"
-    P = "p"
-    NP = "np"
-    C = "c"
-    U = "u"
-
-
-SUBGROUP_CHARTS: Final = frozenset({ChartType.XBAR_R, ChartType.XBAR_S})
 
 
 class RunRule(StrEnum):
@@ -266,7 +254,7 @@ class QualityCharacteristic(SpecModel):
         description="Measurements per rational subgroup (sample size n): 2..25 for xbar-r and "
         "xbar-s, 1 for imr; the inspected sample size for attribute charts.",
     )
-    chart: ChartType = Field(default=ChartType.XBAR_R, description="Control chart type.")
+    chart: ChartKind = Field(default=ChartKind.XBAR_R, description="Control chart type.")
     rules: list[RunRule] = Field(
         default=[RunRule.NELSON_1],
         max_length=len(RunRule),
@@ -289,7 +277,7 @@ class QualityCharacteristic(SpecModel):
             raise SpecProblem(
                 "xbar-r and xbar-s charts need subgroupSize between 2 and 25", "subgroupSize"
             )
-        if self.chart is ChartType.IMR and self.subgroup_size != 1:
+        if self.chart is ChartKind.IMR and self.subgroup_size != 1:
             raise SpecProblem("imr charts need subgroupSize 1", "subgroupSize")
         for index, name in duplicate_names(rule.value for rule in self.rules):
             raise SpecProblem(f"duplicate rule {name!r}", "rules", index)
@@ -453,7 +441,7 @@ class ProductionLineSpec(SpecModel):
         return next((qc for qc in self.quality_characteristics if qc.name == name), None)
 
 
-class Kpis(ApiModel):
+class Kpis(StatusModel):
     """Latest OEE figures of the line (ISO 22400-2), as fractions 0..1."""
 
     oee: Decimal | None = Field(default=None, description="Availability x Performance x Quality.")
@@ -466,7 +454,7 @@ class Kpis(ApiModel):
     quality: Decimal | None = Field(default=None, description="Good count / total count.")
 
 
-class SpcStatus(ApiModel):
+class SpcStatus(StatusModel):
     """Summary of the line's control charts."""
 
     in_control: bool | None = Field(
@@ -475,7 +463,7 @@ class SpcStatus(ApiModel):
     violations: int = Field(default=0, ge=0, description="Run-rule violations currently open.")
 
 
-class DriftStatus(ApiModel):
+class DriftStatus(StatusModel):
     """Largest population stability index of the line's sensors, recent vs reference."""
 
     max_psi: Decimal | None = Field(
@@ -492,7 +480,7 @@ class DriftStatus(ApiModel):
     )
 
 
-class ProductionLineStatus(ApiModel):
+class ProductionLineStatus(StatusModel):
     """Observed state of a production line, written by the operator."""
 
     observed_generation: int | None = Field(
@@ -514,5 +502,11 @@ class ProductionLine(ApiModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: ProductionLineSpec
     status: ProductionLineStatus = Field(default_factory=ProductionLineStatus)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _read_status(cls, value: Any) -> Any:
+        # Status comes from the cluster, maybe from a newer operator: unknown fields ignored.
+        return ProductionLineStatus.read(value) if isinstance(value, dict) else value
 
     RESOURCE: ClassVar[ResourceInfo] = PRODUCTION_LINE

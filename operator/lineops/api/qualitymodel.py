@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar, Final, Literal, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -15,6 +15,7 @@ from lineops.api.base import (
     LongText,
     ShortText,
     SpecModel,
+    StatusModel,
     cel,
     validations,
 )
@@ -209,7 +210,7 @@ class QualityModelSpec(SpecModel):
         return self
 
 
-class TrainingStatus(ApiModel):
+class TrainingStatus(StatusModel):
     """The latest training run."""
 
     run_id: ShortText | None = Field(default=None, description="Pipeline run id.")
@@ -230,7 +231,7 @@ class TrainingStatus(ApiModel):
     )
 
 
-class ChampionStatus(ApiModel):
+class ChampionStatus(StatusModel):
     """The model version currently served."""
 
     version: ShortText | None = Field(default=None, description="Model version (tag).")
@@ -243,7 +244,7 @@ class ChampionStatus(ApiModel):
     served_since: Timestamp | None = Field(default=None, description="RFC 3339 time of promotion.")
 
 
-class ChallengerStatus(ApiModel):
+class ChallengerStatus(StatusModel):
     """The latest trained version that is not (yet) the champion."""
 
     version: ShortText | None = Field(default=None, description="Model version (tag).")
@@ -255,7 +256,7 @@ class ChallengerStatus(ApiModel):
     )
 
 
-class QualityModelStatus(ApiModel):
+class QualityModelStatus(StatusModel):
     """Observed state of a quality model, written by the operator."""
 
     observed_generation: int | None = Field(
@@ -282,5 +283,11 @@ class QualityModel(ApiModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: QualityModelSpec
     status: QualityModelStatus = Field(default_factory=QualityModelStatus)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _read_status(cls, value: Any) -> Any:
+        # Status comes from the cluster, maybe from a newer operator: unknown fields ignored.
+        return QualityModelStatus.read(value) if isinstance(value, dict) else value
 
     RESOURCE: ClassVar[ResourceInfo] = QUALITY_MODEL

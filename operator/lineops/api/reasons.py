@@ -50,7 +50,11 @@ INVALID_SPEC: Final = "InvalidSpec"
 DISABLED: Final = "Disabled"
 DELETING: Final = "Deleting"
 BACKEND_ERROR: Final = "BackendError"
-"""A backend (Kubernetes, KFP, BentoML, Feast, database) failed; retried with backoff."""
+"""A backend (Kubernetes, KFP, BentoML, Feast, database) is down, throttling or not permitted
+(a transient backend error); retried."""
+BACKEND_REJECTED: Final = "BackendRejected"
+"""A backend rejected what the operator asked for as invalid (a permanent backend error); not
+retried until the spec changes."""
 DEPENDENCY_NOT_READY: Final = "DependencyNotReady"
 
 # ProductionLine

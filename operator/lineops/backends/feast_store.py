@@ -12,7 +12,8 @@ Every call here blocks (SQLite, registry file); callers on an event loop run the
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,8 @@ from feast.data_source import PushMode
 from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from feast.types import Float64, Int64, String
 
+from lineops.backends.errors import TransientBackendError
+
 PROJECT: Final = "lineops"
 OWNER: Final = "platform-team@lineops.io"
 EVENT_TIMESTAMP: Final = "event_timestamp"
@@ -42,6 +45,11 @@ LINE_KEY: Final = "line"
 LOT_KEY: Final = "lot"
 
 _DTYPES: Final = {"float64": Float64, "int64": Int64, "string": String}
+
+
+class FeatureStoreError(TransientBackendError):
+    """Feast could not apply or remove a line's objects (registry or online store busy or
+    unreadable, an SDK error): reported on the line and retried."""
 
 
 # ----------------------------------------------------------------------------- names
@@ -228,6 +236,14 @@ def local_config(data_dir: Path, project: str = PROJECT) -> RepoConfig:
     )
 
 
+@contextmanager
+def _feast_errors(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # the SDK raises anything from ValueError to sqlite3 errors
+        raise FeatureStoreError(f"Feast: {doing}: {exc}") from exc
+
+
 class FeastStore:
     """A Feast FeatureStore plus what lineops needs from it, one instance per operator."""
 
@@ -254,7 +270,7 @@ class FeastStore:
         wanted = {v.name for v in plan.views}
         wanted_services = {s.name for s in plan.services}
         prefix = f"{line_id(plan.line)}__"
-        with self._apply_lock:
+        with self._apply_lock, _feast_errors(f"applying line {plan.line!r}"):
             stale: list[Any] = [
                 fv
                 for fv in self.store.list_feature_views(allow_cache=False)
@@ -275,7 +291,7 @@ class FeastStore:
     def remove_line(self, line: str) -> None:
         """Delete a line's feature services and views (their online tables go with them)."""
         prefix = f"{line_id(line)}__"
-        with self._apply_lock:
+        with self._apply_lock, _feast_errors(f"removing line {line!r}"):
             for fs in self.store.list_feature_services():
                 if fs.name.startswith(prefix):
                     self.store.delete_feature_service(fs.name)

@@ -17,18 +17,25 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from lineops.api.constants import GROUP, VERSION
+from lineops.backends.errors import PermanentBackendError, TransientBackendError
 
 T = TypeVar("T")
 # (connect, read) seconds for every request: a hung API server must not hang a worker.
 REQUEST_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 
 
-class KubeUnavailable(Exception):
+class KubeUnavailable(TransientBackendError):
     """The API server could not be reached or answered 5xx/429: worth retrying later."""
 
 
-class KubeForbidden(Exception):
-    """RBAC denied the operator something it needs: a configuration problem, not transient."""
+class KubeForbidden(TransientBackendError):
+    """RBAC denied the operator something it needs: a configuration problem of the cluster,
+    not of the object, so it is retried (granting the permission does not touch the object)."""
+
+
+class KubeRejected(PermanentBackendError):
+    """The API server rejected an object the operator built (400 Bad Request, 422 Invalid):
+    the same object would be rejected again until the spec it was built from changes."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class KubeBackend:
                 raise KubeUnavailable(f"API server answered {exc.status}: {exc.reason}") from exc
             if exc.status == 403:
                 raise KubeForbidden(_message(exc)) from exc
+            if exc.status in (400, 422):
+                raise KubeRejected(f"API server rejected the request: {_message(exc)}") from exc
             raise
         except OSError as exc:  # connection refused, DNS, TLS: the server is not there
             raise KubeUnavailable(f"API server unreachable: {exc}") from exc

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from lineops.cli.errors import CliError
+from lineops.mes import charts
 from lineops.mes.capability import Capability, capability
 from lineops.mes.charts import ChartKind, ChartSeries
 from lineops.mes.data import ChartData
@@ -158,11 +159,8 @@ def _plain(call: Callable[[], T]) -> T:
 
 def chart_data(table: Table, kind: ChartKind, subgroup_size: int | None) -> ChartData:
     if not kind.is_attribute:
-        if kind is ChartKind.IMR:
-            rows = measurement_rows(table, 1)
-            return _mes(table, lambda: ChartData.individuals([r[0] for r in rows]))
-        rows = measurement_rows(table, subgroup_size)
-        return _mes(table, lambda: ChartData.subgroups(rows))
+        rows = measurement_rows(table, 1 if kind is ChartKind.IMR else subgroup_size)
+        return _mes(table, lambda: charts.chart_data(kind, rows=rows))
     count_col = _column(table, COUNT_COLUMNS, 0)
     if count_col is None:
         raise CliError(f"{table.path}: no count column; name it one of {', '.join(COUNT_COLUMNS)}")
@@ -178,13 +176,7 @@ def chart_data(table: Table, kind: ChartKind, subgroup_size: int | None) -> Char
             f"{table.path}: {kind} chart needs sample sizes: add a column named "
             f"{' or '.join(SIZE_COLUMNS[:2])} or pass --subgroup-size"
         )
-    defectives = kind in (ChartKind.P, ChartKind.NP)
-    return _mes(
-        table,
-        lambda: ChartData.attributes(
-            counts, sizes if kind is not ChartKind.C else None, defectives=defectives
-        ),
-    )
+    return _mes(table, lambda: charts.chart_data(kind, counts=counts, sizes=sizes))
 
 
 def _at(table: Table, index: int, col: int) -> str:

@@ -1,5 +1,7 @@
 """What every reconcile handler does around its service: time it, patch status, post Events,
-and turn the outcome into kopf's retry semantics."""
+and turn the outcome into kopf's retry semantics: a ``kopf.TemporaryError`` (a transient
+backend error) is a requeue after its delay, a ``kopf.PermanentError`` (an invalid spec, a
+permanent backend error) is not retried until the object changes."""
 
 from __future__ import annotations
 
@@ -16,14 +18,15 @@ def apply_outcome(
     body: kopf.Body,
     patch: kopf.Patch,
     metrics: OperatorMetrics,
-    outcome: Outcome,
+    outcome: Outcome[Any],
     result: dict[str, str],
 ) -> None:
-    for key, value in outcome.status.items():
+    status = outcome.status  # the api status model as a merge patch
+    for key, value in status.items():
         patch.status[key] = value
     meta = body.metadata
     metrics.set_conditions(
-        kind, meta.namespace or "", meta.name or "", outcome.status.get("conditions", [])
+        kind, meta.namespace or "", meta.name or "", status.get("conditions", [])
     )
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)

@@ -9,46 +9,17 @@ all charts, including p and u charts whose limits vary with the sample size.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
 from lineops.mes.constants import constants
 from lineops.mes.data import ChartData, FloatArray
 from lineops.mes.errors import MesInputError
+from lineops.mes.kinds import ChartKind
 
 MIN_SUBGROUPS = 2
-
-
-class ChartKind(StrEnum):
-    XBAR_R = "xbar-r"
-    XBAR_S = "xbar-s"
-    IMR = "imr"
-    P = "p"
-    NP = "np"
-    C = "c"
-    U = "u"
-
-    @property
-    def is_attribute(self) -> bool:
-        return self in (ChartKind.P, ChartKind.NP, ChartKind.C, ChartKind.U)
-
-    @property
-    def statistics(self) -> tuple[str, ...]:
-        """Names of the plotted statistics, in plotting order."""
-        return _STATISTICS[self]
-
-
-_STATISTICS: dict[ChartKind, tuple[str, ...]] = {
-    ChartKind.XBAR_R: ("xbar", "r"),
-    ChartKind.XBAR_S: ("xbar", "s"),
-    ChartKind.IMR: ("i", "mr"),
-    ChartKind.P: ("p",),
-    ChartKind.NP: ("np",),
-    ChartKind.C: ("c",),
-    ChartKind.U: ("u",),
-}
 
 
 @dataclass(frozen=True)
@@ -296,6 +267,30 @@ def apply(params: ChartParams, data: ChartData) -> tuple[ChartSeries, ...]:
     return (_series("u", stats["u"], center, np.sqrt(center / data.sizes), floor=0.0),)
 
 
+def chart_data(
+    kind: ChartKind,
+    rows: Sequence[Sequence[float]] | FloatArray = (),
+    counts: Sequence[float] | FloatArray = (),
+    sizes: Sequence[float] | FloatArray | float | None = None,
+    subgroup_size: int | None = None,
+) -> ChartData:
+    """What a chart of ``kind`` plots, from measured ``rows`` or attribute ``counts``: the one
+    kind -> input mapping of the CLI, the operator's live charts and the reports.
+
+    X-bar charts take the rows as subgroups (of ``subgroup_size`` values, else as many as the
+    first row has), I-MR the first value of each row; attribute charts take the counts with
+    their sample ``sizes`` (one per count, or one for all), which c charts ignore and p and np
+    charts check (no count above its size). Raises :class:`MesInputError` on unusable input.
+    """
+    if kind is ChartKind.C:
+        return ChartData.attributes(counts)
+    if kind.is_attribute:
+        return ChartData.attributes(counts, sizes, defectives=kind.counts_defectives)
+    if kind is ChartKind.IMR:
+        return ChartData.individuals([row[0] for row in rows])
+    return ChartData.subgroups(rows, subgroup_size)
+
+
 def index_of_subgroup(kind: ChartKind, name: str, index: int) -> int:
     """The subgroup a plotted point belongs to (a moving range ends at its later value)."""
     return index + 1 if (kind is ChartKind.IMR and name == "mr") else index
@@ -306,6 +301,7 @@ __all__ = [
     "ChartParams",
     "ChartSeries",
     "apply",
+    "chart_data",
     "estimate",
     "index_of_subgroup",
     "standardize",

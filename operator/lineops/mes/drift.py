@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats
@@ -18,6 +19,7 @@ from lineops.mes.errors import MesInputError
 
 PSI_MODERATE = 0.10
 PSI_SIGNIFICANT = 0.25
+PsiBand = Literal["stable", "moderate", "significant"]
 # Empty bins would make the log infinite; a small floor is the usual remedy.
 _FLOOR = 1e-4
 
@@ -26,12 +28,12 @@ _FLOOR = 1e-4
 class FeatureDrift:
     feature: str
     psi: float
-    band: str  # "stable" | "moderate" | "significant"
+    band: PsiBand
     ks_statistic: float
     ks_pvalue: float
 
 
-def psi_band(psi: float) -> str:
+def psi_band(psi: float) -> PsiBand:
     if psi >= PSI_SIGNIFICANT:
         return "significant"
     if psi >= PSI_MODERATE:

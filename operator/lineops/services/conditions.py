@@ -1,4 +1,4 @@
-"""Status conditions as plain dicts (what kopf patches) on top of lineops.api.conditions."""
+"""The conditions one reconcile accumulates, on top of lineops.api.conditions."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def parse(raw: Sequence[dict[str, Any]] | None) -> list[Condition]:
     parsed = []
     for item in raw or ():
         try:
-            parsed.append(Condition.model_validate(item))
+            parsed.append(Condition.read(item))
         except ValidationError:
             continue
     return parsed
@@ -41,6 +41,11 @@ class ConditionSet:
         """True when the status of ``type_`` differs from what the object had before."""
         before, after = find_condition(self._before, type_), find_condition(self._items, type_)
         return (before.status if before else None) != (after.status if after else None)
+
+    @property
+    def current(self) -> list[Condition]:
+        """The conditions as they are now: what ``status.conditions`` is written as."""
+        return list(self._items)
 
     def dump(self) -> list[dict[str, Any]]:
         return [c.model_dump(by_alias=True, exclude_none=True) for c in self._items]

@@ -15,15 +15,25 @@ from lineops.api.constants import (
     LABEL_LINE,
     QUALITY_MODEL_PLURAL,
 )
-from lineops.api.productionline import ProductionLineSpec
-from lineops.backends.kube import KubeBackend, KubeForbidden, KubeUnavailable
+from lineops.api.productionline import ProductionLineSpec, ProductionLineStatus
+from lineops.backends.errors import BackendError, TransientBackendError
+from lineops.backends.kube import KubeBackend
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
 from lineops.services.data_plane import DataPlane
 from lineops.services.data_plane_workload import MANIFEST_KEY
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.monitoring.summary import apply_report
-from lineops.services.outcome import DependencyUnavailable, Event, Outcome, begin, finish
+from lineops.services.outcome import (
+    DependencyUnavailable,
+    Event,
+    Outcome,
+    backend_error,
+    backend_failed,
+    begin,
+    finish,
+    start,
+)
 from lineops.services.prometheus_rules import prometheus_rule_for_line
 from lineops.services.retrain_signals import RetrainWaker, Watcher
 from lineops.services.spec_hash import canonical_json
@@ -52,10 +62,10 @@ class LineReconciler:
         body: dict[str, Any],
         models: Iterable[str] = (),
         watchers: Iterable[Watcher] = (),
-    ) -> Outcome:
+    ) -> Outcome[ProductionLineStatus]:
         """``models`` wait for this line; ``watchers`` are the models with retrainOn triggers."""
         meta = body["metadata"]
-        conds, out, spec = begin(body, ProductionLineSpec)
+        conds, out, spec = begin(body, ProductionLineSpec, ProductionLineStatus)
         if spec is None:
             return finish(body, conds, out)
 
@@ -64,9 +74,8 @@ class LineReconciler:
             result = await self._kube.apply_config_map(meta["namespace"], config_map)
             await self._wake_models(meta["namespace"], meta["uid"], models)
             alerts = await self._alerts(body, spec, out)
-        except (KubeUnavailable, KubeForbidden) as exc:
-            conds.set(R.READY, "False", R.BACKEND_ERROR, str(exc))
-            out.error = DependencyUnavailable(str(exc))
+        except BackendError as exc:
+            backend_failed(conds, out, exc)
             return finish(body, conds, out)
         if result != "unchanged":
             out.events.append(
@@ -76,8 +85,11 @@ class LineReconciler:
             )
         try:
             data_problem = await self._data(body, spec, conds, config_map)
-        except (KubeUnavailable, KubeForbidden) as exc:
+        except TransientBackendError as exc:
             data_problem = str(exc)
+        except BackendError as exc:
+            backend_failed(conds, out, exc)
+            return finish(body, conds, out)
         if data_problem is not None:
             conds.set(R.READY, "False", R.DEPENDENCY_NOT_READY, data_problem)
             out.error = DependencyUnavailable(data_problem, delay=10)
@@ -94,41 +106,42 @@ class LineReconciler:
         await self._monitor(body, spec, conds, out)
         try:
             await self._wake_retrain(body, out, watchers)
-        except (KubeUnavailable, KubeForbidden) as exc:
-            out.error = DependencyUnavailable(str(exc))
+        except BackendError as exc:
+            out.error = backend_error(exc)  # Ready stays: the line itself is reconciled
         return finish(body, conds, out)
 
-    async def monitor(self, body: dict[str, Any], watchers: Iterable[Watcher] = ()) -> Outcome:
+    async def monitor(
+        self, body: dict[str, Any], watchers: Iterable[Watcher] = ()
+    ) -> Outcome[ProductionLineStatus]:
         """Only the analytics part, for the frequent monitoring timer: charts, KPIs and
         the MonitoringReady/InControl conditions. A spec that does not validate is left to
         the full reconcile, which reports it."""
-        meta = body["metadata"]
-        conds = ConditionSet((body.get("status") or {}).get("conditions"), meta.get("generation"))
-        out = Outcome()
+        conds, out = start(body, ProductionLineStatus)
         try:
             spec = ProductionLineSpec.model_validate(body.get("spec") or {})
         except ValidationError:
             return out
         await self._monitor(body, spec, conds, out)
         await self._wake_retrain(body, out, watchers)
-        finish(body, conds, out)
-        # Only the full reconcile may claim a generation as observed.
-        out.status.pop("observedGeneration", None)
-        return out
+        return finish(body, conds, out, observe=False)
 
     def forget_model(self, namespace: str, model: str) -> None:
         """A deleted model: drop what the retrain waker remembers of it."""
         self._waker.forget(namespace, model)
 
     async def _wake_retrain(
-        self, body: dict[str, Any], out: Outcome, watchers: Iterable[Watcher]
+        self, body: dict[str, Any], out: Outcome[ProductionLineStatus], watchers: Iterable[Watcher]
     ) -> None:
         """Touch the models whose retrainOn trigger started to hold with this status."""
         line = {**body, "status": {**(body.get("status") or {}), **out.status}}
         await self._waker.wake(body["metadata"]["namespace"], line, watchers)
 
     async def _monitor(
-        self, body: dict[str, Any], spec: ProductionLineSpec, conds: ConditionSet, out: Outcome
+        self,
+        body: dict[str, Any],
+        spec: ProductionLineSpec,
+        conds: ConditionSet,
+        out: Outcome[ProductionLineStatus],
     ) -> None:
         if self._monitors is None:
             return
@@ -139,7 +152,7 @@ class LineReconciler:
         # SQLite reads and numpy work: off the event loop.
         report = await asyncio.to_thread(monitor.evaluate)
         before = conds.get(R.IN_CONTROL)
-        apply_report(report, spec, conds, out.status)
+        apply_report(report, spec, conds, out.update)
         after = conds.get(R.IN_CONTROL)
         if (
             after is not None
@@ -164,7 +177,9 @@ class LineReconciler:
         conds.set(R.INGESTION_READY, *verdict.ingestion)
         return verdict.problem
 
-    async def _alerts(self, body: dict[str, Any], spec: ProductionLineSpec, out: Outcome) -> str:
+    async def _alerts(
+        self, body: dict[str, Any], spec: ProductionLineSpec, out: Outcome[ProductionLineStatus]
+    ) -> str:
         """Apply the line's PrometheusRule where the Prometheus Operator is installed."""
         meta = body["metadata"]
         if not spec.monitoring.prometheus_rule:
@@ -202,7 +217,7 @@ class LineReconciler:
             ),
             "data": {
                 "line.json": canonical_json(spec.model_dump(mode="json", by_alias=True)),
-                # The whole manifest, for `lineops ingest serve --line-file` in the cluster.
+                # The whole manifest, for `lineops dataplane serve --line-file` in the cluster.
                 MANIFEST_KEY: canonical_json(
                     {
                         "apiVersion": body["apiVersion"],

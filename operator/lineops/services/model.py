@@ -20,12 +20,13 @@ from lineops.api.constants import (
     LABEL_SPEC_HASH,
     PRODUCTION_LINE_PLURAL,
 )
-from lineops.api.qualitymodel import QualityModelSpec
-from lineops.backends.kube import KubeBackend, KubeForbidden, KubeUnavailable
-from lineops.backends.training.runs import TrainingBackendError
+from lineops.api.qualitymodel import QualityModelSpec, QualityModelStatus, TrainingStatus
+from lineops.backends.errors import BackendError
+from lineops.backends.kube import KubeBackend
 from lineops.services.children import child_metadata
-from lineops.services.outcome import DependencyUnavailable, Event, Outcome, begin, finish
+from lineops.services.outcome import Event, Outcome, backend_failed, begin, finish
 from lineops.services.spec_hash import canonical_json, training_spec_hash
+from lineops.services.status import read_status
 from lineops.services.training import Context, TrainingService
 
 REQUESTED = "Requested"
@@ -43,7 +44,7 @@ class ModelReconciler:
         # at a time keeps "one run per trigger" and the transition Events free of races.
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def reconcile(self, body: dict[str, Any]) -> Outcome:
+    async def reconcile(self, body: dict[str, Any]) -> Outcome[QualityModelStatus]:
         key = str(body["metadata"].get("uid") or body["metadata"]["name"])
         async with self._locks.setdefault(key, asyncio.Lock()):
             return await self._reconcile(body)
@@ -51,10 +52,9 @@ class ModelReconciler:
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
 
-    async def _reconcile(self, body: dict[str, Any]) -> Outcome:
+    async def _reconcile(self, body: dict[str, Any]) -> Outcome[QualityModelStatus]:
         meta = body["metadata"]
-        status = body.get("status") or {}
-        conds, out, spec = begin(body, QualityModelSpec)
+        conds, out, spec = begin(body, QualityModelSpec, QualityModelStatus)
         if spec is None:
             return finish(body, conds, out)
 
@@ -77,9 +77,8 @@ class ModelReconciler:
             created = await self._kube.create_config_map(
                 meta["namespace"], self._request(body, normalised, spec_hash, request)
             )
-        except (KubeUnavailable, KubeForbidden) as exc:
-            conds.set(R.READY, "False", R.BACKEND_ERROR, str(exc))
-            out.error = DependencyUnavailable(str(exc))
+        except BackendError as exc:
+            backend_failed(conds, out, exc)
             return finish(body, conds, out)
 
         if created:
@@ -94,15 +93,15 @@ class ModelReconciler:
             ctx = Context(body, spec, spec_hash, request, line, conds, out)
             try:
                 await self._training.reconcile(ctx)
-            except TrainingBackendError as exc:
-                conds.set(R.READY, "False", R.BACKEND_ERROR, f"training backend: {exc}")
-                out.error = DependencyUnavailable(str(exc))
+            except BackendError as exc:
+                backend_failed(conds, out, exc, "training backend")
             return finish(body, conds, out)
-        training = dict(status.get("training") or {})
-        if training.get("specHash") != spec_hash:
-            training = {"specHash": spec_hash, "requestName": request, "state": REQUESTED}
-        out.status["training"] = training
-        if not (status.get("champion") or {}).get("version"):
+        status = read_status(QualityModelStatus, body.get("status"))
+        training = status.training or TrainingStatus()
+        if training.spec_hash != spec_hash:
+            training = TrainingStatus(spec_hash=spec_hash, request_name=request, state=REQUESTED)
+        out.update.training = training
+        if not (status.champion is not None and status.champion.version):
             conds.set(
                 R.TRAINED,
                 "False",

@@ -2,19 +2,26 @@
 
 Services return an Outcome instead of patching and raising themselves, so the kopf glue in
 ``lineops.handlers`` stays thin and the decision logic is testable without an API server.
+The status is the kind's ``lineops.api`` status model (see ``lineops.services.status``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import kopf
 from pydantic import BaseModel, ValidationError
 
 from lineops.api import reasons as R
 from lineops.api.errors import describe_validation_error
+from lineops.api.productionline import ProductionLineStatus
+from lineops.api.qualitymodel import QualityModelStatus
+from lineops.backends.errors import BackendError, TransientBackendError
 from lineops.services.conditions import ConditionSet
+from lineops.services.status import merge_patch
+
+StatusT = TypeVar("StatusT", ProductionLineStatus, QualityModelStatus)
 
 
 @dataclass(frozen=True)
@@ -25,11 +32,18 @@ class Event:
 
 
 @dataclass
-class Outcome:
-    status: dict[str, Any] = field(default_factory=dict)
+class Outcome(Generic[StatusT]):
+    # The status fields this reconcile writes: set a field to write it, set a top-level field
+    # to None to remove it; fields never set are left as they are on the object.
+    update: StatusT
     events: list[Event] = field(default_factory=list)
     # Raised by the handler after the status is written, so the user sees why first.
     error: kopf.PermanentError | kopf.TemporaryError | None = None
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """``update`` as the JSON merge patch for ``.status`` (camelCase, what kopf sends)."""
+        return merge_patch(self.update)
 
 
 class InvalidSpec(kopf.PermanentError):
@@ -43,10 +57,40 @@ class DependencyUnavailable(kopf.TemporaryError):
         super().__init__(message, delay=delay)
 
 
-def finish(body: dict[str, Any], conds: ConditionSet, out: Outcome) -> Outcome:
-    """Write generation and conditions into the outcome; announce a change of Ready."""
-    out.status["observedGeneration"] = body["metadata"].get("generation")
-    out.status["conditions"] = conds.dump()
+class BackendRejected(kopf.PermanentError):
+    """A backend rejected what the reconcile asked for; retrying the same request cannot help
+    until the spec changes."""
+
+
+def backend_error(exc: BackendError) -> DependencyUnavailable | BackendRejected:
+    """The kopf error for a backend error: a requeue after ``retry_after`` for a transient
+    one, no retry for a permanent one."""
+    if isinstance(exc, TransientBackendError):
+        return DependencyUnavailable(str(exc), delay=exc.retry_after)
+    return BackendRejected(str(exc))
+
+
+def backend_failed(
+    conds: ConditionSet, out: Outcome[Any], exc: BackendError, what: str = ""
+) -> None:
+    """Record a backend error that stops the reconcile: ``Ready=False`` (``BackendError``,
+    retried, or ``BackendRejected``, not retried) with the cause, and the matching error."""
+    message = f"{what}: {exc}" if what else str(exc)
+    error = backend_error(exc)
+    reason = R.BACKEND_ERROR if isinstance(error, DependencyUnavailable) else R.BACKEND_REJECTED
+    conds.set(R.READY, "False", reason, message)
+    out.error = error
+
+
+def finish(
+    body: dict[str, Any], conds: ConditionSet, out: Outcome[StatusT], *, observe: bool = True
+) -> Outcome[StatusT]:
+    """Write generation and conditions into the outcome; announce a change of Ready.
+
+    ``observe=False``: only the full reconcile may claim a generation as observed."""
+    if observe:
+        out.update.observed_generation = body["metadata"].get("generation")
+    out.update.conditions = conds.current
     if conds.transitioned(R.READY):
         ready = conds.get(R.READY)
         assert ready is not None
@@ -64,7 +108,7 @@ SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
 def validate_spec(
-    model: type[SpecT], body: dict[str, Any], conds: ConditionSet, out: Outcome
+    model: type[SpecT], body: dict[str, Any], conds: ConditionSet, out: Outcome[Any]
 ) -> SpecT | None:
     """The parsed spec, or None after recording why it is invalid (SpecValid and Ready
     False with the field named, and a permanent error: retrying cannot fix a spec)."""
@@ -80,10 +124,17 @@ def validate_spec(
     return spec
 
 
-def begin(body: dict[str, Any], model: type[SpecT]) -> tuple[ConditionSet, Outcome, SpecT | None]:
-    """Every reconcile starts here: the object's conditions, an empty outcome, and its spec
-    (None when invalid, with the reason already recorded in the outcome)."""
+def start(body: dict[str, Any], status: type[StatusT]) -> tuple[ConditionSet, Outcome[StatusT]]:
+    """The object's conditions and an empty outcome writing a ``status``."""
     meta = body["metadata"]
     conds = ConditionSet((body.get("status") or {}).get("conditions"), meta.get("generation"))
-    out = Outcome()
+    return conds, Outcome(status())
+
+
+def begin(
+    body: dict[str, Any], model: type[SpecT], status: type[StatusT]
+) -> tuple[ConditionSet, Outcome[StatusT], SpecT | None]:
+    """Every reconcile starts here: the object's conditions, an empty outcome, and its spec
+    (None when invalid, with the reason already recorded in the outcome)."""
+    conds, out = start(body, status)
     return conds, out, validate_spec(model, body, conds, out)

@@ -19,13 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from lineops.api.constants import LABEL_COMPONENT, LABEL_LINE, LABEL_MANAGED_BY, MANAGED_BY
-from lineops.api.productionline import (
-    SUBGROUP_CHARTS,
-    ChartType,
-    ProductionLineSpec,
-    QualityCharacteristic,
-    RunRule,
-)
+from lineops.api.productionline import ProductionLineSpec, QualityCharacteristic, RunRule
 from lineops.mes.rules import RULES
 
 Rule = dict[str, Any]
@@ -77,9 +71,6 @@ SEVERITY_WARNING: Final = "warning"
 CRITICAL_RULES: Final = frozenset({RunRule.NELSON_1, RunRule.WECO_1})
 
 _DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# Capability indices only make sense for measured values; attribute charts count defects.
-_VARIABLES_CHARTS: Final = frozenset(SUBGROUP_CHARTS | {ChartType.IMR})
-
 # Go-template fragments Prometheus fills in per alert (kept out of f-strings' brace escaping).
 _VALUE_2F: Final = '{{ $value | printf "%.2f" }}'
 _VALUE_PCT: Final = "{{ $value | humanizePercentage }}"
@@ -310,7 +301,8 @@ def rule_groups_for_line(namespace: str, name: str, spec: ProductionLineSpec) ->
         groups.append(_oee_group(line))
     if monitoring.spc and spec.quality_characteristics:
         groups.append(_spc_group(line))
-        measured = [qc for qc in spec.quality_characteristics if qc.chart in _VARIABLES_CHARTS]
+        # Capability indices only make sense for measured values; attribute charts count.
+        measured = [qc for qc in spec.quality_characteristics if not qc.chart.is_attribute]
         if measured:
             groups.append(_capability_group(line, measured))
     if any(unit.sensors for unit in spec.work_units):

@@ -19,10 +19,18 @@ from typing import Any
 
 from lineops.api import reasons as R
 from lineops.api.constants import PREFIX
-from lineops.api.qualitymodel import QualityModelSpec
+from lineops.api.productionline import ProductionLineStatus
+from lineops.api.qualitymodel import (
+    ChallengerStatus,
+    ChampionStatus,
+    QualityModelSpec,
+    QualityModelStatus,
+    TrainingStatus,
+)
 from lineops.backends.training.runs import RunRequest, RunState, TrainingBackend
 from lineops.services.conditions import ConditionSet
 from lineops.services.outcome import Event, Outcome
+from lineops.services.status import read_status
 from lineops.services.training_gate import decide, status_metrics
 from lineops.services.training_policy import (
     LineSignals,
@@ -42,16 +50,16 @@ def line_signals(line: dict[str, Any]) -> LineSignals:
     """SPC from ``status.spc.inControl``; drift from ``status.drift.maxPsi`` (measured by
     the line's monitor), or from a ``lineops.io/drift-psi`` annotation, which lets an
     external drift detector trigger retraining too."""
-    status = line.get("status") or {}
-    spc = status.get("spc") or {}
-    text = (status.get("drift") or {}).get("maxPsi")
+    status = read_status(ProductionLineStatus, line.get("status"))
+    text = status.drift.max_psi if status.drift is not None else None
     if text is None:
         text = ((line.get("metadata") or {}).get("annotations") or {}).get(DRIFT_ANNOTATION)
     try:
         drift = float(text) if text is not None else None
     except ValueError:
         drift = None
-    return LineSignals(out_of_control=spc.get("inControl") is False, drift_psi=drift)
+    out_of_control = status.spc is not None and status.spc.in_control is False
+    return LineSignals(out_of_control=out_of_control, drift_psi=drift)
 
 
 def line_timezone(line: dict[str, Any]) -> str | None:
@@ -69,12 +77,20 @@ class Context:
     request: str
     line: dict[str, Any]
     conds: ConditionSet
-    out: Outcome
+    out: Outcome[QualityModelStatus]
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    status: QualityModelStatus = field(init=False)  # as the object has it, before this reconcile
+
+    def __post_init__(self) -> None:
+        self.status = read_status(QualityModelStatus, self.body.get("status"))
 
     @property
-    def status(self) -> dict[str, Any]:
-        return self.body.get("status") or {}
+    def champion(self) -> ChampionStatus | None:
+        """The champion after this reconcile so far: a promotion in it wins."""
+        return self.out.update.champion or self.status.champion
+
+    def timestamp(self) -> str:
+        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class TrainingService:
@@ -84,10 +100,10 @@ class TrainingService:
 
     async def reconcile(self, ctx: Context) -> None:
         """Raises TrainingBackendError when the backend cannot be asked."""
-        training = dict(ctx.status.get("training") or {})
-        run_id: str = training.get("runId") or ""
-        in_flight = bool(run_id) and training.get("state") in ("Pending", "Running")
-        if in_flight and training.get("requestName") != ctx.request:
+        training = (ctx.status.training or TrainingStatus()).model_copy()
+        run_id = training.run_id or ""
+        in_flight = bool(run_id) and training.state in ("Pending", "Running")
+        if in_flight and training.request_name != ctx.request:
             # The spec changed: stop the old run; the spec trigger below starts the new one.
             training = await self._supersede(ctx, training, run_id)
         elif in_flight:
@@ -103,7 +119,7 @@ class TrainingService:
         if trigger is not None:
             request = self._run_request(ctx, trigger.run_id)
             state = await self.backend.submit(trigger.run_id, request)
-            training = {"requestName": ctx.request, "specHash": ctx.spec_hash}
+            training = TrainingStatus(request_name=ctx.request, spec_hash=ctx.spec_hash)
             ctx.out.events.append(
                 Event("Normal", R.TRAINING_RUNNING, f"run {trigger.run_id} started: {trigger.why}")
             )
@@ -111,8 +127,8 @@ class TrainingService:
         self._conditions(ctx, training)
 
     async def _supersede(
-        self, ctx: Context, training: dict[str, Any], run_id: str
-    ) -> dict[str, Any]:
+        self, ctx: Context, training: TrainingStatus, run_id: str
+    ) -> TrainingStatus:
         """Cancel the in-flight run of a previous spec and record how it ended. Never gated;
         recorded as Failed (unless it had already succeeded) under the previous request's
         name, so it is not retried either: ``_next`` sees a new request and starts its run."""
@@ -128,29 +144,28 @@ class TrainingService:
             message += f"; the backend is still stopping it ({state.message or state.state})"
         elif reason not in state.message:  # it ended on its own before the cancel
             message += f"; it had already ended: {_describe(state)}"
-        after = {
-            "requestName": training.get("requestName", ctx.request),
-            "specHash": training.get("specHash", ctx.spec_hash),
-            "runId": run_id,
-            "state": "Failed",
-            "startedAt": state.started_at or training.get("startedAt"),
-            "finishedAt": state.finished_at or ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "metrics": status_metrics(state.metrics, ctx.spec.promotion.metric.value),
-            "message": message[:32000],
-        }
-        after = {k: v for k, v in after.items() if v is not None}
-        ctx.out.status["training"] = after
+        after = TrainingStatus(
+            request_name=training.request_name or ctx.request,
+            spec_hash=training.spec_hash or ctx.spec_hash,
+            run_id=run_id,
+            state="Failed",
+            started_at=state.started_at or training.started_at,
+            finished_at=state.finished_at or ctx.timestamp(),
+            metrics=status_metrics(state.metrics, ctx.spec.promotion.metric.value),
+            message=message[:32000],
+        )
+        ctx.out.update.training = after
         ctx.out.events.append(Event("Normal", R.TRAINING_CANCELED, f"run {run_id} {message}"))
         return after
 
     # --- decisions ------------------------------------------------------------------------
 
-    def _next(self, ctx: Context, training: dict[str, Any]) -> Trigger | None:
-        run_id, state = training.get("runId"), training.get("state")
-        if not run_id or training.get("requestName") != ctx.request:
+    def _next(self, ctx: Context, training: TrainingStatus) -> Trigger | None:
+        run_id, state = training.run_id, training.state
+        if not run_id or training.request_name != ctx.request:
             return Trigger("spec", ctx.request, f"spec hash {ctx.spec_hash}")
         if state == "Failed":
-            due = retry_due(run_id, training.get("finishedAt"), self.policy, ctx.now)
+            due = retry_due(run_id, training.finished_at, self.policy, ctx.now)
             if due is None or due[1] > 0:
                 return None  # spent, or the backoff has not elapsed (the poll timer returns)
             _, attempt = split_attempt(due[0])
@@ -160,7 +175,7 @@ class TrainingService:
         policy = ctx.spec.training
         trigger, waiting = next_trigger(
             ctx.request,
-            parse_time(training.get("startedAt")),
+            parse_time(training.started_at),
             policy.schedule,
             policy.retrain_on.spc_alert,
             policy.retrain_on.drift_psi_value,
@@ -170,84 +185,92 @@ class TrainingService:
             line_timezone(ctx.line),
         )
         if waiting:
-            training["message"] = waiting
+            training.message = waiting
         return trigger
 
-    def _observe(self, ctx: Context, before: dict[str, Any], state: RunState) -> dict[str, Any]:
+    def _observe(self, ctx: Context, before: TrainingStatus, state: RunState) -> TrainingStatus:
         """Record ``state`` in status.training; announce and gate a run that just ended."""
         metric = ctx.spec.promotion.metric.value
-        after = {
-            "requestName": before.get("requestName", ctx.request),
-            "specHash": before.get("specHash", ctx.spec_hash),
-            "runId": state.run_id,
-            "state": state.state,
-            "startedAt": state.started_at,
-            "finishedAt": state.finished_at,
-            "metrics": status_metrics(state.metrics, metric),
-            "message": _describe(state),
-        }
+        request_name = before.request_name or ctx.request
+        spec_hash = before.spec_hash or ctx.spec_hash
+        message = _describe(state)
         # A run of a previous spec (it ended before it could be canceled) was trained for a
         # task, parameters or features that no longer apply: never a champion.
-        stale = after["requestName"] != ctx.request
+        stale = request_name != ctx.request
         if stale and state.state == "Succeeded":
-            after["message"] = (
-                f"{after['message']}; not gated: trained for spec hash {after['specHash']}, "
+            message = (
+                f"{message}; not gated: trained for spec hash {spec_hash}, "
                 f"superseded by spec hash {ctx.spec_hash}"
             )[:32000]
-        after = {k: v for k, v in after.items() if v is not None}
-        ctx.out.status["training"] = after
-        changed = (before.get("runId"), before.get("state")) != (state.run_id, state.state)
+        after = TrainingStatus(
+            request_name=request_name,
+            spec_hash=spec_hash,
+            run_id=state.run_id,
+            state=state.state,
+            started_at=state.started_at,
+            finished_at=state.finished_at,
+            metrics=status_metrics(state.metrics, metric),
+            message=message,
+        )
+        ctx.out.update.training = after
+        changed = (before.run_id, before.state) != (state.run_id, state.state)
         if changed and state.state == "Failed":
-            ctx.out.events.append(Event("Warning", R.TRAINING_FAILED, after["message"]))
+            ctx.out.events.append(Event("Warning", R.TRAINING_FAILED, message))
         if changed and state.state == "Succeeded":
-            ctx.out.events.append(Event("Normal", R.TRAINING_SUCCEEDED, after["message"]))
+            ctx.out.events.append(Event("Normal", R.TRAINING_SUCCEEDED, message))
             if not stale:
                 version = state.model_tag or f"run:{state.run_id}"
-                self._gate(ctx, version, after["metrics"], state.finished_at)
+                self._gate(ctx, version, after.metrics, state.finished_at)
         return after
 
     def gate_challenger(self, ctx: Context) -> None:
         """Re-judge a blocked challenger: a changed spec.promotion may let it through now."""
-        challenger = ctx.status.get("challenger") or {}
-        if challenger.get("version") and "challenger" not in ctx.out.status:
-            self._gate(ctx, challenger["version"], dict(challenger.get("metrics") or {}), None)
+        challenger = ctx.status.challenger
+        if (
+            challenger is not None
+            and challenger.version
+            and "challenger" not in ctx.out.update.model_fields_set
+        ):
+            self._gate(ctx, challenger.version, dict(challenger.metrics), None)
 
     def _gate(
         self, ctx: Context, version: str, metrics: dict[str, str], finished: str | None
     ) -> None:
-        champion = ctx.out.status.get("champion", ctx.status.get("champion")) or {}
-        if champion.get("version") == version:
+        champion = ctx.champion
+        if champion is not None and champion.version == version:
             return
-        verdict = decide(metrics, champion.get("metrics") or None, ctx.spec.promotion)
+        verdict = decide(
+            metrics, (champion.metrics if champion else None) or None, ctx.spec.promotion
+        )
         score = None if verdict.score is None else str(verdict.score)
         before = ctx.conds.get(R.PROMOTION_BLOCKED)
         if verdict.promote:
-            ctx.out.status["champion"] = {
-                "version": version,
-                "metrics": metrics,
-                "score": score,
-                "servedSince": finished or ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-            ctx.out.status["challenger"] = None  # a merge patch: removes the field
+            ctx.out.update.champion = ChampionStatus(
+                version=version,
+                metrics=metrics,
+                score=score,
+                served_since=finished or ctx.timestamp(),
+            )
+            ctx.out.update.challenger = None  # a merge patch: removes the field
             ctx.conds.set(R.PROMOTION_BLOCKED, "False", R.PROMOTED, f"{version}: {verdict.message}")
             ctx.out.events.append(
                 Event("Normal", R.PROMOTED, f"{version} is the champion: {verdict.message}")
             )
             return
-        ctx.out.status["challenger"] = {"version": version, "metrics": metrics, "score": score}
+        ctx.out.update.challenger = ChallengerStatus(version=version, metrics=metrics, score=score)
         message = f"{version} not promoted: {verdict.message}"
         ctx.conds.set(R.PROMOTION_BLOCKED, "True", verdict.reason, message)
         if before is None or before.message != message:
             ctx.out.events.append(Event("Warning", verdict.reason, message))
 
-    def _conditions(self, ctx: Context, training: dict[str, Any]) -> None:
+    def _conditions(self, ctx: Context, training: TrainingStatus) -> None:
         self.gate_challenger(ctx)
-        state, run_id = training.get("state"), training.get("runId", "")
-        message = training.get("message", "")
+        state, run_id = training.state, training.run_id or ""
+        message = training.message or ""
         if state == "Succeeded":
             ctx.conds.set(R.TRAINED, "True", R.TRAINING_SUCCEEDED, f"run {run_id}: {message}")
         elif state == "Failed":
-            due = retry_due(run_id, training.get("finishedAt"), self.policy, ctx.now)
+            due = retry_due(run_id, training.finished_at, self.policy, ctx.now)
             then = (
                 f"retrying as {due[0]} in {int(due[1])}s"
                 if due
@@ -259,14 +282,14 @@ class TrainingService:
             ctx.conds.set(R.TRAINED, "False", R.TRAINING_RUNNING, f"run {run_id} is running")
         else:
             ctx.conds.set(R.TRAINED, "False", R.TRAINING_REQUESTED, f"run {run_id} is queued")
-        champion = ctx.out.status.get("champion", ctx.status.get("champion")) or {}
-        if champion.get("version"):
-            score = champion.get("score")
+        champion = ctx.champion
+        if champion is not None and champion.version:
+            score = champion.score
             ctx.conds.set(
                 R.READY,
                 "True",
                 R.RECONCILED,
-                f"champion {champion['version']}"
+                f"champion {champion.version}"
                 + (f" ({ctx.spec.promotion.metric.value} {score})" if score else ""),
             )
         else:
@@ -280,7 +303,7 @@ class TrainingService:
 
     def _run_request(self, ctx: Context, run_id: str) -> RunRequest:
         spec = ctx.spec
-        champion = (ctx.status.get("champion") or {}).get("metrics") or {}
+        champion = ctx.status.champion.metrics if ctx.status.champion is not None else {}
         return RunRequest(
             run_id=run_id,
             pipeline=spec.training.pipeline,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from lineops.api import (
-    ChartType,
+    ChartKind,
     ProductionLine,
     ProductionLineSpec,
     PromotionMetric,
@@ -82,10 +82,10 @@ def test_production_line_example() -> None:
     ring = spec.quality_characteristic("ring_diameter")
     assert ring is not None
     assert (ring.lsl_value, ring.target_value, ring.usl_value) == (73.95, 74.0, 74.05)
-    assert ring.chart is ChartType.XBAR_R and ring.subgroup_size == 5
+    assert ring.chart is ChartKind.XBAR_R and ring.subgroup_size == 5
     assert ring.rules == [RunRule.NELSON_1, RunRule.NELSON_2, RunRule.NELSON_5]
     charts = {qc.chart for qc in spec.quality_characteristics}
-    assert {ChartType.XBAR_R, ChartType.IMR, ChartType.P} <= charts
+    assert {ChartKind.XBAR_R, ChartKind.IMR, ChartKind.P} <= charts
     roughness = spec.quality_characteristic("surface_roughness")
     assert roughness is not None and roughness.lsl_value is None
     assert spec.schedule is not None
@@ -147,7 +147,7 @@ def test_production_line_defaults() -> None:
     assert spec.schedule is None
     assert spec.work_units[0].sensors == []
     qc = spec.quality_characteristics[0]
-    assert (qc.subgroup_size, qc.chart, qc.rules) == (5, ChartType.XBAR_R, [RunRule.NELSON_1])
+    assert (qc.subgroup_size, qc.chart, qc.rules) == (5, ChartKind.XBAR_R, [RunRule.NELSON_1])
     assert spec.ingestion.http.enabled and not spec.ingestion.mqtt.enabled
     assert (spec.features.window, spec.features.materialize_every) == ("5m", "1m")
     m = spec.monitoring

@@ -6,13 +6,18 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, Protocol, cast
 
+from lineops.backends.errors import TransientBackendError
+
 RunPhase = Literal["Pending", "Running", "Succeeded", "Failed"]
 PHASES: Final[tuple[RunPhase, ...]] = ("Pending", "Running", "Succeeded", "Failed")
 IN_FLIGHT: Final[frozenset[str]] = frozenset({"Pending", "Running"})
 
 
-class TrainingBackendError(Exception):
-    """The backend could not be asked (API down, disk full): the caller retries later."""
+class TrainingBackendError(TransientBackendError):
+    """The backend could not be asked (API down, disk full): the caller retries later.
+
+    What a backend can judge itself (an unknown pipeline, a parameter the pipeline does not
+    declare, a failing step) is not an error but a Failed run, recorded in status.training."""
 
 
 @dataclass(frozen=True)

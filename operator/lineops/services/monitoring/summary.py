@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lineops.api import reasons as R
-from lineops.api.productionline import ProductionLineSpec
+from lineops.api.productionline import (
+    DriftStatus,
+    Kpis,
+    ProductionLineSpec,
+    ProductionLineStatus,
+    SpcStatus,
+)
 from lineops.services.conditions import ConditionSet
 from lineops.services.monitoring.line_monitor import MonitorReport
 
@@ -17,29 +21,31 @@ def _ratio(value: float | None) -> str | None:
 
 
 def apply_report(
-    report: MonitorReport, spec: ProductionLineSpec, conds: ConditionSet, status: dict[str, Any]
+    report: MonitorReport,
+    spec: ProductionLineSpec,
+    conds: ConditionSet,
+    status: ProductionLineStatus,
 ) -> None:
+    """Set ``status.kpis`` (when the line has an OEE), ``status.drift`` (when a sensor has a
+    PSI) and ``status.spc``, and the MonitoringReady and InControl conditions."""
     line_oee = report.oee.get("")
     if line_oee is not None:
-        kpis = {
-            "oee": _ratio(line_oee.oee),
-            "availability": _ratio(line_oee.availability),
-            "performance": _ratio(line_oee.performance),
-            "quality": _ratio(line_oee.quality),
-        }
-        status["kpis"] = {k: v for k, v in kpis.items() if v is not None}
+        status.kpis = Kpis(
+            oee=_ratio(line_oee.oee),
+            availability=_ratio(line_oee.availability),
+            performance=_ratio(line_oee.performance),
+            quality=_ratio(line_oee.quality),
+        )
     worst = report.drift.worst if report.drift else None
     if worst is not None:
         limit = spec.monitoring.drift_psi_value
-        status["drift"] = {
-            "maxPsi": f"{worst.psi:.3f}",
-            "feature": worst.feature,
-            "band": worst.band,
-            "drifting": sum(f.psi > limit for f in report.drift.features),  # type: ignore[union-attr]
-        }
-    status["spc"] = {"violations": report.open_violations}
-    if report.in_control is not None:
-        status["spc"]["inControl"] = report.in_control
+        status.drift = DriftStatus(
+            max_psi=f"{worst.psi:.3f}",
+            feature=worst.feature,
+            band=worst.band,
+            drifting=sum(f.psi > limit for f in report.drift.features),  # type: ignore[union-attr]
+        )
+    status.spc = SpcStatus(violations=report.open_violations, in_control=report.in_control)
 
     if not spec.monitoring.spc and not spec.monitoring.oee:
         conds.set(R.MONITORING_READY, "False", R.DISABLED, "spec.monitoring: spc and oee are off")
