@@ -31,8 +31,7 @@ from lineops.api.quantities import (
     parse_duration,
 )
 from lineops.api.uniqueness import duplicate_names
-from lineops.mes.kinds import SUBGROUP_CHARTS as SUBGROUP_CHARTS
-from lineops.mes.kinds import ChartKind as ChartKind
+from lineops.mes.kinds import SUBGROUP_CHARTS, ChartKind
 
 MAX_WORK_UNITS: Final = 100
 MAX_SENSORS: Final = 200

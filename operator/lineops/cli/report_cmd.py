@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from lineops.api.productionline import SUBGROUP_CHARTS, ProductionLine, QualityCharacteristic
+from lineops.api.productionline import ProductionLine, QualityCharacteristic
 from lineops.cli.errors import CliError
 from lineops.cli.line_source import line_from_cluster, parse_line_ref
 from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_records, read_table
@@ -203,8 +203,8 @@ def _plan_line(line: ProductionLine, source: Source, plan: Plan) -> int:
         series = source(qc, plan.notes)
         if series is None:
             continue
-        kind = ChartKind(qc.chart.value)
-        measured = qc.chart in SUBGROUP_CHARTS or kind is ChartKind.IMR
+        kind = qc.chart
+        measured = not kind.is_attribute
         plan.writers += _spc_writers(
             series.locate,
             kind,
@@ -235,7 +235,7 @@ def _csv_source(data_dir: Path, phase1: int | None) -> Source:
             notes.append(f"no data for {qc.name} (expected {path})")
             return None
         table = read_table(str(path))
-        data = chart_data(table, ChartKind(qc.chart.value), qc.subgroup_size)
+        data = chart_data(table, qc.chart, qc.subgroup_size)
         return Series(data, _in_table(table), phase1)
 
     return source

@@ -14,10 +14,13 @@ already made instead of starting a second one:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
+from lineops.api.qualitymodel import QualityModelStatus
+from lineops.services.status import read_status
 from lineops.services.training_cron import Cron, slot_id, zone_of
 from lineops.settings import Settings
 
@@ -62,10 +65,11 @@ def parse_time(text: str | None) -> datetime | None:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def needs_polling(status: dict[str, Any], policy: TrainingPolicy) -> bool:
-    """Whether the short poll timer has work: a run in flight or a retry still to come."""
-    training = status.get("training") or {}
-    state, run_id = training.get("state"), training.get("runId")
+def needs_polling(status: Mapping[str, Any], policy: TrainingPolicy) -> bool:
+    """Whether the short poll timer has work (a run in flight or a retry still to come),
+    from the object's ``status``."""
+    training = read_status(QualityModelStatus, status).training
+    state, run_id = (None, None) if training is None else (training.state, training.run_id)
     if not run_id:
         return False
     if state in IN_FLIGHT:

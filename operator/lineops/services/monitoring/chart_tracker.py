@@ -17,7 +17,7 @@ import numpy as np
 from lineops.api.productionline import QualityCharacteristic
 from lineops.dataplane.repositories.mes import Measurement
 from lineops.mes.capability import Capability, capability
-from lineops.mes.charts import ChartKind, ChartSeries, apply
+from lineops.mes.charts import ChartKind, ChartSeries, apply, chart_data
 from lineops.mes.data import ChartData
 from lineops.mes.errors import MesInputError
 from lineops.mes.phases import phase_one
@@ -50,8 +50,8 @@ class ChartSnapshot:
 class ChartTracker:
     def __init__(self, qc: QualityCharacteristic, phase1: int = PHASE1_SUBGROUPS) -> None:
         self.qc = qc
-        self.kind = ChartKind(qc.chart.value)
-        self.n = qc.subgroup_size if self.kind in (ChartKind.XBAR_R, ChartKind.XBAR_S) else 1
+        self.kind = qc.chart
+        self.n = self.kind.values_per_point(qc.subgroup_size)
         self.phase1 = phase1
         self._pending: list[float] = []  # values of the subgroup being filled
         self._rows: list[list[float]] = []  # complete subgroups (variables charts)
@@ -87,16 +87,13 @@ class ChartTracker:
         return self.snapshot(new)
 
     def _data(self, start: int, stop: int) -> ChartData:
-        if self.kind.is_attribute:
-            counts = self._counts[start:stop]
-            if self.kind in (ChartKind.C,):
-                return ChartData.attributes(counts)
-            return ChartData.attributes(
-                counts, self._sizes[start:stop], defectives=self.kind in (ChartKind.P, ChartKind.NP)
-            )
-        if self.kind is ChartKind.IMR:
-            return ChartData.individuals([r[0] for r in self._rows[start:stop]])
-        return ChartData.subgroups(self._rows[start:stop], self.n)
+        return chart_data(
+            self.kind,
+            rows=self._rows[start:stop],
+            counts=self._counts[start:stop],
+            sizes=self._sizes[start:stop],
+            subgroup_size=self.n,
+        )
 
     def _establish(self) -> list[Violation]:
         reference = self._data(0, self.phase1)

@@ -17,7 +17,6 @@ from lineops.backends.mes_metrics import MesMetrics
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.repositories.mes import MesRepository
-from lineops.mes.charts import ChartKind
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
 from lineops.services.monitoring.chart_tracker import ChartSnapshot, ChartTracker
@@ -87,7 +86,7 @@ class LineMonitor:
         # sample before the first violation, or the first one would never fire.
         for qc in spec.quality_characteristics:
             for rule in qc.rules:
-                for chart in ChartKind(qc.chart.value).statistics:
+                for chart in qc.chart.statistics:
                     metrics.spc_violations.labels(namespace, name, qc.name, rule.value, chart)
 
     def evaluate(self) -> MonitorReport:

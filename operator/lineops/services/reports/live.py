@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lineops.api.productionline import QualityCharacteristic
 from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
-from lineops.mes.charts import ChartKind
+from lineops.mes.charts import ChartKind, chart_data
 from lineops.mes.data import ChartData
 
 Record = dict[str, str | None]
@@ -38,21 +38,16 @@ class StoredSubgroups:
 
     def chart_data(self) -> ChartData:
         """The chart input; raises :class:`lineops.mes.errors.MesInputError` if unusable."""
-        if self.kind is ChartKind.C:
-            return ChartData.attributes(self.counts)
-        if self.kind.is_attribute:
-            defectives = self.kind in (ChartKind.P, ChartKind.NP)
-            return ChartData.attributes(self.counts, self.sizes, defectives=defectives)
-        if self.kind is ChartKind.IMR:
-            return ChartData.individuals([r[0] for r in self.rows])
-        return ChartData.subgroups(self.rows, self.size)
+        return chart_data(
+            self.kind, rows=self.rows, counts=self.counts, sizes=self.sizes, subgroup_size=self.size
+        )
 
 
 def stored_subgroups(
     qc: QualityCharacteristic, measurements: Sequence[Measurement]
 ) -> StoredSubgroups:
     """Subgroups of ``measurements`` (in arrival order) for ``qc``'s chart."""
-    kind = ChartKind(qc.chart.value)
+    kind = qc.chart
     if kind.is_attribute:
         return StoredSubgroups(
             kind=kind,
@@ -62,7 +57,7 @@ def stored_subgroups(
             sizes=[float(m.sample_size or qc.subgroup_size) for m in measurements],
             pending=0,
         )
-    size = qc.subgroup_size if kind in (ChartKind.XBAR_R, ChartKind.XBAR_S) else 1
+    size = kind.values_per_point(qc.subgroup_size)
     values = [m.value for m in measurements]
     complete = len(values) - len(values) % size
     rows = [values[i : i + size] for i in range(0, complete, size)]
