@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.ingestion.payload import parse_bulk, parse_json_batch
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lineops.dataplane.ingestion.errors import PayloadError
+from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.ingestion.payload import parse_json_batch
 
 from tests.unit.ingestion.conftest import LINE, Stores, small_spec
