@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from lineops.api.productionline import ProductionLine
 from lineops.backends.feast_store import LineFeaturePlan
-from lineops.services.features import plan_line_features
+from lineops.dataplane.features import plan_line_features
 
 REPO = Path(__file__).resolve().parent
 DEFAULT_FILES = [REPO.parent / "examples" / "productionline.yaml"]

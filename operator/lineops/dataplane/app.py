@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 

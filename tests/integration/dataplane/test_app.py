@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from prometheus_client import CollectorRegistry
-
 from lineops.api.productionline import ProductionLine
 from lineops.dataplane.app import DataPlaneApp
 from lineops.dataplane.db.database import embedded_url
 from lineops.dataplane.lines import LineRef
+from prometheus_client import CollectorRegistry
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "productionline.yaml"
 
