@@ -97,7 +97,9 @@ class DataPlaneApp:
         self._maintenance: asyncio.Task[None] | None = None
         # Opening checks the schema: an outdated database stops here, before any port binds.
         self.db: Database = open_database(db_url)
-        self.ingestion = IngestionService(data_dir, registry, feast=feast)
+        self.ingestion = IngestionService(
+            data_dir, registry, feast=feast, quarantine=self.db.quarantine
+        )
         self._specs: dict[LineRef, ProductionLineSpec] = {}
         self.mes = MesApi(self.db, self.spec_of, registry)
         self.server = IngestionServer(self.ingestion, registry, host=host, port=port)

@@ -1,37 +1,40 @@
-"""Quarantine store: readings that were received but not accepted, with the reason, in SQLite.
+"""The readings' side of the one quarantine: what the ingestion path could not use.
 
-Nothing a sensor sends is dropped silently. A reading that fails validation lands here with
-its raw value (as text, so historian junk such as ``"Bad"`` survives), the reason code and the
-time it was received, so that an engineer can inspect it and a fixed spec can replay it.
+Quarantined readings go to the same ``quarantine`` table as MES records (kind
+``readings``), in the data plane's database, with the raw value as text (historian junk such
+as ``"Bad"`` survives) and the reading as JSON. The ingestion path knows lines by name; the
+namespace comes from the line's configuration (``namespace_of``).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS quarantine (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    line TEXT NOT NULL,
-    work_unit TEXT,
-    sensor TEXT,
-    timestamp TEXT,
-    value TEXT,
-    lot TEXT,
-    reason TEXT NOT NULL,
-    detail TEXT,
-    source TEXT NOT NULL,
-    batch_id TEXT,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS quarantine_line_reason ON quarantine (line, reason);
-"""
+from sqlalchemy import func, insert, select
+
+from lineops.dataplane.db.database import Database, embedded_url, open_database
+from lineops.dataplane.db.tables import quarantine as table
+from lineops.dataplane.repositories.quarantine import QuarantineRepository, safe_text
+
+# The order of the tuples ``add_rows`` takes (the ingestion path builds them column-wise).
+COLUMNS: Final = (
+    "line",
+    "work_unit",
+    "sensor",
+    "timestamp",
+    "value",
+    "lot",
+    "reason",
+    "detail",
+    "source",
+    "batch_id",
+    "received_at",
+)
+KIND: Final = "readings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,70 +54,58 @@ class QuarantinedReading:
     received_at: str | None = None
 
 
-class QuarantineStore:
-    """Append-only SQLite table of quarantined readings, safe to share between threads."""
+class ReadingQuarantine:
+    def __init__(
+        self,
+        repository: QuarantineRepository,
+        namespace_of: Callable[[str], str | None] = lambda _line: None,
+        *,
+        owned: Database | None = None,
+    ) -> None:
+        self._repository = repository
+        self._namespace_of = namespace_of
+        self._owned = owned
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        # One connection guarded by a lock: SQLite serialises writers anyway, and a single
-        # connection keeps WAL checkpoints cheap.
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: a batch is acknowledged only after its quarantined part survives a power cut.
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+    @classmethod
+    def embedded(
+        cls, data_dir: Path, namespace_of: Callable[[str], str | None] = lambda _line: None
+    ) -> ReadingQuarantine:
+        """On its own SQLite database in ``data_dir`` (tools and tests without an app)."""
+        db = open_database(embedded_url(data_dir))
+        return cls(db.quarantine, namespace_of, owned=db)
 
-    def add(self, readings: Sequence[QuarantinedReading]) -> None:
-        """Write readings in one transaction (all or nothing), durable on return."""
-        if not readings:
-            return
-        now = datetime.now(UTC).isoformat()
-        rows = [
-            (
-                r.line,
-                r.work_unit,
-                r.sensor,
-                r.timestamp,
-                r.value,
-                r.lot,
-                r.reason,
-                r.detail,
-                r.source,
-                r.batch_id,
-                r.received_at or now,
-            )
-            for r in readings
-        ]
-        self.add_rows(rows)
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
 
     def add_rows(self, rows: Iterable[tuple[str | None, ...]]) -> None:
-        """Fast path for callers that already hold tuples in column order (see ``COLUMNS``)."""
-        with self._lock:
-            self._conn.execute("BEGIN")
-            try:
-                self._conn.executemany(
-                    "INSERT INTO quarantine (line, work_unit, sensor, timestamp, value, lot, "
-                    "reason, detail, source, batch_id, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        """Tuples in ``COLUMNS`` order, in one transaction, durable on return."""
+        records = []
+        for row in rows:
+            item = dict(zip(COLUMNS, row, strict=True))
+            line = item.pop("line") or ""
+            reading = {k: item[k] for k in ("work_unit", "sensor", "timestamp", "value", "lot")}
+            records.append(
+                {
+                    **{k: safe_text(v) for k, v in item.items()},
+                    "namespace": self._namespace_of(line) or "default",
+                    "line": line,
+                    "kind": KIND,
+                    "record": json.dumps(reading, ensure_ascii=True),
+                }
+            )
+        if records:
+            with self._repository.engine.begin() as conn:
+                conn.execute(insert(table), records)
 
     def counts_by_reason(self, line: str | None = None) -> dict[str, int]:
-        """Number of quarantined readings per reason, for one line or all lines."""
-        query = "SELECT reason, COUNT(*) FROM quarantine"
-        params: tuple[str, ...] = ()
+        """Quarantined readings per reason, for one line (by name) or all lines."""
+        c = table.c
+        query = select(c.reason, func.count()).where(c.kind == KIND).group_by(c.reason)
         if line is not None:
-            query += " WHERE line = ?"
-            params = (line,)
-        with self._lock:
-            rows = self._conn.execute(query + " GROUP BY reason", params).fetchall()
-        return {str(reason): int(count) for reason, count in rows}
+            query = query.where(c.line == line)
+        with self._repository.engine.connect() as conn:
+            return {str(reason): int(n) for reason, n in conn.execute(query)}
 
     def total(self, line: str | None = None) -> int:
         return sum(self.counts_by_reason(line).values())
@@ -123,35 +114,22 @@ class QuarantineStore:
         self, line: str, *, reason: str | None = None, limit: int = 100
     ) -> list[QuarantinedReading]:
         """The most recent quarantined readings of a line, newest first."""
-        query = (
-            "SELECT line, work_unit, sensor, timestamp, value, lot, reason, detail, source, "
-            "batch_id, received_at FROM quarantine WHERE line = ?"
-        )
-        params: list[str | int] = [line]
+        c = table.c
+        query = select(
+            c.line,
+            c.work_unit,
+            c.sensor,
+            c.timestamp,
+            c.value,
+            c.lot,
+            c.reason,
+            c.detail,
+            c.source,
+            c.batch_id,
+            c.received_at,
+        ).where(c.kind == KIND, c.line == line)
         if reason is not None:
-            query += " AND reason = ?"
-            params.append(reason)
-        query += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
+            query = query.where(c.reason == reason)
+        with self._repository.engine.connect() as conn:
+            rows = conn.execute(query.order_by(c.id.desc()).limit(limit)).all()
         return [QuarantinedReading(*row) for row in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
-COLUMNS: Final = (
-    "line",
-    "work_unit",
-    "sensor",
-    "timestamp",
-    "value",
-    "lot",
-    "reason",
-    "detail",
-    "source",
-    "batch_id",
-    "received_at",
-)

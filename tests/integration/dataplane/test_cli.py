@@ -144,7 +144,10 @@ def test_serve_takes_readings_and_records_and_stops_on_sigterm(tmp_path: Path, d
     db = open_database(db_url, create_empty=False)
     try:
         assert [m.value for _, m in db.mes.measurements(LINE, "ring_diameter")] == [74.001]
-        assert db.quarantine.counts_by_reason(LINE) == {"non_numeric": 1}
+        # One quarantine: the junk reading and the junk measurement, under the line's namespace.
+        assert db.quarantine.counts_by_reason(LINE) == {"non_numeric": 2}
+        kinds = sorted(item.kind for item in db.quarantine.list(LINE))
+        assert kinds == ["measurements", "readings"]
     finally:
         db.close()
 

@@ -10,7 +10,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.ingestion.line_ingestor import LineIngestor
 from lineops.dataplane.ingestion.metrics import IngestionMetrics
 from lineops.dataplane.offline_store import OfflineStore
-from lineops.dataplane.quarantine import QuarantineStore
+from lineops.dataplane.quarantine import ReadingQuarantine
 from prometheus_client import CollectorRegistry
 
 LINE = "press-line-1"
@@ -50,7 +50,7 @@ class Stores:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.offline = OfflineStore(root / "offline", fsync=False)
-        self.quarantine = QuarantineStore(root / "quarantine.db")
+        self.quarantine = ReadingQuarantine.embedded(root)
         self.registry = CollectorRegistry()
         self.metrics = IngestionMetrics(self.registry)
 

@@ -20,7 +20,7 @@ from lineops.dataplane.ingestion.reasons import DETAILS, Reason
 from lineops.dataplane.ingestion.state import LineState, reading_keys
 from lineops.dataplane.ingestion.validation import Classified, LineRules, classify
 from lineops.dataplane.offline_store import SCHEMA, OfflineStore
-from lineops.dataplane.quarantine import QuarantineStore
+from lineops.dataplane.quarantine import ReadingQuarantine
 
 # Accepted readings reach the feature window in chunks of at least this many (or when
 # aggregates are taken): the window's cost per call is mostly fixed, so one call for ten
@@ -76,7 +76,7 @@ class LineIngestor:
         spec: ProductionLineSpec,
         *,
         offline: OfflineStore,
-        quarantine: QuarantineStore,
+        quarantine: ReadingQuarantine,
         metrics: IngestionMetrics,
         allowed_lateness_s: float | None = None,
         max_clock_skew_s: float = 300.0,

@@ -37,7 +37,8 @@ from lineops.dataplane.ingestion.mqtt_client import (
 )
 from lineops.dataplane.ingestion.payload import parse_bulk, parse_json_batch, readings_batch
 from lineops.dataplane.offline_store import OfflineStore
-from lineops.dataplane.quarantine import QuarantineStore
+from lineops.dataplane.quarantine import ReadingQuarantine
+from lineops.dataplane.repositories.quarantine import QuarantineRepository
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class IngestionService:
     """Ingestion for all lines of one operator, over one data directory::
 
     <data>/offline/line=<line>/date=<day>/*.parquet   raw accepted readings
-    <data>/quarantine.db                             quarantined readings (SQLite)
+    <data>/lineops.db (or the configured database)   quarantined readings, table quarantine
     <data>/aggregates/line=<line>/*.parquet          window aggregates pushed online
     <data>/feast/                                    registry + SQLite online store
     """
@@ -67,6 +68,7 @@ class IngestionService:
         registry: CollectorRegistry,
         *,
         feast: FeastStore | None = None,
+        quarantine: QuarantineRepository | None = None,
         allowed_lateness_s: float | None = None,
         max_clock_skew_s: float = 300.0,
         panes: int = 20,
@@ -75,7 +77,13 @@ class IngestionService:
     ) -> None:
         self.data_dir = data_dir
         self.offline = OfflineStore(data_dir / "offline")
-        self.quarantine = QuarantineStore(data_dir / "quarantine.db")
+        # The one quarantine of the data plane's database; without one (tools, tests), a
+        # SQLite database of its own in the data directory.
+        self.quarantine = (
+            ReadingQuarantine.embedded(data_dir, self.namespace_of)
+            if quarantine is None
+            else ReadingQuarantine(quarantine, self.namespace_of)
+        )
         self.aggregates_dir = data_dir / "aggregates"
         self.metrics = IngestionMetrics(registry, clock)
         self.feast = feast

@@ -43,7 +43,7 @@ class Rejected:
     record: Mapping[str, Any]
 
 
-def _text(value: Any) -> str | None:
+def safe_text(value: Any) -> str | None:
     """What was received, as text any database stores: cut to 500 characters, NUL and lone
     surrogates (PostgreSQL refuses the one, UTF-8 the other) escaped."""
     if value is None:
@@ -88,11 +88,11 @@ class QuarantineRepository:
                 "namespace": line.namespace,
                 "line": line.name,
                 "kind": kind,
-                "work_unit": _text(item.record.get("workUnit", item.record.get("work_unit"))),
-                "sensor": _text(item.record.get("sensor", item.record.get("characteristic"))),
-                "timestamp": _text(item.record.get("timestamp")),
-                "value": _text(item.record.get("value", item.record.get("state"))),
-                "lot": _text(item.record.get("lot")),
+                "work_unit": safe_text(item.record.get("workUnit", item.record.get("work_unit"))),
+                "sensor": safe_text(item.record.get("sensor", item.record.get("characteristic"))),
+                "timestamp": safe_text(item.record.get("timestamp")),
+                "value": safe_text(item.record.get("value", item.record.get("state"))),
+                "lot": safe_text(item.record.get("lot")),
                 "reason": item.reason,
                 "detail": item.detail,
                 "source": source,
