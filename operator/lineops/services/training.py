@@ -99,7 +99,8 @@ class TrainingService:
         self.policy = policy or TrainingPolicy()
 
     async def reconcile(self, ctx: Context) -> None:
-        """Raises TrainingBackendError when the backend cannot be asked."""
+        """Raises the backend's ``BackendError`` (transient or permanent, see
+        ``lineops.backends.errors``) when it cannot be asked or refuses."""
         training = (ctx.status.training or TrainingStatus()).model_copy()
         run_id = training.run_id or ""
         in_flight = bool(run_id) and training.state in ("Pending", "Running")
