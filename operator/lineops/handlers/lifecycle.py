@@ -1,4 +1,5 @@
-"""Operator start-up and shutdown: settings, login, clients and the probe server in memo."""
+"""Operator start-up and shutdown: the composition root. Settings in, one typed
+:class:`~lineops.handlers.components.Components` object into kopf's memo, closed on exit."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from lineops.backends.training.runs import TrainingBackend
 from lineops.dataplane.app import DataPlaneApp, read_token
 from lineops.dataplane.db.database import Database, embedded_url, open_database
 from lineops.dataplane.mes_api import MesApi
+from lineops.handlers.components import KEY as COMPONENTS
+from lineops.handlers.components import Components, close_all
 from lineops.services.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
@@ -41,7 +44,6 @@ async def configure(
     **_: Any,
 ) -> None:
     config: Settings = memo.get("config") or load_settings()
-    memo["config"] = config
     # Our own names for everything kopf stores on objects, never kopf.zalando.org.
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
@@ -61,51 +63,61 @@ async def configure(
 
     metrics = OperatorMetrics()
     kube = KubeBackend(new_api_client(config.kubeconfig))
-    memo["metrics"], memo["kube"] = metrics, kube
     data = Path(config.data_dir).resolve()
-
     probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
     db_url = config.db_url or embedded_url(data)
-    if config.profile == "cluster":
-        # Readings go to a data-plane Deployment per line; MES records are served by both
-        # (same database, the cluster's PostgreSQL), the operator's monitors read them.
-        # An outdated schema stops the start-up here, with `lineops db upgrade` to run.
-        db = await asyncio.to_thread(open_database, db_url)
-        memo["db"] = db
-        monitors = LineMonitors(db.mes, MesMetrics(metrics.registry))
-        mes_api = MesApi(db, monitors.spec_of, metrics.registry)
-        probes.add_routes(mes_api.routes())
-        plane: DataPlane = ClusterDataPlane(kube, config.image, config.db_secret)
-        data_url = f"http://{config.metrics_host}:{config.metrics_port}"
-    else:
-        # In-process: the same data-plane application `lineops dataplane serve` runs.
-        app = await asyncio.to_thread(
-            DataPlaneApp,
-            data,
-            db_url,
-            metrics.registry,
-            feast=FeastStore.local(data),
-            host=config.metrics_host,
-            port=config.ingest_port,
-            token=read_token(Path(config.api_token_file)) if config.api_token_file else None,
-        )
-        memo["data_plane_app"] = app
-        monitors = LineMonitors(app.db.mes, MesMetrics(metrics.registry), app.ingestion.offline)
-        # Servers start last: a failure above leaves no port bound for kopf's retry.
-        await app.start()
-        plane = EmbeddedDataPlane(app)
-        data_url = app.url
-    memo["monitors"] = monitors
-    await probes.start()
-    memo["probes"] = probes
-
-    memo["lines"] = LineReconciler(kube, monitors, plane)
-    memo["data_plane"] = plane
-    backend = training_backend(config, data, logger)
-    memo["training"] = backend
-    policy = TrainingPolicy.from_settings(config)
-    training = None if backend is None else TrainingService(backend, policy)
-    memo["models"] = ModelReconciler(kube, training)
+    app: DataPlaneApp | None = None
+    db: Database | None = None
+    backend: TrainingBackend | None = None
+    try:
+        if config.profile == "cluster":
+            # Readings go to a data-plane Deployment per line; MES records are served by
+            # both (same database, the cluster's PostgreSQL), the operator's monitors read
+            # them. An outdated schema stops the start-up here, with the command to run.
+            db = await asyncio.to_thread(open_database, db_url)
+            monitors = LineMonitors(db.mes, MesMetrics(metrics.registry))
+            probes.add_routes(MesApi(db, monitors.spec_of, metrics.registry).routes())
+            plane: DataPlane = ClusterDataPlane(kube, config.image, config.db_secret)
+            data_url = f"http://{config.metrics_host}:{config.metrics_port}"
+        else:
+            # In-process: the same data-plane application `lineops dataplane serve` runs.
+            token = read_token(Path(config.api_token_file)) if config.api_token_file else None
+            app = await asyncio.to_thread(
+                DataPlaneApp,
+                data,
+                db_url,
+                metrics.registry,
+                feast=FeastStore.local(data),
+                host=config.metrics_host,
+                port=config.ingest_port,
+                token=token,
+            )
+            monitors = LineMonitors(app.db.mes, MesMetrics(metrics.registry), app.ingestion.offline)
+            # Servers start last: a failure above leaves no port bound for kopf's retry.
+            await app.start()
+            plane = EmbeddedDataPlane(app)
+            data_url = app.url
+        await probes.start()
+        backend = training_backend(config, data, logger)
+        policy = TrainingPolicy.from_settings(config)
+        training = None if backend is None else TrainingService(backend, policy)
+    except BaseException:
+        # kopf retries a failed start-up: release what this attempt built first.
+        await close_all(probes, app, db, backend, kube)
+        raise
+    memo[COMPONENTS] = Components(
+        settings=config,
+        metrics=metrics,
+        kube=kube,
+        probes=probes,
+        monitors=monitors,
+        data_plane=plane,
+        lines=LineReconciler(kube, monitors, plane),
+        models=ModelReconciler(kube, training),
+        training=backend,
+        app=app,
+        db=db,
+    )
     logger.info(
         "lineops operator started: profile=%s data=%s metrics=http://%s:%d/metrics",
         config.profile,
@@ -148,18 +160,6 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.cleanup()
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
-    probes: ProbeServer | None = memo.get("probes")
-    if probes is not None:
-        await probes.stop()
-    app: DataPlaneApp | None = memo.get("data_plane_app")
-    if app is not None:
-        await app.stop()
-    db: Database | None = memo.get("db")
-    if db is not None:
-        db.close()
-    backend: TrainingBackend | None = memo.get("training")
-    if backend is not None:
-        await backend.close()
-    kube: KubeBackend | None = memo.get("kube")
-    if kube is not None:
-        kube.close()
+    found = memo.get(COMPONENTS)
+    if isinstance(found, Components):
+        await found.close()

@@ -7,9 +7,9 @@ from typing import Any
 import kopf
 
 from lineops.api.constants import GROUP, PRODUCTION_LINE_KIND, PRODUCTION_LINE_PLURAL, VERSION
+from lineops.handlers.components import components
 from lineops.handlers.config import MONITOR_SECONDS, RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
-from lineops.services.line import LineReconciler
 from lineops.services.retrain_signals import Watcher
 
 RESOURCE = (GROUP, VERSION, PRODUCTION_LINE_PLURAL)
@@ -25,15 +25,15 @@ async def reconcile_line(
     memo: kopf.Memo,
     **kwargs: Any,
 ) -> None:
-    reconciler: LineReconciler = memo["lines"]
+    reconciler = components(memo).lines
     # kopf passes every index by its name; this one maps (namespace, line) -> models.
     waiting: kopf.Index[tuple[str | None, str | None], str] = kwargs["qm_by_line"]
     key = (body.metadata.namespace, body.metadata.name)
-    with memo["metrics"].track(PRODUCTION_LINE_KIND) as result:
+    with components(memo).metrics.track(PRODUCTION_LINE_KIND) as result:
         outcome = await reconciler.reconcile(
             plain(body), models=waiting.get(key, []), watchers=_watchers(body, kwargs)
         )
-        apply_outcome(PRODUCTION_LINE_KIND, body, patch, memo["metrics"], outcome, result)
+        apply_outcome(PRODUCTION_LINE_KIND, body, patch, components(memo).metrics, outcome, result)
 
 
 def _watchers(body: kopf.Body, kwargs: dict[str, Any]) -> list[Watcher]:
@@ -44,19 +44,18 @@ def _watchers(body: kopf.Body, kwargs: dict[str, Any]) -> list[Watcher]:
 
 @kopf.timer(*RESOURCE, id="monitor", interval=MONITOR_SECONDS, initial_delay=MONITOR_SECONDS)
 async def monitor_line(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
-    reconciler: LineReconciler = memo["lines"]
-    with memo["metrics"].track(PRODUCTION_LINE_KIND) as result:
+    reconciler = components(memo).lines
+    with components(memo).metrics.track(PRODUCTION_LINE_KIND) as result:
         outcome = await reconciler.monitor(plain(body), watchers=_watchers(body, kwargs))
-        apply_outcome(PRODUCTION_LINE_KIND, body, patch, memo["metrics"], outcome, result)
+        apply_outcome(PRODUCTION_LINE_KIND, body, patch, components(memo).metrics, outcome, result)
 
 
 @kopf.on.delete(*RESOURCE)
 async def line_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     # Children go with the owner references; only our own bookkeeping is left to drop.
-    memo["metrics"].forget(
+    components(memo).metrics.forget(
         PRODUCTION_LINE_KIND, body.metadata.namespace or "", body.metadata.name or ""
     )
-    memo["monitors"].forget(body.metadata.namespace or "", body.metadata.name or "")
-    plane = memo.get("data_plane")
-    if plane is not None:
-        await plane.remove(body.metadata.namespace or "", body.metadata.name or "")
+    parts = components(memo)
+    parts.monitors.forget(body.metadata.namespace or "", body.metadata.name or "")
+    await parts.data_plane.remove(body.metadata.namespace or "", body.metadata.name or "")

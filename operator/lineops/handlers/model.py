@@ -15,10 +15,9 @@ from pydantic import ValidationError
 from lineops.api.constants import GROUP, QUALITY_MODEL_KIND, QUALITY_MODEL_PLURAL, VERSION
 from lineops.api.qualitymodel import RetrainOn
 from lineops.api.reasons import TRAINING_REQUESTED
+from lineops.handlers.components import components
 from lineops.handlers.config import POLL_SECONDS, RESYNC_SECONDS, TRAINING_POLICY
 from lineops.handlers.glue import apply_outcome, plain
-from lineops.services.line import LineReconciler
-from lineops.services.model import ModelReconciler
 from lineops.services.retrain_signals import Watcher
 from lineops.services.training_policy import needs_polling
 
@@ -56,23 +55,23 @@ def qm_retrain_by_line(
 @kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
 @kopf.timer(*RESOURCE, id="training-poll", interval=POLL_SECONDS, when=_training_in_progress)
 async def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    reconciler: ModelReconciler = memo["models"]
-    with memo["metrics"].track(QUALITY_MODEL_KIND) as result:
+    reconciler = components(memo).models
+    with components(memo).metrics.track(QUALITY_MODEL_KIND) as result:
         outcome = await reconciler.reconcile(plain(body))
         requested = sum(e.reason == TRAINING_REQUESTED for e in outcome.events)
         if requested:
-            memo["metrics"].training_requests_total.labels(
+            components(memo).metrics.training_requests_total.labels(
                 body.metadata.namespace or "", body.metadata.name or ""
             ).inc(requested)
-        apply_outcome(QUALITY_MODEL_KIND, body, patch, memo["metrics"], outcome, result)
+        apply_outcome(QUALITY_MODEL_KIND, body, patch, components(memo).metrics, outcome, result)
 
 
 @kopf.on.delete(*RESOURCE)
 async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    memo["metrics"].forget(
+    components(memo).metrics.forget(
         QUALITY_MODEL_KIND, body.metadata.namespace or "", body.metadata.name or ""
     )
-    reconciler: ModelReconciler = memo["models"]
+    reconciler = components(memo).models
     reconciler.forget(body.metadata.uid or "")
-    lines: LineReconciler = memo["lines"]
+    lines = components(memo).lines
     lines.forget_model(body.metadata.namespace or "", body.metadata.name or "")
