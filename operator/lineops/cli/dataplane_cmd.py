@@ -60,11 +60,17 @@ def register(sub: Any) -> None:
     listing.add_argument("--released", action="store_true", help="include released items")
     listing.set_defaults(func=_list)
     release = q_ops.add_parser(
-        "release", help="re-ingest quarantined MES records against a (fixed) line spec"
+        "release",
+        help="re-ingest quarantined items against the line's spec as it is now: through a "
+        "running data plane (--url: readings and records) or a database (--db: records)",
     )
-    release.add_argument("--db", required=True)
-    release.add_argument("--line-file", required=True, help="the ProductionLine as it is now")
-    release.add_argument("--kind", default=None, help="measurements, events or counts")
+    where = release.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="a running data plane, e.g. http://127.0.0.1:8081")
+    where.add_argument("--db", help="database URL (MES records only; needs --line-file)")
+    release.add_argument("--line", default=None, help="namespace/name (with --url)")
+    release.add_argument("--line-file", default=None, help="the ProductionLine as it is now")
+    release.add_argument("--token-file", default=None, help="bearer token (with --url)")
+    release.add_argument("--kind", default=None, help="readings, measurements, events, counts")
     release.add_argument("--reason", default=None)
     release.add_argument("--limit", type=int, default=100_000)
     release.set_defaults(func=_release)
@@ -165,6 +171,14 @@ def _release(args: argparse.Namespace) -> int:
     from lineops.dataplane.lines import LineRef
     from lineops.dataplane.release import release_records
 
+    if args.url is not None:
+        return _release_remote(args)
+    if args.line_file is None:
+        raise CliError("--db needs --line-file (the ProductionLine as it is now)")
+    if args.kind == "readings":
+        raise CliError(
+            "--kind readings: readings are re-ingested by a running data plane; use --url"
+        )
     line = load_line(args.line_file)
     assert line.metadata.name is not None
     ref = LineRef(line.metadata.namespace or "default", line.metadata.name)
@@ -178,6 +192,43 @@ def _release(args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(json.dumps(result.as_dict()))
+    return 0
+
+
+def _release_remote(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    from lineops.dataplane.app import read_token
+    from lineops.dataplane.lines import LineRef
+
+    if args.line is None:
+        raise CliError("--url needs --line namespace/name")
+    try:
+        ref = LineRef.parse(args.line)
+    except ValueError as exc:
+        raise CliError(f"--line: {exc}") from None
+    body = {k: v for k, v in (("kind", args.kind), ("reason", args.reason)) if v is not None}
+    headers = {"Content-Type": "application/json"}
+    if args.token_file is not None:
+        try:
+            headers["Authorization"] = f"Bearer {read_token(Path(args.token_file))}"
+        except ValueError as exc:
+            raise CliError(f"--token-file: {exc}") from None
+    url = (
+        f"{args.url.rstrip('/')}/v1/namespaces/{ref.namespace}/lines/{ref.name}/quarantine:release"
+    )
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            print(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        raise CliError(f"{url}: {exc.code} {detail}") from None
+    except OSError as exc:
+        raise CliError(f"{url}: {exc}") from None
     return 0
 
 

@@ -29,8 +29,10 @@ from lineops.dataplane.ingestion.http_server import IngestionServer
 from lineops.dataplane.ingestion.service import IngestionService
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.mes_api import MesApi
-from lineops.dataplane.openapi import openapi_document
+from lineops.dataplane.openapi import LINE_PATH, openapi_document
 from lineops.dataplane.problems import problem
+from lineops.dataplane.records import KINDS
+from lineops.dataplane.release import ReleaseResult, release_readings, release_records
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Raw-reading partitions are compacted once their day closed; a day stays open for late
@@ -107,6 +109,7 @@ class DataPlaneApp:
         if token is not None:
             app.middlewares.append(bearer_auth(token))
         app.router.add_routes(self.mes.routes())
+        app.router.add_post(LINE_PATH + "/quarantine:release", self._release)
         app.router.add_get("/openapi.json", self._openapi)
 
     @property
@@ -171,6 +174,45 @@ class DataPlaneApp:
         await self.server.stop()
         await self.ingestion.stop()
         await asyncio.to_thread(self.db.close)
+
+    def release(
+        self, line: LineRef, kind: str | None = None, reason: str | None = None
+    ) -> ReleaseResult:
+        """Re-ingest a line's quarantined items against its spec as it is now (blocking)."""
+        spec = self._specs[line]
+        result = ReleaseResult(line)
+        if kind in (None, "readings"):
+            result.add(release_readings(self.db, self.ingestion, line, reason=reason))
+        if kind != "readings":
+            result.add(release_records(self.db, line, spec, kind=kind, reason=reason))
+        return result
+
+    async def _release(self, request: web.Request) -> web.Response:
+        ref = LineRef(request.match_info["namespace"], request.match_info["line"])
+        if ref not in self._specs:
+            return problem(
+                404,
+                "unknown-line",
+                f"ProductionLine {ref} is not served by this data plane",
+                field="path.line",
+            )
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError as exc:
+            return problem(400, "malformed-body", f"body: not valid JSON ({exc})", field="body")
+        if not isinstance(body, dict):
+            return problem(422, "invalid-payload", "body: must be a JSON object", field="body")
+        kind, reason = body.get("kind"), body.get("reason")
+        for name, value in (("kind", kind), ("reason", reason)):
+            if value is not None and not isinstance(value, str):
+                return problem(422, "invalid-payload", f"{name}: must be a string", field=name)
+        if kind is not None and kind not in ("readings", *KINDS):
+            allowed = ", ".join(("readings", *KINDS))
+            return problem(
+                422, "invalid-payload", f"kind: {kind!r} is not one of {allowed}", field="kind"
+            )
+        result = await asyncio.to_thread(self.release, ref, kind, reason)
+        return web.json_response(result.as_dict())
 
     async def _openapi(self, _request: web.Request) -> web.Response:
         return web.json_response(openapi_document())

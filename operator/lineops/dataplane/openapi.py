@@ -119,6 +119,17 @@ SCHEMAS: Final[dict[str, Any]] = {
         },
         "required": ["received", "accepted", "quarantined", "reasons", "rejected"],
     },
+    "ReleaseResult": {
+        "type": "object",
+        "properties": {
+            "line": {"type": "string"},
+            "examined": {"type": "integer"},
+            "released": {"type": "integer"},
+            "still_quarantined": {"type": "integer"},
+            "reasons": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+        "required": ["line", "examined", "released", "still_quarantined", "reasons"],
+    },
     "Problem": {
         "type": "object",
         "description": "RFC 9457 problem details; field names the offending input",
@@ -232,6 +243,36 @@ def openapi_document() -> dict[str, Any]:
             413,
             422,
         )
+    paths[f"{LINE_PATH}/quarantine:release"] = {
+        "post": {
+            "summary": "Re-ingest the line's quarantined items against its spec as it is now "
+            "(readings through the ingestion path, MES records through their validation); "
+            "released items are marked and never re-ingested twice",
+            "parameters": _PARAMETERS,
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "kind": {"enum": ["readings", *KINDS]},
+                                "reason": {"enum": list(VOCABULARY)},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "what was examined, released and is still quarantined",
+                    "content": {"application/json": {"schema": _ref("ReleaseResult")}},
+                },
+                **_errors(400, 401, 404, 422),
+            },
+            "security": [{}, {"bearer": []}],
+        }
+    }
     paths["/healthz"] = {
         "get": {
             "summary": "liveness",

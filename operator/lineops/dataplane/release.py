@@ -1,7 +1,17 @@
-"""Release quarantined MES records after a spec fix: re-validate each against the line's
-spec as it is now; the ones that pass are stored and marked released in one transaction,
-the others stay quarantined. Marked items are never re-ingested, so a release can be run
-again (or crash half-way) without storing a record twice."""
+"""Release quarantined items after a spec fix.
+
+MES records: re-validated against the line's spec as it is now; the ones that pass are
+stored and marked released in one transaction, the others stay quarantined. Marked items
+are never re-ingested, so a release can be run again (or crash half-way) without storing a
+record twice.
+
+Readings: re-ingested through the line's ingestion path (as a backfill: the lateness check
+does not apply to history), which needs its per-line state, so only a running data plane
+releases them. Every re-ingested item is marked released; one that fails again is
+quarantined anew with the reason that holds now. A crash between the two steps at worst
+re-ingests readings that are already stored, which the duplicate check quarantines as
+``duplicate``: nothing is stored twice.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,7 @@ from dataclasses import dataclass, field
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
+from lineops.dataplane.ingestion.service import IngestionService
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.records import KINDS, parse_records
 
@@ -21,6 +32,11 @@ class ReleaseResult:
     released: int = 0
     still_quarantined: Counter[str] = field(default_factory=Counter)  # by reason, as now
 
+    def add(self, other: ReleaseResult) -> None:
+        self.examined += other.examined
+        self.released += other.released
+        self.still_quarantined.update(other.still_quarantined)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "line": str(self.line),
@@ -29,6 +45,33 @@ class ReleaseResult:
             "still_quarantined": sum(self.still_quarantined.values()),
             "reasons": dict(self.still_quarantined),
         }
+
+
+def release_readings(
+    db: Database,
+    ingestion: IngestionService,
+    line: LineRef,
+    *,
+    reason: str | None = None,
+    limit: int = 100_000,
+) -> ReleaseResult:
+    result = ReleaseResult(line)
+    items = db.quarantine.list(line, kind="readings", reason=reason, limit=limit)
+    result.examined = len(items)
+    keys = ("work_unit", "sensor", "timestamp")
+    usable = [i for i in items if i.record and all(i.record.get(k) is not None for k in keys)]
+    chosen = {i.id for i in usable}
+    # A message that could not even be decoded (malformed_payload) has nothing to re-ingest.
+    result.still_quarantined.update(i.reason for i in items if i.id not in chosen)
+    if not usable:
+        return result
+    readings = [dict(i.record) for i in usable if i.record is not None]
+    batch = ingestion.ingest_readings(line.name, readings, source="release", backfill=True)
+    with db.engine.begin() as conn:
+        db.quarantine.mark_released([i.id for i in usable], conn)
+    result.released = batch.accepted
+    result.still_quarantined.update(dict(batch.reasons))
+    return result
 
 
 def release_records(

@@ -247,3 +247,58 @@ def test_operator_refuses_to_start_on_a_foreign_schema(
     code = main(["operator", "run", "-n", "plant-a", "--data-dir", str(tmp_path)])
     assert code == 2
     assert "lineops db upgrade --db" in capsys.readouterr().err
+
+
+def _line_without_sensor(tmp_path: Path, sensor: str) -> Path:
+    doc = yaml.safe_load(_line_file(tmp_path).read_text())
+    for unit in doc["spec"]["workUnits"]:
+        unit["sensors"] = [s for s in unit["sensors"] if s["name"] != sensor]
+    path = tmp_path / f"line-without-{sensor}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_quarantined_readings_are_released_through_a_running_data_plane(
+    tmp_path: Path, db_url: str, capsys: Any
+) -> None:
+    data = str(tmp_path / "data")
+    wrong = _line_without_sensor(tmp_path, "ram_force")
+    readings = {
+        "readings": [
+            {
+                "work_unit": "press-01",
+                "sensor": "ram_force",
+                "timestamp": _now(-60 + i),
+                "value": 100.0 + i,
+            }
+            for i in range(5)
+        ]
+        + [{"work_unit": "press-01", "sensor": "ram_force", "timestamp": _now(-10), "value": "Bad"}]
+    }
+    with _serving(["--line-file", str(wrong), "--data", data, "--db", db_url]) as (hello, _):
+        answer = requests.post(f"{hello['url']}{BASE}/readings", json=readings, timeout=30)
+        assert answer.json()["reasons"] == {"unknown_sensor": 6}
+    fixed = _line_file(tmp_path)
+    with _serving(["--line-file", str(fixed), "--data", data, "--db", db_url]) as (hello, _):
+        release = ["quarantine", "release", "--url", hello["url"], "--line", str(LINE)]
+        assert main([*release, "--kind", "readings"]) == 0
+        first = json.loads(capsys.readouterr().out)
+        assert (first["examined"], first["released"], first["reasons"]) == (
+            6,
+            5,
+            {"non_numeric": 1},
+        )
+        assert main([*release, "--kind", "readings"]) == 0  # only the junk one is left
+        second = json.loads(capsys.readouterr().out)
+        assert (second["examined"], second["released"], second["still_quarantined"]) == (1, 0, 1)
+        assert main([*release, "--kind", "bogus"]) == 2
+        assert "kind" in capsys.readouterr().err
+    db = open_database(db_url, create_empty=False)
+    try:
+        assert db.quarantine.counts_by_reason(LINE) == {"non_numeric": 1}
+    finally:
+        db.close()
+    from lineops.dataplane.offline_store import OfflineStore
+
+    stored = OfflineStore(Path(data) / "offline").read(LINE.name)
+    assert sorted(stored["value"].tolist()) == [100.0, 101.0, 102.0, 103.0, 104.0]

@@ -215,10 +215,16 @@ class IngestionService:
         return entry.ingestor.ingest(batch, source="bulk", backfill=backfill)
 
     def ingest_readings(
-        self, line: str, readings: list[dict[str, Any]], *, source: str = "api"
+        self,
+        line: str,
+        readings: list[dict[str, Any]],
+        *,
+        source: str = "api",
+        backfill: bool = False,
     ) -> BatchResult:
         entry = self._entry(line)
-        return entry.ingestor.ingest(readings_batch(readings, "readings"), source=source)
+        batch = readings_batch(readings, "readings")
+        return entry.ingestor.ingest(batch, source=source, backfill=backfill)
 
     def ingest_readings_mqtt(self, line: str, readings: list[dict[str, Any]]) -> None:
         if line in self._lines:
