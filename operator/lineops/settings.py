@@ -71,8 +71,7 @@ class Settings(BaseSettings):
     )
     metrics_port: Port = Field(
         default=8080,
-        description="Port of `/metrics` and `/healthz` (cluster profile: also the MES record "
-        "routes); 0 picks a free port.",
+        description="Port of the operator's `/metrics` and `/healthz`; 0 picks a free port.",
     )
     ingest_port: Port = Field(
         default=8081,
@@ -156,8 +155,8 @@ class Settings(BaseSettings):
     )
     api_token_file: Path | None = Field(
         default=None,
-        description="File holding the bearer token the data plane requires for writes (a "
-        "mounted Secret). Unset: writes need no token.",
+        description="File holding the bearer token the data plane requires on its line routes (a "
+        "mounted Secret). Unset: no token needed.",
     )
 
     # --- cluster profile ----------------------------------------------------------------------

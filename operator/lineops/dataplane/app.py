@@ -31,6 +31,7 @@ from lineops.dataplane.lines import LineRef
 from lineops.dataplane.mes_api import MesApi
 from lineops.dataplane.openapi import LINE_PATH, openapi_document
 from lineops.dataplane.problems import problem
+from lineops.dataplane.read_api import ReadApi
 from lineops.dataplane.records import KINDS
 from lineops.dataplane.release import ReleaseResult, release_readings, release_records
 
@@ -46,12 +47,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def bearer_auth(token: str) -> Middleware:
-    """Writes need ``Authorization: Bearer <token>``; reads (health, metrics, the API
-    document) stay open for probes and scrapers."""
+    """Every line route (``/v1/…``: writes and record reads) needs ``Authorization: Bearer
+    <token>``; health, metrics and the API document stay open for probes and scrapers."""
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method in WRITE_METHODS:
+        if request.method in WRITE_METHODS or request.path.startswith("/v1/"):
             sent = request.headers.get("Authorization", "")
             scheme, _, value = sent.partition(" ")
             # Constant-time comparison: the token must not leak through response timing.
@@ -61,7 +62,7 @@ def bearer_auth(token: str) -> Middleware:
                 return problem(
                     401,
                     "unauthorized",
-                    "writes need the header Authorization: Bearer <token>",
+                    "this route needs the header Authorization: Bearer <token>",
                     field="header.Authorization",
                     headers={"WWW-Authenticate": 'Bearer realm="lineops"'},
                 )
@@ -110,6 +111,8 @@ class DataPlaneApp:
             app.middlewares.append(bearer_auth(token))
         app.router.add_routes(self.mes.routes())
         app.router.add_post(LINE_PATH + "/quarantine:release", self._release)
+        self.reads = ReadApi(self.db, self.ingestion.offline, lambda line: line in self._specs)
+        app.router.add_routes(self.reads.routes(LINE_PATH))
         app.router.add_get("/openapi.json", self._openapi)
 
     @property

@@ -190,6 +190,80 @@ def _post(summary: str, body: dict[str, Any], result: str, *errors: int) -> dict
     }
 
 
+def _get(summary: str, query: list[dict[str, Any]], content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": [*_PARAMETERS, *query],
+        "responses": {
+            "200": {"description": "the records", "content": content},
+            **_errors(400, 401, 404),
+        },
+        "security": [{}, {"bearer": []}],
+    }
+
+
+def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
+def _records_of(item: dict[str, Any]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {"records": {"type": "array", "items": item}},
+        "required": ["records"],
+    }
+    return {"application/json": {"schema": schema}}
+
+
+def _add_reads(paths: dict[str, Any]) -> None:
+    """Read routes: what the operator's monitors (and anyone with the token) read back."""
+    stored_measurement = {
+        "allOf": [
+            _ref("Measurement"),
+            {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+        ]
+    }
+    paths[f"{LINE_PATH}/measurements"]["get"] = _get(
+        "Stored measurements of a characteristic in arrival order, after an id",
+        [
+            _query("characteristic", {"type": "string", "minLength": 1}, required=True),
+            _query("after", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 100_000}),
+        ],
+        _records_of(stored_measurement),
+    )
+    paths[f"{LINE_PATH}/events"]["get"] = _get(
+        "Stored machine-state events", [], _records_of(_ref("MachineEvent"))
+    )
+    paths[f"{LINE_PATH}/counts"]["get"] = _get(
+        "Stored production counts", [], _records_of(_ref("ProductionCount"))
+    )
+    state = {
+        "type": "object",
+        "properties": {
+            "oeeVersion": {"type": "array", "items": {"type": "integer"}},
+            "readings": {"type": "integer"},
+        },
+        "required": ["oeeVersion", "readings"],
+    }
+    paths[f"{LINE_PATH}/state"] = {
+        "get": _get(
+            "Newest event and count ids, stored readings",
+            [],
+            {"application/json": {"schema": state}},
+        )
+    }
+    paths[f"{LINE_PATH}/readings"]["get"] = _get(
+        "Raw readings (work_unit, sensor, timestamp, value) of the first stored day or of the "
+        "last seconds before the newest one, as an Arrow IPC stream",
+        [
+            _query("window", {"enum": ["first-day", "recent"]}),
+            _query("seconds", {"type": "integer", "minimum": 1, "maximum": 366 * 86_400}),
+        ],
+        {"application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}}},
+    )
+
+
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         f"{LINE_PATH}/readings": _post(
@@ -243,6 +317,7 @@ def openapi_document() -> dict[str, Any]:
             413,
             422,
         )
+    _add_reads(paths)
     paths[f"{LINE_PATH}/quarantine:release"] = {
         "post": {
             "summary": "Re-ingest the line's quarantined items against its spec as it is now "

@@ -4,7 +4,6 @@ renamed component is a type error rather than a KeyError at run time."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import kopf
@@ -14,7 +13,6 @@ from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
 from lineops.backends.training.runs import TrainingBackend
 from lineops.dataplane.app import DataPlaneApp
-from lineops.dataplane.db.database import Database
 from lineops.services.data_plane import DataPlane
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
@@ -36,16 +34,14 @@ class Components:
     models: ModelReconciler
     training: TrainingBackend | None
     app: DataPlaneApp | None = None  # embedded profile: the data plane in this process
-    db: Database | None = None  # cluster profile: the shared database the monitors read
 
     async def close(self) -> None:
-        await close_all(self.probes, self.app, self.db, self.training, self.kube)
+        await close_all(self.probes, self.app, self.training, self.kube)
 
 
 async def close_all(
     probes: ProbeServer | None,
     app: DataPlaneApp | None,
-    db: Database | None,
     training: TrainingBackend | None,
     kube: KubeBackend | None,
 ) -> None:
@@ -54,8 +50,6 @@ async def close_all(
         await probes.stop()
     if app is not None:
         await app.stop()
-    if db is not None:
-        await asyncio.to_thread(db.close)
     if training is not None:
         await training.close()
     if kube is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import kopf
 
 from lineops.api.constants import FINALIZER, PREFIX
+from lineops.backends.data_plane_client import DataPlaneReader, HttpDataPlane, LocalDataPlane
 from lineops.backends.feast_store import FeastStore
 from lineops.backends.kube import KubeBackend, new_api_client
 from lineops.backends.mes_metrics import MesMetrics
@@ -23,11 +24,11 @@ from lineops.backends.training.local import (
 )
 from lineops.backends.training.runs import TrainingBackend
 from lineops.dataplane.app import DataPlaneApp, read_token
-from lineops.dataplane.db.database import Database, embedded_url, open_database
-from lineops.dataplane.mes_api import MesApi
+from lineops.dataplane.db.database import embedded_url
 from lineops.handlers.components import KEY as COMPONENTS
 from lineops.handlers.components import Components, close_all
 from lineops.services.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
+from lineops.services.data_plane_workload import service_url
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
@@ -67,21 +68,21 @@ async def configure(
     probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
     db_url = config.db_url or embedded_url(data)
     app: DataPlaneApp | None = None
-    db: Database | None = None
     backend: TrainingBackend | None = None
     try:
+        token = read_token(Path(config.api_token_file)) if config.api_token_file else None
         if config.profile == "cluster":
-            # Readings go to a data-plane Deployment per line; MES records are served by
-            # both (same database, the cluster's PostgreSQL), the operator's monitors read
-            # them. An outdated schema stops the start-up here, with the command to run.
-            db = await asyncio.to_thread(open_database, db_url)
-            monitors = LineMonitors(db.mes, MesMetrics(metrics.registry))
-            probes.add_routes(MesApi(db, monitors.spec_of, metrics.registry).routes())
+            # Each line's data plane is a Deployment + Service (readings and MES records);
+            # the monitors read a line's records from it over HTTP.
+            reader: DataPlaneReader = HttpDataPlane(
+                lambda line: service_url(line.namespace, line.name), token=token
+            )
+            monitors = LineMonitors(reader, MesMetrics(metrics.registry))
             plane: DataPlane = ClusterDataPlane(kube, config.image, config.db_secret)
             data_url = f"http://{config.metrics_host}:{config.metrics_port}"
         else:
             # In-process: the same data-plane application `lineops dataplane serve` runs.
-            token = read_token(Path(config.api_token_file)) if config.api_token_file else None
+            # An outdated database schema stops the start-up here, with the command to run.
             app = await asyncio.to_thread(
                 DataPlaneApp,
                 data,
@@ -92,7 +93,8 @@ async def configure(
                 port=config.ingest_port,
                 token=token,
             )
-            monitors = LineMonitors(app.db.mes, MesMetrics(metrics.registry), app.ingestion.offline)
+            reader = LocalDataPlane(app.db, app.ingestion.offline)
+            monitors = LineMonitors(reader, MesMetrics(metrics.registry))
             # Servers start last: a failure above leaves no port bound for kopf's retry.
             await app.start()
             plane = EmbeddedDataPlane(app)
@@ -103,7 +105,7 @@ async def configure(
         training = None if backend is None else TrainingService(backend, policy)
     except BaseException:
         # kopf retries a failed start-up: release what this attempt built first.
-        await close_all(probes, app, db, backend, kube)
+        await close_all(probes, app, backend, kube)
         raise
     memo[COMPONENTS] = Components(
         settings=config,
@@ -116,7 +118,6 @@ async def configure(
         models=ModelReconciler(kube, training),
         training=backend,
         app=app,
-        db=db,
     )
     logger.info(
         "lineops operator started: profile=%s data=%s metrics=http://%s:%d/metrics",

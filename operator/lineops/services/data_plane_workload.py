@@ -24,9 +24,14 @@ def workload_name(line: str) -> str:
     return f"{line}-ingest"
 
 
+def service_url(namespace: str, line: str) -> str:
+    """The line's data plane inside the cluster (its Service)."""
+    return f"http://{workload_name(line)}.{namespace}.svc:{INGEST_PORT}"
+
+
 def endpoint_url(namespace: str, line: str) -> str:
     """Where the line's sensors post readings from inside the cluster."""
-    return f"http://{workload_name(line)}.{namespace}.svc:{INGEST_PORT}/v1/namespaces/{namespace}/lines/{line}/readings"
+    return f"{service_url(namespace, line)}/v1/namespaces/{namespace}/lines/{line}/readings"
 
 
 def ingestion_workload(

@@ -149,8 +149,14 @@ class LineReconciler:
         monitor = self._monitors.for_line(
             meta["namespace"], meta["name"], int(meta.get("generation") or 0), spec
         )
-        # SQLite reads and numpy work: off the event loop.
-        report = await asyncio.to_thread(monitor.evaluate)
+        # Data-plane reads and numpy work: off the event loop.
+        try:
+            report = await asyncio.to_thread(monitor.evaluate)
+        except BackendError as exc:
+            # The line itself is fine; its analytics wait for the data plane (the Pods of
+            # its Deployment may still be starting). The next monitor tick asks again.
+            conds.set(R.MONITORING_READY, "False", R.BACKEND_ERROR, str(exc))
+            return
         before = conds.get(R.IN_CONTROL)
         apply_report(report, spec, conds, out.update)
         after = conds.get(R.IN_CONTROL)

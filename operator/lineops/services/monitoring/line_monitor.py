@@ -10,13 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import pandas as pd
-
 from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.data_plane_client import DataPlaneReader
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.offline_store import OfflineStore
-from lineops.dataplane.repositories.mes import MesRepository
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
 from lineops.services.monitoring.chart_tracker import ChartSnapshot, ChartTracker
@@ -46,17 +43,6 @@ class MonitorReport:
         return sum(len(c.open_violations) for c in self.charts)
 
 
-def _first_day(offline: OfflineStore, line: str) -> pd.DataFrame:
-    """Readings of the line's first stored day: where its drift reference comes from."""
-    files = offline.files(line)
-    if not files:
-        return offline.read(line)
-    day = pd.Timestamp(files[0].parent.name.removeprefix("date="), tz="UTC")
-    return offline.read(
-        line, end=day + pd.Timedelta(days=1), columns=["work_unit", "sensor", "timestamp", "value"]
-    )
-
-
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -68,7 +54,7 @@ class LineMonitor:
         name: str,
         generation: int,
         spec: ProductionLineSpec,
-        store: MesRepository,
+        store: DataPlaneReader,
         metrics: MesMetrics,
         drift: DriftTracker | None = None,
     ) -> None:
@@ -180,12 +166,10 @@ class LineMonitor:
 class LineMonitors:
     """The monitors of every line this operator reconciles, keyed by namespace/name."""
 
-    def __init__(
-        self, store: MesRepository, metrics: MesMetrics, offline: OfflineStore | None = None
-    ) -> None:
-        self.store = store
+    def __init__(self, reader: DataPlaneReader, metrics: MesMetrics, *, drift: bool = True) -> None:
+        self.store = reader
         self.metrics = metrics
-        self._offline = offline
+        self._drift_on = drift
         self._monitors: dict[LineRef, LineMonitor] = {}
 
     def for_line(
@@ -201,25 +185,25 @@ class LineMonitors:
                 spec,
                 self.store,
                 self.metrics,
-                self._drift_tracker(name, current),
+                self._drift_tracker(key, current),
             )
             if current is not None:
                 fresh.inherit_counted(current)
             self._monitors[key] = current = fresh
         return current
 
-    def _drift_tracker(self, name: str, current: LineMonitor | None) -> DriftTracker | None:
-        if self._offline is None:
+    def _drift_tracker(self, line: LineRef, current: LineMonitor | None) -> DriftTracker | None:
+        if not self._drift_on:
             return None
         if current is not None and current._drift is not None:
             # The reference does not depend on the spec generation: keep it.
             kept: DriftTracker = current._drift
             return kept
-        offline = self._offline
+        reader = self.store
         return DriftTracker(
-            count=lambda: offline.count(name),
-            read_first=lambda: _first_day(offline, name),
-            read_recent=lambda horizon: offline.recent(name, int(horizon.value)),
+            count=lambda: reader.readings_count(line),
+            read_first=lambda: reader.readings_first_day(line),
+            read_recent=lambda horizon: reader.readings_recent(line, int(horizon.value)),
         )
 
     def spec_of(self, namespace: str, name: str) -> ProductionLineSpec | None:

@@ -1,0 +1,177 @@
+"""The operator's client of the data plane: what its line monitors read (a line's MES
+records, and its raw readings for the drift reference).
+
+Two implementations of one protocol, chosen by profile at start-up:
+
+* :class:`LocalDataPlane`: the data plane runs in this process (embedded profile); reads
+  go to its repository and offline store directly, without HTTP.
+* :class:`HttpDataPlane`: the data plane is another process (cluster profile: one
+  Deployment per line); reads go over its HTTP API (``GET /v1/namespaces/{ns}/lines/
+  {line}/…``). An unreachable data plane is a :class:`DataPlaneUnavailable` (transient); a
+  4xx problem document a :class:`DataPlaneRejected` (permanent).
+
+Both are blocking: callers run them in worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow as pa
+
+from lineops.backends.errors import PermanentBackendError, TransientBackendError
+from lineops.dataplane.db.database import Database
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.offline_store import OfflineStore
+from lineops.dataplane.read_api import first_day
+from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
+
+
+class DataPlaneUnavailable(TransientBackendError):
+    """The data plane did not answer (down, not scheduled yet, network)."""
+
+
+class DataPlaneRejected(PermanentBackendError):
+    """The data plane answered with a 4xx problem document."""
+
+
+class DataPlaneReader(Protocol):
+    def measurements(
+        self, line: LineRef, characteristic: str, after_id: int = 0
+    ) -> list[tuple[int, Measurement]]: ...
+
+    def oee_version(self, line: LineRef) -> tuple[int, int]: ...
+
+    def events(self, line: LineRef) -> list[MachineEvent]: ...
+
+    def counts(self, line: LineRef) -> list[ProductionCount]: ...
+
+    def readings_count(self, line: LineRef) -> int: ...
+
+    def readings_first_day(self, line: LineRef) -> pd.DataFrame: ...
+
+    def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame: ...
+
+
+class LocalDataPlane:
+    """Reads of a data plane in this process."""
+
+    def __init__(self, db: Database, offline: OfflineStore) -> None:
+        self._mes = db.mes
+        self._offline = offline
+
+    def measurements(
+        self, line: LineRef, characteristic: str, after_id: int = 0
+    ) -> list[tuple[int, Measurement]]:
+        return self._mes.measurements(line, characteristic, after_id)
+
+    def oee_version(self, line: LineRef) -> tuple[int, int]:
+        return self._mes.oee_version(line)
+
+    def events(self, line: LineRef) -> list[MachineEvent]:
+        return self._mes.events(line)
+
+    def counts(self, line: LineRef) -> list[ProductionCount]:
+        return self._mes.counts(line)
+
+    def readings_count(self, line: LineRef) -> int:
+        return self._offline.count(line.name)
+
+    def readings_first_day(self, line: LineRef) -> pd.DataFrame:
+        return first_day(self._offline, line.name)
+
+    def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame:
+        return self._offline.recent(line.name, horizon_ns)
+
+
+class HttpDataPlane:
+    """Reads over the data plane's HTTP API; ``base_url`` says where a line is served."""
+
+    def __init__(
+        self,
+        base_url: Callable[[LineRef], str],
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._base_url = base_url
+        self._token = token
+        self._timeout = timeout
+
+    def _get(self, line: LineRef, route: str, **query: Any) -> bytes:
+        base = self._base_url(line).rstrip("/")
+        url = f"{base}/v1/namespaces/{line.namespace}/lines/{line.name}/{route}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        headers = {} if self._token is None else {"Authorization": f"Bearer {self._token}"}
+        request = urllib.request.Request(url, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                body: bytes = response.read()
+                return body
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:500]
+            if 400 <= exc.code < 500 and exc.code not in (404, 408, 429):
+                raise DataPlaneRejected(f"data plane {url}: {exc.code} {detail}") from None
+            # 404: the line is not configured there yet (a Pod starting); 5xx: retry.
+            raise DataPlaneUnavailable(f"data plane {url}: {exc.code} {detail}") from None
+        except (OSError, TimeoutError) as exc:
+            raise DataPlaneUnavailable(f"data plane {url}: {exc}") from None
+
+    def _json(self, line: LineRef, route: str, **query: Any) -> Any:
+        return json.loads(self._get(line, route, **query))
+
+    def measurements(
+        self, line: LineRef, characteristic: str, after_id: int = 0
+    ) -> list[tuple[int, Measurement]]:
+        rows = self._json(line, "measurements", characteristic=characteristic, after=after_id)
+        return [
+            (
+                int(r["id"]),
+                Measurement(
+                    r["characteristic"],
+                    r["timestamp"],
+                    float(r["value"]),
+                    r["sampleSize"],
+                    r["lot"],
+                ),
+            )
+            for r in rows["records"]
+        ]
+
+    def oee_version(self, line: LineRef) -> tuple[int, int]:
+        events, counts = self._json(line, "state")["oeeVersion"]
+        return int(events), int(counts)
+
+    def events(self, line: LineRef) -> list[MachineEvent]:
+        return [
+            MachineEvent(r["workUnit"], r["timestamp"], r["state"], r["reason"])
+            for r in self._json(line, "events")["records"]
+        ]
+
+    def counts(self, line: LineRef) -> list[ProductionCount]:
+        return [
+            ProductionCount(r["workUnit"], r["timestamp"], int(r["total"]), int(r["good"]))
+            for r in self._json(line, "counts")["records"]
+        ]
+
+    def readings_count(self, line: LineRef) -> int:
+        return int(self._json(line, "state")["readings"])
+
+    def _frame(self, body: bytes) -> pd.DataFrame:
+        with pa.ipc.open_stream(body) as reader:
+            frame: pd.DataFrame = reader.read_all().to_pandas()
+        return frame
+
+    def readings_first_day(self, line: LineRef) -> pd.DataFrame:
+        return self._frame(self._get(line, "readings", window="first-day"))
+
+    def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame:
+        seconds = max(1, -(-horizon_ns // 1_000_000_000))
+        return self._frame(self._get(line, "readings", window="recent", seconds=seconds))

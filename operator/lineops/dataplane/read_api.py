@@ -1,0 +1,182 @@
+"""Read routes of a line, for the operator's monitors (through its data-plane client) and for
+anyone who wants the records back:
+
+    GET …/measurements?characteristic=C&after=ID&limit=N   in arrival order, after an id
+    GET …/events, GET …/counts                              a line's machine states, counts
+    GET …/state                                            versions and sizes (cheap)
+    GET …/readings?window=first-day|recent&seconds=S       raw readings, Arrow IPC stream
+
+Blocking store reads run in worker threads. Errors are problem documents naming the query
+parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Final
+
+import pandas as pd
+import pyarrow as pa
+from aiohttp import web
+
+from lineops.dataplane.db.database import Database
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.offline_store import OfflineStore
+from lineops.dataplane.problems import problem
+
+ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
+MAX_PAGE: Final = 100_000
+READING_COLUMNS: Final = ["work_unit", "sensor", "timestamp", "value"]
+
+
+class _BadQuery(ValueError):
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise _BadQuery(f"query.{name}", f"{name}: {text!r} is not an integer") from None
+    if not low <= value <= high:
+        raise _BadQuery(f"query.{name}", f"{name}: {value} is not in [{low}, {high}]")
+    return value
+
+
+def first_day(offline: OfflineStore, line: str) -> pd.DataFrame:
+    """Readings of the line's first stored day: where a drift reference comes from."""
+    files = offline.files(line)
+    if not files:
+        return offline.read(line, columns=READING_COLUMNS)
+    day = pd.Timestamp(files[0].parent.name.removeprefix("date="), tz="UTC")
+    return offline.read(line, end=day + pd.Timedelta(days=1), columns=READING_COLUMNS)
+
+
+def arrow_bytes(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame[READING_COLUMNS], preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+class ReadApi:
+    def __init__(
+        self,
+        db: Database,
+        offline: OfflineStore,
+        served: Callable[[LineRef], bool],
+    ) -> None:
+        self._db = db
+        self._offline = offline
+        self._served = served
+
+    def routes(self, line_path: str) -> list[web.RouteDef]:
+        return [
+            web.get(line_path + "/measurements", self._measurements),
+            web.get(line_path + "/events", self._events),
+            web.get(line_path + "/counts", self._counts),
+            web.get(line_path + "/state", self._state),
+            web.get(line_path + "/readings", self._readings),
+        ]
+
+    async def _answer(
+        self, request: web.Request, read: Callable[[LineRef], Any]
+    ) -> web.StreamResponse:
+        line = LineRef(request.match_info["namespace"], request.match_info["line"])
+        if not self._served(line):
+            return problem(
+                404,
+                "unknown-line",
+                f"ProductionLine {line} is not served by this data plane",
+                field="path.line",
+            )
+        try:
+            result = await asyncio.to_thread(read, line)
+        except _BadQuery as exc:
+            return problem(400, "invalid-query", str(exc), field=exc.field)
+        if isinstance(result, bytes):
+            return web.Response(body=result, content_type=ARROW_STREAM)
+        return web.json_response(result)
+
+    async def _measurements(self, request: web.Request) -> web.StreamResponse:
+        def read(line: LineRef) -> dict[str, Any]:
+            characteristic = request.query.get("characteristic")
+            if not characteristic:
+                raise _BadQuery("query.characteristic", "characteristic: missing")
+            after = _int(request, "after", 0, 0, 2**63 - 1)
+            limit = _int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
+            rows = self._db.mes.measurements(line, characteristic, after_id=after)[:limit]
+            return {
+                "records": [
+                    {
+                        "id": row_id,
+                        "characteristic": m.characteristic,
+                        "timestamp": m.timestamp,
+                        "value": m.value,
+                        "sampleSize": m.sample_size,
+                        "lot": m.lot,
+                    }
+                    for row_id, m in rows
+                ]
+            }
+
+        return await self._answer(request, read)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        def read(line: LineRef) -> dict[str, Any]:
+            return {
+                "records": [
+                    {
+                        "workUnit": e.work_unit,
+                        "timestamp": e.timestamp,
+                        "state": e.state,
+                        "reason": e.reason,
+                    }
+                    for e in self._db.mes.events(line)
+                ]
+            }
+
+        return await self._answer(request, read)
+
+    async def _counts(self, request: web.Request) -> web.StreamResponse:
+        def read(line: LineRef) -> dict[str, Any]:
+            return {
+                "records": [
+                    {
+                        "workUnit": c.work_unit,
+                        "timestamp": c.timestamp,
+                        "total": c.total,
+                        "good": c.good,
+                    }
+                    for c in self._db.mes.counts(line)
+                ]
+            }
+
+        return await self._answer(request, read)
+
+    async def _state(self, request: web.Request) -> web.StreamResponse:
+        def read(line: LineRef) -> dict[str, Any]:
+            events, counts = self._db.mes.oee_version(line)
+            return {"oeeVersion": [events, counts], "readings": self._offline.count(line.name)}
+
+        return await self._answer(request, read)
+
+    async def _readings(self, request: web.Request) -> web.StreamResponse:
+        def read(line: LineRef) -> bytes:
+            window = request.query.get("window", "recent")
+            if window == "first-day":
+                return arrow_bytes(first_day(self._offline, line.name))
+            if window != "recent":
+                raise _BadQuery("query.window", f"window: {window!r} is not first-day or recent")
+            seconds = _int(request, "seconds", 3600, 1, 366 * 86_400)
+            frame = self._offline.recent(line.name, seconds * 1_000_000_000)
+            return arrow_bytes(frame)
+
+        return await self._answer(request, read)

@@ -1,0 +1,125 @@
+"""The operator's data-plane client: over HTTP (cluster profile) it reads exactly what the
+in-process client (embedded profile) reads, and the line monitor works through either."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from lineops.backends.data_plane_client import (
+    DataPlaneRejected,
+    DataPlaneUnavailable,
+    HttpDataPlane,
+    LocalDataPlane,
+)
+from lineops.backends.mes_metrics import MesMetrics
+from lineops.cli.ingest_cmd import load_line
+from lineops.services.monitoring.line_monitor import LineMonitors
+from prometheus_client import CollectorRegistry
+
+from tests.support.dataplane_server import EXAMPLE_LINE, LINE, served_dataplane
+from tests.support.operator import free_port
+
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+
+
+def _stamp(seconds: float) -> str:
+    return (START + timedelta(seconds=seconds)).isoformat()
+
+
+def test_http_client_reads_what_the_local_client_reads(tmp_path: Path, db_url: str) -> None:
+    with served_dataplane(tmp_path, db_url, token="t0ken") as served:
+        auth = {"Authorization": "Bearer t0ken"}
+        rings = [74.0 + ((i * 7) % 11 - 5) / 1000 for i in range(150)]
+        records = [
+            {"characteristic": "ring_diameter", "timestamp": _stamp(i), "value": v, "lot": "L1"}
+            for i, v in enumerate(rings)
+        ]
+        posted = requests.post(
+            served.line_url("measurements"), json={"records": records}, headers=auth, timeout=30
+        )
+        assert posted.status_code == 200, posted.text
+        events = [
+            {"workUnit": "press-01", "timestamp": _stamp(0), "state": "running"},
+            {
+                "workUnit": "press-01",
+                "timestamp": _stamp(3000),
+                "state": "down",
+                "reason": "bearing",
+            },
+        ]
+        counts = [{"workUnit": "press-01", "timestamp": _stamp(2900), "total": 2000, "good": 1980}]
+        for route, body in (("events", events), ("counts", counts)):
+            answer = requests.post(
+                served.line_url(route), json={"records": body}, headers=auth, timeout=30
+            )
+            assert answer.status_code == 200, answer.text
+        readings = [
+            {
+                "work_unit": "press-01",
+                "sensor": "oil_temperature",
+                "timestamp": _stamp(i),
+                "value": 40.0 + i / 100,
+            }
+            for i in range(300)
+        ]
+        answer = requests.post(
+            served.line_url("readings"), json={"readings": readings}, headers=auth, timeout=30
+        )
+        assert answer.json()["accepted"] == 300
+
+        local = LocalDataPlane(served.app.db, served.app.ingestion.offline)
+        remote = HttpDataPlane(lambda _line: served.url, token="t0ken")
+        assert remote.measurements(LINE, "ring_diameter") == local.measurements(
+            LINE, "ring_diameter"
+        )
+        after = local.measurements(LINE, "ring_diameter")[99][0]
+        assert remote.measurements(LINE, "ring_diameter", after) == local.measurements(
+            LINE, "ring_diameter", after
+        )
+        assert len(remote.measurements(LINE, "ring_diameter", after)) == 50
+        assert remote.events(LINE) == local.events(LINE) and len(local.events(LINE)) == 2
+        assert remote.counts(LINE) == local.counts(LINE)
+        assert remote.oee_version(LINE) == local.oee_version(LINE)
+        assert remote.readings_count(LINE) == local.readings_count(LINE) == 300
+        first = remote.readings_first_day(LINE)
+        assert sorted(first["value"]) == sorted(local.readings_first_day(LINE)["value"])
+        recent = remote.readings_recent(LINE, 60 * 1_000_000_000)
+        assert len(recent) == len(local.readings_recent(LINE, 60 * 1_000_000_000)) > 0
+
+        # The line monitor gives the same judgement through either client.
+        spec = load_line(str(EXAMPLE_LINE)).spec
+        reports = [
+            LineMonitors(reader, MesMetrics(CollectorRegistry()))
+            .for_line(LINE.namespace, LINE.name, 1, spec)
+            .evaluate()
+            for reader in (local, remote)
+        ]
+        charts = [
+            [(c.characteristic, c.subgroups, c.in_control) for c in r.charts] for r in reports
+        ]
+        assert charts[0] == charts[1] and charts[0][0][1] == 30
+        assert reports[0].oee.keys() == reports[1].oee.keys() and reports[0].oee
+        assert reports[0].drift is not None and reports[1].drift is not None
+
+        # Without the token: refused (permanent); a line it does not serve: transient.
+        with pytest.raises(DataPlaneRejected, match="401"):
+            HttpDataPlane(lambda _line: served.url).events(LINE)
+        other = type(LINE)("plant-b", LINE.name)
+        with pytest.raises(DataPlaneUnavailable, match="404"):
+            remote.events(other)
+        bad = requests.get(
+            served.line_url("measurements") + "?characteristic=x&after=-1",
+            headers=auth,
+            timeout=30,
+        )
+        assert bad.status_code == 400 and bad.json()["field"] == "query.after"
+
+
+def test_an_unreachable_data_plane_is_transient() -> None:
+    port = free_port()  # nothing listens there
+    client = HttpDataPlane(lambda _line: f"http://127.0.0.1:{port}", timeout=2)
+    with pytest.raises(DataPlaneUnavailable):
+        client.oee_version(LINE)
