@@ -25,10 +25,11 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
+from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.errors import PermanentBackendError, TransientBackendError
-from lineops.dataplane.db.database import Database
+from lineops.dataplane.app import DataPlaneApp
+from lineops.dataplane.errors import LineConflict
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.read_api import first_day
 from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
 
@@ -39,6 +40,10 @@ class DataPlaneUnavailable(TransientBackendError):
 
 class DataPlaneRejected(PermanentBackendError):
     """The data plane answered with a 4xx problem document."""
+
+
+class LineNameTaken(PermanentBackendError):
+    """The in-process data plane already serves a line of that name for another namespace."""
 
 
 class DataPlaneReader(Protocol):
@@ -60,11 +65,27 @@ class DataPlaneReader(Protocol):
 
 
 class LocalDataPlane:
-    """Reads of a data plane in this process."""
+    """The data plane in this process: its lines are configured here, its reads served
+    without HTTP."""
 
-    def __init__(self, db: Database, offline: OfflineStore) -> None:
-        self._mes = db.mes
-        self._offline = offline
+    def __init__(self, app: DataPlaneApp) -> None:
+        self._app = app
+        self._mes = app.db.mes
+        self._offline = app.ingestion.offline
+
+    @property
+    def url(self) -> str:
+        return self._app.url
+
+    def configure_line(self, line: LineRef, spec: ProductionLineSpec) -> list[str]:
+        """Readings, Feast objects and record validation for a line; its feature views."""
+        try:
+            return self._app.configure_line(line, spec)
+        except LineConflict as exc:
+            raise LineNameTaken(str(exc)) from None
+
+    def remove_line(self, line: LineRef) -> None:
+        self._app.remove_line(line)
 
     def measurements(
         self, line: LineRef, characteristic: str, after_id: int = 0

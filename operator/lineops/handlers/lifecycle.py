@@ -93,11 +93,11 @@ async def configure(
                 port=config.ingest_port,
                 token=token,
             )
-            reader = LocalDataPlane(app.db, app.ingestion.offline)
-            monitors = LineMonitors(reader, MesMetrics(metrics.registry))
+            local = LocalDataPlane(app)
+            monitors = LineMonitors(local, MesMetrics(metrics.registry))
             # Servers start last: a failure above leaves no port bound for kopf's retry.
             await app.start()
-            plane = EmbeddedDataPlane(app)
+            plane = EmbeddedDataPlane(local)
             data_url = app.url
         await probes.start()
         backend = training_backend(config, data, logger)

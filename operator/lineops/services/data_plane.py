@@ -11,9 +11,8 @@ from typing import Any, Protocol
 from lineops.api import reasons as R
 from lineops.api.conditions import ConditionStatus
 from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.data_plane_client import LineNameTaken, LocalDataPlane
 from lineops.backends.kube import KubeBackend
-from lineops.dataplane.app import DataPlaneApp
-from lineops.dataplane.errors import LineConflict
 from lineops.dataplane.lines import LineRef
 from lineops.services.data_plane_workload import (
     DEFAULT_IMAGE,
@@ -53,8 +52,8 @@ def _endpoints(spec: ProductionLineSpec, http_url: str) -> str:
 class EmbeddedDataPlane:
     """Ingestion, Feast and MQTT inside the operator process (laptop, demo, tests)."""
 
-    def __init__(self, app: DataPlaneApp) -> None:
-        self._app = app
+    def __init__(self, client: LocalDataPlane) -> None:
+        self._app = client
 
     async def configure(
         self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
@@ -65,7 +64,7 @@ class EmbeddedDataPlane:
             views = await asyncio.to_thread(
                 self._app.configure_line, LineRef(namespace, name), spec
             )
-        except LineConflict as exc:
+        except LineNameTaken as exc:
             message = str(exc)
             return DataPlaneStatus(
                 ("False", R.INGESTION_FAILED, message),

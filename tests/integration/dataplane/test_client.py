@@ -70,7 +70,7 @@ def test_http_client_reads_what_the_local_client_reads(tmp_path: Path, db_url: s
         )
         assert answer.json()["accepted"] == 300
 
-        local = LocalDataPlane(served.app.db, served.app.ingestion.offline)
+        local = LocalDataPlane(served.app)
         remote = HttpDataPlane(lambda _line: served.url, token="t0ken")
         assert remote.measurements(LINE, "ring_diameter") == local.measurements(
             LINE, "ring_diameter"
