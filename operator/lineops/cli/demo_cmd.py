@@ -207,6 +207,19 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
+def _post_problem(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST expecting a 4xx: the RFC 9457 problem document the data plane answers with."""
+    import json
+    import urllib.error
+
+    try:
+        _post(url, body)
+    except urllib.error.HTTPError as exc:
+        problem: dict[str, Any] = json.loads(exc.read())
+        return problem
+    raise RuntimeError(f"{url}: a malformed batch was accepted")
+
+
 def _apply_examples(custom: Any, ns: str) -> None:
     for name in (
         "productionline.yaml",
@@ -266,6 +279,14 @@ def _mes_records(custom: Any, ns: str, data_url: str, out: Path, kubeconfig: str
     ]
     answer = _post(f"{base}/measurements", {"records": junk})
     print(f"   a historian junk value is quarantined, not dropped: {answer['rejected'][0]}")
+    problem = _post_problem(f"{base}/counts", {"records": 5})
+    print(
+        f"   a malformed batch is refused whole with a problem document naming the field: "
+        f"{problem['status']} {problem['title']}, field {problem['field']!r}"
+    )
+    db = f"sqlite:///{(out / 'data' / 'lineops.db').resolve()}"
+    step(f"lineops quarantine list --db {db} --line {ns}/press-line-1")
+    lineops(["quarantine", "list", "--db", db, "--line", f"{ns}/press-line-1"])
     step("posting one shift of machine states and counts for the four work units")
     _post(f"{base}/events", {"records": shift_events()})
     _post(f"{base}/counts", {"records": shift_counts()})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, Final
 
 import pandas as pd
@@ -24,6 +25,7 @@ from lineops.dataplane.db.database import Database
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.problems import problem
+from lineops.dataplane.repositories.mes import MachineEvent, ProductionCount
 
 ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
 MAX_PAGE: Final = 100_000
@@ -64,6 +66,16 @@ def arrow_bytes(frame: pd.DataFrame) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
+
+
+def _records(rows: list[MachineEvent] | list[ProductionCount]) -> dict[str, Any]:
+    """Events or counts as the API spells them (camelCase, as they were posted)."""
+    return {
+        "records": [
+            {("workUnit" if k == "work_unit" else k): v for k, v in asdict(row).items()}
+            for row in rows
+        ]
+    }
 
 
 class ReadApi:
@@ -130,36 +142,10 @@ class ReadApi:
         return await self._answer(request, read)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        def read(line: LineRef) -> dict[str, Any]:
-            return {
-                "records": [
-                    {
-                        "workUnit": e.work_unit,
-                        "timestamp": e.timestamp,
-                        "state": e.state,
-                        "reason": e.reason,
-                    }
-                    for e in self._db.mes.events(line)
-                ]
-            }
-
-        return await self._answer(request, read)
+        return await self._answer(request, lambda line: _records(self._db.mes.events(line)))
 
     async def _counts(self, request: web.Request) -> web.StreamResponse:
-        def read(line: LineRef) -> dict[str, Any]:
-            return {
-                "records": [
-                    {
-                        "workUnit": c.work_unit,
-                        "timestamp": c.timestamp,
-                        "total": c.total,
-                        "good": c.good,
-                    }
-                    for c in self._db.mes.counts(line)
-                ]
-            }
-
-        return await self._answer(request, read)
+        return await self._answer(request, lambda line: _records(self._db.mes.counts(line)))
 
     async def _state(self, request: web.Request) -> web.StreamResponse:
         def read(line: LineRef) -> dict[str, Any]:

@@ -42,20 +42,15 @@ def _line_file(tmp_path: Path, *, drop: str | None = None) -> Path:
     return path
 
 
+def _serve_command(args: list[str]) -> list[str]:
+    serve = ["dataplane", "serve", "--port", "0", "--no-feast"]
+    return [sys.executable, "-m", "lineops.cli.main", *serve, *args]
+
+
 @contextmanager
 def _serving(args: list[str]) -> Iterator[tuple[dict[str, Any], subprocess.Popen[str]]]:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lineops.cli.main",
-            "dataplane",
-            "serve",
-            "--port",
-            "0",
-            "--no-feast",
-            *args,
-        ],
+        _serve_command(args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -167,22 +162,9 @@ def test_serve_refuses_a_database_it_does_not_know(tmp_path: Path, db_url: str) 
         conn.execute(text("CREATE TABLE measurements (id INTEGER)"))
     engine.dispose()
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lineops.cli.main",
-            "dataplane",
-            "serve",
-            "--port",
-            "0",
-            "--no-feast",
-            "--line-file",
-            str(_line_file(tmp_path)),
-            "--data",
-            str(tmp_path),
-            "--db",
-            db_url,
-        ],
+        _serve_command(
+            ["--line-file", str(_line_file(tmp_path)), "--data", str(tmp_path), "--db", db_url]
+        ),
         capture_output=True,
         text=True,
         timeout=120,

@@ -27,12 +27,20 @@ metadata = MetaData(
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT identities.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+
+def _line_columns() -> list[Column[object]]:
+    """Every table of the data plane is per line: an id in arrival order, namespace, line."""
+    return [
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("namespace", String(253), nullable=False),
+        Column("line", String(253), nullable=False),
+    ]
+
+
 measurements = Table(
     "measurements",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("namespace", String(253), nullable=False),
-    Column("line", String(253), nullable=False),
+    *_line_columns(),
     Column("characteristic", String(253), nullable=False),
     Column("timestamp", String(64), nullable=False),
     Column("value", Float, nullable=False),
@@ -44,9 +52,7 @@ measurements = Table(
 machine_events = Table(
     "machine_events",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("namespace", String(253), nullable=False),
-    Column("line", String(253), nullable=False),
+    *_line_columns(),
     Column("work_unit", String(253), nullable=False),
     Column("timestamp", String(64), nullable=False),
     Column("state", String(64), nullable=False),
@@ -57,9 +63,7 @@ machine_events = Table(
 production_counts = Table(
     "production_counts",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("namespace", String(253), nullable=False),
-    Column("line", String(253), nullable=False),
+    *_line_columns(),
     Column("work_unit", String(253), nullable=False),
     Column("timestamp", String(64), nullable=False),
     Column("total", BigInteger, nullable=False),
@@ -72,9 +76,7 @@ production_counts = Table(
 quarantine = Table(
     "quarantine",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("namespace", String(253), nullable=False),
-    Column("line", String(253), nullable=False),
+    *_line_columns(),
     Column("kind", String(32), nullable=False),  # readings | measurements | events | counts
     Column("work_unit", Text),
     Column("sensor", Text),  # the sensor, or the characteristic of a measurement

@@ -9,7 +9,7 @@ so a replay gives the same charts. A batch is one transaction: all of it or none
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, delete, func, insert, select
 
@@ -48,60 +48,21 @@ class MesRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    # The record fields are named as the table's columns: a record is its row.
     def add_measurements(
         self, line: LineRef, rows: Sequence[Measurement], conn: Connection | None = None
     ) -> None:
-        self._insert(
-            measurements,
-            [
-                {
-                    "characteristic": m.characteristic,
-                    "timestamp": m.timestamp,
-                    "value": m.value,
-                    "sample_size": m.sample_size,
-                    "lot": m.lot,
-                }
-                for m in rows
-            ],
-            line,
-            conn,
-        )
+        self._insert(measurements, [asdict(m) for m in rows], line, conn)
 
     def add_events(
         self, line: LineRef, rows: Iterable[MachineEvent], conn: Connection | None = None
     ) -> None:
-        self._insert(
-            machine_events,
-            [
-                {
-                    "work_unit": e.work_unit,
-                    "timestamp": e.timestamp,
-                    "state": e.state,
-                    "reason": e.reason,
-                }
-                for e in rows
-            ],
-            line,
-            conn,
-        )
+        self._insert(machine_events, [asdict(e) for e in rows], line, conn)
 
     def add_counts(
         self, line: LineRef, rows: Iterable[ProductionCount], conn: Connection | None = None
     ) -> None:
-        self._insert(
-            production_counts,
-            [
-                {
-                    "work_unit": c.work_unit,
-                    "timestamp": c.timestamp,
-                    "total": c.total,
-                    "good": c.good,
-                }
-                for c in rows
-            ],
-            line,
-            conn,
-        )
+        self._insert(production_counts, [asdict(c) for c in rows], line, conn)
 
     def _insert(
         self, table: Table, rows: list[dict[str, object]], line: LineRef, conn: Connection | None
