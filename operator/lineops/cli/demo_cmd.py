@@ -12,6 +12,7 @@ import argparse
 import functools
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,6 +94,10 @@ def _run(args: argparse.Namespace) -> int:
 
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    # Every demo starts afresh: a previous run's cluster state and stores would make its
+    # objects exist already and its records count twice.
+    for previous in ("controlplane", "data"):
+        shutil.rmtree(out / previous, ignore_errors=True)
     cplane = _load_cplane()
     started = time.monotonic()
 
