@@ -51,6 +51,21 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     return value
 
 
+def _name(request: web.Request, name: str) -> str:
+    """A name as the line spec declares them: text a database can compare (PostgreSQL
+    refuses NUL, UTF-8 a lone surrogate), at most 253 characters."""
+    text = request.query.get(name)
+    if not text:
+        raise _BadQuery(f"query.{name}", f"{name}: missing")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _BadQuery(f"query.{name}", f"{name}: not valid UTF-8") from None
+    if "\x00" in text or len(text) > 253:
+        raise _BadQuery(f"query.{name}", f"{name}: {text[:40]!r} is not a declared name")
+    return text
+
+
 def first_day(offline: OfflineStore, line: str) -> pd.DataFrame:
     """Readings of the line's first stored day: where a drift reference comes from."""
     files = offline.files(line)
@@ -119,9 +134,7 @@ class ReadApi:
 
     async def _measurements(self, request: web.Request) -> web.StreamResponse:
         def read(line: LineRef) -> dict[str, Any]:
-            characteristic = request.query.get("characteristic")
-            if not characteristic:
-                raise _BadQuery("query.characteristic", "characteristic: missing")
+            characteristic = _name(request, "characteristic")
             after = _int(request, "after", 0, 0, 2**63 - 1)
             limit = _int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
             rows = self._db.mes.measurements(line, characteristic, after_id=after)[:limit]
