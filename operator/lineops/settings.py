@@ -153,6 +153,13 @@ class Settings(BaseSettings):
         "directory. The schema must be current: `lineops db upgrade --db URL`.",
         json_schema_extra={"doc_default": "sqlite:///<data dir>/lineops.db"},
     )
+    offline_uri: str | None = Field(
+        default=None,
+        description="Raw-readings store of the data plane: a path or a pyarrow filesystem URI "
+        "(`file:///mnt/lineops/offline`, `s3://bucket/prefix?endpoint_override=...`). Unset: "
+        "`offline/` in the data directory.",
+        json_schema_extra={"doc_default": "<data dir>/offline"},
+    )
     api_token_file: Path | None = Field(
         default=None,
         description="File holding the bearer token the data plane requires on its line routes (a "
@@ -216,7 +223,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
         "kubeconfig",
     ),
     "Data and concurrency": ("data_dir", "worker_limit"),
-    "Data plane": ("db_url", "api_token_file"),
+    "Data plane": ("db_url", "offline_uri", "api_token_file"),
     "Timers": ("resync_seconds", "monitor_seconds", "training_poll_seconds"),
     "Training": (
         "training",

@@ -1,5 +1,5 @@
-"""The operator's HTTP endpoint: Prometheus scraping (/metrics), the liveness probe (/healthz)
-and, in the embedded profile, the data routes services hand in (MES records)."""
+"""The operator's HTTP endpoint: Prometheus scraping (/metrics) and the liveness probe
+(/healthz). Data routes live on the data plane (lineops.dataplane), never here."""
 
 from __future__ import annotations
 
@@ -18,26 +18,18 @@ class ProbeServer:
         host: str,
         port: int,
         healthy: Callable[[], bool] = lambda: True,
-        routes: list[web.RouteDef] | None = None,
     ) -> None:
         self._registry = registry
         self._host = host
         self._port = port
         self._healthy = healthy
         self._runner: web.AppRunner | None = None
-        self._routes = list(routes or [])
         self.port = port
 
-    def add_routes(self, routes: list[web.RouteDef]) -> None:
-        """More routes, before start()."""
-        self._routes.extend(routes)
-
     async def start(self) -> None:
-        # Data routes take batches of records; aiohttp's 1 MiB default is too small.
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
-        app.router.add_routes(self._routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)

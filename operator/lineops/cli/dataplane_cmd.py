@@ -26,6 +26,12 @@ def register(sub: Any) -> None:
         default=None,
         help="database URL (default: LINEOPS_DB_URL, else SQLite lineops.db in --data)",
     )
+    serve.add_argument(
+        "--offline",
+        default=None,
+        help="raw readings store: a path or a pyarrow filesystem URI (file://, s3://bucket/"
+        "prefix?endpoint_override=...; default: LINEOPS_OFFLINE_URI, else --data/offline)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     serve.add_argument("--token-file", default=None, help="require this bearer token for writes")
@@ -256,9 +262,11 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
     except ValueError as exc:
         raise CliError(f"--token-file: {exc}") from None
     try:
-        db_url = args.db or load_settings().db_url or embedded_url(data)
+        settings = load_settings()
     except SettingsError as exc:
         raise CliError(str(exc)) from None
+    db_url = args.db or settings.db_url or embedded_url(data)
+    offline_uri = args.offline or settings.offline_uri
     registry = CollectorRegistry()
     feast = None if args.no_feast else FeastStore.local(data)
     try:
@@ -270,9 +278,12 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
             host=args.host,
             port=args.port,
             token=token,
+            offline_uri=offline_uri,
         )
     except (SQLAlchemyError, SchemaError) as exc:
         raise CliError(f"--db: {exc}") from None
+    except (OSError, ValueError) as exc:  # pyarrow: unknown scheme, unreachable store
+        raise CliError(f"--offline: {exc}") from None
     for line in lines:
         assert line.metadata.name is not None
         ref = LineRef(line.metadata.namespace or "default", line.metadata.name)

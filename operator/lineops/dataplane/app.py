@@ -29,6 +29,7 @@ from lineops.dataplane.ingestion.http_server import IngestionServer
 from lineops.dataplane.ingestion.service import IngestionService
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.mes_api import MesApi
+from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.openapi import LINE_PATH, openapi_document
 from lineops.dataplane.problems import problem
 from lineops.dataplane.read_api import ReadApi
@@ -94,6 +95,7 @@ class DataPlaneApp:
         port: int = 0,
         token: str | None = None,
         compact_every: timedelta | None = COMPACT_EVERY,
+        offline_uri: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self._compact_every = compact_every
@@ -101,7 +103,11 @@ class DataPlaneApp:
         # Opening checks the schema: an outdated database stops here, before any port binds.
         self.db: Database = open_database(db_url)
         self.ingestion = IngestionService(
-            data_dir, registry, feast=feast, quarantine=self.db.quarantine
+            data_dir,
+            registry,
+            feast=feast,
+            quarantine=self.db.quarantine,
+            offline=None if offline_uri is None else OfflineStore.from_uri(offline_uri),
         )
         self._specs: dict[LineRef, ProductionLineSpec] = {}
         self.mes = MesApi(self.db, self.spec_of, registry)

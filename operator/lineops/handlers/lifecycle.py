@@ -92,6 +92,7 @@ async def configure(
                 host=config.metrics_host,
                 port=config.ingest_port,
                 token=token,
+                offline_uri=config.offline_uri,
             )
             local = LocalDataPlane(app)
             monitors = LineMonitors(local, MesMetrics(metrics.registry))

@@ -36,3 +36,23 @@ def test_closed_days_are_compacted_and_nothing_is_lost(tmp_path: Path) -> None:
     assert offline.count(ref.name) == 1000
     assert app.compact() == 0  # idempotent
     app.db.close()
+
+
+def test_raw_readings_go_to_the_configured_store_uri(tmp_path: Path) -> None:
+    line = ProductionLine.model_validate(yaml.safe_load(EXAMPLE.read_text()))
+    store = tmp_path / "pvc" / "offline"
+    app = DataPlaneApp(
+        tmp_path / "data",
+        embedded_url(tmp_path / "data"),
+        CollectorRegistry(),
+        compact_every=None,
+        offline_uri=store.as_uri(),  # file://…, as a PVC mount would be named
+    )
+    ref = LineRef("default", "press-line-1")
+    app.configure_line(ref, line.spec)
+    stamp = datetime.now(UTC).isoformat()
+    body = f"work_unit,sensor,timestamp,value\npress-01,ram_force,{stamp},1.5\n".encode()
+    assert app.ingestion.ingest_bulk(ref.name, body, "text/csv").accepted == 1
+    assert list(store.glob("line=press-line-1/date=*/*.parquet"))
+    assert not (tmp_path / "data" / "offline").exists()
+    app.db.close()

@@ -69,6 +69,7 @@ class IngestionService:
         *,
         feast: FeastStore | None = None,
         quarantine: QuarantineRepository | None = None,
+        offline: OfflineStore | None = None,
         allowed_lateness_s: float | None = None,
         max_clock_skew_s: float = 300.0,
         panes: int = 20,
@@ -76,7 +77,9 @@ class IngestionService:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.data_dir = data_dir
-        self.offline = OfflineStore(data_dir / "offline")
+        # Raw readings: <data>/offline unless a store is given (a PVC path or an S3-compatible
+        # URI through OfflineStore.from_uri, in the cluster profile).
+        self.offline = offline if offline is not None else OfflineStore(data_dir / "offline")
         # The one quarantine of the data plane's database; without one (tools, tests), a
         # SQLite database of its own in the data directory.
         self.quarantine = (
