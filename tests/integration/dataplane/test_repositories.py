@@ -153,3 +153,16 @@ def test_quarantine_counts_lists_and_releases_once(db_url: str) -> None:
         assert q.counts_by_reason(A) == {"non_numeric": 1}
     finally:
         db.close()
+
+
+def test_an_older_schema_is_refused_with_the_command_to_run(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade(db_url)  # the database is at 0001; pretend the code needs a later revision
+    monkeypatch.setattr("lineops.dataplane.db.engine.head_revision", lambda: "0002")
+    engine = new_engine(db_url)
+    try:
+        with pytest.raises(SchemaError, match=r"older than this lineops \(0002\); run `lineops db"):
+            check_schema(engine, db_url)
+    finally:
+        engine.dispose()
