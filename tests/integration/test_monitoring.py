@@ -249,3 +249,36 @@ def test_prometheus_rule_is_applied_owned_and_valid_for_promtool(
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS" in check.stdout
+
+
+def test_a_deleted_lines_series_are_gone(
+    api_client: client.ApiClient, namespace: str, operator_identity: OperatorIdentity, tmp_path: Any
+) -> None:
+    """The operator stays in prometheus_client's single-process mode (Feast's import would
+    switch it to multi-process mode, where series cannot be removed), so deleting a line
+    removes its series instead of leaving its last OEE and control state behind."""
+    import os
+
+    env = {"LINEOPS_DATA_DIR": str(tmp_path), "LINEOPS_TRAINING": "off"}
+    with run_operator(operator_identity, namespace, extra_env=env) as op:
+        line = res.create(api_client, namespace, res.example("productionline.yaml"))
+        name = line["metadata"]["name"]
+        wait_for(
+            lambda: res.has_condition(
+                res.get(api_client, namespace, "ProductionLine", name), "Ready", "True"
+            ),
+            what="line Ready",
+        )
+        assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # Feast is loaded by now
+        ours = f'line="{name}",namespace="{namespace}"'
+
+        def series() -> list[str]:
+            return [
+                s
+                for s in op.metrics().splitlines()
+                if s.startswith("lineops_spc_violations_total{") and ours in s
+            ]
+
+        assert wait_for(series, what="the line's SPC series")
+        res.delete(api_client, namespace, "ProductionLine", name)
+        wait_for(lambda: not series() or None, what="the deleted line's series to go")

@@ -11,6 +11,7 @@ Every call here blocks (SQLite, registry file); callers on an event loop run the
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,7 +36,14 @@ from feast.data_source import PushMode
 from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from feast.types import Float64, Int64, String
 
+from lineops.backends import MULTIPROC_DIR_SET, MULTIPROCESS_DIR_SET
 from lineops.backends.errors import TransientBackendError
+
+# Undo the multi-process switch Feast's import made (see lineops.backends).
+if not MULTIPROC_DIR_SET:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+if not MULTIPROCESS_DIR_SET:
+    os.environ.pop("PROMETHEUS_MULTIPROCESS_DIR", None)
 
 PROJECT: Final = "lineops"
 OWNER: Final = "platform-team@lineops.io"

@@ -58,3 +58,22 @@ class MesMetrics:
             [*LINE_LABELS, "feature"],
             registry=registry,
         )
+
+    def forget(self, namespace: str, line: str) -> None:
+        """Drop every series of a deleted line: a gauge left behind would keep reporting
+        the last OEE or control state of a line that no longer exists."""
+        labels = {"namespace": namespace, "line": line}
+        for metric in (
+            self.oee_ratio,
+            self.spc_violations,
+            self.spc_in_control,
+            self.spc_subgroups,
+            self.spc_last,
+            self.spc_center,
+            self.spc_ucl,
+            self.spc_lcl,
+            self.cpk,
+            self.ppk,
+            self.drift_psi,
+        ):
+            metric.remove_by_labels(labels)

@@ -213,3 +213,4 @@ class LineMonitors:
 
     def forget(self, namespace: str, name: str) -> None:
         self._monitors.pop(LineRef(namespace, name), None)
+        self.metrics.forget(namespace, name)
