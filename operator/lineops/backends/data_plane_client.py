@@ -30,7 +30,7 @@ from lineops.backends.errors import PermanentBackendError, TransientBackendError
 from lineops.dataplane.app import DataPlaneApp
 from lineops.dataplane.errors import LineConflict
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.read_api import first_day
+from lineops.dataplane.read_api import READING_COLUMNS
 from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
 
 
@@ -105,7 +105,7 @@ class LocalDataPlane:
         return self._offline.count(line.name)
 
     def readings_first_day(self, line: LineRef) -> pd.DataFrame:
-        return first_day(self._offline, line.name)
+        return self._offline.first_day(line.name, READING_COLUMNS)
 
     def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame:
         return self._offline.recent(line.name, horizon_ns)

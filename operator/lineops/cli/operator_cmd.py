@@ -75,7 +75,10 @@ def _run(args: argparse.Namespace) -> int:
     # Flags over the environment; a bad value stops here, naming the flag or the variable.
     flags = {field: getattr(args, _dest(flag)) for field, flag in OPERATOR_FLAGS.items()}
     config = load_settings(flags)
-    _check_database(config.db_url, Path(config.data_dir))
+    if config.profile == "embedded":
+        # Only the embedded operator opens the data plane's database (in-process); in the
+        # cluster profile each data-plane Deployment checks it when it starts.
+        _check_database(config.db_url, Path(config.data_dir))
     if args.kubeconfig:
         # kopf's login reads KUBECONFIG; the backends get it from the settings.
         os.environ["KUBECONFIG"] = args.kubeconfig

@@ -31,7 +31,7 @@ from lineops.dataplane.lines import LineRef
 from lineops.dataplane.mes_api import MesApi
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.openapi import LINE_PATH, openapi_document
-from lineops.dataplane.problems import problem
+from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import ReadApi
 from lineops.dataplane.records import KINDS
 from lineops.dataplane.release import ReleaseResult, release_readings, release_records
@@ -199,12 +199,7 @@ class DataPlaneApp:
     async def _release(self, request: web.Request) -> web.Response:
         ref = LineRef(request.match_info["namespace"], request.match_info["line"])
         if ref not in self._specs:
-            return problem(
-                404,
-                "unknown-line",
-                f"ProductionLine {ref} is not served by this data plane",
-                field="path.line",
-            )
+            return unknown_line(ref.namespace, ref.name)
         try:
             body = await request.json() if request.can_read_body else {}
         except ValueError as exc:

@@ -25,7 +25,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.problems import problem
+from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.records import KINDS, Parsed, parse_records
 from lineops.dataplane.repositories.quarantine import Rejected
 
@@ -96,12 +96,7 @@ class MesApi:
         kind = request.path.rsplit("/", 1)[-1]
         spec = self._spec_of(ns, line)
         if spec is None:
-            return problem(
-                404,
-                "unknown-line",
-                f"ProductionLine {ns}/{line} is not served by this data plane",
-                field="path.line",
-            )
+            return unknown_line(ns, line)
         body = await _read_capped(request)
         if body is None:
             return _too_large()

@@ -298,6 +298,14 @@ class OfflineStore:
         complete compacted file replaces are left out."""
         return [self._pure(p) for p in self._file_paths(line, start, end)]
 
+    def first_day(self, line: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Readings of the line's first stored day: where a drift reference comes from."""
+        files = self.files(line)
+        if not files:
+            return self.read(line, columns=columns)
+        day = pd.Timestamp(files[0].parent.name.removeprefix("date="), tz="UTC")
+        return self.read(line, end=day + pd.Timedelta(days=1), columns=columns)
+
     def read(
         self,
         line: str,

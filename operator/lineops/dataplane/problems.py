@@ -54,6 +54,16 @@ def problem(
     return web.json_response(body, status=status, content_type=PROBLEM_JSON, headers=headers)
 
 
+def unknown_line(namespace: str, name: str) -> web.Response:
+    """The 404 of every line route: the data plane does not serve that line."""
+    return problem(
+        404,
+        "unknown-line",
+        f"ProductionLine {namespace}/{name} is not served by this data plane",
+        field="path.line",
+    )
+
+
 # aiohttp answers some requests before (or instead of) a route handler, as plain text: no
 # route, a method the route lacks, a body over ``client_max_size``. The same answers as
 # problem documents, with their headers (``Allow`` of a 405) kept.

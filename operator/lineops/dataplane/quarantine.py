@@ -8,17 +8,21 @@ namespace comes from the line's configuration (``namespace_of``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 
 from lineops.dataplane.db.database import Database, embedded_url, open_database
 from lineops.dataplane.db.tables import quarantine as table
-from lineops.dataplane.repositories.quarantine import QuarantineRepository, safe_text
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories.quarantine import (
+    QuarantineRepository,
+    Rejected,
+    where_clauses,
+)
 
 # The order of the tuples ``add_rows`` takes (the ingestion path builds them column-wise).
 COLUMNS: Final = (
@@ -78,34 +82,38 @@ class ReadingQuarantine:
         if self._owned is not None:
             self._owned.close()
 
+    def _ref(self, line: str) -> LineRef:
+        return LineRef(self._namespace_of(line) or "default", line)
+
     def add_rows(self, rows: Iterable[tuple[str | None, ...]]) -> None:
-        """Tuples in ``COLUMNS`` order, in one transaction, durable on return."""
-        records = []
+        """Tuples in ``COLUMNS`` order (the ingestion path builds them column-wise), in one
+        transaction, durable on return."""
+        batches: dict[tuple[str | None, ...], list[Rejected]] = {}
         for row in rows:
             item = dict(zip(COLUMNS, row, strict=True))
-            line = item.pop("line") or ""
+            key = (item["line"], item["source"], item["batch_id"], item["received_at"])
             reading = {k: item[k] for k in ("work_unit", "sensor", "timestamp", "value", "lot")}
-            records.append(
-                {
-                    **{k: safe_text(v) for k, v in item.items()},
-                    "namespace": self._namespace_of(line) or "default",
-                    "line": line,
-                    "kind": KIND,
-                    "record": json.dumps(reading, ensure_ascii=True),
-                }
+            batches.setdefault(key, []).append(
+                Rejected(item["reason"] or "", item["detail"] or "", reading)
             )
-        if records:
-            with self._repository.engine.begin() as conn:
-                conn.execute(insert(table), records)
+        if not batches:
+            return
+        with self._repository.engine.begin() as conn:
+            for (line, source, batch_id, received_at), items in batches.items():
+                self._repository.add(
+                    self._ref(line or ""),
+                    KIND,
+                    items,
+                    source=source or "",
+                    batch_id=batch_id,
+                    received_at=received_at,
+                    conn=conn,
+                )
 
     def counts_by_reason(self, line: str | None = None) -> dict[str, int]:
         """Quarantined readings per reason, for one line (by name) or all lines."""
-        c = table.c
-        query = select(c.reason, func.count()).where(c.kind == KIND).group_by(c.reason)
-        if line is not None:
-            query = query.where(c.line == line)
-        with self._repository.engine.connect() as conn:
-            return {str(reason): int(n) for reason, n in conn.execute(query)}
+        ref = None if line is None else self._ref(line)
+        return self._repository.counts_by_reason(ref, kind=KIND)
 
     def total(self, line: str | None = None) -> int:
         return sum(self.counts_by_reason(line).values())
@@ -113,7 +121,7 @@ class ReadingQuarantine:
     def list(
         self, line: str, *, reason: str | None = None, limit: int = 100
     ) -> list[QuarantinedReading]:
-        """The most recent quarantined readings of a line, newest first."""
+        """The most recent quarantined readings of a line, newest first, as received."""
         c = table.c
         query = select(
             c.line,
@@ -127,9 +135,9 @@ class ReadingQuarantine:
             c.source,
             c.batch_id,
             c.received_at,
-        ).where(c.kind == KIND, c.line == line)
-        if reason is not None:
-            query = query.where(c.reason == reason)
+        )
+        for condition in where_clauses(self._ref(line), KIND, reason, include_released=False):
+            query = query.where(condition)
         with self._repository.engine.connect() as conn:
             rows = conn.execute(query.order_by(c.id.desc()).limit(limit)).all()
         return [QuarantinedReading(*row) for row in rows]

@@ -24,7 +24,7 @@ from aiohttp import web
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.offline_store import OfflineStore
-from lineops.dataplane.problems import problem
+from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.repositories.mes import MachineEvent, ProductionCount
 
 ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
@@ -64,15 +64,6 @@ def _name(request: web.Request, name: str) -> str:
     if "\x00" in text or len(text) > 253:
         raise _BadQuery(f"query.{name}", f"{name}: {text[:40]!r} is not a declared name")
     return text
-
-
-def first_day(offline: OfflineStore, line: str) -> pd.DataFrame:
-    """Readings of the line's first stored day: where a drift reference comes from."""
-    files = offline.files(line)
-    if not files:
-        return offline.read(line, columns=READING_COLUMNS)
-    day = pd.Timestamp(files[0].parent.name.removeprefix("date="), tz="UTC")
-    return offline.read(line, end=day + pd.Timedelta(days=1), columns=READING_COLUMNS)
 
 
 def arrow_bytes(frame: pd.DataFrame) -> bytes:
@@ -118,12 +109,7 @@ class ReadApi:
     ) -> web.StreamResponse:
         line = LineRef(request.match_info["namespace"], request.match_info["line"])
         if not self._served(line):
-            return problem(
-                404,
-                "unknown-line",
-                f"ProductionLine {line} is not served by this data plane",
-                field="path.line",
-            )
+            return unknown_line(line.namespace, line.name)
         try:
             result = await asyncio.to_thread(read, line)
         except _BadQuery as exc:
@@ -137,7 +123,7 @@ class ReadApi:
             characteristic = _name(request, "characteristic")
             after = _int(request, "after", 0, 0, 2**63 - 1)
             limit = _int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
-            rows = self._db.mes.measurements(line, characteristic, after_id=after)[:limit]
+            rows = self._db.mes.measurements(line, characteristic, after_id=after, limit=limit)
             return {
                 "records": [
                     {
@@ -171,7 +157,7 @@ class ReadApi:
         def read(line: LineRef) -> bytes:
             window = request.query.get("window", "recent")
             if window == "first-day":
-                return arrow_bytes(first_day(self._offline, line.name))
+                return arrow_bytes(self._offline.first_day(line.name, READING_COLUMNS))
             if window != "recent":
                 raise _BadQuery("query.window", f"window: {window!r} is not first-day or recent")
             seconds = _int(request, "seconds", 3600, 1, 366 * 86_400)

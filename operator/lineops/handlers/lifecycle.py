@@ -66,7 +66,6 @@ async def configure(
     kube = KubeBackend(new_api_client(config.kubeconfig))
     data = Path(config.data_dir).resolve()
     probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
-    db_url = config.db_url or embedded_url(data)
     app: DataPlaneApp | None = None
     backend: TrainingBackend | None = None
     try:
@@ -86,7 +85,7 @@ async def configure(
             app = await asyncio.to_thread(
                 DataPlaneApp,
                 data,
-                db_url,
+                config.db_url or embedded_url(data),
                 metrics.registry,
                 feast=FeastStore.local(data),
                 host=config.metrics_host,

@@ -53,7 +53,7 @@ class EmbeddedDataPlane:
     """Ingestion, Feast and MQTT inside the operator process (laptop, demo, tests)."""
 
     def __init__(self, client: LocalDataPlane) -> None:
-        self._app = client
+        self._client = client
 
     async def configure(
         self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
@@ -62,7 +62,7 @@ class EmbeddedDataPlane:
         try:
             # Feast's SDK and the MQTT client block: never on the event loop.
             views = await asyncio.to_thread(
-                self._app.configure_line, LineRef(namespace, name), spec
+                self._client.configure_line, LineRef(namespace, name), spec
             )
         except LineNameTaken as exc:
             message = str(exc)
@@ -82,7 +82,7 @@ class EmbeddedDataPlane:
             f"feature views {', '.join(views) or 'none (no Feast store)'}; window "
             f"{spec.features.window}, materialized every {spec.features.materialize_every}"
         )
-        url = f"{self._app.url}/v1/namespaces/{namespace}/lines/{name}/readings"
+        url = f"{self._client.url}/v1/namespaces/{namespace}/lines/{name}/readings"
         return DataPlaneStatus(
             ("True", R.FEATURES_APPLIED, features),
             ("True", R.INGESTION_STARTED, _endpoints(spec, url)),
@@ -90,7 +90,7 @@ class EmbeddedDataPlane:
 
     async def remove(self, namespace: str, name: str) -> None:
         # Stops the subscriber and removes the Feast objects; stored data stays.
-        await asyncio.to_thread(self._app.remove_line, LineRef(namespace, name))
+        await asyncio.to_thread(self._client.remove_line, LineRef(namespace, name))
 
 
 class ClusterDataPlane:

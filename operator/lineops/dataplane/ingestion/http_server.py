@@ -25,7 +25,7 @@ from lineops.dataplane.errors import IngestionDisabled, PayloadError, UnknownLin
 from lineops.dataplane.ingestion.line_ingestor import BatchResult
 from lineops.dataplane.ingestion.payload import media_type
 from lineops.dataplane.ingestion.service import IngestionService
-from lineops.dataplane.problems import problem, problem_errors
+from lineops.dataplane.problems import problem, problem_errors, unknown_line
 
 MAX_BODY_BYTES: Final = 256 * 1024 * 1024
 JSON_TYPES: Final = frozenset({"application/json", ""})
@@ -83,12 +83,7 @@ class IngestionServer:
         ns, line = request.match_info["namespace"], request.match_info["line"]
         if self.service.namespace_of(line) == ns:
             return None
-        return problem(
-            404,
-            "unknown-line",
-            f"ProductionLine {ns}/{line} is not served by this data plane",
-            field="path.line",
-        )
+        return unknown_line(ns, line)
 
     async def _readings(self, request: web.Request) -> web.Response:
         if (missing := self._unknown(request)) is not None:
@@ -103,7 +98,7 @@ class IngestionServer:
             )
         body = await request.read()
         line = request.match_info["line"]
-        return await self._run(lambda: self.service.ingest_json(line, body))
+        return await self._run(request, lambda: self.service.ingest_json(line, body))
 
     async def _bulk(self, request: web.Request) -> web.Response:
         if (missing := self._unknown(request)) is not None:
@@ -113,10 +108,10 @@ class IngestionServer:
         content_type = request.headers.get("Content-Type")
         backfill = request.query.get("backfill", "false").lower() in ("1", "true", "yes")
         return await self._run(
-            lambda: self.service.ingest_bulk(line, body, content_type, backfill=backfill)
+            request, lambda: self.service.ingest_bulk(line, body, content_type, backfill=backfill)
         )
 
-    async def _run(self, call: Callable[[], BatchResult]) -> web.Response:
+    async def _run(self, request: web.Request, call: Callable[[], BatchResult]) -> web.Response:
         try:
             result = await asyncio.to_thread(call)
         except PayloadError as exc:
@@ -127,7 +122,8 @@ class IngestionServer:
                 code = "unsupported-media-type"
             return problem(exc.status, code, str(exc), field=exc.field)
         except UnknownLine as exc:
-            return problem(404, "unknown-line", f"unknown line {exc.args[0]}", field="path.line")
+            # Removed between the route's check and the call.
+            return unknown_line(request.match_info["namespace"], exc.args[0])
         except IngestionDisabled as exc:
             return problem(403, "ingestion-disabled", str(exc), field="spec.ingestion.http")
         return web.json_response(result.as_dict())

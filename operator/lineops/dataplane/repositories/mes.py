@@ -93,14 +93,16 @@ class MesRepository:
             raise ValueError(f"kind: {kind!r} is not measurements, events or counts")
 
     def measurements(
-        self, line: LineRef, characteristic: str, after_id: int = 0
+        self, line: LineRef, characteristic: str, after_id: int = 0, limit: int | None = None
     ) -> list[tuple[int, Measurement]]:
-        """Measurements in arrival order, only those stored after ``after_id``."""
+        """Measurements in arrival order, only those stored after ``after_id`` (at most
+        ``limit``: a page)."""
         t = measurements.c
         query = (
             select(t.id, t.characteristic, t.timestamp, t.value, t.sample_size, t.lot)
             .where(_of(measurements, line), t.characteristic == characteristic, t.id > after_id)
             .order_by(t.id)
+            .limit(limit)
         )
         with self.engine.connect() as conn:
             return [(int(r[0]), Measurement(*r[1:])) for r in conn.execute(query)]

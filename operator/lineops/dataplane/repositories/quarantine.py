@@ -77,12 +77,13 @@ class QuarantineRepository:
         *,
         source: str,
         batch_id: str | None = None,
+        received_at: str | None = None,
         conn: Connection | None = None,
     ) -> None:
         """All items in one transaction (or in the caller's), durable on return."""
         if not items:
             return
-        now = datetime.now(UTC).isoformat()
+        now = received_at or datetime.now(UTC).isoformat()
         rows = [
             {
                 "namespace": line.namespace,
@@ -109,11 +110,15 @@ class QuarantineRepository:
             own.execute(insert(quarantine), rows)
 
     def counts_by_reason(
-        self, line: LineRef | None = None, *, include_released: bool = False
+        self,
+        line: LineRef | None = None,
+        *,
+        kind: str | None = None,
+        include_released: bool = False,
     ) -> dict[str, int]:
         t = quarantine.c
         query = select(t.reason, func.count()).group_by(t.reason)
-        for condition in _filters(line, None, None, include_released):
+        for condition in where_clauses(line, kind, None, include_released):
             query = query.where(condition)
         with self.engine.connect() as conn:
             return {str(reason): int(n) for reason, n in conn.execute(query)}
@@ -144,7 +149,7 @@ class QuarantineRepository:
             t.record,
             t.released_at,
         ).order_by(t.id)
-        for condition in _filters(line, kind, reason, include_released):
+        for condition in where_clauses(line, kind, reason, include_released):
             query = query.where(condition)
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit)).all()
@@ -176,7 +181,7 @@ class QuarantineRepository:
         return int(result.rowcount)
 
 
-def _filters(
+def where_clauses(
     line: LineRef | None, kind: str | None, reason: str | None, include_released: bool
 ) -> list[Any]:
     t = quarantine.c
