@@ -1,9 +1,12 @@
-"""`lineops pipeline compile` and `lineops pipeline run --local`: the KFP training pipelines.
+"""`lineops pipeline compile`, `validate` and `run --local`: the KFP training pipelines.
 
-``compile`` writes the IR YAML committed under ``pipelines/compiled/`` (``--check`` fails when
-the committed files differ from a fresh compile); ``run --local`` runs ``quality-training``
-with ``kfp.local.SubprocessRunner`` in the current environment and prints where the outputs
-landed (run id and folder, BentoML tag, metrics).
+``compile`` writes the IR YAML committed under ``pipelines/compiled/`` and, in a checkout, next
+to each example under ``examples/pipelines/`` (``--check`` fails when the committed files differ
+from a fresh compile); ``run --local`` runs ``quality-training``
+(or, with ``--pipeline FILE``, an ML engineer's compiled pipeline) with
+``kfp.local.SubprocessRunner`` in the current environment and prints where the outputs landed
+(run id and folder, BentoML tag, metrics); ``validate FILE`` checks a compiled pipeline
+against the training-pipeline contract (``pipeline_file``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lineops.cli import pipeline_file
 from lineops.cli.errors import CliError
 
 TASKS = ("anomaly-detection", "fault-classification", "failure-prediction")
@@ -29,6 +33,8 @@ def run_compile(args: argparse.Namespace) -> int:
     directory = Path(args.out) if args.out else None
     if args.check:
         changed = compile_mod.drift(directory)
+        if directory is None:
+            changed += pipeline_file.example_drift()
         if changed:
             raise CliError(
                 f"compiled pipeline IR is out of date: {', '.join(changed)} "
@@ -38,6 +44,9 @@ def run_compile(args: argparse.Namespace) -> int:
         return 0
     for name, path in compile_mod.compile_all(directory).items():
         print(f"{name}: {path}")
+    if directory is None:  # the examples reuse the shipped components: keep them in step
+        for name, path in pipeline_file.compile_examples().items():
+            print(f"{name}: {path}")
     return 0
 
 
@@ -54,6 +63,8 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
 def run_run(args: argparse.Namespace) -> int:
     if not args.local:
         raise CliError("only --local runs are supported here; the operator submits cluster runs")
+    if args.pipeline:
+        return pipeline_file.run_local(args)
     if args.dataset not in {"te", "synthetic", "cmapss"} and not Path(args.dataset).is_file():
         raise CliError(f"--dataset {args.dataset}: no such file (or use te)")
     local_run = pipelines_module("local_run")
@@ -99,7 +110,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     comp.add_argument("--out", metavar="DIR", help="folder (default: pipelines/compiled)")
     comp.set_defaults(func=run_compile)
 
-    run = sub.add_parser("run", help="run quality-training locally (kfp.local)")
+    pipeline_file.register_validate(sub)
+
+    run = sub.add_parser(
+        "run", help="run quality-training (or --pipeline FILE) locally (kfp.local)"
+    )
     run.add_argument("--local", action="store_true", help="run with kfp.local.SubprocessRunner")
     run.add_argument("--task", required=True, choices=TASKS)
     run.add_argument("--dataset", default="te", metavar="te|FILE")
@@ -112,4 +127,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--pipeline-root", default="./local_outputs", metavar="DIR")
     run.add_argument("--bentoml-home", metavar="DIR", help="model store (default: $BENTOML_HOME)")
     run.add_argument("--json", action="store_true")
+    own = run.add_argument_group("an engineer's compiled pipeline (docs/pipelines.md)")
+    own.add_argument("--pipeline", metavar="FILE", help="a compiled pipeline (KFP IR YAML)")
+    own.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="as spec.training.parameters would hold it (repeatable)",
+    )
+    own.add_argument("--label", default="fault", help="the label column (spec.label)")
+    own.add_argument("--run-id", default="", help="passed as run_id (default: local-<random>)")
     run.set_defaults(func=run_run)

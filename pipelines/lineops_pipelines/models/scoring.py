@@ -13,8 +13,10 @@ from lineops_pipelines.models.anomaly import AnomalyDetector
 from lineops_pipelines.models.classifier import FaultClassifier
 from lineops_pipelines.models.common import MODEL_JSON
 from lineops_pipelines.models.failure import FailureModel
+from lineops_pipelines.models.sklearn_model import FORMAT as SKLEARN_FORMAT
+from lineops_pipelines.models.sklearn_model import SklearnModel
 
-Model = AnomalyDetector | FaultClassifier | FailureModel
+Model = AnomalyDetector | FaultClassifier | FailureModel | SklearnModel
 LOADERS: dict[str, Any] = {
     "anomaly-detection": AnomalyDetector,
     "fault-classification": FaultClassifier,
@@ -42,7 +44,13 @@ def resolve(path_or_tag: str) -> Path:
 
 def load(path_or_tag: str) -> Model:
     directory = resolve(path_or_tag)
-    task = json.loads((directory / MODEL_JSON).read_text()).get("task")
+    meta = json.loads((directory / MODEL_JSON).read_text())
+    if meta.get("format") == SKLEARN_FORMAT:  # an estimator an engineer's pipeline registered
+        try:
+            return SklearnModel.load(directory)
+        except ValueError as exc:
+            raise ModelNotFoundError(str(exc)) from None
+    task = meta.get("task")
     if task not in LOADERS:
         raise ModelNotFoundError(f"{path_or_tag}: unknown model task {task!r}")
     model: Model = LOADERS[task].load(directory)
@@ -57,6 +65,8 @@ def score_rows(model: Model, x: np.ndarray) -> list[dict[str, Any]]:
     """One result per input row (0-based ``row``), in order; rows before a full window get
     ``score``/``label`` null instead of being dropped."""
     results: list[dict[str, Any]] = []
+    if isinstance(model, SklearnModel):
+        return model.score_rows(x)
     if isinstance(model, AnomalyDetector):
         scores = model.score(x)
         for i, s in enumerate(scores):
