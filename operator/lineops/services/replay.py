@@ -14,6 +14,10 @@ into this repository):
 :func:`line_manifest` writes a ProductionLine whose sensors match a dataset, with valid
 ranges derived from the data (its range widened on each side by its span or magnitude,
 whichever is larger: generous, but finite).
+
+:func:`te_history` lays TE runs end to end on the ``te-process`` work unit as a line's
+history: the readings and the machine events that mark each fault interval (reason = fault
+number), in the shapes the data plane's bulk readings and events APIs take.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ import math
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +45,8 @@ TE_COLUMNS: Final = [f"xmeas_{i:02d}" for i in range(1, 42)] + [
 TE_START: Final = pd.Timestamp("2020-02-01 00:00:00", tz="UTC")
 TE_PERIOD: Final = pd.Timedelta(minutes=3)
 TE_FAULTS: Final = range(0, 22)
+TE_FAULT_ONSET: Final = 160  # test runs (dNN_te.dat) turn faulty at this sample
+TE_GAP: Final = pd.Timedelta(hours=1)
 
 
 class DatasetError(ValueError):
@@ -68,6 +74,85 @@ def load_te(fault: int = 0, split: str = "test") -> pd.DataFrame:
         values = values.T  # d00.dat is stored one variable per line
     index = pd.date_range(TE_START, periods=len(values), freq=TE_PERIOD, name="timestamp")
     return pd.DataFrame(values, index=index, columns=TE_COLUMNS)
+
+
+def te_history(
+    split: Literal["train", "test"],
+    faults: Sequence[int] = TE_FAULTS,
+    start: pd.Timestamp = TE_START,
+    gap: pd.Timedelta = TE_GAP,
+    *,
+    rows: int | None = None,
+    work_unit: str = WORK_UNITS["te"],
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """TE runs replayed one after another on one work unit, as a line's history.
+
+    Runs ``faults`` of ``split`` (``train``: ``dNN.dat``; ``test``: ``dNN_te.dat``) in the
+    order given; the first sample of the first run is at ``start``, samples are
+    :data:`TE_PERIOD` apart and each next run begins ``gap`` after the previous run's last
+    sample (``gap`` above five sample periods makes the line's training set start a new
+    ``run`` there). ``rows`` keeps only the first rows of each run.
+
+    Returns ``(readings, events)``:
+
+    * ``readings``: long frame ``work_unit, sensor, timestamp (UTC), value``, one row per
+      sample and sensor (:data:`TE_COLUMNS`), in time order: the body of a bulk upload;
+    * ``events``: machine events as the data plane's events API takes them
+      (``{"workUnit", "timestamp", "state": "running", "reason"}``), in time order. A
+      training run is faulty from its first sample: one event at its start with reason
+      ``str(NN)`` (``""`` for d00, normal operation). A test run starts normal (event with
+      reason ``""`` at its start) and turns faulty at sample :data:`TE_FAULT_ONSET` (event
+      ``str(NN)``; none for d00_te, nor for a run cut by ``rows`` before the onset).
+
+    Labelled by the latest event at or before each sample, every row gets the class the TE
+    files give it (:mod:`lineops_pipelines.te_data` labels, ``normal`` for 0).
+    """
+    if split not in ("train", "test"):
+        raise DatasetError(f"split must be 'train' or 'test', not {split!r}")
+    if gap <= pd.Timedelta(0):
+        raise DatasetError(f"gap must be positive, not {gap}")
+    if rows is not None and rows < 1:
+        raise DatasetError(f"rows must be at least 1, not {rows}")
+    start = pd.Timestamp(start)
+    start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    sensors = np.asarray(TE_COLUMNS, dtype=object)
+    parts: list[pd.DataFrame] = []
+    events: list[dict[str, str]] = []
+    first = start
+    for fault in faults:
+        values = load_te(fault, split).to_numpy(dtype=np.float64)
+        if rows is not None:
+            values = values[:rows]
+        stamps = pd.date_range(first, periods=len(values), freq=TE_PERIOD)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "work_unit": work_unit,
+                    "sensor": np.tile(sensors, len(values)),
+                    "timestamp": np.repeat(stamps, len(sensors)),
+                    "value": values.reshape(-1),
+                }
+            )
+        )
+        reason = "" if fault == 0 else str(fault)
+        marks = [(0, reason)] if split == "train" else [(0, "")]
+        if split == "test" and fault != 0 and len(values) > TE_FAULT_ONSET:
+            marks.append((TE_FAULT_ONSET, reason))
+        events.extend(
+            {
+                "workUnit": work_unit,
+                "timestamp": stamps[at].isoformat(),
+                "state": "running",
+                "reason": why,
+            }
+            for at, why in marks
+        )
+        first = stamps[-1] + gap
+    if not parts:
+        raise DatasetError("faults: no TE run to replay")
+    readings = pd.concat(parts, ignore_index=True)
+    readings["timestamp"] = readings["timestamp"].astype("datetime64[ns, UTC]")
+    return readings, events
 
 
 def load_historian() -> pd.DataFrame:
