@@ -1,0 +1,240 @@
+"""The CP-SAT model of a problem: interval variables, no-overlap per work unit, routing
+precedence, optional intervals for alternative work units, changeovers as circuits.
+
+OR-Tools is imported here and only here, and only when a model is built, so importing
+``lineops.planning`` (as the operator may) stays cheap.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lineops.planning.problem import Job, Problem
+from lineops.planning.schedule import Assignment
+
+
+@dataclass
+class _Op:
+    job: Job
+    index: int
+    start: Any  # IntVar
+    end: Any  # IntVar
+    # work unit -> presence literal (True for an operation with a single eligible unit)
+    presence: dict[str, Any]
+
+
+@dataclass
+class CpModel:
+    """The built model and the handles needed to set objectives, hints and read answers."""
+
+    model: Any  # ortools.sat.python.cp_model.CpModel
+    horizon: int
+    ops: dict[tuple[str, int], _Op]
+    fixed: dict[tuple[str, int], Assignment]
+    objectives: dict[str, Any] = field(default_factory=dict)
+    # work unit -> [(operation key, arc literal matrix index)] for hinting circuits
+    circuits: dict[str, tuple[list[tuple[str, int]], dict[tuple[int, int], Any]]] = field(
+        default_factory=dict
+    )
+
+    def hint(self, assignments: Sequence[Assignment]) -> None:
+        """Warm start: the previous plan's starts, ends, work units and sequences."""
+        self.model.clear_hints()
+        placed = {(a.job, a.index): a for a in assignments}
+        for key, op in self.ops.items():
+            a = placed.get(key)
+            if a is None or a.work_unit not in op.presence:
+                continue
+            self.model.add_hint(op.start, a.start)
+            self.model.add_hint(op.end, a.end)
+            if len(op.presence) > 1:
+                for unit, literal in op.presence.items():
+                    self.model.add_hint(literal, unit == a.work_unit)
+        for unit, (nodes, arcs) in self.circuits.items():
+            order = sorted(
+                (placed[key].start, i + 1)
+                for i, key in enumerate(nodes)
+                if key in placed and placed[key].work_unit == unit
+            )
+            chain = [0] + [node for _, node in order] + [0]
+            used = set(itertools.pairwise(chain)) if order else {(0, 0)}
+            for (tail, head), literal in arcs.items():
+                if tail == head != 0:
+                    continue  # a self-loop is "absent here": hinted with the presence above
+                self.model.add_hint(literal, (tail, head) in used)
+
+    def assignments(self, solver: Any) -> list[Assignment]:
+        result = list(self.fixed.values())
+        for (job, index), op in self.ops.items():
+            unit = next(u for u, lit in op.presence.items() if solver.boolean_value(lit))
+            result.append(
+                Assignment(job, index, unit, solver.value(op.start), solver.value(op.end))
+            )
+        return result
+
+
+def build(
+    problem: Problem,
+    *,
+    fixed: Sequence[Assignment] = (),
+    not_before: int = 0,
+    keep: Sequence[Assignment] = (),
+) -> CpModel:
+    """The model with its constraints and the objective expressions ("tardiness",
+    "makespan", and "moved" when ``keep`` gives a plan whose operations should stay)."""
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    kept = {(a.job, a.index): a for a in fixed}
+    horizon = problem.horizon
+    if horizon is None:
+        busy = sum(a.end - a.start for a in fixed)
+        horizon = problem.upper_bound() + max([not_before, *(a.end for a in fixed)]) + busy
+    built = CpModel(model=model, horizon=horizon, ops={}, fixed=kept)
+    intervals: dict[str, list[Any]] = {unit: [] for unit in problem.work_units}
+    job_end: dict[str, Any] = {}
+    job_start: dict[str, Any] = {}
+    for job in problem.jobs:
+        previous_end: Any = None
+        for index, op in enumerate(job.operations):
+            key = (job.name, index)
+            if key in kept:
+                previous_end = kept[key].end
+                job_start.setdefault(job.name, kept[key].start)
+                continue
+            earliest = max(job.release, not_before)
+            if isinstance(previous_end, int):
+                earliest = max(earliest, previous_end)
+            start = model.new_int_var(earliest, horizon, f"s_{job.name}_{index}")
+            end = model.new_int_var(earliest, horizon, f"e_{job.name}_{index}")
+            if previous_end is not None and not isinstance(previous_end, int):
+                model.add(start >= previous_end)
+            presence: dict[str, Any] = {}
+            if len(op.alternatives) == 1:
+                alt = op.alternatives[0]
+                intervals[alt.work_unit].append(
+                    model.new_interval_var(start, alt.duration, end, f"i_{job.name}_{index}")
+                )
+                presence[alt.work_unit] = model.new_constant(1)
+            else:
+                for alt in op.alternatives:
+                    literal = model.new_bool_var(f"p_{job.name}_{index}_{alt.work_unit}")
+                    intervals[alt.work_unit].append(
+                        model.new_optional_interval_var(
+                            start,
+                            alt.duration,
+                            end,
+                            literal,
+                            f"i_{job.name}_{index}_{alt.work_unit}",
+                        )
+                    )
+                    presence[alt.work_unit] = literal
+                model.add_exactly_one(presence.values())
+            built.ops[key] = _Op(job, index, start, end, presence)
+            previous_end = end
+            job_start.setdefault(job.name, start)
+        job_end[job.name] = previous_end
+    for job in problem.jobs:
+        for other in job.after:
+            if isinstance(job_start[job.name], int) and isinstance(job_end[other], int):
+                continue  # both already started and kept: nothing left to decide
+            model.add(job_start[job.name] >= job_end[other])
+    for unit in problem.work_units:
+        for span_start, span_end in _fixed_spans(problem, unit, fixed, horizon):
+            intervals[unit].append(
+                model.new_fixed_size_interval_var(span_start, span_end - span_start, f"b_{unit}")
+            )
+        model.add_no_overlap(intervals[unit])
+        _changeovers(problem, built, unit)
+    _objectives(problem, built, job_end, keep)
+    return built
+
+
+def _fixed_spans(
+    problem: Problem, unit: str, fixed: Sequence[Assignment], horizon: int
+) -> list[tuple[int, int]]:
+    """Blocked windows and kept operations on the unit, merged: a kept operation may run
+    into a window that became known after it started, and no-overlap between two fixed
+    intervals would make the model infeasible."""
+    spans = sorted(
+        [(w.start, w.end) for w in problem.windows_on(unit)]
+        + [(a.start, a.end) for a in fixed if a.work_unit == unit]
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        start, end = max(start, 0), min(end, horizon)
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _changeovers(problem: Problem, built: CpModel, unit: str) -> None:
+    """Sequence-dependent changeovers on the unit: a circuit through the operations that
+    may run there (arc i -> j: j follows i directly, so j starts after i ends plus the
+    changeover from i's product to j's)."""
+    nodes = [key for key, op in built.ops.items() if unit in op.presence]
+    products = {built.ops[key].job.product for key in nodes}
+    if not any(problem.changeover(unit, a, b) for a in products for b in products):
+        return
+    model = built.model
+    arcs: dict[tuple[int, int], Any] = {}
+    all_optional = True
+    for i, key in enumerate(nodes, start=1):
+        op = built.ops[key]
+        present = op.presence[unit]
+        arcs[(0, i)] = model.new_bool_var(f"first_{unit}_{i}")
+        arcs[(i, 0)] = model.new_bool_var(f"last_{unit}_{i}")
+        if len(op.presence) > 1:
+            arcs[(i, i)] = present.Not()
+        else:
+            all_optional = False
+        for j, other_key in enumerate(nodes, start=1):
+            if i == j:
+                continue
+            other = built.ops[other_key]
+            literal = model.new_bool_var(f"arc_{unit}_{i}_{j}")
+            arcs[(i, j)] = literal
+            gap = problem.changeover(unit, op.job.product, other.job.product)
+            model.add(other.start >= op.end + gap).only_enforce_if(literal)
+    if all_optional:
+        arcs[(0, 0)] = model.new_bool_var(f"empty_{unit}")
+    model.add_circuit([(tail, head, literal) for (tail, head), literal in arcs.items()])
+    built.circuits[unit] = (nodes, arcs)
+
+
+def _objectives(
+    problem: Problem, built: CpModel, job_end: dict[str, Any], keep: Sequence[Assignment]
+) -> None:
+    model, horizon = built.model, built.horizon
+    makespan = model.new_int_var(0, horizon, "makespan")
+    for end in job_end.values():
+        model.add(makespan >= end)
+    built.objectives["makespan"] = makespan
+    terms = []
+    for job in problem.jobs:
+        if job.due is None:
+            continue
+        late = model.new_int_var(0, horizon, f"late_{job.name}")
+        model.add(late >= job_end[job.name] - job.due)
+        terms.append(job.weight * late)
+    built.objectives["tardiness"] = sum(terms) if terms else model.new_constant(0)
+    if keep:
+        stays = []
+        for a in keep:
+            op = built.ops.get((a.job, a.index))
+            if op is None or a.work_unit not in op.presence:
+                continue
+            stay = model.new_bool_var(f"stay_{a.job}_{a.index}")
+            model.add(op.start == a.start).only_enforce_if(stay)
+            model.add_implication(stay, op.presence[a.work_unit])
+            stays.append(stay)
+        # Operations of orders the previous plan did not have (a rush order) count as moved
+        # whatever happens: a constant, so they do not change which plan is best.
+        built.objectives["moved"] = len(built.ops) - sum(stays)

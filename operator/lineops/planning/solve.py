@@ -1,0 +1,128 @@
+"""Solving: CP-SAT stage by stage (lexicographic objectives), warm-started from a previous
+plan or the dispatch rule, with the dispatch plan as the answer when CP-SAT finds none."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from lineops.planning.check import violations
+from lineops.planning.cpsat import CpModel, build
+from lineops.planning.dispatch import dispatch
+from lineops.planning.errors import PlanInfeasibleError
+from lineops.planning.options import STAGES, SolveOptions
+from lineops.planning.problem import Problem
+from lineops.planning.schedule import Assignment, Method, Schedule
+
+# Share of the time for the first objective stage when more follow: the primary objective
+# matters most; later stages start from its solution and usually need little time.
+FIRST_STAGE_SHARE = 0.6
+
+
+def solve(
+    problem: Problem,
+    options: SolveOptions | None = None,
+    *,
+    hint: Schedule | None = None,
+    fixed: Sequence[Assignment] = (),
+    not_before: int = 0,
+    keep: Schedule | None = None,
+) -> Schedule:
+    """The best schedule CP-SAT finds within the time limit.
+
+    ``hint`` warm-starts the search (a previous plan); without it the dispatch plan does.
+    ``fixed`` operations (already started) stay as they are and nothing else starts before
+    ``not_before``. With ``keep``, a last stage minimises the operations whose work unit or
+    start differ from that plan. When CP-SAT finds no schedule in time, the dispatch plan
+    (``options.fallback``) is returned, marked as such. A proven infeasible problem raises
+    PlanInfeasibleError.
+    """
+    from ortools.sat.python import cp_model
+
+    options = options or SolveOptions()
+    began = time.perf_counter()
+    # Validates the problem as well; its plan is the fallback and the default warm start.
+    fallback = dispatch(problem, options.fallback, fixed=fixed, not_before=not_before)
+    built = build(
+        problem, fixed=fixed, not_before=not_before, keep=keep.assignments if keep else ()
+    )
+    built.hint((hint or fallback).assignments)
+    stages = STAGES[options.objective] + (("moved",) if keep else ())
+    deadline = began + options.time_limit
+    reached: dict[str, int] = {}
+    best: list[Assignment] | None = None
+    bound: int | None = None
+    status_name = "UNKNOWN"
+    for number, stage in enumerate(stages):
+        left = deadline - time.perf_counter()
+        share = FIRST_STAGE_SHARE if number == 0 and len(stages) > 1 else 1 / (len(stages) - number)
+        solver = _solver(options, max(left * share, 0.05))
+        expression = built.objectives[stage]
+        built.model.minimize(expression)
+        status = solver.solve(built.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if number == 0 and status == cp_model.INFEASIBLE:
+                raise PlanInfeasibleError(_infeasible(problem))
+            if number == 0 and status == cp_model.MODEL_INVALID:
+                raise RuntimeError(f"CP-SAT rejected the model: {built.model.validate()}")
+            break  # a later stage ran out of time: keep the previous stage's plan
+        value = round(solver.objective_value)
+        reached[stage] = value
+        if number == 0:  # the status and bound a planner reads are the primary objective's
+            bound = round(solver.best_objective_bound)
+            status_name = solver.status_name(status)
+        best = built.assignments(solver)
+        # The next stage keeps this one's value and starts from its solution.
+        built.model.add(expression <= value)
+        _hint_all(built, solver)
+    wall = time.perf_counter() - began
+    if best is None:
+        return Schedule(
+            assignments=fallback.assignments,
+            method=fallback.method,
+            status=f"fallback: CP-SAT found no schedule in {options.time_limit:g} s",
+            wall_seconds=wall,
+            notes=fallback.notes,
+        )
+    schedule = Schedule(
+        assignments=tuple(sorted(best, key=lambda a: (a.start, a.work_unit, a.job))),
+        method=Method.CP_SAT,
+        status=status_name,
+        objectives=reached,
+        bound=bound,
+        wall_seconds=wall,
+    )
+    problems = violations(problem, schedule, kept=[(a.job, a.index) for a in fixed])
+    if problems:  # a modelling error, never the user's: say so loudly
+        raise AssertionError("CP-SAT plan breaks the problem: " + "; ".join(problems[:5]))
+    return schedule
+
+
+def _solver(options: SolveOptions, seconds: float) -> Any:
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = options.workers
+    solver.parameters.random_seed = options.seed
+    solver.parameters.log_search_progress = options.log
+    return solver
+
+
+def _hint_all(built: CpModel, solver: Any) -> None:
+    """Every variable's value as the next stage's hint: a complete, feasible start."""
+    model = built.model
+    model.clear_hints()
+    for index in range(len(model.proto.variables)):
+        var = model.get_int_var_from_proto_index(index)
+        model.add_hint(var, solver.value(var))
+
+
+def _infeasible(problem: Problem) -> str:
+    if problem.horizon is not None:
+        return (
+            f"no schedule fits in the horizon ({problem.horizon} s from the start) around "
+            "the blocked windows; give a longer horizon"
+        )
+    return "no schedule satisfies the constraints"

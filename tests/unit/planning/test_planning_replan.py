@@ -1,0 +1,115 @@
+"""Replanning after a breakdown keeps started operations and moves fewer operations than
+planning again from scratch."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lineops.planning import (
+    Alternative,
+    Job,
+    Operation,
+    Problem,
+    Schedule,
+    SolveOptions,
+    solve,
+    violations,
+)
+from lineops.planning.replan import from_scratch, replan, started, with_breakdown, with_order
+from lineops.planning.schedule import moved_operations
+
+from tests.unit.planning.strategies import problems
+
+FAST = SolveOptions(time_limit=3.0, workers=1)
+
+
+def _line(seed: int, jobs: int = 8) -> Problem:
+    """A flexible shop: three stages, two machines at the middle one, due dates."""
+    rng = random.Random(seed)
+    units = ("press", "oven-1", "oven-2", "grinder")
+    orders = []
+    for j in range(jobs):
+        ops = (
+            Operation((Alternative("press", rng.randint(3, 9)),)),
+            Operation(
+                (
+                    Alternative("oven-1", rng.randint(5, 12)),
+                    Alternative("oven-2", rng.randint(6, 14)),
+                )
+            ),
+            Operation((Alternative("grinder", rng.randint(2, 8)),)),
+        )
+        release = rng.randint(0, 15)
+        orders.append(
+            Job(
+                f"WO-{j}",
+                ops,
+                release=release,
+                due=release + rng.randint(25, 70),
+                weight=rng.randint(1, 3),
+            )
+        )
+    return Problem(tuple(orders), units)
+
+
+def _check_kept(previous: Schedule, new: Schedule, now: int, problem: Problem) -> None:
+    before = {(a.job, a.index): a for a in previous.assignments if a.start < now}
+    after = new.by_operation()
+    assert before, "the scenario must have started operations"
+    for key, old in before.items():
+        assert after[key] == old, f"started operation {key} moved"
+    for key, a in after.items():
+        if key not in before:
+            assert a.start >= now, f"{key} starts before now"
+    assert violations(problem, new, kept=before) == []
+
+
+def test_a_breakdown_moves_no_started_operation_and_fewer_than_from_scratch() -> None:
+    problem = _line(seed=7)
+    plan = solve(problem, FAST)
+    now = 20
+    broken = with_breakdown(problem, "oven-1", now, now + 40, "breakdown: door seal")
+    new = replan(broken, plan, now, FAST)
+    scratch = from_scratch(broken, plan, now, FAST)
+    _check_kept(plan, new, now, broken)
+    _check_kept(plan, scratch, now, broken)
+    assert new.objectives["tardiness"] <= scratch.objectives["tardiness"]
+    assert moved_operations(plan, new) < moved_operations(plan, scratch)
+    assert new.objectives["moved"] == moved_operations(plan, new)
+
+
+def test_a_rush_order_is_planned_in_without_moving_started_work() -> None:
+    problem = _line(seed=3)
+    plan = solve(problem, FAST)
+    rush = Job(
+        "RUSH-1",
+        (Operation((Alternative("press", 4),)), Operation((Alternative("grinder", 3),))),
+        release=12,
+        due=30,
+        weight=10,
+    )
+    now = 12
+    bigger = with_order(problem, rush)
+    new = replan(bigger, plan, now, FAST)
+    _check_kept(plan, new, now, bigger)
+    assert moved_operations(plan, new) <= moved_operations(
+        plan, from_scratch(bigger, plan, now, FAST)
+    )
+
+
+@settings(deadline=None, max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_jobs=4, max_units=3, max_ops=3), st.integers(1, 30), st.data())
+def test_replanning_keeps_started_work_on_random_instances(
+    problem: Problem, now: int, data: st.DataObject
+) -> None:
+    plan = solve(problem, FAST)
+    unit = data.draw(st.sampled_from(problem.work_units))
+    broken = with_breakdown(problem, unit, now, now + data.draw(st.integers(1, 20)), "breakdown")
+    new = replan(broken, plan, now, FAST)
+    kept = {(a.job, a.index): a for a in started(broken, plan, now)}
+    for key, old in kept.items():
+        assert new.by_operation()[key] == old
+    assert violations(broken, new, kept=kept) == []
+    assert all(a.start >= now for key, a in new.by_operation().items() if key not in kept)
