@@ -3,7 +3,7 @@
 Pure (no Kubernetes, no operator layers) and cheap to import: OR-Tools CP-SAT is imported
 only when a model is built (``cpsat``). ``problem`` holds the model in whole seconds,
 ``orders`` reads an order book against a ProductionLine, ``jssp`` the standard job-shop
-format; ``solve`` plans with CP-SAT and falls back to ``dispatch`` (EDD / WSPT); ``replan``
+format; ``solver`` plans with CP-SAT and falls back to ``dispatch`` (EDD / WSPT); ``replan``
 keeps started operations and moves as few others as it can; ``check`` verifies any plan.
 """
 
@@ -23,7 +23,7 @@ from lineops.planning.schedule import (
     utilisation,
     weighted_tardiness,
 )
-from lineops.planning.solve import solve
+from lineops.planning.solver import solve
 from lineops.planning.validate import validate
 
 __all__ = [

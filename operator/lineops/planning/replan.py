@@ -13,7 +13,7 @@ from dataclasses import replace
 from lineops.planning.options import SolveOptions
 from lineops.planning.problem import Job, Problem, Window
 from lineops.planning.schedule import Assignment, Schedule
-from lineops.planning.solve import solve
+from lineops.planning.solver import solve
 
 
 def started(problem: Problem, previous: Schedule, now: int) -> list[Assignment]:

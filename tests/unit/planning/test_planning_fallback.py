@@ -1,0 +1,50 @@
+"""When CP-SAT finds no schedule in time the dispatch rule's plan is returned, marked."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from lineops.planning import (
+    Alternative,
+    Job,
+    Method,
+    Operation,
+    Problem,
+    SolveOptions,
+    solve,
+    solver,
+    violations,
+)
+
+
+def _shop(seed: int) -> Problem:
+    rng = random.Random(seed)
+    machines = [str(m) for m in range(8)]
+    jobs = []
+    for j in range(12):
+        order = rng.sample(machines, len(machines))
+        ops = tuple(Operation((Alternative(m, rng.randint(1, 30)),)) for m in order)
+        jobs.append(Job(f"j{j}", ops, due=rng.randint(60, 200), weight=rng.randint(1, 4)))
+    return Problem(tuple(jobs), tuple(machines))
+
+
+@pytest.mark.parametrize("rule", [Method.EDD, Method.WSPT])
+def test_no_solution_in_time_returns_the_dispatch_plan(
+    rule: Method, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real solver with no time at all: it stops before any solution (status UNKNOWN).
+    make = solver._solver
+
+    def no_time(options: SolveOptions, seconds: float) -> Any:
+        cp = make(options, seconds)
+        cp.parameters.max_time_in_seconds = 0.0
+        return cp
+
+    monkeypatch.setattr(solver, "_solver", no_time)
+    problem = _shop(seed=1)
+    schedule = solve(problem, SolveOptions(time_limit=5, workers=1, fallback=rule))
+    assert schedule.method is rule
+    assert schedule.status == "fallback: CP-SAT found no schedule in 5 s"
+    assert violations(problem, schedule) == []

@@ -1,0 +1,275 @@
+"""An order book read against a ProductionLine: processing times, shifts, changeovers,
+maintenance before a predicted failure, and errors naming the order or product."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from lineops.api.productionline import ProductionLine
+from lineops.planning import PlanningInputError, SolveOptions, solve, violations
+from lineops.planning.calendar import OFF_SHIFT
+from lineops.planning.orders import order_book
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _line(shifts: list[dict[str, str]] | None = None) -> ProductionLine:
+    return ProductionLine.model_validate(
+        {
+            "apiVersion": "lineops.io/v1alpha1",
+            "kind": "ProductionLine",
+            "metadata": {"name": "ring-line"},
+            "spec": {
+                "site": "plant-a",
+                "area": "rings",
+                "schedule": {
+                    "timezone": "Europe/Berlin",
+                    "shifts": shifts
+                    if shifts is not None
+                    else [
+                        {"name": "early", "start": "06:00", "end": "14:00"},
+                        {"name": "late", "start": "14:00", "end": "22:00"},
+                    ],
+                },
+                "workUnits": [
+                    {"name": "press-01", "idealCycleTime": "1.2s"},
+                    {"name": "grinder-01", "idealCycleTime": "2.4s"},
+                    {"name": "grinder-02", "idealCycleTime": "3s"},
+                ],
+            },
+        }
+    )
+
+
+def _book(**changes: Any) -> dict[str, Any]:
+    book: dict[str, Any] = {
+        "start": "2026-12-01T06:00:00",
+        "horizon": "3d",
+        "products": [
+            {
+                "name": "ring-a",
+                "routing": [
+                    {"workUnits": ["press-01"]},
+                    {"workUnits": ["grinder-01", {"name": "grinder-02", "ratePerHour": 1500}]},
+                ],
+            },
+            {
+                "name": "ring-b",
+                "routing": [
+                    {"workUnits": [{"name": "press-01", "cycleTime": "2s"}]},
+                    {"workUnits": ["grinder-01"]},
+                ],
+            },
+        ],
+        "orders": [
+            {
+                "id": "WO-1",
+                "product": "ring-a",
+                "quantity": 3000,
+                "release": "2026-12-01T06:00:00",
+                "due": "2026-12-01T18:00:00",
+                "priority": 3,
+            },
+            {
+                "id": "WO-2",
+                "product": "ring-b",
+                "quantity": 2000,
+                "release": "2026-12-01T08:00:00+01:00",
+                "due": "2026-12-02T10:00:00",
+                "after": ["WO-1"],
+            },
+        ],
+        "changeovers": [
+            {"workUnit": "press-01", "time": "30m"},
+            {"workUnit": "press-01", "from": "ring-a", "to": "ring-b", "time": "45m"},
+        ],
+        "maintenance": [
+            {
+                "workUnit": "grinder-01",
+                "predictedFailure": "2026-12-01T20:00:00",
+                "duration": "2h",
+                "lead": "4h",
+                "reason": "predicted spindle bearing failure",
+            }
+        ],
+    }
+    book.update(changes)
+    return book
+
+
+def test_times_come_from_the_routing_or_the_ideal_cycle_time() -> None:
+    book = order_book(_book(), _line())
+    wo1, wo2 = book.problem.jobs
+    assert book.origin == datetime(2026, 12, 1, 6, tzinfo=BERLIN)
+    assert [(a.work_unit, a.duration) for a in wo1.operations[1].alternatives] == [
+        ("grinder-01", 7200),  # 3000 x 2.4 s (idealCycleTime)
+        ("grinder-02", 7200),  # 3000 / 1500 per hour
+    ]
+    assert wo1.operations[0].alternatives[0].duration == 3600  # 3000 x 1.2 s
+    assert wo2.operations[0].alternatives[0].duration == 4000  # 2000 x 2 s (cycleTime)
+    assert (wo1.release, wo1.due, wo1.weight) == (0, 12 * 3600, 3)
+    assert (wo2.release, wo2.after, wo2.weight) == (2 * 3600, ("WO-1",), 1)
+    assert book.problem.horizon == 3 * 86400
+
+
+def test_shifts_block_the_night_and_a_prediction_blocks_its_window() -> None:
+    problem = order_book(_book(), _line()).problem
+    nights = [w for w in problem.blocked if w.reason == OFF_SHIFT and w.work_unit == "press-01"]
+    # 22:00-06:00 Berlin on the first two nights, and from 22:00 to the horizon's end.
+    assert [(w.start, w.end) for w in nights] == [
+        (16 * 3600, 24 * 3600),
+        (40 * 3600, 48 * 3600),
+        (64 * 3600, 72 * 3600),
+    ]
+    (maintenance,) = [w for w in problem.blocked if w.reason != OFF_SHIFT]
+    # Failure predicted at 20:00; 4 h lead; 2 h long: 14:00-16:00.
+    assert (maintenance.work_unit, maintenance.start, maintenance.end) == (
+        "grinder-01",
+        8 * 3600,
+        10 * 3600,
+    )
+
+
+def test_no_shifts_means_around_the_clock() -> None:
+    problem = order_book(_book(maintenance=[]), _line(shifts=[])).problem
+    assert problem.blocked == ()
+
+
+def test_a_specific_changeover_overrides_the_wildcard() -> None:
+    problem = order_book(_book(), _line()).problem
+    assert problem.changeover("press-01", "ring-a", "ring-b") == 45 * 60
+    assert problem.changeover("press-01", "ring-b", "ring-a") == 30 * 60
+    assert problem.changeover("grinder-01", "ring-b", "ring-a") == 0
+
+
+def test_the_plan_keeps_off_shift_and_maintenance_free() -> None:
+    book = order_book(_book(), _line())
+    schedule = solve(book.problem, SolveOptions(time_limit=5, workers=1))
+    assert violations(book.problem, schedule) == []
+    for a in schedule.assignments:
+        start = book.at(a.start).astimezone(BERLIN)
+        assert 6 <= start.hour < 22, a
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"products": [{"name": "ring-a", "routing": [{"workUnits": ["lathe-9"]}]}]},
+            "product ring-a, operation 0: unknown work unit 'lathe-9'",
+        ),
+        (
+            {
+                "orders": [
+                    {
+                        "id": "WO-9",
+                        "product": "ring-a",
+                        "quantity": 5,
+                        "release": "2026-12-01T10:00:00",
+                        "due": "2026-12-01T09:00:00",
+                    }
+                ]
+            },
+            "order WO-9: due 2026-12-01T09:00:00+01:00 is before release",
+        ),
+        (
+            {
+                "orders": [
+                    {
+                        "id": "WO-9",
+                        "product": "ring-z",
+                        "quantity": 5,
+                        "release": "2026-12-01T10:00:00",
+                    }
+                ]
+            },
+            "order WO-9: unknown product 'ring-z'",
+        ),
+        (
+            {
+                "orders": [
+                    {
+                        "id": "WO-9",
+                        "product": "ring-a",
+                        "quantity": -5,
+                        "release": "2026-12-01T10:00:00",
+                    }
+                ]
+            },
+            "order WO-9: quantity must be a positive whole number, got -5",
+        ),
+        (
+            {
+                "orders": [
+                    {"id": "WO-9", "product": "ring-a", "quantity": 5, "release": "yesterday"}
+                ]
+            },
+            "order WO-9: release: 'yesterday' is not an ISO 8601 time",
+        ),
+        (
+            {
+                "orders": [
+                    {
+                        "id": "WO-9",
+                        "product": "ring-a",
+                        "quantity": 5,
+                        "release": "2026-12-01T07:00:00",
+                        "priority": 0,
+                    }
+                ]
+            },
+            "order WO-9: priority must be a whole number >= 1, got 0",
+        ),
+        (
+            {"changeovers": [{"workUnit": "press-01", "time": "-5m"}]},
+            "changeovers[0]: time: not a duration: '-5m'",
+        ),
+        (
+            {
+                "maintenance": [
+                    {
+                        "workUnit": "oven",
+                        "start": "2026-12-01T07:00:00",
+                        "end": "2026-12-01T08:00:00",
+                        "reason": "PM",
+                    }
+                ]
+            },
+            "maintenance[0]: unknown work unit 'oven'",
+        ),
+        (
+            {
+                "products": [
+                    {
+                        "name": "ring-a",
+                        "routing": [{"workUnits": [{"name": "press-01", "cycleTime": "0s"}]}],
+                    }
+                ]
+            },
+            "product ring-a, operation 0: press-01: the time per unit must be positive",
+        ),
+    ],
+)
+def test_bad_order_books_name_the_record(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(PlanningInputError) as caught:
+        order_book(_book(**change), _line())
+    assert str(caught.value).startswith(message)
+
+
+def test_waiting_orders_in_a_cycle_are_refused_when_planned() -> None:
+    book = _book()
+    book["orders"][0]["after"] = ["WO-2"]
+    problem = order_book(book, _line()).problem
+    with pytest.raises(
+        PlanningInputError, match=r"order WO-1: orders wait for each other: WO-1 -> WO-2 -> WO-1"
+    ):
+        solve(problem, SolveOptions(time_limit=1, workers=1))
+
+
+def test_naive_times_are_local_to_the_line() -> None:
+    book = order_book(_book(), _line())
+    assert book.at(book.problem.jobs[0].due or 0) == datetime(2026, 12, 1, 17, tzinfo=UTC)
+    assert book.at(0) + timedelta(hours=2) == datetime(2026, 12, 1, 8, tzinfo=BERLIN)
