@@ -180,8 +180,10 @@ def _changeovers(problem: Problem, built: CpModel, unit: str) -> None:
     may run there (arc i -> j: j follows i directly, so j starts after i ends plus the
     changeover from i's product to j's)."""
     nodes = [key for key, op in built.ops.items() if unit in op.presence]
-    products = {built.ops[key].job.product for key in nodes}
-    if not any(problem.changeover(unit, a, b) for a in products for b in products):
+    products = {built.ops[key].job.product for key in nodes} | {
+        problem.job(a.job).product for a in built.fixed.values() if a.work_unit == unit
+    }
+    if not nodes or not any(problem.changeover(unit, a, b) for a in products for b in products):
         return
     model = built.model
     arcs: dict[tuple[int, int], Any] = {}
@@ -207,6 +209,27 @@ def _changeovers(problem: Problem, built: CpModel, unit: str) -> None:
         arcs[(0, 0)] = model.new_bool_var(f"empty_{unit}")
     model.add_circuit([(tail, head, literal) for (tail, head), literal in arcs.items()])
     built.circuits[unit] = (nodes, arcs)
+    _changeovers_around_kept(problem, built, unit, nodes)
+
+
+def _changeovers_around_kept(
+    problem: Problem, built: CpModel, unit: str, nodes: list[tuple[str, int]]
+) -> None:
+    """Kept (started) operations are constants outside the circuit: each operation that
+    runs on the unit goes wholly before or after each of them, changeover included. This
+    asks for the changeover against every kept operation, not only the adjacent one, which
+    can only make the plan a little longer, never invalid."""
+    model = built.model
+    products = {job.name: job.product for job in problem.jobs}
+    for kept in (a for a in built.fixed.values() if a.work_unit == unit):
+        for key in nodes:
+            op = built.ops[key]
+            present = op.presence[unit]
+            after = model.new_bool_var(f"after_{kept.job}_{kept.index}_{key[0]}_{key[1]}")
+            into = problem.changeover(unit, op.job.product, products[kept.job])
+            out_of = problem.changeover(unit, products[kept.job], op.job.product)
+            model.add(op.start >= kept.end + out_of).only_enforce_if(after, present)
+            model.add(op.end + into <= kept.start).only_enforce_if(after.Not(), present)
 
 
 def _objectives(
