@@ -3,6 +3,7 @@
 A training frame has one row per sample. Reserved columns (all optional):
 
 * ``run``: the time series a row belongs to (a machine, a simulation run, a unit);
+* ``work_unit``: the line's work unit of the row (training sets of the line path);
 * ``sample`` or ``timestamp``: the time order inside a run;
 * ``lot``: the material lot (split by lot keeps a lot entirely on one side);
 * ``split``: ``train`` / ``test``, set by a loader that knows the canonical split (TE);
@@ -22,7 +23,24 @@ import pandas as pd
 
 from lineops_pipelines import te_data
 
-RESERVED = {"run", "sample", "timestamp", "time", "lot", "split", "unit", "cycle", "rul"}
+RESERVED = {
+    "run",
+    "sample",
+    "timestamp",
+    "time",
+    "lot",
+    "split",
+    "unit",
+    "work_unit",
+    "cycle",
+    "rul",
+    "in_control",
+}
+# The card of a training set from a line's data plane (feature service, window, labels...).
+CARD_ATTR = "lineops.card"
+URL_SCHEMES = ("http://", "https://")
+TOKEN_FILE_ENV = "LINEOPS_API_TOKEN_FILE"
+FETCH_TIMEOUT_S = 600.0
 DEFAULT_LABEL = "fault"
 REDUCED_TE_FAULTS = (0, 1, 2, 4, 6, 7)
 REDUCED_TE_TEST_ROWS = 400
@@ -32,8 +50,57 @@ class DataValidationError(ValueError):
     """The training data cannot be used; the message names the column (and class)."""
 
 
+def fetch_training_set(url: str) -> pd.DataFrame:
+    """A line's training set from its data plane (Arrow IPC stream), rows without a value of
+    some feature left out; the card (``frame.attrs[CARD_ATTR]``) counts them. The bearer
+    token comes from the file named by ``LINEOPS_API_TOKEN_FILE`` when the data plane needs
+    one. A refusal raises DataValidationError with the data plane's own detail."""
+    import contextlib
+    import json
+    import os
+    import urllib.error
+    import urllib.request
+
+    import pyarrow as pa
+
+    request = urllib.request.Request(url, headers={"Accept": "application/vnd.apache.arrow.stream"})
+    token_file = os.environ.get(TOKEN_FILE_ENV)
+    if token_file:
+        token = Path(token_file).read_text(encoding="utf-8").strip()
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")
+        with contextlib.suppress(ValueError, AttributeError):
+            detail = json.loads(detail).get("detail", detail)
+        raise DataValidationError(f"training set: {detail} (HTTP {exc.code})") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ConnectionError(f"training set: cannot reach {url.split('?')[0]}: {exc}") from None
+    table = pa.ipc.open_stream(body).read_all()
+    card = json.loads((table.schema.metadata or {}).get(CARD_ATTR.encode(), b"{}"))
+    frame = table.to_pandas()
+    features = list(card.get("features") or feature_columns(frame, card.get("label", "")))
+    empty = [c for c in features if c in frame and frame[c].isna().all()]
+    if empty:
+        raise DataValidationError(
+            f"features without any value in the training window: {', '.join(empty)} "
+            f"(feature service {card.get('featureService')!r}: does every work unit report "
+            "these sensors, and does the feature window hold enough readings?)"
+        )
+    complete = frame[[c for c in features if c in frame]].notna().all(axis=1)
+    frame = frame[complete].reset_index(drop=True)
+    card["rowsUsed"] = len(frame)
+    frame.attrs[CARD_ATTR] = card
+    return frame
+
+
 def load_dataset(source: str, reduced: bool = False) -> pd.DataFrame:
-    """``te`` (Tennessee Eastman from bibmon: train files + test files) or a Parquet/CSV file."""
+    """``te`` (Tennessee Eastman from bibmon: train files + test files), a line's training
+    set (an http(s) URL of its data plane) or a Parquet/CSV file."""
+    if source.startswith(URL_SCHEMES):
+        return fetch_training_set(source)
     if source == "te":
         faults = REDUCED_TE_FAULTS if reduced else None
         train = te_data.load_frame(test=False, faults=faults)
@@ -87,7 +154,10 @@ def validate(
         raise DataValidationError("dataset has no feature columns")
     missing_cols = [c for c in features if c not in frame.columns]
     if missing_cols:
-        raise DataValidationError(f"column {missing_cols[0]!r}: missing from the dataset")
+        raise DataValidationError(
+            f"features missing from the dataset: {', '.join(repr(c) for c in missing_cols)}"
+        )
+    constant: list[str] = []
     for column in features:
         series = frame[column]
         if not pd.api.types.is_numeric_dtype(series):
@@ -104,9 +174,28 @@ def validate(
                 f"column {column!r}: {fraction:.1%} missing values "
                 f"(allowed {max_missing_fraction:.1%})"
             )
-        if not np.isfinite(series.dropna().to_numpy(dtype=float)).all():
+        finite = series.dropna().to_numpy(dtype=float)
+        if not np.isfinite(finite).all():
             raise DataValidationError(f"column {column!r}: infinite values")
+        if len(finite) and np.ptp(finite) == 0:
+            constant.append(column)
+    # A constant reading count only says the line samples regularly: not a feature to learn
+    # from, but no fault of the data either. Any other constant feature is a stuck or
+    # missing signal, and the run says which.
+    counts = [c for c in constant if str(c).endswith("__count")]
+    constant = [c for c in constant if c not in counts]
+    features = [c for c in features if c not in counts]
+    if constant:
+        raise DataValidationError(
+            f"constant features (one value in every row, nothing to learn from): "
+            f"{', '.join(constant[:10])}"
+            + (f" and {len(constant) - 10} more" if len(constant) > 10 else "")
+        )
     report: dict[str, Any] = {"rows": len(frame), "features": features}
+    if counts:
+        report["constant_counts_dropped"] = counts
+    if task == "failure-prediction" and label not in frame.columns and "rul" in frame.columns:
+        label = "rul"  # run-to-failure sets (cmapss, a line's failures) carry the target so
     needs_label = task in {"fault-classification", "failure-prediction"}
     if label not in frame.columns:
         if needs_label:
@@ -137,6 +226,20 @@ def validate(
 def is_normal(labels: pd.Series) -> pd.Series:
     text = labels.astype(str).str.lower()
     return text.isin({"0", "0.0", "normal", "ok", "false"})
+
+
+def keep_rows(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """The rows where ``mask`` holds, each contiguous stretch of them a run of its own: a
+    model's lag window must never join the rows before and after a removed stretch."""
+    tcol = time_column(frame)
+    keys = [c for c in ("run", tcol) if c is not None and c in frame]
+    ordered = frame.sort_values(keys, kind="stable") if keys else frame
+    keep = mask.reindex(ordered.index).fillna(False).astype(bool).to_numpy()
+    runs = ordered["run"].astype(str).to_numpy() if "run" in ordered else np.full(len(keep), "")
+    starts = keep & ~np.r_[False, keep[:-1] & (runs[1:] == runs[:-1])]
+    segment = np.cumsum(starts)
+    out = ordered.assign(run=[f"{r}/{k}" for r, k in zip(runs, segment, strict=True)])
+    return out[keep]
 
 
 def time_column(frame: pd.DataFrame) -> str | None:

@@ -85,7 +85,14 @@ def train(
 ) -> Model:
     config = make_config(task, epochs, overrides)
     if task == "anomaly-detection":
-        normal = frame if label not in frame else frame[data.is_normal(frame[label])]
+        # Normal operation only: no fault interval and, where the line's SPC charts say so,
+        # in statistical control.
+        usable = pd.Series(True, index=frame.index)
+        if label in frame:
+            usable &= data.is_normal(frame[label])
+        if "in_control" in frame:
+            usable &= frame["in_control"].astype(bool)
+        normal = frame if usable.all() else data.keep_rows(frame, usable)
         series = [x for _, x, _ in data.runs(normal, features, label=None)]
         return AnomalyDetector.fit(series, features, config, seed=seed)
     if task == "fault-classification":
@@ -231,6 +238,33 @@ def evaluate(
     err = np.concatenate(errors)
     rmse = float(np.sqrt(np.mean(err**2)))
     return {"rmse": rmse, "mae": float(np.mean(np.abs(err))), "neg_rmse": -rmse}
+
+
+def evaluate_champion(
+    tag: str,
+    candidate: Model,
+    frame: pd.DataFrame,
+    label: str = data.DEFAULT_LABEL,
+    merge_as_normal: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The champion's metrics on the candidate's held-out rows, as ``champion_<metric>``;
+    ``champion_comparable`` 0 (and no figures) when it cannot be scored on them: not in the
+    store, another task, or it needs features the rows lack (a changed feature service)."""
+    from lineops_pipelines.models import scoring
+
+    try:
+        champion = scoring.load(tag)
+    except (scoring.ModelNotFoundError, OSError, ValueError, KeyError) as exc:
+        print(f"champion {tag}: not scored on the held-out rows: {exc}")
+        return {"champion_comparable": 0.0}
+    missing = [f for f in champion.features if f not in frame.columns]
+    if type(champion) is not type(candidate) or missing:
+        why = f"needs {', '.join(missing[:5])}" if missing else "a different task"
+        print(f"champion {tag}: not scored on the held-out rows: {why}")
+        return {"champion_comparable": 0.0}
+    result = evaluate(champion, frame, label, merge_as_normal=merge_as_normal)
+    out = {f"champion_{k}": float(v) for k, v in result.items() if isinstance(v, int | float)}
+    return {**out, "champion_comparable": 1.0}
 
 
 def spec_hash(task: str, dataset: str, parameters: dict[str, Any]) -> str:

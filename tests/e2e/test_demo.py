@@ -31,8 +31,16 @@ def test_demo_runs_a_whole_line(tmp_path: Path) -> None:
     assert "'reason': 'non_numeric'" in text
     assert "received=49920, accepted=49920, quarantined=0" in text
     assert "online features (Feast) for te-process" in text
-    # Both models trained and were promoted; kubectl's table shows the champions.
+    # The TE line's history went in through the data plane, faults marked by machine events.
+    assert "backfilling te-line's history" in text
+    # Both models trained on te-line's own data and were promoted; each card says on what.
     assert text.count("PromotionBlocked=False (Promoted)") == 2
+    cards = re.findall(
+        r"trained on line te-line: (\d+) rows from (\S+) to (\S+) \(window [^)]*\), 52 features",
+        text,
+    )
+    assert len(cards) == 2, text[-5000:]
+    assert all(int(rows) > 2500 for rows, _, _ in cards)
     # The champion classifier, scored by `lineops model score` on runs joined with repairs,
     # says "normal" again after each repair (the previous filter never left a fault).
     after = re.search(r"after each repair \(past a 20-row grace\) ([\d.]+)% of the rows", text)
@@ -40,7 +48,7 @@ def test_demo_runs_a_whole_line(tmp_path: Path) -> None:
     assert float(after.group(1)) >= 90.0
     table = text[text.index("kubectl get pl,qm") :]
     assert "press-line-1   True    Reconciled   0.887" in table
-    assert "press-line-1-faults    True    Reconciled   press-line-1-faults:" in table
+    assert "te-line-faults    True    Reconciled   te-line-faults:" in table
     # The report is on disk, and the operator left no traceback in its log.
     assert (out / "report" / "ring_diameter-control-chart.png").stat().st_size > 10_000
     assert "Traceback" not in (out / "operator.log").read_text()

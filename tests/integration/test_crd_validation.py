@@ -279,6 +279,39 @@ CASES = [
         ("mustBeatChampionBy",),
     ),
     Case(
+        "pipeline-and-pipeline-ref",
+        "model",
+        "spec.training",
+        {"pipeline": "quality-training", "pipelineRef": {"configMap": {"name": "gbt"}}},
+        ("spec.training.pipelineRef", "set either pipeline"),
+    ),
+    Case(
+        "pipeline-ref-empty",
+        "model",
+        "spec.training",
+        {"pipelineRef": {}},
+        ("spec.training.pipelineRef", "set exactly one of configMap or kfp"),
+    ),
+    Case(
+        "pipeline-ref-both",
+        "model",
+        "spec.training",
+        {
+            "pipelineRef": {
+                "configMap": {"name": "gbt"},
+                "kfp": {"pipeline": "gbt", "version": "v1"},
+            }
+        },
+        ("spec.training.pipelineRef", "set exactly one of configMap or kfp"),
+    ),
+    Case(
+        "pipeline-ref-kfp-without-version",
+        "model",
+        "spec.training",
+        {"pipelineRef": {"kfp": {"pipeline": "gbt"}}},
+        ("spec.training.pipelineRef.kfp.version", "Required value"),
+    ),
+    Case(
         "unknown-training-field",
         "model",
         "spec.training",

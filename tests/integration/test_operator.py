@@ -15,7 +15,17 @@ from tests.support.operator import OperatorIdentity, RunningOperator, run_operat
 pytestmark = pytest.mark.integration
 
 LINE_EXAMPLE = "productionline.yaml"
-NO_TRAINING = {"LINEOPS_TRAINING": "off"}  # core behaviour: requests only, no real runs
+NO_TRAINING = {"LINEOPS_TRAINING": "off"}
+
+
+def _model_example() -> dict[str, Any]:
+    """The example model, pointed at the press line these tests reconcile (the example
+    itself trains on te-line's data)."""
+    body = res.example(MODEL_EXAMPLE)
+    body["spec"]["lineRef"] = "press-line-1"
+    return body  # core behaviour: requests only, no real runs
+
+
 MODEL_EXAMPLE = "qualitymodel.yaml"
 
 
@@ -38,7 +48,7 @@ def test_examples_reach_their_conditions(
     api_client: client.ApiClient, namespace: str, operator: RunningOperator
 ) -> None:
     line = res.create(api_client, namespace, res.example(LINE_EXAMPLE))
-    model = res.create(api_client, namespace, res.example(MODEL_EXAMPLE))
+    model = res.create(api_client, namespace, _model_example())
     line_name, model_name = line["metadata"]["name"], model["metadata"]["name"]
 
     ready = wait_for(
@@ -90,7 +100,7 @@ def test_spec_updates_bump_generation_and_reconcile_again(
     api_client: client.ApiClient, namespace: str, operator: RunningOperator
 ) -> None:
     line = res.create(api_client, namespace, res.example(LINE_EXAMPLE))
-    model = res.create(api_client, namespace, res.example(MODEL_EXAMPLE))
+    model = res.create(api_client, namespace, _model_example())
     line_name, model_name = line["metadata"]["name"], model["metadata"]["name"]
     wait_for(lambda: _line_ready(api_client, namespace, line_name), what="line Ready")
     first = wait_for(
@@ -160,7 +170,7 @@ def test_spec_updates_bump_generation_and_reconcile_again(
 def test_model_waits_for_its_line_and_wakes_when_it_appears(
     api_client: client.ApiClient, namespace: str, operator: RunningOperator
 ) -> None:
-    model = res.create(api_client, namespace, res.example(MODEL_EXAMPLE))
+    model = res.create(api_client, namespace, _model_example())
     name = model["metadata"]["name"]
     waiting = wait_for(
         lambda: (
@@ -211,7 +221,7 @@ def test_restart_converges_without_duplicate_training_requests(
     api_client: client.ApiClient, namespace: str, operator_identity: OperatorIdentity
 ) -> None:
     line = res.create(api_client, namespace, res.example(LINE_EXAMPLE))
-    model = res.create(api_client, namespace, res.example(MODEL_EXAMPLE))
+    model = res.create(api_client, namespace, _model_example())
     model_name = model["metadata"]["name"]
 
     # First run: stop it as soon as the model has started reconciling (mid-way through).

@@ -20,7 +20,8 @@ from tests.support.processes import group_members
 
 pytestmark = pytest.mark.integration
 
-FAST = {"reduced": "true", "epochs": "1"}
+# The reduced TE files, not the line path (its own tests are in test_training_line.py).
+FAST = {"dataset": "te", "reduced": "true", "epochs": "1"}
 RUN_TIMEOUT = 240.0  # generous: CI shares two cores with the control plane
 
 
@@ -32,6 +33,7 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
 def _model(name: str, **promotion: str) -> dict[str, Any]:
     body = res.example("qualitymodel-anomaly.yaml")
     body["metadata"]["name"] = name
+    body["spec"]["lineRef"] = "press-line-1"  # trained on the TE files (FAST), not line data
     body["spec"]["training"] = {"parameters": dict(FAST), "cooldown": "1h"}
     body["spec"]["promotion"] = {"metric": "detection_rate", **promotion}
     return body

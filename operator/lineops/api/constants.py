@@ -12,6 +12,7 @@ from lineops.api.kinds import API_VERSION, CATEGORY, GROUP, PRODUCTION_LINE, QUA
 
 __all__ = [
     "ANNOTATION_LINE_SEEN",
+    "ANNOTATION_PIPELINE_SEEN",
     "ANNOTATION_RETRAIN_SIGNAL",
     "API_VERSION",
     "CATEGORY",
@@ -53,6 +54,12 @@ ANNOTATION_LINE_SEEN: Final = f"line.{GROUP}/seen-uid"
 recreated, which touches the model so it reconciles at once). Deliberately outside the
 ``lineops.io/`` prefix: kopf ignores every annotation under its storage prefix when it
 decides whether an object changed, and this one must count as a change."""
+
+ANNOTATION_PIPELINE_SEEN: Final = f"pipeline.{GROUP}/seen-version"
+"""On a QualityModel: ``<uid>/<resourceVersion>`` of the ConfigMap its
+``spec.training.pipelineRef`` names, as last seen by the operator's ConfigMap watch; changing
+it makes the model reconcile at once (a new IR is a new spec hash, hence a new run). Outside
+the ``lineops.io/`` prefix for the same reason as ``ANNOTATION_LINE_SEEN``."""
 
 ANNOTATION_RETRAIN_SIGNAL: Final = f"line.{GROUP}/retrain-signal"
 """On a QualityModel: ``<spc|drift> <time>`` when its line last saw one of the model's

@@ -84,12 +84,84 @@ class RetrainOn(SpecModel):
         return optional_decimal(self.drift_psi)
 
 
+DEFAULT_PIPELINE: Final = "quality-training"
+ConfigMapKey = Annotated[
+    str, StringConstraints(pattern=r"^[-._a-zA-Z0-9]+$", min_length=1, max_length=253)
+]
+
+
+class ConfigMapPipeline(SpecModel):
+    """A compiled pipeline (KFP IR YAML) held in a ConfigMap of the model's namespace."""
+
+    name: DnsSubdomain = Field(description="Name of the ConfigMap.")
+    key: ConfigMapKey = Field(
+        default="pipeline.yaml", description="Key of the ConfigMap's data holding the IR YAML."
+    )
+
+
+class KfpPipeline(SpecModel):
+    """A pipeline version already uploaded to the KFP API server (cluster profile only)."""
+
+    pipeline: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="Display name of the pipeline in KFP."
+    )
+    version: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="Display name of the pipeline version in KFP."
+    )
+
+
+class PipelineRef(SpecModel):
+    """An ML engineer's own compiled pipeline; it must keep the training-pipeline contract
+    (docs/pipelines.md), which the operator checks before it submits a run."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "has(self.configMap) != has(self.kfp)",
+                "set exactly one of configMap or kfp",
+                reason="FieldValueInvalid",
+            )
+        )
+    )
+
+    config_map: ConfigMapPipeline | None = Field(
+        default=None, description="The IR YAML in a ConfigMap of the model's namespace."
+    )
+    kfp: KfpPipeline | None = Field(
+        default=None,
+        description="A pipeline version uploaded to KFP (cluster profile; the embedded profile "
+        "reports it unsupported in status).",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.config_map is None) == (self.kfp is None):
+            raise SpecProblem("set exactly one of configMap or kfp")
+        return self
+
+
 class Training(SpecModel):
     """How and when the model is (re)trained in Kubeflow Pipelines."""
 
-    pipeline: DnsLabel = Field(
-        default="quality-training",
-        description="Name of a compiled pipeline shipped with lineops (pipelines/compiled/).",
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!has(self.pipeline) || !has(self.pipelineRef)",
+                "set either pipeline (shipped with lineops) or pipelineRef (your own), not both",
+                field_path=".pipelineRef",
+                reason="FieldValueForbidden",
+            )
+        )
+    )
+
+    pipeline: DnsLabel | None = Field(
+        default=None,
+        description="Name of a compiled pipeline shipped with lineops (pipelines/compiled/); "
+        f"{DEFAULT_PIPELINE} when neither this nor pipelineRef is set.",
+    )
+    pipeline_ref: PipelineRef | None = Field(
+        default=None,
+        description="An ML engineer's own compiled pipeline instead of a shipped one.",
     )
     parameters: dict[ParameterName, ParameterValue] = Field(
         default_factory=dict,
@@ -108,6 +180,17 @@ class Training(SpecModel):
     cooldown: Duration = Field(
         default="1h", description="Minimum time between two event-triggered trainings."
     )
+    window: Duration = Field(
+        default="30d",
+        description="How much of the line's history a run trains on: the window ends at the "
+        "line's newest reading when the run starts, so each retraining moves it forward. "
+        'Ignored when parameters name a dataset (e.g. dataset: "te").',
+    )
+    sample_every: Duration = Field(
+        default="0s",
+        description="One training row per work unit per interval (0s: one per reading time); "
+        "raise it for lines that report many times per second.",
+    )
 
     @field_validator("schedule")
     @classmethod
@@ -116,9 +199,25 @@ class Training(SpecModel):
             check_cron(value)
         return value
 
+    @model_validator(mode="after")
+    def _one_pipeline(self) -> Self:
+        if self.pipeline is not None and self.pipeline_ref is not None:
+            raise SpecProblem(
+                "set either pipeline (shipped with lineops) or pipelineRef (your own), not both",
+                "pipelineRef",
+            )
+        return self
+
     @property
     def cooldown_seconds(self) -> float:
         return parse_duration(self.cooldown)
+
+    @property
+    def shipped_pipeline(self) -> str | None:
+        """The shipped pipeline this model trains with; None when it references its own."""
+        if self.pipeline_ref is not None:
+            return None
+        return self.pipeline or DEFAULT_PIPELINE
 
 
 class Promotion(SpecModel):

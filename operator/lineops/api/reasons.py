@@ -76,6 +76,13 @@ LINE_NOT_FOUND: Final = "LineNotFound"
 LINE_NOT_READY: Final = "LineNotReady"
 FEATURE_SERVICE_NOT_FOUND: Final = "FeatureServiceNotFound"
 PIPELINE_NOT_FOUND: Final = "PipelineNotFound"
+"""spec.training.pipelineRef names a ConfigMap, key or KFP pipeline version that does not
+exist; no run is submitted until it does."""
+PIPELINE_INVALID: Final = "PipelineInvalid"
+"""The referenced pipeline breaks the training-pipeline contract (docs/pipelines.md); the
+condition's message lists every problem. No run is submitted."""
+PIPELINE_UNSUPPORTED: Final = "PipelineUnsupported"
+"""spec.training.pipelineRef.kfp in a profile that cannot run pipelines uploaded to KFP."""
 TRAINING_REQUESTED: Final = "TrainingRequested"
 TRAINING_RUNNING: Final = "TrainingRunning"
 TRAINING_SUCCEEDED: Final = "TrainingSucceeded"

@@ -117,6 +117,8 @@ class FeatureServicePlan:
     views: tuple[str, ...]
     description: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    # A projection of the views' features; None serves every feature of the views.
+    features: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,10 @@ def feast_objects(plan: LineFeaturePlan) -> list[Any]:
         objects.append(
             FeatureService(
                 name=service.name,
-                features=[views[name] for name in service.views],
+                features=[
+                    views[name] if service.features is None else views[name][list(service.features)]
+                    for name in service.views
+                ],
                 description=service.description,
                 owner=OWNER,
                 tags=dict(service.tags),

@@ -142,11 +142,13 @@ def _run(args: argparse.Namespace) -> int:
         )
 
         custom = client.CustomObjectsApi(api)
-        _apply_examples(custom, ns)
+        _apply_examples(custom, ns, LINE_EXAMPLES)
         _wait_line(custom, ns, "press-line-1")
         _mes_records(custom, ns, data_url, out, cp.kubeconfig)
+        _te_history(custom, ns, data_url)
+        _apply_examples(custom, ns, MODEL_EXAMPLES)
+        _wait_models(custom, ns, data_dir)
         _replay_te(custom, ns, data_url, data_dir)
-        _wait_models(custom, ns)
         _score_stream(custom, ns, data_dir, out)
 
         step(f"kubectl get pl,qm -n {ns}")
@@ -176,7 +178,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 GROUP, VERSION = "lineops.io", "v1alpha1"
-DEMO_TRAINING = {"dataset": "te", "reduced": "true", "epochs": "3"}
+LINE_EXAMPLES = ("productionline.yaml", "te-line.yaml")
+MODEL_EXAMPLES = ("qualitymodel.yaml", "qualitymodel-anomaly.yaml")
+FAULTS_MODEL, ANOMALY_MODEL = "te-line-faults", "te-line-anomaly"
+# The examples train on the line's full history with more epochs; the demo keeps it short.
+DEMO_TRAINING = {"epochs": "3"}
+# TE runs of the demo's history: normal operation and five faults a short training learns.
+DEMO_FAULTS = (0, 1, 2, 4, 6, 7)
 
 
 def _free_port() -> int:
@@ -199,15 +207,18 @@ def _get(url: str) -> str | None:
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     import json
+
+    return _post_bytes(url, json.dumps(body).encode(), "application/json")
+
+
+def _post_bytes(url: str, data: bytes, content_type: str) -> dict[str, Any]:
+    import json
     import urllib.request
 
     req = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
+        url, data=data, method="POST", headers={"Content-Type": content_type}
     )
-    with urllib.request.urlopen(req, timeout=60) as resp:
+    with urllib.request.urlopen(req, timeout=300) as resp:
         result: dict[str, Any] = json.loads(resp.read())
         return result
 
@@ -225,21 +236,16 @@ def _post_problem(url: str, body: dict[str, Any]) -> dict[str, Any]:
     raise RuntimeError(f"{url}: a malformed batch was accepted")
 
 
-def _apply_examples(custom: Any, ns: str) -> None:
-    for name in (
-        "productionline.yaml",
-        "te-line.yaml",
-        "qualitymodel.yaml",
-        "qualitymodel-anomaly.yaml",
-    ):
+def _apply_examples(custom: Any, ns: str, names: tuple[str, ...]) -> None:
+    for name in names:
         doc = yaml.safe_load((REPO / "examples" / name).read_text())
         if doc["kind"] == "QualityModel":
-            # The examples train on the full data set; the demo uses the reduced TE split.
             doc["spec"]["training"]["parameters"] = DEMO_TRAINING
         plural = "productionlines" if doc["kind"] == "ProductionLine" else "qualitymodels"
         custom.create_namespaced_custom_object(GROUP, VERSION, ns, plural, doc)
         step(f"applied examples/{name}: {doc['kind']} {doc['metadata']['name']}")
-    print(f"   (QualityModels train with parameters {DEMO_TRAINING} to keep the demo short)")
+    if any(name in MODEL_EXAMPLES for name in names):
+        print(f"   (QualityModels train with parameters {DEMO_TRAINING} to keep the demo short)")
 
 
 def _obj(custom: Any, ns: str, plural: str, name: str) -> dict[str, Any]:
@@ -331,16 +337,53 @@ def _mes_records(custom: Any, ns: str, data_url: str, out: Path, kubeconfig: str
     print(f"   open {report / 'index.html'}")
 
 
-def _replay_te(custom: Any, ns: str, data_url: str, data_dir: Path) -> None:
-    from lineops.backends.feast_store import FeastStore
-    from lineops.services.replay import load_te, replay
+def _te_history(custom: Any, ns: str, data_url: str) -> None:
+    """The line's history the models train on: TE training runs one after another, each
+    fault announced by a machine event (reason = fault number), as an MES would post it."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from lineops.services.replay import TE_START, te_history
 
     _wait_line(custom, ns, "te-line")
+    # History ends before the live replay starts (TE_START), so the live run is not late.
+    start = TE_START - pd.Timedelta(days=8)
+    readings, events = te_history("train", DEMO_FAULTS, start)
+    first, last = readings["timestamp"].min(), readings["timestamp"].max()
+    step(
+        f"backfilling te-line's history: TE training runs {DEMO_FAULTS} (bibmon), "
+        f"{len(readings):,} readings from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}, "
+        f"and {len(events)} machine events marking the faults"
+    )
+    base = f"{data_url}/v1/namespaces/{ns}/lines/te-line"
+    table = pa.Table.from_pandas(readings, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    answer = _post_bytes(
+        f"{base}/readings:bulk?backfill=true",
+        sink.getvalue().to_pybytes(),
+        "application/vnd.apache.arrow.stream",
+    )
+    print(
+        f"   readings: {answer.get('accepted')} accepted, {answer.get('quarantined')} quarantined"
+    )
+    answer = _post(f"{base}/events", {"records": events})
+    print(f"   events: {answer.get('accepted')} accepted, {answer.get('quarantined')} quarantined")
+
+
+def _replay_te(custom: Any, ns: str, data_url: str, data_dir: Path) -> None:
+    from lineops.backends.feast_store import FeastStore
+    from lineops.services.replay import load_te, replay, te_history
+
     frame = load_te(fault=1, split="test")
     step(
-        f"replaying the Tennessee Eastman process (bibmon, fault 1 test run: {len(frame)} "
-        f"samples x {frame.shape[1]} variables) into te-line"
+        f"replaying the Tennessee Eastman process live (bibmon, fault 1 test run: "
+        f"{len(frame)} samples x {frame.shape[1]} variables) into te-line"
     )
+    # The MES says when the fault began (sample 160), as it did for the history.
+    _, events = te_history("test", (1,))
+    _post(f"{data_url}/v1/namespaces/{ns}/lines/te-line/events", {"records": events})
     stats = replay(
         frame,
         url=f"{data_url}/v1/namespaces/{ns}/lines/te-line/readings",
@@ -363,15 +406,18 @@ def _replay_te(custom: Any, ns: str, data_url: str, data_dir: Path) -> None:
     )
 
 
-def _wait_models(custom: Any, ns: str) -> None:
-    step("training the QualityModels with kfp.local (KFP v2 pipeline quality-training)")
+def _wait_models(custom: Any, ns: str, data_dir: Path) -> None:
+    step(
+        "training the QualityModels on te-line's own data with kfp.local "
+        "(pipeline quality-training)"
+    )
 
     def settled(name: str) -> dict[str, Any] | None:
         obj = _obj(custom, ns, "qualitymodels", name)
         trained = _condition(obj, "Trained")
         return obj if trained.get("reason") in ("TrainingSucceeded", "TrainingFailed") else None
 
-    for name in ("press-line-1-anomaly", "press-line-1-faults"):
+    for name in (ANOMALY_MODEL, FAULTS_MODEL):
         obj: dict[str, Any] = _poll(
             f"{name} to finish training", functools.partial(settled, name), timeout=900
         )
@@ -381,15 +427,37 @@ def _wait_models(custom: Any, ns: str) -> None:
             f"   {name}: run {training.get('runId')} {training.get('state')}; "
             f"metrics {training.get('metrics')}"
         )
+        if training.get("state") == "Failed":
+            print(f"   {training.get('message')}")
         champion = status.get("champion") or {}
         blocked = _condition(obj, "PromotionBlocked")
         if champion:
             print(f"   champion {champion.get('version')} (score {champion.get('score')})")
+            _print_card(data_dir, str(champion.get("version")))
         if blocked:
             print(
                 f"   PromotionBlocked={blocked['status']} ({blocked['reason']}): "
                 f"{blocked.get('message')}"
             )
+
+
+def _print_card(data_dir: Path, tag: str) -> None:
+    """What the model was trained on, from its model card in the BentoML store."""
+    name, _, version = tag.partition(":")
+    path = data_dir / "bentoml" / "models" / name / version / "model.yaml"
+    if not path.is_file():
+        return
+    card = (yaml.safe_load(path.read_text()).get("metadata") or {}).get("training_set") or {}
+    if card.get("timeRange"):
+        span = card["timeRange"]
+        print(
+            f"   trained on line {card.get('line')}: {card.get('rowsUsed', card.get('rows'))} "
+            f"rows from {str(span.get('first'))[:19]} to {str(span.get('last'))[:19]} "
+            f"(window {card.get('window', {}).get('start', '')[:10]} to "
+            f"{card.get('window', {}).get('end', '')[:10]}), "
+            f"{len(card.get('features') or [])} features of {card.get('featureService')}, "
+            f"labels from {card.get('label')} ({card.get('classCounts') or ''})"
+        )
 
 
 # TE test runs (of the demo's reduced fault set) joined end to end: each fault is followed by
@@ -405,9 +473,11 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
     import numpy as np
 
     # lineops_pipelines is not part of the type-checked package; import it by name.
+    from lineops.services.replay import TE_COLUMNS
+
     streams = importlib.import_module("lineops_pipelines.streams")
     te_data = importlib.import_module("lineops_pipelines.te_data")
-    champion = (_obj(custom, ns, "qualitymodels", "press-line-1-faults").get("status") or {}).get(
+    champion = (_obj(custom, ns, "qualitymodels", FAULTS_MODEL).get("status") or {}).get(
         "champion"
     ) or {}
     tag = champion.get("version")
@@ -417,7 +487,9 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
     tests = {f: te_data.load_matrix(f, test=True) for f in STREAM_RUNS}
     stream = streams.te_runs_stream(tests, STREAM_RUNS, te_data.TEST_FAULT_ONSET)
     csv = out / "stream.csv"
-    np.savetxt(csv, stream.x, delimiter=",", header=",".join(te_data.FEATURES), comments="")
+    # The line's feature names: the newest reading of each sensor (sensor_last_v1).
+    header = ",".join(f"{column}__last" for column in TE_COLUMNS)
+    np.savetxt(csv, stream.x, delimiter=",", header=header, comments="")
     env = dict(os.environ, BENTOML_HOME=str(data_dir / "bentoml"))
     command = [sys.executable, "-m", "lineops.cli.main", "model", "score"]
     command += ["--model", tag, "--csv", str(csv), "--json"]
@@ -425,8 +497,8 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
     if done.returncode != 0:
         raise CliError(f"lineops model score failed: {done.stderr.strip()[-2000:]}")
     rows = [json.loads(line) for line in done.stdout.splitlines()]
-    labels = np.array([-1 if r["label"] is None else int(r["label"]) for r in rows])
-    raw = np.array([-1 if r["raw_label"] is None else int(r["raw_label"]) for r in rows])
+    labels = np.array([_fault_number(r["label"]) for r in rows])
+    raw = np.array([_fault_number(r["raw_label"]) for r in rows])
     metrics = streams.classifier_stream_metrics(stream.truth, labels)
     after = streams.post_repair_rows(stream.truth)
     print(
@@ -436,6 +508,13 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
     )
     differ = int(np.sum(labels != raw))
     print(f"   rows whose raw class differs from the reported label (normal-like): {differ}")
+
+
+def _fault_number(label: str | None) -> int:
+    """The TE fault number of a class the line path learnt ("normal" is fault 0)."""
+    if label is None:
+        return -1
+    return 0 if label == "normal" else int(label)
 
 
 def _metrics_excerpt(url: str) -> None:

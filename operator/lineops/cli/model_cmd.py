@@ -76,9 +76,13 @@ def read_sensor_rows(path: str, features: list[str]) -> SensorRows:
                 raise CliError(f"{path}: column {name!r} is not a feature of the model")
         missing = [f for f in features if f.lower() not in header]
         if missing:
+            named = ", ".join(missing[:20]) + (
+                f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+            )
             raise CliError(
-                f"{path}: column {missing[0]!r} missing (the model needs {len(features)} "
-                f"features: {', '.join(features[:3])}, ...)"
+                f"{path}: the model's features {named} are missing ({len(missing)} of the "
+                f"{len(features)} it was trained on; its card says which feature service "
+                "provides them)"
             )
         columns = [header.index(f.lower()) for f in features]
         expected = len(header)

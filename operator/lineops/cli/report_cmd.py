@@ -32,6 +32,7 @@ from lineops.dataplane.db.engine import SchemaError
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.repositories.mes import MesRepository
 from lineops.mes.capability import WithinMethod
+from lineops.mes.chart_tracker import PHASE1_SUBGROUPS
 from lineops.mes.charts import ChartKind
 from lineops.mes.data import ChartData
 from lineops.mes.errors import MesInputError
@@ -42,7 +43,6 @@ from lineops.mes.oee import (
     oee_from_events,
 )
 from lineops.mes.rules import parse_rules
-from lineops.services.monitoring.chart_tracker import PHASE1_SUBGROUPS
 from lineops.services.reports import (
     Artifact,
     capability_content,

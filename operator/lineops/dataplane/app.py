@@ -35,6 +35,7 @@ from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import ReadApi
 from lineops.dataplane.records import KINDS
 from lineops.dataplane.release import ReleaseResult, release_readings, release_records
+from lineops.dataplane.training_api import TrainingSetApi
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Raw-reading partitions are compacted once their day closed; a day stays open for late
@@ -119,6 +120,8 @@ class DataPlaneApp:
         app.router.add_post(LINE_PATH + "/quarantine:release", self._release)
         self.reads = ReadApi(self.db, self.ingestion.offline, lambda line: line in self._specs)
         app.router.add_routes(self.reads.routes(LINE_PATH))
+        self.training_sets = TrainingSetApi(self.db, self.ingestion.offline, self.spec_of)
+        app.router.add_routes(self.training_sets.routes(LINE_PATH))
         app.router.add_get("/openapi.json", self._openapi)
 
     @property

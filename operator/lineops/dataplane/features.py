@@ -39,7 +39,14 @@ from lineops.backends.feast_store import (
 )
 
 AGGREGATES: Final = ("mean", "std", "min", "max", "last", "slope", "count")
-SERVICE_VERSIONS: Final = ("sensor_window_v1",)
+# Versioned feature services of every line and the aggregates each serves (of every sensor).
+# sensor_last_v1 is the raw signal (the newest reading), for models that keep their own
+# memory of past rows (lags, sequences) instead of window statistics.
+SERVICES: Final[dict[str, tuple[str, ...]]] = {
+    "sensor_window_v1": AGGREGATES,
+    "sensor_last_v1": ("last",),
+}
+SERVICE_VERSIONS: Final = tuple(SERVICES)
 # Online features stay readable for this many windows after their last update; after that a
 # work unit that stopped reporting has no features rather than stale ones.
 TTL_WINDOWS: Final = 12
@@ -70,6 +77,13 @@ def line_sensors(spec: ProductionLineSpec) -> list[str]:
         for sensor in unit.sensors:
             seen.setdefault(sensor.name, None)
     return list(seen)
+
+
+def service_features(spec: ProductionLineSpec, service: str) -> list[str]:
+    """The feature columns ``service`` serves for a line, in a fixed order (sensor by sensor);
+    KeyError for a service the line does not have."""
+    aggregates = SERVICES[service]
+    return [feature_name(s, a) for s in line_sensors(spec) for a in aggregates]
 
 
 def plan_line_features(
@@ -104,11 +118,12 @@ def plan_line_features(
         FeatureServicePlan(
             name=feature_service_name(line, version),
             views=(view.name,),
-            description=f"{version}: all sensor-window features of line {line}; referenced by "
-            "QualityModel.spec.featureService.",
+            description=f"{version}: the {', '.join(aggregates)} of every sensor of line "
+            f"{line}; referenced by QualityModel.spec.featureService.",
             tags={**tags, "version": version.rsplit("_", 1)[-1]},
+            features=None if aggregates == AGGREGATES else tuple(service_features(spec, version)),
         )
-        for version in SERVICE_VERSIONS
+        for version, aggregates in SERVICES.items()
     )
     return LineFeaturePlan(line=line, views=(view,), services=services)
 

@@ -340,6 +340,20 @@ class OfflineStore:
         table: pa.Table = self._retrying(attempt)
         return table.to_pandas()
 
+    def newest(self, line: str, until: pd.Timestamp) -> pd.Timestamp | None:
+        """Time of the line's newest reading at or before ``until`` (None: there is none).
+        Reads the newest partitions first and stops at the first that has one."""
+        last_day = until.tz_convert("UTC").strftime("%Y-%m-%d")
+        for day in reversed(self._days(line)):
+            if day > last_day:
+                continue
+            stamps = self.read(line, pd.Timestamp(day, tz="UTC"), until, columns=["timestamp"])[
+                "timestamp"
+            ]
+            if len(stamps):
+                return pd.Timestamp(stamps.max()).tz_convert("UTC")
+        return None
+
     def _dataset(self, files: list[str]) -> ds.Dataset:
         return ds.dataset(files, format="parquet", schema=SCHEMA, filesystem=self.filesystem)
 

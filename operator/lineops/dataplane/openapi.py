@@ -12,9 +12,12 @@ from __future__ import annotations
 from typing import Any, Final
 
 from lineops import __version__
+from lineops.api.quantities import DURATION_PATTERN
+from lineops.dataplane.features import SERVICES
 from lineops.dataplane.ingestion.payload import MAX_EPOCH_S, MAX_TEXT, MIN_EPOCH_S
 from lineops.dataplane.ingestion.reasons import VOCABULARY
 from lineops.dataplane.records import KINDS, MAX_BIGINT, MAX_INT, MAX_NAME
+from lineops.dataplane.training_set import LABEL_SOURCES, TASK_LABELS
 
 LINE_PATH: Final = "/v1/namespaces/{namespace}/lines/{line}"
 _NAME = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 253}
@@ -253,6 +256,25 @@ def _add_reads(paths: dict[str, Any]) -> None:
             {"application/json": {"schema": state}},
         )
     }
+    duration = {"type": "string", "pattern": DURATION_PATTERN}
+    training_set = _get(
+        "The line's point-in-time training set for a feature service, labelled from its "
+        "machine events, as an Arrow IPC stream (schema metadata lineops.card: the card)",
+        [
+            _query("featureService", {"enum": list(SERVICES)}, required=True),
+            _query("task", {"enum": list(TASK_LABELS)}, required=True),
+            _query("label", {"enum": list(LABEL_SOURCES)}),
+            _query("window", duration),
+            _query("until", {"type": "string", "format": "date-time"}),
+            _query("sampleEvery", duration),
+        ],
+        {"application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}}},
+    )
+    training_set["responses"]["422"] = {
+        "description": "no such feature service or label source, or no rows in the window",
+        "content": _PROBLEM,
+    }
+    paths[f"{LINE_PATH}/training-set"] = {"get": training_set}
     paths[f"{LINE_PATH}/readings"]["get"] = _get(
         "Raw readings (work_unit, sensor, timestamp, value) of the first stored day or of the "
         "last seconds before the newest one, as an Arrow IPC stream",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar
 
 from lineops.api.productionline import ProductionLineSpec
@@ -83,7 +83,9 @@ def _timestamp(record: Mapping[str, Any], where: str) -> str:
         raise _Reject(R.BAD_TIMESTAMP, f"{where}.timestamp: {value!r} is not ISO 8601") from None
     if parsed.tzinfo is None:
         raise _Reject(R.BAD_TIMESTAMP, f"{where}.timestamp: {value!r} has no UTC offset")
-    return parsed.isoformat()
+    # Stored in UTC: the repositories order events and counts by this text, which is the
+    # order of instants only when every record is written in one offset.
+    return parsed.astimezone(UTC).isoformat()
 
 
 def _number(record: Mapping[str, Any], key: str, where: str) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from lineops.services.data_plane_workload import service_url
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
-from lineops.services.training import TrainingService
+from lineops.services.training import DataPlaneUrl, TrainingService
 from lineops.services.training_policy import TrainingPolicy
 from lineops.settings import Settings, load_settings
 
@@ -79,6 +80,8 @@ async def configure(
             monitors = LineMonitors(reader, MesMetrics(metrics.registry))
             plane: DataPlane = ClusterDataPlane(kube, config.image, config.db_secret)
             data_url = f"http://{config.metrics_host}:{config.metrics_port}"
+            # Pipeline pods read a line's training set from its data plane's Service.
+            plane_url: DataPlaneUrl = service_url
         else:
             # In-process: the same data-plane application `lineops dataplane serve` runs.
             # An outdated database schema stops the start-up here, with the command to run.
@@ -99,10 +102,11 @@ async def configure(
             await app.start()
             plane = EmbeddedDataPlane(local)
             data_url = app.url
+            plane_url = partial(_same_url, app.url)  # every line: the in-process data plane
         await probes.start()
         backend = training_backend(config, data, logger)
         policy = TrainingPolicy.from_settings(config)
-        training = None if backend is None else TrainingService(backend, policy)
+        training = None if backend is None else TrainingService(backend, policy, plane_url)
     except BaseException:
         # kopf retries a failed start-up: release what this attempt built first.
         await close_all(probes, app, backend, kube)
@@ -126,6 +130,10 @@ async def configure(
         config.metrics_host,
         probes.port,
     )
+
+
+def _same_url(url: str, _namespace: str, _line: str) -> str:
+    return url
 
 
 def training_backend(

@@ -1,6 +1,8 @@
 """kopf glue for QualityModel: one level-based reconcile from every trigger.
 
-Besides the resync timer, a short ``training-poll`` timer runs the same reconcile every
+A ConfigMap watch wakes the models whose ``spec.training.pipelineRef`` names the ConfigMap
+that changed (an engineer's new pipeline IR starts a new run at once). Besides the resync
+timer, a short ``training-poll`` timer runs the same reconcile every
 ``LINEOPS_TRAINING_POLL_SECONDS`` (default 5) but only while a training run is in flight or a
 retry is pending (kopf's ``when`` filter reads status.training), so an idle model costs nothing.
 """
@@ -47,6 +49,28 @@ def qm_retrain_by_line(
     if not on.spc_alert and on.drift_psi_value is None:
         return {}
     return {(namespace, spec.get("lineRef")): Watcher(name, on.spc_alert, on.drift_psi_value)}
+
+
+@kopf.index(*RESOURCE)
+def qm_by_pipeline_config_map(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[Any, str]:
+    """Which models train with which ConfigMap's pipeline (spec.training.pipelineRef)."""
+    ref = ((spec.get("training") or {}).get("pipelineRef") or {}).get("configMap") or {}
+    return {(namespace, ref["name"]): name} if ref.get("name") else {}
+
+
+@kopf.on.event("", "v1", "configmaps")
+async def pipeline_config_map_event(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    """A ConfigMap changed: wake the models whose pipelineRef names it (no-op for others).
+    An event handler stores nothing on the ConfigMap, which is the ML engineer's object."""
+    # kopf passes every index by its name; this one maps (namespace, ConfigMap) -> models.
+    index: kopf.Index[tuple[str | None, str], str] = kwargs["qm_by_pipeline_config_map"]
+    namespace, name = body.metadata.namespace, body.metadata.name or ""
+    models = list(index.get((namespace, name), []))
+    if models and namespace:
+        seen = f"{body.metadata.uid}/{body.metadata.get('resourceVersion')}"
+        await components(memo).models.wake_for_pipeline(namespace, models, seen)
 
 
 @kopf.on.resume(*RESOURCE)

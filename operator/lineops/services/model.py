@@ -14,17 +14,21 @@ from typing import Any
 from lineops.api import reasons as R
 from lineops.api.conditions import now_rfc3339
 from lineops.api.constants import (
+    ANNOTATION_PIPELINE_SEEN,
     LABEL_COMPONENT,
     LABEL_LINE,
     LABEL_MODEL,
     LABEL_SPEC_HASH,
     PRODUCTION_LINE_PLURAL,
+    QUALITY_MODEL_PLURAL,
 )
 from lineops.api.qualitymodel import QualityModelSpec, QualityModelStatus, TrainingStatus
 from lineops.backends.errors import BackendError
 from lineops.backends.kube import KubeBackend
 from lineops.services.children import child_metadata
+from lineops.services.conditions import ConditionSet
 from lineops.services.outcome import Event, Outcome, backend_failed, begin, finish
+from lineops.services.pipeline_ref import PipelineProblem, ResolvedPipeline, resolve
 from lineops.services.spec_hash import canonical_json, training_spec_hash
 from lineops.services.status import read_status
 from lineops.services.training import Context, TrainingService
@@ -52,6 +56,23 @@ class ModelReconciler:
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
 
+    async def wake_for_pipeline(self, namespace: str, models: list[str], seen: str) -> None:
+        """Touch the models whose pipelineRef names a ConfigMap that changed (``seen``: its
+        uid and resourceVersion), so they re-read it now rather than at the next resync."""
+        for model in sorted(set(models)):
+            current = await self._kube.get_custom(QUALITY_MODEL_PLURAL, namespace, model)
+            if current is None:
+                continue
+            annotations = current["metadata"].get("annotations") or {}
+            if annotations.get(ANNOTATION_PIPELINE_SEEN) != seen:
+                await self._kube.patch_custom(
+                    QUALITY_MODEL_PLURAL,
+                    namespace,
+                    model,
+                    {"metadata": {"annotations": {ANNOTATION_PIPELINE_SEEN: seen}}},
+                    missing_ok=True,
+                )
+
     async def _reconcile(self, body: dict[str, Any]) -> Outcome[QualityModelStatus]:
         meta = body["metadata"]
         conds, out, spec = begin(body, QualityModelSpec, QualityModelStatus)
@@ -71,11 +92,17 @@ class ModelReconciler:
                     f"{meta['namespace']!r}; waiting for it to be created",
                 )
                 return finish(body, conds, out)
+            backend = self._training.backend if self._training is not None else None
+            pipeline = await resolve(self._kube, meta["namespace"], spec, backend)
+            if isinstance(pipeline, PipelineProblem):
+                self._refuse(body, conds, out, pipeline)
+                return finish(body, conds, out)
             normalised = spec.model_dump(mode="json", by_alias=True)
-            spec_hash = training_spec_hash(normalised)
+            spec_hash = training_spec_hash(normalised, pipeline.identity if pipeline else None)
             request = training_request_name(meta["name"], spec_hash)
             created = await self._kube.create_config_map(
-                meta["namespace"], self._request(body, normalised, spec_hash, request)
+                meta["namespace"],
+                self._request(body, normalised, spec_hash, request, pipeline),
             )
         except BackendError as exc:
             backend_failed(conds, out, exc)
@@ -90,7 +117,7 @@ class ModelReconciler:
                 )
             )
         if self._training is not None:
-            ctx = Context(body, spec, spec_hash, request, line, conds, out)
+            ctx = Context(body, spec, spec_hash, request, line, conds, out, pipeline)
             try:
                 await self._training.reconcile(ctx)
             except BackendError as exc:
@@ -117,16 +144,39 @@ class ModelReconciler:
         return finish(body, conds, out)
 
     @staticmethod
+    def _refuse(
+        body: dict[str, Any],
+        conds: ConditionSet,
+        out: Outcome[QualityModelStatus],
+        problem: PipelineProblem,
+    ) -> None:
+        """No run for a pipeline that cannot be used: say why. A run already in flight is
+        left alone; the fixed reference is a new spec hash, which supersedes it."""
+        before = conds.get(R.TRAINED)
+        conds.set(R.TRAINED, "False", problem.reason, problem.message)
+        status = read_status(QualityModelStatus, body.get("status"))
+        if not (status.champion is not None and status.champion.version):
+            conds.set(R.READY, "False", problem.reason, problem.message)
+        if before is None or (before.reason, before.message) != (problem.reason, problem.message):
+            out.events.append(Event("Warning", problem.reason, problem.message[:1024]))
+
+    @staticmethod
     def _request(
-        body: dict[str, Any], spec: dict[str, Any], spec_hash: str, name: str
+        body: dict[str, Any],
+        spec: dict[str, Any],
+        spec_hash: str,
+        name: str,
+        pipeline: ResolvedPipeline | None,
     ) -> dict[str, Any]:
         model = body["metadata"]["name"]
-        request = {
+        request: dict[str, Any] = {
             "model": model,
             "specHash": spec_hash,
             "requestedAt": now_rfc3339(),
             "spec": spec,
         }
+        if pipeline is not None:  # which IR (digest) or KFP version the request was made for
+            request["pipeline"] = {"name": pipeline.name, **pipeline.identity}
         return {
             "apiVersion": "v1",
             "kind": "ConfigMap",

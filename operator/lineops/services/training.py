@@ -13,9 +13,11 @@ starts in the same reconcile.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from lineops.api import reasons as R
 from lineops.api.constants import PREFIX
@@ -30,6 +32,7 @@ from lineops.api.qualitymodel import (
 from lineops.backends.training.runs import RunRequest, RunState, TrainingBackend
 from lineops.services.conditions import ConditionSet
 from lineops.services.outcome import Event, Outcome
+from lineops.services.pipeline_ref import ResolvedPipeline
 from lineops.services.status import read_status
 from lineops.services.training_gate import decide, status_metrics
 from lineops.services.training_policy import (
@@ -43,7 +46,27 @@ from lineops.services.training_policy import (
 )
 
 DRIFT_ANNOTATION = f"{PREFIX}/drift-psi"
-DEFAULT_DATASET = "te"
+# Without a data plane to ask (a unit test, a tool), the run has no line path to train from.
+NO_DATA_PLANE = "line"
+DataPlaneUrl = Callable[[str, str], str]  # (namespace, line) -> the line's data plane base URL
+
+
+def training_set_uri(
+    base: str, namespace: str, line: str, spec: QualityModelSpec, until: datetime
+) -> str:
+    """The data plane's training-set URL for a model: what the pipeline's load step reads.
+    ``until`` (the trigger time) pins the window, so a resubmitted run reads the same rows."""
+    query = {
+        "featureService": spec.feature_service,
+        "task": spec.task.value,
+        "window": spec.training.window,
+        "sampleEvery": spec.training.sample_every,
+        "until": until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if spec.label is not None:
+        query["label"] = spec.label
+    path = f"/v1/namespaces/{quote(namespace)}/lines/{quote(line)}/training-set"
+    return f"{base.rstrip('/')}{path}?{urlencode(query)}"
 
 
 def line_signals(line: dict[str, Any]) -> LineSignals:
@@ -78,6 +101,8 @@ class Context:
     line: dict[str, Any]
     conds: ConditionSet
     out: Outcome[QualityModelStatus]
+    # spec.training.pipelineRef resolved and checked (services.pipeline_ref); None: shipped.
+    pipeline: ResolvedPipeline | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: QualityModelStatus = field(init=False)  # as the object has it, before this reconcile
 
@@ -94,9 +119,15 @@ class Context:
 
 
 class TrainingService:
-    def __init__(self, backend: TrainingBackend, policy: TrainingPolicy | None = None) -> None:
+    def __init__(
+        self,
+        backend: TrainingBackend,
+        policy: TrainingPolicy | None = None,
+        data_plane_url: DataPlaneUrl | None = None,
+    ) -> None:
         self.backend = backend
         self.policy = policy or TrainingPolicy()
+        self.data_plane_url = data_plane_url
 
     async def reconcile(self, ctx: Context) -> None:
         """Raises the backend's ``BackendError`` (transient or permanent, see
@@ -240,9 +271,12 @@ class TrainingService:
         champion = ctx.champion
         if champion is not None and champion.version == version:
             return
-        verdict = decide(
-            metrics, (champion.metrics if champion else None) or None, ctx.spec.promotion
-        )
+        against = (champion.metrics if champion else None) or None
+        metric = ctx.spec.promotion.metric.value
+        if champion is not None and f"champion_{metric}" in metrics:
+            # The run scored the champion on its own held-out rows: compare like with like.
+            against = {metric: metrics[f"champion_{metric}"]}
+        verdict = decide(metrics, against, ctx.spec.promotion)
         score = None if verdict.score is None else str(verdict.score)
         before = ctx.conds.get(R.PROMOTION_BLOCKED)
         if verdict.promote:
@@ -305,11 +339,23 @@ class TrainingService:
     def _run_request(self, ctx: Context, run_id: str) -> RunRequest:
         spec = ctx.spec
         champion = ctx.status.champion.metrics if ctx.status.champion is not None else {}
+        namespace = ctx.body["metadata"]["namespace"]
+        dataset = spec.training.parameters.get("dataset")
+        if dataset is None:
+            # The line path: the pipeline reads the line's own training set from its data plane.
+            dataset = NO_DATA_PLANE
+            if self.data_plane_url is not None:
+                base = self.data_plane_url(namespace, spec.line_ref)
+                dataset = training_set_uri(base, namespace, spec.line_ref, spec, ctx.now)
+        ref = ctx.pipeline or ResolvedPipeline("", {})
         return RunRequest(
             run_id=run_id,
-            pipeline=spec.training.pipeline,
+            pipeline=spec.training.shipped_pipeline or ref.name,
+            pipeline_ir=ref.ir,
+            kfp_pipeline=ref.kfp_pipeline,
+            kfp_version=ref.kfp_version,
             task=spec.task.value,
-            dataset=spec.training.parameters.get("dataset", DEFAULT_DATASET),
+            dataset=dataset,
             parameters=dict(spec.training.parameters),
             label=spec.label,
             spec_hash=ctx.spec_hash,
@@ -319,6 +365,8 @@ class TrainingService:
             promotion_metric=spec.promotion.metric.value,
             promotion_minimum=spec.promotion.minimum_value,
             must_beat_by=spec.promotion.margin_value,
+            feature_service=spec.feature_service,
+            champion_tag=ctx.champion.version if ctx.champion and ctx.champion.version else "",
         )
 
 

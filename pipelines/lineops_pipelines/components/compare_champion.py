@@ -19,7 +19,9 @@ def compare_with_champion(
     """Promote when the metric reaches ``minimum`` and beats the champion by ``must_beat_by``.
 
     ``metric`` empty selects the task's primary metric; ``champion_metrics`` "{}" means there
-    is no champion yet. Higher is better for every metric compared here.
+    is no champion yet. A ``champion_<metric>`` among the candidate's metrics (the champion
+    scored on the same held-out rows) wins over the champion's stored figure. Higher is better
+    for every metric compared here.
     """
     import json
     from collections import namedtuple
@@ -35,6 +37,8 @@ def compare_with_champion(
     if value < minimum:
         return decision(False, f"{name}={value:.4f} below the minimum {minimum:.4f}", value)
     champion = json.loads(champion_metrics or "{}")
+    if f"champion_{name}" in candidate:
+        champion = {name: candidate[f"champion_{name}"]}
     if name in champion:
         bar = float(champion[name]) + must_beat_by
         if value < bar:

@@ -1,4 +1,4 @@
-"""Evaluate the candidate on the held-out test split."""
+"""Evaluate the candidate, and the champion, on the same held-out test split."""
 
 from kfp import dsl
 
@@ -12,8 +12,13 @@ def evaluate_model(
     label: str,
     dataset_source: str,
     metrics: dsl.Output[dsl.Metrics],
+    champion_tag: str = "",
 ) -> str:
-    """Logs the metrics and returns them as JSON (for the champion comparison)."""
+    """Logs the metrics and returns them as JSON (for the champion comparison).
+
+    With ``champion_tag``, the champion is scored on the very same rows and its figures are
+    logged as ``champion_<metric>``: the gate then compares like with like, on the newest
+    data, instead of with numbers the champion earned on an older window."""
     import json
     import math
 
@@ -26,6 +31,8 @@ def evaluate_model(
     frame = pd.read_parquet(test.path)
     merge = tuple(str(f) for f in training.UNDETECTABLE_TE) if dataset_source == "te" else ()
     result = training.evaluate(candidate, frame, label, merge_as_normal=merge)
+    if champion_tag:
+        result.update(training.evaluate_champion(champion_tag, candidate, frame, label, merge))
     for name, value in sorted(result.items()):
         if isinstance(value, (int, float)) and math.isfinite(value):
             metrics.log_metric(name, float(value))

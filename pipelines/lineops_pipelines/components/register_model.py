@@ -18,9 +18,11 @@ def register_model(
     promote: bool,
     reason: str,
     run_id: str = "",
+    training_set: str = "{}",
 ) -> NamedTuple("Registration", [("tag", str), ("stage", str)]):
     """Store metadata: task, metrics, feature list, spec hash, data window, scoring threshold,
-    run id; label ``stage`` = ``approved`` (beat the champion) or ``candidate``, and (when
+    run id, and the training set's card (line, feature service and version, label source,
+    window); label ``stage`` = ``approved`` (beat the champion) or ``candidate``, and (when
     given) ``run-id`` = the operator's run id, verbatim: the cluster-profile operator reads a
     finished run's metrics and tag from the store by it (``registry.find_by_label``)."""
     import json
@@ -42,6 +44,7 @@ def register_model(
         "classes": meta.get("classes"),
         "promotion_reason": reason,
         "run_id": run_id,
+        "training_set": json.loads(training_set or "{}"),
     }
     labels = {"task": task, "stage": stage, "spec-hash": spec_hash or "none"}
     if run_id:

@@ -34,6 +34,7 @@ def quality_training(
     model_name: str = "",
     spec_hash: str = "",
     run_id: str = "",
+    champion_tag: str = "",
 ) -> str:
     """Returns the BentoML tag of the registered candidate."""
     loaded = load_dataset(source=dataset, task=task, reduced=reduced).set_display_name("load")
@@ -58,6 +59,7 @@ def quality_training(
         test=parts.outputs["test"],
         label=label,
         dataset_source=dataset,
+        champion_tag=champion_tag,
     ).set_display_name("evaluate")
     decision = compare_with_champion(
         task=task,
@@ -77,5 +79,6 @@ def quality_training(
         promote=decision.outputs["promote"],
         reason=decision.outputs["reason"],
         run_id=run_id,
+        training_set=loaded.outputs["Output"],
     ).set_display_name("register")
     return registered.outputs["tag"]

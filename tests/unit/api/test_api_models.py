@@ -98,8 +98,9 @@ def test_production_line_example() -> None:
 @pytest.mark.parametrize("name", ["qualitymodel.yaml", "qualitymodel-anomaly.yaml"])
 def test_quality_model_examples(name: str) -> None:
     model = QualityModel.model_validate(load(name))
-    assert model.spec.line_ref == "press-line-1"
-    assert model.spec.feature_service == "sensor_window_v1"
+    assert model.spec.line_ref == "te-line"
+    assert model.spec.feature_service == "sensor_last_v1"
+    assert model.spec.training.window == "30d"
 
 
 def test_fault_classification_example() -> None:
@@ -110,7 +111,7 @@ def test_fault_classification_example() -> None:
     assert spec.training.retrain_on.drift_psi_value == 0.25
     assert spec.training.cooldown_seconds == 3600
     assert spec.promotion.metric is PromotionMetric.MACRO_F1
-    assert spec.promotion.minimum_value == 0.90
+    assert spec.promotion.minimum_value == 0.80
     assert spec.promotion.margin_value == 0.005
     assert (spec.serving.replicas, spec.serving.canary_percent) == (1, 10)
 
@@ -165,7 +166,8 @@ def test_schedule_defaults_to_utc() -> None:
 def test_quality_model_defaults() -> None:
     spec = QualityModelSpec.model_validate(MODEL)
     assert spec.label is None
-    assert spec.training.pipeline == "quality-training"
+    assert spec.training.pipeline is None and spec.training.pipeline_ref is None
+    assert spec.training.shipped_pipeline == "quality-training"
     assert spec.training.parameters == {} and spec.training.schedule is None
     assert not spec.training.retrain_on.spc_alert and spec.training.retrain_on.drift_psi is None
     assert spec.training.cooldown == "1h"

@@ -97,4 +97,7 @@ def test_plan_of_a_line(tmp_path: Path) -> None:
     ]
     assert "wheel_wear__slope" in names
     assert view.tags["window"] == "5m"
-    assert [s.name for s in plan.services] == ["press_line_1__sensor_window_v1"]
+    window, last = plan.services
+    assert (window.name, window.features) == ("press_line_1__sensor_window_v1", None)
+    assert last.name == "press_line_1__sensor_last_v1"
+    assert last.features == ("vibration_rms__last", "ram_force__last", "wheel_wear__last")

@@ -112,3 +112,19 @@ def test_every_record_is_accounted_for(records: list[dict[str, object]], kind: s
     assert sorted([r.index for r in parsed.rejected]) == sorted(
         set(r.index for r in parsed.rejected)
     )
+
+
+def test_timestamps_are_stored_in_utc_so_text_order_is_time_order() -> None:
+    records = [
+        {"workUnit": "press-01", "timestamp": "2026-01-01T10:00:00Z", "state": "running"},
+        {"workUnit": "press-01", "timestamp": "2026-01-01T11:30:00+01:00", "state": "down"},
+        {"workUnit": "press-01", "timestamp": "2026-01-01T11:00:00Z", "state": "idle"},
+    ]
+    parsed = parse_records("events", SPEC, {"records": records})
+    stamps = [e.timestamp for e in parsed.accepted]
+    assert stamps[1] == "2026-01-01T10:30:00+00:00"
+    assert [e.state for e in sorted(parsed.accepted, key=lambda e: e.timestamp)] == [
+        "running",
+        "down",
+        "idle",
+    ]

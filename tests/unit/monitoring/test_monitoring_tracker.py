@@ -9,9 +9,9 @@ import pytest
 import yaml
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.repositories.mes import Measurement
+from lineops.mes.chart_tracker import ChartTracker
 from lineops.mes.data import ChartData
 from lineops.mes.phases import analyze
-from lineops.services.monitoring.chart_tracker import ChartTracker
 
 from tests.unit.mes.conftest import ORANGE_JUICE, piston_ring_array
 

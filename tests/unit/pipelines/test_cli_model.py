@@ -101,7 +101,8 @@ def test_score_csv_with_header_in_any_column_order(
             "line 2: column 'xmv_11': 'abc' is not a number",
         ),
         ("xmeas_1,bogus\n1,2\n", "column 'bogus' is not a feature"),
-        ("xmeas_1,xmeas_2\n1,2\n", "column 'xmeas_3' missing"),
+        ("xmeas_1,xmeas_2\n1,2\n", "features xmeas_3, xmeas_4, xmeas_5,"),
+        ("xmeas_1,xmeas_2\n1,2\n", "and 30 more are missing (50 of the 52"),
     ],
 )
 def test_score_rejects_bad_input(

@@ -84,6 +84,7 @@ def test_load_validate_split_train_evaluate_register(
         spec_hash="abc123",
         promote=False,
         reason="test",
+        training_set=json.dumps({"line": "cell-line", "featureService": "sensor_window_v1"}),
     )
     assert out.tag.startswith("toy:") and out.stage == "candidate"
     from lineops_pipelines import registry
@@ -94,6 +95,45 @@ def test_load_validate_split_train_evaluate_register(
     assert meta["threshold"] == pytest.approx(result["threshold"])
     assert labels["stage"] == "candidate"
     assert registry.model_path(out.tag).is_relative_to(bentoml_store)
+    assert meta["training_set"] == {"line": "cell-line", "featureService": "sensor_window_v1"}
+
+    # The registered model as champion, scored on the same held-out rows: same figures.
+    again = json.loads(
+        evaluate_model.python_func(
+            model=model,
+            test=test,
+            label="fault",
+            dataset_source=str(source),
+            metrics=_artifact(dsl.Metrics, tmp_path / "metrics2"),
+            champion_tag=out.tag,
+        )
+    )
+    assert again["champion_comparable"] == 1.0
+    assert again["champion_detection_rate"] == pytest.approx(result["detection_rate"])
+    missing = json.loads(
+        evaluate_model.python_func(
+            model=model,
+            test=test,
+            label="fault",
+            dataset_source=str(source),
+            metrics=_artifact(dsl.Metrics, tmp_path / "metrics3"),
+            champion_tag="toy:doesnotexist",
+        )
+    )
+    assert missing["champion_comparable"] == 0.0 and "champion_far" not in missing
+
+
+def test_validate_names_constant_features_and_drops_constant_counts(
+    tmp_path: Path, small_frame: pd.DataFrame
+) -> None:
+    from lineops_pipelines import data
+
+    frame = small_frame.assign(f2=1.5, temp__count=6)
+    with pytest.raises(DataValidationError, match=r"constant features.*f2"):
+        data.validate(frame, "anomaly-detection")
+    report = data.validate(frame.drop(columns=["f2"]), "anomaly-detection")
+    assert report["features"] == ["f1", "f3"]
+    assert report["constant_counts_dropped"] == ["temp__count"]
 
 
 def test_validate_fails_naming_the_column(tmp_path: Path, small_frame: pd.DataFrame) -> None:
@@ -105,6 +145,18 @@ def test_validate_fails_naming_the_column(tmp_path: Path, small_frame: pd.DataFr
         validate_dataset.python_func(
             dataset=dataset, task="anomaly-detection", label="fault", report=report
         )
+
+
+def test_compare_prefers_the_champion_scored_on_the_same_rows() -> None:
+    out = compare_with_champion.python_func(
+        task="fault-classification",
+        candidate_metrics=json.dumps({"macro_f1": 0.9, "champion_macro_f1": 0.8}),
+        champion_metrics=json.dumps({"macro_f1": 0.95}),
+        metric="",
+        minimum=0.0,
+        must_beat_by=0.01,
+    )
+    assert out.promote and "0.81" in out.reason
 
 
 @pytest.mark.parametrize(

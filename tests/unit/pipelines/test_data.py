@@ -65,3 +65,17 @@ def test_te_dataset_uses_the_canonical_split() -> None:
     assert parts.method == "column"
     assert set(parts.train["run"]) == {"d00", "d01", "d02", "d04", "d06", "d07"}
     assert all(r.endswith("_te") for r in set(parts.test["run"]))
+
+
+def test_kept_rows_split_runs_where_rows_were_removed() -> None:
+    frame = pd.DataFrame(
+        {
+            "run": ["a"] * 6 + ["b"] * 3,
+            "timestamp": list(range(6)) + list(range(3)),
+            "x": range(9),
+        }
+    )
+    mask = pd.Series([True, True, False, True, True, True, True, False, True])
+    kept = data.keep_rows(frame, mask)
+    assert kept["x"].tolist() == [0, 1, 3, 4, 5, 6, 8]
+    assert kept["run"].tolist() == ["a/1", "a/1", "a/2", "a/2", "a/2", "b/3", "b/4"]

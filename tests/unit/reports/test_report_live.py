@@ -24,11 +24,11 @@ from lineops.dataplane.repositories.mes import (
     MesRepository,
     ProductionCount,
 )
+from lineops.mes.chart_tracker import ChartTracker
 from lineops.mes.charts import ChartKind, apply
 from lineops.mes.data import ChartData
 from lineops.mes.phases import phase_one
 from lineops.mes.textbook import piston_rings_table
-from lineops.services.monitoring.chart_tracker import ChartTracker
 
 from tests.support.controlplane import REPO
 from tests.unit.mes.conftest import ORANGE_JUICE

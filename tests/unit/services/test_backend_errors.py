@@ -202,7 +202,7 @@ def test_training_backend_errors_go_through_the_same_mapping(
     backend: FakeBackend, error: type[Exception], reason: str
 ) -> None:
     kube = FakeKube()
-    line = _body("productionline.yaml")
+    line = _body("te-line.yaml")
     kube.custom[("productionlines", "ns", line["metadata"]["name"])] = line
     rec = ModelReconciler(
         cast(KubeBackend, kube), TrainingService(backend, TrainingPolicy(max_attempts=3))

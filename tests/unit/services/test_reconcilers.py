@@ -81,11 +81,11 @@ def test_line_wakes_waiting_models_once() -> None:
     model = _body("qualitymodel.yaml", uid="m-1")
     kube.custom[("qualitymodels", "ns", model["metadata"]["name"])] = model
     rec = LineReconciler(cast(KubeBackend, kube))
-    _run(rec.reconcile(_body("productionline.yaml"), models=[model["metadata"]["name"]]))
+    _run(rec.reconcile(_body("te-line.yaml"), models=[model["metadata"]["name"]]))
     assert len(kube.patches) == 1
     annotations = kube.patches[0][3]["metadata"]["annotations"]
     model["metadata"]["annotations"] = annotations
-    _run(rec.reconcile(_body("productionline.yaml"), models=[model["metadata"]["name"]]))
+    _run(rec.reconcile(_body("te-line.yaml"), models=[model["metadata"]["name"]]))
     assert len(kube.patches) == 1  # already woken by this very line: no second touch
 
 
@@ -101,7 +101,7 @@ def test_model_without_line_waits_and_requests_nothing() -> None:
 
 def test_model_requests_training_once_per_spec_hash() -> None:
     kube = FakeKube()
-    line = _body("productionline.yaml")
+    line = _body("te-line.yaml")
     kube.custom[("productionlines", "ns", line["metadata"]["name"])] = line
     rec = ModelReconciler(cast(KubeBackend, kube))
     body = _body("qualitymodel.yaml")

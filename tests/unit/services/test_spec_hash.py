@@ -62,3 +62,27 @@ def test_serving_promotion_and_schedule_do_not_retrain() -> None:
 
 def test_canonical_json_is_compact_and_sorted() -> None:
     assert canonical_json({"b": 1, "a": [1, {"d": 2, "c": 3}]}) == '{"a":[1,{"c":3,"d":2}],"b":1}'
+
+
+def test_an_unset_pipeline_hashes_as_the_shipped_default() -> None:
+    """Models created before pipelineRef existed keep their hash: no retraining on upgrade."""
+    unset = copy.deepcopy(SPEC)
+    unset["training"]["pipeline"] = None
+    assert training_spec_hash(unset) == training_spec_hash(SPEC)
+
+
+def test_an_engineers_pipeline_hashes_by_its_identity() -> None:
+    ref = copy.deepcopy(SPEC)
+    ref["training"]["pipeline"] = None
+    ref["training"]["pipelineRef"] = {"configMap": {"name": "gbt", "key": "pipeline.yaml"}}
+    first = {"configMap": "gbt", "key": "pipeline.yaml", "digest": "sha256:aa"}
+    second = {**first, "digest": "sha256:bb"}
+    hashes = {
+        training_spec_hash(SPEC),
+        training_spec_hash(ref, first),
+        training_spec_hash(ref, second),
+        training_spec_hash(ref, {"kfpPipeline": "gbt", "kfpVersion": "v1"}),
+        training_spec_hash(ref, {"kfpPipeline": "gbt", "kfpVersion": "v2"}),
+    }
+    assert len(hashes) == 5
+    assert training_spec_hash(ref, first) == training_spec_hash(copy.deepcopy(ref), dict(first))

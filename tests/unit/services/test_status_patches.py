@@ -21,11 +21,11 @@ from lineops.api.qualitymodel import (
     TrainingStatus,
 )
 from lineops.backends.kube import KubeBackend
+from lineops.mes.chart_tracker import ChartSnapshot
 from lineops.mes.drift import FeatureDrift
 from lineops.mes.oee import Oee
 from lineops.mes.rules import Violation
 from lineops.services.line import LineReconciler
-from lineops.services.monitoring.chart_tracker import ChartSnapshot
 from lineops.services.monitoring.drift_tracker import DriftSnapshot
 from lineops.services.monitoring.line_monitor import LineMonitors, MonitorReport
 from lineops.services.status import merge_patch, read_status

@@ -53,6 +53,44 @@ class StandIn:
         self.terminates: list[str] = []
         self.token_seen: list[str | None] = []
         self.failures_left = 0  # 503s to serve before answering (backoff)
+        # Pipelines uploaded to KFP (spec.training.pipelineRef.kfp): id -> V2beta1Pipeline
+        # fields plus its versions, id -> V2beta1PipelineVersion fields.
+        self.pipelines: dict[str, dict[str, Any]] = {}
+        self.spec_names = {"quality-training", "gbt-training"}
+
+    def upload(self, name: str, version: str, spec: dict[str, Any]) -> str:
+        """What `kfp pipeline create` / `upload_pipeline_version` leave on the server."""
+        pipeline = next((p for p in self.pipelines.values() if p["display_name"] == name), None)
+        if pipeline is None:
+            pipeline = {"pipeline_id": str(uuid.uuid4()), "display_name": name, "versions": {}}
+            self.pipelines[pipeline["pipeline_id"]] = pipeline
+        made = {
+            "pipeline_id": pipeline["pipeline_id"],
+            "pipeline_version_id": str(uuid.uuid4()),
+            "display_name": version,
+            "pipeline_spec": spec,
+        }
+        pipeline["versions"][made["pipeline_version_id"]] = made
+        return str(made["pipeline_version_id"])
+
+    def _pipelines(self, method: str, path: str, query: dict[str, list[str]]) -> Any:
+        assert method == "GET", f"{method} {path}"
+        parts = path.removeprefix("/apis/v2beta1/pipelines").strip("/").split("/")
+        if parts == [""]:
+            name = _filter_value(query)
+            found = [
+                {k: v for k, v in p.items() if k != "versions"}
+                for p in self.pipelines.values()
+                if p["display_name"] == name
+            ]
+            return {"pipelines": found, "total_size": len(found)}
+        versions = self.pipelines[parts[0]]["versions"]
+        if len(parts) == 2 and parts[1] == "versions":
+            name = _filter_value(query)
+            found = [v for v in versions.values() if v["display_name"] == name]
+            return {"pipeline_versions": found, "total_size": len(found)}
+        assert len(parts) == 3 and parts[1] == "versions", path
+        return versions[parts[2]]
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         if path == "/apis/v2beta1/healthz":
@@ -67,11 +105,18 @@ class StandIn:
             made = {**body, "experiment_id": str(uuid.uuid4())}
             self.experiments[made["experiment_id"]] = made
             return made
+        if path.startswith("/apis/v2beta1/pipelines"):
+            return self._pipelines(method, path, query)
         if path == "/apis/v2beta1/runs" and method == "POST":
             run = _validated("V2beta1Run", body)
             assert run.experiment_id in self.experiments
             spec = run.pipeline_spec
-            assert spec["pipelineInfo"]["name"] == "quality-training"
+            if run.pipeline_version_reference is not None:  # an uploaded pipeline version
+                assert spec is None
+                ref = run.pipeline_version_reference
+                version = self.pipelines[ref.pipeline_id]["versions"][ref.pipeline_version_id]
+                spec = version["pipeline_spec"]
+            assert spec["pipelineInfo"]["name"] in self.spec_names
             declared = spec["root"]["inputDefinitions"]["parameters"]
             assert set(run.runtime_config.parameters) <= set(declared)
             self.creates += 1

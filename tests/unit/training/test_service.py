@@ -8,6 +8,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from lineops.backends.kube import KubeBackend
@@ -32,7 +33,7 @@ def _doc(name: str) -> dict[str, Any]:
 class Harness:
     def __init__(self, retry_seconds: float = 30.0) -> None:
         self.kube = FakeKube()
-        self.line = _doc("productionline.yaml")
+        self.line = _doc("te-line.yaml")
         self.kube.custom[("productionlines", "ns", self.line["metadata"]["name"])] = self.line
         self.backend = FakeBackend()
         self.policy = TrainingPolicy(max_attempts=3, retry_seconds=retry_seconds)
@@ -41,7 +42,7 @@ class Harness:
         self.body["spec"]["promotion"] = {"metric": "macro_f1", "minimum": "0.8"}
 
     def reconciler(self) -> ModelReconciler:
-        service = TrainingService(self.backend, self.policy)
+        service = TrainingService(self.backend, self.policy, lambda ns, line: "http://plane:8081")
         return ModelReconciler(cast(KubeBackend, self.kube), service)
 
     def step(self, reconciler: ModelReconciler | None = None) -> Outcome:
@@ -64,7 +65,15 @@ def test_first_reconcile_starts_exactly_one_run_and_later_ones_poll() -> None:
     first = h.step()
     ((run_id, request),) = h.backend.requests.items()
     assert run_id == h.training["requestName"] == h.training["runId"]
-    assert request.task == "fault-classification" and request.dataset == "te"
+    assert request.task == "fault-classification"
+    # The line path: the model's own line, feature service, label and window at the trigger.
+    url = urlsplit(request.dataset)
+    assert url.netloc == "plane:8081"
+    assert url.path == "/v1/namespaces/ns/lines/te-line/training-set"
+    query = parse_qs(url.query)
+    assert query["featureService"] == ["sensor_last_v1"] and query["label"] == ["fault"]
+    assert query["window"] == ["30d"] and query["task"] == ["fault-classification"]
+    assert datetime.fromisoformat(query["until"][0]) <= datetime.now(UTC)
     assert request.parameters["epochs"] == "20"
     assert [e.reason for e in first.events] == [
         "TrainingRequested",
@@ -120,6 +129,25 @@ def test_success_promotes_then_a_worse_run_is_blocked_and_a_better_one_wins() ->
     assert h.body["status"]["champion"]["version"] == f"model:{run2}"
     assert "challenger" not in h.body["status"]
     assert [e.reason for e in out.events] == ["Promoted"]
+
+
+def test_the_gate_compares_with_the_champion_scored_on_the_same_held_out_rows() -> None:
+    h = Harness()
+    h.step()
+    run1 = h.training["runId"]
+    h.backend.finish(run1, macro_f1=0.95)
+    h.step()
+    # Retraining on a newer window: the champion's 0.95 was earned on older data.
+    h.body["spec"]["training"]["parameters"] = {"epochs": "21"}
+    h.step()
+    run2 = h.training["runId"]
+    assert h.backend.requests[run2].champion_tag == f"model:{run1}"
+    # On this run's held-out rows the champion scores 0.85 and the candidate 0.90.
+    h.backend.finish(run2, macro_f1=0.90, champion_macro_f1=0.85)
+    h.step()
+    assert h.body["status"]["champion"]["version"] == f"model:{run2}"
+    message = h.cond("PromotionBlocked")["message"]
+    assert "beats the champion's 0.85" in message, message
 
 
 def test_below_minimum_keeps_ready_false() -> None:

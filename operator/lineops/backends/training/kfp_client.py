@@ -19,12 +19,16 @@ import importlib
 import json
 import logging
 import math
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+import yaml
+
+from lineops.backends.training.contract import inputs_of, unwrap
 from lineops.backends.training.pipeline_args import StepFailed, arguments, declared_inputs
 from lineops.backends.training.runs import RunPhase, RunRequest, RunState, TrainingBackendError
 from lineops.settings import Settings
@@ -241,22 +245,87 @@ class KfpTrainingBackend:
         existing = self._find(run_id)
         if existing is not None:
             return self._state(run_id, existing)
-        pipeline = self.pipelines_dir / f"{request.pipeline}.yaml"
-        if not pipeline.is_file():
-            return RunState(run_id, "Failed", message=f"pipeline {request.pipeline!r} not found")
-        try:
-            args = arguments(request, declared_inputs(pipeline))
-        except StepFailed as exc:
-            return RunState(run_id, "Failed", failing_step=exc.step, message=exc.message)
-        result = self._kfp().create_run_from_pipeline_package(
-            str(pipeline),
-            arguments=args,
-            run_name=run_id,
-            experiment_name=self.settings.experiment,
-            namespace=self.settings.namespace,
-        )
+        if request.kfp_pipeline:
+            return self._submit_uploaded(run_id, request)
+        with tempfile.TemporaryDirectory(prefix="lineops-ir-") as tmp:
+            pipeline = self.pipelines_dir / f"{request.pipeline}.yaml"
+            if request.pipeline_ir:  # an engineer's IR from a ConfigMap
+                pipeline = Path(tmp) / "pipeline.yaml"
+                pipeline.write_text(request.pipeline_ir, encoding="utf-8")
+            if not pipeline.is_file():
+                return RunState(
+                    run_id, "Failed", message=f"pipeline {request.pipeline!r} not found"
+                )
+            try:
+                args = arguments(request, declared_inputs(pipeline))
+            except StepFailed as exc:
+                return RunState(run_id, "Failed", failing_step=exc.step, message=exc.message)
+            result = self._kfp().create_run_from_pipeline_package(
+                str(pipeline),
+                arguments=args,
+                run_name=run_id,
+                experiment_name=self.settings.experiment,
+                namespace=self.settings.namespace,
+            )
         self._ids[run_id] = result.run_id
         return self._state(run_id, self._kfp().get_run(result.run_id))
+
+    def _submit_uploaded(self, run_id: str, request: RunRequest) -> RunState:
+        """A run of a pipeline version already uploaded to KFP, by pipeline and version name."""
+        found = self._version(request.kfp_pipeline, request.kfp_version)
+        if found is None:
+            return RunState(
+                run_id,
+                "Failed",
+                message=f"KFP has no pipeline {request.kfp_pipeline!r} "
+                f"version {request.kfp_version!r}",
+            )
+        pipeline_id, version = found
+        try:
+            args = arguments(request, inputs_of(unwrap(version.pipeline_spec or {})))
+        except StepFailed as exc:
+            return RunState(run_id, "Failed", failing_step=exc.step, message=exc.message)
+        client = self._kfp()
+        experiment = client.create_experiment(
+            self.settings.experiment, namespace=self.settings.namespace
+        )
+        run = client.run_pipeline(
+            experiment_id=experiment.experiment_id,
+            job_name=run_id,
+            params=args,
+            pipeline_id=pipeline_id,
+            version_id=version.pipeline_version_id,
+        )
+        self._ids[run_id] = run.run_id
+        return self._state(run_id, client.get_run(run.run_id))
+
+    def _version(self, pipeline: str, version: str) -> tuple[str, Any] | None:
+        """(pipeline id, V2beta1PipelineVersion) of the version named ``version``."""
+        client = self._kfp()
+        pipeline_id = client.get_pipeline_id(pipeline)
+        if pipeline_id is None:
+            return None
+        predicate = {"key": "display_name", "operation": "EQUALS", "string_value": version}
+        page = client.list_pipeline_versions(
+            pipeline_id, page_size=2, filter=json.dumps({"predicates": [predicate]})
+        )
+        versions = list(page.pipeline_versions or [])
+        if not versions:
+            return None
+        return pipeline_id, client.get_pipeline_version(
+            pipeline_id, versions[0].pipeline_version_id
+        )
+
+    async def uploaded_pipeline(self, pipeline: str, version: str) -> str | None:
+        """The uploaded version's pipeline spec as IR YAML (for the contract check)."""
+
+        def fetch() -> str | None:
+            found = self._version(pipeline, version)
+            if found is None:
+                return None
+            return yaml.safe_dump(unwrap(found[1].pipeline_spec or {}), sort_keys=False)
+
+        return await self._retrying(lambda: self._call(fetch))
 
     def _status(self, run_id: str) -> RunState | None:
         run = self._find(run_id)

@@ -138,13 +138,23 @@ class LocalTrainingBackend:
         files.write_atomic(directory / files.REQUEST, request.to_json())
         pipeline = self.pipelines_dir / f"{request.pipeline}.yaml"
         started = files.now_rfc3339()
-        if not pipeline.is_file():
+        if request.pipeline_ir:
+            # An engineer's pipeline from a ConfigMap: the run keeps the very IR it ran.
+            pipeline = directory / files.PIPELINE
+            files.write_atomic(pipeline, request.pipeline_ir)
+        missing = None if pipeline.is_file() else f"no {pipeline}"
+        if request.kfp_pipeline:
+            missing = (
+                f"uploaded to KFP ({request.kfp_pipeline} {request.kfp_version}); the embedded "
+                "profile runs shipped pipelines and ConfigMap IR only"
+            )
+        if missing is not None:
             failed = RunState(
                 run_id,
                 "Failed",
                 started_at=started,
                 finished_at=started,
-                message=f"pipeline {request.pipeline!r} not found: no {pipeline}",
+                message=f"pipeline {request.pipeline!r} not found: {missing}",
             )
             files.write_state(directory, failed)
             return failed

@@ -1,6 +1,7 @@
 """The on-disk layout of a local (embedded-profile) run, shared by the backend and the worker.
 
-``<root>/runs/<run id>/`` holds ``request.json``, ``state.json`` (replaced atomically at each
+``<root>/runs/<run id>/`` holds ``request.json``, ``pipeline.yaml`` (an engineer's IR, when the
+model references one), ``state.json`` (replaced atomically at each
 transition, so a reader never sees half a file), ``worker.log``, ``worker.pid`` and the
 pipeline's ``outputs/``. ``<root>/bentoml`` is the BentoML home (the local model store).
 The directory itself is the run's idempotency token: ``mkdir`` succeeds exactly once.
@@ -33,6 +34,7 @@ STATE: Final = "state.json"
 LOG: Final = "worker.log"
 PID: Final = "worker.pid"
 OUTPUTS: Final = "outputs"
+PIPELINE: Final = "pipeline.yaml"  # the IR of an engineer's pipeline (spec.training.pipelineRef)
 CANCELED: Final = "canceled.json"
 LOCK: Final = "state.lock"
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")

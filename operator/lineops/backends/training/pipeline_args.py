@@ -71,6 +71,8 @@ def arguments(request: RunRequest, inputs: dict[str, dict[str, Any]]) -> dict[st
         "champion_metrics": request.champion_metrics,
         "promotion_metric": request.promotion_metric,
         "must_beat_by": request.must_beat_by,
+        "feature_service": request.feature_service,
+        "champion_tag": request.champion_tag,
     }
     if request.promotion_minimum is not None:
         known["promotion_minimum"] = request.promotion_minimum

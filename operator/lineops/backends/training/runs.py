@@ -38,6 +38,15 @@ class RunRequest:
     promotion_metric: str = ""
     promotion_minimum: float | None = None
     must_beat_by: float = 0.0
+    # The line path: the feature service the training set was built for, and the champion's
+    # model tag so the pipeline can score it on the candidate's held-out rows.
+    feature_service: str = ""
+    champion_tag: str = ""
+    # An ML engineer's pipeline (spec.training.pipelineRef) instead of a shipped one: the IR
+    # YAML read from its ConfigMap, or a version uploaded to KFP (cluster profile).
+    pipeline_ir: str = ""
+    kfp_pipeline: str = ""
+    kfp_version: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=2) + "\n"

@@ -14,9 +14,9 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.data_plane_client import DataPlaneReader
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.dataplane.lines import LineRef
+from lineops.mes.chart_tracker import ChartSnapshot, ChartTracker
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
-from lineops.services.monitoring.chart_tracker import ChartSnapshot, ChartTracker
 from lineops.services.monitoring.drift_tracker import DriftSnapshot, DriftTracker
 
 OEE_WINDOW = timedelta(hours=8)  # one shift: OEE is judged over the last 8 recorded hours

@@ -1,5 +1,9 @@
 """Live control chart of one quality characteristic: Phase I once, then streaming Phase II.
 
+Pure (like the rest of ``lineops.mes``): the operator's line monitor runs one per
+characteristic, and the data plane replays one to tell which training rows were taken while
+the process was out of statistical control.
+
 Measurements arrive one by one; subgroups are formed in arrival order (n consecutive values
 for X-bar charts, one per point for I-MR and attribute charts). The first ``phase1``
 subgroups estimate the limits; from then on the O(1)-per-point stream evaluator judges every
@@ -11,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from lineops.api.productionline import QualityCharacteristic
-from lineops.dataplane.repositories.mes import Measurement
 from lineops.mes.capability import Capability, capability
 from lineops.mes.charts import ChartKind, ChartSeries, apply, chart_data
 from lineops.mes.data import ChartData
@@ -23,6 +27,17 @@ from lineops.mes.errors import MesInputError
 from lineops.mes.phases import phase_one
 from lineops.mes.rules import Violation
 from lineops.mes.streaming import SpcStream
+
+
+class Measurement(Protocol):
+    """What a chart needs of a stored measurement (the data plane's record has it)."""
+
+    @property
+    def value(self) -> float: ...
+
+    @property
+    def sample_size(self) -> int | None: ...
+
 
 PHASE1_SUBGROUPS = 25  # Montgomery's rule of thumb: 20-25 subgroups for trial limits
 OPEN_WINDOW = 25  # violations among the last this many points count as "open"
