@@ -31,6 +31,7 @@ from lineops.dataplane.lines import LineRef
 from lineops.dataplane.mes_api import MesApi
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.openapi import LINE_PATH, openapi_document
+from lineops.dataplane.predictions_api import PredictionsApi
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import ReadApi
 from lineops.dataplane.records import KINDS
@@ -122,6 +123,9 @@ class DataPlaneApp:
         app.router.add_routes(self.reads.routes(LINE_PATH))
         self.training_sets = TrainingSetApi(self.db, self.ingestion.offline, self.spec_of)
         app.router.add_routes(self.training_sets.routes(LINE_PATH))
+        # The prediction log of served models (bentos/quality_inspector posts every answer).
+        self.predictions = PredictionsApi(self.db, self.spec_of, registry)
+        app.router.add_routes(self.predictions.routes(LINE_PATH))
         app.router.add_get("/openapi.json", self._openapi)
 
     @property

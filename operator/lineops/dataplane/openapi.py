@@ -133,6 +133,21 @@ SCHEMAS: Final[dict[str, Any]] = {
         },
         "required": ["line", "examined", "released", "still_quarantined", "reasons"],
     },
+    "Prediction": {
+        "type": "object",
+        "description": "What a served model answered; refused predictions are quarantined "
+        "(kind predictions)",
+        "properties": {
+            "modelTag": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+            "workUnit": {"type": ["string", "null"], "description": "declared by the line"},
+            "lot": {"type": ["string", "null"], "maxLength": MAX_NAME},
+            "timestamp": _TIMESTAMP,
+            "featureTimestamp": {**_TIMESTAMP, "type": ["string", "null"]},
+            "features": {"type": "object", "additionalProperties": {"type": "number"}},
+            "result": {"type": "object", "description": "label/probabilities or score/alarm"},
+        },
+        "required": ["modelTag", "timestamp", "features", "result"],
+    },
     "Problem": {
         "type": "object",
         "description": "RFC 9457 problem details; field names the offending input",
@@ -286,6 +301,41 @@ def _add_reads(paths: dict[str, Any]) -> None:
     )
 
 
+def _add_predictions(paths: dict[str, Any]) -> None:
+    """The prediction log: served models post every answer, anyone reads it back."""
+    batch = {
+        "type": "object",
+        "properties": {"records": {"type": "array", "items": _ref("Prediction")}},
+        "required": ["records"],
+    }
+    paths[f"{LINE_PATH}/predictions"] = _post(
+        "Predictions of a served model (the log lots are traced through)",
+        {"application/json": {"schema": batch}},
+        "RecordsResult",
+        400,
+        401,
+        404,
+        413,
+        422,
+    )
+    stored = {
+        "allOf": [
+            _ref("Prediction"),
+            {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+        ]
+    }
+    paths[f"{LINE_PATH}/predictions"]["get"] = _get(
+        "Logged predictions in arrival order, of a model tag and/or a lot, after an id",
+        [
+            _query("modelTag", {"type": "string", "minLength": 1, "maxLength": MAX_NAME}),
+            _query("lot", {"type": "string", "minLength": 1, "maxLength": MAX_NAME}),
+            _query("after", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 100_000}),
+        ],
+        _records_of(stored),
+    )
+
+
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         f"{LINE_PATH}/readings": _post(
@@ -340,6 +390,7 @@ def openapi_document() -> dict[str, Any]:
             422,
         )
     _add_reads(paths)
+    _add_predictions(paths)
     paths[f"{LINE_PATH}/quarantine:release"] = {
         "post": {
             "summary": "Re-ingest the line's quarantined items against its spec as it is now "

@@ -155,14 +155,12 @@ def test_quarantine_counts_lists_and_releases_once(db_url: str) -> None:
         db.close()
 
 
-def test_an_older_schema_is_refused_with_the_command_to_run(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    upgrade(db_url)  # the database is at 0001; pretend the code needs a later revision
-    monkeypatch.setattr("lineops.dataplane.db.engine.head_revision", lambda: "0002")
+def test_an_older_schema_is_refused_with_the_command_to_run(db_url: str) -> None:
+    upgrade(db_url, "0001")  # the first revision; the code needs a later one
     engine = new_engine(db_url)
+    head = head_revision()
     try:
-        with pytest.raises(SchemaError, match=r"older than this lineops \(0002\); run `lineops db"):
+        with pytest.raises(SchemaError, match=rf"older than this lineops \({head}\); run `lineops"):
             check_schema(engine, db_url)
     finally:
         engine.dispose()

@@ -92,3 +92,20 @@ quarantine = Table(
     Column("released_at", String(64)),  # set once the item was re-ingested by a release
     Index(None, "namespace", "line", "reason"),
 )
+
+# What served models answered (the prediction log): model tag, work unit, lot, the features
+# used and the result as JSON text, so a lot can be traced to the model that judged it.
+predictions = Table(
+    "predictions",
+    metadata,
+    *_line_columns(),
+    Column("model_tag", String(253), nullable=False),
+    Column("work_unit", String(253)),
+    Column("lot", String(253)),
+    Column("timestamp", String(64), nullable=False),
+    Column("feature_timestamp", String(64)),
+    Column("features", Text, nullable=False),
+    Column("result", Text, nullable=False),
+    Index(None, "namespace", "line", "model_tag", "id"),
+    Index(None, "namespace", "line", "lot", "id"),
+)

@@ -1,0 +1,77 @@
+"""The prediction log per line: what a served model answered, from which features, for which
+work unit and lot, so a lot can be traced to the model (tag) that judged it.
+
+Rows are only appended; reads are in arrival order (``id``) and page with ``after``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, select
+
+from lineops.dataplane.db.tables import predictions
+from lineops.dataplane.lines import LineRef
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    model_tag: str
+    work_unit: str | None
+    lot: str | None
+    timestamp: str  # when the model answered (UTC, ISO 8601)
+    feature_timestamp: str | None  # event time of the features it used
+    features: str  # JSON object: feature name -> value
+    result: str  # JSON object: label, probabilities, score, alarm... (by task)
+
+
+class PredictionRepository:
+    """Append and read a line's predictions; safe to share between threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, line: LineRef, rows: Sequence[Prediction], conn: Connection) -> None:
+        """Append in the caller's transaction (with the batch's quarantined records)."""
+        if not rows:
+            return
+        values = [{**asdict(p), "namespace": line.namespace, "line": line.name} for p in rows]
+        conn.execute(insert(predictions), values)
+
+    def list(
+        self,
+        line: LineRef,
+        *,
+        model_tag: str | None = None,
+        lot: str | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[tuple[int, Prediction]]:
+        """Predictions in arrival order after ``after_id``, of one model tag and/or lot."""
+        t = predictions.c
+        query = select(
+            t.id,
+            t.model_tag,
+            t.work_unit,
+            t.lot,
+            t.timestamp,
+            t.feature_timestamp,
+            t.features,
+            t.result,
+        ).where(t.namespace == line.namespace, t.line == line.name, t.id > after_id)
+        if model_tag is not None:
+            query = query.where(t.model_tag == model_tag)
+        if lot is not None:
+            query = query.where(t.lot == lot)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.id).limit(limit)).all()
+        return [(int(r[0]), Prediction(*r[1:])) for r in rows]
+
+    def delete_line(self, line: LineRef) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(predictions).where(
+                    and_(predictions.c.namespace == line.namespace, predictions.c.line == line.name)
+                )
+            )
