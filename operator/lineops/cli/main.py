@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "lineops.cli.demo_cmd",
     "lineops.cli.dataplane_cmd",
     "lineops.cli.settings_cmd",
+    "lineops.cli.plan_cmd",
 )
 
 

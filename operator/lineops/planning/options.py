@@ -34,6 +34,9 @@ class SolveOptions:
     seed: int = 0
     # The dispatch rule used when the solver finds no schedule in time (also its first hint).
     fallback: Method = Method.EDD
+    # Without a previous plan, start CP-SAT's search from the fallback's plan (the benchmark
+    # turns it off to show what the search finds by itself).
+    warm_start: bool = True
     log: bool = False  # CP-SAT's search log on stdout
 
     def __post_init__(self) -> None:

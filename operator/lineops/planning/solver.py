@@ -47,7 +47,8 @@ def solve(
     built = build(
         problem, fixed=fixed, not_before=not_before, keep=keep.assignments if keep else ()
     )
-    built.hint((hint or fallback).assignments)
+    if hint is not None or options.warm_start:
+        built.hint((hint or fallback).assignments)
     stages = STAGES[options.objective] + (("moved",) if keep else ())
     deadline = began + options.time_limit
     reached: dict[str, int] = {}

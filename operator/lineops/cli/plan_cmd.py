@@ -1,0 +1,300 @@
+"""``lineops plan``: a production plan from an order book and a ProductionLine, and
+``lineops plan jssp``: a job-shop benchmark instance, for comparing with published results.
+
+The plan is CP-SAT's (OR-Tools) within ``--time-limit``; when it finds none in time, the
+dispatch rule's (``--fallback``), and the output says so. ``--gantt DIR`` writes the Gantt
+chart (PNG and interactive HTML) with an index, as ``lineops report`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lineops.api.productionline import ProductionLine
+from lineops.api.quantities import parse_duration
+from lineops.cli.errors import CliError
+from lineops.cli.rules_cmd import load_lines, yaml_problem
+from lineops.planning import (
+    Method,
+    Objective,
+    PlanInfeasibleError,
+    PlanningInputError,
+    Problem,
+    Schedule,
+    SolveOptions,
+    solve,
+    tardiness,
+    utilisation,
+    weighted_tardiness,
+)
+from lineops.planning.jssp import parse_jssp
+from lineops.planning.orders import OrderBook, order_book
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path}: cannot read: {exc}") from None
+
+
+def _options(args: argparse.Namespace, objective: Objective) -> SolveOptions:
+    if not args.time_limit > 0:
+        raise CliError(f"--time-limit: must be positive, got {args.time_limit:g}")
+    if args.workers < 1:
+        raise CliError(f"--workers: must be at least 1, got {args.workers}")
+    return SolveOptions(
+        objective=objective,
+        time_limit=args.time_limit,
+        workers=args.workers,
+        fallback=Method(getattr(args, "fallback", Method.EDD.value)),
+    )
+
+
+def _solve(problem: Problem, options: SolveOptions, source: str) -> Schedule:
+    try:
+        return solve(problem, options)
+    except PlanningInputError as exc:
+        raise CliError(f"{source}: {exc}") from None
+    except PlanInfeasibleError as exc:
+        raise CliError(f"{source}: {exc}") from None
+
+
+# ------------------------------------------------------------------------ the order book
+
+
+def _line(path: str, name: str | None) -> ProductionLine:
+    lines = load_lines(path)
+    if name is not None:
+        for line in lines:
+            if line.metadata.name == name:
+                return line
+        found = ", ".join(line.metadata.name for line in lines)
+        raise CliError(f"{path}: no ProductionLine named {name} (the file holds {found})")
+    if len(lines) > 1:
+        raise CliError(f"{path}: holds {len(lines)} ProductionLines; name one with --line")
+    return lines[0]
+
+
+def _book(args: argparse.Namespace, line: ProductionLine) -> OrderBook:
+    try:
+        data = yaml.safe_load(_read(args.orders))
+    except yaml.YAMLError as exc:
+        raise CliError(f"{args.orders}: not valid YAML: {yaml_problem(exc)}") from None
+    if not isinstance(data, dict):
+        raise CliError(f"{args.orders}: expected a mapping with products and orders")
+    horizon = None
+    if args.horizon is not None:
+        try:
+            horizon = timedelta(seconds=parse_duration(args.horizon))
+        except ValueError as exc:
+            raise CliError(f"--horizon: {exc}") from None
+    try:
+        return order_book(data, line, horizon=horizon)
+    except PlanningInputError as exc:
+        raise CliError(f"{args.orders}: {exc}") from None
+
+
+def plan_report(book: OrderBook, schedule: Schedule) -> dict[str, Any]:
+    """The plan as JSON: times as ISO 8601, lengths of time in seconds."""
+    problem = book.problem
+    late = tardiness(problem, schedule)
+    return {
+        "method": schedule.method.value,
+        "status": schedule.status,
+        "objectives": schedule.objectives,
+        "bound": schedule.bound,
+        "start": book.origin.isoformat(),
+        "end": book.at(schedule.makespan).isoformat(),
+        "weightedTardiness": weighted_tardiness(problem, schedule),
+        "lateOrders": sorted(name for name, t in late.items() if t > 0),
+        "schedule": [
+            {
+                "order": a.job,
+                "index": a.index,
+                "workUnit": a.work_unit,
+                "start": book.at(a.start).isoformat(),
+                "end": book.at(a.end).isoformat(),
+            }
+            for a in schedule.assignments
+        ],
+        "tardiness": late,
+        "utilisation": {
+            unit: round(share, 4) for unit, share in utilisation(problem, schedule).items()
+        },
+        "blocked": [
+            {
+                "workUnit": w.work_unit,
+                "start": book.at(w.start).isoformat(),
+                "end": book.at(w.end).isoformat(),
+                "reason": w.reason,
+            }
+            for w in sorted(problem.blocked, key=lambda w: (w.start, w.work_unit))
+        ],
+        "notes": list(schedule.notes),
+    }
+
+
+def _print_plan(report: dict[str, Any], title: str) -> None:
+    print(f"{title}: {report['method']} ({report['status']}), {report['start']} .. {report['end']}")
+    for row in report["schedule"]:
+        print(
+            f"  {row['start']}  {row['end']}  {row['workUnit']:<14} "
+            f"{row['order']} op {row['index']}"
+        )
+    late = report["lateOrders"]
+    print(f"late orders: {', '.join(late) if late else 'none'}")
+    for name in late:
+        print(f"  {name}: {report['tardiness'][name] / 3600:.1f} h late")
+    print("utilisation: " + ", ".join(f"{u} {s:.0%}" for u, s in report["utilisation"].items()))
+    for note in report["notes"]:
+        print(f"note: {note}")
+
+
+def _gantt(
+    out: str, title: str, problem: Problem, schedule: Schedule, book: OrderBook | None
+) -> Path:
+    # Drawing pulls in matplotlib and plotly: only when a chart is asked for.
+    from lineops.services.reports import prepare, write_index
+    from lineops.services.reports.gantt import gantt_content, write_gantt
+
+    directory = Path(out)
+    prepare(directory)
+    content = gantt_content(title, problem, schedule, book.origin if book else None)
+    artifact = write_gantt(content, directory)
+    return write_index(directory, title, [artifact])
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    if not (args.orders and args.line_file):
+        raise CliError(
+            "give --orders FILE and --line-file FILE (or: lineops plan jssp --instance FILE)"
+        )
+    line = _line(args.line_file, args.line)
+    book = _book(args, line)
+    schedule = _solve(book.problem, _options(args, Objective(args.objective)), args.orders)
+    report = plan_report(book, schedule)
+    title = f"Line {line.metadata.name}"
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_plan(report, title)
+    if args.gantt:
+        index = _gantt(args.gantt, title, book.problem, schedule, book)
+        if not args.json:
+            print(f"gantt chart: {index}")
+    return 0
+
+
+# ------------------------------------------------------------------------ job-shop files
+
+
+def run_jssp(args: argparse.Namespace) -> int:
+    try:
+        problem = parse_jssp(_read(args.instance), args.instance)
+    except PlanningInputError as exc:
+        raise CliError(str(exc)) from None
+    schedule = _solve(problem, _options(args, Objective.MAKESPAN), args.instance)
+    rows = [
+        {
+            "job": int(a.job),
+            "index": a.index,
+            "machine": int(a.work_unit),
+            "start": a.start,
+            "end": a.end,
+        }
+        for a in sorted(schedule.assignments, key=lambda a: (int(a.job), a.index))
+    ]
+    if args.json:
+        result = {
+            "makespan": schedule.makespan,
+            "status": schedule.status,
+            "bound": schedule.bound,
+            "method": schedule.method.value,
+            "schedule": rows,
+        }
+        print(json.dumps(result, indent=2))
+    else:
+        bound = "" if schedule.bound is None else f", lower bound {schedule.bound}"
+        print(f"makespan {schedule.makespan} ({schedule.method.value} {schedule.status}{bound})")
+        print("schedule")
+        for row in rows:
+            print(
+                f"  job {row['job']} op {row['index']} machine {row['machine']}: "
+                f"{row['start']}-{row['end']}"
+            )
+    if args.gantt:
+        index = _gantt(args.gantt, Path(args.instance).name, problem, schedule, None)
+        if not args.json:
+            print(f"gantt chart: {index}")
+    return 0
+
+
+def _solver_arguments(parser: argparse.ArgumentParser, time_limit: float) -> None:
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=time_limit,
+        metavar="S",
+        help=f"CP-SAT wall time in seconds (default {time_limit:g})",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="CP-SAT search workers (default 2)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--gantt", metavar="DIR", help="write the Gantt chart (PNG + HTML + index.html) into DIR"
+    )
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan = subparsers.add_parser(
+        "plan",
+        help="production plan (CP-SAT) from an order book and a ProductionLine",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    plan.add_argument(
+        "--orders", metavar="FILE", help="order book (YAML or JSON; see docs/planning.md)"
+    )
+    plan.add_argument("--line-file", metavar="FILE.yaml", help="a ProductionLine manifest")
+    plan.add_argument(
+        "--line", metavar="NAME", help="the ProductionLine in --line-file, when it holds several"
+    )
+    plan.add_argument(
+        "--horizon",
+        metavar="DURATION",
+        help="plan window, e.g. 7d (default: the order book's, else 14d)",
+    )
+    plan.add_argument(
+        "--objective",
+        choices=[o.value for o in Objective],
+        default=Objective.LEXICOGRAPHIC.value,
+        help="tardiness (weighted by priority), makespan, or lexicographic: tardiness, then "
+        "makespan (default)",
+    )
+    plan.add_argument(
+        "--fallback",
+        choices=[Method.EDD.value, Method.WSPT.value],
+        default=Method.EDD.value,
+        help="dispatch rule when CP-SAT finds no plan in time (default edd)",
+    )
+    _solver_arguments(plan, 30.0)
+    plan.set_defaults(func=run_plan)
+    sub = plan.add_subparsers(dest="plan_command", metavar="COMMAND")
+    jssp = sub.add_parser(
+        "jssp",
+        help="solve a job-shop instance (standard format) for makespan",
+        description="Reads the standard job-shop format: '#' comments, a 'jobs machines' line, "
+        "then one line per job of 'machine duration' pairs (machines from 0).",
+    )
+    jssp.add_argument("--instance", required=True, metavar="FILE", help="the instance file")
+    _solver_arguments(jssp, 60.0)
+    jssp.set_defaults(func=run_jssp)

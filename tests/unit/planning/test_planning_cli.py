@@ -1,0 +1,84 @@
+"""`lineops plan` and `lineops plan jssp`: output, Gantt chart files and errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from lineops.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[3]
+LINE = ROOT / "examples" / "productionline.yaml"
+ORDERS = ROOT / "examples" / "orders.yaml"
+FAST = ["--time-limit", "5", "--workers", "1"]
+
+
+def test_jssp_prints_makespan_and_schedule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance = tmp_path / "tiny.txt"
+    instance.write_text("# two jobs\n2 2\n0 3 1 2\n1 4 0 1\n")
+    assert main(["plan", "jssp", "--instance", str(instance), "--json", *FAST]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["makespan"] == 6
+    assert result["status"] == "OPTIMAL"
+    assert {tuple(sorted(row)) for row in result["schedule"]} == {
+        ("end", "index", "job", "machine", "start")
+    }
+    job0 = [row for row in result["schedule"] if row["job"] == 0]
+    assert [(row["index"], row["machine"], row["end"] - row["start"]) for row in job0] == [
+        (0, 0, 3),
+        (1, 1, 2),
+    ]
+    assert main(["plan", "jssp", "--instance", str(instance), *FAST]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("makespan 6 (cp-sat OPTIMAL, lower bound 6)\nschedule\n")
+
+
+def test_a_bad_jssp_file_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    instance = tmp_path / "bad.txt"
+    instance.write_text("# header next\n1 2\n0 3 7 2\n")
+    assert main(["plan", "jssp", "--instance", str(instance), *FAST]) == 2
+    assert capsys.readouterr().err == (
+        f"lineops: error: {instance}: line 3: machine 7 is out of 0..1\n"
+    )
+
+
+def test_plan_writes_json_and_a_gantt_chart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "plan"
+    args = ["plan", "--orders", str(ORDERS), "--line-file", str(LINE), "--json"]
+    assert main([*args, *FAST, "--gantt", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    book = yaml.safe_load(ORDERS.read_text())
+    assert {row["order"] for row in report["schedule"]} == {o["id"] for o in book["orders"]}
+    assert len(report["schedule"]) == 4 * len(book["orders"])  # four-step routings
+    assert set(report["tardiness"]) == {o["id"] for o in book["orders"]}
+    reasons = {w["reason"] for w in report["blocked"]}
+    assert reasons == {"planned die maintenance", "predicted spindle bearing failure (p=0.82)"}
+    assert set(report["utilisation"]) == {"press-01", "furnace-01", "grinder-01", "gauge-01"}
+    page = (out / "plan-gantt.html").read_text()
+    assert "WO-1001" in page and "predicted spindle bearing failure" in page
+    assert (out / "plan-gantt.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "plan-gantt.html" in (out / "index.html").read_text()
+    assert (out / "plotly.min.js").exists()
+
+
+def test_a_bad_order_book_names_the_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = yaml.safe_load(ORDERS.read_text())
+    book["orders"][2]["due"] = "2026-12-01T00:00:00"
+    orders = tmp_path / "orders.yaml"
+    orders.write_text(yaml.safe_dump(book))
+    assert main(["plan", "--orders", str(orders), "--line-file", str(LINE), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lineops: error: {orders}: order WO-1003: due 2026-12-01T00:00:00+01:00")
+
+
+def test_plan_needs_both_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--orders", str(ORDERS)]) == 2
+    assert "give --orders FILE and --line-file FILE" in capsys.readouterr().err
