@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fetch  # noqa: E402  (a script folder, not a package)
+import fetch
 
 CHART = fetch.REPO / "helm" / "lineops"
 SNAPSHOT = fetch.REPO / "helm" / "snapshots" / "default.yaml"

@@ -1,0 +1,588 @@
+"""The Helm chart as a platform team would check it, with the real tools: helm 4 and kubectl
+1.35 (tools/helm/fetch.py, pinned and integrity-checked) against the real kube-apiserver.
+
+* `helm lint`, `helm template` for the default values and each option combination
+  docs/install.md documents, the schema refusing bad values (naming the field), promtool on
+  the chart's alert rules, and the committed default render (helm/snapshots/default.yaml)
+  checked for drift;
+* `kubectl apply --dry-run=server` of every combination's render;
+* `helm install --wait` (kwok makes the operator's Deployment Available), the operator's
+  ServiceAccount's permissions checked by impersonation (`kubectl auth can-i --as`),
+  `helm upgrade` to namespaced RBAC, `helm uninstall` keeping the CRDs, and with
+  `crds.keep=false` removing them.
+
+The cluster tests start their own control plane (through the same support code as the
+session's): the chart owns cluster-scoped objects (the CRDs, ClusterRoles) that the session's
+control plane already holds from config/crd and the operator fixtures, and uninstalling the
+chart must be allowed to delete them without pulling them from under other tests.
+
+helm and kubectl missing fail the tests under CI=true (make test fetches them) and skip them
+elsewhere, like the control plane.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.controlplane import in_ci, load_cplane
+from tests.support.kube import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "helm" / "lineops"
+SUPPORT = REPO / "tests" / "support"
+RELEASE = "lineops"
+NAMESPACE = "lineops-system"
+SA_USER = f"system:serviceaccount:{NAMESPACE}:{RELEASE}"
+
+
+def _load_tool(name: str) -> ModuleType:
+    """tools/helm/<name>.py is a script folder, not a package: import it by path."""
+    key = f"lineops_helm_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, REPO / "tools" / "helm" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Tools:
+    helm: Path
+    kubectl: Path
+    home: Path  # helm's config/cache/data homes, so nothing is written to ~
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "HELM_CONFIG_HOME": str(self.home / "config"),
+            "HELM_CACHE_HOME": str(self.home / "cache"),
+            "HELM_DATA_HOME": str(self.home / "data"),
+        }
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        tool = self.kubectl if args[0] == "kubectl" else self.helm
+        proc = subprocess.run(
+            [str(tool), *args[1:]],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Tools:
+    fetch = _load_tool("fetch")
+    try:
+        folder = fetch.fetch()
+    except (fetch.FetchError, OSError) as exc:
+        if in_ci():
+            pytest.fail(f"helm and kubectl are required in CI (make helm fetches them): {exc}")
+        pytest.skip(f"no helm/kubectl: {exc}")
+    return Tools(folder / "helm", folder / "kubectl", tmp_path_factory.mktemp("helm-home"))
+
+
+def template(tools: Tools, values: dict[str, Any] | None = None, tmp: Path | None = None) -> str:
+    args = ["helm", "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    if values:
+        assert tmp is not None
+        path = tmp / "values.yaml"
+        path.write_text(yaml.safe_dump(values))
+        args += ["--values", str(path)]
+    return tools.run(*args).stdout
+
+
+def objects(rendered: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(kind, namespace/name or name) -> object, for every document of a render."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in yaml.safe_load_all(rendered):
+        if not doc:
+            continue
+        meta = doc["metadata"]
+        key = f"{meta['namespace']}/{meta['name']}" if "namespace" in meta else meta["name"]
+        out[(doc["kind"], key)] = doc
+    return out
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, str]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+# Option combinations docs/install.md documents; each is rendered, checked and dry-run.
+COMBINATIONS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "crds-off": {"crds": {"enabled": False, "keep": True}},
+    "crds-not-kept": {"crds": {"enabled": True, "keep": False}},
+    "watch-namespaces": {"operator": {"watchNamespaces": ["lines-a", "lines-b"]}},
+    "cluster-stores": {
+        "image": {"digest": "sha256:" + "a" * 64},
+        "dataPlane": {"dbSecret": "lineops-db", "image": "registry.example/lineops:1.2.3"},
+        "kfp": {
+            "host": "http://ml-pipeline.kubeflow.svc:8888",
+            "tokenSecret": {"name": "kfp-token", "key": "token"},
+            "experiment": "plant-a",
+            "namespace": "kubeflow-user",
+        },
+        "modelStore": {"existingClaim": "lineops-models"},
+        "training": {"enabled": False},
+        "operator": {"extraEnv": [{"name": "LINEOPS_RESYNC_SECONDS", "value": "30"}]},
+    },
+    "monitoring": {
+        "metrics": {
+            "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+            "prometheusRule": {"enabled": True, "notReadyFor": "30m"},
+        }
+    },
+    "existing-service-account": {
+        "rbac": {"create": False},
+        "serviceAccount": {"create": False, "name": "platform-operator"},
+    },
+}
+
+
+def test_helm_lint(tools: Tools) -> None:
+    proc = tools.run("helm", "lint", "--strict", str(CHART))
+    assert "0 chart(s) failed" in proc.stdout
+
+
+@pytest.mark.parametrize("combination", sorted(COMBINATIONS))
+def test_template_renders_each_documented_combination(
+    tools: Tools, combination: str, tmp_path: Path
+) -> None:
+    rendered = objects(template(tools, COMBINATIONS[combination], tmp_path))
+    kinds = sorted({kind for kind, _ in rendered})
+    deployment = rendered[("Deployment", f"{NAMESPACE}/{RELEASE}")]
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    env = env_of(deployment)
+    # What every install has: one Recreate replica, hardened, probed, the cluster profile.
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"]["port"] == "metrics"
+    assert {"requests", "limits"} <= set(container["resources"])
+    assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/var/lib/lineops/data"}
+    assert env["LINEOPS_PROFILE"] == "cluster"
+    assert len(env) == len(container["env"]), "a variable is set twice"
+    crds = [k for k in rendered if k[0] == "CustomResourceDefinition"]
+
+    if combination == "default":
+        assert kinds == [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CustomResourceDefinition",
+            "Deployment",
+            "Service",
+            "ServiceAccount",
+        ]
+        assert len(crds) == 2
+        for key in crds:
+            annotations = rendered[key]["metadata"]["annotations"]
+            assert annotations["helm.sh/resource-policy"] == "keep"
+        assert container["args"] == ["operator", "run", "--all-namespaces"]
+        assert container["image"] == "ghcr.io/lineops/lineops:0.1.0"
+        assert env["LINEOPS_IMAGE"] == container["image"]
+        assert env["LINEOPS_TRAINING"] == "on"
+        assert not {"LINEOPS_KFP_HOST", "LINEOPS_DB_SECRET", "LINEOPS_MODEL_STORE"} & set(env)
+    elif combination == "crds-off":
+        assert crds == []
+    elif combination == "crds-not-kept":
+        assert len(crds) == 2
+        assert all("annotations" not in rendered[k]["metadata"] for k in crds)
+    elif combination == "watch-namespaces":
+        assert container["args"] == [
+            "operator",
+            "run",
+            "--namespace=lines-a",
+            "--namespace=lines-b",
+        ]
+        # Application rules are bound only where the operator watches; kopf's own stay
+        # cluster-wide (CRDs, namespaces and Events are not namespaced questions).
+        bindings = {k for k in rendered if k[0] in ("RoleBinding", "ClusterRoleBinding")}
+        assert bindings == {
+            ("RoleBinding", f"lines-a/{RELEASE}"),
+            ("RoleBinding", f"lines-b/{RELEASE}"),
+            ("ClusterRoleBinding", f"{RELEASE}-framework"),
+        }
+    elif combination == "cluster-stores":
+        assert container["image"] == "ghcr.io/lineops/lineops@sha256:" + "a" * 64
+        assert env["LINEOPS_IMAGE"] == "registry.example/lineops:1.2.3"
+        assert env["LINEOPS_DB_SECRET"] == "lineops-db"
+        assert env["LINEOPS_KFP_HOST"] == "http://ml-pipeline.kubeflow.svc:8888"
+        assert env["LINEOPS_KFP_EXPERIMENT"] == "plant-a"
+        assert env["LINEOPS_KFP_NAMESPACE"] == "kubeflow-user"
+        assert env["LINEOPS_KFP_TOKEN_FILE"] == "/var/run/secrets/lineops/kfp/token"
+        assert env["LINEOPS_MODEL_STORE"] == "/var/lib/lineops/model-store"
+        assert env["LINEOPS_TRAINING"] == "off"
+        assert env["LINEOPS_RESYNC_SECONDS"] == "30"
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["kfp-token"]["secret"]["secretName"] == "kfp-token"
+        assert volumes["model-store"]["persistentVolumeClaim"] == {
+            "claimName": "lineops-models",
+            "readOnly": True,
+        }
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts["model-store"]["readOnly"] is True
+    elif combination == "monitoring":
+        monitor = rendered[("ServiceMonitor", f"{NAMESPACE}/{RELEASE}")]
+        service = rendered[("Service", f"{NAMESPACE}/{RELEASE}-metrics")]
+        assert monitor["metadata"]["labels"]["release"] == "prom"
+        # The ServiceMonitor selects exactly the metrics Service, by its port name.
+        selected = monitor["spec"]["selector"]["matchLabels"]
+        assert selected.items() <= service["metadata"]["labels"].items()
+        assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+        rule = rendered[("PrometheusRule", f"{NAMESPACE}/{RELEASE}")]
+        alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
+        assert set(alerts) == {
+            "LineopsOperatorDown",
+            "LineopsReconcileErrors",
+            "LineopsResourceNotReady",
+            "LineopsTrainingFailed",
+        }
+        assert alerts["LineopsResourceNotReady"]["for"] == "30m"
+    elif combination == "existing-service-account":
+        assert kinds == ["CustomResourceDefinition", "Deployment", "Service"]
+        assert pod["serviceAccountName"] == "platform-operator"
+
+
+def test_alert_rules_use_only_the_operators_series_and_pass_promtool(
+    tools: Tools, tmp_path: Path
+) -> None:
+    """Every metric an alert names is one the operator exports (or Prometheus' own `up`),
+    and promtool accepts the rule file."""
+    from lineops.backends.metrics import OperatorMetrics
+
+    rendered = objects(template(tools, COMBINATIONS["monitoring"], tmp_path))
+    groups = rendered[("PrometheusRule", f"{NAMESPACE}/{RELEASE}")]["spec"]["groups"]
+    exported = {m.name for m in OperatorMetrics().registry.collect()} | {"up"}
+    # prometheus_client names counters without _total in collect(); Prometheus sees both.
+    exported |= {f"{name}_total" for name in exported}
+    for group in groups:
+        for rule in group["rules"]:
+            named = {tok for tok in _identifiers(rule["expr"]) if tok.startswith("lineops_")}
+            assert named <= exported, f"{rule['alert']}: unknown series {named - exported}"
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        assert not in_ci(), "promtool (Debian package prometheus) is required in CI"
+        pytest.skip("promtool not installed")
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": groups}))
+    check = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0 and "SUCCESS" in check.stdout, check.stdout + check.stderr
+
+
+def _identifiers(expr: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr))
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+        ({"image": {"digest": "latest"}}, "/image/digest"),
+        ({"operator": {"metricsPort": 0}}, "/operator/metricsPort"),
+        ({"operator": {"watchNamespaces": ["Not_A_Namespace"]}}, "/operator/watchNamespaces/0"),
+        ({"crds": {"enabled": "yes"}}, "/crds/enabled"),
+        (
+            {"operator": {"extraEnv": [{"name": "PATH", "value": "/x"}]}},
+            "/operator/extraEnv/0/name",
+        ),
+        ({"kfp": {"host": "ml-pipeline:8888"}}, "/kfp/host"),
+        (
+            {"metrics": {"prometheusRule": {"notReadyFor": "15 minutes"}}},
+            "/metrics/prometheusRule/notReadyFor",
+        ),
+        ({"grafana": {"dashboards": {"enabled": True}}}, "/grafana/dashboards/enabled"),
+        ({"operater": {}}, "additional properties 'operater' not allowed"),
+        # Checks the schema cannot express fail in the templates, naming the field.
+        (
+            {"operator": {"extraEnv": [{"name": "LINEOPS_IMAGE", "value": "x"}]}},
+            "operator.extraEnv[0].name: LINEOPS_IMAGE is set by the chart",
+        ),
+        (
+            {"kfp": {"tokenSecret": {"name": "kfp", "key": "token"}}},
+            "kfp.tokenSecret.name is set but kfp.host is empty",
+        ),
+        (
+            {
+                "metrics": {
+                    "service": {"enabled": False, "port": 8080},
+                    "serviceMonitor": {"enabled": True},
+                }
+            },
+            "metrics.serviceMonitor.enabled needs metrics.service.enabled",
+        ),
+    ],
+)
+def test_bad_values_are_refused_naming_the_field(
+    tools: Tools, values: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(values))
+    proc = tools.run("helm", "template", RELEASE, str(CHART), "--values", str(path), check=False)
+    assert proc.returncode != 0, f"accepted {values}"
+    assert message in proc.stderr, proc.stderr
+
+
+def test_default_render_matches_the_committed_snapshot(tools: Tools) -> None:
+    snapshot = _load_tool("snapshot")
+    committed = snapshot.SNAPSHOT.read_text()
+    assert snapshot.render(tools.helm) == committed, (
+        "helm/snapshots/default.yaml differs from `helm template` of the chart; review the "
+        "change and refresh it with `make helm-snapshot`"
+    )
+
+
+# --- against a real kube-apiserver --------------------------------------------------------
+
+# Stand-in for the Prometheus Operator's ServiceMonitor CRD (its release files cannot be
+# fetched here), like tests/support/prometheusrule_crd.yaml: same group, version, kind and
+# scope; the spec is kept whole.
+SERVICE_MONITOR_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
+    "spec": {
+        "group": "monitoring.coreos.com",
+        "names": {
+            "kind": "ServiceMonitor",
+            "listKind": "ServiceMonitorList",
+            "plural": "servicemonitors",
+            "singular": "servicemonitor",
+        },
+        "scope": "Namespaced",
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kubeconfig: str
+
+
+@pytest.fixture(scope="module")
+def cluster(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A control plane of its own with kwok's node, the monitoring CRDs, and the namespaces
+    the combinations name."""
+    cplane = load_cplane()
+    try:
+        cp = cplane.up(tmp_path_factory.mktemp("helm-controlplane"), with_nodes=True)
+    except cplane.ControlPlaneError as exc:
+        if in_ci():
+            pytest.fail(f"the test control plane is required in CI: {exc}")
+        pytest.skip(f"no test control plane: {exc}")
+    try:
+        kc = cp.kubeconfig
+        crd_file = tmp_path_factory.mktemp("crds") / "servicemonitor.yaml"
+        crd_file.write_text(yaml.safe_dump(SERVICE_MONITOR_CRD))
+        for path in (crd_file, SUPPORT / "prometheusrule_crd.yaml"):
+            tools.run("kubectl", "--kubeconfig", kc, "apply", "--server-side", "-f", str(path))
+        tools.run(
+            "kubectl", "--kubeconfig", kc, "wait", "--for=condition=Established",
+            "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com",
+            "crd/prometheusrules.monitoring.coreos.com",
+        )  # fmt: skip
+        for ns in (NAMESPACE, "lines-a", "lines-b", "elsewhere"):
+            tools.run("kubectl", "--kubeconfig", kc, "create", "namespace", ns)
+        yield Cluster(kc)
+    finally:
+        cp.stop()
+
+
+@pytest.mark.parametrize("combination", sorted(COMBINATIONS))
+def test_server_side_dry_run_of_each_combination(
+    tools: Tools, cluster: Cluster, combination: str, tmp_path: Path
+) -> None:
+    """The kube-apiserver validates every object of the render (schemas, CRD structure,
+    RBAC references) without storing it."""
+    manifest = tmp_path / "rendered.yaml"
+    manifest.write_text(template(tools, COMBINATIONS[combination], tmp_path))
+    proc = tools.run(
+        "kubectl", "--kubeconfig", cluster.kubeconfig, "apply", "--dry-run=server",
+        "--server-side", "--field-manager=helm-test", "-f", str(manifest),
+    )  # fmt: skip
+    assert "(server dry run)" in proc.stdout
+
+
+def can_i(tools: Tools, cluster: Cluster, verb: str, resource: str, namespace: str | None) -> bool:
+    args = ["kubectl", "--kubeconfig", cluster.kubeconfig, "auth", "can-i", verb, resource]
+    args += ["--as", SA_USER]
+    args += ["--namespace", namespace] if namespace else ["--all-namespaces"]
+    proc = tools.run(*args, check=False)
+    assert proc.stdout.strip() in ("yes", "no"), proc.stdout + proc.stderr
+    return proc.stdout.strip() == "yes"
+
+
+# What the operator does (docs/operator.md, RBAC) in a namespace with lines...
+NEEDED = [
+    ("watch", "productionlines.lineops.io"),
+    ("patch", "productionlines.lineops.io/status"),
+    ("patch", "qualitymodels.lineops.io/status"),
+    ("create", "configmaps"),
+    ("create", "deployments.apps"),
+    ("patch", "services"),
+    ("create", "prometheusrules.monitoring.coreos.com"),
+    ("create", "events"),
+]
+# ...and what it must never be able to do there.
+FORBIDDEN = [
+    ("get", "secrets"),
+    ("list", "secrets"),
+    ("delete", "productionlines.lineops.io"),
+    ("create", "pods"),
+    ("create", "pods/exec"),
+    ("create", "rolebindings.rbac.authorization.k8s.io"),
+    ("impersonate", "serviceaccounts"),
+    ("create", "serviceaccounts/token"),
+]
+# Cluster-scoped: kopf's scan is needed; changing CRDs or roles is not.
+CLUSTER_NEEDED = [("list", "customresourcedefinitions.apiextensions.k8s.io")]
+CLUSTER_FORBIDDEN = [
+    ("delete", "customresourcedefinitions.apiextensions.k8s.io"),
+    ("list", "clusterroles.rbac.authorization.k8s.io"),
+    ("escalate", "clusterroles.rbac.authorization.k8s.io"),
+    ("delete", "namespaces"),
+    ("*", "*"),
+]
+
+
+def deployment(tools: Tools, cluster: Cluster) -> dict[str, Any]:
+    out = tools.run(
+        "kubectl", "--kubeconfig", cluster.kubeconfig, "get", "deployment", RELEASE,
+        "--namespace", NAMESPACE, "-o", "json",
+    ).stdout  # fmt: skip
+    return dict(json.loads(out))
+
+
+def crd_names(tools: Tools, cluster: Cluster) -> set[str]:
+    out = tools.run("kubectl", "--kubeconfig", cluster.kubeconfig, "get", "crd", "-o", "name")
+    return {
+        line.removeprefix("customresourcedefinition.apiextensions.k8s.io/")
+        for line in out.stdout.split()
+    }
+
+
+LINEOPS_CRDS = {"productionlines.lineops.io", "qualitymodels.lineops.io"}
+
+
+def test_install_upgrade_uninstall(tools: Tools, cluster: Cluster) -> None:
+    kc = ["--kubeconfig", cluster.kubeconfig]
+    helm = ["helm", *kc, "--namespace", NAMESPACE]
+
+    # Install and wait (helm's kstatus watcher) until kwok reports the Pod Ready and the
+    # Deployment Available.
+    tools.run(*helm, "install", RELEASE, str(CHART), "--wait", "--timeout", "3m")
+    available = [
+        c for c in deployment(tools, cluster)["status"]["conditions"] if c["type"] == "Available"
+    ]
+    assert available and available[0]["status"] == "True"
+    assert crd_names(tools, cluster) >= LINEOPS_CRDS
+
+    # Least privilege, judged by the API server for the chart's ServiceAccount.
+    for verb, resource in NEEDED:
+        assert can_i(tools, cluster, verb, resource, "lines-a"), f"cannot {verb} {resource}"
+    for verb, resource in FORBIDDEN:
+        assert not can_i(tools, cluster, verb, resource, "lines-a"), f"can {verb} {resource}"
+    for verb, resource in CLUSTER_NEEDED:
+        assert can_i(tools, cluster, verb, resource, None), f"cannot {verb} {resource}"
+    for verb, resource in CLUSTER_FORBIDDEN:
+        assert not can_i(tools, cluster, verb, resource, None), f"can {verb} {resource}"
+
+    # Upgrade to watching two namespaces: the application rules move from a cluster-wide
+    # binding to RoleBindings there, so the operator loses them elsewhere.
+    generation = deployment(tools, cluster)["metadata"]["generation"]
+    tools.run(
+        *helm, "upgrade", RELEASE, str(CHART), "--wait", "--timeout", "3m",
+        "--set", "operator.watchNamespaces={lines-a,lines-b}",
+    )  # fmt: skip
+    upgraded = deployment(tools, cluster)
+    assert upgraded["metadata"]["generation"] > generation
+    args = upgraded["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--namespace=lines-a" in args and "--all-namespaces" not in args
+
+    def rolled_out() -> bool:
+        status = deployment(tools, cluster)["status"]
+        return bool(
+            status.get("observedGeneration", 0) >= upgraded["metadata"]["generation"]
+            and status.get("updatedReplicas") == 1
+            and status.get("availableReplicas") == 1
+        )
+
+    wait_for(rolled_out, timeout=60, interval=0.5, what="the upgraded Deployment Available")
+    assert can_i(tools, cluster, "create", "deployments.apps", "lines-b")
+    assert not can_i(tools, cluster, "create", "deployments.apps", "elsewhere")
+    assert not can_i(tools, cluster, "watch", "productionlines.lineops.io", "elsewhere")
+    assert can_i(tools, cluster, "list", "customresourcedefinitions.apiextensions.k8s.io", None)
+
+    # Uninstall: the operator and its permissions go, the CRDs (and so every line) stay.
+    tools.run(*helm, "uninstall", RELEASE, "--wait", "--timeout", "2m")
+    gone = tools.run(
+        "kubectl", *kc, "get", "deployment", RELEASE, "--namespace", NAMESPACE, check=False
+    )
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+    assert not can_i(tools, cluster, "list", "customresourcedefinitions.apiextensions.k8s.io", None)
+    assert crd_names(tools, cluster) >= LINEOPS_CRDS
+
+    # crds.keep=false: the same release adopts the kept CRDs (their helm annotations name
+    # it) and this time uninstall removes them.
+    tools.run(
+        *helm, "install", RELEASE, str(CHART), "--wait", "--timeout", "3m",
+        "--set", "crds.keep=false",
+    )  # fmt: skip
+    tools.run(*helm, "uninstall", RELEASE, "--wait", "--timeout", "2m")
+    wait_for(
+        lambda: not (LINEOPS_CRDS & crd_names(tools, cluster)),
+        timeout=60,
+        interval=0.5,
+        what="the CRDs to be deleted with crds.keep=false",
+    )
