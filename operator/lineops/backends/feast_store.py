@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -260,16 +260,29 @@ def _feast_errors(doing: str) -> Iterator[None]:
 class FeastStore:
     """A Feast FeatureStore plus what lineops needs from it, one instance per operator."""
 
-    def __init__(self, store: FeatureStore) -> None:
-        self.store = store
+    def __init__(self, store: FeatureStore | Callable[[], FeatureStore]) -> None:
+        # A factory defers building the FeatureStore to the first use: building it loads the
+        # offline store's plugins (dask, which imports scipy), which an operator with no
+        # line yet should not carry.
+        self._store = store
+        self._store_lock = threading.Lock()
         # The file registry is rewritten whole on every apply: serialise writers.
         self._apply_lock = threading.Lock()
         self._plans: dict[str, LineFeaturePlan] = {}
         self._refs: dict[str, list[str]] = {}
 
+    @property
+    def store(self) -> FeatureStore:
+        if not isinstance(self._store, FeatureStore):
+            with self._store_lock:
+                if not isinstance(self._store, FeatureStore):
+                    self._store = self._store()
+        return self._store
+
     @classmethod
     def local(cls, data_dir: Path, project: str = PROJECT) -> FeastStore:
-        return cls(FeatureStore(config=local_config(data_dir, project)))
+        """Built on first use (see ``__init__``)."""
+        return cls(lambda: FeatureStore(config=local_config(data_dir, project)))
 
     @classmethod
     def from_repo(cls, repo_path: Path) -> FeastStore:

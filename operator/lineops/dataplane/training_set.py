@@ -292,8 +292,9 @@ def _events_of(events: list[MachineEvent], unit: str) -> tuple[np.ndarray, list[
     mine = [e for e in events if e.work_unit == unit]
     stamps = pd.to_datetime([e.timestamp for e in mine], utc=True, format="ISO8601")
     ns = np.asarray(stamps.astype("int64"), dtype=np.int64)
-    # By instant, not by text: records keep the offset they were sent with (+01:00 and Z
-    # texts do not sort in time order); stable, so ties keep the store's order.
+    # By instant, not by text: records stored before timestamps were normalised to UTC keep
+    # the offset they were sent with (+01:00 and Z texts do not sort in time order); stable,
+    # so ties keep the store's order.
     order = np.argsort(ns, kind="stable")
     return ns[order], [mine[i] for i in order]
 

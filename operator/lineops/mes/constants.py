@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy.special import ndtr
 
 from lineops.mes.errors import MesInputError
 
@@ -68,6 +67,8 @@ def _gauss(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
 def _range_moments(n: int) -> tuple[float, float]:
     # P(R > r) = 1 - n * integral phi(x) (Phi(x + r) - Phi(x))^(n-1) dx, then
     # E[R] = integral P(R > r) dr and E[R^2] = integral 2 r P(R > r) dr.
+    from scipy.special import ndtr  # on first use: the operator starts without scipy
+
     x, wx = _gauss(_X_LO, _X_HI)
     r, wr = _gauss(0.0, _R_HI)
     phi = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from lineops.mes.data import FloatArray
 from lineops.mes.errors import MesInputError
@@ -83,6 +82,8 @@ def feature_drift(
         ref = _clean(ref_values, name)
         cur = _clean(current[name], name)
         value = psi(ref, cur, bins)
+        from scipy import stats  # on first use: the operator starts without scipy
+
         ks = stats.ks_2samp(ref, cur)
         results.append(
             FeatureDrift(name, value, psi_band(value), float(ks.statistic), float(ks.pvalue))

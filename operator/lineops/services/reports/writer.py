@@ -11,9 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Final
 
-from lineops.services.reports import pages, png
+from lineops.services.reports import pages
 from lineops.services.reports.content import (
     CapabilityContent,
     ControlChartContent,
@@ -36,6 +37,14 @@ class Artifact:
     ok: bool | None = None  # in control / capable / on target; None when not judged
 
 
+
+def _png() -> ModuleType:
+    """The PNG renderer, imported on first use: matplotlib stays out of every process that
+    only parses the CLI (the operator is started through it) or never writes a report."""
+    from lineops.services.reports import png
+
+    return png
+
 def file_stem(name: str) -> str:
     """A name safe as a file name on every platform (characteristic names already are)."""
     return _UNSAFE.sub("_", name).strip("._") or "chart"
@@ -51,7 +60,7 @@ def write_control_chart(content: ControlChartContent, out_dir: Path, stem: str) 
     n = content.violation_count
     return Artifact(
         title=f"{content.title}: {content.kind.value} control chart",
-        png=png.control_chart_png(content, out_dir / f"{base}.png"),
+        png=_png().control_chart_png(content, out_dir / f"{base}.png"),
         html=_write(out_dir / f"{base}.html", pages.control_chart_page(content, base)),
         summary="in control" if n == 0 else f"{n} run-rule violation(s)",
         ok=n == 0,
@@ -66,7 +75,7 @@ def write_capability(
     pp = "-" if r.ppk is None else f"{r.ppk:.2f}"
     return Artifact(
         title=f"{content.title}: capability",
-        png=png.capability_png(content, out_dir / f"{base}.png"),
+        png=_png().capability_png(content, out_dir / f"{base}.png"),
         html=_write(out_dir / f"{base}.html", pages.capability_page(content, base)),
         summary=f"Cpk {r.cpk:.2f}, Ppk {pp}",
         ok=None if cpk_target is None else r.cpk >= cpk_target,
@@ -80,7 +89,7 @@ def write_oee(
     o = content.oee
     return Artifact(
         title=f"{content.title}: OEE waterfall",
-        png=png.waterfall_png(content, out_dir / f"{base}.png"),
+        png=_png().waterfall_png(content, out_dir / f"{base}.png"),
         html=_write(out_dir / f"{base}.html", pages.oee_page(content, base)),
         summary=f"OEE {percent(o.oee)} (A {percent(o.availability)}, "
         f"P {percent(o.performance)}, Q {percent(o.quality)})",
