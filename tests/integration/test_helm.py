@@ -594,3 +594,57 @@ def test_install_upgrade_uninstall(tools: Tools, cluster: Cluster) -> None:
         interval=0.5,
         what="the CRDs to be deleted with crds.keep=false",
     )
+
+
+# --- the image's Dockerfile ---------------------------------------------------------------
+
+DOCKERFILE = REPO / "operator" / "Dockerfile"
+INSTRUCTIONS = {
+    "FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME",
+    "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+}  # fmt: skip
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped: the
+    Dockerfile's own grammar, enough to check it where no Docker engine can build it."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        pending = (pending + " " + line.removesuffix("\\").strip()).strip()
+        if line.endswith("\\"):
+            continue
+        word, _, rest = pending.partition(" ")
+        out.append((word, rest.strip()))
+        pending = ""
+    assert not pending, f"operator/Dockerfile ends inside a continued line: {pending!r}"
+    return out
+
+
+def test_dockerfile_is_well_formed_and_its_context_exists() -> None:
+    """No Docker engine here (docs/install.md, Images): check what can be checked without
+    one: known instructions, the slim Python 3.11 base, every COPY source present in the
+    repository and let through by Dockerfile.dockerignore, a numeric non-root USER last."""
+    steps = _instructions(DOCKERFILE.read_text())
+    unknown = [word for word, _ in steps if word not in INSTRUCTIONS]
+    assert not unknown, f"operator/Dockerfile: unknown instructions {unknown}"
+    args = dict(a.partition("=")[::2] for w, a in steps if w == "ARG" and "=" in a)
+    assert args["PYTHON_IMAGE"] == "python:3.11-slim"
+    assert [w for w, _ in steps].count("FROM") == 2  # build stage + runtime stage
+    ignore = (REPO / "operator" / "Dockerfile.dockerignore").read_text().splitlines()
+    allowed = {line[1:] for line in ignore if line.startswith("!")}
+    for word, rest in steps:
+        if word != "COPY" or rest.startswith("--from"):
+            continue
+        *sources, _target = rest.split()
+        for source in sources:
+            assert (REPO / source).exists(), f"operator/Dockerfile: COPY {source}: no such path"
+            assert any(source == a or source.startswith(a + "/") for a in allowed), (
+                f"operator/Dockerfile: COPY {source} is excluded by Dockerfile.dockerignore"
+            )
+    users = [rest for word, rest in steps if word == "USER"]
+    assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
+    assert "lock.txt" in " ".join(rest for word, rest in steps if word in ("COPY", "RUN"))
