@@ -35,7 +35,8 @@ venv: $(STAMP)
 # Debian packages the tests use (real servers, no mocks). Installed only when missing.
 # postgresql: Debian 12's PostgreSQL 15; the tests run their own throwaway server from
 # /usr/lib/postgresql/<major>/bin as an unprivileged user (tests/support/postgres.py).
-SYSTEM_DEPS := openssl prometheus mosquitto postgresql
+# chromium + chromium-driver: the line page is tested in a real headless browser (selenium).
+SYSTEM_DEPS := openssl prometheus mosquitto postgresql chromium chromium-driver
 system-deps:
 	@missing=""; for p in $(SYSTEM_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
