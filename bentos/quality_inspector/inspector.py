@@ -1,0 +1,136 @@
+"""The quality inspector without the web framework: the champion, its card, the online
+features, a short history of them per work unit, and scoring through the pipeline's code.
+
+Scoring is ``lineops_pipelines.models.scoring.score_rows``, the path ``lineops model score``
+takes, so a served label is the label the CLI reports (classes the model cannot tell from
+normal are reported as normal). Models that read a window of rows (their ``window`` in
+``model.json``) score the series of online feature rows this process has seen for the unit,
+one row per new feature timestamp, and answer null until the window is full.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lineops_pipelines import registry
+from lineops_pipelines.models.common import MODEL_JSON
+from lineops_pipelines.models.scoring import Model, load, score_rows
+
+from quality_inspector import errors
+from quality_inspector.config import ServingConfig
+from quality_inspector.features import OnlineFeatures
+
+RESULT_FIELDS = ("label", "raw_label", "probabilities", "score", "alarm", "rul")
+
+
+@dataclass(frozen=True)
+class Champion:
+    tag: str
+    model: Model
+    task: str
+    features: list[str]
+    window: int  # rows the model needs before it answers
+    card: dict[str, Any]  # the training set's card (line, namespace, featureService, ...)
+
+    @classmethod
+    def load(cls, tag: str) -> Champion:
+        directory = registry.model_path(tag)
+        meta = json.loads((Path(directory) / MODEL_JSON).read_text())
+        metadata, _labels = registry.info(tag)
+        model = load(str(directory))
+        task = str(meta.get("task") or metadata.get("task") or "")
+        card = metadata.get("training_set") or {}
+        return cls(
+            tag, model, task, list(meta["features"]), max(1, int(meta.get("window") or 1)), card
+        )
+
+
+@dataclass
+class History:
+    """Online feature rows of one work unit, one per feature timestamp, oldest first."""
+
+    rows: deque[tuple[pd.Timestamp, np.ndarray]] = field(default_factory=deque)
+
+    def add(self, when: pd.Timestamp, row: np.ndarray, keep: int) -> None:
+        if self.rows and self.rows[-1][0] >= when:
+            return  # the same window as before (no new readings since): not a new row
+        self.rows.append((when, row))
+        while len(self.rows) > keep:
+            self.rows.popleft()
+
+    def series(self) -> np.ndarray:
+        return np.vstack([r for _, r in self.rows])
+
+
+def result_of(scored: dict[str, Any]) -> dict[str, Any]:
+    return {k: scored.get(k) for k in RESULT_FIELDS}
+
+
+class Inspector:
+    def __init__(self, config: ServingConfig, champion: Champion, features: OnlineFeatures) -> None:
+        self.config = config
+        self.champion = champion
+        self.features = features
+        self._history: dict[str, History] = {}
+        self._lock = threading.Lock()  # sync APIs run in a thread pool
+        self._keep = max(champion.window, config.history_rows)
+
+    def predict(self, work_unit: str, now: pd.Timestamp) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the answer's fields, the features used) for the unit's newest online features."""
+        online = self.features.row(work_unit)
+        if online.timestamp is None:
+            raise errors.unknown_work_unit(work_unit, self.features.service, self.features.line)
+        # Stale before missing: old features are the bigger problem (the unit stopped
+        # reporting), whatever they hold.
+        age = (now - online.timestamp).total_seconds()
+        if age > self.config.max_feature_age_s:
+            raise errors.stale(
+                work_unit, age, self.config.max_feature_age_s, online.timestamp.isoformat()
+            )
+        missing = [n for n in self.champion.features if online.values.get(n) is None]
+        if missing:
+            raise errors.missing_features(work_unit, missing)
+        used = {n: float(online.values[n]) for n in self.champion.features}  # type: ignore[arg-type]
+        row = np.array([used[n] for n in self.champion.features], dtype=float)
+        with self._lock:
+            history = self._history.setdefault(work_unit, History())
+            history.add(online.timestamp, row, self._keep)
+            series = history.series()
+            seen = len(history.rows)
+        scored = score_rows(self.champion.model, series)[-1]
+        answer = {
+            **result_of(scored),
+            "feature_timestamp": online.timestamp.to_pydatetime(),
+            "feature_age_seconds": round(age, 3),
+            "history_rows": seen,
+            "rows_needed": self.champion.window,
+        }
+        return answer, used
+
+    def predict_batch(self, columns: list[str], rows: list[list[float]]) -> list[dict[str, Any]]:
+        """Score rows of feature values as one series, in order (a backfill)."""
+        if len(rows) > self.config.max_batch_rows:
+            raise errors.too_large(len(rows), self.config.max_batch_rows)
+        index = {name: i for i, name in enumerate(columns)}
+        if len(index) != len(columns):
+            raise errors.bad_field("columns", "a feature is named twice")
+        missing = [n for n in self.champion.features if n not in index]
+        if missing:
+            raise errors.bad_field("columns", f"the model needs {', '.join(missing)}")
+        for i, values in enumerate(rows):
+            if len(values) != len(columns):
+                raise errors.bad_field(
+                    f"rows[{i}]", f"{len(values)} values for {len(columns)} columns"
+                )
+        matrix = np.asarray(rows, dtype=float)[:, [index[n] for n in self.champion.features]]
+        if not np.isfinite(matrix).all():
+            bad = int(np.argwhere(~np.isfinite(matrix))[0][0])
+            raise errors.bad_field(f"rows[{bad}]", "holds a value that is not finite")
+        return [result_of(r) for r in score_rows(self.champion.model, matrix)]

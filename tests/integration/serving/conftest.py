@@ -1,0 +1,123 @@
+"""Fixtures for the serving tests: a small fault classifier registered in a private BentoML
+store, and a real data plane with a real local Feast store (the embedded profile's layout)
+holding online features of the example line."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from lineops.api.productionline import ProductionLineSpec
+from lineops.backends.feast_store import FeastStore
+from lineops.dataplane.app import DataPlaneApp
+from lineops.dataplane.db.database import embedded_url
+from lineops.dataplane.lines import LineRef
+from prometheus_client import CollectorRegistry
+
+from tests.support.dataplane_server import EXAMPLE_LINE, ServedApp
+
+LINE: Final = LineRef("plant-a", "press-line-1")
+FEATURES: Final = ["ram_force__mean", "ram_force__max", "vibration_rms__mean"]
+MODEL_WINDOW: Final = 2  # rows the classifier reads: the service answers from the second
+
+
+@pytest.fixture(scope="module")
+def model_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """(BENTOML_HOME, tag) of a fault classifier over ``FEATURES``: class ``1`` is a high
+    ram force. Trained in seconds on a synthetic frame (three runs)."""
+    from lineops_pipelines import registry, training
+
+    home = tmp_path_factory.mktemp("bentoml")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("BENTOML_HOME", str(home))
+    patch.setenv("BENTOML_DO_NOT_TRACK", "True")
+    rng = np.random.default_rng(0)
+    frames = []
+    for run, fault in (("a", 0), ("b", 1), ("c", 0), ("d", 1)):
+        force = rng.normal(1000.0 + 800.0 * fault, 20.0, size=80)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "run": run,
+                    "sample": np.arange(80),
+                    "fault": fault,
+                    "ram_force__mean": force,
+                    "ram_force__max": force + rng.normal(50.0, 5.0, size=80),
+                    "vibration_rms__mean": rng.normal(3.0, 0.2, size=80),
+                }
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    overrides = {"window": MODEL_WINDOW, "diff_window": 0, "sequence": "none", "trees": 20}
+    model = training.train(
+        "fault-classification", frame, FEATURES, "fault", epochs=2, overrides=overrides
+    )
+    out = training.save(model, home / "candidate", {"macro_f1": 1.0}, {})
+    card = {"line": LINE.name, "namespace": LINE.namespace, "featureService": "sensor_window_v1"}
+    tag = registry.register(
+        out, "press-fault", {"task": "fault-classification", "training_set": card}
+    )
+    yield home, tag
+    patch.undo()
+
+
+def line_spec() -> ProductionLineSpec:
+    document = yaml.safe_load(EXAMPLE_LINE.read_text())["spec"]
+    document["features"] = {"window": "5m", "materializeEvery": "1h"}  # pushed by the test
+    return ProductionLineSpec.model_validate(document)
+
+
+class Plant:
+    """The data plane (served on loopback, with Feast) and a way to put features online."""
+
+    def __init__(self, served: ServedApp, data_dir: Path) -> None:
+        self.served = served
+        self.data_dir = data_dir
+
+    def send(self, unit: str, values: dict[str, float], when: pd.Timestamp) -> None:
+        """Readings of a unit at ``when`` (ten, a second apart), then the window aggregates
+        pushed to the online store, as the materialiser does every ``materializeEvery``."""
+        rows = [
+            f"{unit},{sensor},{(when - pd.Timedelta(seconds=i)).isoformat()},{value}\n"
+            for sensor, value in values.items()
+            for i in range(10)
+        ]
+        body = ("work_unit,sensor,timestamp,value\n" + "".join(rows)).encode()
+        ingestion = self.served.app.ingestion
+        result = ingestion.ingest_bulk(LINE.name, body, "text/csv", backfill=True)
+        assert result.accepted == len(rows), result
+        assert ingestion.materialize(LINE.name) >= 1
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
+    data_dir = tmp_path_factory.mktemp("plant")
+    app = DataPlaneApp(
+        data_dir,
+        embedded_url(data_dir),
+        CollectorRegistry(),
+        feast=FeastStore.local(data_dir),
+        compact_every=None,
+    )
+    app.configure_line(LINE, line_spec())
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="dataplane", daemon=True)
+    thread.start()
+    served = ServedApp(app, loop)
+    try:
+        served.run(app.start())
+        yield Plant(served, data_dir)
+    finally:
+        try:
+            served.run(app.stop())
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
+            loop.close()

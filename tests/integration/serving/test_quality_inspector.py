@@ -1,0 +1,225 @@
+"""The quality inspector as a real ``bentoml serve`` process on a loopback port, reading real
+online features from a local Feast store that the data plane filled, logging predictions
+through that data plane. Bad requests get a 4xx naming the problem, never a 500."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import pandas as pd
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.serving.conftest import FEATURES, LINE, MODEL_WINDOW, Plant
+
+ROOT: Final = Path(__file__).resolve().parents[3]
+MAX_BATCH: Final = 500
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.url, self.process, self.log = url, process, log
+
+    def post(self, endpoint: str, body: Any) -> requests.Response:
+        return requests.post(f"{self.url}/{endpoint}", json=body, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def inspector(
+    plant: Plant, model_store: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    home, tag = model_store
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "bentoml.log"
+    env = {
+        **os.environ,
+        "BENTOML_HOME": str(home),
+        "BENTOML_DO_NOT_TRACK": "True",
+        "LINEOPS_SERVING_MODEL_TAG": tag,
+        "LINEOPS_SERVING_MODEL_NAME": "press-fault",
+        "LINEOPS_SERVING_DATA_DIR": str(plant.data_dir),
+        "LINEOPS_SERVING_DATAPLANE_URL": plant.served.url,
+        "LINEOPS_SERVING_MAX_FEATURE_AGE": "10m",
+        "LINEOPS_SERVING_MAX_BATCH_ROWS": str(MAX_BATCH),
+    }
+    command = [
+        str(Path(sys.executable).parent / "bentoml"),
+        "serve",
+        "quality_inspector.service:QualityInspector",
+        "--working-dir",
+        str(ROOT / "bentos"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    served = Served(f"http://127.0.0.1:{port}", process, log)
+    try:
+
+        def ready() -> bool:
+            assert process.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
+            try:
+                return requests.get(f"{served.url}/readyz", timeout=2).status_code == 200
+            except (requests.ConnectionError, requests.Timeout):  # still starting
+                return False
+
+        wait_for(ready, 120, "/readyz of bentoml serve")
+        yield served
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def test_predict_answers_from_the_online_features_and_logs_the_prediction(
+    plant: Plant, inspector: Served, model_store: tuple[Path, str]
+) -> None:
+    _, tag = model_store
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    high = {"ram_force": 1800.0, "vibration_rms": 3.0}
+    plant.send("press-01", high, now - pd.Timedelta(seconds=30))
+    first = inspector.post("predict", {"work_unit": "press-01", "lot": "L-1"})
+    assert first.status_code == 200, first.text
+    warming = first.json()
+    # One row of online features so far: the model's window (2 rows) is not full.
+    assert (warming["history_rows"], warming["rows_needed"]) == (1, MODEL_WINDOW)
+    assert warming["label"] is None
+
+    plant.send("press-01", high, now)
+    answer = inspector.post("predict", {"work_unit": "press-01", "lot": "L-2"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["label"] == "1" and body["raw_label"] == "1"
+    assert body["probabilities"]["1"] > 0.5
+    assert (body["model_tag"], body["model"], body["lot"]) == (tag, "press-fault", "L-2")
+    assert (body["line"], body["namespace"]) == (LINE.name, LINE.namespace)
+    assert body["feature_service"] == "sensor_window_v1"
+    assert pd.Timestamp(body["feature_timestamp"]) == now
+    assert 0 <= body["feature_age_seconds"] < 600
+
+    def logged() -> list[dict[str, Any]]:
+        url = plant.served.line_url("predictions", LINE)
+        records: list[dict[str, Any]] = requests.get(url, params={"lot": "L-2"}, timeout=30).json()[
+            "records"
+        ]
+        return records
+
+    record = wait_for(logged, 30, "the prediction in the data plane's log")[0]
+    assert record["modelTag"] == tag and record["workUnit"] == "press-01"
+    assert sorted(record["features"]) == sorted(FEATURES)
+    assert record["features"]["ram_force__mean"] == pytest.approx(1800.0)
+    assert record["result"]["label"] == "1"
+    assert pd.Timestamp(record["featureTimestamp"]) == now
+
+    text = requests.get(f"{inspector.url}/metrics", timeout=10).text
+    ours = {"line": LINE.name, "model": "press-fault", "model_tag": tag}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    # The warming-up answer counts as label "none"; the anomaly rate counts judged rows only.
+    by_label = tuple(sorted({**ours, "label": "1"}.items()))
+    assert samples[("lineops_serving_predictions_total", by_label)] == 1.0
+    assert samples[("lineops_serving_anomaly_rate", tuple(sorted(ours.items())))] == 1.0
+    latency = tuple(sorted({**ours, "endpoint": "predict"}.items()))
+    assert samples[("lineops_serving_latency_seconds_count", latency)] == 2.0
+
+
+def test_predict_batch_scores_rows_as_one_series(inspector: Served) -> None:
+    rows = [[1000.0, 1050.0, 3.0]] * 5 + [[1800.0, 1850.0, 3.0]] * 5
+    answer = inspector.post(
+        "predict_batch", {"columns": FEATURES, "rows": rows, "lots": [f"B-{i}" for i in range(10)]}
+    )
+    assert answer.status_code == 200, answer.text
+    labels = [r["label"] for r in answer.json()["results"]]
+    assert labels[0] is None  # the window needs two rows
+    assert labels[1:5] == ["0"] * 4 and labels[6:] == ["1"] * 4
+
+
+@pytest.fixture(scope="module")
+def other_units(plant: Plant) -> None:
+    """grinder-01 reports, but has no ram force: the model's features are missing for it;
+    furnace-01's features ended two hours ago: stale."""
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    plant.send("grinder-01", {"spindle_power": 20.0}, now)
+    plant.send("furnace-01", {"zone1_temperature": 900.0}, now - pd.Timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "status", "names"),
+    [
+        ("predict", {}, 400, "work_unit"),
+        ("predict", {"work_unit": 17}, 400, "work_unit"),
+        ("predict", {"work_unit": "press-01", "lot": ["L"]}, 400, "lot"),
+        ("predict", {"work_unit": "ghost-01"}, 404, "'ghost-01' has no features"),
+        ("predict", {"work_unit": "grinder-01"}, 422, "ram_force__mean"),
+        ("predict", {"work_unit": "furnace-01"}, 409, "stale"),
+        ("predict_batch", {"rows": [[1.0]]}, 400, "columns"),
+        ("predict_batch", {"columns": FEATURES, "rows": [["x", 1, 2]]}, 400, "rows"),
+        ("predict_batch", {"columns": FEATURES, "rows": [[1.0, 2.0]]}, 400, "rows[0]: 2 values"),
+        ("predict_batch", {"columns": ["a"], "rows": [[1.0]]}, 400, "ram_force__mean"),
+        (
+            "predict_batch",
+            {"columns": FEATURES, "rows": [[1.0] * 3] * 2, "lots": ["x"]},
+            400,
+            "lots",
+        ),
+        (
+            "predict_batch",
+            {"columns": FEATURES, "rows": [[1.0] * 3] * (MAX_BATCH + 1)},
+            413,
+            "501 rows",
+        ),
+    ],
+)
+def test_bad_requests_are_4xx_naming_the_problem(
+    other_units: None, inspector: Served, endpoint: str, body: Any, status: int, names: str
+) -> None:
+    answer = inspector.post(endpoint, body)
+    assert answer.status_code == status, answer.text
+    assert names in answer.text
+
+
+def test_a_body_that_is_not_json_is_a_400(inspector: Served) -> None:
+    answer = requests.post(
+        f"{inspector.url}/predict",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert 400 <= answer.status_code < 500, answer.text
