@@ -162,6 +162,9 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
         "rbac": {"create": False},
         "serviceAccount": {"create": False, "name": "platform-operator"},
     },
+    "dashboards": {
+        "grafana": {"dashboards": {"enabled": True, "annotations": {"grafana_folder": "lineops"}}}
+    },
 }
 
 
@@ -274,6 +277,16 @@ def test_template_renders_each_documented_combination(
     elif combination == "existing-service-account":
         assert kinds == ["CustomResourceDefinition", "Deployment", "Service"]
         assert pod["serviceAccountName"] == "platform-operator"
+    elif combination == "dashboards":
+        # One labelled ConfigMap per committed dashboard, holding its JSON unchanged.
+        from lineops.dashboards import generate
+
+        for name, text in generate().items():
+            key = ("ConfigMap", f"{NAMESPACE}/{RELEASE}-{name[len('lineops-') : -len('.json')]}")
+            config_map = rendered[key]
+            assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+            assert config_map["metadata"]["annotations"] == {"grafana_folder": "lineops"}
+            assert json.loads(config_map["data"][name]) == json.loads(text)
 
 
 def test_alert_rules_use_only_the_operators_series_and_pass_promtool(
@@ -327,7 +340,7 @@ def _identifiers(expr: str) -> set[str]:
             {"metrics": {"prometheusRule": {"notReadyFor": "15 minutes"}}},
             "/metrics/prometheusRule/notReadyFor",
         ),
-        ({"grafana": {"dashboards": {"enabled": True}}}, "/grafana/dashboards/enabled"),
+        ({"grafana": {"dashboards": {"enabled": "yes"}}}, "/grafana/dashboards/enabled"),
         ({"operater": {}}, "additional properties 'operater' not allowed"),
         # Checks the schema cannot express fail in the templates, naming the field.
         (

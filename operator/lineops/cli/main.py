@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "lineops.cli.dataplane_cmd",
     "lineops.cli.settings_cmd",
     "lineops.cli.plan_cmd",
+    "lineops.cli.dashboards_cmd",
 )
 
 
