@@ -36,7 +36,9 @@ venv: $(STAMP)
 # postgresql: Debian 12's PostgreSQL 15; the tests run their own throwaway server from
 # /usr/lib/postgresql/<major>/bin as an unprivileged user (tests/support/postgres.py).
 # chromium + chromium-driver: the line page is tested in a real headless browser (selenium).
-SYSTEM_DEPS := openssl prometheus mosquitto postgresql chromium chromium-driver
+# redis-server: the cluster profile's Feast online store (tests/support/redis_server.py);
+# prometheus-alertmanager: the alert path (tests/integration/test_observability.py).
+SYSTEM_DEPS := openssl prometheus prometheus-alertmanager mosquitto postgresql redis-server chromium chromium-driver
 system-deps:
 	@missing=""; for p in $(SYSTEM_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

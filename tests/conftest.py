@@ -21,8 +21,8 @@ from tests.support.operator import (
 )
 from tests.support.postgres import PostgresServer, PostgresUnavailable, running_postgres
 
-# Fixtures that live in support modules (a real Mosquitto broker).
-pytest_plugins = ["tests.support.mosquitto"]
+# Fixtures that live in support modules (a real Mosquitto broker, a real Redis).
+pytest_plugins = ["tests.support.mosquitto", "tests.support.redis_server"]
 
 
 @pytest.fixture(scope="session")

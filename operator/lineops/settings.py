@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import annotated_types
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lineops import __version__
@@ -166,6 +167,22 @@ class Settings(BaseSettings):
         "mounted Secret). Unset: no token needed.",
     )
 
+    # Feast's cluster stores (backends/feast_store.py cluster_config); both or neither.
+    feast_redis: str | None = Field(
+        default=None,
+        description="Feast online store on Redis: Feast's connection string "
+        "(`host:port[,db=N][,password=...][,ssl=true]`; set it from a Secret when it holds a "
+        "password). Needs `LINEOPS_FEAST_REGISTRY_URL`. Unset: SQLite online store in the "
+        "data directory.",
+    )
+    feast_registry_url: str | None = Field(
+        default=None,
+        validate_default=True,  # so that a lone LINEOPS_FEAST_REDIS is refused too
+        description="Feast SQL registry: SQLAlchemy URL of its database (e.g. "
+        "`postgresql+psycopg://user@host/feast`; its tables are created on first use). Needs "
+        "`LINEOPS_FEAST_REDIS`. Unset: registry file in the data directory.",
+    )
+
     # --- cluster profile ----------------------------------------------------------------------
     image: str = Field(
         default=DEFAULT_IMAGE,
@@ -204,6 +221,18 @@ class Settings(BaseSettings):
         "Unset: the promotion gate blocks KFP runs (no metrics).",
     )
 
+    @field_validator("feast_registry_url")
+    @classmethod
+    def _feast_stores_together(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # One Feast configuration: a Redis online store with a file registry (or the reverse)
+        # would split the objects from their values between Pods.
+        redis = info.data.get("feast_redis")
+        if value is None and redis is not None:
+            raise PydanticCustomError("feast_pair", "must be set when LINEOPS_FEAST_REDIS is")
+        if value is not None and redis is None and "feast_redis" in info.data:
+            raise PydanticCustomError("feast_pair", "needs LINEOPS_FEAST_REDIS too")
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _host_by_profile(cls, data: Any) -> Any:
@@ -223,7 +252,13 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
         "kubeconfig",
     ),
     "Data and concurrency": ("data_dir", "worker_limit"),
-    "Data plane": ("db_url", "offline_uri", "api_token_file"),
+    "Data plane": (
+        "db_url",
+        "offline_uri",
+        "api_token_file",
+        "feast_redis",
+        "feast_registry_url",
+    ),
     "Timers": ("resync_seconds", "monitor_seconds", "training_poll_seconds"),
     "Training": (
         "training",

@@ -59,6 +59,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.kfp_host is None and settings.kfp_token_file is None
     assert settings.kfp_experiment == "lineops" and settings.kfp_namespace is None
     assert settings.model_store is None
+    assert settings.feast_redis is None and settings.feast_registry_url is None
 
 
 def test_every_variable_is_read(clean_env: pytest.MonkeyPatch) -> None:
@@ -82,6 +83,8 @@ def test_every_variable_is_read(clean_env: pytest.MonkeyPatch) -> None:
         "LINEOPS_DB_URL": "postgresql+psycopg://lineops@db/lineops",
         "LINEOPS_OFFLINE_URI": "s3://bucket/lineops",
         "LINEOPS_API_TOKEN_FILE": "/var/run/secrets/lineops/token",
+        "LINEOPS_FEAST_REDIS": "redis:6379,db=1",
+        "LINEOPS_FEAST_REGISTRY_URL": "postgresql+psycopg://feast@db/feast",
         "LINEOPS_DB_SECRET": "lineops-db",
         "LINEOPS_KFP_HOST": "http://kfp:8888",
         "LINEOPS_KFP_TOKEN_FILE": "/var/run/secrets/kfp/token",
@@ -112,6 +115,8 @@ def test_every_variable_is_read(clean_env: pytest.MonkeyPatch) -> None:
         "db_url": "postgresql+psycopg://lineops@db/lineops",
         "offline_uri": "s3://bucket/lineops",
         "api_token_file": Path("/var/run/secrets/lineops/token"),
+        "feast_redis": "redis:6379,db=1",
+        "feast_registry_url": "postgresql+psycopg://feast@db/feast",
         "image": "registry.example/lineops:test",
         "db_secret": "lineops-db",
         "kfp_host": "http://kfp:8888",
@@ -200,6 +205,22 @@ def test_every_bad_value_is_reported_at_once(clean_env: pytest.MonkeyPatch) -> N
         load_settings()
     assert "LINEOPS_METRICS_PORT:" in str(error.value)
     assert "LINEOPS_PROFILE:" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "named", "says"),
+    [
+        ("LINEOPS_FEAST_REDIS", "LINEOPS_FEAST_REGISTRY_URL", "must be set when"),
+        ("LINEOPS_FEAST_REGISTRY_URL", "LINEOPS_FEAST_REGISTRY_URL", "needs LINEOPS_FEAST_REDIS"),
+    ],
+)
+def test_the_feast_cluster_stores_come_together(
+    clean_env: pytest.MonkeyPatch, given: str, named: str, says: str
+) -> None:
+    clean_env.setenv(given, "x")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert f"{named}: {says}" in str(error.value), str(error.value)
 
 
 def test_a_bad_flag_names_the_flag(clean_env: pytest.MonkeyPatch) -> None:

@@ -249,6 +249,45 @@ def local_config(data_dir: Path, project: str = PROJECT) -> RepoConfig:
     )
 
 
+# How long a data plane trusts its copy of the SQL registry before re-reading it: lines
+# are applied by their own data plane, so a short TTL only matters for readers of other
+# lines' objects (a training job), and the registry database is not polled every request.
+REGISTRY_CACHE_TTL_SECONDS: Final = 60
+
+
+def cluster_config(
+    data_dir: Path, redis: str, registry_url: str, project: str = PROJECT
+) -> RepoConfig:
+    """Cluster profile: Redis online store, SQL registry (PostgreSQL), so every data-plane
+    Pod and the training jobs share one set of Feast objects and online values.
+
+    ``redis`` is Feast's connection string (``host:port[,db=N][,password=...][,ssl=true]``),
+    ``registry_url`` a SQLAlchemy URL (``postgresql+psycopg://user@host/db``). The offline
+    store stays the file store: lineops pushes window aggregates online and builds training
+    sets from its own raw store, so Feast's offline store is never queried."""
+    root = data_dir / "feast"
+    root.mkdir(parents=True, exist_ok=True)
+    return RepoConfig(
+        project=project,
+        provider="local",
+        # Feast 0.67 keys (feast.infra.registry.sql.SqlRegistryConfig): the registry's
+        # tables are created on first use (schema_mode "auto").
+        registry={
+            "registry_type": "sql",
+            "path": registry_url,
+            "cache_ttl_seconds": REGISTRY_CACHE_TTL_SECONDS,
+            # A pooled connection can be cut by a database restart or an idle timeout.
+            "sqlalchemy_config_kwargs": {"echo": False, "pool_pre_ping": True},
+        },
+        # A dict rather than RedisOnlineStoreConfig: the redis client is imported only by
+        # processes configured for it.
+        online_store={"type": "redis", "connection_string": redis},
+        offline_store={"type": "file"},
+        entity_key_serialization_version=3,
+        repo_path=str(root),
+    )
+
+
 @contextmanager
 def _feast_errors(doing: str) -> Iterator[None]:
     try:
@@ -283,6 +322,27 @@ class FeastStore:
     def local(cls, data_dir: Path, project: str = PROJECT) -> FeastStore:
         """Built on first use (see ``__init__``)."""
         return cls(lambda: FeatureStore(config=local_config(data_dir, project)))
+
+    @classmethod
+    def cluster(
+        cls, data_dir: Path, redis: str, registry_url: str, project: str = PROJECT
+    ) -> FeastStore:
+        """Redis online store + SQL registry (see ``cluster_config``); built on first use."""
+        return cls(
+            lambda: FeatureStore(config=cluster_config(data_dir, redis, registry_url, project))
+        )
+
+    @classmethod
+    def configured(
+        cls, data_dir: Path, redis: str | None = None, registry_url: str | None = None
+    ) -> FeastStore:
+        """The cluster stores when both are given (LINEOPS_FEAST_REDIS and
+        LINEOPS_FEAST_REGISTRY_URL), else the embedded files under ``data_dir``."""
+        if redis is not None and registry_url is not None:
+            return cls.cluster(data_dir, redis, registry_url)
+        if redis is not None or registry_url is not None:
+            raise ValueError("the Feast cluster stores need both a Redis and a registry URL")
+        return cls.local(data_dir)
 
     @classmethod
     def from_repo(cls, repo_path: Path) -> FeastStore:

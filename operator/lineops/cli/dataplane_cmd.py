@@ -35,7 +35,12 @@ def register(sub: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     serve.add_argument("--token-file", default=None, help="require this bearer token for writes")
-    serve.add_argument("--no-feast", action="store_true", help="skip the Feast online store")
+    serve.add_argument(
+        "--no-feast",
+        action="store_true",
+        help="skip Feast (else: LINEOPS_FEAST_REDIS + LINEOPS_FEAST_REGISTRY_URL, or files in "
+        "--data)",
+    )
     serve.set_defaults(func=_serve)
 
     spec = ops.add_parser("openapi", help="write the API document (docs/dataplane-openapi.json)")
@@ -268,7 +273,13 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
     db_url = args.db or settings.db_url or embedded_url(data)
     offline_uri = args.offline or settings.offline_uri
     registry = CollectorRegistry()
-    feast = None if args.no_feast else FeastStore.local(data)
+    # The cluster profile's Redis online store and SQL registry when configured (both or
+    # neither: the settings refuse one alone), else the embedded files under --data.
+    feast = (
+        None
+        if args.no_feast
+        else FeastStore.configured(data, settings.feast_redis, settings.feast_registry_url)
+    )
     try:
         app = DataPlaneApp(
             data,
