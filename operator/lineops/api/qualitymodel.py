@@ -355,6 +355,31 @@ class ChallengerStatus(StatusModel):
     )
 
 
+class ServingStatus(StatusModel):
+    """What answers on the model's endpoint (see the Serving condition for why not)."""
+
+    endpoint: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None,
+        description="Stable URL of the prediction endpoint; it does not change when a new "
+        "champion replaces the old one.",
+    )
+    champion: ShortText | None = Field(
+        default=None, description="Model tag answering on the endpoint now."
+    )
+    challenger: ShortText | None = Field(
+        default=None,
+        description="Model tag being started to replace it (or taking a canary's share).",
+    )
+    state: ShortText | None = Field(
+        default=None,
+        description="Serving, Starting, Restarting, Failed, Disabled or NoChampion.",
+    )
+    since: Timestamp | None = Field(
+        default=None, description="RFC 3339 time the state or the tag served last changed."
+    )
+    message: LongText | None = Field(default=None, description="Details of the state.")
+
+
 class QualityModelStatus(StatusModel):
     """Observed state of a quality model, written by the operator."""
 
@@ -371,6 +396,9 @@ class QualityModelStatus(StatusModel):
     )
     endpoint: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
         default=None, description="URL of the prediction endpoint."
+    )
+    serving: ServingStatus | None = Field(
+        default=None, description="The champion's serving: endpoint, tags, state."
     )
 
 

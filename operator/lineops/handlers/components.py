@@ -11,6 +11,7 @@ import kopf
 from lineops.backends.kube import KubeBackend
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
+from lineops.backends.serving.protocol import ServingBackend
 from lineops.backends.training.runs import TrainingBackend
 from lineops.dataplane.app import DataPlaneApp
 from lineops.services.data_plane import DataPlane
@@ -34,9 +35,10 @@ class Components:
     models: ModelReconciler
     training: TrainingBackend | None
     app: DataPlaneApp | None = None  # embedded profile: the data plane in this process
+    serving: ServingBackend | None = None  # embedded profile: bentoml serve per champion
 
     async def close(self) -> None:
-        await close_all(self.probes, self.app, self.training, self.kube)
+        await close_all(self.probes, self.app, self.training, self.kube, self.serving)
 
 
 async def close_all(
@@ -44,10 +46,14 @@ async def close_all(
     app: DataPlaneApp | None,
     training: TrainingBackend | None,
     kube: KubeBackend | None,
+    serving: ServingBackend | None = None,
 ) -> None:
-    """In dependency order, each only if it was built (start-up may have failed half-way)."""
+    """In dependency order, each only if it was built (start-up may have failed half-way).
+    Serving stops before the data plane its processes log predictions to."""
     if probes is not None:
         await probes.stop()
+    if serving is not None:
+        await serving.close()
     if app is not None:
         await app.stop()
     if training is not None:

@@ -18,6 +18,8 @@ from lineops.backends.kube import KubeBackend, new_api_client
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
+from lineops.backends.serving.local import LocalServingBackend, LocalServingConfig
+from lineops.backends.serving.protocol import ServingBackend
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.local import (
     LocalTrainingBackend,
@@ -33,6 +35,7 @@ from lineops.services.data_plane_workload import service_url
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
+from lineops.services.serving import ServingService
 from lineops.services.training import DataPlaneUrl, TrainingService
 from lineops.services.training_policy import TrainingPolicy
 from lineops.settings import Settings, load_settings
@@ -69,6 +72,7 @@ async def configure(
     probes = ProbeServer(metrics.registry, config.metrics_host, config.metrics_port)
     app: DataPlaneApp | None = None
     backend: TrainingBackend | None = None
+    serving: ServingBackend | None = None
     try:
         token = read_token(Path(config.api_token_file)) if config.api_token_file else None
         if config.profile == "cluster":
@@ -102,6 +106,14 @@ async def configure(
             await app.start()
             plane = EmbeddedDataPlane(local)
             data_url = app.url
+            # A bentoml serve process per champion, behind a stable loopback endpoint.
+            serving = LocalServingBackend(
+                LocalServingConfig(
+                    data,
+                    app.url,
+                    token_file=str(config.api_token_file) if config.api_token_file else None,
+                )
+            )
             plane_url = partial(_same_url, app.url)  # every line: the in-process data plane
         await probes.start()
         backend = training_backend(config, data, logger)
@@ -109,7 +121,7 @@ async def configure(
         training = None if backend is None else TrainingService(backend, policy, plane_url)
     except BaseException:
         # kopf retries a failed start-up: release what this attempt built first.
-        await close_all(probes, app, backend, kube)
+        await close_all(probes, app, backend, kube, serving)
         raise
     memo[COMPONENTS] = Components(
         settings=config,
@@ -119,9 +131,12 @@ async def configure(
         monitors=monitors,
         data_plane=plane,
         lines=LineReconciler(kube, monitors, plane),
-        models=ModelReconciler(kube, training),
+        models=ModelReconciler(
+            kube, training, None if serving is None else ServingService(serving, kube)
+        ),
         training=backend,
         app=app,
+        serving=serving,
     )
     logger.info(
         "lineops operator started: profile=%s data=%s metrics=http://%s:%d/metrics",

@@ -96,6 +96,8 @@ async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         QUALITY_MODEL_KIND, body.metadata.namespace or "", body.metadata.name or ""
     )
     reconciler = components(memo).models
+    # Its serving processes are gone before kopf removes the finalizer.
+    await reconciler.retire(body.metadata.namespace or "", body.metadata.name or "")
     reconciler.forget(body.metadata.uid or "")
     lines = components(memo).lines
     lines.forget_model(body.metadata.namespace or "", body.metadata.name or "")

@@ -29,6 +29,7 @@ from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
 from lineops.services.outcome import Event, Outcome, backend_failed, begin, finish
 from lineops.services.pipeline_ref import PipelineProblem, ResolvedPipeline, resolve
+from lineops.services.serving import ServingService
 from lineops.services.spec_hash import canonical_json, training_spec_hash
 from lineops.services.status import read_status
 from lineops.services.training import Context, TrainingService
@@ -41,9 +42,15 @@ def training_request_name(model: str, spec_hash: str) -> str:
 
 
 class ModelReconciler:
-    def __init__(self, kube: KubeBackend, training: TrainingService | None = None) -> None:
+    def __init__(
+        self,
+        kube: KubeBackend,
+        training: TrainingService | None = None,
+        serving: ServingService | None = None,
+    ) -> None:
         self._kube = kube
         self._training = training
+        self._serving = serving  # None: no serving backend (the champion is only recorded)
         # kopf runs the resync/poll timers beside the change handlers: one reconcile per object
         # at a time keeps "one run per trigger" and the transition Events free of races.
         self._locks: dict[str, asyncio.Lock] = {}
@@ -55,6 +62,26 @@ class ModelReconciler:
 
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
+
+    async def retire(self, namespace: str, name: str) -> None:
+        """The model is being deleted: stop serving it (its processes are gone on return)."""
+        if self._serving is not None:
+            await self._serving.retire(namespace, name)
+
+    async def _serve(
+        self,
+        body: dict[str, Any],
+        spec: QualityModelSpec,
+        conds: ConditionSet,
+        out: Outcome[QualityModelStatus],
+    ) -> None:
+        """Serve the champion after this reconcile (a promotion in it wins)."""
+        if self._serving is None:
+            return
+        champion = (
+            out.update.champion or read_status(QualityModelStatus, body.get("status")).champion
+        )
+        await self._serving.reconcile(body, spec, champion, conds, out)
 
     async def wake_for_pipeline(self, namespace: str, models: list[str], seen: str) -> None:
         """Touch the models whose pipelineRef names a ConfigMap that changed (``seen``: its
@@ -96,6 +123,7 @@ class ModelReconciler:
             pipeline = await resolve(self._kube, meta["namespace"], spec, backend)
             if isinstance(pipeline, PipelineProblem):
                 self._refuse(body, conds, out, pipeline)
+                await self._serve(body, spec, conds, out)
                 return finish(body, conds, out)
             normalised = spec.model_dump(mode="json", by_alias=True)
             spec_hash = training_spec_hash(normalised, pipeline.identity if pipeline else None)
@@ -122,6 +150,7 @@ class ModelReconciler:
                 await self._training.reconcile(ctx)
             except BackendError as exc:
                 backend_failed(conds, out, exc, "training backend")
+            await self._serve(body, spec, conds, out)
             return finish(body, conds, out)
         status = read_status(QualityModelStatus, body.get("status"))
         training = status.training or TrainingStatus()
@@ -141,6 +170,7 @@ class ModelReconciler:
                 R.NOT_TRAINED,
                 f"line {spec.line_ref!r} found; waiting for the first trained model",
             )
+        await self._serve(body, spec, conds, out)
         return finish(body, conds, out)
 
     @staticmethod

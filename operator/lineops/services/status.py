@@ -13,7 +13,8 @@ writes. :func:`merge_patch` dumps exactly that:
 * ``None`` inside a part that is filled in field by field (``training``, ``kpis``, ``spc``,
   ``drift``) means "not known": it is left out, so the stored value stays;
 * a part that is one value (``champion``, ``challenger``: a model version with its metrics and
-  score) is written whole, a ``None`` field as ``null``, so nothing of the previous value stays;
+  score; ``serving``) is written whole, a ``None`` field as ``null``, so nothing of the
+  previous value stays;
 * a top-level field assigned ``None`` (``status.challenger = None``) is written as ``null``,
   which removes it from the object.
 """
@@ -26,11 +27,15 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from lineops.api.base import StatusModel
-from lineops.api.qualitymodel import ChallengerStatus, ChampionStatus
+from lineops.api.qualitymodel import ChallengerStatus, ChampionStatus, ServingStatus
 
 ModelT = TypeVar("ModelT", bound=StatusModel)
 
-WRITTEN_WHOLE: Final[tuple[type[BaseModel], ...]] = (ChampionStatus, ChallengerStatus)
+WRITTEN_WHOLE: Final[tuple[type[BaseModel], ...]] = (
+    ChampionStatus,
+    ChallengerStatus,
+    ServingStatus,
+)
 
 
 def merge_patch(status: BaseModel) -> dict[str, Any]:

@@ -1,0 +1,164 @@
+"""Serve a QualityModel's champion: what should answer, and the ``Serving`` condition.
+
+Called from the model reconcile after training and the promotion gate, so a champion promoted
+in this very reconcile is served at once. The decisions live here; the processes (and the
+stable endpoint in front of them) live in the profile's serving backend
+(``lineops.backends.serving``):
+
+* ``spec.serving.replicas`` 0: nothing is served (``Serving=False Disabled``);
+* no champion yet: nothing is served (``Serving=False NoChampion``);
+* otherwise the backend is asked to serve ``status.champion.version``; a new champion replaces
+  the old one only once it is ready, so the old one answers meanwhile. ``Serving`` is True
+  only when the champion itself answers.
+
+The backend tells the service when a model's state changed on its own (a process became ready,
+died, is tried again); the service then touches the model's ``serving.lineops.io/changed``
+annotation, which wakes its reconcile at once, so status follows the processes without polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any, Final
+
+from lineops.api import reasons as R
+from lineops.api.conditions import now_rfc3339
+from lineops.api.constants import QUALITY_MODEL_PLURAL
+from lineops.api.qualitymodel import (
+    ChampionStatus,
+    QualityModelSpec,
+    QualityModelStatus,
+    ServingStatus,
+)
+from lineops.backends.errors import BackendError
+from lineops.backends.kube import KubeBackend
+from lineops.backends.serving.protocol import ServeRequest, ServingBackend, ServingState
+from lineops.services.conditions import ConditionSet
+from lineops.services.outcome import Outcome, backend_error
+from lineops.services.status import read_status
+
+ANNOTATION_SERVING_CHANGED: Final = "serving.lineops.io/changed"
+DISABLED: Final = "Disabled"
+NO_CHAMPION: Final = "NoChampion"
+log = logging.getLogger(__name__)
+
+
+class ServingService:
+    def __init__(self, backend: ServingBackend, kube: KubeBackend) -> None:
+        self.backend = backend
+        self._kube = kube
+        self._wakes: set[asyncio.Task[None]] = set()
+        self._seq = itertools.count(1)
+        backend.subscribe(self._changed)
+
+    async def reconcile(
+        self,
+        body: dict[str, Any],
+        spec: QualityModelSpec,
+        champion: ChampionStatus | None,
+        conds: ConditionSet,
+        out: Outcome[QualityModelStatus],
+    ) -> None:
+        meta = body["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        before = read_status(QualityModelStatus, body.get("status"))
+        try:
+            if spec.serving.replicas == 0:
+                await self.backend.stop(namespace, name)
+                self._idle(
+                    before,
+                    conds,
+                    out,
+                    DISABLED,
+                    R.DISABLED,
+                    "spec.serving.replicas is 0: the champion is not served",
+                )
+                return
+            if champion is None or not champion.version:
+                await self.backend.stop(namespace, name)
+                self._idle(
+                    before, conds, out, NO_CHAMPION, R.NO_CHAMPION, "no champion yet to serve"
+                )
+                return
+            state = await self.backend.ensure(ServeRequest(namespace, name, champion.version))
+        except BackendError as exc:
+            conds.set(R.SERVING, "False", R.SERVING_FAILED, f"serving backend: {exc}")
+            out.error = backend_error(exc)
+            return
+        self._report(champion.version, state, conds, out)
+
+    async def retire(self, namespace: str, name: str) -> None:
+        """The model is gone: stop serving it (waits until its processes are gone)."""
+        await self.backend.stop(namespace, name)
+
+    @staticmethod
+    def _idle(
+        before: QualityModelStatus,
+        conds: ConditionSet,
+        out: Outcome[QualityModelStatus],
+        state: str,
+        reason: str,
+        message: str,
+    ) -> None:
+        previous = before.serving
+        since = previous.since if previous is not None and previous.state == state else None
+        out.update.serving = ServingStatus(
+            state=state, since=since or now_rfc3339(), message=message
+        )
+        if before.endpoint is not None:
+            out.update.endpoint = None
+        conds.set(R.SERVING, "False", reason, message)
+
+    @staticmethod
+    def _report(
+        tag: str, state: ServingState, conds: ConditionSet, out: Outcome[QualityModelStatus]
+    ) -> None:
+        out.update.serving = ServingStatus(
+            endpoint=state.endpoint,
+            champion=state.serving,
+            challenger=state.pending,
+            state=state.phase,
+            since=state.since or None,
+            message=state.message or None,
+        )
+        out.update.endpoint = state.endpoint
+        meanwhile = f"; {state.serving} answers meanwhile" if state.serving else ""
+        if state.phase == "Serving" and state.serving == tag:
+            conds.set(R.SERVING, "True", R.DEPLOYED, f"{tag} answers on {state.endpoint}")
+        elif state.phase in ("Restarting", "Failed"):
+            reason = R.SERVING_RESTARTING if state.phase == "Restarting" else R.SERVING_FAILED
+            conds.set(
+                R.SERVING,
+                "False",
+                reason,
+                f"{tag}: {state.failures} failure(s) in a row, last: {state.last_exit}; "
+                f"next attempt at {state.next_attempt}{meanwhile}",
+            )
+        else:  # Starting (or Stopped for an instant while a slot is replaced)
+            conds.set(
+                R.SERVING,
+                "False",
+                R.SERVING_STARTING,
+                f"{tag} starting; waiting for /readyz{meanwhile}",
+            )
+
+    def _changed(self, namespace: str, name: str) -> None:
+        """The backend's state changed: touch the model so it reconciles now."""
+        value = f"{now_rfc3339()}/{next(self._seq)}"
+        task = asyncio.get_running_loop().create_task(self._touch(namespace, name, value))
+        self._wakes.add(task)
+        task.add_done_callback(self._wakes.discard)
+
+    async def _touch(self, namespace: str, name: str, value: str) -> None:
+        try:
+            await self._kube.patch_custom(
+                QUALITY_MODEL_PLURAL,
+                namespace,
+                name,
+                {"metadata": {"annotations": {ANNOTATION_SERVING_CHANGED: value}}},
+                missing_ok=True,
+            )
+        except BackendError as exc:  # the resync timer looks again
+            log.warning("cannot wake model %s/%s after a serving change: %s", namespace, name, exc)
