@@ -1,0 +1,55 @@
+"""Routes of the live line page (outside /v1: read-only aggregates, open like /metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import web
+
+from lineops.api.productionline import ProductionLineSpec
+from lineops.dataplane.db.database import Database
+from lineops.dataplane.line_page.html import PAGE
+from lineops.dataplane.line_page.state import line_state
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.problems import unknown_line
+
+PAGE_PATH: Final = "/lines/{namespace}/{line}"
+LIVE_PATH: Final = PAGE_PATH + "/live"
+
+
+class LinePage:
+    def __init__(
+        self, db: Database, spec_of: Callable[[str, str], ProductionLineSpec | None]
+    ) -> None:
+        self._db = db
+        self._spec_of = spec_of
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(PAGE_PATH, self._page), web.get(LIVE_PATH, self._live)]
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        ns, line = request.match_info["namespace"], request.match_info["line"]
+        if self._spec_of(ns, line) is None:
+            return unknown_line(ns, line)
+        # The page is static; it reads its namespace and line from its own URL.
+        return web.Response(text=PAGE, content_type="text/html", charset="utf-8")
+
+    async def _live(self, request: web.Request) -> web.StreamResponse:
+        ns, line = request.match_info["namespace"], request.match_info["line"]
+        spec = self._spec_of(ns, line)
+        if spec is None:
+            return unknown_line(ns, line)
+        state = await asyncio.to_thread(line_state, self._db, LineRef(ns, line), spec)
+        body = json.dumps(state, sort_keys=True)
+        # The page polls; an unchanged state answers 304 and the page keeps what it drew.
+        etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        return web.Response(
+            text=body, content_type="application/json", charset="utf-8", headers=headers
+        )

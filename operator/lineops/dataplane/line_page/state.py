@@ -1,0 +1,144 @@
+"""What the line page shows, as JSON: computed from the data plane's stored records with the
+same grouping (lineops.mes.stored_series) and chart content (lineops.mes.report_content)
+as the SPC/OEE reports, so the page and a report of the same records agree."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from lineops.api.productionline import ProductionLineSpec, QualityCharacteristic
+from lineops.dataplane.db.database import Database
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories.predictions import PredictionRepository
+from lineops.mes.chart_tracker import PHASE1_SUBGROUPS
+from lineops.mes.charts import MIN_SUBGROUPS
+from lineops.mes.errors import MesInputError
+from lineops.mes.oee import (
+    Oee,
+    combine_oee,
+    counts_from_records,
+    events_from_records,
+    oee_from_events,
+)
+from lineops.mes.report_content import ControlChartContent, control_chart_content
+from lineops.mes.stored_series import count_records, event_records, stored_subgroups
+
+LATEST_PREDICTIONS: Final = 10
+
+
+def line_state(db: Database, line: LineRef, spec: ProductionLineSpec) -> dict[str, Any]:
+    """Charts, alarms, OEE and predictions of ``line`` now (blocking: database reads)."""
+    charts = [_chart(db, line, qc) for qc in spec.quality_characteristics]
+    alarms = [
+        {"characteristic": c["name"], "chart": p["name"], "subgroup": p["x"][i], "rules": rules}
+        for c in charts
+        for p in c.get("panels", [])
+        for i, rules in sorted(p["violations"].items())
+    ]
+    return {
+        "namespace": line.namespace,
+        "line": line.name,
+        "characteristics": charts,
+        # Newest first: what the line has to look at now.
+        "alarms": sorted(alarms, key=lambda a: -a["subgroup"]),
+        "oee": _oee(db, line, spec),
+        "predictions": _predictions(db, line),
+    }
+
+
+def _chart(db: Database, line: LineRef, qc: QualityCharacteristic) -> dict[str, Any]:
+    stored = stored_subgroups(qc, [m for _, m in db.mes.measurements(line, qc.name)])
+    out: dict[str, Any] = {
+        "name": qc.name,
+        "unit": qc.unit,
+        "chart": str(qc.chart.value),
+        "subgroups": stored.count,
+        "pending": stored.pending,
+    }
+    if stored.count < MIN_SUBGROUPS:
+        out["note"] = f"{stored.count} subgroup(s) stored; a chart needs {MIN_SUBGROUPS}"
+        return out
+    # Limits from the first 25 subgroups (fewer: trial limits from all), as the operator
+    # judges the chart.
+    phase1 = min(PHASE1_SUBGROUPS, stored.count)
+    try:
+        content = control_chart_content(
+            qc.chart,
+            stored.chart_data(),
+            [str(r.value) for r in qc.rules],
+            title=qc.name,
+            unit=qc.unit,
+            phase1=phase1,
+        )
+    except MesInputError as exc:
+        out["note"] = str(exc)
+        return out
+    out.update(_content(content))
+    return out
+
+
+def _content(content: ControlChartContent) -> dict[str, Any]:
+    return {
+        "phase1": content.phase1,
+        "inControl": content.in_control,
+        "violations": content.violation_count,
+        "panels": [
+            {
+                "name": p.name,
+                "label": p.label,
+                "x": p.x,
+                "points": p.points,
+                "center": p.center,
+                "ucl": p.ucl,
+                "lcl": p.lcl,
+                "violations": {i: rules for i, rules in p.violations.items()},
+            }
+            for p in content.panels
+        ],
+    }
+
+
+def _ratios(oee: Oee) -> dict[str, float | None]:
+    return {
+        "oee": oee.oee,
+        "availability": oee.availability,
+        "performance": oee.performance,
+        "quality": oee.quality,
+    }
+
+
+def _oee(db: Database, line: LineRef, spec: ProductionLineSpec) -> dict[str, Any] | None:
+    events = db.mes.events(line)
+    if not events:
+        return None
+    try:
+        states = events_from_records(event_records(events))
+        counts = counts_from_records(count_records(db.mes.counts(line)))
+        ideal = {w.name: w.ideal_cycle_seconds for w in spec.work_units}
+        report = oee_from_events(states, counts, ideal_cycle_time=ideal)
+    except (MesInputError, ValueError) as exc:
+        return {"error": str(exc)}
+    start, end = report.window
+    return {
+        "window": [start.isoformat(), end.isoformat()],
+        "line": _ratios(combine_oee(report.work_units.values())),
+        "workUnits": {name: _ratios(o) for name, o in sorted(report.work_units.items())},
+    }
+
+
+def _predictions(db: Database, line: LineRef) -> list[dict[str, Any]]:
+    # The log has no "newest first" read yet; a line page is opened by people, not polled
+    # by thousands, and reads the ids only once per change (see routes.version).
+    rows = PredictionRepository(db.engine).list(line)[-LATEST_PREDICTIONS:]
+    return [
+        {
+            "id": pid,
+            "modelTag": p.model_tag,
+            "workUnit": p.work_unit,
+            "lot": p.lot,
+            "timestamp": p.timestamp,
+            "result": json.loads(p.result),
+        }
+        for pid, p in reversed(rows)
+    ]
