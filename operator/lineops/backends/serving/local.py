@@ -158,6 +158,7 @@ class LocalServingBackend:
                 slot.failures = 0
                 slot.state = replace(
                     slot.state,
+                    since=slot.state.since if slot.state.phase == "Starting" else _now(),
                     phase="Starting",
                     pending=request.tag,
                     failures=0,
