@@ -75,7 +75,12 @@ def _machines(problem: Problem, schedule: Schedule, kept: set[tuple[str, int]]) 
     found: list[str] = []
     product = {job.name: job.product for job in problem.jobs}
     for unit in problem.work_units:
-        mine = sorted((a for a in schedule.assignments if a.work_unit == unit), key=_order)
+        # An operation that takes no time (published job-shop instances have some) occupies
+        # nothing: it may sit anywhere, as CP-SAT's no-overlap lets an empty interval do.
+        mine = sorted(
+            (a for a in schedule.assignments if a.work_unit == unit and a.end > a.start),
+            key=_order,
+        )
         for first, second in itertools.pairwise(mine):
             gap = problem.changeover(unit, product.get(first.job, ""), product.get(second.job, ""))
             if first.end + gap > second.start:

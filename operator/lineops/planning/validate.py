@@ -66,12 +66,10 @@ def _check_job(problem: Problem, name: str, units: set[str]) -> None:
                     _where(name, index), f"work unit {alt.work_unit!r} listed twice"
                 )
             seen.add(alt.work_unit)
-            if alt.duration <= 0:
-                # Zero is refused too: a no-overlap lets an empty interval sit inside another.
-                kind = "negative" if alt.duration < 0 else "zero"
+            if alt.duration < 0:
                 raise PlanningInputError(
                     _where(name, index),
-                    f"{kind} processing time {alt.duration} on {alt.work_unit}",
+                    f"negative processing time {alt.duration} on {alt.work_unit}",
                 )
     known = {j.name for j in problem.jobs}
     for other in job.after:

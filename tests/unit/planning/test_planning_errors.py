@@ -33,7 +33,6 @@ def _job(name: str, *units: tuple[str, int], **fields: object) -> Job:
             (_job("WO-2", ("press", -4)),),
             "order WO-2, operation 0: negative processing time -4 on press",
         ),
-        ((_job("WO-2", ("press", 0)),), "order WO-2, operation 0: zero processing time 0 on press"),
         ((_job("WO-3", ("press", 5), release=-1),), "order WO-3: negative release time -1"),
         (
             (_job("WO-4", ("press", 5), release=50, due=40),),

@@ -76,3 +76,11 @@ def test_ft06_reaches_its_published_optimum() -> None:
     schedule = solve(problem, SolveOptions(objective=Objective.MAKESPAN, time_limit=30, workers=2))
     assert violations(problem, schedule) == []
     assert (schedule.makespan, schedule.status) == (optimum, "OPTIMAL") == (55, "OPTIMAL")
+
+
+def test_operations_that_take_no_time_are_planned() -> None:
+    # orb07 of the published set has such operations; they occupy no machine time.
+    problem = parse_jssp("2 2\n0 0 1 5\n1 3 0 4\n")
+    schedule = solve(problem, SolveOptions(objective=Objective.MAKESPAN, time_limit=5, workers=1))
+    assert violations(problem, schedule) == []
+    assert schedule.makespan == 8  # job 1 on m1 [0,3) then m0 [3,7); job 0 on m1 [3,8)
