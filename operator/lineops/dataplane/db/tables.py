@@ -109,3 +109,20 @@ predictions = Table(
     Index(None, "namespace", "line", "model_tag", "id"),
     Index(None, "namespace", "line", "lot", "id"),
 )
+
+# Production plans (lineops.planning): the plan as posted (JSON text: schedule, tardiness,
+# utilisation, blocked windows) and the summary a reader lists them by; newest last.
+plans = Table(
+    "plans",
+    metadata,
+    *_line_columns(),
+    Column("created_at", String(64), nullable=False),
+    Column("method", String(32), nullable=False),  # cp-sat | edd | wspt
+    Column("status", String(128), nullable=False),
+    Column("start", String(64), nullable=False),
+    Column("end", String(64), nullable=False),
+    Column("weighted_tardiness", BigInteger, nullable=False),
+    Column("late_orders", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Index(None, "namespace", "line", "id"),
+)

@@ -1,0 +1,104 @@
+"""A posted production plan (the document ``lineops plan --json`` prints), checked before it
+is stored: every operation on a work unit the line declares, times ISO 8601 with an offset,
+no operation ending before it starts. A plan is stored whole or refused whole (a 422 naming
+the field): half a plan would mislead the shop floor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from lineops.api.productionline import ProductionLineSpec
+from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.repositories.plans import StoredPlan
+
+METHODS: Final = ("cp-sat", "edd", "wspt")
+MAX_TEXT: Final = 253
+MAX_BIGINT: Final = 2**63 - 1
+
+
+def _fail(field: str, detail: str) -> PayloadError:
+    return PayloadError(field, detail, status=422)
+
+
+def _text(value: Any, field: str, limit: int = MAX_TEXT) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(field, "expected a non-empty string")
+    if len(value) > limit:
+        raise _fail(field, f"longer than {limit} characters")
+    if "\x00" in value:
+        raise _fail(field, "contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(field, "is not valid Unicode (lone surrogate)") from None
+    return value
+
+
+def _time(value: Any, field: str) -> datetime:
+    text = _text(value, field, 64)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(field, f"{text!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise _fail(field, f"{text!r} has no UTC offset")
+    return when
+
+
+def _whole(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BIGINT:
+        raise _fail(field, "expected a whole number >= 0")
+    return value
+
+
+def _row(spec: ProductionLineSpec, row: Any, field: str) -> None:
+    if not isinstance(row, Mapping):
+        raise _fail(field, "expected an object")
+    _text(row.get("order"), f"{field}.order")
+    _whole(row.get("index"), f"{field}.index")
+    unit = _text(row.get("workUnit"), f"{field}.workUnit")
+    if spec.work_unit(unit) is None:
+        raise _fail(f"{field}.workUnit", f"{unit!r} is not a work unit of the line")
+    if _time(row.get("end"), f"{field}.end") < _time(row.get("start"), f"{field}.start"):
+        raise _fail(f"{field}.end", "before start")
+
+
+def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> StoredPlan:
+    """The plan to store, or PayloadError (422) naming the first bad field."""
+    if not isinstance(payload, Mapping):
+        raise PayloadError("body", "expected a plan object", status=422)
+    method = payload.get("method")
+    if method not in METHODS:
+        raise _fail("method", f"expected one of {', '.join(METHODS)}")
+    status = _text(payload.get("status"), "status", 128)
+    start, end = payload.get("start"), payload.get("end")
+    if _time(end, "end") < _time(start, "start"):
+        raise _fail("end", "before start")
+    schedule = payload.get("schedule")
+    if not isinstance(schedule, list):
+        raise _fail("schedule", "expected a list of operations")
+    for i, row in enumerate(schedule):
+        _row(spec, row, f"schedule[{i}]")
+    tardiness = payload.get("tardiness")
+    if not isinstance(tardiness, Mapping):
+        raise _fail("tardiness", "expected an object: order -> seconds late")
+    late = 0
+    for order, seconds in tardiness.items():
+        late += _whole(seconds, f"tardiness.{_text(order, 'tardiness')}") > 0
+    weighted = _whole(payload.get("weightedTardiness"), "weightedTardiness")
+    return StoredPlan(
+        created_at=created_at,
+        method=str(method),
+        status=status,
+        start=str(start),
+        end=str(end),
+        weighted_tardiness=weighted,
+        late_orders=late,
+        # ensure_ascii escapes NUL and lone surrogates in the free-form parts (notes,
+        # reasons), so any JSON the checks let through is storable text.
+        document=json.dumps(payload, ensure_ascii=True, separators=(",", ":")),
+    )

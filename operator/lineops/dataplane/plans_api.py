@@ -1,0 +1,98 @@
+"""HTTP routes of a line's production plans (lineops.planning), in the style of the MES
+record routes.
+
+    POST /v1/namespaces/{namespace}/lines/{line}/plans   a plan (``lineops plan --json``)
+    GET  /v1/namespaces/{namespace}/lines/{line}/plans?after=&limit=&latest=
+
+Plans are kept, newest last; the current plan is the latest one (``latest=true``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from aiohttp import web
+
+from lineops.api.productionline import ProductionLineSpec
+from lineops.dataplane.db.database import Database
+from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.mes_api import _read_capped, _too_large
+from lineops.dataplane.plan_records import parse_plan
+from lineops.dataplane.problems import problem, unknown_line
+from lineops.dataplane.read_api import MAX_PAGE, _BadQuery, _int
+from lineops.dataplane.repositories.plans import PlanRepository, StoredPlan
+
+PATH: Final = "/plans"
+
+
+def as_json(row_id: int, plan: StoredPlan) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "createdAt": plan.created_at,
+        "method": plan.method,
+        "status": plan.status,
+        "start": plan.start,
+        "end": plan.end,
+        "weightedTardiness": plan.weighted_tardiness,
+        "lateOrders": plan.late_orders,
+        "plan": json.loads(plan.document),
+    }
+
+
+def _decode(spec: ProductionLineSpec, body: bytes) -> StoredPlan:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        raise PayloadError("body", f"not valid JSON ({exc})", status=400) from None
+    return parse_plan(spec, payload, datetime.now(UTC).isoformat())
+
+
+class PlansApi:
+    def __init__(
+        self, db: Database, spec_of: Callable[[str, str], ProductionLineSpec | None]
+    ) -> None:
+        self._plans = PlanRepository(db.engine)
+        self._spec_of = spec_of
+
+    def routes(self, line_path: str) -> list[web.RouteDef]:
+        return [web.post(line_path + PATH, self._post), web.get(line_path + PATH, self._get)]
+
+    async def _post(self, request: web.Request) -> web.Response:
+        ns, line = request.match_info["namespace"], request.match_info["line"]
+        spec = self._spec_of(ns, line)
+        if spec is None:
+            return unknown_line(ns, line)
+        body = await _read_capped(request)
+        if body is None:
+            return _too_large()
+        try:
+            plan = await asyncio.to_thread(_decode, spec, body)
+        except PayloadError as exc:
+            code = "malformed-body" if exc.status == 400 else "invalid-payload"
+            return problem(exc.status, code, str(exc), field=exc.field)
+        row_id = await asyncio.to_thread(self._plans.add, LineRef(ns, line), plan)
+        return web.json_response({"id": row_id, "createdAt": plan.created_at}, status=201)
+
+    async def _get(self, request: web.Request) -> web.Response:
+        ref = LineRef(request.match_info["namespace"], request.match_info["line"])
+        if self._spec_of(ref.namespace, ref.name) is None:
+            return unknown_line(ref.namespace, ref.name)
+
+        def read() -> dict[str, Any]:
+            after = _int(request, "after", 0, 0, 2**63 - 1)
+            limit = _int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
+            latest = request.query.get("latest", "false")
+            if latest not in ("true", "false"):
+                raise _BadQuery("latest", f"latest: expected true or false, got {latest!r}")
+            rows = self._plans.list(ref, after_id=after, limit=limit, latest=latest == "true")
+            return {"records": [as_json(i, p) for i, p in rows]}
+
+        try:
+            return web.json_response(await asyncio.to_thread(read))
+        except _BadQuery as exc:
+            return problem(400, "invalid-query", str(exc), field=exc.field)
