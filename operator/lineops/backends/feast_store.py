@@ -303,7 +303,12 @@ class FeastStore:
         # A factory defers building the FeatureStore to the first use: building it loads the
         # offline store's plugins (dask, which imports scipy), which an operator with no
         # line yet should not carry.
-        self._store = store
+        self._store: FeatureStore | None = None
+        self._factory: Callable[[], FeatureStore] | None = None
+        if isinstance(store, FeatureStore) or not callable(store):
+            self._store = store  # a store (or a stand-in with its methods)
+        else:
+            self._factory = store
         self._store_lock = threading.Lock()
         # The file registry is rewritten whole on every apply: serialise writers.
         self._apply_lock = threading.Lock()
@@ -312,10 +317,11 @@ class FeastStore:
 
     @property
     def store(self) -> FeatureStore:
-        if not isinstance(self._store, FeatureStore):
+        if self._store is None:
             with self._store_lock:
-                if not isinstance(self._store, FeatureStore):
-                    self._store = self._store()
+                if self._store is None:
+                    assert self._factory is not None
+                    self._store = self._factory()
         return self._store
 
     @classmethod

@@ -37,13 +37,13 @@ class Artifact:
     ok: bool | None = None  # in control / capable / on target; None when not judged
 
 
-
 def _png() -> ModuleType:
     """The PNG renderer, imported on first use: matplotlib stays out of every process that
     only parses the CLI (the operator is started through it) or never writes a report."""
     from lineops.services.reports import png
 
     return png
+
 
 def file_stem(name: str) -> str:
     """A name safe as a file name on every platform (characteristic names already are)."""
