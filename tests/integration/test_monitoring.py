@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from tests.support import resources as res
 from tests.support.kube import wait_for
 from tests.support.operator import OperatorIdentity, run_operator
 from tests.unit.mes.conftest import piston_ring_array
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 pytestmark = pytest.mark.integration
 
@@ -282,3 +285,70 @@ def test_a_deleted_lines_series_are_gone(
         assert wait_for(series, what="the line's SPC series")
         res.delete(api_client, namespace, "ProductionLine", name)
         wait_for(lambda: not series() or None, what="the deleted line's series to go")
+
+
+def test_the_current_plan_shows_in_status_and_metrics(
+    api_client: client.ApiClient, namespace: str, operator_identity: OperatorIdentity, tmp_path: Any
+) -> None:
+    """A plan stored through the data plane (what `lineops plan --json` prints) becomes the
+    line's status.plan: orders, late orders and the next maintenance window, also as series."""
+    import subprocess
+    import sys
+
+    planned = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lineops.cli.main",
+            "plan",
+            "--orders",
+            str(EXAMPLES / "orders.yaml"),
+            "--line-file",
+            str(EXAMPLES / "productionline.yaml"),
+            "--time-limit",
+            "5",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(planned.stdout)
+    env = {
+        "LINEOPS_DATA_DIR": str(tmp_path),
+        "LINEOPS_TRAINING": "off",
+        "LINEOPS_MONITOR_SECONDS": "1",
+    }
+    with run_operator(operator_identity, namespace, extra_env=env) as op:
+        line = res.create(api_client, namespace, res.example("productionline.yaml"))
+        name = line["metadata"]["name"]
+        wait_for(
+            lambda: res.has_condition(
+                res.get(api_client, namespace, "ProductionLine", name), "Ready", "True"
+            ),
+            what="line Ready",
+        )
+        request = urllib.request.Request(
+            f"{op.data_url}/v1/namespaces/{namespace}/lines/{name}/plans",
+            data=json.dumps(document).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            plan_id = json.loads(answer.read())["id"]
+
+        def plan() -> dict[str, Any] | None:
+            obj = res.get(api_client, namespace, "ProductionLine", name) or {}
+            found = (obj.get("status") or {}).get("plan")
+            return found if found and found.get("planId") == plan_id else None
+
+        status = wait_for(plan, what="status.plan of the stored plan")
+        assert status["orders"] == len(document["tardiness"])
+        assert status["ordersLate"] == len(document["lateOrders"])
+        first = min(document["blocked"], key=lambda b: b["start"])
+        assert status["nextMaintenance"]["workUnit"] == first["workUnit"]
+        assert status["nextMaintenance"]["reason"] == first["reason"]
+        ours = f'line="{name}",namespace="{namespace}"'
+        text = op.metrics()
+        assert f"lineops_plan_orders{{{ours}}} {float(len(document['tardiness']))}" in text
+        assert "lineops_plan_next_maintenance_timestamp_seconds{" in text

@@ -12,12 +12,14 @@ from lineops.api.base import (
     ApiModel,
     DnsLabel,
     Identifier,
+    LongText,
+    ShortText,
     SpecModel,
     StatusModel,
     cel,
     validations,
 )
-from lineops.api.conditions import Conditions
+from lineops.api.conditions import Conditions, Timestamp
 from lineops.api.errors import SpecProblem
 from lineops.api.kinds import API_VERSION, PRODUCTION_LINE, ResourceInfo
 from lineops.api.meta import ObjectMeta
@@ -479,6 +481,36 @@ class DriftStatus(StatusModel):
     )
 
 
+class MaintenanceWindow(StatusModel):
+    """A maintenance window the current plan schedules around."""
+
+    work_unit: ShortText | None = Field(default=None, description="The work unit it blocks.")
+    start: Timestamp | None = Field(default=None, description="RFC 3339 start.")
+    end: Timestamp | None = Field(default=None, description="RFC 3339 end.")
+    reason: LongText | None = Field(
+        default=None, description="Why: planned, or predicted by a failure-prediction model."
+    )
+
+
+class PlanStatus(StatusModel):
+    """Summary of the line's current production plan (the newest one stored)."""
+
+    plan_id: int | None = Field(default=None, ge=0, description="Id of the plan in the data plane.")
+    created_at: Timestamp | None = Field(default=None, description="When it was stored.")
+    method: ShortText | None = Field(
+        default=None, description="cp-sat, or the dispatch rule of the fallback."
+    )
+    orders: int = Field(default=0, ge=0, description="Work orders in the plan.")
+    orders_late: int = Field(default=0, ge=0, description="Orders planned past their due date.")
+    weighted_tardiness: int = Field(
+        default=0, ge=0, description="Sum over orders of priority weight x tardiness (seconds)."
+    )
+    end: Timestamp | None = Field(default=None, description="When the last operation ends.")
+    next_maintenance: MaintenanceWindow | None = Field(
+        default=None, description="The first maintenance window not yet over."
+    )
+
+
 class ProductionLineStatus(StatusModel):
     """Observed state of a production line, written by the operator."""
 
@@ -491,6 +523,7 @@ class ProductionLineStatus(StatusModel):
     kpis: Kpis | None = Field(default=None, description="Latest OEE figures.")
     spc: SpcStatus | None = Field(default=None, description="Control-chart summary.")
     drift: DriftStatus | None = Field(default=None, description="Sensor drift summary.")
+    plan: PlanStatus | None = Field(default=None, description="The current production plan.")
 
 
 class ProductionLine(ApiModel):

@@ -30,8 +30,10 @@ from lineops.backends.errors import PermanentBackendError, TransientBackendError
 from lineops.dataplane.app import DataPlaneApp
 from lineops.dataplane.errors import LineConflict
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.plans_api import as_json as plan_json
 from lineops.dataplane.read_api import READING_COLUMNS
 from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
+from lineops.dataplane.repositories.plans import PlanRepository
 
 
 class DataPlaneUnavailable(TransientBackendError):
@@ -63,6 +65,10 @@ class DataPlaneReader(Protocol):
 
     def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame: ...
 
+    def latest_plan(self, line: LineRef) -> dict[str, Any] | None:
+        """The line's newest stored production plan as the API answers it, None if none."""
+        ...
+
 
 class LocalDataPlane:
     """The data plane in this process: its lines are configured here, its reads served
@@ -72,6 +78,7 @@ class LocalDataPlane:
         self._app = app
         self._mes = app.db.mes
         self._offline = app.ingestion.offline
+        self._plans = PlanRepository(app.db.engine)
 
     @property
     def url(self) -> str:
@@ -109,6 +116,10 @@ class LocalDataPlane:
 
     def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame:
         return self._offline.recent(line.name, horizon_ns)
+
+    def latest_plan(self, line: LineRef) -> dict[str, Any] | None:
+        rows = self._plans.list(line, latest=True)
+        return plan_json(*rows[0]) if rows else None
 
 
 class HttpDataPlane:
@@ -196,3 +207,7 @@ class HttpDataPlane:
     def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame:
         seconds = max(1, -(-horizon_ns // 1_000_000_000))
         return self._frame(self._get(line, "readings", window="recent", seconds=seconds))
+
+    def latest_plan(self, line: LineRef) -> dict[str, Any] | None:
+        records = self._json(line, "plans", latest="true")["records"]
+        return dict(records[0]) if records else None

@@ -58,6 +58,24 @@ class MesMetrics:
             [*LINE_LABELS, "feature"],
             registry=registry,
         )
+        self.plan_orders = Gauge(
+            "lineops_plan_orders",
+            "Work orders in the line's current production plan.",
+            LINE_LABELS,
+            registry=registry,
+        )
+        self.plan_orders_late = Gauge(
+            "lineops_plan_orders_late",
+            "Orders the current plan finishes after their due date.",
+            LINE_LABELS,
+            registry=registry,
+        )
+        self.plan_next_maintenance = Gauge(
+            "lineops_plan_next_maintenance_timestamp_seconds",
+            "Start of the first maintenance window of the current plan not yet over (Unix time).",
+            [*LINE_LABELS, "work_unit"],
+            registry=registry,
+        )
 
     def forget(self, namespace: str, line: str) -> None:
         """Drop every series of a deleted line: a gauge left behind would keep reporting
@@ -75,5 +93,8 @@ class MesMetrics:
             self.cpk,
             self.ppk,
             self.drift_psi,
+            self.plan_orders,
+            self.plan_orders_late,
+            self.plan_next_maintenance,
         ):
             metric.remove_by_labels(labels)

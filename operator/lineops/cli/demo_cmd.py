@@ -145,11 +145,13 @@ def _run(args: argparse.Namespace) -> int:
         _apply_examples(custom, ns, LINE_EXAMPLES)
         _wait_line(custom, ns, "press-line-1")
         _mes_records(custom, ns, data_url, out, cp.kubeconfig)
+        _plan(custom, ns, data_url, out)
         _te_history(custom, ns, data_url)
         _apply_examples(custom, ns, MODEL_EXAMPLES)
         _wait_models(custom, ns, data_dir)
         _replay_te(custom, ns, data_url, data_dir)
         _score_stream(custom, ns, data_dir, out)
+        _served(custom, ns)
 
         step(f"kubectl get pl,qm -n {ns}")
         base = f"/apis/lineops.io/v1alpha1/namespaces/{ns}"
@@ -337,6 +339,52 @@ def _mes_records(custom: Any, ns: str, data_url: str, out: Path, kubeconfig: str
     print(f"   open {report / 'index.html'}")
 
 
+def _plan(custom: Any, ns: str, data_url: str, out: Path) -> None:
+    """A week's order book for the press line, planned by CP-SAT around a planned and a
+    predicted maintenance window, stored through the data plane; the line's status says."""
+    import json
+
+    orders, line = REPO / "examples" / "orders.yaml", REPO / "examples" / "productionline.yaml"
+    step(f"lineops plan --orders {orders.relative_to(REPO)} --gantt {out / 'plan'}")
+    command = [sys.executable, "-m", "lineops.cli.main", "plan", "--orders", str(orders)]
+    command += [
+        "--line-file",
+        str(line),
+        "--time-limit",
+        "10",
+        "--json",
+        "--gantt",
+        str(out / "plan"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CliError(f"lineops plan failed: {done.stderr.strip()[-2000:]}")
+    plan = json.loads(done.stdout)
+    print(
+        f"   {plan['method']} ({plan['status']}): {len(plan['schedule'])} operations of "
+        f"{len(plan['tardiness'])} orders, {len(plan['lateOrders'])} late, ending {plan['end']}"
+    )
+    for window in plan["blocked"]:
+        print(
+            f"   blocked: {window['workUnit']} {window['start']} - {window['end']}: "
+            f"{window['reason']}"
+        )
+    stored = _post(f"{data_url}/v1/namespaces/{ns}/lines/press-line-1/plans", plan)
+
+    def shown() -> dict[str, Any] | None:
+        status = _obj(custom, ns, "productionlines", "press-line-1").get("status") or {}
+        found: dict[str, Any] | None = status.get("plan")
+        return found if found and found.get("planId") == stored["id"] else None
+
+    status = _poll("the plan in press-line-1's status", shown)
+    window = status.get("nextMaintenance") or {}
+    print(
+        f"   status.plan: {status['orders']} orders, {status['ordersLate']} late; next "
+        f"maintenance {window.get('workUnit')} from {window.get('start')} ({window.get('reason')})"
+    )
+    print(f"   Gantt chart: {out / 'plan' / 'index.html'}")
+
+
 def _te_history(custom: Any, ns: str, data_url: str) -> None:
     """The line's history the models train on: TE training runs one after another, each
     fault announced by a machine event (reason = fault number), as an MES would post it."""
@@ -508,6 +556,48 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
     )
     differ = int(np.sum(labels != raw))
     print(f"   rows whose raw class differs from the reported label (normal-like): {differ}")
+
+
+def _served(custom: Any, ns: str) -> None:
+    """The operator serves each champion (bentoml serve behind a stable endpoint): ask it."""
+    import json
+    import urllib.error
+
+    import numpy as np
+
+    from lineops.services.replay import TE_COLUMNS
+
+    te_data = importlib.import_module("lineops_pipelines.te_data")
+
+    def serving() -> dict[str, Any] | None:
+        obj = _obj(custom, ns, "qualitymodels", FAULTS_MODEL)
+        ready = _condition(obj, "Serving").get("status") == "True"
+        return (obj.get("status") or {}).get("serving") if ready else None
+
+    served = _poll(f"{FAULTS_MODEL} to be served (bentoml serve)", serving, timeout=240)
+    endpoint = served["endpoint"]
+    step(f"the served champion {served['champion']} answers on {endpoint}")
+    rows = te_data.load_matrix(6, test=True)[150:260]  # fault 6 begins at row 160
+    columns = [f"{column}__last" for column in TE_COLUMNS]
+    answer = _post(f"{endpoint}/predict_batch", {"columns": columns, "rows": rows.tolist()})
+    labels = [r.get("label") for r in answer["results"]]
+    shown = {
+        str(k): int(v)
+        for k, v in zip(*np.unique([str(x) for x in labels], return_counts=True), strict=True)
+    }
+    print(
+        f"   predict_batch of 110 TE rows (fault 6 from the 11th): {answer['model_tag']}: {shown}"
+    )
+    try:
+        _post(f"{endpoint}/predict", {"work_unit": "te-process"})
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode(errors="replace")
+        try:  # BentoML answers a refusal as [{"error": "<field>: <what is wrong>"}]
+            detail = "; ".join(str(item.get("error")) for item in json.loads(body))
+        except (ValueError, TypeError, AttributeError):
+            detail = body
+        print(f"   predict for te-process: {exc.code} {detail[:300]}")
+        print("   (the replayed run is timestamped 2020: its online features are stale, refused)")
 
 
 def _fault_number(label: str | None) -> int:

@@ -27,10 +27,12 @@ from lineops.backends.feast_store import FeastStore
 from lineops.dataplane.db.database import Database, open_database
 from lineops.dataplane.ingestion.http_server import IngestionServer
 from lineops.dataplane.ingestion.service import IngestionService
+from lineops.dataplane.line_page import LinePage
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.mes_api import MesApi
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.openapi import LINE_PATH, openapi_document
+from lineops.dataplane.plans_api import PlansApi
 from lineops.dataplane.predictions_api import PredictionsApi
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import ReadApi
@@ -126,6 +128,11 @@ class DataPlaneApp:
         # The prediction log of served models (bentos/quality_inspector posts every answer).
         self.predictions = PredictionsApi(self.db, self.spec_of, registry)
         app.router.add_routes(self.predictions.routes(LINE_PATH))
+        # Production plans (lineops plan, the operator's planning): stored, newest last.
+        self.plans = PlansApi(self.db, self.spec_of)
+        app.router.add_routes(self.plans.routes(LINE_PATH))
+        # The live line page for people at the line (HTML polling its JSON; outside /v1).
+        app.router.add_routes(LinePage(self.db, self.spec_of).routes())
         app.router.add_get("/openapi.json", self._openapi)
 
     @property

@@ -16,6 +16,8 @@ from lineops.api.quantities import DURATION_PATTERN
 from lineops.dataplane.features import SERVICES
 from lineops.dataplane.ingestion.payload import MAX_EPOCH_S, MAX_TEXT, MIN_EPOCH_S
 from lineops.dataplane.ingestion.reasons import VOCABULARY
+from lineops.dataplane.line_page.spec import line_page_paths
+from lineops.dataplane.plan_records import METHODS as PLAN_METHODS
 from lineops.dataplane.records import KINDS, MAX_BIGINT, MAX_INT, MAX_NAME
 from lineops.dataplane.training_set import LABEL_SOURCES, TASK_LABELS
 
@@ -147,6 +149,44 @@ SCHEMAS: Final[dict[str, Any]] = {
             "result": {"type": "object", "description": "label/probabilities or score/alarm"},
         },
         "required": ["modelTag", "timestamp", "features", "result"],
+    },
+    "PlanOperation": {
+        "type": "object",
+        "properties": {
+            "order": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+            "index": {"type": "integer", "minimum": 0, "maximum": MAX_BIGINT},
+            "workUnit": {"type": "string", "description": "declared by the line"},
+            "start": _TIMESTAMP,
+            "end": {**_TIMESTAMP, "description": "ISO 8601 with a UTC offset, not before start"},
+        },
+        "required": ["order", "index", "workUnit", "start", "end"],
+    },
+    "Plan": {
+        "type": "object",
+        "description": "A production plan as `lineops plan --json` prints it; stored whole "
+        "or refused whole (422 naming the field)",
+        "properties": {
+            "method": {"enum": list(PLAN_METHODS)},
+            "status": {"type": "string", "minLength": 1, "maxLength": 128},
+            "start": _TIMESTAMP,
+            "end": _TIMESTAMP,
+            "schedule": {"type": "array", "items": _ref("PlanOperation")},
+            "tardiness": {
+                "type": "object",
+                "description": "order -> seconds late",
+                "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_BIGINT},
+            },
+            "weightedTardiness": {"type": "integer", "minimum": 0, "maximum": MAX_BIGINT},
+        },
+        "required": [
+            "method",
+            "status",
+            "start",
+            "end",
+            "schedule",
+            "tardiness",
+            "weightedTardiness",
+        ],
     },
     "Problem": {
         "type": "object",
@@ -336,6 +376,57 @@ def _add_predictions(paths: dict[str, Any]) -> None:
     )
 
 
+def _add_plans(paths: dict[str, Any]) -> None:
+    """Production plans: posted by whoever plans (lineops plan), newest last."""
+    stored = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "createdAt": _TIMESTAMP,
+            "method": {"enum": list(PLAN_METHODS)},
+            "status": {"type": "string"},
+            "start": _TIMESTAMP,
+            "end": _TIMESTAMP,
+            "weightedTardiness": {"type": "integer"},
+            "lateOrders": {"type": "integer"},
+            "plan": _ref("Plan"),
+        },
+        "required": ["id", "createdAt", "method", "status", "start", "end", "plan"],
+    }
+    created = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "createdAt": _TIMESTAMP},
+        "required": ["id", "createdAt"],
+    }
+    paths[f"{LINE_PATH}/plans"] = {
+        "post": {
+            "summary": "Store a production plan (the line's current plan is the newest)",
+            "parameters": _PARAMETERS,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("Plan")}},
+            },
+            "responses": {
+                "201": {
+                    "description": "stored",
+                    "content": {"application/json": {"schema": created}},
+                },
+                **_errors(400, 401, 404, 413, 422),
+            },
+            "security": [{}, {"bearer": []}],
+        },
+        "get": _get(
+            "Stored plans in the order they were posted, after an id; latest=true: the newest",
+            [
+                _query("after", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 100_000}),
+                _query("latest", {"enum": ["true", "false"]}),
+            ],
+            _records_of(stored),
+        ),
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         f"{LINE_PATH}/readings": _post(
@@ -391,6 +482,7 @@ def openapi_document() -> dict[str, Any]:
         )
     _add_reads(paths)
     _add_predictions(paths)
+    _add_plans(paths)
     paths[f"{LINE_PATH}/quarantine:release"] = {
         "post": {
             "summary": "Re-ingest the line's quarantined items against its spec as it is now "
@@ -421,6 +513,7 @@ def openapi_document() -> dict[str, Any]:
             "security": [{}, {"bearer": []}],
         }
     }
+    paths.update(line_page_paths())
     paths["/healthz"] = {
         "get": {
             "summary": "liveness",

@@ -13,8 +13,8 @@ writes. :func:`merge_patch` dumps exactly that:
 * ``None`` inside a part that is filled in field by field (``training``, ``kpis``, ``spc``,
   ``drift``) means "not known": it is left out, so the stored value stays;
 * a part that is one value (``champion``, ``challenger``: a model version with its metrics and
-  score; ``serving``) is written whole, a ``None`` field as ``null``, so nothing of the
-  previous value stays;
+  score; ``serving``; a line's ``plan``) is written whole, a ``None`` field as ``null``, so
+  nothing of the previous value stays;
 * a top-level field assigned ``None`` (``status.challenger = None``) is written as ``null``,
   which removes it from the object.
 """
@@ -27,6 +27,7 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from lineops.api.base import StatusModel
+from lineops.api.productionline import PlanStatus
 from lineops.api.qualitymodel import ChallengerStatus, ChampionStatus, ServingStatus
 
 ModelT = TypeVar("ModelT", bound=StatusModel)
@@ -35,6 +36,7 @@ WRITTEN_WHOLE: Final[tuple[type[BaseModel], ...]] = (
     ChampionStatus,
     ChallengerStatus,
     ServingStatus,
+    PlanStatus,  # a plan without a next maintenance window clears the old one
 )
 
 

@@ -8,7 +8,7 @@ since the last one. A new spec generation starts afresh (limits may have changed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.data_plane_client import DataPlaneReader
@@ -18,6 +18,7 @@ from lineops.mes.chart_tracker import ChartSnapshot, ChartTracker
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
 from lineops.services.monitoring.drift_tracker import DriftSnapshot, DriftTracker
+from lineops.services.monitoring.plan_summary import PlanSummary, summarise_plan
 
 OEE_WINDOW = timedelta(hours=8)  # one shift: OEE is judged over the last 8 recorded hours
 
@@ -28,6 +29,7 @@ class MonitorReport:
     drift: DriftSnapshot | None = None
     oee: dict[str, Oee] = field(default_factory=dict)  # "" = the line, else the work unit
     oee_error: str | None = None
+    plan: PlanSummary | None = None
 
     @property
     def established(self) -> list[ChartSnapshot]:
@@ -85,6 +87,8 @@ class LineMonitor:
             self._oee(report)
         if self._drift is not None:
             report.drift = self._drift.evaluate()
+        latest = self._store.latest_plan(self.key)
+        report.plan = None if latest is None else summarise_plan(latest, datetime.now(UTC))
         self._export(report)
         return report
 
@@ -156,11 +160,23 @@ class LineMonitor:
                 m.ppk.labels(ns, line, qc).set(snap.capability.ppk)
         for found in report.drift.features if report.drift else ():
             m.drift_psi.labels(ns, line, found.feature).set(found.psi)
+        self._export_plan(report.plan)
         for unit, oee in report.oee.items():
             for component in ("availability", "performance", "quality", "oee"):
                 value = getattr(oee, component)
                 if value is not None:
                     m.oee_ratio.labels(ns, line, unit, component).set(value)
+
+    def _export_plan(self, plan: PlanSummary | None) -> None:
+        m, ns, line = self._metrics, self.namespace, self.name
+        m.plan_next_maintenance.remove_by_labels({"namespace": ns, "line": line})
+        if plan is None:
+            return
+        m.plan_orders.labels(ns, line).set(plan.orders)
+        m.plan_orders_late.labels(ns, line).set(plan.orders_late)
+        if plan.next_maintenance is not None:
+            window = plan.next_maintenance
+            m.plan_next_maintenance.labels(ns, line, window.work_unit).set(window.start.timestamp())
 
 
 class LineMonitors:

@@ -6,6 +6,8 @@ from lineops.api import reasons as R
 from lineops.api.productionline import (
     DriftStatus,
     Kpis,
+    MaintenanceWindow,
+    PlanStatus,
     ProductionLineSpec,
     ProductionLineStatus,
     SpcStatus,
@@ -46,6 +48,26 @@ def apply_report(
             drifting=sum(f.psi > limit for f in report.drift.features),  # type: ignore[union-attr]
         )
     status.spc = SpcStatus(violations=report.open_violations, in_control=report.in_control)
+    plan = report.plan
+    if plan is not None:
+        window = plan.next_maintenance
+        status.plan = PlanStatus(
+            plan_id=plan.plan_id,
+            created_at=plan.created_at,
+            method=plan.method,
+            orders=plan.orders,
+            orders_late=plan.orders_late,
+            weighted_tardiness=plan.weighted_tardiness,
+            end=plan.end or None,
+            next_maintenance=None
+            if window is None
+            else MaintenanceWindow(
+                work_unit=window.work_unit,
+                start=window.start.isoformat(),
+                end=window.end.isoformat(),
+                reason=window.reason[:1024] or None,
+            ),
+        )
 
     if not spec.monitoring.spc and not spec.monitoring.oee:
         conds.set(R.MONITORING_READY, "False", R.DISABLED, "spec.monitoring: spc and oee are off")

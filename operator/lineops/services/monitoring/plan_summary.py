@@ -1,0 +1,56 @@
+"""What a line's status says about its current production plan (the newest one stored in
+the data plane): how many orders, how many late, and the next maintenance window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Window:
+    work_unit: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    plan_id: int
+    created_at: str
+    method: str
+    orders: int
+    orders_late: int
+    weighted_tardiness: int
+    end: str
+    next_maintenance: Window | None
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def summarise_plan(stored: dict[str, Any], now: datetime) -> PlanSummary:
+    """``stored`` as GET …/plans answers a record; ``now`` decides which window is next:
+    the first one (by start) that has not ended yet."""
+    document = stored.get("plan") or {}
+    windows = sorted(
+        (
+            Window(str(b["workUnit"]), _time(b["start"]), _time(b["end"]), str(b.get("reason", "")))
+            for b in document.get("blocked") or []
+        ),
+        key=lambda w: (w.start, w.work_unit),
+    )
+    upcoming = next((w for w in windows if w.end > now), None)
+    return PlanSummary(
+        plan_id=int(stored["id"]),
+        created_at=str(stored["createdAt"]),
+        method=str(stored.get("method", "")),
+        orders=len(document.get("tardiness") or {}),
+        orders_late=len(document.get("lateOrders") or []),
+        weighted_tardiness=int(stored.get("weightedTardiness") or 0),
+        end=str(stored.get("end", "")),
+        next_maintenance=upcoming,
+    )

@@ -1,0 +1,94 @@
+"""The production-plan routes of the data plane, on SQLite and PostgreSQL (``db_url``): a
+plan made by `lineops plan` is stored whole and read back (newest last, ``latest=true``);
+a plan naming a work unit the line does not declare, or with an operation ending before it
+starts, is refused whole with a 422 naming the field."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from lineops.cli.plan_cmd import plan_report
+from lineops.cli.rules_cmd import load_lines
+from lineops.planning import SolveOptions, solve
+from lineops.planning.orders import order_book
+
+from tests.support.dataplane_server import EXAMPLE_LINE, REPO, ServedApp, served_dataplane
+
+
+@pytest.fixture
+def served(tmp_path: Path, db_url: str) -> Iterator[ServedApp]:
+    with served_dataplane(tmp_path / "data", db_url) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def plan() -> dict[str, Any]:
+    """examples/orders.yaml planned for the example line, as `lineops plan --json` prints it."""
+    line = load_lines(str(EXAMPLE_LINE))[0]
+    book = order_book(yaml.safe_load((REPO / "examples" / "orders.yaml").read_text()), line)
+    return plan_report(book, solve(book.problem, SolveOptions(time_limit=5, workers=1)))
+
+
+def test_a_plan_is_stored_and_read_back_newest_last(
+    served: ServedApp, plan: dict[str, Any]
+) -> None:
+    url = served.line_url("plans")
+    first = requests.post(url, json=plan, timeout=30)
+    assert first.status_code == 201, first.text
+    second_plan = {**plan, "status": "FEASIBLE", "lateOrders": [], "tardiness": {"WO-1001": 60}}
+    second = requests.post(url, json=second_plan, timeout=30)
+    assert second.status_code == 201, second.text
+    records = requests.get(url, timeout=30).json()["records"]
+    assert [r["id"] for r in records] == [first.json()["id"], second.json()["id"]]
+    assert records[0]["plan"] == plan
+    assert (records[0]["method"], records[0]["start"], records[0]["end"]) == (
+        plan["method"],
+        plan["start"],
+        plan["end"],
+    )
+    assert records[1]["lateOrders"] == 1  # counted from tardiness, not trusted from the list
+    latest = requests.get(url, params={"latest": "true"}, timeout=30).json()["records"]
+    assert [r["id"] for r in latest] == [second.json()["id"]]
+    page = requests.get(url, params={"after": records[0]["id"]}, timeout=30).json()["records"]
+    assert [r["status"] for r in page] == ["FEASIBLE"]
+
+
+def _broken(plan: dict[str, Any], **row: Any) -> dict[str, Any]:
+    bad = copy.deepcopy(plan)
+    bad["schedule"][3].update(row)
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "detail"),
+    [
+        (
+            {"workUnit": "lathe-9"},
+            "schedule[3].workUnit",
+            "'lathe-9' is not a work unit of the line",
+        ),
+        ({"end": "2026-12-01T00:00:00+01:00"}, "schedule[3].end", "before start"),
+        ({"start": "soon"}, "schedule[3].start", "'soon' is not an ISO 8601 time"),
+        ({"index": -1}, "schedule[3].index", "expected a whole number >= 0"),
+    ],
+)
+def test_a_bad_plan_is_refused_whole_naming_the_field(
+    served: ServedApp, plan: dict[str, Any], change: dict[str, Any], field: str, detail: str
+) -> None:
+    answer = requests.post(served.line_url("plans"), json=_broken(plan, **change), timeout=30)
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert (body["field"], body["detail"]) == (field, f"{field}: {detail}")
+    assert requests.get(served.line_url("plans"), timeout=30).json()["records"] == []
+
+
+def test_plans_of_an_unknown_line_are_404(served: ServedApp, plan: dict[str, Any]) -> None:
+    url = served.url + "/v1/namespaces/plant-a/lines/nope/plans"
+    assert requests.post(url, json=plan, timeout=30).status_code == 404
+    assert requests.get(url, timeout=30).status_code == 404

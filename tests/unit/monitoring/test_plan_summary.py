@@ -1,0 +1,47 @@
+"""The current plan as a line's status shows it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lineops.services.monitoring.plan_summary import summarise_plan
+
+STORED = {
+    "id": 7,
+    "createdAt": "2026-12-01T08:00:00+00:00",
+    "method": "cp-sat",
+    "end": "2026-12-10T20:00:00+01:00",
+    "weightedTardiness": 5400,
+    "plan": {
+        "tardiness": {"WO-1": 0, "WO-2": 3600, "WO-3": 0},
+        "lateOrders": ["WO-2"],
+        "blocked": [
+            {
+                "workUnit": "grinder-01",
+                "start": "2026-12-09T11:00:00+01:00",
+                "end": "2026-12-09T14:00:00+01:00",
+                "reason": "predicted spindle bearing failure (p=0.82)",
+            },
+            {
+                "workUnit": "press-01",
+                "start": "2026-12-08T22:00:00+01:00",
+                "end": "2026-12-09T02:00:00+01:00",
+                "reason": "planned die maintenance",
+            },
+        ],
+    },
+}
+
+
+def test_counts_and_the_first_window_not_yet_over() -> None:
+    before = summarise_plan(STORED, datetime(2026, 12, 1, tzinfo=UTC))
+    assert (before.plan_id, before.orders, before.orders_late) == (7, 3, 1)
+    assert before.weighted_tardiness == 5400
+    assert before.next_maintenance is not None
+    assert before.next_maintenance.work_unit == "press-01"  # the earlier of the two
+    during = summarise_plan(STORED, datetime(2026, 12, 9, 0, 30, tzinfo=UTC))
+    assert during.next_maintenance is not None and during.next_maintenance.work_unit == "press-01"
+    after = summarise_plan(STORED, datetime(2026, 12, 9, 1, 30, tzinfo=UTC))
+    assert after.next_maintenance is not None
+    assert after.next_maintenance.reason.startswith("predicted spindle")
+    assert summarise_plan(STORED, datetime(2026, 12, 31, tzinfo=UTC)).next_maintenance is None
