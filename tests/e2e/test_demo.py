@@ -49,6 +49,15 @@ def test_demo_runs_a_whole_line(tmp_path: Path) -> None:
     table = text[text.index("kubectl get pl,qm") :]
     assert "press-line-1   True    Reconciled   0.887" in table
     assert "te-line-faults    True    Reconciled   te-line-faults:" in table
+    # The week's plan for the press line: stored, in the line's status, drawn as a Gantt chart.
+    assert re.search(r"status\.plan: 8 orders, \d+ late; next maintenance press-01", text)
+    assert (out / "plan" / "plan-gantt.png").stat().st_size > 10_000
+    # The operator serves the champion: the batch is answered by it, stale features refused.
+    served = re.search(
+        r"predict_batch of 110 TE rows \(fault 6 from the 11th\): te-line-faults:\S+: (.*)", text
+    )
+    assert served is not None and "'6'" in served.group(1), text[-3000:]
+    assert "predict for te-process: 409" in text and "stale" in text
     # The report is on disk, and the operator left no traceback in its log.
     assert (out / "report" / "ring_diameter-control-chart.png").stat().st_size > 10_000
     assert "Traceback" not in (out / "operator.log").read_text()
