@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter as Tally
 from collections.abc import Callable
 from typing import Any
 
@@ -25,35 +24,10 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.problems import problem, unknown_line
+from lineops.dataplane.problems import problem
+from lineops.dataplane.record_routes import batch_answer, line_body
 from lineops.dataplane.records import KINDS, Parsed, parse_records
 from lineops.dataplane.repositories.quarantine import Rejected
-
-MAX_BODY = 32 * 1024 * 1024  # bytes of one records batch
-
-
-def _too_large() -> web.Response:
-    return problem(
-        413,
-        "payload-too-large",
-        f"body: more than the {MAX_BODY} bytes of one records batch; send smaller batches",
-        field="body",
-    )
-
-
-async def _read_capped(request: web.Request) -> bytes | None:
-    """The body, or None once it exceeds ``MAX_BODY`` (refused by its Content-Length before
-    reading; a chunked one is read no further than the limit)."""
-    if (request.content_length or 0) > MAX_BODY:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class _Malformed(ValueError):
@@ -92,15 +66,12 @@ class MesApi:
         ]
 
     async def _post(self, request: web.Request) -> web.Response:
-        ns, line = request.match_info["namespace"], request.match_info["line"]
         kind = request.path.rsplit("/", 1)[-1]
-        spec = self._spec_of(ns, line)
-        if spec is None:
-            return unknown_line(ns, line)
-        body = await _read_capped(request)
-        if body is None:
-            return _too_large()
-        # Decoding and validating a batch of up to MAX_BODY runs in a worker thread, like
+        found = await line_body(request, self._spec_of)
+        if isinstance(found, web.Response):
+            return found
+        ref, spec, body = found
+        # Decoding and validating a batch (up to record_routes.MAX_BODY) runs in a thread, like
         # the write: the event loop is the operator's too (embedded profile).
         try:
             parsed = await asyncio.to_thread(_decode, kind, spec, body)
@@ -108,21 +79,10 @@ class MesApi:
             return problem(400, "malformed-body", f"body: not valid JSON ({exc})", field="body")
         except PayloadError as exc:
             return problem(exc.status, "invalid-payload", str(exc), field=exc.field)
-        await asyncio.to_thread(self.persist, LineRef(ns, line), kind, parsed, "http")
-        self._records.labels(ns, line, kind, "accepted").inc(len(parsed.accepted))
-        self._records.labels(ns, line, kind, "quarantined").inc(len(parsed.rejected))
-        return web.json_response(
-            {
-                "received": parsed.received,
-                "accepted": len(parsed.accepted),
-                "quarantined": len(parsed.rejected),
-                "reasons": dict(Tally(str(r.reason) for r in parsed.rejected)),
-                "rejected": [
-                    {"index": r.index, "reason": str(r.reason), "detail": r.detail}
-                    for r in parsed.rejected[:100]
-                ],
-            }
-        )
+        await asyncio.to_thread(self.persist, ref, kind, parsed, "http")
+        self._records.labels(ref.namespace, ref.name, kind, "accepted").inc(len(parsed.accepted))
+        self._records.labels(ref.namespace, ref.name, kind, "quarantined").inc(len(parsed.rejected))
+        return batch_answer(parsed.received, len(parsed.accepted), parsed.rejected)
 
     def persist(self, line: LineRef, kind: str, parsed: Parsed[Any], source: str) -> None:
         """Accepted records and quarantined ones in one transaction."""

@@ -21,10 +21,10 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.mes_api import _read_capped, _too_large
 from lineops.dataplane.plan_records import parse_plan
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import MAX_PAGE, _BadQuery, _int
+from lineops.dataplane.record_routes import line_body, payload_problem
 from lineops.dataplane.repositories.plans import PlanRepository, StoredPlan
 
 PATH: Final = "/plans"
@@ -63,19 +63,15 @@ class PlansApi:
         return [web.post(line_path + PATH, self._post), web.get(line_path + PATH, self._get)]
 
     async def _post(self, request: web.Request) -> web.Response:
-        ns, line = request.match_info["namespace"], request.match_info["line"]
-        spec = self._spec_of(ns, line)
-        if spec is None:
-            return unknown_line(ns, line)
-        body = await _read_capped(request)
-        if body is None:
-            return _too_large()
+        found = await line_body(request, self._spec_of)
+        if isinstance(found, web.Response):
+            return found
+        ref, spec, body = found
         try:
             plan = await asyncio.to_thread(_decode, spec, body)
         except PayloadError as exc:
-            code = "malformed-body" if exc.status == 400 else "invalid-payload"
-            return problem(exc.status, code, str(exc), field=exc.field)
-        row_id = await asyncio.to_thread(self._plans.add, LineRef(ns, line), plan)
+            return payload_problem(exc)
+        row_id = await asyncio.to_thread(self._plans.add, ref, plan)
         return web.json_response({"id": row_id, "createdAt": plan.created_at}, status=201)
 
     async def _get(self, request: web.Request) -> web.Response:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter as Tally
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -26,10 +25,10 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.mes_api import _read_capped, _too_large
 from lineops.dataplane.prediction_records import KIND, parse_predictions
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import MAX_PAGE, _BadQuery, _int, _name
+from lineops.dataplane.record_routes import batch_answer, line_body, payload_problem
 from lineops.dataplane.records import Parsed
 from lineops.dataplane.repositories.predictions import Prediction, PredictionRepository
 from lineops.dataplane.repositories.quarantine import Rejected
@@ -80,33 +79,18 @@ class PredictionsApi:
         return [web.post(line_path + PATH, self._post), web.get(line_path + PATH, self._get)]
 
     async def _post(self, request: web.Request) -> web.Response:
-        ns, line = request.match_info["namespace"], request.match_info["line"]
-        spec = self._spec_of(ns, line)
-        if spec is None:
-            return unknown_line(ns, line)
-        body = await _read_capped(request)
-        if body is None:
-            return _too_large()
+        found = await line_body(request, self._spec_of)
+        if isinstance(found, web.Response):
+            return found
+        ref, spec, body = found
         try:
             parsed = await asyncio.to_thread(_decode, spec, body)
         except PayloadError as exc:
-            code = "malformed-body" if exc.status == 400 else "invalid-payload"
-            return problem(exc.status, code, str(exc), field=exc.field)
-        await asyncio.to_thread(self.persist, LineRef(ns, line), parsed, "http")
-        self._records.labels(ns, line, "accepted").inc(len(parsed.accepted))
-        self._records.labels(ns, line, "quarantined").inc(len(parsed.rejected))
-        return web.json_response(
-            {
-                "received": parsed.received,
-                "accepted": len(parsed.accepted),
-                "quarantined": len(parsed.rejected),
-                "reasons": dict(Tally(str(r.reason) for r in parsed.rejected)),
-                "rejected": [
-                    {"index": r.index, "reason": str(r.reason), "detail": r.detail}
-                    for r in parsed.rejected[:100]
-                ],
-            }
-        )
+            return payload_problem(exc)
+        await asyncio.to_thread(self.persist, ref, parsed, "http")
+        self._records.labels(ref.namespace, ref.name, "accepted").inc(len(parsed.accepted))
+        self._records.labels(ref.namespace, ref.name, "quarantined").inc(len(parsed.rejected))
+        return batch_answer(parsed.received, len(parsed.accepted), parsed.rejected)
 
     def persist(self, line: LineRef, parsed: Parsed[Prediction], source: str) -> None:
         """Accepted predictions and quarantined ones in one transaction."""

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import requests
-from lineops.dataplane import mes_api
+from lineops.dataplane import record_routes
 from lineops.dataplane.db.tables import machine_events, measurements, production_counts, quarantine
 from lineops.dataplane.ingestion import http_server
 from sqlalchemy import func, select
@@ -149,7 +149,7 @@ def small_limits(
     """The same app with 64 KiB body limits (the real ones are 256 MiB for readings and
     32 MiB for a records batch: the mechanism is the same, the test stays small)."""
     monkeypatch.setattr(http_server, "MAX_BODY_BYTES", 64 * 1024)
-    monkeypatch.setattr(mes_api, "MAX_BODY", 64 * 1024)
+    monkeypatch.setattr(record_routes, "MAX_BODY", 64 * 1024)
     with served_dataplane(tmp_path / "data", db_url) as app:
         yield app
 
