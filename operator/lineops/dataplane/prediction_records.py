@@ -21,17 +21,16 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from lineops.api.productionline import ProductionLineSpec
-from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.ingestion.reasons import RecordReason as R
 from lineops.dataplane.records import (
     MAX_NAME,
     Parsed,
-    Rejection,
     _Reject,
     _storable,
     _text,
     _timestamp,
     _work_unit,
+    parse_envelope,
 )
 from lineops.dataplane.repositories.predictions import Prediction
 
@@ -108,23 +107,4 @@ def _prediction(spec: ProductionLineSpec, record: Mapping[str, Any], where: str)
 
 def parse_predictions(spec: ProductionLineSpec, payload: Any) -> Parsed[Prediction]:
     """Validate ``{"records": [...]}``; every record ends up accepted or rejected."""
-    if not isinstance(payload, Mapping):
-        raise PayloadError("body", "must be a JSON object with a 'records' list")
-    records = payload.get("records")
-    if not isinstance(records, list):
-        raise PayloadError("records", "missing or not a list")
-    result: Parsed[Prediction] = Parsed()
-    for i, record in enumerate(records):
-        where = f"records[{i}]"
-        if not isinstance(record, Mapping):
-            result.rejected.append(
-                Rejection(
-                    i, R.WRONG_TYPE, f"{where}: must be an object", {"raw": repr(record)[:200]}
-                )
-            )
-            continue
-        try:
-            result.accepted.append(_prediction(spec, record, where))
-        except _Reject as exc:
-            result.rejected.append(Rejection(i, exc.reason, exc.detail, record))
-    return result
+    return parse_envelope(spec, payload, _prediction)

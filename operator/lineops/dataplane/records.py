@@ -183,15 +183,19 @@ _PARSERS: dict[str, Callable[[ProductionLineSpec, Mapping[str, Any], str], Any]]
 }
 
 
-def parse_records(kind: str, spec: ProductionLineSpec, payload: Any) -> Parsed[Any]:
-    """Validate ``{"records": [...]}``; every record ends up accepted or rejected."""
+def parse_envelope(
+    spec: ProductionLineSpec,
+    payload: Any,
+    parse: Callable[[ProductionLineSpec, Mapping[str, Any], str], T],
+) -> Parsed[T]:
+    """Validate ``{"records": [...]}`` with ``parse`` per record; every record ends up
+    accepted or rejected (the envelope of every record route: MES records, predictions)."""
     if not isinstance(payload, Mapping):
         raise PayloadError("body", "must be a JSON object with a 'records' list")
     records = payload.get("records")
     if not isinstance(records, list):
         raise PayloadError("records", "missing or not a list")
-    parse = _PARSERS[kind]
-    result: Parsed[Any] = Parsed()
+    result: Parsed[T] = Parsed()
     for i, record in enumerate(records):
         where = f"records[{i}]"
         if not isinstance(record, Mapping):
@@ -206,3 +210,8 @@ def parse_records(kind: str, spec: ProductionLineSpec, payload: Any) -> Parsed[A
         except _Reject as exc:
             result.rejected.append(Rejection(i, exc.reason, exc.detail, record))
     return result
+
+
+def parse_records(kind: str, spec: ProductionLineSpec, payload: Any) -> Parsed[Any]:
+    """Validate ``{"records": [...]}`` of one MES record kind."""
+    return parse_envelope(spec, payload, _PARSERS[kind])
