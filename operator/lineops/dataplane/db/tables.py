@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     Float,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 # Stable constraint names: migrations can address them on PostgreSQL and SQLite alike.
@@ -125,4 +127,135 @@ plans = Table(
     Column("late_orders", Integer, nullable=False),
     Column("document", Text, nullable=False),
     Index(None, "namespace", "line", "id"),
+)
+
+# --- MES records of lots and materials (issue #22) -------------------------------------------
+# Quantities are exact integers in millionths of the record's unit (``*_micros``): stock is
+# received minus consumed, and a float sum would drift below zero after a few subtractions,
+# which the database's own check (``remaining_micros >= 0``) would then refuse.
+# Every record carries its client-supplied id (unique per line) and the hash of the payload it
+# was first written with, so a repeated write is answered the same way and a different payload
+# under the same id is refused (409).
+
+
+def _record_columns(id_column: str) -> list[Column[object]]:
+    return [
+        *_line_columns(),
+        Column(id_column, String(253), nullable=False),
+        Column("payload_hash", String(64), nullable=False),
+        Column("created_at", String(64), nullable=False),
+    ]
+
+
+# Material lots (received from a supplier) and production lots (made on a work unit) in one
+# table: genealogy links any lot to any lot, so a trace is one recursive walk over one table.
+lots = Table(
+    "lots",
+    metadata,
+    *_record_columns("lot"),
+    Column("kind", String(16), nullable=False),  # material | production
+    Column("material", String(253), nullable=False),  # material, or product of a production lot
+    Column("unit", String(32), nullable=False),
+    Column("quantity_micros", BigInteger, nullable=False),  # received, or good output
+    Column("remaining_micros", BigInteger, nullable=False),  # available to consume
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("supplier", String(253)),
+    Column("supplier_lot", String(253)),
+    Column("received_at", String(64)),
+    Column("expected_at", String(64)),  # the receipt's promised date, for the scorecard
+    Column("work_order", String(253)),
+    Column("work_unit", String(253)),
+    Column("started_at", String(64)),
+    Column("ended_at", String(64)),
+    Column("total", BigInteger),
+    Column("good", BigInteger),
+    Column("scrap", BigInteger),
+    Column("recipe", Text),  # JSON object: recipe name and parameters
+    UniqueConstraint("namespace", "line", "lot"),
+    CheckConstraint("remaining_micros >= 0", name="ck_lots_stock_not_negative"),
+    Index(None, "namespace", "line", "supplier_lot"),
+    Index(None, "namespace", "line", "work_unit", "started_at"),
+    Index(None, "namespace", "line", "material", "kind"),
+)
+
+# Genealogy: an input lot and quantity consumed into an output lot (or, for spare parts, into
+# a maintenance record). One consumption record (client id) may have several inputs.
+consumptions = Table(
+    "consumptions",
+    metadata,
+    *_record_columns("consumption"),
+    Column("input_lot", String(253), nullable=False),
+    Column("output_lot", String(253)),
+    Column("maintenance", String(253)),
+    Column("quantity_micros", BigInteger, nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("consumed_at", String(64), nullable=False),
+    UniqueConstraint("namespace", "line", "consumption", "input_lot"),
+    CheckConstraint("quantity_micros > 0", name="ck_consumptions_quantity_positive"),
+    CheckConstraint(
+        "(output_lot IS NULL) <> (maintenance IS NULL)", name="ck_consumptions_one_target"
+    ),
+    Index(None, "namespace", "line", "output_lot"),
+    Index(None, "namespace", "line", "input_lot"),
+)
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    *_record_columns("work_order"),
+    Column("product", String(253), nullable=False),
+    Column("quantity_micros", BigInteger, nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("due", String(64)),
+    Column("status", String(16), nullable=False),  # released | closed
+    UniqueConstraint("namespace", "line", "work_order"),
+)
+
+# Inspection outcome of a lot, with the measurements it was judged on (JSON object).
+quality_results = Table(
+    "quality_results",
+    metadata,
+    *_record_columns("result"),
+    Column("lot", String(253), nullable=False),
+    Column("inspection", String(253), nullable=False),
+    Column("outcome", String(16), nullable=False),  # pass | fail
+    Column("measurements", Text, nullable=False),
+    Column("inspected_at", String(64), nullable=False),
+    UniqueConstraint("namespace", "line", "result"),
+    Index(None, "namespace", "line", "lot"),
+)
+
+# Equipment history: planned and unplanned maintenance per work unit, next to the
+# machine-state events (spare parts used are consumptions into the record).
+maintenance = Table(
+    "maintenance",
+    metadata,
+    *_record_columns("maintenance"),
+    Column("work_unit", String(253), nullable=False),
+    Column("kind", String(16), nullable=False),  # planned | unplanned
+    Column("reason", Text, nullable=False),
+    Column("start", String(64), nullable=False),
+    Column("end", String(64)),
+    UniqueConstraint("namespace", "line", "maintenance"),
+    Index(None, "namespace", "line", "work_unit", "start"),
+)
+
+# Per material: its unit and the low-stock threshold (exported as a metric and alert).
+materials = Table(
+    "materials",
+    metadata,
+    *_record_columns("material"),
+    Column("unit", String(32), nullable=False),
+    Column("low_stock_micros", BigInteger),
+    UniqueConstraint("namespace", "line", "material"),
+)
+
+# Recalls of a supplier lot: the forward trace at the time, for the supplier scorecard.
+recalls = Table(
+    "recalls",
+    metadata,
+    *_record_columns("recall"),
+    Column("supplier_lot", String(253), nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("namespace", "line", "recall"),
 )
