@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from lineops.api.productionline import Schedule
+from lineops.mes.shifts import shift_occurrences
 
 OFF_SHIFT = "off shift"
 
@@ -17,19 +18,15 @@ def shift_spans(
     """The shifts' occurrences overlapping [start, end), merged (back-to-back shifts run on),
     as aware datetimes. Shift times are local to the schedule's time zone, so a day with a
     daylight-saving change has a shorter or longer shift, as on the shop floor."""
+    if not schedule.shifts:
+        return []
     zone = ZoneInfo(schedule.timezone)
-    first_day = start.astimezone(zone).date() - timedelta(days=1)
-    last_day = end.astimezone(zone).date() + timedelta(days=1)
     spans = []
-    day = first_day
-    while day <= last_day:
-        for shift in schedule.shifts:
-            begin = datetime.combine(day, _clock(shift.start), zone)
-            finish_day = day + timedelta(days=1) if shift.crosses_midnight else day
-            finish = datetime.combine(finish_day, _clock(shift.end), zone)
-            if finish > start and begin < end:
-                spans.append((max(begin, start), min(finish, end)))
-        day += timedelta(days=1)
+    # The occurrences are laid out once, in lineops.mes.shifts (OEE per shift uses them too).
+    for shift in shift_occurrences(schedule, start, end):
+        begin, finish = shift.start.astimezone(zone), shift.end.astimezone(zone)
+        if finish > start and begin < end:
+            spans.append((max(begin, start), min(finish, end)))
     merged: list[tuple[datetime, datetime]] = []
     for begin, finish in sorted(spans):
         if merged and begin <= merged[-1][1]:
@@ -64,8 +61,3 @@ def maintenance_before(
     ``lead`` before the predicted failure (the margin for the prediction's error)."""
     end = predicted_failure - lead
     return end - duration, end
-
-
-def _clock(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))

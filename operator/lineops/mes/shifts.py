@@ -1,0 +1,282 @@
+"""OEE per planned shift (ISO 22400-2) over a line's ``spec.schedule``.
+
+A shift's occurrences are laid out in the schedule's time zone (a night shift 22:00-06:00
+ends on the next calendar day; on a daylight-saving change night it lasts 7 or 9 hours, as
+on the shop floor) and every duration is taken between UTC instants: subtracting two aware
+datetimes that share one ``ZoneInfo`` compares wall clocks and would miss the changed hour.
+
+Per work unit and shift, with the state log clipped to the shift (the state in force at the
+shift start is the last event before it):
+
+    planned busy time = shift time - planned maintenance - planned-stop time
+                        (time before the unit's first event ever is unknown: not counted)
+    run time          = time in ``running`` outside planned maintenance
+    availability      = run time / planned busy time
+    performance       = ideal cycle time x total count / run time
+    quality           = good count / total count
+    OEE               = availability x performance x quality
+
+The line's figures add the units' times and counts (time-weighted, never averaged); a ratio
+whose denominator is zero is None (a shift that is all planned maintenance has no
+availability). Counts belong to the shift their timestamp falls in, [start, end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from lineops.mes.errors import MesInputError
+from lineops.mes.oee import CountRecord, MachineState, StateEvent
+
+if TYPE_CHECKING:
+    from lineops.api.productionline import Schedule
+
+# A line without shifts is planned around the clock: one day-long "shift" per local day.
+AROUND_THE_CLOCK = "day"
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class ShiftOccurrence:
+    """One occurrence of a shift: ``start``/``end`` are UTC instants; ``day`` is the local
+    date it starts on."""
+
+    name: str
+    day: date
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """Planned maintenance of ``work_unit`` (None: the whole line) over [start, end)."""
+
+    work_unit: str | None
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class ShiftOee:
+    """Times in seconds; a ratio is None when its denominator is zero."""
+
+    shift: ShiftOccurrence
+    planned_busy_time: float
+    run_time: float
+    maintenance_time: float
+    planned_stop_time: float
+    ideal_production_time: float
+    total_count: int
+    good_count: int
+
+    @property
+    def availability(self) -> float | None:
+        return _ratio(self.run_time, self.planned_busy_time)
+
+    @property
+    def performance(self) -> float | None:
+        return _ratio(self.ideal_production_time, self.run_time)
+
+    @property
+    def quality(self) -> float | None:
+        return _ratio(float(self.good_count), float(self.total_count))
+
+    @property
+    def oee(self) -> float | None:
+        a, p, q = self.availability, self.performance, self.quality
+        return None if a is None or p is None or q is None else a * p * q
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _zone(schedule: Schedule | None) -> ZoneInfo:
+    return ZoneInfo(schedule.timezone if schedule is not None else "UTC")
+
+
+def _utc(moment: datetime, field: str) -> datetime:
+    if moment.tzinfo is None:
+        raise MesInputError(f"{moment.isoformat()} has no UTC offset", field=field)
+    return moment.astimezone(UTC)
+
+
+def shift_occurrences(
+    schedule: Schedule | None, start: datetime, end: datetime
+) -> list[ShiftOccurrence]:
+    """Every shift occurrence overlapping [start, end), whole (not clipped), by start.
+
+    ``start``/``end`` must be aware. Without a schedule or shifts the line is planned around
+    the clock: one occurrence per local day, named ``day``. A shift starting at a wall time
+    that does not exist (skipped by a spring-forward change) starts at the same wall time
+    read with the offset before the change, as ``zoneinfo`` does for ``fold=0``."""
+    lo, hi = _utc(start, "start"), _utc(end, "end")
+    zone = _zone(schedule)
+    shifts = [(s.name, _clock(s.start), _clock(s.end)) for s in schedule.shifts] if schedule else []
+    if not shifts:
+        shifts = [(AROUND_THE_CLOCK, time(0, 0), time(0, 0))]
+    first_day = lo.astimezone(zone).date() - timedelta(days=1)
+    last_day = hi.astimezone(zone).date()
+    found = []
+    day = first_day
+    while day <= last_day:
+        for name, begin_clock, end_clock in shifts:
+            finish_day = day + timedelta(days=1) if end_clock <= begin_clock else day
+            begin = datetime.combine(day, begin_clock, zone).astimezone(UTC)
+            finish = datetime.combine(finish_day, end_clock, zone).astimezone(UTC)
+            if finish > lo and begin < hi:
+                found.append(ShiftOccurrence(name, day, begin, finish))
+        day += timedelta(days=1)
+    return sorted(found, key=lambda s: (s.start, s.name))
+
+
+def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _overlap(lo: datetime, hi: datetime, intervals: Sequence[Interval]) -> float:
+    """Seconds of [lo, hi) covered by the disjoint ``intervals``."""
+    covered = 0.0
+    for a, b in intervals:
+        left, right = max(lo, a), min(hi, b)
+        if right > left:
+            covered += (right - left).total_seconds()
+    return covered
+
+
+def _segments(
+    events: Sequence[StateEvent], start: datetime, end: datetime
+) -> list[tuple[MachineState, datetime, datetime]]:
+    """The unit's states clipped to [start, end); ``events`` sorted by time."""
+    found = []
+    for i, ev in enumerate(events):
+        seg_end = events[i + 1].timestamp if i + 1 < len(events) else end
+        lo, hi = max(ev.timestamp, start), min(seg_end, end)
+        if hi > lo:
+            found.append((ev.state, lo, hi))
+        elif ev.timestamp >= end:
+            break
+    return found
+
+
+def shift_oee(
+    shift: ShiftOccurrence,
+    events: Sequence[StateEvent],
+    counts: Sequence[CountRecord],
+    maintenance: Sequence[Maintenance],
+    ideal_cycle_time: Mapping[str, float],
+    *,
+    until: datetime | None = None,
+) -> ShiftOee:
+    """The line's OEE over one shift occurrence (see the module docstring); ``until``: only
+    the part of the shift before it (the current shift so far)."""
+    stop = shift.end if until is None else min(shift.end, _utc(until, "until"))
+    by_unit: dict[str, list[StateEvent]] = {}
+    known = [
+        StateEvent(_utc(ev.timestamp, f"events[{i}].timestamp"), ev.work_unit, ev.state)
+        for i, ev in enumerate(events)
+    ]
+    for ev in sorted(known, key=lambda e: e.timestamp):
+        by_unit.setdefault(ev.work_unit, []).append(ev)
+    windows: list[Maintenance] = []
+    for i, m in enumerate(maintenance):
+        lo, hi = _utc(m.start, f"maintenance[{i}].start"), _utc(m.end, f"maintenance[{i}].end")
+        if not lo < hi:
+            raise MesInputError(
+                f"maintenance of {m.work_unit or 'the line'} ends ({hi.isoformat()}) before it "
+                f"starts ({lo.isoformat()})",
+                field=f"maintenance[{i}]",
+            )
+        windows.append(Maintenance(m.work_unit or None, lo, hi))
+    run = busy = maint = stopped = 0.0
+    for unit, unit_events in sorted(by_unit.items()):
+        planned = _merge(
+            (max(w.start, shift.start), min(w.end, stop))
+            for w in windows
+            if w.work_unit in (None, unit) and w.end > shift.start and w.start < stop
+        )
+        for state, lo, hi in _segments(unit_events, shift.start, stop):
+            length = (hi - lo).total_seconds()
+            in_maintenance = _overlap(lo, hi, planned)
+            maint += in_maintenance
+            outside = length - in_maintenance
+            if state is MachineState.PLANNED_STOP:
+                stopped += outside
+                continue
+            busy += outside
+            if state is MachineState.RUNNING:
+                run += outside
+    ideal = 0.0
+    total = good = 0
+    for i, rec in enumerate(counts):
+        stamp = _utc(rec.timestamp, f"counts[{i}].timestamp")
+        if not shift.start <= stamp < stop:
+            continue
+        ict = rec.ideal_cycle_time
+        if ict is None:
+            ict = ideal_cycle_time.get(rec.work_unit)
+        if ict is None:
+            raise MesInputError(
+                f"no ideal cycle time for work unit {rec.work_unit!r}",
+                row=i,
+                field="work_unit",
+            )
+        ideal += ict * rec.total
+        total += rec.total
+        good += rec.good
+    return ShiftOee(
+        shift=shift,
+        planned_busy_time=busy,
+        run_time=run,
+        maintenance_time=maint,
+        planned_stop_time=stopped,
+        ideal_production_time=ideal,
+        total_count=total,
+        good_count=good,
+    )
+
+
+def shifts_oee(
+    schedule: Schedule | None,
+    start: datetime,
+    end: datetime,
+    events: Sequence[StateEvent],
+    counts: Sequence[CountRecord],
+    maintenance: Sequence[Maintenance],
+    ideal_cycle_time: Mapping[str, float],
+) -> list[ShiftOee]:
+    """OEE of every shift occurrence overlapping [start, end), each over its whole shift."""
+    return [
+        shift_oee(shift, events, counts, maintenance, ideal_cycle_time)
+        for shift in shift_occurrences(schedule, start, end)
+    ]
+
+
+def current_and_previous(
+    results: Sequence[ShiftOee], now: datetime
+) -> tuple[ShiftOee | None, ShiftOee | None]:
+    """The shift running at ``now`` (None between shifts) and the last one ended by then."""
+    moment = _utc(now, "now")
+    current = next((r for r in results if r.shift.start <= moment < r.shift.end), None)
+    ended = [r for r in results if r.shift.end <= moment]
+    return current, (max(ended, key=lambda r: r.shift.end) if ended else None)
