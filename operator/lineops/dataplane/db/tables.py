@@ -259,3 +259,26 @@ recalls = Table(
     Column("reason", Text, nullable=False),
     UniqueConstraint("namespace", "line", "recall"),
 )
+
+# OEE per planned shift (lineops.mes.shifts), written by the line monitor once a shift has
+# ended and re-written (upserted) when late records change it: one row per shift occurrence.
+# Times are UTC ISO 8601 strings of one fixed format, so they compare as text.
+shift_oee = Table(
+    "shift_oee",
+    metadata,
+    *_line_columns(),
+    Column("shift", String(63), nullable=False),  # the schedule's shift name
+    Column("shift_start", String(64), nullable=False),
+    Column("shift_end", String(64), nullable=False),
+    Column("planned_busy_seconds", Float, nullable=False),
+    Column("run_seconds", Float, nullable=False),
+    Column("maintenance_seconds", Float, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("good", BigInteger, nullable=False),
+    Column("availability", Float),  # None when its denominator is zero
+    Column("performance", Float),
+    Column("quality", Float),
+    Column("oee", Float),
+    Column("computed_at", String(64), nullable=False),
+    UniqueConstraint("namespace", "line", "shift_start"),
+)
