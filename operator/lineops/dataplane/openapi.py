@@ -14,11 +14,14 @@ from typing import Any, Final
 from lineops import __version__
 from lineops.api.quantities import DURATION_PATTERN
 from lineops.dataplane.features import SERVICES
+from lineops.dataplane.genealogy_openapi import genealogy_paths
 from lineops.dataplane.ingestion.payload import MAX_EPOCH_S, MAX_TEXT, MIN_EPOCH_S
 from lineops.dataplane.ingestion.reasons import VOCABULARY
 from lineops.dataplane.line_page.spec import line_page_paths
 from lineops.dataplane.plan_records import METHODS as PLAN_METHODS
 from lineops.dataplane.records import KINDS, MAX_BIGINT, MAX_INT, MAX_NAME
+from lineops.dataplane.shift_records import MAX_SECONDS as MAX_SHIFT_SECONDS
+from lineops.dataplane.shift_records import MAX_SHIFT_NAME
 from lineops.dataplane.training_set import LABEL_SOURCES, TASK_LABELS
 
 LINE_PATH: Final = "/v1/namespaces/{namespace}/lines/{line}"
@@ -427,6 +430,103 @@ def _add_plans(paths: dict[str, Any]) -> None:
     }
 
 
+def _add_shifts(paths: dict[str, Any]) -> None:
+    """OEE per planned shift: PUT by the line monitor (upsert by shift start), read by range."""
+    ratio = {"type": ["number", "null"], "minimum": 0, "description": "null: denominator 0"}
+    seconds = {"type": "number", "minimum": 0, "maximum": MAX_SHIFT_SECONDS}
+    count = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+    record = {
+        "type": "object",
+        "properties": {
+            "shift": {"type": "string", "minLength": 1, "maxLength": MAX_SHIFT_NAME},
+            "shiftStart": _TIMESTAMP,
+            "shiftEnd": _TIMESTAMP,
+            "plannedBusySeconds": seconds,
+            "runSeconds": seconds,
+            "maintenanceSeconds": seconds,
+            "total": count,
+            "good": count,
+            "availability": ratio,
+            "performance": ratio,
+            "quality": ratio,
+            "oee": ratio,
+        },
+        "required": [
+            "shift",
+            "shiftStart",
+            "shiftEnd",
+            "plannedBusySeconds",
+            "runSeconds",
+            "maintenanceSeconds",
+            "total",
+            "good",
+        ],
+    }
+    stored = {
+        "allOf": [
+            record,
+            {
+                "type": "object",
+                "properties": {"computedAt": _TIMESTAMP},
+                "required": ["computedAt"],
+            },
+        ]
+    }
+    batch = {
+        "type": "object",
+        "properties": {"records": {"type": "array", "items": record}},
+        "required": ["records"],
+    }
+    upserted = {
+        "type": "object",
+        "properties": {"stored": {"type": "integer", "minimum": 0}},
+        "required": ["stored"],
+    }
+    window = [
+        _query("from", {"type": "string", "format": "date-time"}),
+        _query("to", {"type": "string", "format": "date-time"}),
+    ]
+    paths[f"{LINE_PATH}/shifts"] = {
+        "put": {
+            "summary": "Store per-shift OEE (ISO 22400-2); a record replaces the one of the same "
+            "shift start",
+            "parameters": _PARAMETERS,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": batch}}},
+            "responses": {
+                "200": {
+                    "description": "stored, all or none",
+                    "content": {"application/json": {"schema": upserted}},
+                },
+                **_errors(400, 401, 404, 413, 422),
+            },
+            "security": [{}, {"bearer": []}],
+        },
+        "get": _get(
+            "Per-shift OEE of the shifts overlapping [from, to), by shift start",
+            window,
+            _records_of(stored),
+        ),
+    }
+    maintenance = {
+        "type": "object",
+        "properties": {
+            "workUnit": {"type": "string"},
+            "start": _TIMESTAMP,
+            "end": {**_TIMESTAMP, "type": ["string", "null"]},
+            "reason": {"type": "string"},
+        },
+        "required": ["workUnit", "start", "end", "reason"],
+    }
+    paths[f"{LINE_PATH}/shifts/maintenance"] = {
+        "get": _get(
+            "Planned maintenance of the equipment history overlapping [from, to) (end null: "
+            "still open), excluded from planned busy time",
+            window,
+            _records_of(maintenance),
+        )
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         f"{LINE_PATH}/readings": _post(
@@ -483,6 +583,7 @@ def openapi_document() -> dict[str, Any]:
     _add_reads(paths)
     _add_predictions(paths)
     _add_plans(paths)
+    _add_shifts(paths)
     paths[f"{LINE_PATH}/quarantine:release"] = {
         "post": {
             "summary": "Re-ingest the line's quarantined items against its spec as it is now "
@@ -514,6 +615,9 @@ def openapi_document() -> dict[str, Any]:
         }
     }
     paths.update(line_page_paths())
+    # Genealogy reads; merged per path (GET /lots sits next to the write side's POST /lots).
+    for path, operations in genealogy_paths().items():
+        paths.setdefault(path, {}).update(operations)
     paths["/healthz"] = {
         "get": {
             "summary": "liveness",
