@@ -14,7 +14,6 @@ from typing import Any, Final
 from lineops import __version__
 from lineops.api.quantities import DURATION_PATTERN
 from lineops.dataplane.features import SERVICES
-from lineops.dataplane.genealogy_openapi import genealogy_paths
 from lineops.dataplane.ingestion.payload import MAX_EPOCH_S, MAX_TEXT, MIN_EPOCH_S
 from lineops.dataplane.ingestion.reasons import VOCABULARY
 from lineops.dataplane.line_page.spec import line_page_paths
@@ -615,9 +614,6 @@ def openapi_document() -> dict[str, Any]:
         }
     }
     paths.update(line_page_paths())
-    # Genealogy reads; merged per path (GET /lots sits next to the write side's POST /lots).
-    for path, operations in genealogy_paths().items():
-        paths.setdefault(path, {}).update(operations)
     paths["/healthz"] = {
         "get": {
             "summary": "liveness",
