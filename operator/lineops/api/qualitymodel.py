@@ -27,6 +27,7 @@ from lineops.api.meta import ObjectMeta
 from lineops.api.quantities import (
     Decimal,
     Duration,
+    Fraction,
     NonNegativeDecimal,
     optional_decimal,
     parse_decimal,
@@ -244,6 +245,67 @@ class Promotion(SpecModel):
         return parse_decimal(self.must_beat_champion_by)
 
 
+QUANTITY_PATTERN: Final = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN, max_length=32)]
+
+
+class ResourceAmounts(SpecModel):
+    """CPU and memory as Kubernetes quantities (e.g. cpu: 500m, memory: 1Gi)."""
+
+    cpu: Quantity | None = Field(default=None, description='CPU, e.g. "500m" or "2".')
+    memory: Quantity | None = Field(default=None, description='Memory, e.g. "512Mi" or "2Gi".')
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory)) if v is not None}
+
+
+class ServingResources(SpecModel):
+    """Requests and limits of each serving container (cluster profile)."""
+
+    requests: ResourceAmounts = Field(
+        default_factory=lambda: ResourceAmounts(cpu="250m", memory="512Mi"),
+        description="Resources the scheduler reserves per Pod (the HPA's CPU target is a share "
+        "of the CPU request).",
+    )
+    limits: ResourceAmounts = Field(
+        default_factory=lambda: ResourceAmounts(memory="2Gi"),
+        description="Upper bounds per Pod; no CPU limit by default (throttling makes the "
+        "latency tail worse than sharing).",
+    )
+
+
+class CanaryAnalysis(SpecModel):
+    """When a canary is good enough to be promoted (cluster profile)."""
+
+    period: Duration = Field(
+        default="5m",
+        description="How long the canary is held once Available, its error rate and latency "
+        "within the limits the whole time, before it is promoted.",
+    )
+    max_error_rate: Fraction = Field(
+        default="0.01",
+        description="Largest share of the canary's requests answered 5xx (0..1) over the "
+        "period; above it the canary is rolled back.",
+    )
+    max_latency_p99_seconds: NonNegativeDecimal = Field(
+        default="0.5",
+        description="Largest 99th percentile of the canary's prediction latency, in seconds; "
+        "above it the canary is rolled back.",
+    )
+
+    @property
+    def period_seconds(self) -> float:
+        return parse_duration(self.period)
+
+    @property
+    def max_error_rate_value(self) -> float:
+        return parse_decimal(self.max_error_rate)
+
+    @property
+    def max_latency_p99_value(self) -> float:
+        return parse_decimal(self.max_latency_p99_seconds)
+
+
 class Serving(SpecModel):
     """How the champion (and a canary challenger) are served."""
 
@@ -255,7 +317,13 @@ class Serving(SpecModel):
                 " || !has(self.replicas) || self.replicas > 0",
                 "a canary needs replicas above 0",
                 field_path=".canaryPercent",
-            )
+            ),
+            cel(
+                "!has(self.maxReplicas) || self.maxReplicas >= (has(self.replicas) ? "
+                "self.replicas : 1)",
+                "maxReplicas must be at least replicas",
+                field_path=".maxReplicas",
+            ),
         )
     )
 
@@ -263,14 +331,49 @@ class Serving(SpecModel):
         default=1, ge=0, le=MAX_REPLICAS, description="Champion replicas; 0 stops serving."
     )
     canary_percent: int = Field(
-        default=0, ge=0, le=100, description="Share of requests sent to the challenger (0..100)."
+        default=0,
+        ge=0,
+        le=100,
+        description="Share of requests sent to a new champion before it replaces the old one "
+        "(0..100). Cluster profile: approximated by the share of Pods behind the model's "
+        "Service; 0 rolls a new champion out directly. The embedded profile switches at once "
+        "once the new one is ready.",
+    )
+    max_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_REPLICAS,
+        description="Cluster profile: above replicas, a HorizontalPodAutoscaler scales the "
+        "champion between replicas and this on CPU.",
+    )
+    target_cpu_utilization_percent: int = Field(
+        default=80,
+        ge=1,
+        le=100,
+        description="Cluster profile: the HorizontalPodAutoscaler's CPU target (share of the "
+        "CPU request).",
+    )
+    resources: ServingResources = Field(
+        default_factory=ServingResources,
+        description="Cluster profile: requests and limits of each serving Pod.",
+    )
+    canary_analysis: CanaryAnalysis = Field(
+        default_factory=CanaryAnalysis,
+        description="Cluster profile: how long a canary is held and the limits it must keep.",
     )
 
     @model_validator(mode="after")
     def _canary_needs_replicas(self) -> Self:
         if self.canary_percent > 0 and self.replicas == 0:
             raise SpecProblem("a canary needs replicas above 0", "canaryPercent")
+        if self.max_replicas is not None and self.max_replicas < max(self.replicas, 1):
+            raise SpecProblem("maxReplicas must be at least replicas", "maxReplicas")
         return self
+
+    @property
+    def autoscaled(self) -> bool:
+        """An HPA scales the champion (maxReplicas above replicas)."""
+        return self.max_replicas is not None and self.max_replicas > self.replicas > 0
 
 
 class QualityModelSpec(SpecModel):
@@ -355,6 +458,26 @@ class ChallengerStatus(StatusModel):
     )
 
 
+class CanaryStatus(StatusModel):
+    """A new champion taking a share of the requests before it replaces the old one."""
+
+    state: ShortText | None = Field(
+        default=None, description="Progressing, Promoted or RolledBack."
+    )
+    step: ShortText | None = Field(
+        default=None,
+        description="Progressing: WaitingForAvailable, Analysing or Promoting.",
+    )
+    tag: ShortText | None = Field(default=None, description="Model tag of the canary.")
+    since: Timestamp | None = Field(
+        default=None, description="RFC 3339 time the canary entered this state."
+    )
+    reason: LongText | None = Field(
+        default=None,
+        description="The step it is at (Progressing), or why it was promoted or rolled back.",
+    )
+
+
 class ServingStatus(StatusModel):
     """What answers on the model's endpoint (see the Serving condition for why not)."""
 
@@ -372,12 +495,18 @@ class ServingStatus(StatusModel):
     )
     state: ShortText | None = Field(
         default=None,
-        description="Serving, Starting, Restarting, Failed, Disabled or NoChampion.",
+        description="Serving, Starting, Restarting, Failed, Disabled or NoChampion; cluster "
+        "profile: also Canary (a new champion's canary is analysed).",
     )
     since: Timestamp | None = Field(
         default=None, description="RFC 3339 time the state or the tag served last changed."
     )
     message: LongText | None = Field(default=None, description="Details of the state.")
+    canary: CanaryStatus | None = Field(
+        default=None,
+        description="Cluster profile: the latest canary of a new champion (kept after it was "
+        "promoted or rolled back, until the next one).",
+    )
 
 
 class QualityModelStatus(StatusModel):

@@ -207,6 +207,45 @@ class KubeBackend:
             response_type="object",
         )
 
+    async def get_object(
+        self, api_version: str, plural: str, namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        """Any namespaced object as JSON (``apps/v1``, ``deployments``, ...); None when it
+        does not exist."""
+        try:
+            found: dict[str, Any] = await self._call(
+                self._api.call_api,
+                _path(api_version, plural, namespace, name),
+                "GET",
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                response_type="object",
+                _return_http_data_only=True,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
+
+    async def delete_object(self, api_version: str, plural: str, namespace: str, name: str) -> bool:
+        """Delete (its dependents in the background); False when it did not exist."""
+        try:
+            await self._call(
+                self._api.call_api,
+                _path(api_version, plural, namespace, name),
+                "DELETE",
+                query_params=[("propagationPolicy", "Background")],
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                response_type="object",
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     async def deployment_replicas(self, namespace: str, name: str) -> tuple[int, int] | None:
         """(available, desired) replicas of a Deployment, or None when it does not exist."""
         apps = client.AppsV1Api(self._api)
@@ -262,6 +301,11 @@ class KubeBackend:
             return "unchanged"
         await self._call(self._core.patch_namespaced_config_map, name, namespace, dict(body))
         return "updated"
+
+
+def _path(api_version: str, plural: str, namespace: str, name: str) -> str:
+    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    return f"{prefix}/namespaces/{namespace}/{plural}/{name}"
 
 
 def _subset(small: Mapping[str, Any], big: Mapping[str, Any]) -> bool:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from lineops.api import reasons as R
 from lineops.api.conditions import now_rfc3339
 from lineops.api.constants import QUALITY_MODEL_PLURAL
 from lineops.api.qualitymodel import (
+    CanaryStatus,
     ChampionStatus,
     QualityModelSpec,
     QualityModelStatus,
@@ -36,7 +37,7 @@ from lineops.backends.errors import BackendError
 from lineops.backends.kube import KubeBackend
 from lineops.backends.serving.protocol import ServeRequest, ServingBackend, ServingState
 from lineops.services.conditions import ConditionSet
-from lineops.services.outcome import Outcome, backend_error
+from lineops.services.outcome import Event, Outcome, backend_error
 from lineops.services.status import read_status
 
 ANNOTATION_SERVING_CHANGED: Final = "serving.lineops.io/changed"
@@ -82,12 +83,15 @@ class ServingService:
                     before, conds, out, NO_CHAMPION, R.NO_CHAMPION, "no champion yet to serve"
                 )
                 return
-            state = await self.backend.ensure(ServeRequest(namespace, name, champion.version))
+            state = await self.backend.ensure(
+                ServeRequest(namespace, name, champion.version, owner=body, spec=spec)
+            )
         except BackendError as exc:
             conds.set(R.SERVING, "False", R.SERVING_FAILED, f"serving backend: {exc}")
             out.error = backend_error(exc)
             return
         self._report(champion.version, state, conds, out)
+        _canary_events(before.serving, state, out)
 
     async def retire(self, namespace: str, name: str) -> None:
         """The model is gone: stop serving it (waits until its processes are gone)."""
@@ -115,6 +119,7 @@ class ServingService:
     def _report(
         tag: str, state: ServingState, conds: ConditionSet, out: Outcome[QualityModelStatus]
     ) -> None:
+        canary = state.canary
         out.update.serving = ServingStatus(
             endpoint=state.endpoint,
             champion=state.serving,
@@ -122,11 +127,25 @@ class ServingService:
             state=state.phase,
             since=state.since or None,
             message=state.message or None,
+            canary=None
+            if canary is None
+            else CanaryStatus(
+                state=canary.state,
+                step=canary.step,
+                tag=canary.tag,
+                since=canary.since,
+                reason=canary.reason,
+            ),
         )
         out.update.endpoint = state.endpoint
         meanwhile = f"; {state.serving} answers meanwhile" if state.serving else ""
         if state.phase == "Serving" and state.serving == tag:
             conds.set(R.SERVING, "True", R.DEPLOYED, f"{tag} answers on {state.endpoint}")
+        elif state.phase == "Canary":
+            conds.set(R.SERVING, "False", R.CANARY, state.message or f"canary {tag}")
+        elif state.phase == "Serving" and canary is not None and canary.tag == tag:
+            # The new champion's canary was rolled back: the old tag answers.
+            conds.set(R.SERVING, "False", R.CANARY_ROLLED_BACK, state.message or canary.reason)
         elif state.phase in ("Restarting", "Failed"):
             reason = R.SERVING_RESTARTING if state.phase == "Restarting" else R.SERVING_FAILED
             conds.set(
@@ -141,7 +160,7 @@ class ServingService:
                 R.SERVING,
                 "False",
                 R.SERVING_STARTING,
-                f"{tag} starting; waiting for /readyz{meanwhile}",
+                f"{tag} starting; waiting for {state.waiting or '/readyz'}{meanwhile}",
             )
 
     def _changed(self, namespace: str, name: str) -> None:
@@ -162,3 +181,35 @@ class ServingService:
             )
         except BackendError as exc:  # the resync timer looks again
             log.warning("cannot wake model %s/%s after a serving change: %s", namespace, name, exc)
+
+
+_CANARY_EVENTS: Final[dict[tuple[str, str | None], tuple[Literal["Normal", "Warning"], str]]] = {
+    ("Progressing", "WaitingForAvailable"): ("Normal", R.CANARY_STARTED),
+    ("Progressing", "Analysing"): ("Normal", R.CANARY_ANALYSING),
+    ("Progressing", "Promoting"): ("Normal", R.CANARY_PROMOTED),
+    ("RolledBack", None): ("Warning", R.CANARY_ROLLED_BACK),
+}
+
+
+def _canary_events(
+    before: ServingStatus | None, state: ServingState, out: Outcome[QualityModelStatus]
+) -> None:
+    """An Event for each canary step the model enters (once: the step is compared with the
+    one in its status)."""
+    canary = state.canary
+    if canary is None:
+        return
+    old = before.canary if before is not None else None
+    if old is not None and (old.tag, old.state, old.step) == (
+        canary.tag,
+        canary.state,
+        canary.step,
+    ):
+        return
+    if canary.state == "Promoted" and old is not None and old.step == "Promoting":
+        return  # announced when promotion began
+    kind = _CANARY_EVENTS.get((canary.state, canary.step))
+    if kind is None and canary.state == "Promoted":
+        kind = ("Normal", R.CANARY_PROMOTED)
+    if kind is not None:
+        out.events.append(Event(kind[0], kind[1], f"{canary.tag}: {canary.reason}"[:1024]))

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, Literal, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, Protocol
 
+from lineops.api.qualitymodel import QualityModelSpec
 from lineops.backends.errors import TransientBackendError
 
-Phase = Literal["Starting", "Serving", "Restarting", "Failed", "Stopped"]
-PHASES: Final[tuple[Phase, ...]] = ("Starting", "Serving", "Restarting", "Failed", "Stopped")
+# Canary: the cluster profile's new champion taking a share of the Pods (CanaryState says
+# which step it is at); the embedded profile never reports it.
+Phase = Literal["Starting", "Serving", "Restarting", "Failed", "Stopped", "Canary"]
+PHASES: Final[tuple[Phase, ...]] = (
+    "Starting",
+    "Serving",
+    "Restarting",
+    "Failed",
+    "Stopped",
+    "Canary",
+)
 
 
 class ServingBackendError(TransientBackendError):
@@ -23,6 +33,24 @@ class ServeRequest:
     namespace: str
     model: str
     tag: str
+    # What a backend that renders workloads needs (the cluster profile): the QualityModel
+    # (owner of what is created) and its spec. Not compared: a new resourceVersion of the
+    # same model is the same request.
+    owner: Mapping[str, Any] | None = field(default=None, compare=False)
+    spec: QualityModelSpec | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CanaryState:
+    """The latest canary of a model: ``state`` Progressing, Promoted or RolledBack; ``step``
+    (Progressing) WaitingForAvailable, Analysing or Promoting; ``since`` RFC 3339 time it
+    entered that state; ``reason`` why (or what it waits for)."""
+
+    state: str
+    tag: str
+    since: str
+    reason: str
+    step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +71,8 @@ class ServingState:
     failures: int = 0
     last_exit: str | None = None
     next_attempt: str | None = None
+    waiting: str | None = None  # Starting: what it waits for (None: the process's /readyz)
+    canary: CanaryState | None = None
 
 
 ChangeListener = Callable[[str, str], None]

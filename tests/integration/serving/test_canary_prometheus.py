@@ -1,0 +1,158 @@
+"""The canary's metrics source (lineops.backends.serving.canary_metrics) against a real
+Prometheus (Debian package, tests/support/prometheus.py) scraping two exporters on loopback
+that stand in for a canary Pod and a stable Pod of the same model: the operator's queries
+return the canary's own 5xx share and p99 latency, not the stable Pod's; an unreachable
+Prometheus raises MetricsUnavailable. The exporters are stand-ins for the serving Pods (no
+container runs here) and expose the series names the quality inspector and BentoML expose;
+each scrape adds a fixed number of requests, so the expected values are known."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from lineops.backends.serving.canary_metrics import MetricsUnavailable, PrometheusCanaryMetrics
+
+from tests.support.kube import wait_for
+from tests.support.operator import free_port
+from tests.support.prometheus import query, running_prometheus
+
+pytestmark = pytest.mark.integration
+
+NAMESPACE = "plant-a"
+TAG = "press-fault:v2"
+BUCKETS = (0.05, 0.5, 1.0)
+SERIES = "bentoml_service_request_total"
+
+
+class Exporter:
+    """Each scrape: ``ok`` requests answered 200 in under 50 ms and ``failed`` answered 500
+    taking 0.5-1 s (histogram buckets cumulative, like prometheus_client's)."""
+
+    def __init__(self, ok: int, failed: int) -> None:
+        self.ok, self.failed, self.scrapes = ok, failed, 0
+        self.lock = threading.Lock()
+
+    def text(self) -> str:
+        with self.lock:
+            self.scrapes += 1
+            n = self.scrapes
+        ok, bad = self.ok * n, self.failed * n
+        lines = [
+            "# TYPE bentoml_service_request_total counter",
+            f'bentoml_service_request_total{{endpoint="/predict",http_response_code="200"}} {ok}',
+            f'bentoml_service_request_total{{endpoint="/predict",http_response_code="500"}} {bad}',
+            "# TYPE lineops_serving_latency_seconds histogram",
+        ]
+        labels = f'model_tag="{TAG}",endpoint="predict"'
+        for le in BUCKETS:
+            count = ok + (bad if le >= 1.0 else 0)
+            lines.append(f'lineops_serving_latency_seconds_bucket{{{labels},le="{le}"}} {count}')
+        lines.append(f'lineops_serving_latency_seconds_bucket{{{labels},le="+Inf"}} {ok + bad}')
+        lines.append(f"lineops_serving_latency_seconds_count{{{labels}}} {ok + bad}")
+        lines.append(f"lineops_serving_latency_seconds_sum{{{labels}}} {0.01 * ok + 0.8 * bad}")
+        return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def exporters(paths: dict[str, Exporter]) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server calls do_<METHOD>
+            body = paths[self.path.strip("/")].text().encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="exporters", daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def _job(name: str, target: str, pod: str) -> dict[str, Any]:
+    return {
+        "job_name": name,
+        "scrape_interval": "1s",
+        "metrics_path": f"/{name}",
+        "static_configs": [{"targets": [target], "labels": {"namespace": NAMESPACE, "pod": pod}}],
+    }
+
+
+def test_the_canary_queries_measure_the_canary_pods_only() -> None:
+    # Canary: 10 % errors, and those slow (p99 in the 0.5-1 s bucket). Stable: no errors.
+    paths = {"canary": Exporter(ok=9, failed=1), "stable": Exporter(ok=90, failed=0)}
+    with exporters(paths) as target:
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "scrape_configs": [
+                _job("canary", target, "press-fault-serving-canary-6d5f7c9b8-x2k4q"),
+                _job("stable", target, "press-fault-serving-7c9d8f6b5-p9l3m"),
+            ],
+        }
+        with running_prometheus(config, {}) as prometheus:
+            # A rate needs two samples of each series.
+            wait_for(
+                lambda: (
+                    len(
+                        query(prometheus, "count_over_time(bentoml_service_request_total[1m]) >= 3")
+                    )
+                    == 4
+                ),
+                timeout=30,
+                interval=0.5,
+                what="three scrapes of both exporters",
+            )
+            source = PrometheusCanaryMetrics(prometheus)
+
+            async def measure() -> Any:
+                try:
+                    return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 30)
+                finally:
+                    await source.close()
+
+            measured = asyncio.run(measure())
+    assert measured.error_rate == pytest.approx(0.1, rel=1e-6)  # the stable Pod's 0 % not mixed in
+    assert measured.latency_p99 is not None and 0.5 < measured.latency_p99 <= 1.0
+    assert measured.window == 30
+
+
+def test_no_requests_from_the_canary_is_nothing_to_judge() -> None:
+    with running_prometheus({"global": {"scrape_interval": "1s"}, "scrape_configs": []}, {}) as url:
+        source = PrometheusCanaryMetrics(url)
+
+        async def measure() -> Any:
+            try:
+                return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 60)
+            finally:
+                await source.close()
+
+        measured = asyncio.run(measure())
+    assert (measured.error_rate, measured.latency_p99) == (None, None)
+
+
+def test_an_unreachable_prometheus_is_unavailable_not_a_verdict() -> None:
+    source = PrometheusCanaryMetrics(f"http://127.0.0.1:{free_port()}")
+
+    async def measure() -> Any:
+        try:
+            return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 60)
+        finally:
+            await source.close()
+
+    with pytest.raises(MetricsUnavailable, match=r"Prometheus http://127\.0\.0\.1"):
+        asyncio.run(measure())
