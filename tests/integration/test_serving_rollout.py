@@ -6,7 +6,10 @@ Every wait polls with a deadline."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,7 +115,9 @@ def test_a_new_champion_replaces_the_served_one_without_a_failed_request(
     namespace: str,
     operator_identity: OperatorIdentity,
     env: dict[str, str],
+    control_plane: Any,
 ) -> None:
+    kubeconfig = str(control_plane.kubeconfig)
     data_dir = Path(env["LINEOPS_DATA_DIR"])
     sensors = ["temp", "pressure"]
     res.create(api_client, namespace, _line("cell-line", sensors))
@@ -134,6 +139,7 @@ def test_a_new_champion_replaces_the_served_one_without_a_failed_request(
         assert answer.status_code == 200, answer.text
         assert answer.json()["model_tag"] == tag and answer.json()["rows"] == 3
         assert len(serving_processes(data_dir)) >= 1
+        _predict_from_the_cli(operator.data_url, namespace, tag, kubeconfig)
 
         # 2. A new run (same data, a wider window: a tie, which promotes the newer model)
         # replaces the champion while a client keeps asking.
@@ -186,3 +192,50 @@ def test_a_new_champion_replaces_the_served_one_without_a_failed_request(
         assert serving_processes(data_dir) == {}
         with pytest.raises(requests.ConnectionError):
             requests.post(f"{endpoint}/predict_batch", json=body, timeout=5)
+
+
+def _lineops(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "lineops.cli.main", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _predict_from_the_cli(data_url: str, ns: str, tag: str, kubeconfig: str) -> None:
+    """`lineops predict` finds the endpoint in the model's status: the 12-hour-old history is
+    refused as stale (409, said by the CLI); fresh readings of a lot are judged, and the
+    prediction is logged with the lot in the data plane."""
+    ask = ["predict", "--line", f"{ns}/cell-line", "--model", "cells", "--work-unit", "cell-01"]
+    ask += ["--kubeconfig", kubeconfig]
+    stale = _lineops(*ask)
+    assert stale.returncode == 2, stale.stdout
+    assert "refused (409)" in stale.stderr and "stale" in stale.stderr, stale.stderr
+
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    times = [now - pd.Timedelta(seconds=10 * k) for k in range(5, -1, -1)]
+    fresh = pd.DataFrame(
+        [
+            {"work_unit": "cell-01", "sensor": s, "timestamp": t, "value": 0.1, "lot": "L-7"}
+            for t in times
+            for s in ("temp", "pressure")
+        ]
+    )
+    send(data_url, ns, "cell-line", fresh, [])
+    answered = _lineops(*ask, "--lot", "L-7", "--json")
+    assert answered.returncode == 0, answered.stderr
+    prediction = json.loads(answered.stdout)
+    assert (prediction["model_tag"], prediction["lot"]) == (tag, "L-7")
+    assert pd.Timestamp(prediction["feature_timestamp"]) == now
+    human = _lineops(*ask, "--lot", "L-7")
+    assert human.returncode == 0 and f"tag {tag}" in human.stdout, human.stderr
+
+    def logged() -> list[dict[str, Any]]:
+        url = f"{data_url}/v1/namespaces/{ns}/lines/cell-line/predictions"
+        records: list[dict[str, Any]] = requests.get(url, params={"lot": "L-7"}, timeout=30).json()[
+            "records"
+        ]
+        return records
+
+    records = wait_for(logged, timeout=30, interval=0.2, what="the prediction of lot L-7 logged")
+    assert records[0]["modelTag"] == tag and records[0]["workUnit"] == "cell-01"
+
+    wrong_line = _lineops(*ask[:2], f"{ns}/other-line", *ask[3:])
+    assert wrong_line.returncode == 2 and "belongs to line 'cell-line'" in wrong_line.stderr

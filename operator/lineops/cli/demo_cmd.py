@@ -151,7 +151,9 @@ def _run(args: argparse.Namespace) -> int:
         _wait_models(custom, ns, data_dir)
         _replay_te(custom, ns, data_url, data_dir)
         _score_stream(custom, ns, data_dir, out)
-        _served(custom, ns)
+        from lineops.cli.demo_serving import served
+
+        served(custom, ns, data_url, cp.kubeconfig)
 
         step(f"kubectl get pl,qm -n {ns}")
         base = f"/apis/lineops.io/v1alpha1/namespaces/{ns}"
@@ -556,48 +558,6 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
     )
     differ = int(np.sum(labels != raw))
     print(f"   rows whose raw class differs from the reported label (normal-like): {differ}")
-
-
-def _served(custom: Any, ns: str) -> None:
-    """The operator serves each champion (bentoml serve behind a stable endpoint): ask it."""
-    import json
-    import urllib.error
-
-    import numpy as np
-
-    from lineops.services.replay import TE_COLUMNS
-
-    te_data = importlib.import_module("lineops_pipelines.te_data")
-
-    def serving() -> dict[str, Any] | None:
-        obj = _obj(custom, ns, "qualitymodels", FAULTS_MODEL)
-        ready = _condition(obj, "Serving").get("status") == "True"
-        return (obj.get("status") or {}).get("serving") if ready else None
-
-    served = _poll(f"{FAULTS_MODEL} to be served (bentoml serve)", serving, timeout=240)
-    endpoint = served["endpoint"]
-    step(f"the served champion {served['champion']} answers on {endpoint}")
-    rows = te_data.load_matrix(6, test=True)[150:260]  # fault 6 begins at row 160
-    columns = [f"{column}__last" for column in TE_COLUMNS]
-    answer = _post(f"{endpoint}/predict_batch", {"columns": columns, "rows": rows.tolist()})
-    labels = [r.get("label") for r in answer["results"]]
-    shown = {
-        str(k): int(v)
-        for k, v in zip(*np.unique([str(x) for x in labels], return_counts=True), strict=True)
-    }
-    print(
-        f"   predict_batch of 110 TE rows (fault 6 from the 11th): {answer['model_tag']}: {shown}"
-    )
-    try:
-        _post(f"{endpoint}/predict", {"work_unit": "te-process"})
-    except urllib.error.HTTPError as exc:
-        body = exc.read().decode(errors="replace")
-        try:  # BentoML answers a refusal as [{"error": "<field>: <what is wrong>"}]
-            detail = "; ".join(str(item.get("error")) for item in json.loads(body))
-        except (ValueError, TypeError, AttributeError):
-            detail = body
-        print(f"   predict for te-process: {exc.code} {detail[:300]}")
-        print("   (the replayed run is timestamped 2020: its online features are stale, refused)")
 
 
 def _fault_number(label: str | None) -> int:

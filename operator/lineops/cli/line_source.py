@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lineops.api.kinds import ResourceInfo
 from lineops.api.productionline import ProductionLine
 from lineops.cli.errors import CliError
 
@@ -20,30 +21,40 @@ def parse_line_ref(text: str) -> tuple[str, str]:
 
 def line_from_cluster(namespace: str, name: str, kubeconfig: str | None) -> ProductionLine:
     """The ProductionLine as the cluster holds it (kubernetes is imported only here)."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.config import ConfigException
     from pydantic import ValidationError
-    from urllib3.exceptions import HTTPError
 
     from lineops.api.errors import describe_validation_error
     from lineops.api.kinds import PRODUCTION_LINE
-    from lineops.backends.kube import REQUEST_TIMEOUT, new_api_client
 
     ref = f"ProductionLine {namespace}/{name}"
     hint = "; give the manifest with --line-file to report without the cluster"
+    obj = object_from_cluster(PRODUCTION_LINE, namespace, name, kubeconfig, hint)
+    try:
+        return ProductionLine.model_validate(obj)
+    except ValidationError as exc:
+        raise CliError(f"{ref}: {describe_validation_error(exc, root='')}") from None
+
+
+def object_from_cluster(
+    kind: ResourceInfo, namespace: str, name: str, kubeconfig: str | None, hint: str = ""
+) -> dict[str, Any]:
+    """One custom object as the cluster holds it; a CliError that says why not (``hint``
+    appended: what the user can do without the cluster)."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import ConfigException
+    from urllib3.exceptions import HTTPError
+
+    from lineops.backends.kube import REQUEST_TIMEOUT, new_api_client
+
+    ref = f"{kind.kind} {namespace}/{name}"
     try:
         api = new_api_client(kubeconfig)
     except (ConfigException, OSError) as exc:
         raise CliError(f"cannot read {ref}: no cluster configuration ({exc}){hint}") from None
     try:
         obj: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(
-            PRODUCTION_LINE.group,
-            PRODUCTION_LINE.version,
-            namespace,
-            PRODUCTION_LINE.plural,
-            name,
-            _request_timeout=REQUEST_TIMEOUT,
+            kind.group, kind.version, namespace, kind.plural, name, _request_timeout=REQUEST_TIMEOUT
         )
     except ApiException as exc:
         if exc.status == 404:
@@ -59,7 +70,4 @@ def line_from_cluster(namespace: str, name: str, kubeconfig: str | None) -> Prod
         ) from None
     finally:
         api.close()
-    try:
-        return ProductionLine.model_validate(obj)
-    except ValidationError as exc:
-        raise CliError(f"{ref}: {describe_validation_error(exc, root='')}") from None
+    return obj

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "lineops.cli.settings_cmd",
     "lineops.cli.plan_cmd",
     "lineops.cli.dashboards_cmd",
+    "lineops.cli.predict_cmd",
 )
 
 

@@ -223,3 +223,23 @@ def test_a_body_that_is_not_json_is_a_400(inspector: Served) -> None:
         timeout=30,
     )
     assert 400 <= answer.status_code < 500, answer.text
+
+
+def test_the_typed_client_reads_answers_and_refusals(inspector: Served) -> None:
+    """lineops.backends.serving.client against the real service: typed answers, and a refusal
+    as an InspectorError carrying the status and the service's message."""
+    from lineops.backends.serving.client import InspectorClient, InspectorError
+
+    client = InspectorClient(inspector.url)
+    assert client.ready()
+    rows = [[1000.0, 1050.0, 3.0]] * 3 + [[1800.0, 1850.0, 3.0]] * 3
+    batch = client.predict_batch(FEATURES, rows, lots=[f"C-{i}" for i in range(6)])
+    assert batch.rows == 6 and len(batch.results) == 6
+    assert [r.label for r in batch.results[1:3]] == ["0", "0"]
+    assert [r.label for r in batch.results[4:]] == ["1", "1"]
+    with pytest.raises(InspectorError) as refused:
+        client.predict("ghost-01")
+    assert refused.value.status == 404 and "'ghost-01' has no features" in refused.value.message
+    with pytest.raises(InspectorError) as unreachable:
+        InspectorClient(f"http://127.0.0.1:{free_port()}", timeout=5).predict("press-01")
+    assert unreachable.value.status is None and "cannot reach" in unreachable.value.message
