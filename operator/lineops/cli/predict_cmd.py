@@ -89,7 +89,7 @@ def _endpoint(namespace: str, line: str, model: str, kubeconfig: str | None) -> 
     serving = status.get("serving") or {}
     endpoint = serving.get("endpoint")
     if not endpoint:
-        condition = next(
+        condition: dict[str, Any] = next(
             (c for c in status.get("conditions") or [] if c.get("type") == "Serving"), {}
         )
         why = condition.get("message") or serving.get("message") or "no serving status yet"
