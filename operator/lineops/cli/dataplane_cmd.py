@@ -34,7 +34,11 @@ def register(sub: Any) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8081, help="0 picks a free port")
-    serve.add_argument("--token-file", default=None, help="require this bearer token for writes")
+    serve.add_argument(
+        "--token-file",
+        default=None,
+        help="require this bearer token for writes (default: LINEOPS_API_TOKEN_FILE, else none)",
+    )
     serve.add_argument(
         "--no-feast",
         action="store_true",
@@ -254,6 +258,7 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
     from sqlalchemy.exc import SQLAlchemyError
 
     from lineops.backends.feast_store import FeastStore
+    from lineops.cli.logs import configure_logging
     from lineops.dataplane.app import DataPlaneApp, read_token
     from lineops.dataplane.db.database import embedded_url
     from lineops.dataplane.db.engine import SchemaError
@@ -263,13 +268,17 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
 
     data = Path(args.data)
     try:
-        token = None if args.token_file is None else read_token(Path(args.token_file))
-    except ValueError as exc:
-        raise CliError(f"--token-file: {exc}") from None
-    try:
         settings = load_settings()
     except SettingsError as exc:
         raise CliError(str(exc)) from None
+    configure_logging(settings.log_format)
+    # The flag, else LINEOPS_API_TOKEN_FILE (how the cluster profile's Deployments mount it).
+    token_file = args.token_file or settings.api_token_file
+    try:
+        token = None if token_file is None else read_token(Path(token_file))
+    except ValueError as exc:
+        where = "--token-file" if args.token_file else "LINEOPS_API_TOKEN_FILE"
+        raise CliError(f"{where}: {exc}") from None
     db_url = args.db or settings.db_url or embedded_url(data)
     offline_uri = args.offline or settings.offline_uri
     registry = CollectorRegistry()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lineops.cli.errors import CliError
+from lineops.cli.logs import configure_logging
 from lineops.settings import OPERATOR_FLAGS, PROFILES, load_settings
 
 
@@ -85,7 +86,9 @@ def _run(args: argparse.Namespace) -> int:
 
     import lineops.handlers.main  # noqa: F401  - registers the handlers
 
-    kopf.configure(verbose=args.verbose)
+    # kopf's own loggers (and ours) through one root handler: text, or JSON lines
+    # (LINEOPS_LOG_FORMAT) with the same fields as the data planes'.
+    configure_logging(config.log_format, verbose=args.verbose)
     asyncio.run(
         kopf.operator(
             clusterwide=args.all_namespaces,

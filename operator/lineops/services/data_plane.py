@@ -15,8 +15,8 @@ from lineops.backends.data_plane_client import LineNameTaken, LocalDataPlane
 from lineops.backends.kube import KubeBackend
 from lineops.dataplane.lines import LineRef
 from lineops.services.data_plane_workload import (
-    DEFAULT_IMAGE,
     MANIFEST_KEY,
+    WorkloadConfig,
     endpoint_url,
     ingestion_workload,
     workload_name,
@@ -96,12 +96,9 @@ class EmbeddedDataPlane:
 class ClusterDataPlane:
     """A Deployment + Service per line running `lineops dataplane serve` (cluster profile)."""
 
-    def __init__(
-        self, kube: KubeBackend, image: str = DEFAULT_IMAGE, db_secret: str | None = None
-    ) -> None:
+    def __init__(self, kube: KubeBackend, config: WorkloadConfig | None = None) -> None:
         self._kube = kube
-        self._image = image
-        self._db_secret = db_secret
+        self._config = config or WorkloadConfig()
 
     async def configure(
         self, body: dict[str, Any], spec: ProductionLineSpec, config_map: dict[str, Any]
@@ -111,8 +108,7 @@ class ClusterDataPlane:
             body,
             config_map["metadata"]["name"],
             config_map["data"][MANIFEST_KEY],
-            self._image,
-            self._db_secret,
+            self._config,
         )
         await self._kube.server_side_apply(deployment, "deployments")
         await self._kube.server_side_apply(service, "services")

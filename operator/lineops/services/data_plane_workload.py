@@ -10,14 +10,22 @@ checksum annotation rather than through a restart by hand.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Final
 
 from lineops.api.constants import LABEL_COMPONENT, LABEL_LINE
 from lineops.services.children import child_metadata
 from lineops.settings import DEFAULT_IMAGE as DEFAULT_IMAGE  # LINEOPS_IMAGE's default
+from lineops.settings import Settings
 
 INGEST_PORT: Final = 8081
 MANIFEST_KEY: Final = "productionline.yaml"
+RUN_AS: Final = 10001  # the image's `lineops` user (operator/Dockerfile), as in the chart
+# Keys of the Secrets the cluster settings name (docs/install.md).
+FEAST_REDIS_KEY: Final = "redis"
+FEAST_REGISTRY_KEY: Final = "registry-url"
+TOKEN_KEY: Final = "token"
+TOKEN_DIR: Final = "/var/run/secrets/lineops/api"
 
 
 def workload_name(line: str) -> str:
@@ -34,32 +42,89 @@ def endpoint_url(namespace: str, line: str) -> str:
     return f"{service_url(namespace, line)}/v1/namespaces/{namespace}/lines/{line}/readings"
 
 
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """What the operator's cluster settings put into every line's data-plane Deployment.
+
+    Everything that holds a credential arrives as a reference to a Secret in the line's
+    namespace, never as a value in the manifest: ``db_secret`` (key ``url``),
+    ``feast_secret`` (keys ``redis`` and ``registry-url``), ``api_token_secret`` (key
+    ``token``, mounted as a file)."""
+
+    image: str = DEFAULT_IMAGE
+    db_secret: str | None = None
+    feast_secret: str | None = None
+    api_token_secret: str | None = None
+    log_format: str = "text"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkloadConfig:
+        return cls(
+            image=settings.image,
+            db_secret=settings.db_secret,
+            feast_secret=settings.feast_secret,
+            api_token_secret=settings.api_token_secret,
+            log_format=settings.log_format,
+        )
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _env(config: WorkloadConfig) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = [
+        {"name": "LINEOPS_LOG_FORMAT", "value": config.log_format},
+        # Feast, BentoML and tempfile want a writable home; the root filesystem is read-only.
+        {"name": "HOME", "value": "/tmp"},
+    ]
+    if config.db_secret is not None:
+        env.append(_secret_env("LINEOPS_DB_URL", config.db_secret, "url"))
+    if config.feast_secret is not None:
+        env.append(_secret_env("LINEOPS_FEAST_REDIS", config.feast_secret, FEAST_REDIS_KEY))
+        env.append(
+            _secret_env("LINEOPS_FEAST_REGISTRY_URL", config.feast_secret, FEAST_REGISTRY_KEY)
+        )
+    if config.api_token_secret is not None:
+        env.append({"name": "LINEOPS_API_TOKEN_FILE", "value": f"{TOKEN_DIR}/{TOKEN_KEY}"})
+    return env
+
+
 def ingestion_workload(
     body: dict[str, Any],
     config_map: str,
     manifest: str,
-    image: str = DEFAULT_IMAGE,
-    db_secret: str | None = None,
+    config: WorkloadConfig = WorkloadConfig(),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(Deployment, Service) for the line in ``body``; ``manifest`` is what the ConfigMap
     holds under MANIFEST_KEY (its hash rolls the Pods when the spec changes). With
-    ``db_secret``, MES records and the quarantine go to the database in that Secret (key
-    ``url``), shared with the operator; the URL never appears in the manifest."""
-    env = (
-        []
-        if db_secret is None
-        else [
-            {
-                "name": "LINEOPS_DB_URL",
-                "valueFrom": {"secretKeyRef": {"name": db_secret, "key": "url"}},
-            }
-        ]
-    )
+    ``config.db_secret``, MES records and the quarantine go to the database in that Secret
+    (key ``url``), shared with the operator; with ``config.feast_secret``, Feast's Redis
+    online store and SQL registry; with ``config.api_token_secret``, the line routes need
+    that bearer token. No URL, password or token ever appears in the manifest.
+
+    The Pod is hardened like the chart's operator Pod: non-root, read-only root
+    filesystem with emptyDirs for what must be writable, no capabilities, seccomp
+    RuntimeDefault, requests and a memory limit, start-up, liveness and readiness probes."""
+    env = _env(config)
     line = body["metadata"]["name"]
     name = workload_name(line)
     selector = {"app.kubernetes.io/name": "lineops-ingest", LABEL_LINE: line}
     labels = {**selector, LABEL_COMPONENT: "ingestion"}
     checksum = hashlib.sha256(manifest.encode()).hexdigest()[:16]
+    token_mounts: list[dict[str, Any]] = []
+    token_volumes: list[dict[str, Any]] = []
+    if config.api_token_secret is not None:
+        token_mounts.append({"name": "api-token", "mountPath": TOKEN_DIR, "readOnly": True})
+        token_volumes.append(
+            {
+                "name": "api-token",
+                "secret": {
+                    "secretName": config.api_token_secret,
+                    "items": [{"key": TOKEN_KEY, "path": TOKEN_KEY}],
+                },
+            }
+        )
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -75,11 +140,19 @@ def ingestion_workload(
                     "annotations": {"lineops.io/line-checksum": checksum},
                 },
                 "spec": {
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS,
+                        "runAsGroup": RUN_AS,
+                        "fsGroup": RUN_AS,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    # The data plane calls no Kubernetes API: no token in the Pod.
+                    "automountServiceAccountToken": False,
                     "containers": [
                         {
                             "name": "ingest",
-                            "image": image,
+                            "image": config.image,
                             "args": [
                                 "dataplane",
                                 "serve",
@@ -94,6 +167,13 @@ def ingestion_workload(
                             ],
                             "env": env,
                             "ports": [{"name": "http", "containerPort": INGEST_PORT}],
+                            # Feast's SDK takes seconds to import: the start-up probe holds
+                            # liveness off until /healthz answers (up to two minutes).
+                            "startupProbe": {
+                                "httpGet": {"path": "/healthz", "port": "http"},
+                                "periodSeconds": 5,
+                                "failureThreshold": 24,
+                            },
                             "readinessProbe": {
                                 "httpGet": {"path": "/healthz", "port": "http"},
                                 "periodSeconds": 5,
@@ -101,6 +181,7 @@ def ingestion_workload(
                             "livenessProbe": {
                                 "httpGet": {"path": "/healthz", "port": "http"},
                                 "periodSeconds": 20,
+                                "timeoutSeconds": 5,
                                 "failureThreshold": 3,
                             },
                             "resources": {
@@ -116,6 +197,7 @@ def ingestion_workload(
                                 {"name": "line", "mountPath": "/etc/lineops", "readOnly": True},
                                 {"name": "data", "mountPath": "/var/lib/lineops"},
                                 {"name": "tmp", "mountPath": "/tmp"},
+                                *token_mounts,
                             ],
                         }
                     ],
@@ -125,6 +207,7 @@ def ingestion_workload(
                         # Pod's life points the offline store at shared storage instead.
                         {"name": "data", "emptyDir": {}},
                         {"name": "tmp", "emptyDir": {}},
+                        *token_volumes,
                     ],
                 },
             },

@@ -6,11 +6,18 @@ import asyncio
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 import yaml
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.kube import KubeBackend
 from lineops.services.data_plane import ClusterDataPlane
-from lineops.services.data_plane_workload import MANIFEST_KEY, endpoint_url, ingestion_workload
+from lineops.services.data_plane_workload import (
+    MANIFEST_KEY,
+    WorkloadConfig,
+    endpoint_url,
+    ingestion_workload,
+)
+from lineops.settings import Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "productionline.yaml"
 
@@ -22,7 +29,9 @@ def _body() -> dict[str, Any]:
 
 
 def test_deployment_and_service_are_owned_selected_and_hardened() -> None:
-    dep, svc = ingestion_workload(_body(), "press-line-1-lineops", "manifest-v1", "img:1")
+    dep, svc = ingestion_workload(
+        _body(), "press-line-1-lineops", "manifest-v1", WorkloadConfig(image="img:1")
+    )
     for obj in (dep, svc):
         assert obj["metadata"]["ownerReferences"][0]["uid"] == "uid-7"
         assert obj["metadata"]["namespace"] == "plant-a"
@@ -32,8 +41,88 @@ def test_deployment_and_service_are_owned_selected_and_hardened() -> None:
     container = pod["spec"]["containers"][0]
     assert container["image"] == "img:1"
     assert f"/etc/lineops/{MANIFEST_KEY}" in container["args"]
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    pod_security = pod["spec"]["securityContext"]
+    assert pod_security["runAsNonRoot"] is True and pod_security["runAsUser"] == 10001
+    assert pod_security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    # Every writable path is an emptyDir (the root filesystem is read-only).
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    for mount in container["volumeMounts"]:
+        if not mount.get("readOnly"):
+            assert "emptyDir" in volumes[mount["name"]], mount
+    assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/var/lib/lineops"}
+    assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert dep["spec"]["strategy"]["type"] == "Recreate"  # one writer per offline store
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_without_cluster_settings_no_secret_is_referenced() -> None:
+    dep, _ = ingestion_workload(_body(), "cm", "m")
+    pod = dep["spec"]["template"]["spec"]
+    env = _env(pod["containers"][0])
+    assert env == {"LINEOPS_LOG_FORMAT": "text", "HOME": "/tmp"}
+    assert not [v for v in pod["volumes"] if "secret" in v]
+
+
+def test_cluster_settings_reach_the_pod_as_secret_references() -> None:
+    config = WorkloadConfig(
+        image="img:2",
+        db_secret="lineops-db",
+        feast_secret="lineops-feast",
+        api_token_secret="lineops-api-token",
+        log_format="json",
+    )
+    dep, _ = ingestion_workload(_body(), "cm", "m", config)
+    pod = dep["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = _env(container)
+    ref = "secretKeyRef"
+    assert env["LINEOPS_DB_URL"] == {ref: {"name": "lineops-db", "key": "url"}}
+    assert env["LINEOPS_FEAST_REDIS"] == {ref: {"name": "lineops-feast", "key": "redis"}}
+    assert env["LINEOPS_FEAST_REGISTRY_URL"] == {
+        ref: {"name": "lineops-feast", "key": "registry-url"}
+    }
+    assert env["LINEOPS_LOG_FORMAT"] == "json"
+    # The token is a file from the Secret, mounted read-only where the setting points.
+    token_file = env["LINEOPS_API_TOKEN_FILE"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "api-token")
+    assert mount["readOnly"] is True and token_file == f"{mount['mountPath']}/token"
+    volume = next(v for v in pod["volumes"] if v["name"] == "api-token")
+    assert volume["secret"] == {
+        "secretName": "lineops-api-token",
+        "items": [{"key": "token", "path": "token"}],
+    }
+    # The data plane reads every value it needs from the settings: all are real settings.
+    names = {n for n in env if n.startswith("LINEOPS_")}
+    known = {f"LINEOPS_{field.upper()}" for field in Settings.model_fields}
+    assert names <= known
+
+
+def test_the_operator_settings_become_the_workload_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "LINEOPS_PROFILE": "cluster",
+        "LINEOPS_IMAGE": "img:3",
+        "LINEOPS_DB_SECRET": "db",
+        "LINEOPS_FEAST_SECRET": "feast",
+        "LINEOPS_API_TOKEN_SECRET": "token",
+        "LINEOPS_LOG_FORMAT": "json",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert WorkloadConfig.from_settings(load_settings()) == WorkloadConfig(
+        "img:3", "db", "feast", "token", "json"
+    )
 
 
 def test_a_new_manifest_rolls_the_pods() -> None:
