@@ -109,4 +109,56 @@ def test_every_alert_of_the_chart_and_the_operator_fires_on_its_condition(tmp_pa
     )
     result = promtool.run("test", "rules", str(unit))
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    assert len(alerts) >= 20  # the example line's 17 alerts and the chart's 4
+    assert len(alerts) >= 21  # the example line's 17 alerts and the chart's 5
+
+
+def test_serving_down_fires_for_a_failed_champion_only(tmp_path: Path) -> None:
+    """LineopsServingDown: a model whose Serving condition is False because its champion
+    failed, keeps restarting or never became ready, for `servingDownFor` (5m); not a model
+    deliberately off (Disabled), one without a champion yet (NoChampion), or a served one."""
+    chart = rule_groups(of_kind(render(MONITORING), "PrometheusRule"))
+    rule = next(
+        r for g in chart["groups"] for r in g["rules"] if r.get("alert") == "LineopsServingDown"
+    )
+    job = re.search(r'job="([^"]+)"', rule["expr"]).group(1)  # type: ignore[union-attr]
+    base = {"job": job, "kind": "QualityModel", "type": "Serving", "namespace": "plant-a"}
+    failed = {**base, "name": "press-inspector", "reason": "ServingFailed"}
+    quiet = [
+        {**base, "name": "off-model", "reason": "Disabled"},
+        {**base, "name": "new-model", "reason": "NoChampion"},
+        {**base, "name": "ok-model", "reason": "Deployed"},
+    ]
+    gauge = "lineops_resource_condition"
+    # Restarting for 3 minutes, then served again: shorter than `for`, no alert.
+    flapping = {**base, "name": "flaky-model", "reason": "Restarting"}
+    inputs = [{"series": promtool.series(gauge, failed), "values": "0x30"}]
+    inputs += [{"series": promtool.series(gauge, q), "values": "0x30"} for q in quiet[:2]]
+    inputs.append({"series": promtool.series(gauge, quiet[2]), "values": "1x30"})
+    inputs.append({"series": promtool.series(gauge, flapping), "values": "0x2 _x28"})
+    description = (
+        "Serving=False with reason ServingFailed for 5m: predictions for this model are not "
+        "answered; kubectl describe shows the condition's message (the failing process, its "
+        "exit code or log line)."
+    )
+    firing = {
+        "exp_labels": {**failed, "severity": "critical"},
+        "exp_annotations": {
+            "summary": "QualityModel plant-a/press-inspector is not served",
+            "description": description,
+        },
+    }
+    result = promtool.run_unit_tests(
+        tmp_path,
+        chart,
+        [
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "alert_rule_test": [
+                    {"eval_time": "4m", "alertname": "LineopsServingDown", "exp_alerts": []},
+                    {"eval_time": "10m", "alertname": "LineopsServingDown", "exp_alerts": [firing]},
+                ],
+            }
+        ],
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
