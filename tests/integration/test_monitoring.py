@@ -181,6 +181,42 @@ def test_measurements_events_and_counts_drive_status_and_metrics(
             f'namespace="{namespace}",outcome="quarantined"}} 3.0'
         ) in text
 
+        # Per planned shift (examples/productionline.yaml: Europe/Berlin, early 06:00-14:00
+        # CET = 05:00-13:00 UTC). The clock is the newest record, 14:00 UTC: early is the
+        # previous shift, late (13:00-21:00 UTC) the current one, so far.
+        # Early: press-01 reports from 06:00 UTC, so 7 h = 25,200 s planned busy time and
+        # 7 h - 0.5 h down = 23,400 s run: A = 23,400 / 25,200 = 0.929; the counts come at
+        # 13:00 UTC, in the late shift: no performance or quality for early.
+        # Late so far, 13:00-14:00: A = 3,600 / 3,600 = 1; P = 1.2 s x 20,000 / 3,600 s = 6.667
+        # (the counts of the day booked in its first hour); Q = 0.98; OEE = 6.533.
+        def shifts() -> dict[str, Any] | None:
+            obj = res.get(api_client, namespace, "ProductionLine", name)
+            found = (obj.get("status") or {}).get("shifts")  # type: ignore[union-attr]
+            return found if found and found.get("previous") else None
+
+        s = wait_for(shifts, timeout=60, what="status.shifts")
+        previous, current = s["previous"], s["current"]
+        assert (previous["name"], previous["start"], previous["end"]) == (
+            "early",
+            "2026-11-20T05:00:00+00:00",
+            "2026-11-20T13:00:00+00:00",
+        )
+        assert previous["availability"] == "0.929" and previous.get("oee") is None
+        assert (current["name"], current["availability"], current["performance"]) == (
+            "late",
+            "1.000",
+            "6.667",
+        )
+        assert (current["quality"], current["oee"]) == ("0.980", "6.533")
+        text = op.metrics()
+        assert (
+            f'lineops_shift_oee_ratio{{component="availability",line="{name}",'
+            f'namespace="{namespace}",shift="previous"}} 0.9285714285714286'
+        ) in text
+        assert f'lineops_shift_oee_ratio{{component="oee",line="{name}"' in text
+        history = json.loads(urllib.request.urlopen(f"{base}/shifts", timeout=10).read())["records"]
+        assert [(r["shift"], r["runSeconds"]) for r in history] == [("early", 23_400.0)]
+
         # Unknown line: 404 naming it; bad JSON: 400.
         status, body = _post(base.replace("press-line-1", "nope"), "/measurements", [])
         assert status == 404 and "nope" in body["detail"] and body["field"] == "path.line"

@@ -511,6 +511,30 @@ class PlanStatus(StatusModel):
     )
 
 
+class ShiftKpis(StatusModel):
+    """OEE of one planned shift (ISO 22400-2), as fractions 0..1."""
+
+    name: ShortText | None = Field(default=None, description="The schedule's shift name.")
+    start: Timestamp | None = Field(default=None, description="RFC 3339 start (UTC).")
+    end: Timestamp | None = Field(default=None, description="RFC 3339 end (UTC).")
+    availability: Decimal | None = Field(
+        default=None, description="Run time / planned busy time (shift minus planned maintenance)."
+    )
+    performance: Decimal | None = Field(
+        default=None, description="Ideal cycle time x total count / run time."
+    )
+    quality: Decimal | None = Field(default=None, description="Good count / total count.")
+    oee: Decimal | None = Field(default=None, description="Availability x Performance x Quality.")
+
+
+class ShiftsStatus(StatusModel):
+    """OEE of the shift in progress (so far) and of the last one ended, by the clock of the
+    line's newest record."""
+
+    current: ShiftKpis | None = Field(default=None, description="The shift in progress, so far.")
+    previous: ShiftKpis | None = Field(default=None, description="The last shift that ended.")
+
+
 class ProductionLineStatus(StatusModel):
     """Observed state of a production line, written by the operator."""
 
@@ -524,6 +548,9 @@ class ProductionLineStatus(StatusModel):
     spc: SpcStatus | None = Field(default=None, description="Control-chart summary.")
     drift: DriftStatus | None = Field(default=None, description="Sensor drift summary.")
     plan: PlanStatus | None = Field(default=None, description="The current production plan.")
+    shifts: ShiftsStatus | None = Field(
+        default=None, description="OEE of the current and the previous planned shift."
+    )
 
 
 class ProductionLine(ApiModel):

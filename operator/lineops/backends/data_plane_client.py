@@ -19,7 +19,8 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pandas as pd
@@ -34,6 +35,10 @@ from lineops.dataplane.plans_api import as_json as plan_json
 from lineops.dataplane.read_api import READING_COLUMNS
 from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
 from lineops.dataplane.repositories.plans import PlanRepository
+from lineops.dataplane.repositories.shifts import PlannedMaintenance, ShiftRepository, utc_text
+from lineops.dataplane.shift_records import as_json as shift_json
+from lineops.dataplane.shift_records import record_of
+from lineops.mes.shifts import ShiftOee
 
 
 class DataPlaneUnavailable(TransientBackendError):
@@ -69,6 +74,16 @@ class DataPlaneReader(Protocol):
         """The line's newest stored production plan as the API answers it, None if none."""
         ...
 
+    def planned_maintenance(
+        self, line: LineRef, start: datetime, end: datetime
+    ) -> list[PlannedMaintenance]:
+        """Planned maintenance of the equipment history overlapping [start, end)."""
+        ...
+
+    def save_shifts(self, line: LineRef, results: Sequence[ShiftOee]) -> None:
+        """Store per-shift OEE, replacing the rows of the same shift starts."""
+        ...
+
 
 class LocalDataPlane:
     """The data plane in this process: its lines are configured here, its reads served
@@ -79,6 +94,7 @@ class LocalDataPlane:
         self._mes = app.db.mes
         self._offline = app.ingestion.offline
         self._plans = PlanRepository(app.db.engine)
+        self._shifts = ShiftRepository(app.db.engine)
 
     @property
     def url(self) -> str:
@@ -121,6 +137,14 @@ class LocalDataPlane:
         rows = self._plans.list(line, latest=True)
         return plan_json(*rows[0]) if rows else None
 
+    def planned_maintenance(
+        self, line: LineRef, start: datetime, end: datetime
+    ) -> list[PlannedMaintenance]:
+        return self._shifts.planned_maintenance(line, start, end)
+
+    def save_shifts(self, line: LineRef, results: Sequence[ShiftOee]) -> None:
+        self._shifts.upsert(line, [record_of(r, _now()) for r in results])
+
 
 class HttpDataPlane:
     """Reads over the data plane's HTTP API; ``base_url`` says where a line is served."""
@@ -137,12 +161,21 @@ class HttpDataPlane:
         self._timeout = timeout
 
     def _get(self, line: LineRef, route: str, **query: Any) -> bytes:
+        return self._call(line, route, query)
+
+    def _call(self, line: LineRef, route: str, query: dict[str, Any], put: Any = None) -> bytes:
         base = self._base_url(line).rstrip("/")
         url = f"{base}/v1/namespaces/{line.namespace}/lines/{line.name}/{route}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
         headers = {} if self._token is None else {"Authorization": f"Bearer {self._token}"}
-        request = urllib.request.Request(url, headers=headers)
+        data = None
+        if put is not None:
+            data = json.dumps(put).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(
+            url, data=data, headers=headers, method="GET" if put is None else "PUT"
+        )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 body: bytes = response.read()
@@ -211,3 +244,30 @@ class HttpDataPlane:
     def latest_plan(self, line: LineRef) -> dict[str, Any] | None:
         records = self._json(line, "plans", latest="true")["records"]
         return dict(records[0]) if records else None
+
+    def planned_maintenance(
+        self, line: LineRef, start: datetime, end: datetime
+    ) -> list[PlannedMaintenance]:
+        query = {"from": utc_text(start), "to": utc_text(end)}
+        return [
+            PlannedMaintenance(
+                r["workUnit"],
+                _instant(r["start"]),
+                None if r["end"] is None else _instant(r["end"]),
+                r["reason"],
+            )
+            for r in self._json(line, "shifts/maintenance", **query)["records"]
+        ]
+
+    def save_shifts(self, line: LineRef, results: Sequence[ShiftOee]) -> None:
+        if results:
+            records = [shift_json(record_of(r, _now())) for r in results]
+            self._call(line, "shifts", {}, put={"records": records})
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -77,6 +77,20 @@ class MesMetrics:
             registry=registry,
         )
 
+        self.shift_oee_ratio = Gauge(
+            "lineops_shift_oee_ratio",
+            "OEE and its factors over a planned shift (ISO 22400-2): shift is current (so "
+            "far) or previous (the last one ended).",
+            [*LINE_LABELS, "shift", "component"],
+            registry=registry,
+        )
+        self.shift_start = Gauge(
+            "lineops_shift_start_timestamp_seconds",
+            "Start of the current or previous planned shift (Unix time).",
+            [*LINE_LABELS, "shift"],
+            registry=registry,
+        )
+
     def forget(self, namespace: str, line: str) -> None:
         """Drop every series of a deleted line: a gauge left behind would keep reporting
         the last OEE or control state of a line that no longer exists."""
@@ -96,5 +110,7 @@ class MesMetrics:
             self.plan_orders,
             self.plan_orders_late,
             self.plan_next_maintenance,
+            self.shift_oee_ratio,
+            self.shift_start,
         ):
             metric.remove_by_labels(labels)

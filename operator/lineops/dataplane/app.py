@@ -38,6 +38,7 @@ from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import ReadApi
 from lineops.dataplane.records import KINDS
 from lineops.dataplane.release import ReleaseResult, release_readings, release_records
+from lineops.dataplane.shifts_api import ShiftsApi
 from lineops.dataplane.training_api import TrainingSetApi
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -131,6 +132,8 @@ class DataPlaneApp:
         # Production plans (lineops plan, the operator's planning): stored, newest last.
         self.plans = PlansApi(self.db, self.spec_of)
         app.router.add_routes(self.plans.routes(LINE_PATH))
+        # OEE per planned shift: computed by the line monitor, kept here as history.
+        app.router.add_routes(ShiftsApi(self.db, self.spec_of).routes(LINE_PATH))
         # The live line page for people at the line (HTML polling its JSON; outside /v1).
         app.router.add_routes(LinePage(self.db, self.spec_of).routes())
         app.router.add_get("/openapi.json", self._openapi)

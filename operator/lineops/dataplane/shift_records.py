@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.repositories.shifts import ShiftRecord, utc_text
+from lineops.mes.shifts import ShiftOee
 
 MAX_SHIFT_NAME: Final = 63
 MAX_RECORDS: Final = 10_000
@@ -36,6 +37,25 @@ RATIOS: Final = ("availability", "performance", "quality", "oee")
 
 def as_json(record: ShiftRecord) -> dict[str, Any]:
     return {api: getattr(record, name) for api, name in _FIELDS.items()}
+
+
+def record_of(result: ShiftOee, computed_at: str) -> ShiftRecord:
+    """A computed shift (lineops.mes.shifts) as the row the history keeps."""
+    return ShiftRecord(
+        shift=result.shift.name,
+        shift_start=utc_text(result.shift.start),
+        shift_end=utc_text(result.shift.end),
+        planned_busy_seconds=result.planned_busy_time,
+        run_seconds=result.run_time,
+        maintenance_seconds=result.maintenance_time,
+        total=result.total_count,
+        good=result.good_count,
+        availability=result.availability,
+        performance=result.performance,
+        quality=result.quality,
+        oee=result.oee,
+        computed_at=computed_at,
+    )
 
 
 def parse_time(text: object, where: str) -> datetime:

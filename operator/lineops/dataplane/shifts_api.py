@@ -93,7 +93,7 @@ class ShiftsApi:
     async def _get(self, request: web.Request) -> web.Response:
         def read(ref: LineRef) -> dict[str, Any]:
             start, end = _range(request)
-            return {"records": [as_json(r) for r in self._shifts.list(ref, start, end)]}
+            return {"records": [as_json(r) for r in self._shifts.between(ref, start, end)]}
 
         return await self._read(request, read)
 

@@ -103,6 +103,14 @@ def test_http_client_reads_what_the_local_client_reads(tmp_path: Path, db_url: s
         assert charts[0] == charts[1] and charts[0][0][1] == 30
         assert reports[0].oee.keys() == reports[1].oee.keys() and reports[0].oee
         assert reports[0].drift is not None and reports[1].drift is not None
+        # Per-shift OEE: the same through either client; the ended shifts stored (PUT by the
+        # remote client, upserted: the second monitor re-writes the same rows).
+        shifts = reports[0].shifts
+        assert shifts is not None and shifts == reports[1].shifts
+        assert shifts.current is not None  # the clock (the newest record) is in a shift
+        stored = requests.get(served.line_url("shifts"), headers=auth, timeout=30).json()
+        ended = [] if shifts.previous is None else [shifts.previous.shift.name]
+        assert [r["shift"] for r in stored["records"]][-1:] == ended
 
         # Without the token: refused (permanent); a line it does not serve: transient.
         with pytest.raises(DataPlaneRejected, match="401"):

@@ -48,16 +48,16 @@ def test_shift_history_upserts_by_shift_start_and_reads_by_range(db_url: str) ->
         early = _record("early", _at(25, 5), _at(25, 13), 28_000.0)
         shifts.upsert(A, [night, early])
         shifts.upsert(B, [replace(early, run_seconds=1.0)])
-        assert shifts.list(A) == [night, early]
+        assert shifts.between(A) == [night, early]
         # Late records re-compute the night: the same shift start replaces the row.
         fixed = replace(night, run_seconds=31_000.0, availability=31_000.0 / 32_400.0)
         shifts.upsert(A, [fixed])
-        assert shifts.list(A) == [fixed, early]
+        assert shifts.between(A) == [fixed, early]
         # Overlapping [start, end): the night ends at 05:00, so a range from 05:00 misses it.
-        assert shifts.list(A, _at(25, 5), _at(26, 0)) == [early]
-        assert shifts.list(A, _at(24, 0), _at(24, 21)) == [fixed]
-        assert shifts.list(A, _at(26, 0)) == []
-        assert [r.run_seconds for r in shifts.list(B)] == [1.0]
+        assert shifts.between(A, _at(25, 5), _at(26, 0)) == [early]
+        assert shifts.between(A, _at(24, 0), _at(24, 21)) == [fixed]
+        assert shifts.between(A, _at(26, 0)) == []
+        assert [r.run_seconds for r in shifts.between(B)] == [1.0]
     finally:
         db.close()
 

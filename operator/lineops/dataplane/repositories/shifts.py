@@ -71,7 +71,7 @@ class ShiftRepository:
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
 
-    def list(
+    def between(
         self, line: LineRef, start: datetime | None = None, end: datetime | None = None
     ) -> list[ShiftRecord]:
         """Shifts overlapping [start, end), by shift start."""
@@ -86,10 +86,11 @@ class ShiftRepository:
         return [ShiftRecord(*row) for row in rows]
 
     def planned_maintenance(
-        self, line: LineRef, start: datetime, end: datetime
+        self, line: LineRef, start: datetime | None = None, end: datetime | None = None
     ) -> list[PlannedMaintenance]:
-        """Planned maintenance records overlapping [start, end); an open one (no end yet)
-        runs on. Filtered after parsing: the records' times may carry any UTC offset."""
+        """Planned maintenance records overlapping [start, end) (None: unbounded); an open
+        one (no end yet) runs on. Filtered after parsing: the records' times may carry any
+        UTC offset, so their text does not sort."""
         t = maintenance.c
         query = select(t.work_unit, t.start, t.end, t.reason).where(
             t.namespace == line.namespace, t.line == line.name, t.kind == PLANNED
@@ -100,7 +101,7 @@ class ShiftRepository:
         for work_unit, begin_text, end_text, reason in rows:
             begin = _instant(begin_text)
             finish = None if end_text is None else _instant(end_text)
-            if begin < end and (finish is None or finish > start):
+            if (end is None or begin < end) and (start is None or finish is None or finish > start):
                 found.append(PlannedMaintenance(work_unit, begin, finish, reason))
         return sorted(found, key=lambda m: (m.start, m.work_unit))
 

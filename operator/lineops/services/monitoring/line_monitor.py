@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.data_plane_client import DataPlaneReader
@@ -19,6 +20,7 @@ from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
 from lineops.services.monitoring.drift_tracker import DriftSnapshot, DriftTracker
 from lineops.services.monitoring.plan_summary import PlanSummary, summarise_plan
+from lineops.services.monitoring.shift_tracker import ShiftSnapshot, ShiftTracker
 
 OEE_WINDOW = timedelta(hours=8)  # one shift: OEE is judged over the last 8 recorded hours
 
@@ -30,6 +32,8 @@ class MonitorReport:
     oee: dict[str, Oee] = field(default_factory=dict)  # "" = the line, else the work unit
     oee_error: str | None = None
     plan: PlanSummary | None = None
+    shifts: ShiftSnapshot | None = None  # OEE of the current and previous planned shift
+    shifts_error: str | None = None
 
     @property
     def established(self) -> list[ChartSnapshot]:
@@ -70,6 +74,9 @@ class LineMonitor:
         self._drift = drift
         self._oee_version: tuple[int, int] | None = None
         self._oee_cache: tuple[dict[str, Oee], str | None] | None = None
+        # The parsed records of the newest OEE computation, for the per-shift OEE.
+        self._records: tuple[list[StateEvent], list[CountRecord]] | None = None
+        self._shifts = ShiftTracker(self.key, spec, store)
         # Every violation series exists from the start at 0: increase() in an alert needs a
         # sample before the first violation, or the first one would never fire.
         for qc in spec.quality_characteristics:
@@ -83,11 +90,12 @@ class LineMonitor:
             for name, tracker in self._trackers.items():
                 rows = self._store.measurements(self.key, name, after_id=tracker.last_id)
                 report.charts.append(tracker.add(rows))
+        latest = self._store.latest_plan(self.key)
         if self.spec.monitoring.oee:
             self._oee(report)
+            self._shift_oee(report, latest)
         if self._drift is not None:
             report.drift = self._drift.evaluate()
-        latest = self._store.latest_plan(self.key)
         report.plan = None if latest is None else summarise_plan(latest, datetime.now(UTC))
         self._export(report)
         return report
@@ -102,7 +110,17 @@ class LineMonitor:
         self._compute_oee(report)
         self._oee_version, self._oee_cache = version, (report.oee, report.oee_error)
 
+    def _shift_oee(self, report: MonitorReport, plan: dict[str, Any] | None) -> None:
+        if self._records is None or self._oee_version is None:
+            return
+        states, counts = self._records
+        try:
+            report.shifts = self._shifts.evaluate(states, counts, self._oee_version, plan)
+        except (MesInputError, ValueError) as exc:
+            report.shifts_error = str(exc)
+
     def _compute_oee(self, report: MonitorReport) -> None:
+        self._records = None
         events = self._store.events(self.key)
         if not events:
             return
@@ -121,6 +139,7 @@ class LineMonitor:
                 CountRecord(_parse_time(c.timestamp), c.work_unit, c.total, c.good)
                 for c in self._store.counts(self.key)
             ]
+            self._records = (states, counts)
             end = max([s.timestamp for s in states] + [c.timestamp for c in counts])
             start = max(min(s.timestamp for s in states), end - OEE_WINDOW)
             if not start < end:
@@ -166,6 +185,26 @@ class LineMonitor:
                 value = getattr(oee, component)
                 if value is not None:
                     m.oee_ratio.labels(ns, line, unit, component).set(value)
+        self._export_shifts(report.shifts)
+
+    def _export_shifts(self, shifts: ShiftSnapshot | None) -> None:
+        m, ns, line = self._metrics, self.namespace, self.name
+        for which in ("current", "previous"):
+            found = None if shifts is None else getattr(shifts, which)
+            labels = {"namespace": ns, "line": line, "shift": which}
+            if found is None:
+                m.shift_oee_ratio.remove_by_labels(labels)
+                m.shift_start.remove_by_labels(labels)
+                continue
+            m.shift_start.labels(ns, line, which).set(found.shift.start.timestamp())
+            for component in ("availability", "performance", "quality", "oee"):
+                value = getattr(found, component)
+                if value is None:
+                    # No denominator (e.g. a shift all in planned maintenance): no sample,
+                    # rather than the previous shift's value left standing.
+                    m.shift_oee_ratio.remove_by_labels({**labels, "component": component})
+                else:
+                    m.shift_oee_ratio.labels(ns, line, which, component).set(value)
 
     def _export_plan(self, plan: PlanSummary | None) -> None:
         m, ns, line = self._metrics, self.namespace, self.name

@@ -10,8 +10,11 @@ from lineops.api.productionline import (
     PlanStatus,
     ProductionLineSpec,
     ProductionLineStatus,
+    ShiftKpis,
+    ShiftsStatus,
     SpcStatus,
 )
+from lineops.mes.shifts import ShiftOee
 from lineops.services.conditions import ConditionSet
 from lineops.services.monitoring.line_monitor import MonitorReport
 
@@ -20,6 +23,20 @@ MAX_LISTED = 5  # violations named in a condition message; the metrics carry all
 
 def _ratio(value: float | None) -> str | None:
     return None if value is None else f"{value:.3f}"
+
+
+def _shift(result: ShiftOee | None) -> ShiftKpis | None:
+    if result is None:
+        return None
+    return ShiftKpis(
+        name=result.shift.name,
+        start=result.shift.start.isoformat(),
+        end=result.shift.end.isoformat(),
+        availability=_ratio(result.availability),
+        performance=_ratio(result.performance),
+        quality=_ratio(result.quality),
+        oee=_ratio(result.oee),
+    )
 
 
 def apply_report(
@@ -37,6 +54,10 @@ def apply_report(
             availability=_ratio(line_oee.availability),
             performance=_ratio(line_oee.performance),
             quality=_ratio(line_oee.quality),
+        )
+    if report.shifts is not None:
+        status.shifts = ShiftsStatus(
+            current=_shift(report.shifts.current), previous=_shift(report.shifts.previous)
         )
     worst = report.drift.worst if report.drift else None
     if worst is not None:
