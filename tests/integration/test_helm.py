@@ -263,6 +263,7 @@ def test_template_renders_each_documented_combination(
         assert env["LINEOPS_KFP_NAMESPACE"] == "kubeflow-user"
         assert env["LINEOPS_KFP_TOKEN_FILE"] == "/var/run/secrets/lineops/kfp/token"
         assert env["LINEOPS_MODEL_STORE"] == "/var/lib/lineops/model-store"
+        assert env["LINEOPS_MODEL_STORE_CLAIM"] == "lineops-models"  # for the pipeline pods
         assert env["LINEOPS_TRAINING"] == "off"
         assert env["LINEOPS_RESYNC_SECONDS"] == "30"
         volumes = {v["name"]: v for v in pod["volumes"]}

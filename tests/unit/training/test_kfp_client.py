@@ -25,8 +25,11 @@ from urllib.parse import parse_qs, urlparse
 
 import kfp_server_api
 import pytest
+import yaml
 from kfp import dsl
+from lineops.backends.training.contract import unwrap
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
+from lineops.backends.training.kfp_platform import PodMounts
 from lineops.backends.training.runs import RunRequest
 from lineops.settings import load_settings
 from lineops_pipelines.components.register_model import register_model
@@ -57,6 +60,8 @@ class StandIn:
         # fields plus its versions, id -> V2beta1PipelineVersion fields.
         self.pipelines: dict[str, dict[str, Any]] = {}
         self.spec_names = {"quality-training", "gbt-training"}
+        self.platform_specs: list[dict[str, Any]] = []  # of submitted pipelines, in order
+        self.submitted_specs: list[dict[str, Any]] = []
 
     def upload(self, name: str, version: str, spec: dict[str, Any]) -> str:
         """What `kfp pipeline create` / `upload_pipeline_version` leave on the server."""
@@ -116,6 +121,11 @@ class StandIn:
                 ref = run.pipeline_version_reference
                 version = self.pipelines[ref.pipeline_id]["versions"][ref.pipeline_version_id]
                 spec = version["pipeline_spec"]
+            # kfp.Client sends {"pipeline_spec", "platform_spec"} when the IR has a platform
+            # spec (kfp-kubernetes mounts), the pipeline spec itself otherwise.
+            self.platform_specs.append(spec.get("platform_spec", {}) if "root" not in spec else {})
+            spec = unwrap(spec)
+            self.submitted_specs.append(spec)
             assert spec["pipelineInfo"]["name"] in self.spec_names
             declared = spec["root"]["inputDefinitions"]["parameters"]
             assert set(run.runtime_config.parameters) <= set(declared)
@@ -485,3 +495,95 @@ def test_settings_need_a_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LINEOPS_KFP_NAMESPACE", "team-a")
     settings = KfpSettings.from_settings(load_settings())
     assert settings.model_store == Path("/mnt/bentoml") and settings.namespace == "team-a"
+
+
+def test_pipeline_pods_mount_the_model_store_and_the_token(
+    stand_in: tuple[StandIn, str], tmp_path: Path
+) -> None:
+    """The submitted pipeline carries, in every step, the shared model store's claim (the
+    steps' BENTOML_HOME) and the data plane's token Secret (their LINEOPS_API_TOKEN_FILE), as
+    kfp-kubernetes writes them into the Kubernetes platform spec; without mounts configured
+    the IR goes as compiled."""
+    server, host = stand_in
+    mounts = PodMounts(model_store_claim="lineops-models", api_token_secret="lineops-api-token")
+    settings = KfpSettings(host=host, backoff_seconds=0.01, mounts=mounts)
+
+    async def scenario() -> None:
+        await KfpTrainingBackend(settings, PIPELINES).submit("m-train-k8s", _request("m-train-k8s"))
+        plain = KfpSettings(host=host, backoff_seconds=0.01)
+        await KfpTrainingBackend(plain, PIPELINES).submit("m-train-bare", _request("m-train-bare"))
+
+    asyncio.run(scenario())
+    mounted, bare = server.platform_specs
+    assert bare == {}
+    spec = server.submitted_specs[0]
+    executors = spec["deploymentSpec"]["executors"]
+    configs = mounted["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(configs) == set(executors) and "exec-register-model" in configs
+    for name, config in configs.items():
+        (pvc,) = config["pvcMount"]
+        assert pvc["mountPath"] == "/var/lib/lineops/model-store"
+        assert pvc["pvcNameParameter"] == {"runtimeValue": {"constant": "lineops-models"}}
+        (secret,) = config["secretAsVolume"]
+        assert secret["mountPath"] == "/var/run/secrets/lineops/api"
+        assert secret["secretNameParameter"] == {"runtimeValue": {"constant": "lineops-api-token"}}
+        env = {e["name"]: e["value"] for e in executors[name]["container"]["env"]}
+        assert env == {
+            "BENTOML_HOME": "/var/lib/lineops/model-store",
+            "LINEOPS_API_TOKEN_FILE": "/var/run/secrets/lineops/api/token",
+        }
+    # The compiled file itself is not changed (the mounts are added to a copy).
+    assert "pvcMount" not in (PIPELINES / "quality-training.yaml").read_text()
+
+
+def test_mounts_merge_into_an_engineers_platform_spec_and_bad_ir_is_named() -> None:
+    from lineops.backends.training.kfp_platform import with_mounts
+
+    ir = yaml.safe_dump_all(
+        [
+            {
+                "pipelineInfo": {"name": "mine"},
+                "deploymentSpec": {
+                    "executors": {
+                        "exec-a": {
+                            "container": {"image": "x", "env": [{"name": "A", "value": "1"}]}
+                        },
+                        "exec-imp": {"importer": {"artifactUri": {}}},
+                    }
+                },
+            },
+            {
+                "platforms": {
+                    "kubernetes": {
+                        "deploymentSpec": {
+                            "executors": {"exec-a": {"nodeSelector": {"labels": {"gpu": "a100"}}}}
+                        }
+                    }
+                }
+            },
+        ]
+    )
+    spec, platform = yaml.safe_load_all(with_mounts(ir, PodMounts("store", None)))
+    config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-a"]
+    assert config["nodeSelector"] == {"labels": {"gpu": "a100"}}  # the engineer's, kept
+    assert config["pvcMount"][0]["constant"] == "store" and "secretAsVolume" not in config
+    env = spec["deploymentSpec"]["executors"]["exec-a"]["container"]["env"]
+    assert env == [
+        {"name": "A", "value": "1"},
+        {"name": "BENTOML_HOME", "value": "/var/lib/lineops/model-store"},
+    ]
+    assert "exec-imp" not in platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    with pytest.raises(ValueError, match=r"deploymentSpec\.executors"):
+        with_mounts(yaml.safe_dump({"pipelineInfo": {"name": "x"}}), PodMounts("store"))
+
+
+def test_kfp_settings_take_the_claim_and_the_token_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "LINEOPS_KFP_HOST": "http://kfp:8888",
+        "LINEOPS_MODEL_STORE_CLAIM": "lineops-models",
+        "LINEOPS_API_TOKEN_SECRET": "lineops-api-token",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert KfpSettings.from_settings(load_settings()).mounts == PodMounts(
+        "lineops-models", "lineops-api-token"
+    )

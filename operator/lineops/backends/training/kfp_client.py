@@ -21,7 +21,7 @@ import logging
 import math
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -29,6 +29,7 @@ from typing import Any, Final, TypeVar
 import yaml
 
 from lineops.backends.training.contract import inputs_of, unwrap
+from lineops.backends.training.kfp_platform import PodMounts, with_mounts
 from lineops.backends.training.pipeline_args import StepFailed, arguments, declared_inputs
 from lineops.backends.training.runs import RunPhase, RunRequest, RunState, TrainingBackendError
 from lineops.settings import Settings
@@ -60,6 +61,9 @@ class KfpSettings:
     # The BENTOML_HOME the pipeline pods register models in, as mounted in the operator's Pod;
     # None: a succeeded run reports no metrics (and the promotion gate says why).
     model_store: Path | None = None
+    # What the pipeline pods mount (the store's claim, the data plane's token Secret), added
+    # to the IR at submission (kfp_platform.py).
+    mounts: PodMounts = field(default_factory=PodMounts)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KfpSettings:
@@ -72,6 +76,7 @@ class KfpSettings:
             experiment=settings.kfp_experiment,
             namespace=settings.kfp_namespace,
             model_store=settings.model_store,
+            mounts=PodMounts(settings.model_store_claim, settings.api_token_secret),
         )
 
 
@@ -260,6 +265,13 @@ class KfpTrainingBackend:
                 args = arguments(request, declared_inputs(pipeline))
             except StepFailed as exc:
                 return RunState(run_id, "Failed", failing_step=exc.step, message=exc.message)
+            if not self.settings.mounts.empty:
+                try:
+                    ir = with_mounts(pipeline.read_text(encoding="utf-8"), self.settings.mounts)
+                except ValueError as exc:
+                    return RunState(run_id, "Failed", message=str(exc))
+                pipeline = Path(tmp) / "submitted.yaml"
+                pipeline.write_text(ir, encoding="utf-8")
             result = self._kfp().create_run_from_pipeline_package(
                 str(pipeline),
                 arguments=args,
@@ -271,7 +283,9 @@ class KfpTrainingBackend:
         return self._state(run_id, self._kfp().get_run(result.run_id))
 
     def _submit_uploaded(self, run_id: str, request: RunRequest) -> RunState:
-        """A run of a pipeline version already uploaded to KFP, by pipeline and version name."""
+        """A run of a pipeline version already uploaded to KFP, by pipeline and version name.
+        Its spec is KFP's, not ours to change: the model store and token mounts are not
+        added (the version must carry them; docs/install.md)."""
         found = self._version(request.kfp_pipeline, request.kfp_version)
         if found is None:
             return RunState(
