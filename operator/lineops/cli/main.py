@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "lineops.cli.plan_cmd",
     "lineops.cli.dashboards_cmd",
     "lineops.cli.predict_cmd",
+    "lineops.cli.lots_cmd",  # lots receive|produce|consume|show|…; genealogy_cmd joins it
 )
 
 

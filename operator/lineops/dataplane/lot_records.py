@@ -133,13 +133,25 @@ def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
     return choice
 
 
+def _plain(value: Any) -> Any:
+    """Decoded JSON back to plain JSON values: a ``Decimal`` (how every number with a
+    fraction was decoded) as the float it denotes."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _json_object(value: Any, field: str) -> str:
     if not isinstance(value, Mapping):
         raise _fail(field, "expected a JSON object")
     try:
-        return json.dumps(value, default=str, sort_keys=True)
-    except ValueError as exc:
-        raise _fail(field, str(exc)) from None
+        return json.dumps(_plain(value), sort_keys=True, allow_nan=False)
+    except (ValueError, RecursionError) as exc:
+        raise _fail(field, f"not storable JSON ({exc})") from None
 
 
 def _not_before(start: str, end: str | None, field: str) -> None:
