@@ -1,9 +1,9 @@
 """Cluster-profile serving on the real kube-apiserver (RBAC on, the operator as the chart's
 ServiceAccount), with kube-controller-manager and kwok's simulated node so Deployments become
-Available: a champion gets a Deployment + Service; a new champion with canaryPercent 50 goes
-through the canary steps, seen in status and Events, and is promoted; a canary whose error
-rate is over the limit is rolled back with the reason in status; deleting the model removes
-its workloads.
+Available: a champion gets a Deployment + Service + HorizontalPodAutoscaler; a new champion
+with canaryPercent 50 goes through the canary steps, seen in status and Events, and is
+promoted; a canary whose error rate is over the limit is rolled back with the reason in
+status; deleting the model removes its workloads.
 
 Stand-ins, because nothing runs in kwok's Pods (no container runtime, no bento image): the
 champions are written into status.champion by the test instead of by training
@@ -104,6 +104,7 @@ def _model() -> dict[str, Any]:
             "featureService": "sensor_window_v1",
             "serving": {
                 "replicas": 1,
+                "maxReplicas": 3,
                 "canaryPercent": 50,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
                 "canaryAnalysis": {
@@ -207,10 +208,15 @@ def test_cluster_serving_canary_promotion_rollback_and_deletion(
             assert env_vars["LINEOPS_SERVING_DATAPLANE_URL"] == (
                 f"http://cell-line-ingest.{namespace}.svc:8081"
             )
+            hpa = client.AutoscalingV2Api(api_client).read_namespaced_horizontal_pod_autoscaler(
+                STABLE, namespace
+            )
+            assert (hpa.spec.min_replicas, hpa.spec.max_replicas) == (1, 3)
+            assert hpa.spec.scale_target_ref.name == STABLE
             svc = core.read_namespaced_service(STABLE, namespace)
             assert svc.spec.ports[0].name == "http"
             assert svc.spec.selector["app.kubernetes.io/component"] == "serving"
-            for child in (dep, svc):
+            for child in (dep, svc, hpa):
                 owner = child.metadata.owner_references[0]
                 assert (owner.kind, owner.uid) == ("QualityModel", model["metadata"]["uid"])
                 assert child.metadata.labels["app.kubernetes.io/name"] == "lineops"
@@ -297,6 +303,13 @@ def test_cluster_serving_canary_promotion_rollback_and_deletion(
                 deployments = apps.list_namespaced_deployment(
                     namespace, label_selector=f"lineops.io/model={MODEL}"
                 ).items
-                return not services and not deployments
+                autoscalers = (
+                    client.AutoscalingV2Api(api_client)
+                    .list_namespaced_horizontal_pod_autoscaler(
+                        namespace, label_selector=f"lineops.io/model={MODEL}"
+                    )
+                    .items
+                )
+                return not services and not deployments and not autoscalers
 
             wait_for(gone, timeout=60, interval=0.3, what="the serving workloads removed")
