@@ -23,6 +23,7 @@ availability). Counts belong to the shift their timestamp falls in, [start, end)
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -164,41 +165,44 @@ def _overlap(lo: datetime, hi: datetime, intervals: Sequence[Interval]) -> float
     return covered
 
 
-def _segments(
-    events: Sequence[StateEvent], start: datetime, end: datetime
-) -> list[tuple[MachineState, datetime, datetime]]:
-    """The unit's states clipped to [start, end); ``events`` sorted by time."""
-    found = []
-    for i, ev in enumerate(events):
-        seg_end = events[i + 1].timestamp if i + 1 < len(events) else end
-        lo, hi = max(ev.timestamp, start), min(seg_end, end)
-        if hi > lo:
-            found.append((ev.state, lo, hi))
-        elif ev.timestamp >= end:
-            break
-    return found
+@dataclass(frozen=True)
+class Records:
+    """State events and counts in UTC, per unit and by time, so that each shift reads only
+    its own stretch (bisect) instead of the whole log."""
+
+    units: dict[str, tuple[list[datetime], list[MachineState]]]
+    count_times: list[datetime]
+    counts: list[tuple[int, CountRecord]]  # (row in the input, record), by time
 
 
-def shift_oee(
-    shift: ShiftOccurrence,
-    events: Sequence[StateEvent],
-    counts: Sequence[CountRecord],
-    maintenance: Sequence[Maintenance],
-    ideal_cycle_time: Mapping[str, float],
-    *,
-    until: datetime | None = None,
-) -> ShiftOee:
-    """The line's OEE over one shift occurrence (see the module docstring); ``until``: only
-    the part of the shift before it (the current shift so far)."""
-    stop = shift.end if until is None else min(shift.end, _utc(until, "until"))
-    by_unit: dict[str, list[StateEvent]] = {}
-    known = [
-        StateEvent(_utc(ev.timestamp, f"events[{i}].timestamp"), ev.work_unit, ev.state)
-        for i, ev in enumerate(events)
-    ]
-    for ev in sorted(known, key=lambda e: e.timestamp):
-        by_unit.setdefault(ev.work_unit, []).append(ev)
-    windows: list[Maintenance] = []
+def prepare(events: Sequence[StateEvent], counts: Sequence[CountRecord]) -> Records:
+    """Raises MesInputError naming the first record without a UTC offset."""
+    # By time only (a stable sort): of two events at one instant the later posted holds.
+    known = sorted(
+        (
+            (_utc(ev.timestamp, f"events[{i}].timestamp"), ev.work_unit, ev.state)
+            for i, ev in enumerate(events)
+        ),
+        key=lambda item: item[0],
+    )
+    units: dict[str, tuple[list[datetime], list[MachineState]]] = {}
+    for stamp, unit, state in known:
+        times, states = units.setdefault(unit, ([], []))
+        times.append(stamp)
+        states.append(state)
+    stamped = sorted(
+        ((_utc(rec.timestamp, f"counts[{i}].timestamp"), i, rec) for i, rec in enumerate(counts)),
+        key=lambda item: (item[0], item[1]),
+    )
+    return Records(
+        units=dict(sorted(units.items())),
+        count_times=[stamp for stamp, _, _ in stamped],
+        counts=[(i, rec) for _, i, rec in stamped],
+    )
+
+
+def _windows(maintenance: Sequence[Maintenance]) -> list[Maintenance]:
+    windows = []
     for i, m in enumerate(maintenance):
         lo, hi = _utc(m.start, f"maintenance[{i}].start"), _utc(m.end, f"maintenance[{i}].end")
         if not lo < hi:
@@ -208,14 +212,41 @@ def shift_oee(
                 field=f"maintenance[{i}]",
             )
         windows.append(Maintenance(m.work_unit or None, lo, hi))
+    return windows
+
+
+def _segments(
+    times: list[datetime], states: list[MachineState], start: datetime, end: datetime
+) -> list[tuple[MachineState, datetime, datetime]]:
+    """The unit's states clipped to [start, end): from the last event at or before
+    ``start`` (the state in force) to the last one before ``end``."""
+    found = []
+    first = max(bisect_right(times, start) - 1, 0)
+    last = bisect_left(times, end)
+    for i in range(first, last):
+        seg_end = times[i + 1] if i + 1 < len(times) else end
+        lo, hi = max(times[i], start), min(seg_end, end)
+        if hi > lo:
+            found.append((states[i], lo, hi))
+    return found
+
+
+def _oee_of(
+    shift: ShiftOccurrence,
+    records: Records,
+    windows: Sequence[Maintenance],
+    ideal_cycle_time: Mapping[str, float],
+    until: datetime | None,
+) -> ShiftOee:
+    stop = shift.end if until is None else min(shift.end, until)
     run = busy = maint = stopped = 0.0
-    for unit, unit_events in sorted(by_unit.items()):
+    for unit, (times, states) in records.units.items():
         planned = _merge(
             (max(w.start, shift.start), min(w.end, stop))
             for w in windows
             if w.work_unit in (None, unit) and w.end > shift.start and w.start < stop
         )
-        for state, lo, hi in _segments(unit_events, shift.start, stop):
+        for state, lo, hi in _segments(times, states, shift.start, stop):
             length = (hi - lo).total_seconds()
             in_maintenance = _overlap(lo, hi, planned)
             maint += in_maintenance
@@ -228,17 +259,16 @@ def shift_oee(
                 run += outside
     ideal = 0.0
     total = good = 0
-    for i, rec in enumerate(counts):
-        stamp = _utc(rec.timestamp, f"counts[{i}].timestamp")
-        if not shift.start <= stamp < stop:
-            continue
+    first = bisect_left(records.count_times, shift.start)
+    last = bisect_left(records.count_times, stop)
+    for row, rec in records.counts[first:last]:
         ict = rec.ideal_cycle_time
         if ict is None:
             ict = ideal_cycle_time.get(rec.work_unit)
         if ict is None:
             raise MesInputError(
                 f"no ideal cycle time for work unit {rec.work_unit!r}",
-                row=i,
+                row=row,
                 field="work_unit",
             )
         ideal += ict * rec.total
@@ -256,6 +286,21 @@ def shift_oee(
     )
 
 
+def shift_oee(
+    shift: ShiftOccurrence,
+    events: Sequence[StateEvent],
+    counts: Sequence[CountRecord],
+    maintenance: Sequence[Maintenance],
+    ideal_cycle_time: Mapping[str, float],
+    *,
+    until: datetime | None = None,
+) -> ShiftOee:
+    """The line's OEE over one shift occurrence (see the module docstring); ``until``: only
+    the part of the shift before it (the current shift so far)."""
+    moment = None if until is None else _utc(until, "until")
+    return _oee_of(shift, prepare(events, counts), _windows(maintenance), ideal_cycle_time, moment)
+
+
 def shifts_oee(
     schedule: Schedule | None,
     start: datetime,
@@ -264,10 +309,16 @@ def shifts_oee(
     counts: Sequence[CountRecord],
     maintenance: Sequence[Maintenance],
     ideal_cycle_time: Mapping[str, float],
+    *,
+    until: datetime | None = None,
 ) -> list[ShiftOee]:
-    """OEE of every shift occurrence overlapping [start, end), each over its whole shift."""
+    """OEE of every shift occurrence overlapping [start, end), each over its whole shift, or
+    up to ``until`` (the shift in progress so far). The records are indexed once."""
+    records = prepare(events, counts)
+    windows = _windows(maintenance)
+    moment = None if until is None else _utc(until, "until")
     return [
-        shift_oee(shift, events, counts, maintenance, ideal_cycle_time)
+        _oee_of(shift, records, windows, ideal_cycle_time, moment)
         for shift in shift_occurrences(schedule, start, end)
     ]
 

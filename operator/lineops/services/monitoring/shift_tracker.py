@@ -18,7 +18,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.data_plane_client import DataPlaneReader
 from lineops.dataplane.lines import LineRef
 from lineops.mes.oee import CountRecord, StateEvent
-from lineops.mes.shifts import Maintenance, ShiftOee, shift_occurrences, shift_oee
+from lineops.mes.shifts import Maintenance, ShiftOee, shifts_oee
 from lineops.planning.calendar import OFF_SHIFT
 
 SHIFT_HISTORY = timedelta(days=7)  # how far back a fresh monitor (re)writes the history
@@ -73,13 +73,11 @@ class ShiftTracker:
         key = (version, tuple(maintenance))
         if key == self._key:
             return self._snapshot
-        current: ShiftOee | None = None
-        ended: list[ShiftOee] = []
-        for shift in shift_occurrences(self._spec.schedule, since, now):
-            if shift.end <= now:
-                ended.append(shift_oee(shift, states, counts, maintenance, self._ideal))
-            elif shift.start <= now and current is None:
-                current = shift_oee(shift, states, counts, maintenance, self._ideal, until=now)
+        results = shifts_oee(
+            self._spec.schedule, since, now, states, counts, maintenance, self._ideal, until=now
+        )
+        ended = [r for r in results if r.shift.end <= now]
+        current = next((r for r in results if r.shift.start <= now < r.shift.end), None)
         self._store.save_shifts(self._line, ended)
         self._stored_once = True
         self._key = key
