@@ -20,7 +20,7 @@ a cycle is reported, lot by lot, instead of looping.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -31,8 +31,6 @@ from lineops.dataplane.lines import LineRef
 
 Direction = Literal["backward", "forward"]
 DIRECTIONS: Final = ("backward", "forward")
-# Rows per IN list (SQLite allows 32,766 bound parameters; PostgreSQL 65,535).
-CHUNK: Final = 5_000
 
 
 class UnknownLot(LookupError):
@@ -176,15 +174,17 @@ class GenealogyRepository:
     ) -> Trace:
         """Backward: everything ``lot`` was made from; forward: everything made from it."""
         _check(direction, max_depth)
+        # One connection, two statements: the start lot, then the whole walk with the
+        # details of every lot it reaches (a trace costs two round trips, whatever its size).
         with self.engine.connect() as conn:
             found = conn.execute(
                 select(*LOT_COLUMNS).where(
                     lots.c.namespace == line.namespace, lots.c.line == line.name, lots.c.lot == lot
                 )
             ).first()
-        if found is None:
-            raise UnknownLot("path.lot", f"lot {lot!r} is not recorded on line {line}")
-        return self._trace(line, [lot], direction, max_depth, {lot: _info(found)})
+            if found is None:
+                raise UnknownLot("path.lot", f"lot {lot!r} is not recorded on line {line}")
+            return _walk(conn, line, [lot], direction, max_depth, {lot: _info(found)})
 
     def recall(self, line: LineRef, supplier_lot: str, max_depth: int | None = None) -> Trace:
         """Forward from every lot received under ``supplier_lot``: what a recall concerns."""
@@ -199,30 +199,37 @@ class GenealogyRepository:
                 )
                 .order_by(lots.c.lot)
             ).all()
-        if not rows:
-            raise UnknownLot(
-                "query.supplierLot",
-                f"no lot received under supplier lot {supplier_lot!r} on line {line}",
-            )
-        infos = {r[0]: _info(r) for r in rows}
-        return self._trace(line, list(infos), "forward", max_depth, infos)
+            if not rows:
+                raise UnknownLot(
+                    "query.supplierLot",
+                    f"no lot received under supplier lot {supplier_lot!r} on line {line}",
+                )
+            infos = {r[0]: _info(r) for r in rows}
+            return _walk(conn, line, list(infos), "forward", max_depth, infos)
 
-    def _trace(
-        self,
-        line: LineRef,
-        starts: list[str],
-        direction: Direction,
-        max_depth: int | None,
-        infos: dict[str, LotInfo],
-    ) -> Trace:
-        walk = walk_query(line, direction, starts, max_depth).subquery()
-        c = consumptions.c
-        shortest = (
-            select(walk.c.edge, func.min(walk.c.depth).label("depth"))
-            .group_by(walk.c.edge)
-            .subquery()
-        )
-        query = select(
+
+def _walk(
+    conn: Connection,
+    line: LineRef,
+    starts: list[str],
+    direction: Direction,
+    max_depth: int | None,
+    infos: dict[str, LotInfo],
+) -> Trace:
+    """The walk's edges, each with the far lot's row (outer join: a lot missing from the
+    lots table still shows as an edge). With a depth bound the walk goes one level further
+    than asked: an edge found only there means the bound cut the genealogy off."""
+    walk = walk_query(line, direction, starts, None if max_depth is None else max_depth + 1)
+    reached = walk.subquery()
+    c = consumptions.c
+    shortest = (
+        select(reached.c.edge, func.min(reached.c.depth).label("depth"))
+        .group_by(reached.c.edge)
+        .subquery()
+    )
+    far = c.input_lot if direction == "backward" else c.output_lot
+    query = (
+        select(
             c.consumption,
             c.input_lot,
             c.output_lot,
@@ -231,22 +238,32 @@ class GenealogyRepository:
             c.unit,
             c.consumed_at,
             shortest.c.depth,
-        ).join(shortest, shortest.c.edge == c.id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            edges = [_edge(r) for r in rows]
-            if max_depth is None:
-                edges = _with_depths(edges, starts, direction)
-            edges.sort(key=lambda e: (e.depth, e.consumed_at, e.consumption, e.input_lot))
-            wanted = {e.input_lot for e in edges} | {e.output_lot for e in edges if e.output_lot}
-            infos.update(_lot_infos(conn, line, wanted - set(infos)))
-            truncated = False
-            if max_depth is not None:
-                frontier = {f for e in edges if e.depth == max_depth if (f := e.far(direction))}
-                truncated = bool(frontier) and _has_edges(conn, line, direction, frontier)
-        trace = Trace(direction, starts, max_depth, edges, infos, truncated=truncated)
-        trace.cycles = find_cycles(edges, starts, direction)
-        return trace
+            *LOT_COLUMNS,
+        )
+        .select_from(consumptions)
+        .join(shortest, shortest.c.edge == c.id)
+        .outerjoin(
+            lots,
+            (lots.c.namespace == line.namespace) & (lots.c.line == line.name) & (lots.c.lot == far),
+        )
+    )
+    edges: list[TraceEdge] = []
+    found: dict[str, LotInfo] = {}
+    truncated = False
+    for row in conn.execute(query):
+        edge = _edge(tuple(row)[:8])
+        if max_depth is not None and edge.depth > max_depth:
+            truncated = True
+            continue
+        edges.append(edge)
+        if row[8] is not None:
+            found[row[8]] = _info(tuple(row)[8:])
+    if max_depth is None:
+        edges = _with_depths(edges, starts, direction)
+    edges.sort(key=lambda e: (e.depth, e.consumed_at, e.consumption, e.input_lot))
+    trace = Trace(direction, starts, max_depth, edges, {**found, **infos}, truncated=truncated)
+    trace.cycles = find_cycles(edges, starts, direction)
+    return trace
 
 
 def _info(row: Row[Any] | Sequence[Any]) -> LotInfo:
@@ -265,33 +282,6 @@ def _check(direction: str, max_depth: int | None) -> None:
         raise ValueError(f"direction: {direction!r} is not backward or forward")
     if max_depth is not None and max_depth < 1:
         raise ValueError(f"depth: {max_depth} is not a positive integer")
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for i in range(0, len(ordered), CHUNK):
-        yield ordered[i : i + CHUNK]
-
-
-def _lot_infos(conn: Connection, line: LineRef, names: set[str]) -> dict[str, LotInfo]:
-    out: dict[str, LotInfo] = {}
-    for chunk in _chunks(names):
-        rows = conn.execute(
-            select(*LOT_COLUMNS).where(
-                lots.c.namespace == line.namespace, lots.c.line == line.name, lots.c.lot.in_(chunk)
-            )
-        )
-        out.update({r[0]: _info(r) for r in rows})
-    return out
-
-
-def _has_edges(conn: Connection, line: LineRef, direction: Direction, names: set[str]) -> bool:
-    c = consumptions.c
-    near = c.output_lot if direction == "backward" else c.input_lot
-    for chunk in _chunks(names):
-        if conn.execute(select(c.id).where(_of_line(line), near.in_(chunk)).limit(1)).first():
-            return True
-    return False
 
 
 def _adjacency(edges: Sequence[TraceEdge], direction: Direction) -> dict[str, list[TraceEdge]]:
