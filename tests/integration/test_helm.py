@@ -39,6 +39,7 @@ import yaml
 
 from tests.support.controlplane import in_ci, load_cplane
 from tests.support.kube import wait_for
+from tests.support.scrape_config import scrape_configs
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "lineops"
@@ -301,6 +302,37 @@ def test_template_renders_each_documented_combination(
         assert serving["spec"]["endpoints"][0]["port"] == "http"
         assert serving["spec"]["endpoints"][0]["path"] == "/metrics"
         assert serving["metadata"]["labels"]["release"] == "prom"
+        # ...which are the labels and port the operator's Services carry: the chart's
+        # ServiceMonitors select a model's serving Service and a line's data-plane Service
+        # exactly as the operator builds them, each by its own monitor only.
+        from lineops.backends.serving import manifests
+        from lineops.services.data_plane_workload import ingestion_workload
+
+        owner = {
+            "apiVersion": "lineops.io/v1alpha1",
+            "kind": "QualityModel",
+            "metadata": {"name": "inspector", "namespace": "plant-a", "uid": "u1"},
+        }
+        line = {
+            "apiVersion": "lineops.io/v1alpha1",
+            "kind": "ProductionLine",
+            "metadata": {"name": "press-1", "namespace": "plant-a", "uid": "u2"},
+        }
+        serving_service = manifests.service(owner)
+        _, dataplane_service = ingestion_workload(line, "cm", "")
+        jobs = scrape_configs(
+            [serving, dataplane],
+            [serving_service, dataplane_service],
+            {
+                ("plant-a", serving_service["metadata"]["name"], "http"): "127.0.0.1:1",
+                ("plant-a", dataplane_service["metadata"]["name"], "http"): "127.0.0.1:2",
+            },
+        )
+        targets = {job["job_name"]: [t["targets"] for t in job["static_configs"]] for job in jobs}
+        assert targets == {
+            f"serviceMonitor/{NAMESPACE}/{RELEASE}-serving/0": [["127.0.0.1:1"]],
+            f"serviceMonitor/{NAMESPACE}/{RELEASE}-dataplane/0": [["127.0.0.1:2"]],
+        }
         rule = rendered[("PrometheusRule", f"{NAMESPACE}/{RELEASE}")]
         alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
         assert set(alerts) == {

@@ -75,7 +75,13 @@ def test_prometheus_scrapes_the_embedded_profile_and_an_spc_alert_reaches_the_re
 ) -> None:
     chart = render(MONITORING)
     monitors = of_kind(chart, "ServiceMonitor")
-    assert {m["metadata"]["name"] for m in monitors} == {RELEASE, f"{RELEASE}-dataplane"}
+    # The serving ServiceMonitor selects the cluster serving Services, which the embedded
+    # profile has none of (test_helm checks it selects what the serving backend creates).
+    assert {m["metadata"]["name"] for m in monitors} == {
+        RELEASE,
+        f"{RELEASE}-dataplane",
+        f"{RELEASE}-serving",
+    }
     env = {
         "LINEOPS_DATA_DIR": str(tmp_path),
         "LINEOPS_MONITOR_SECONDS": "1",

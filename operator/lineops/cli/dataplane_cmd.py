@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -317,11 +317,18 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
         json.dumps({"url": app.url, "port": port, "lines": [str(ref) for ref in app.lines]}),
         flush=True,
     )
+    log = logging.getLogger("lineops.dataplane")
+    log.info(
+        "data plane serving %s on %s (token %s)",
+        ", ".join(str(ref) for ref in app.lines),
+        app.url,
+        "required" if token else "not required",
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await app.stop()
-    print("stopped", file=sys.stderr)
+    log.info("data plane stopped")
     return 0
