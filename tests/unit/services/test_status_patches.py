@@ -8,6 +8,7 @@ the paths no other unit test reaches and prove that the check can fail."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,9 +26,11 @@ from lineops.mes.chart_tracker import ChartSnapshot
 from lineops.mes.drift import FeatureDrift
 from lineops.mes.oee import Oee
 from lineops.mes.rules import Violation
+from lineops.mes.shifts import ShiftOccurrence, ShiftOee
 from lineops.services.line import LineReconciler
 from lineops.services.monitoring.drift_tracker import DriftSnapshot
 from lineops.services.monitoring.line_monitor import LineMonitors, MonitorReport
+from lineops.services.monitoring.shift_tracker import ShiftSnapshot
 from lineops.services.status import merge_patch, read_status
 from pydantic import ValidationError
 
@@ -172,6 +175,52 @@ def _report(in_control: bool) -> MonitorReport:
     )
     drift = DriftSnapshot((FeatureDrift("press-01/vibration_rms", 0.31, "significant", 0.4, 0.01),))
     return MonitorReport(charts=[chart], drift=drift, oee={"": oee})
+
+
+def _shift(name: str, start: datetime, busy: float, run: float) -> ShiftOee:
+    occurrence = ShiftOccurrence(name, start.date(), start, start + timedelta(hours=8))
+    return ShiftOee(occurrence, busy, run, 28_800.0 - busy, 0.0, run / 2, 100, 99)
+
+
+def test_the_shift_status_is_the_api_models_and_names_a_shift_error() -> None:
+    report = _report(True)
+    early = datetime(2026, 10, 25, 5, tzinfo=UTC)
+    report.shifts = ShiftSnapshot(
+        current=_shift("late", early + timedelta(hours=8), 3_600.0, 3_000.0),
+        previous=_shift("early", early, 0.0, 0.0),  # all planned maintenance: no ratios
+    )
+    monitors = cast(LineMonitors, _Monitors(report))
+    full = asyncio.run(
+        LineReconciler(cast(KubeBackend, FakeKube()), monitors).reconcile(
+            _body("productionline.yaml")
+        )
+    )
+    patch = full.status  # checked against the model and the CRD schema
+    assert patch["shifts"]["current"] == {
+        "name": "late",
+        "start": "2026-10-25T13:00:00+00:00",
+        "end": "2026-10-25T21:00:00+00:00",
+        "availability": "0.833",  # 3,000 / 3,600
+        "performance": "0.500",  # 1,500 / 3,000
+        "quality": "0.990",
+        "oee": "0.413",  # 5/6 x 0.5 x 0.99 = 0.4125
+    }
+    previous = patch["shifts"]["previous"]
+    assert previous["name"] == "early" and previous.get("availability") is None
+    assert previous.get("oee") is None and previous["quality"] == "0.990"
+
+    report.shifts, report.shifts_error = (
+        None,
+        "counts[3].timestamp: 2026-10-25T06:00 has no UTC offset",
+    )
+    again = asyncio.run(
+        LineReconciler(cast(KubeBackend, FakeKube()), monitors).reconcile(
+            _body("productionline.yaml")
+        )
+    )
+    assert "shifts" not in again.status  # left as last computed
+    ready = next(c for c in again.status["conditions"] if c["type"] == "MonitoringReady")
+    assert "per-shift OEE not computed: counts[3].timestamp" in ready["message"]
 
 
 @pytest.mark.parametrize("in_control", [True, False])

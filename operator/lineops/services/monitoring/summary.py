@@ -98,6 +98,9 @@ def apply_report(
         ]
         if report.oee:
             parts.append(f"OEE over {len(report.oee) - 1} work units")
+        if report.shifts_error:
+            # Said where it is read: status.shifts stays as last computed until it is fixed.
+            parts.append(f"per-shift OEE not computed: {report.shifts_error}")
         if worst is not None:
             parts.append(f"drift over {len(report.drift.features)} sensors")  # type: ignore[union-attr]
         conds.set(R.MONITORING_READY, "True", R.MONITORING_CONFIGURED, "; ".join(parts))
