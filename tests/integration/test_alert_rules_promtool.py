@@ -95,6 +95,7 @@ def test_every_alert_of_the_chart_and_the_operator_fires_on_its_condition(tmp_pa
     # Both sources are in: the operator's health (chart) and the line's analytics (operator).
     assert {"LineopsOperatorDown", "LineopsTrainingFailed"} <= names
     assert {"LineopsSpcRuleViolation", "LineopsOeeMetricsAbsent", "LineopsFeatureDrift"} <= names
+    assert "LineopsMaterialLowStock" in names  # the data plane's stock gauge (issue #22)
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
     unit = tmp_path / "unit.yaml"
     unit.write_text(
@@ -109,7 +110,7 @@ def test_every_alert_of_the_chart_and_the_operator_fires_on_its_condition(tmp_pa
     )
     result = promtool.run("test", "rules", str(unit))
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    assert len(alerts) >= 21  # the example line's 17 alerts and the chart's 5
+    assert len(alerts) >= 22  # the example line's 18 alerts and the chart's 5
 
 
 def test_serving_down_fires_for_a_failed_champion_only(tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ SPC_CENTER: Final = "lineops_spc_center"
 SPC_UCL: Final = "lineops_spc_ucl"
 CAPABILITY_CPK: Final = "lineops_capability_cpk"
 DRIFT_PSI: Final = "lineops_drift_psi"
+# Exported by the data plane (lineops.dataplane.lots_api): 1 while stock is below threshold.
+MATERIAL_LOW_STOCK: Final = "lineops_material_low_stock"
 
 # Recording rules, named level:metric:operations as the Prometheus docs recommend.
 RECORD_OEE_AVG5M: Final = "lineops:oee_ratio:avg5m"
@@ -52,6 +54,7 @@ ALERT_OEE_LOW: Final = "LineopsOeeBelowTarget"
 ALERT_OEE_ABSENT: Final = "LineopsOeeMetricsAbsent"
 ALERT_CPK_LOW: Final = "LineopsCapabilityBelowTarget"
 ALERT_DRIFT: Final = "LineopsFeatureDrift"
+ALERT_LOW_STOCK: Final = "LineopsMaterialLowStock"
 
 # A violation counter is read over this window: long enough to span a few scrapes (rate
 # functions need two samples), short enough that the alert resolves soon after the signal.
@@ -61,6 +64,9 @@ SPC_WINDOW: Final = "5m"
 OEE_FOR: Final = "15m"
 CPK_FOR: Final = "15m"
 DRIFT_FOR: Final = "15m"
+# Stock changes only when a receipt or consumption is recorded; a few minutes absorb a
+# consumption recorded just before its replenishing receipt.
+LOW_STOCK_FOR: Final = "5m"
 # The operator refreshes OEE every minute; half an hour without it means it stopped.
 ABSENT_FOR: Final = "30m"
 
@@ -76,6 +82,7 @@ _VALUE_2F: Final = '{{ $value | printf "%.2f" }}'
 _VALUE_PCT: Final = "{{ $value | humanizePercentage }}"
 _CHART: Final = "{{ $labels.chart }}"
 _FEATURE: Final = "{{ $labels.feature }}"
+_MATERIAL: Final = "{{ $labels.material }}"
 _WORK_UNIT_TEXT: Final = (
     "{{ if $labels.work_unit }}work unit {{ $labels.work_unit }}{{ else }}the line as a whole"
     "{{ end }}"
@@ -281,6 +288,23 @@ def _drift_group(line: _Line) -> Group:
     return {"name": line.group_name("drift"), "rules": [rule]}
 
 
+# ------------------------------------------------------------------------------- materials
+
+
+def _materials_group(line: _Line) -> Group:
+    rule = _alert(
+        ALERT_LOW_STOCK,
+        f"{line.select(MATERIAL_LOW_STOCK)} == 1",
+        line.labels(SEVERITY_WARNING),
+        f"Material {_MATERIAL} of line {line.name} is below its low-stock threshold",
+        f"Stock on hand of material {_MATERIAL} on {line.where} (received minus consumed, "
+        f"lineops_material_stock) has stayed below the material's low-stock threshold for "
+        f"{LOW_STOCK_FOR}. Receive a lot (lineops lots receive) or check the consumptions.",
+        LOW_STOCK_FOR,
+    )
+    return {"name": line.group_name("materials"), "rules": [rule]}
+
+
 # ------------------------------------------------------------------------------ public API
 
 
@@ -290,7 +314,9 @@ def rule_groups_for_line(namespace: str, name: str, spec: ProductionLineSpec) ->
     - ``monitoring.oee``: OEE recording rules, OEE-below-target and OEE-metrics-absent alerts;
     - ``monitoring.spc``: SPC recording rules, one alert per enabled run rule per
       characteristic, and a Cpk-below-target alert per measured (variables) characteristic;
-    - a drift alert whenever the line has sensors (their features are what drifts).
+    - a drift alert whenever the line has sensors (their features are what drifts);
+    - a low-stock alert per material below its threshold (thresholds are data, set through
+      the data plane, so the rule is always there and quiet while no material is low).
     """
     _check_name("namespace", namespace)
     _check_name("line name", name)
@@ -307,6 +333,7 @@ def rule_groups_for_line(namespace: str, name: str, spec: ProductionLineSpec) ->
             groups.append(_capability_group(line, measured))
     if any(unit.sensors for unit in spec.work_units):
         groups.append(_drift_group(line))
+    groups.append(_materials_group(line))
     return groups
 
 

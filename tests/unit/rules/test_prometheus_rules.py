@@ -55,6 +55,7 @@ def test_example_yields_every_kind_of_rule(example_spec: ProductionLineSpec) -> 
         "lineops.plant-a.press-line-1.spc",
         "lineops.plant-a.press-line-1.capability",
         "lineops.plant-a.press-line-1.drift",
+        "lineops.plant-a.press-line-1.materials",
     ]
     assert {
         "lineops:oee_ratio:avg5m",
@@ -128,13 +129,15 @@ def test_only_what_monitoring_enables(
     assert present <= names
 
 
-def test_no_groups_when_nothing_is_enabled() -> None:
+def test_only_the_low_stock_group_when_nothing_is_enabled() -> None:
+    """Thresholds are data of the data plane, not spec: the low-stock rule stays."""
     document = copy.deepcopy(example_document())
     document["spec"]["monitoring"].update(oee=False, spc=False)
     for unit in document["spec"]["workUnits"]:
         unit["sensors"] = []
     spec = ProductionLine.model_validate(document).spec
-    assert rule_file_for_line(NAMESPACE, LINE, spec) == {"groups": []}
+    groups = rule_file_for_line(NAMESPACE, LINE, spec)["groups"]
+    assert [g["name"] for g in groups] == [f"lineops.{NAMESPACE}.{LINE}.materials"]
 
 
 @pytest.mark.parametrize(("namespace", "name"), [("Plant_A", LINE), (NAMESPACE, 'x"}'), ("", LINE)])

@@ -15,6 +15,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.services.prometheus_rules import (
     ALERT_CPK_LOW,
     ALERT_DRIFT,
+    ALERT_LOW_STOCK,
     ALERT_OEE_ABSENT,
     ALERT_OEE_LOW,
     ALERT_SPC_RULE,
@@ -211,6 +212,34 @@ def test_drift_alert_above_psi_threshold(tmp_path: Path, rule_file: dict[str, An
                 "eval_time": "30m",
                 "alertname": ALERT_DRIFT,
                 "exp_alerts": [expected_alert(rule, vibration, 0.4)],
+            },
+        ],
+    }
+    assert_passes(tmp_path, rule_file, test)
+
+
+def test_low_stock_alert_per_material_while_below(
+    tmp_path: Path, rule_file: dict[str, Any]
+) -> None:
+    """The data plane's gauge is 1 while a material is below its threshold: the alert fires
+    for that material after 5 minutes, not for a material that is fine, one that dipped for
+    a moment, or another line's."""
+    metric = "lineops_material_low_stock"
+    resin = {**PIN, "material": "resin"}
+    rule = find_rule(rule_file, ALERT_LOW_STOCK)
+    test = {
+        "input_series": [
+            {"series": series(metric, resin), "values": "0x10 1x30"},
+            {"series": series(metric, {**PIN, "material": "steel"}), "values": "0x40"},
+            {"series": series(metric, {**PIN, "material": "oil"}), "values": "0x10 1x3 0x27"},
+            {"series": series(metric, {**resin, **OTHER_LINE}), "values": "1x40"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "13m", "alertname": ALERT_LOW_STOCK, "exp_alerts": []},
+            {
+                "eval_time": "20m",
+                "alertname": ALERT_LOW_STOCK,
+                "exp_alerts": [expected_alert(rule, resin, 1)],
             },
         ],
     }

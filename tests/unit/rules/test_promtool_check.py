@@ -70,8 +70,9 @@ def test_promtool_accepts_the_cli_export(tmp_path: Path) -> None:
     )
     result = promtool.check_rules(out)
     assert result.returncode == 0, result.stdout + result.stderr
-    # 2 OEE records + 2 OEE alerts, 3 SPC records + 10 run-rule alerts, 3 Cpk, 1 drift.
-    assert "21 rules found" in result.stdout
+    # 2 OEE records + 2 OEE alerts, 3 SPC records + 10 run-rule alerts, 3 Cpk, 1 drift,
+    # 1 low stock.
+    assert "22 rules found" in result.stdout
 
 
 def test_promtool_accepts_the_groups_of_the_prometheus_rule(tmp_path: Path) -> None:
