@@ -10,7 +10,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/data.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv system-deps controlplane helm helm-snapshot lint typecheck layers pytest test unit integration demo lock crds clean
+.PHONY: help venv system-deps controlplane helm helm-snapshot lint typecheck layers pytest test unit integration demo lock crds clean bench-scale
 
 help:
 	@echo "make demo   - install what is missing, run the embedded-profile demo"
@@ -89,6 +89,12 @@ integration: venv system-deps controlplane helm
 
 demo: venv system-deps controlplane
 	$(PY) -m lineops.cli.main demo --out demo-out
+
+# Operator scale (issue 24): N = 10, 100, 300, 1000 lines + models on the real control plane,
+# against a no-op kopf operator in the same run; ~30-40 min on 2 cores. `make test` runs the
+# N = 100 regression (tests/integration/test_scale.py). Results: docs/benchmarks.md.
+bench-scale: venv controlplane
+	$(PY) benchmarks/operator_scale.py --json .cache/operator_scale.json
 
 crds: venv
 	$(VENV)/bin/lineops crd generate

@@ -296,6 +296,19 @@ def _feast_errors(doing: str) -> Iterator[None]:
         raise FeatureStoreError(f"Feast: {doing}: {exc}") from exc
 
 
+class _Ticket:
+    """A plan waiting to be applied, and how that ended (set by whichever caller wrote it)."""
+
+    def __init__(self, plan: LineFeaturePlan) -> None:
+        self.plan = plan
+        self.done = False
+        self.error: FeatureStoreError | None = None
+
+    def finish(self, error: FeatureStoreError | None) -> None:
+        if not self.done:
+            self.done, self.error = True, error
+
+
 class FeastStore:
     """A Feast FeatureStore plus what lineops needs from it, one instance per operator."""
 
@@ -312,7 +325,11 @@ class FeastStore:
         self._store_lock = threading.Lock()
         # The file registry is rewritten whole on every apply: serialise writers.
         self._apply_lock = threading.Lock()
-        self._plans: dict[str, LineFeaturePlan] = {}
+        # Plans waiting for the writer; whoever holds the apply lock writes them all at once.
+        self._pending_lock = threading.Lock()
+        self._pending: list[_Ticket] = []
+        self._plans: dict[str, LineFeaturePlan] = {}  # as last applied by this process
+        self._index: dict[str, dict[str, Any]] | None = None  # see _existing
         self._refs: dict[str, list[str]] = {}
 
     @property
@@ -357,28 +374,86 @@ class FeastStore:
     def apply_line(self, plan: LineFeaturePlan) -> list[str]:
         """Register (or update) a line's objects; remove its views that the plan dropped.
 
-        Idempotent: applying the same plan twice changes nothing. Returns the view names."""
-        objects = feast_objects(plan)
-        wanted = {v.name for v in plan.views}
-        wanted_services = {s.name for s in plan.services}
-        prefix = f"{line_id(plan.line)}__"
-        with self._apply_lock, _feast_errors(f"applying line {plan.line!r}"):
-            stale: list[Any] = [
-                fv
-                for fv in self.store.list_feature_views(allow_cache=False)
-                if fv.name.startswith(prefix) and fv.name not in wanted
-            ]
-            stale += [
-                fs
-                for fs in self.store.list_feature_services()
-                if fs.name.startswith(prefix) and fs.name not in wanted_services
-            ]
-            if stale:
-                self.store.apply(objects, objects_to_delete=stale, partial=False)
-            else:
-                self.store.apply(objects)
+        Idempotent: a plan equal to the one this store last applied writes nothing (a resync
+        costs no registry write). Feast rewrites and re-reads the whole registry on every
+        apply, so applying lines one by one costs O(lines) each; concurrent callers are
+        grouped instead: they queue their plans, and whoever holds the writer lock applies
+        every queued plan in one Feast apply (one registry write for the group). Returns
+        the view names."""
+        names = [v.name for v in plan.views]
+        if self._plans.get(plan.line) == plan:
+            return names
+        ticket = _Ticket(plan)
+        with self._pending_lock:
+            self._pending.append(ticket)
+        with self._apply_lock:
+            if not ticket.done:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._apply_batch(batch)
+        if ticket.error is not None:
+            raise ticket.error
+        return names
+
+    def _apply_batch(self, batch: list[_Ticket]) -> None:
+        """One Feast apply for every plan of ``batch`` (the latest plan of each line); if it
+        fails, each line alone, so one bad line does not fail the others. Holds the writer
+        lock."""
+        latest = {t.plan.line: t.plan for t in batch}
+        try:
+            with _feast_errors(f"applying lines {', '.join(map(repr, sorted(latest)))}"):
+                self._apply_plans(list(latest.values()))
+        except FeatureStoreError as exc:
+            if len(latest) == 1:
+                for t in batch:
+                    t.finish(exc)
+                return
+            for line, plan in latest.items():
+                try:
+                    with _feast_errors(f"applying line {line!r}"):
+                        self._apply_plans([plan])
+                except FeatureStoreError as one:
+                    for t in batch:
+                        if t.plan.line == line:
+                            t.finish(one)
+        for t in batch:
+            t.finish(None)
+
+    def _apply_plans(self, plans: list[LineFeaturePlan]) -> None:
+        objects: list[Any] = [*entities()]
+        stale: list[Any] = []
+        existing = self._existing()
+        for plan in plans:
+            objects += [o for o in feast_objects(plan) if not isinstance(o, Entity)]
+            wanted = {v.name for v in plan.views} | {s.name for s in plan.services}
+            before = existing.get(line_id(plan.line), {})
+            stale += [o for name, o in before.items() if name not in wanted]
+        if stale:
+            self.store.apply(objects, objects_to_delete=stale, partial=False)
+        else:
+            self.store.apply(objects)
+        named = {o.name: o for o in objects if isinstance(o, FeatureView | FeatureService)}
+        for plan in plans:
             self._remember(plan)
-        return [v.name for v in plan.views]
+            names = [v.name for v in plan.views] + [s.name for s in plan.services]
+            existing[line_id(plan.line)] = {name: named[name] for name in names}
+
+    def _existing(self) -> dict[str, dict[str, Any]]:
+        """Each line's feature views and services in the registry by name, keyed by
+        ``line_id``. Read from the registry once (listing deserialises every object, so
+        it costs O(lines)), then kept by this store's own applies and removals: each line
+        has one writer (the operator in the embedded profile, the line's own data plane in
+        the cluster profile). Called with the writer lock held."""
+        if self._index is None:
+            index: dict[str, dict[str, Any]] = {}
+            known: list[Any] = [*self.store.list_feature_views(allow_cache=False)]
+            known += self.store.list_feature_services()
+            for obj in known:
+                prefix, sep, _ = obj.name.partition("__")
+                if sep:
+                    index.setdefault(prefix, {})[obj.name] = obj
+            self._index = index
+        return self._index
 
     def remove_line(self, line: str) -> None:
         """Delete a line's feature services and views (their online tables go with them)."""
@@ -392,6 +467,8 @@ class FeastStore:
                     self.store.apply([], objects_to_delete=[fv], partial=False)
             self._plans.pop(line, None)
             self._refs.pop(line, None)
+            if self._index is not None:
+                self._index.pop(line_id(line), None)
 
     def _remember(self, plan: LineFeaturePlan) -> None:
         self._plans[plan.line] = plan

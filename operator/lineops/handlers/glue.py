@@ -22,8 +22,13 @@ def apply_outcome(
     result: dict[str, str],
 ) -> None:
     status = outcome.status  # the api status model as a merge patch
+    current = body.status
     for key, value in status.items():
-        patch.status[key] = value
+        # Only what changed: a monitor tick or a resync that changes nothing sends no
+        # request (kopf patches whenever the patch is not empty; N lines ticking each
+        # MONITOR_SECONDS made that N status PATCHes per period).
+        if current.get(key) != value:
+            patch.status[key] = value
     meta = body.metadata
     metrics.set_conditions(
         kind, meta.namespace or "", meta.name or "", status.get("conditions", [])

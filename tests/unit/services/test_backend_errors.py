@@ -245,3 +245,25 @@ def test_the_glue_writes_the_status_first_then_requeues_or_gives_up(
     assert patch["status"]["conditions"][0]["reason"] in ("BackendError", "BackendRejected")
     if isinstance(raised, kopf.TemporaryError):
         assert raised.delay == 10.0
+
+
+def test_the_glue_patches_only_the_status_fields_that_changed() -> None:
+    conds = ConditionSet(None, 1)
+    conds.set("Ready", "True", "Reconciled", "configured")
+    out = Outcome(ProductionLineStatus())
+    out.update.conditions = conds.current
+    out.update.observed_generation = 2
+    first = kopf.Patch()
+    body = kopf.Body({"metadata": {"namespace": "ns", "name": "l"}, "status": {}})
+    apply_outcome("GlueTestKind", body, first, OperatorMetrics(), out, {"result": "success"})
+    assert set(first["status"]) == {"conditions", "observedGeneration"}
+    # The same outcome against the status it wrote: nothing to send (kopf skips the PATCH).
+    again = kopf.Patch()
+    body = kopf.Body({"metadata": {"namespace": "ns", "name": "l"}, "status": first["status"]})
+    apply_outcome("GlueTestKind", body, again, OperatorMetrics(), out, {"result": "success"})
+    assert not again
+    # A changed generation is sent alone.
+    out.update.observed_generation = 3
+    third = kopf.Patch()
+    apply_outcome("GlueTestKind", body, third, OperatorMetrics(), out, {"result": "success"})
+    assert dict(third["status"]) == {"observedGeneration": 3}

@@ -1,0 +1,118 @@
+"""Operator scale regression (issue 24), the reduced form of benchmarks/operator_scale.py: a
+real `lineops operator run` process (embedded profile, training off) against the real
+control plane reconciles 100 ProductionLines and 100 QualityModels applied at once.
+
+The limits are generous on purpose (the test machine is shared; the benchmark holds the
+real targets and the comparison with a no-op operator): every object reconciled within
+180 s, the process under 500 MB, a resync that writes no Feast registry, and SIGTERM to
+exit within 10 s (the Pod's grace period)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from tests.support.kube import wait_for
+from tests.support.operator import OperatorIdentity, _healthy, free_port
+from tests.support.scale import PLURALS, create_all, settled
+
+pytestmark = pytest.mark.integration
+
+N = 100
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1]) / 1024
+
+
+def _settled_count(api: client.ApiClient, namespace: str) -> int:
+    custom = client.CustomObjectsApi(api)
+    count = 0
+    for plural in PLURALS.values():
+        items = custom.list_namespaced_custom_object("lineops.io", "v1alpha1", namespace, plural)
+        count += sum(1 for obj in items["items"] if settled(obj) is not None)
+    return count
+
+
+def _line_reconciles(port: int) -> float:
+    """The operator's own count of ProductionLine reconciles (every result)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("lineops_reconcile_total{") and 'kind="ProductionLine"' in line
+    )
+
+
+def test_a_hundred_lines_and_models_reconcile_and_the_operator_stops_in_time(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    tmp_path: Path,
+) -> None:
+    metrics, data = free_port(), free_port()
+    env = dict(
+        os.environ,
+        KUBECONFIG=operator_identity.kubeconfig,
+        LINEOPS_PROFILE="embedded",
+        LINEOPS_TRAINING="off",
+        # One resync inside the test: it must find nothing to rewrite in Feast.
+        LINEOPS_RESYNC_SECONDS="20",
+        # The monitor timer counts as a line reconcile too: out of the way here.
+        LINEOPS_MONITOR_SECONDS="3600",
+    )
+    command = [sys.executable, "-m", "lineops.cli.main", "operator", "run"]
+    command += ["--namespace", namespace, "--metrics-port", str(metrics)]
+    command += ["--ingest-port", str(data), "--data-dir", str(tmp_path / "data")]
+    log_path = tmp_path / "operator.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for(
+            lambda: _healthy(f"http://127.0.0.1:{metrics}/healthz"),
+            timeout=60,
+            interval=0.2,
+            what="the operator's /healthz",
+        )
+        create_all(api_client, namespace, N)
+        wait_for(
+            lambda: _settled_count(api_client, namespace) == 2 * N,
+            timeout=180,
+            interval=2,
+            what=f"{N} lines Ready and {N} models reconciled",
+        )
+        assert proc.poll() is None
+        rss = _rss_mb(proc.pid)
+        assert rss < 500, f"operator RSS {rss:.0f} MB with {N} lines"
+        # Every line's resync timer fires (20 s after its creation): a line whose plan is
+        # unchanged writes no Feast registry (it used to re-read and rewrite it per line).
+        registry = tmp_path / "data" / "feast" / "registry.db"
+        written = registry.stat().st_mtime
+        before = _line_reconciles(metrics)
+        wait_for(
+            lambda: _line_reconciles(metrics) >= before + N,
+            timeout=90,
+            interval=1,
+            what="a resync of every line",
+        )
+        assert registry.stat().st_mtime == written, "a resync rewrote the Feast registry"
+        assert "Traceback" not in log_path.read_text(errors="replace")
+        stop = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert time.monotonic() - stop < 10, f"SIGTERM to exit took {time.monotonic() - stop:.1f}s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
