@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -27,6 +28,10 @@ from lineops.dataplane.quarantine import ReadingQuarantine
 # 50,000-reading batches costs about half of ten calls, and nothing reads the window
 # between two takes.
 WINDOW_CHUNK: Final = 500_000
+
+# Told about the accepted readings that carry a lot: work units, lots, timestamps (ns), one
+# entry a reading (lineops.dataplane.lot_tracker opens and closes production lots from them).
+LotObserver = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class LineIngestor:
         self._explicit_lateness = allowed_lateness_s
         self._panes = panes
         self.lock = threading.RLock()
+        self.lot_observer: LotObserver | None = None
         self.spec = spec
         self._configure(spec)
         self.restore()
@@ -177,6 +183,14 @@ class LineIngestor:
                 self._pending_rows += accepted
                 if self._pending_rows >= WINDOW_CHUNK:
                     self._fold_pending()
+                if self.lot_observer is not None:
+                    lots = batch.lot[pick]
+                    # Most lines send no lots: one pass over the column (~15 ns a reading;
+                    # None and "" are falsy) before anything else.
+                    if np.count_nonzero(lots):
+                        self.lot_observer(
+                            classified.work_unit.values(pick), lots, batch.timestamp_ns[pick]
+                        )
             codes, counts = np.unique(reason[~ok], return_counts=True)
             reasons = {Reason(int(c)).label: int(k) for c, k in zip(codes, counts, strict=True)}
             self._metrics.record_batch(self.line, source, accepted, reasons)

@@ -661,6 +661,21 @@ class LotRepository:
             )
         return done.rowcount == 1
 
+    def open_lots_on(self, line: LineRef, work_unit: str) -> list[str]:
+        """Production lots still open on a work unit, oldest first."""
+        query = (
+            select(lots.c.lot)
+            .where(
+                _of(lots, line),
+                lots.c.work_unit == work_unit,
+                lots.c.status == "open",
+                lots.c.kind == "production",
+            )
+            .order_by(lots.c.started_at, lots.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [str(r[0]) for r in conn.execute(query)]
+
     # ------------------------------------------------------------------ reads
 
     def lot(self, line: LineRef, lot: str) -> Lot | None:

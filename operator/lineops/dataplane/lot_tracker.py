@@ -1,0 +1,91 @@
+"""Production lots opened and closed from the readings' ``lot`` field.
+
+A reading that names a lot says "this work unit is making this lot now". The tracker keeps,
+per work unit of its line, the current lot and the time of its latest reading, in memory,
+and writes to the store only on a change:
+
+- a lot the work unit was not on: the lot opens on that work unit at its first reading's
+  time (unless the store already has it: opened through the API, or before a restart);
+  material is the line's name, unit ``pcs``, quantities 0 until it is closed with counts;
+- the previous lot of the work unit closes at its last reading's time (after a restart the
+  tracker has not seen that reading: the lot still open on the work unit closes at the new
+  lot's first reading instead).
+
+Readings older than the work unit's latest are ignored here (late readings of a lot that has
+moved on must not reopen it). A store error is logged and the batch's change is retried with
+the next batch (the readings themselves are stored already).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories.lots import LotRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Current:
+    lot: str
+    last_ns: int
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
+
+
+class LotTracker:
+    """One line's current lot per work unit; ``observe`` is a line ingestor's lot observer."""
+
+    def __init__(self, repo: LotRepository, line: LineRef) -> None:
+        self.repo = repo
+        self.line = line
+        self._current: dict[str, _Current] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, units: np.ndarray, lots: np.ndarray, stamps: np.ndarray) -> None:
+        with self._lock:
+            try:
+                self._observe(units, lots, stamps)
+            except Exception:
+                log.exception("%s: lots from readings not recorded; retried next batch", self.line)
+
+    def _observe(self, units: np.ndarray, lots: np.ndarray, stamps: np.ndarray) -> None:
+        has = lots.astype(bool)
+        units, lots, stamps = units[has], lots[has], stamps[has]
+        # Per work unit in time order; a segment is a run of one lot.
+        order = np.lexsort((stamps, units.astype(str)))
+        units, lots, stamps = units[order], lots[order], stamps[order]
+        starts = np.flatnonzero(
+            np.concatenate(([True], (units[1:] != units[:-1]) | (lots[1:] != lots[:-1])))
+        )
+        ends = np.append(starts[1:], len(units)) - 1
+        for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
+            unit, lot = str(units[first]), str(lots[first])
+            self._segment(unit, lot, int(stamps[first]), int(stamps[last]))
+
+    def _segment(self, unit: str, lot: str, first_ns: int, last_ns: int) -> None:
+        current = self._current.get(unit)
+        if current is not None and last_ns < current.last_ns:
+            return  # late readings: the work unit has moved past them
+        if current is not None and current.lot == lot:
+            current.last_ns = max(current.last_ns, last_ns)
+            return
+        started = _iso(first_ns)
+        if current is not None:
+            self.repo.close_from_readings(self.line, current.lot, _iso(current.last_ns))
+        else:
+            # First sight of the work unit since start: a lot left open on it before a
+            # restart ends where the new one begins.
+            for stale in self.repo.open_lots_on(self.line, unit):
+                if stale != lot:
+                    self.repo.close_from_readings(self.line, stale, started)
+        self.repo.open_from_readings(self.line, lot, unit, started, self.line.name)
+        self._current[unit] = _Current(lot, last_ns)
