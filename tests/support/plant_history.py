@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-LEVELS: Final = 5  # 0: material lots, 1..4: production lots
-# Share of each level among the lots, in order (materials, then each production level).
-PATTERN: Final = (0, 0, 1, 1, 2, 2, 3, 4)
+LEVELS: Final = 8  # 0: material lots, 1..7: production lots (components .. finished goods)
+# Share of each level among the lots, in order: a quarter materials, then each production
+# level, the upper ones (assemblies, finished goods) made in fewer, merged lots.
+PATTERN: Final = (0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 7)
 WINDOW: Final = 12  # recent lots of a level that the next level draws from
 START: Final = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 STEP: Final = timedelta(seconds=30)

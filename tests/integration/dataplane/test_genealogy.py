@@ -1,6 +1,6 @@
 """Genealogy traces on a generated plant history, on SQLite and on a real PostgreSQL.
 
-Thousands of lots over five levels (shared inputs, splits, merges), plus cycles written
+Thousands of lots over eight levels (shared inputs, splits, merges), plus cycles written
 straight into the table (as data from before validation could hold them). Every trace is
 checked against an independent computation: a plain breadth-first search in Python over
 the same edges.
