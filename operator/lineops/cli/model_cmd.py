@@ -222,3 +222,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     score.add_argument("--csv", required=True, metavar="FILE")
     score.add_argument("--json", action="store_true", help="one JSON object per row")
     score.set_defaults(func=run_score)
+
+    from lineops.cli.bento_cmd import add_parser as add_bento
+
+    add_bento(sub)
