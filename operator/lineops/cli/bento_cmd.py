@@ -3,10 +3,11 @@ into the serving image the cluster profile deploys.
 
 The bento holds the quality inspector (``bentos/quality_inspector``), the ``lineops`` and
 ``lineops_pipelines`` sources it imports (the scoring path shared with `lineops model score`),
-the model (by tag: `bentoml containerize` copies it from the store), and the pinned requirements (``requirements/lock.txt``, not re-resolved:
-the image gets the set the tests ran with). It is named and versioned like the model
-(``<name>:<version>``), so its image is ``<repository>/<name>:<version>``, the reference the
-operator's ClusterServingBackend derives from ``status.champion.version``.
+the model (by tag: `bentoml containerize` copies it from the store), and the pinned
+requirements (``requirements/lock.txt``, not re-resolved: the image gets the set the tests
+ran with). It is named and versioned like the model (``<name>:<version>``), so its image is
+``<repository>/<name>:<version>``, the reference the operator's ClusterServingBackend derives
+from ``status.champion.version``.
 
 Building needs no Docker engine; containerizing does, so that step runs in an image-building
 CI and is printed, not run.
