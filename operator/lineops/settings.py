@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         "kubectl's default.",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines of the operator and of `lineops dataplane serve`: `text` for a "
+        "terminal, `json` (one object a line with `time`, `level`, `logger`, `message`) for a "
+        "log collector. The cluster profile passes the operator's value on to the data-plane "
+        "Deployments.",
+    )
+
     # --- data and concurrency -------------------------------------------------------------
     data_dir: Path = Field(
         default=Path(".lineops"),
@@ -195,6 +203,42 @@ class Settings(BaseSettings):
         "database URL the data-plane Deployments get as `LINEOPS_DB_URL`. Unset: each "
         "Deployment keeps SQLite on its Pod's volume.",
     )
+    feast_secret: str | None = Field(
+        default=None,
+        description="Cluster profile: Secret (in the line's namespace) with Feast's cluster "
+        "stores for the data-plane Deployments: key `redis` becomes `LINEOPS_FEAST_REDIS`, key "
+        "`registry-url` `LINEOPS_FEAST_REGISTRY_URL` (Secret references, never values in the "
+        "manifest). Unset: each Deployment keeps Feast's files on its Pod.",
+    )
+    api_token_secret: str | None = Field(
+        default=None,
+        description="Cluster profile: Secret (key `token`) mounted as `LINEOPS_API_TOKEN_FILE` "
+        "into the data-plane Deployments (from the line's namespace) and into every step of a "
+        "submitted pipeline (from the pipelines' namespace; kfp-kubernetes), which read the "
+        "data plane with it. The operator reads the data planes with its own "
+        "`LINEOPS_API_TOKEN_FILE` (the chart mounts the same-named Secret of its namespace). "
+        "Unset: the data planes need no token.",
+    )
+    bento_image_repository: str = Field(
+        default="ghcr.io/lineops/bentos",
+        min_length=1,
+        description="Cluster profile: repository of the champions' bento images; a model tag "
+        "`<name>:<version>` is served from the image `<repository>/<name>:<version>` (built "
+        "with `bentoml containerize`, see docs/serving.md).",
+    )
+    bento_feast_config_map: str = Field(
+        default="lineops-feast-repo",
+        min_length=1,
+        description="Cluster profile: ConfigMap (in the model's namespace) holding the "
+        "`feature_store.yaml` the serving Pods read online features with (mounted as their "
+        "`LINEOPS_SERVING_FEAST_REPO`; optional: without it the Pods stay unready).",
+    )
+    prometheus_url: str | None = Field(
+        default=None,
+        description="Cluster profile: Prometheus' HTTP API (e.g. `http://prometheus:9090`), "
+        "read for a canary's error rate and p99 latency. Unset: a canary is promoted on "
+        "readiness and its analysis period alone (said in the Serving condition).",
+    )
     kfp_host: str | None = Field(
         default=None,
         description="Cluster profile: URL of the KFP API server. Unset: training is disabled "
@@ -219,6 +263,13 @@ class Settings(BaseSettings):
         description="Cluster profile: the pipeline pods' `BENTOML_HOME` (a shared volume) as "
         "mounted in the operator; succeeded runs' metrics and model tag are read from it. "
         "Unset: the promotion gate blocks KFP runs (no metrics).",
+    )
+    model_store_claim: str | None = Field(
+        default=None,
+        description="Cluster profile: PersistentVolumeClaim of that shared store in the "
+        "namespace the pipeline pods run in, mounted into every step of a submitted pipeline "
+        "(kfp-kubernetes) at `/var/lib/lineops/model-store`, their `BENTOML_HOME`. Unset: no "
+        "store mounted (the pods' own `BENTOML_HOME`).",
     )
 
     @field_validator("feast_registry_url")
@@ -250,6 +301,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
         "metrics_port",
         "ingest_port",
         "kubeconfig",
+        "log_format",
     ),
     "Data and concurrency": ("data_dir", "worker_limit"),
     "Data plane": (
@@ -270,11 +322,17 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "Cluster profile": (
         "image",
         "db_secret",
+        "feast_secret",
+        "api_token_secret",
+        "bento_image_repository",
+        "bento_feast_config_map",
+        "prometheus_url",
         "kfp_host",
         "kfp_token_file",
         "kfp_experiment",
         "kfp_namespace",
         "model_store",
+        "model_store_claim",
     ),
 }
 

@@ -18,7 +18,10 @@ from lineops.backends.kube import KubeBackend, new_api_client
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.backends.metrics import OperatorMetrics
 from lineops.backends.probes import ProbeServer
+from lineops.backends.serving.canary_metrics import PrometheusCanaryMetrics
+from lineops.backends.serving.cluster import ClusterServingBackend, ClusterServingConfig
 from lineops.backends.serving.local import LocalServingBackend, LocalServingConfig
+from lineops.backends.serving.manifests import WorkloadSettings
 from lineops.backends.serving.protocol import ServingBackend
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.local import (
@@ -31,7 +34,7 @@ from lineops.dataplane.db.database import embedded_url
 from lineops.handlers.components import KEY as COMPONENTS
 from lineops.handlers.components import Components, close_all
 from lineops.services.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
-from lineops.services.data_plane_workload import service_url
+from lineops.services.data_plane_workload import WorkloadConfig, service_url
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
@@ -82,10 +85,25 @@ async def configure(
                 lambda line: service_url(line.namespace, line.name), token=token
             )
             monitors = LineMonitors(reader, MesMetrics(metrics.registry))
-            plane: DataPlane = ClusterDataPlane(kube, config.image, config.db_secret)
+            plane: DataPlane = ClusterDataPlane(kube, WorkloadConfig.from_settings(config))
             data_url = f"http://{config.metrics_host}:{config.metrics_port}"
             # Pipeline pods read a line's training set from its data plane's Service.
             plane_url: DataPlaneUrl = service_url
+            # A Deployment + Service (+ HPA, canary) per champion, from its bento image.
+            serving = ClusterServingBackend(
+                kube,
+                ClusterServingConfig(
+                    WorkloadSettings(
+                        config.bento_image_repository,
+                        config.bento_feast_config_map,
+                        config.api_token_secret,
+                    ),
+                    service_url,
+                ),
+                None
+                if config.prometheus_url is None
+                else PrometheusCanaryMetrics(config.prometheus_url),
+            )
         else:
             # In-process: the same data-plane application `lineops dataplane serve` runs.
             # An outdated database schema stops the start-up here, with the command to run.
