@@ -327,6 +327,8 @@ BAD = [
         "before",
     ),
     ("materials", {"material": "steel-coil", "unit": "t"}, 422, "unit", "recorded in 'kg'"),
+    ("lots", production(lot="P-2", product="steel-coil"), 422, "unit", "'kg'"),
+    ("material-lots", receipt(lot="S-9", unit="g"), 422, "unit", "'kg'"),
     ("lots/NOPE:close", {"end": T0}, 404, "path.lot", "NOPE"),
     ("lots/S-1:close", {"end": T0}, 409, "path.lot", "material lot"),
 ]

@@ -296,9 +296,17 @@ class LotRepository:
         )
 
     def _material_unit(self, conn: Connection, line: LineRef, material: str) -> str | None:
-        return conn.execute(
+        """The unit a material is counted in: declared (materials), else that of its lots
+        already recorded (stock of one material is summed, so one unit)."""
+        declared = conn.execute(
             select(materials.c.unit).where(_of(materials, line), materials.c.material == material)
         ).scalar_one_or_none()
+        if declared is not None:
+            return str(declared)
+        recorded = conn.execute(
+            select(lots.c.unit).where(_of(lots, line), lots.c.material == material).limit(1)
+        ).scalar_one_or_none()
+        return None if recorded is None else str(recorded)
 
     # ------------------------------------------------------------------ writes
 
@@ -356,6 +364,15 @@ class LotRepository:
                     "unknown-work-order",
                     "workOrder",
                     f"work order {produced.work_order!r} is not recorded for the line",
+                )
+            declared = self._material_unit(conn, line, produced.material)
+            if declared is not None and declared != produced.unit:
+                raise Refused(
+                    422,
+                    "unit-mismatch",
+                    "unit",
+                    f"{produced.unit!r} is not the unit of product {produced.material!r} "
+                    f"({declared!r})",
                 )
             closed = produced.ended_at is not None
             good = produced.good or 0
