@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, func, literal, select
+from sqlalchemy import ColumnElement, Engine, Row, Select, func, literal, select, true
 
 from lineops.dataplane.db.tables import consumptions, lots
 from lineops.dataplane.lines import LineRef
@@ -174,17 +174,23 @@ class GenealogyRepository:
     ) -> Trace:
         """Backward: everything ``lot`` was made from; forward: everything made from it."""
         _check(direction, max_depth)
-        # One connection, two statements: the start lot, then the whole walk with the
-        # details of every lot it reaches (a trace costs two round trips, whatever its size).
+        # One statement, one round trip: the start lot's row outer-joined to the whole walk
+        # (each edge with the row of the lot it reaches). No row: the lot is unknown; one
+        # row without an edge: a lot with no genealogy in that direction.
+        walked = _edges_query(line, [lot], direction, max_depth).subquery("walked")
+        root = (
+            select(*LOT_COLUMNS)
+            .where(lots.c.namespace == line.namespace, lots.c.line == line.name, lots.c.lot == lot)
+            .subquery("root")
+        )
+        query = select(*root.c, *walked.c).select_from(root.outerjoin(walked, true()))
+        width = len(LOT_COLUMNS)
         with self.engine.connect() as conn:
-            found = conn.execute(
-                select(*LOT_COLUMNS).where(
-                    lots.c.namespace == line.namespace, lots.c.line == line.name, lots.c.lot == lot
-                )
-            ).first()
-            if found is None:
-                raise UnknownLot("path.lot", f"lot {lot!r} is not recorded on line {line}")
-            return _walk(conn, line, [lot], direction, max_depth, {lot: _info(found)})
+            rows = [tuple(r) for r in conn.execute(query)]
+        if not rows:
+            raise UnknownLot("path.lot", f"lot {lot!r} is not recorded on line {line}")
+        edge_rows = [r[width:] for r in rows if r[width] is not None]
+        return _assemble(edge_rows, [lot], direction, max_depth, {lot: _info(rows[0][:width])})
 
     def recall(self, line: LineRef, supplier_lot: str, max_depth: int | None = None) -> Trace:
         """Forward from every lot received under ``supplier_lot``: what a recall concerns."""
@@ -205,20 +211,17 @@ class GenealogyRepository:
                     f"no lot received under supplier lot {supplier_lot!r} on line {line}",
                 )
             infos = {r[0]: _info(r) for r in rows}
-            return _walk(conn, line, list(infos), "forward", max_depth, infos)
+            query = _edges_query(line, list(infos), "forward", max_depth)
+            edge_rows = [tuple(r) for r in conn.execute(query)]
+        return _assemble(edge_rows, list(infos), "forward", max_depth, infos)
 
 
-def _walk(
-    conn: Connection,
-    line: LineRef,
-    starts: list[str],
-    direction: Direction,
-    max_depth: int | None,
-    infos: dict[str, LotInfo],
-) -> Trace:
-    """The walk's edges, each with the far lot's row (outer join: a lot missing from the
-    lots table still shows as an edge). With a depth bound the walk goes one level further
-    than asked: an edge found only there means the bound cut the genealogy off."""
+def _edges_query(
+    line: LineRef, starts: list[str], direction: Direction, max_depth: int | None
+) -> Select[Any]:
+    """The walk's edges, each with the row of the lot it reaches (outer join: a lot missing
+    from the lots table still shows as an edge). With a depth bound the walk goes one level
+    further than asked: an edge found only there means the bound cut the genealogy off."""
     walk = walk_query(line, direction, starts, None if max_depth is None else max_depth + 1)
     reached = walk.subquery()
     c = consumptions.c
@@ -228,7 +231,7 @@ def _walk(
         .subquery()
     )
     far = c.input_lot if direction == "backward" else c.output_lot
-    query = (
+    return (
         select(
             c.consumption,
             c.input_lot,
@@ -247,17 +250,27 @@ def _walk(
             (lots.c.namespace == line.namespace) & (lots.c.line == line.name) & (lots.c.lot == far),
         )
     )
+
+
+def _assemble(
+    rows: Sequence[Sequence[Any]],
+    starts: list[str],
+    direction: Direction,
+    max_depth: int | None,
+    infos: dict[str, LotInfo],
+) -> Trace:
+    """A trace from the rows of :func:`_edges_query`."""
     edges: list[TraceEdge] = []
     found: dict[str, LotInfo] = {}
     truncated = False
-    for row in conn.execute(query):
-        edge = _edge(tuple(row)[:8])
+    for row in rows:
+        edge = _edge(row[:8])
         if max_depth is not None and edge.depth > max_depth:
             truncated = True
             continue
         edges.append(edge)
         if row[8] is not None:
-            found[row[8]] = _info(tuple(row)[8:])
+            found[row[8]] = _info(row[8:])
     if max_depth is None:
         edges = _with_depths(edges, starts, direction)
     edges.sort(key=lambda e: (e.depth, e.consumed_at, e.consumption, e.input_lot))
