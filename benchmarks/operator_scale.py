@@ -450,7 +450,7 @@ def run_one(
             profile = Path(args.profile_dir) / f"operator-n{n}.txt"
             profile.parent.mkdir(parents=True, exist_ok=True)
         proc = (
-            start_lineops(kubeconfig, ns, run_dir, profile, {})
+            start_lineops(kubeconfig, ns, run_dir, profile, dict(args.operator_env))
             if kind == "lineops"
             else start_noop(kubeconfig, ns, run_dir)
         )
@@ -595,6 +595,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile-dir", default=str(ROOT / ".cache" / "profiles"))
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument(
+        "--operator-env",
+        type=lambda kv: tuple(kv.split("=", 1)),
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra LINEOPS_* setting for the lineops operator (repeatable), e.g. "
+        "LINEOPS_MONITOR_SECONDS=300 to measure without the per-line monitor ticks",
+    )
     args = parser.parse_args(argv)
     if args.churn_n is None:
         args.churn_n = [max(args.n)]

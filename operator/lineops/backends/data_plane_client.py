@@ -16,6 +16,8 @@ Both are blocking: callers run them in worker threads.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -159,6 +161,8 @@ class HttpDataPlane:
         self._base_url = base_url
         self._token = token
         self._timeout = timeout
+        self._states: dict[LineRef, tuple[float, Any]] = {}
+        self._states_lock = threading.Lock()
 
     def _get(self, line: LineRef, route: str, **query: Any) -> bytes:
         return self._call(line, route, query)
@@ -192,6 +196,22 @@ class HttpDataPlane:
     def _json(self, line: LineRef, route: str, **query: Any) -> Any:
         return json.loads(self._get(line, route, **query))
 
+    # One monitor evaluation asks for the OEE version and the readings count, which one
+    # ``GET …/state`` answers: an answer younger than this is reused (one request, not two,
+    # per line and tick; a tick is seconds apart, so nothing new is missed for long).
+    STATE_REUSE_SECONDS = 1.0
+
+    def _state(self, line: LineRef) -> Any:
+        now = time.monotonic()
+        with self._states_lock:
+            cached = self._states.get(line)
+        if cached is not None and now - cached[0] < self.STATE_REUSE_SECONDS:
+            return cached[1]
+        state = self._json(line, "state")
+        with self._states_lock:
+            self._states[line] = (now, state)
+        return state
+
     def measurements(
         self, line: LineRef, characteristic: str, after_id: int = 0
     ) -> list[tuple[int, Measurement]]:
@@ -211,7 +231,7 @@ class HttpDataPlane:
         ]
 
     def oee_version(self, line: LineRef) -> tuple[int, int]:
-        events, counts = self._json(line, "state")["oeeVersion"]
+        events, counts = self._state(line)["oeeVersion"]
         return int(events), int(counts)
 
     def events(self, line: LineRef) -> list[MachineEvent]:
@@ -227,7 +247,7 @@ class HttpDataPlane:
         ]
 
     def readings_count(self, line: LineRef) -> int:
-        return int(self._json(line, "state")["readings"])
+        return int(self._state(line)["readings"])
 
     def _frame(self, body: bytes) -> pd.DataFrame:
         with pa.ipc.open_stream(body) as reader:
