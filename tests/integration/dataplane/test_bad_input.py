@@ -362,7 +362,7 @@ def test_an_unknown_line_or_namespace_is_a_404_and_writes_nothing(
 
 def test_an_unknown_route_or_method_is_a_problem_too(served: ServedApp) -> None:
     base = f"{served.url}/v1/namespaces/{LINE.namespace}/lines/{LINE.name}"
-    assert_problem(requests.post(f"{base}/lots", data=b"{}", timeout=30), 404, "path")
+    assert_problem(requests.post(f"{base}/no-such-route", data=b"{}", timeout=30), 404, "path")
     answer = requests.delete(f"{base}/readings", timeout=30)  # GET and POST are routes
     assert_problem(answer, 405, "method")
     assert set(answer.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
