@@ -262,13 +262,15 @@ class ResourceAmounts(SpecModel):
 class ServingResources(SpecModel):
     """Requests and limits of each serving container (cluster profile)."""
 
+    # Instances, not factories: the CRD's defaults come from the JSON schema's `default`.
     requests: ResourceAmounts = Field(
-        default_factory=lambda: ResourceAmounts(cpu="250m", memory="512Mi"),
+        default=ResourceAmounts(cpu="250m", memory="512Mi"),
         description="Resources the scheduler reserves per Pod (the HPA's CPU target is a share "
         "of the CPU request).",
     )
     limits: ResourceAmounts = Field(
-        default_factory=lambda: ResourceAmounts(memory="2Gi"),
+        default=ResourceAmounts(memory="2Gi"),
+        json_schema_extra={"default": {"memory": "2Gi"}},  # no `cpu: null` in the CRD
         description="Upper bounds per Pod; no CPU limit by default (throttling makes the "
         "latency tail worse than sharing).",
     )
