@@ -75,3 +75,8 @@ def served(custom: Any, ns: str, data_url: str, kubeconfig: str) -> None:
     )
     for line in (done.stdout or done.stderr).splitlines():
         print(f"   {line}")
+    if "no answer yet" in done.stdout:
+        print(
+            "   (a served classifier builds its window from successive online snapshots of the"
+            " unit, one per materialisation; the replayed lots above were judged in full)"
+        )
