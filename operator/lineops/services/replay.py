@@ -219,12 +219,16 @@ def line_manifest(dataset: str) -> dict[str, Any]:
 
 
 def reading_rows(
-    frame: pd.DataFrame, work_unit: str
+    frame: pd.DataFrame, work_unit: str, lots: LotNames | None = None
 ) -> Iterator[tuple[pd.Timestamp, list[dict[str, Any]]]]:
-    """Per timestamp, the readings of every sensor (junk strings kept as strings)."""
+    """Per timestamp, the readings of every sensor (junk strings kept as strings); with
+    ``lots``, each reading carries the lot of its row (the data plane opens and closes lots
+    from that field)."""
     columns = [str(c) for c in frame.columns]
-    for stamp, row in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
+    rows = zip(frame.index, frame.itertuples(index=False, name=None), strict=True)
+    for number, (stamp, row) in enumerate(rows):
         iso = stamp.isoformat()
+        lot = None if lots is None else lots.of(number)
         readings = []
         for sensor, value in zip(columns, row, strict=True):
             if isinstance(value, float) and math.isnan(value):
@@ -235,10 +239,24 @@ def reading_rows(
                     sent = float(value)
                 except ValueError:
                     sent = value  # historian junk: the line quarantines it
-            readings.append(
-                {"work_unit": work_unit, "sensor": sensor, "timestamp": iso, "value": sent}
-            )
+            reading = {"work_unit": work_unit, "sensor": sensor, "timestamp": iso, "value": sent}
+            if lot is not None:
+                reading["lot"] = lot
+            readings.append(reading)
         yield stamp, readings
+
+
+@dataclass(frozen=True)
+class LotNames:
+    """Lots of ``rows`` consecutive rows each, named ``<prefix><n>`` from ``first`` (zero-padded
+    to four digits): a replayed run made as a sequence of production lots."""
+
+    prefix: str
+    rows: int
+    first: int = 1
+
+    def of(self, row: int) -> str:
+        return f"{self.prefix}{self.first + row // self.rows:04d}"
 
 
 @dataclass
@@ -294,6 +312,7 @@ def replay(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     post: Callable[[str, list[dict[str, Any]]], dict[str, Any]] = post_batch,
+    lots: LotNames | None = None,
 ) -> ReplayStats:
     """Send rows to ``url`` (the line's ``/readings`` endpoint) keeping their spacing divided
     by ``speed`` (``speed <= 0``: as fast as possible). Rows that fall due together go in
@@ -307,7 +326,7 @@ def replay(
     started = clock()
     pending: list[dict[str, Any]] = []
     pending_rows = 0
-    for stamp, readings in reading_rows(frame, work_unit):
+    for stamp, readings in reading_rows(frame, work_unit, lots):
         due = (stamp - origin).total_seconds() / speed if speed > 0 else 0.0
         wait = started + due - clock()
         if pending and (wait > 0 or pending_rows >= max_batch_rows):

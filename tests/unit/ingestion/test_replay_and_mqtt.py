@@ -78,6 +78,18 @@ def test_replay_batches_rows_that_fall_due_together() -> None:
     assert fast.batches == 3
 
 
+def test_replayed_rows_carry_the_lot_of_their_row() -> None:
+    frame = replay.load_te(3).iloc[:7]
+    lots = replay.LotNames("te-lot-", rows=3, first=41)
+    seen = [
+        {r["lot"] for r in readings}
+        for _, readings in replay.reading_rows(frame, "te-process", lots)
+    ]
+    assert seen == [{"te-lot-0041"}] * 3 + [{"te-lot-0042"}] * 3 + [{"te-lot-0043"}]
+    plain = next(replay.reading_rows(frame, "te-process"))[1]
+    assert all("lot" not in r for r in plain)
+
+
 def test_sparkplug_payloads_become_readings() -> None:
     payload = (
         b'{"timestamp": 1767225600000, "metrics": [{"name": "ram_force", "value": 2}, '
