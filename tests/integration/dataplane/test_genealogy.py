@@ -17,6 +17,8 @@ from graphlib import CycleError, TopologicalSorter
 import pytest
 from lineops.dataplane.db.database import Database, open_database
 from lineops.dataplane.db.tables import consumptions, lots
+from lineops.dataplane.epcis import export
+from lineops.dataplane.epcis_check import check
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.repositories.genealogy import GenealogyRepository, Trace, UnknownLot
 from sqlalchemy import insert
@@ -228,3 +230,20 @@ def test_unknown_lots_are_named(db: Database) -> None:
         repo.trace(LineRef("plant", "line-2"), "L0-00000000", "backward")
     with pytest.raises(ValueError, match="depth"):
         repo.trace(LINE, "L0-00000000", "backward", 0)
+
+
+def test_epcis_export_of_the_whole_history_validates(db: Database, plant: History) -> None:
+    document = export(db.engine, LINE, "2026-01-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00")
+    assert check(document) == []
+    events = document["epcisBody"]["eventList"]
+    materials = sum(1 for r in plant.lots if r[5] == "material")
+    production = sum(1 for r in plant.lots if r[5] == "production")
+    kinds = [(e["type"], e.get("bizStep")) for e in events]
+    assert kinds.count(("ObjectEvent", "receiving")) == materials
+    assert kinds.count(("TransformationEvent", "commissioning")) == production
+    # The spare part consumed by maintenance record mnt-1: inputs only, with its id.
+    repairs = [e for e in events if e.get("bizStep") == "repairing"]
+    assert len(repairs) == 1 and repairs[0]["transformationID"].endswith(":mnt-1")
+    # Every consumption edge into a lot appears once as an input of its lot's event.
+    inputs = sum(len(e.get("inputQuantityList", [])) for e in events)
+    assert inputs == len(plant.edges)
