@@ -59,6 +59,10 @@ class MesApi:
             registry=registry,
         )
 
+    def forget_line(self, namespace: str, line: str) -> None:
+        """Drop a deleted line's MES record counters (the records stay in the store)."""
+        self._records.remove_by_labels({"namespace": namespace, "line": line})
+
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post(f"/v1/namespaces/{{namespace}}/lines/{{line}}/{kind}", self._post)

@@ -75,6 +75,10 @@ class PredictionsApi:
             registry=registry,
         )
 
+    def forget_line(self, namespace: str, line: str) -> None:
+        """Drop a deleted line's prediction-log counters (the records stay in the store)."""
+        self._records.remove_by_labels({"namespace": namespace, "line": line})
+
     def routes(self, line_path: str) -> list[web.RouteDef]:
         return [web.post(line_path + PATH, self._post), web.get(line_path + PATH, self._get)]
 

@@ -52,6 +52,9 @@ from lineops.backends.training.local import _group_alive
 SERVICE: Final = "quality_inspector.service:QualityInspector"
 _POLL_SECONDS: Final = 0.25
 _LOG_TAIL: Final = 600
+# prometheus_client's multi-process switches: a serving process gets none from the operator
+# (bentoml serve sets its own directory for its workers; see _home).
+_MULTIPROC_VARIABLES: Final = frozenset({"PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR"})
 log = logging.getLogger(__name__)
 
 
@@ -86,6 +89,8 @@ class LocalServingConfig:
     fail_after: int = 3
     drain_timeout: float = 30.0
     term_grace: float = 10.0
+    # Operator shutdown: the grace after SIGTERM is shorter (the Pod's own grace is ~10 s).
+    close_grace: float = 2.0
     bentoml: str = field(
         default_factory=lambda: (
             str(Path(sys.executable).parent / "bentoml")
@@ -138,6 +143,9 @@ class LocalServingBackend:
         self._listeners: list[ChangeListener] = []
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
+        # Every process started and not yet reaped: what shutdown must not leave behind.
+        self._live: set[_Process] = set()
+        self._grace = config.term_grace
 
     # --- the protocol ---------------------------------------------------------------------
 
@@ -183,12 +191,30 @@ class LocalServingBackend:
             await self._close_slot(slot)
 
     async def close(self) -> None:
+        """Operator shutdown: every model's processes get SIGTERM, ``close_grace`` seconds,
+        then SIGKILL. Cancelled (shutdown's deadline passed), it SIGKILLs whatever still
+        runs before it returns, so no ``bentoml serve`` outlives the operator."""
+        self._grace = self.config.close_grace
         async with self._lock:
             slots, self._slots = list(self._slots.values()), {}
-        await asyncio.gather(*(self._close_slot(s) for s in slots), return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        try:
+            await asyncio.gather(*(self._close_slot(s) for s in slots), return_exceptions=True)
+        finally:
+            for process in list(self._live):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.popen.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.popen.wait(timeout=1.0)  # reaped: it was killed, this is quick
+                self._live.discard(process)
+            # Endpoints a cancelled close did not reach (stop is idempotent), briefly.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    asyncio.gather(*(s.endpoint.stop() for s in slots), return_exceptions=True),
+                    1.0,
+                )
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
 
     # --- per model ------------------------------------------------------------------------
 
@@ -385,14 +411,30 @@ class LocalServingBackend:
         except (aiohttp.ClientError, TimeoutError):
             return False
 
+    def _home(self, directory: Path, version: str) -> Path:
+        """A ``BENTOML_HOME`` per process, sharing the model store (``models`` links to
+        ``$LINEOPS_DATA_DIR/bentoml/models``). ``bentoml serve`` empties
+        ``$BENTOML_HOME/prometheus_multiproc_dir`` when it starts and its ``/metrics`` reads
+        every file there: in one shared home, each start would wipe the running processes'
+        series and every process would export the others' (a rollout runs two at once)."""
+        home = directory / f"bentoml-home-{version}"
+        home.mkdir(parents=True, exist_ok=True)
+        store = self.config.data_dir / "bentoml" / "models"
+        store.mkdir(parents=True, exist_ok=True)
+        link = home / "models"
+        if not link.is_symlink():
+            link.symlink_to(store, target_is_directory=True)
+        return home
+
     def _spawn(self, slot: _Slot, want: ServeRequest, port: int) -> _Process:
         cfg = self.config
         directory = self._dir(slot.namespace, slot.model)
         directory.mkdir(parents=True, exist_ok=True)
-        logfile = directory / f"{want.tag.partition(':')[2] or want.tag}.log"
-        env = dict(
-            os.environ,
-            BENTOML_HOME=str(cfg.data_dir / "bentoml"),
+        version = want.tag.partition(":")[2] or want.tag
+        logfile = directory / f"{version}.log"
+        env = {k: v for k, v in os.environ.items() if k.upper() not in _MULTIPROC_VARIABLES}
+        env.update(
+            BENTOML_HOME=str(self._home(directory, version)),
             BENTOML_DO_NOT_TRACK="True",
             LINEOPS_SERVING_MODEL_TAG=want.tag,
             LINEOPS_SERVING_MODEL_NAME=want.model,
@@ -422,12 +464,22 @@ class LocalServingBackend:
                 env=env,
                 start_new_session=True,  # its own group: stopped as one, with its workers
             )
-        return _Process(want.tag, f"http://{cfg.host}:{port}", popen, logfile)
+        process = _Process(want.tag, f"http://{cfg.host}:{port}", popen, logfile)
+        self._live.add(process)
+        return process
 
     async def _terminate(self, process: _Process) -> None:
-        """SIGTERM to the process group, ``term_grace`` seconds, then SIGKILL; reaped."""
+        """SIGTERM to the process group, ``term_grace`` seconds (``close_grace`` once the
+        backend is closing), then SIGKILL; reaped."""
+        try:
+            await self._signal_group(process)
+        finally:
+            if process.popen.returncode is not None:
+                self._live.discard(process)
+
+    async def _signal_group(self, process: _Process) -> None:
         pgid = process.popen.pid
-        for sig, wait in ((signal.SIGTERM, self.config.term_grace), (signal.SIGKILL, 5.0)):
+        for sig, wait in ((signal.SIGTERM, self._grace), (signal.SIGKILL, 5.0)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, sig)
             deadline = time.monotonic() + wait

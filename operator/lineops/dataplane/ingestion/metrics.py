@@ -55,9 +55,15 @@ class IngestionMetrics(Collector):
                 ends[unit] = max(end, ends.get(unit, end))
 
     def forget_line(self, line: str) -> None:
-        """Drop a deleted line's freshness series (its counters stay: they are cumulative)."""
+        """Drop every series of a deleted line, counters included: a deleted line's counters
+        would otherwise be exported for the life of the process (a line re-created under the
+        same name starts from zero, which Prometheus reads as a counter reset)."""
         with self._lock:
             self._window_end.pop(line, None)
+            self._accepted.pop(line, None)
+            self._quarantined.pop(line, None)
+            for key in [k for k in self._batches if k[0] == line]:
+                del self._batches[key]
 
     def totals(self, line: str) -> tuple[int, int, dict[str, int]]:
         """(accepted, quarantined, quarantined by reason) as one consistent snapshot."""

@@ -1,0 +1,113 @@
+"""LocalServingBackend.close at operator shutdown, with real child processes: a stand-in for
+``bentoml serve`` that ignores SIGTERM (and starts a worker in its group, as bentoml does), so
+the short shutdown grace, the SIGKILL after it, and the kill on cancellation are all needed.
+The real ``bentoml serve`` is exercised by tests/integration/test_serving_rollout.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+from lineops.backends.serving.local import LocalServingBackend, LocalServingConfig
+from lineops.backends.serving.protocol import ServeRequest
+
+STUBBORN = """#!{python}
+import http.server, os, signal, subprocess, sys
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+args = sys.argv[1:]
+port = int(args[args.index("--port") + 1])
+# A worker in the same process group, ignoring SIGTERM too (inherited).
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+
+def _backend(tmp_path: Path) -> LocalServingBackend:
+    fake = tmp_path / "stubborn-bentoml"
+    fake.write_text(STUBBORN.format(python=sys.executable))
+    fake.chmod(0o755)
+    config = LocalServingConfig(
+        tmp_path / "data",
+        "http://127.0.0.1:9",
+        bentos_dir=tmp_path,
+        start_timeout=20,
+        term_grace=30,  # a rollout's grace: shutdown must not wait for it
+        close_grace=0.5,
+        bentoml=str(fake),
+    )
+    return LocalServingBackend(config)
+
+
+def _group_members(pgid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue
+            if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+                found.append(int(entry))
+    return found
+
+
+async def _serving(backend: LocalServingBackend, models: list[str]) -> list[int]:
+    for model in models:
+        await backend.ensure(ServeRequest("ns", model, f"{model}:v1"))
+    deadline = time.monotonic() + 30
+    while not all((s := backend.state("ns", m)) and s.phase == "Serving" for m in models):
+        assert time.monotonic() < deadline, "stand-ins did not become ready"
+        await asyncio.sleep(0.05)
+    groups = [p.popen.pid for p in backend._live]
+    # Each group holds the server and its worker.
+    deadline = time.monotonic() + 10
+    while not all(len(_group_members(g)) == 2 for g in groups):
+        assert time.monotonic() < deadline, [_group_members(g) for g in groups]
+        await asyncio.sleep(0.05)
+    return groups
+
+
+def test_close_kills_what_ignores_sigterm_within_the_shutdown_grace(tmp_path: Path) -> None:
+    async def scenario() -> tuple[float, list[int]]:
+        backend = _backend(tmp_path)
+        groups = await _serving(backend, ["a", "b"])
+        started = time.monotonic()
+        await backend.close()
+        return time.monotonic() - started, groups
+
+    took, groups = asyncio.run(scenario())
+    assert took < 0.5 + 5.0, took  # close_grace, then SIGKILL (not the 30 s term_grace)
+    assert [g for g in groups if _group_members(g)] == []
+
+
+def test_close_cancelled_by_the_shutdown_deadline_still_leaves_no_process(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> list[int]:
+        backend = _backend(tmp_path)
+        backend.config = LocalServingConfig(**{**backend.config.__dict__, "close_grace": 30.0})
+        groups = await _serving(backend, ["a"])
+        try:
+            async with asyncio.timeout(0.3):
+                await backend.close()
+        except TimeoutError:
+            pass
+        else:
+            raise AssertionError("close should have overrun a 0.3 s deadline")
+        return groups
+
+    groups = asyncio.run(scenario())
+    assert [g for g in groups if _group_members(g)] == []
