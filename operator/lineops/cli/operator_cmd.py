@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,22 @@ def _run(args: argparse.Namespace) -> int:
         # kopf's login reads KUBECONFIG; the backends get it from the settings.
         os.environ["KUBECONFIG"] = args.kubeconfig
 
+    # Single-process metrics before anything creates one (Feast does at import); see
+    # lineops.backends.metrics_mode. The start-up handler repeats it for `kopf run`.
+    from lineops.backends.metrics_mode import single_process
+
+    inherited = single_process()
+
     import lineops.handlers.main  # noqa: F401  - registers the handlers
 
     # kopf's own loggers (and ours) through one root handler: text, or JSON lines
     # (LINEOPS_LOG_FORMAT) with the same fields as the data planes'.
     configure_logging(config.log_format, verbose=args.verbose)
+    if inherited:
+        logging.getLogger("lineops.operator").warning(
+            "ignoring %s: the operator keeps its metrics in single-process mode",
+            ", ".join(f"{k}={v}" for k, v in inherited.items()),
+        )
     asyncio.run(
         kopf.operator(
             clusterwide=args.all_namespaces,
@@ -97,7 +109,28 @@ def _run(args: argparse.Namespace) -> int:
             memo=kopf.Memo(config=config),
         )
     )
-    return 0
+    _exit_now()
+    return 0  # not reached
+
+
+def _exit_now() -> None:
+    """Exit without the interpreter's teardown. Everything is closed by now (kopf's cleanup
+    handler closed the servers and stores; asyncio.run waited for the executor's threads),
+    and tearing down every loaded module (Feast, pandas, pyarrow, SQLAlchemy, ...) costs about
+    a second of CPU, more with many lines, inside the Pod's termination grace period. Logs
+    and standard streams are flushed first; non-daemon threads are given a bounded join."""
+    import sys
+    import threading
+    import time
+
+    deadline = time.monotonic() + 2.0
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
 
 
 def _check_database(url: str | None, data_dir: Path) -> None:

@@ -4,7 +4,12 @@ renamed component is a type error rather than a KeyError at run time."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
 
 import kopf
 
@@ -21,6 +26,10 @@ from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.settings import Settings
 
 KEY = "components"
+# Shutdown's budget for closing everything: kopf needs about a second before (stopping
+# watches and timers) and after (its own tasks) within a 10 s termination grace period.
+CLOSE_SECONDS: Final = 7.0
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,8 +46,10 @@ class Components:
     app: DataPlaneApp | None = None  # embedded profile: the data plane in this process
     serving: ServingBackend | None = None  # embedded profile: bentoml serve per champion
 
-    async def close(self) -> None:
-        await close_all(self.probes, self.app, self.training, self.kube, self.serving)
+    async def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        await close_all(
+            self.probes, self.app, self.training, self.kube, self.serving, timeout=timeout
+        )
 
 
 async def close_all(
@@ -47,17 +58,41 @@ async def close_all(
     training: TrainingBackend | None,
     kube: KubeBackend | None,
     serving: ServingBackend | None = None,
+    *,
+    timeout: float = CLOSE_SECONDS,
 ) -> None:
     """In dependency order, each only if it was built (start-up may have failed half-way).
-    Serving stops before the data plane its processes log predictions to."""
+    Serving stops before the data plane its processes log predictions to.
+
+    Bounded by ``timeout`` overall: each step gets what is left of it (a step that overruns
+    is cancelled and logged, and the next still runs), and a failing step does not keep the
+    others open. Serving is given half of it (cancelled, the local backend kills its process
+    groups rather than leave them); the data plane takes what is left as its own deadline,
+    so its stores are closed rather than abandoned."""
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        return max(deadline - time.monotonic(), 0.0)
+
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
     if probes is not None:
-        await probes.stop()
+        steps.append(("probe server", probes.stop))
     if serving is not None:
-        await serving.close()
+        steps.append(("serving", serving.close))
     if app is not None:
-        await app.stop()
+        steps.append(("data plane", lambda: app.stop(timeout=left())))
     if training is not None:
-        await training.close()
+        steps.append(("training backend", training.close))
+    for name, step in steps:
+        budget = left() * 0.5 if name == "serving" else left()
+        try:
+            # A small floor: a step that takes its own deadline finishes its last act.
+            async with asyncio.timeout(budget + 0.5):
+                await step()
+        except TimeoutError:
+            log.warning("shutdown: closing the %s overran the %.0f s deadline", name, timeout)
+        except Exception:
+            log.exception("shutdown: closing the %s failed", name)
     if kube is not None:
         kube.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from lineops.backends.feast_store import FeastStore
 from lineops.backends.kube import KubeBackend, new_api_client
 from lineops.backends.mes_metrics import MesMetrics
 from lineops.backends.metrics import OperatorMetrics
+from lineops.backends.metrics_mode import single_process
 from lineops.backends.probes import ProbeServer
 from lineops.backends.serving.canary_metrics import PrometheusCanaryMetrics
 from lineops.backends.serving.cluster import ClusterServingBackend, ClusterServingConfig
@@ -67,8 +69,17 @@ async def configure(
     settings.networking.request_timeout = 60
     settings.networking.connect_timeout = 10
     settings.peering.standalone = True
+    # A stopped timer cancels its reconcile and returns (handlers.stopping); this is how long
+    # kopf waits for that before it calls the timer orphaned and leaves it running.
+    settings.background.instant_exit_timeout = 1.0
     settings.posting.level = logging.INFO
 
+    # Before any metric exists: series of deleted lines must be removable (see metrics_mode).
+    if inherited := single_process():
+        logger.warning(
+            "ignoring %s: the operator keeps its metrics in single-process mode",
+            ", ".join(f"{k}={v}" for k, v in inherited.items()),
+        )
     metrics = OperatorMetrics()
     kube = KubeBackend(new_api_client(config.kubeconfig))
     data = Path(config.data_dir).resolve()
@@ -201,7 +212,13 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 
 @kopf.on.cleanup()
-async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+async def shutdown(
+    memo: kopf.Memo, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+) -> None:
+    """After kopf stopped its watches, workers and timers: close everything within
+    ``components.CLOSE_SECONDS`` (SIGTERM to exit stays within a 10 s grace period)."""
+    started = time.monotonic()
     found = memo.get(COMPONENTS)
     if isinstance(found, Components):
         await found.close()
+    logger.info("lineops operator stopped: closed in %.1f s", time.monotonic() - started)

@@ -10,6 +10,7 @@ from lineops.api.constants import GROUP, PRODUCTION_LINE_KIND, PRODUCTION_LINE_P
 from lineops.handlers.components import components
 from lineops.handlers.config import MONITOR_SECONDS, RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
+from lineops.handlers.stopping import until_stopped
 from lineops.services.retrain_signals import Watcher
 
 RESOURCE = (GROUP, VERSION, PRODUCTION_LINE_PLURAL)
@@ -30,9 +31,15 @@ async def reconcile_line(
     waiting: kopf.Index[tuple[str | None, str | None], str] = kwargs["qm_by_line"]
     key = (body.metadata.namespace, body.metadata.name)
     with components(memo).metrics.track(PRODUCTION_LINE_KIND) as result:
-        outcome = await reconciler.reconcile(
-            plain(body), models=waiting.get(key, []), watchers=_watchers(body, kwargs)
+        # As the resync timer: a stop (shutdown, deletion) cancels the reconcile.
+        outcome = await until_stopped(
+            kwargs.get("stopped"),
+            reconciler.reconcile(
+                plain(body), models=waiting.get(key, []), watchers=_watchers(body, kwargs)
+            ),
         )
+        if outcome is None:
+            return
         apply_outcome(PRODUCTION_LINE_KIND, body, patch, components(memo).metrics, outcome, result)
 
 
@@ -46,7 +53,11 @@ def _watchers(body: kopf.Body, kwargs: dict[str, Any]) -> list[Watcher]:
 async def monitor_line(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
     reconciler = components(memo).lines
     with components(memo).metrics.track(PRODUCTION_LINE_KIND) as result:
-        outcome = await reconciler.monitor(plain(body), watchers=_watchers(body, kwargs))
+        outcome = await until_stopped(
+            kwargs.get("stopped"), reconciler.monitor(plain(body), watchers=_watchers(body, kwargs))
+        )
+        if outcome is None:
+            return
         apply_outcome(PRODUCTION_LINE_KIND, body, patch, components(memo).metrics, outcome, result)
 
 

@@ -20,6 +20,7 @@ from lineops.api.reasons import TRAINING_REQUESTED
 from lineops.handlers.components import components
 from lineops.handlers.config import POLL_SECONDS, RESYNC_SECONDS, TRAINING_POLICY
 from lineops.handlers.glue import apply_outcome, plain
+from lineops.handlers.stopping import until_stopped
 from lineops.services.retrain_signals import Watcher
 from lineops.services.training_policy import needs_polling
 
@@ -78,10 +79,15 @@ async def pipeline_config_map_event(body: kopf.Body, memo: kopf.Memo, **kwargs: 
 @kopf.on.update(*RESOURCE)
 @kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
 @kopf.timer(*RESOURCE, id="training-poll", interval=POLL_SECONDS, when=_training_in_progress)
-async def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+async def reconcile_model(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any
+) -> None:
     reconciler = components(memo).models
     with components(memo).metrics.track(QUALITY_MODEL_KIND) as result:
-        outcome = await reconciler.reconcile(plain(body))
+        # As a timer: a stop (shutdown, deletion) cancels the reconcile.
+        outcome = await until_stopped(kwargs.get("stopped"), reconciler.reconcile(plain(body)))
+        if outcome is None:
+            return
         requested = sum(e.reason == TRAINING_REQUESTED for e in outcome.events)
         if requested:
             components(memo).metrics.training_requests_total.labels(

@@ -73,9 +73,13 @@ class IngestionServer:
         self.port = int(runner.addresses[0][1])
         return self.port
 
-    async def stop(self) -> None:
-        """Stop accepting; requests in flight finish (and are acknowledged) first."""
+    async def stop(self, drain: float | None = None) -> None:
+        """Stop accepting; requests in flight finish (and are acknowledged) first, within
+        ``drain`` seconds if given (operator shutdown), else the runner's 30 s."""
         if self._runner is not None:
+            if drain is not None:
+                # aiohttp reads the shutdown timeout from the runner only (it sets it so too).
+                self._runner._shutdown_timeout = drain
             await self._runner.cleanup()
             self._runner = None
 
