@@ -17,7 +17,6 @@ from typing import Any, Final
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.repositories.lots import (
-    MICROS,
     Consumption,
     Input,
     LotClose,
@@ -103,10 +102,20 @@ def quantity(value: Any, field: str, *, zero: bool = False) -> int:
         raise _fail(field, f"{value!r:.40} is not a decimal number") from None
     if not number.is_finite():
         raise _fail(field, f"{value!r:.40} is not finite")
-    micros = number * MICROS
-    if micros != micros.to_integral_value():
+    # From the digits, not by arithmetic: Decimal arithmetic rounds to 28 digits, which would
+    # let "1.0000000000000000000000000001" pass as 1.
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    kept = list(digits)
+    while len(kept) > 1 and kept[-1] == 0 and exponent < -6:
+        kept.pop()
+        exponent += 1
+    if exponent < -6 and any(kept):
         raise _fail(field, f"{value!r:.40} has more than 6 decimals")
-    whole = int(micros)
+    if any(kept) and len(kept) + exponent + 6 > len(str(MAX_BIGINT)):
+        raise _fail(field, f"{value!r:.40} is too large")
+    magnitude = int("".join(map(str, kept))) if any(kept) else 0
+    whole = (-1 if sign else 1) * (magnitude * 10 ** (exponent + 6) if exponent >= -6 else 0)
     if whole < 0 or (whole == 0 and not zero):
         raise _fail(field, f"{value!r:.40} must be {'>= 0' if zero else 'positive'}")
     if whole > MAX_BIGINT:
