@@ -56,6 +56,9 @@ class ServingConfig:
     max_feature_age_s: float  # features older than this are stale: 409
     max_batch_rows: int
     history_rows: int  # rows of online features kept per work unit (models with a window)
+    # How long a unit's online row is reused from the cache when the online store has no
+    # change counter (Redis); the SQLite store's rows are re-read exactly when it changed.
+    feature_cache_ttl_s: float
 
     @classmethod
     def from_env(cls) -> ServingConfig:
@@ -81,4 +84,5 @@ class ServingConfig:
             max_feature_age_s=_seconds("MAX_FEATURE_AGE", "15m"),
             max_batch_rows=_int("MAX_BATCH_ROWS", 100_000, 1),
             history_rows=_int("HISTORY_ROWS", 64, 1),
+            feature_cache_ttl_s=_seconds("FEATURE_CACHE_TTL", "1s"),
         )

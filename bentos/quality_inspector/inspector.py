@@ -25,7 +25,7 @@ from lineops_pipelines.models.scoring import Model, load, score_rows
 
 from quality_inspector import errors
 from quality_inspector.config import ServingConfig
-from quality_inspector.features import OnlineFeatures
+from quality_inspector.features import OnlineFeatures, OnlineRow
 
 RESULT_FIELDS = ("label", "raw_label", "probabilities", "score", "alarm", "rul")
 
@@ -82,9 +82,13 @@ class Inspector:
         self._lock = threading.Lock()  # sync APIs run in a thread pool
         self._keep = max(champion.window, config.history_rows)
 
-    def predict(self, work_unit: str, now: pd.Timestamp) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(the answer's fields, the features used) for the unit's newest online features."""
-        online = self.features.row(work_unit)
+    def predict(
+        self, work_unit: str, now: pd.Timestamp, online: OnlineRow | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the answer's fields, the features used) for the unit's newest online features
+        (``online``: the row the caller already has from the cache)."""
+        if online is None:
+            online = self.features.row(work_unit)
         if online.timestamp is None:
             raise errors.unknown_work_unit(work_unit, self.features.service, self.features.line)
         # Stale before missing: old features are the bigger problem (the unit stopped
