@@ -10,7 +10,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt requirements/data.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv system-deps controlplane helm helm-snapshot lint typecheck layers pytest test unit integration demo lock crds clean bench-scale
+.PHONY: help venv system-deps controlplane helm helm-snapshot lint typecheck layers pytest test unit integration demo lock crds clean bench-scale bench-serving
 
 help:
 	@echo "make demo   - install what is missing, run the embedded-profile demo"
@@ -95,6 +95,12 @@ demo: venv system-deps controlplane
 # N = 100 regression (tests/integration/test_scale.py). Results: docs/benchmarks.md.
 bench-scale: venv controlplane
 	$(PY) benchmarks/operator_scale.py --json .cache/operator_scale.json
+
+# Serving (issue 20): the quality inspector against a bare BentoML endpoint in the same run,
+# 3 repetitions (~6 min on 2 cores). `make test` runs a one-second smoke of it
+# (tests/integration/serving/test_serving_benchmark.py). Results: docs/benchmarks.md.
+bench-serving: venv
+	$(PY) benchmarks/serving.py --repeat 3 --out .cache/serving.json
 
 crds: venv
 	$(VENV)/bin/lineops crd generate
