@@ -42,7 +42,7 @@ from lineops.dataplane.db.tables import consumptions, lots
 from lineops.dataplane.lines import LineRef
 
 GS1_CONTEXT: Final = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
-LINEOPS_CONTEXT: Final = {"lineops": "https://lineops.io/epcis/"}
+EXTENSION_CONTEXT: Final = {"lineops": "https://lineops.io/epcis/"}
 CONTENT_TYPE: Final = "application/ld+json"
 # UN/CEFACT Recommendation 20 codes of the units a line is likely to record.
 UOM: Final = {
@@ -230,7 +230,7 @@ def export(
         events.append((event["eventTime"], event["eventID"], _with_units(event, units)))
     events.sort(key=lambda e: (e[0], e[1]))
     return {
-        "@context": [GS1_CONTEXT, LINEOPS_CONTEXT],
+        "@context": [GS1_CONTEXT, EXTENSION_CONTEXT],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": (now or datetime.now(UTC))
