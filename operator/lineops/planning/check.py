@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection
 
-from lineops.planning.problem import Problem
+from lineops.planning.problem import Problem, Window
 from lineops.planning.schedule import Assignment, Schedule, completion
 
 
@@ -81,6 +81,7 @@ def _machines(problem: Problem, schedule: Schedule, kept: set[tuple[str, int]]) 
             (a for a in schedule.assignments if a.work_unit == unit and a.end > a.start),
             key=_order,
         )
+        windows = problem.windows_on(unit)
         for first, second in itertools.pairwise(mine):
             gap = problem.changeover(unit, product.get(first.job, ""), product.get(second.job, ""))
             if first.end + gap > second.start:
@@ -89,7 +90,17 @@ def _machines(problem: Problem, schedule: Schedule, kept: set[tuple[str, int]]) 
                     f"{second.start}, before order {first.job}, operation {first.index} ends "
                     f"at {first.end}" + (f" plus the changeover {gap}" if gap else "")
                 )
-        for window in problem.windows_on(unit):
+            elif (
+                gap
+                and (second.job, second.index) not in kept
+                and _longest_free(windows, first.end, second.start) < gap
+            ):
+                found.append(
+                    f"{unit}: the changeover of {gap} before order {second.job}, operation "
+                    f"{second.index} (between {first.end} and {second.start}) does not fit "
+                    "outside the blocked windows"
+                )
+        for window in windows:
             for a in mine:
                 if (a.job, a.index) not in kept and a.start < window.end and window.start < a.end:
                     found.append(
@@ -98,6 +109,19 @@ def _machines(problem: Problem, schedule: Schedule, kept: set[tuple[str, int]]) 
                         f"({window.start}-{window.end})"
                     )
     return found
+
+
+def _longest_free(windows: list[Window], start: int, end: int) -> int:
+    """The longest stretch of [start, end) outside every window: a changeover is work on
+    the unit (cleaning, retooling), done in one piece, so it needs a free stretch as long
+    as itself between the two operations."""
+    longest, cursor = 0, start
+    for window in windows:  # sorted by start
+        if window.end <= cursor or window.start >= end:
+            continue
+        longest = max(longest, window.start - cursor)
+        cursor = max(cursor, window.end)
+    return max(longest, end - cursor)
 
 
 def _order(a: Assignment) -> tuple[int, int]:

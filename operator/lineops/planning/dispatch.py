@@ -5,7 +5,9 @@ releases, orders that wait for others, changeovers and blocked windows: among th
 operations of all orders, find the one that could finish first (on its best work unit);
 every operation that could start on that unit before that finish competes for it, and the
 rule picks one. EDD picks the earliest due date, WSPT the highest priority weight per
-remaining processing time. No search, so it answers in milliseconds on any size.
+remaining processing time, MWKR the most remaining processing time (the classic makespan
+rule; the solver uses it as one of its starting plans). No search, so it answers in
+milliseconds on any size.
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ class _Unit:
     end: int = 0
     product: str | None = None
 
-    def first_fit(self, earliest: int, duration: int) -> int:
-        """Earliest start >= ``earliest`` of a gap of ``duration`` between busy spans."""
+    def first_fit(self, earliest: int, duration: int, setup: int = 0) -> int:
+        """Earliest start >= ``earliest`` of a gap of ``duration`` between busy spans, with
+        ``setup`` (the changeover, done right before it) free as well."""
         start = earliest
         # Spans sorted by start: once past one, a later jump never overlaps it again.
         for b_start, b_end in self.busy:
             if b_start >= start + duration:
                 break
-            if b_end > start:
-                start = b_end
+            if b_end > start - setup:
+                start = max(start, b_end + setup)
         return start
 
 
@@ -46,10 +49,10 @@ def dispatch(
     fixed: Sequence[Assignment] = (),
     not_before: int = 0,
 ) -> Schedule:
-    """A valid schedule by the dispatch rule (EDD or WSPT); ``fixed`` operations (already
+    """A valid schedule by the dispatch rule (EDD, WSPT or MWKR); ``fixed`` operations (already
     started) stay as they are and nothing else starts before ``not_before``."""
     if rule is Method.CP_SAT:
-        raise ValueError("dispatch needs a dispatch rule (edd or wspt), not cp-sat")
+        raise ValueError("dispatch needs a dispatch rule (edd, wspt or mwkr), not cp-sat")
     validate(problem)
     began = time.perf_counter()
     jobs = {job.name: job for job in problem.jobs}
@@ -136,7 +139,7 @@ def _place(
     duration = op.duration_on(unit_name)
     assert duration is not None
     setup = 0 if unit.product is None else problem.changeover(unit_name, unit.product, job.product)
-    start = unit.first_fit(max(ready, unit.end + setup), duration)
+    start = unit.first_fit(max(ready, unit.end + setup), duration, setup)
     return start, start + duration
 
 
@@ -164,4 +167,6 @@ def _priority(rule: Method, job: Job, index: int) -> tuple[float, float, str]:
     if rule is Method.EDD:
         return due, float(job.release), job.name
     left = sum(op.shortest for op in job.operations[index:])
+    if rule is Method.MWKR:
+        return -float(left), due, job.name
     return -(job.weight / max(left, 1)), due, job.name

@@ -38,11 +38,17 @@ class SolveOptions:
     # turns it off to show what the search finds by itself).
     warm_start: bool = True
     log: bool = False  # CP-SAT's search log on stdout
+    # Replanning: an operation that stays on its work unit and starts at most this much
+    # earlier or later than in the previous plan does not count as moved (the floor sees
+    # a small shift as the same plan; a tolerance of 0 counts any change).
+    move_tolerance: int = 0
 
     def __post_init__(self) -> None:
         if not self.time_limit > 0:
             raise ValueError(f"time limit must be positive, got {self.time_limit}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.move_tolerance < 0:
+            raise ValueError(f"move tolerance must not be negative, got {self.move_tolerance}")
         if self.fallback is Method.CP_SAT:
-            raise ValueError("the fallback must be a dispatch rule (edd or wspt)")
+            raise ValueError("the fallback must be a dispatch rule (edd, wspt or mwkr)")

@@ -12,6 +12,7 @@ class Method(StrEnum):
     CP_SAT = "cp-sat"
     EDD = "edd"  # dispatch: earliest due date first
     WSPT = "wspt"  # dispatch: weighted shortest processing time first
+    MWKR = "mwkr"  # dispatch: most work remaining first (a makespan rule; used as a hint)
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,14 @@ def weighted_tardiness(problem: Problem, schedule: Schedule) -> int:
     return sum(job.weight * late[job.name] for job in problem.jobs)
 
 
-def moved_operations(previous: Schedule, schedule: Schedule) -> int:
-    """Operations whose work unit or start differs from the previous plan's."""
+def moved_operations(previous: Schedule, schedule: Schedule, tolerance: int = 0) -> int:
+    """Operations whose work unit differs from the previous plan's, or whose start does by
+    more than ``tolerance`` (operations the previous plan did not have count as moved)."""
     before = previous.by_operation()
     moved = 0
     for a in schedule.assignments:
         old = before.get((a.job, a.index))
-        if old is None or (old.work_unit, old.start) != (a.work_unit, a.start):
+        if old is None or old.work_unit != a.work_unit or abs(old.start - a.start) > tolerance:
             moved += 1
     return moved
 

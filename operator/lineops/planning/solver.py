@@ -15,9 +15,14 @@ from lineops.planning.options import STAGES, SolveOptions
 from lineops.planning.problem import Problem
 from lineops.planning.schedule import Assignment, Method, Schedule
 
-# Share of the time for the first objective stage when more follow: the primary objective
-# matters most; later stages start from its solution and usually need little time.
-FIRST_STAGE_SHARE = 0.6
+# Relative shares of the time of the objective stages: the primary objective matters
+# most; later stages start from its solution and usually need little time; the
+# moved-operations stage of a replan least (its objective is already folded into the
+# stages before it).
+FIRST_STAGE_WEIGHT = 1.5
+MOVED_STAGE_WEIGHT = 0.5
+# The rules tried for a makespan-first objective's starting plan (milliseconds each).
+DISPATCH_RULES = (Method.EDD, Method.WSPT, Method.MWKR)
 
 
 def solve(
@@ -44,23 +49,55 @@ def solve(
     began = time.perf_counter()
     # Validates the problem as well; its plan is the fallback and the default warm start.
     fallback = dispatch(problem, options.fallback, fixed=fixed, not_before=not_before)
+    stages = STAGES[options.objective] + (("moved",) if keep else ())
+    start_from = hint or fallback
+    within = None
+    if stages[0] == "makespan" and not fixed:
+        # The shortest of the dispatch plans bounds the optimum: its makespan becomes the
+        # horizon, and it the warm start unless a previous plan is given. (Not when
+        # replanning: the model asks a changeover against every kept operation, which a
+        # dispatch plan need not meet. A previous plan is no bound either: a breakdown may
+        # have made it infeasible.)
+        plans = [fallback] + [
+            dispatch(problem, rule, not_before=not_before)
+            for rule in DISPATCH_RULES
+            if rule is not options.fallback
+        ]
+        shortest = min(plans, key=lambda plan: plan.makespan)
+        within = shortest.makespan
+        if hint is None:
+            start_from = shortest
     built = build(
-        problem, fixed=fixed, not_before=not_before, keep=keep.assignments if keep else ()
+        problem,
+        fixed=fixed,
+        not_before=not_before,
+        keep=keep.assignments if keep else (),
+        within=within,
+        tolerance=options.move_tolerance,
     )
     if hint is not None or options.warm_start:
-        built.hint((hint or fallback).assignments)
-    stages = STAGES[options.objective] + (("moved",) if keep else ())
+        built.hint(start_from.assignments)
     deadline = began + options.time_limit
     reached: dict[str, int] = {}
     best: list[Assignment] | None = None
     bound: int | None = None
     status_name = "UNKNOWN"
+    weights = [_weight(number, stage) for number, stage in enumerate(stages)]
     for number, stage in enumerate(stages):
         left = deadline - time.perf_counter()
-        share = FIRST_STAGE_SHARE if number == 0 and len(stages) > 1 else 1 / (len(stages) - number)
+        share = weights[number] / sum(weights[number:])
         solver = _solver(options, max(left * share, 0.05))
         expression = built.objectives[stage]
-        built.model.minimize(expression)
+        scale = 1
+        if keep and stage != "moved":
+            # Replanning: each objective stage already prefers, among plans as good, the
+            # one that moves fewer operations (a weight above any count of moves keeps the
+            # objective first), so the whole search steers towards the previous plan and
+            # the last stage only polishes.
+            scale = len(built.ops) + 1
+            built.model.minimize(scale * expression + built.objectives["moved"])
+        else:
+            built.model.minimize(expression)
         status = solver.solve(built.model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if number == 0 and status == cp_model.INFEASIBLE:
@@ -68,10 +105,11 @@ def solve(
             if number == 0 and status == cp_model.MODEL_INVALID:
                 raise RuntimeError(f"CP-SAT rejected the model: {built.model.validate()}")
             break  # a later stage ran out of time: keep the previous stage's plan
-        value = round(solver.objective_value)
+        value = solver.value(expression)
         reached[stage] = value
         if number == 0:  # the status and bound a planner reads are the primary objective's
-            bound = round(solver.best_objective_bound)
+            # (with moves folded in, bound // scale is the objective's own bound)
+            bound = round(solver.best_objective_bound) // scale
             status_name = solver.status_name(status)
         best = built.assignments(solver)
         # The next stage keeps this one's value and starts from its solution.
@@ -98,6 +136,12 @@ def solve(
     if problems:  # a modelling error, never the user's: say so loudly
         raise AssertionError("CP-SAT plan breaks the problem: " + "; ".join(problems[:5]))
     return schedule
+
+
+def _weight(number: int, stage: str) -> float:
+    if stage == "moved":
+        return MOVED_STAGE_WEIGHT
+    return FIRST_STAGE_WEIGHT if number == 0 else 1.0
 
 
 def _solver(options: SolveOptions, seconds: float) -> Any:

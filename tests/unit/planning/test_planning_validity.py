@@ -32,7 +32,7 @@ def test_cp_sat_plans_are_valid(problem: Problem) -> None:
 
 @settings(deadline=None, max_examples=150)
 @given(problems(max_jobs=8, max_units=4, max_ops=4))
-@pytest.mark.parametrize("rule", [Method.EDD, Method.WSPT])
+@pytest.mark.parametrize("rule", [Method.EDD, Method.WSPT, Method.MWKR])
 def test_dispatch_plans_are_valid(rule: Method, problem: Problem) -> None:
     schedule = dispatch(problem, rule)
     assert schedule.method is rule
