@@ -48,9 +48,15 @@ def dispatch(
     *,
     fixed: Sequence[Assignment] = (),
     not_before: int = 0,
+    follow: Schedule | None = None,
 ) -> Schedule:
     """A valid schedule by the dispatch rule (EDD, WSPT or MWKR); ``fixed`` operations (already
-    started) stay as they are and nothing else starts before ``not_before``."""
+    started) stay as they are and nothing else starts before ``not_before``.
+
+    ``follow``: a previous plan whose order to keep where it still can (competing
+    operations go in the order of their previous starts, the rule breaks ties and ranks
+    operations the plan did not have): a feasible plan close to it, the warm start of a
+    replan after a breakdown made the previous plan itself infeasible."""
     if rule is Method.CP_SAT:
         raise ValueError("dispatch needs a dispatch rule (edd, wspt or mwkr), not cp-sat")
     validate(problem)
@@ -65,6 +71,7 @@ def dispatch(
         bisect.insort(unit.busy, (a.start, a.end))
         if a.end >= unit.end:
             unit.end, unit.product = a.end, jobs[a.job].product
+    previous = {(a.job, a.index): float(a.start) for a in follow.assignments} if follow else {}
     next_op = {name: _first_open(job, done) for name, job in jobs.items()}
     ready = {
         name: max([job.release, not_before] + [done[(name, i)].end for i in range(next_op[name])])
@@ -93,7 +100,13 @@ def dispatch(
                 )
                 if start < finish:
                     competing.append(name)
-        chosen = min(competing, key=lambda n: _priority(rule, jobs[n], next_op[n]))
+        chosen = min(
+            competing,
+            key=lambda n: (
+                previous.get((n, next_op[n]), math.inf),
+                *_priority(rule, jobs[n], next_op[n]),
+            ),
+        )
         job = jobs[chosen]
         index = next_op[chosen]
         start, end = _place(

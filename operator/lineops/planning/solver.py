@@ -13,7 +13,7 @@ from lineops.planning.dispatch import dispatch
 from lineops.planning.errors import PlanInfeasibleError
 from lineops.planning.options import STAGES, SolveOptions
 from lineops.planning.problem import Problem
-from lineops.planning.schedule import Assignment, Method, Schedule
+from lineops.planning.schedule import Assignment, Method, Schedule, weighted_tardiness
 
 # Relative shares of the time of the objective stages: the primary objective matters
 # most; later stages start from its solution and usually need little time; the
@@ -67,6 +67,17 @@ def solve(
         within = shortest.makespan
         if hint is None:
             start_from = shortest
+    if hint is not None:
+        # A previous plan may break the problem now (a breakdown): start from the better,
+        # by the first objective, of the dispatch plan and the previous plan's order
+        # repaired by dispatching (feasible, and close to it).
+        repaired = dispatch(
+            problem, options.fallback, fixed=fixed, not_before=not_before, follow=hint
+        )
+        if violations(problem, hint, kept=[(a.job, a.index) for a in fixed]):
+            start_from = min(
+                (repaired, fallback), key=lambda plan: _first_objective(problem, stages[0], plan)
+            )
     built = build(
         problem,
         fixed=fixed,
@@ -136,6 +147,10 @@ def solve(
     if problems:  # a modelling error, never the user's: say so loudly
         raise AssertionError("CP-SAT plan breaks the problem: " + "; ".join(problems[:5]))
     return schedule
+
+
+def _first_objective(problem: Problem, stage: str, plan: Schedule) -> int:
+    return plan.makespan if stage == "makespan" else weighted_tardiness(problem, plan)
 
 
 def _weight(number: int, stage: str) -> float:

@@ -48,3 +48,12 @@ def test_a_proven_optimum_is_no_worse_than_the_dispatch_rules(problem: Problem) 
             assert weighted_tardiness(problem, schedule) <= weighted_tardiness(
                 problem, dispatch(problem, rule)
             )
+
+
+@settings(deadline=None, max_examples=100)
+@given(problems(max_jobs=6, max_units=3, max_ops=3), problems(max_jobs=6, max_units=3, max_ops=3))
+def test_dispatch_following_another_plan_is_valid(problem: Problem, other: Problem) -> None:
+    """Following a plan (a replan's repaired warm start) yields a valid plan, whether the
+    plan fits the problem or not (here: the plan of another random problem)."""
+    for follow in (dispatch(problem, Method.WSPT), dispatch(other, Method.EDD)):
+        assert violations(problem, dispatch(problem, Method.EDD, follow=follow)) == []
