@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,10 +26,13 @@ from prometheus_client import CollectorRegistry
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import FeastStore
 from lineops.dataplane.db.database import Database, open_database
+from lineops.dataplane.genealogy_api import GenealogyApi
 from lineops.dataplane.ingestion.http_server import IngestionServer
 from lineops.dataplane.ingestion.service import IngestionService
 from lineops.dataplane.line_page import LinePage
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.lot_tracker import LotTracker
+from lineops.dataplane.lots_api import LotsApi
 from lineops.dataplane.mes_api import MesApi
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.openapi import LINE_PATH, openapi_document
@@ -115,6 +119,7 @@ class DataPlaneApp:
             offline=None if offline_uri is None else OfflineStore.from_uri(offline_uri),
         )
         self._specs: dict[LineRef, ProductionLineSpec] = {}
+        self._lot_trackers: dict[LineRef, LotTracker] = {}
         self.mes = MesApi(self.db, self.spec_of, registry)
         self.server = IngestionServer(self.ingestion, registry, host=host, port=port)
         app = self.server.app
@@ -134,6 +139,12 @@ class DataPlaneApp:
         app.router.add_routes(self.plans.routes(LINE_PATH))
         # OEE per planned shift: computed by the line monitor, kept here as history.
         app.router.add_routes(ShiftsApi(self.db, self.spec_of).routes(LINE_PATH))
+        # Lots, genealogy edges, materials and their stock (issue #22, the write side).
+        self.lots = LotsApi(self.db, self.spec_of, registry)
+        app.router.add_routes(self.lots.routes(LINE_PATH))
+        # Genealogy reads: traces, recall, lots by model/alert/maintenance, EPCIS export.
+        self.genealogy = GenealogyApi(self.db, self.ingestion.offline, self.spec_of)
+        app.router.add_routes(self.genealogy.routes(LINE_PATH))
         # The live line page for people at the line (HTML polling its JSON; outside /v1).
         app.router.add_routes(LinePage(self.db, self.spec_of).routes())
         app.router.add_get("/openapi.json", self._openapi)
@@ -157,11 +168,18 @@ class DataPlaneApp:
         """Readings, Feast objects and record validation for a line (blocking: Feast)."""
         views = self.ingestion.configure_line(line.name, spec, line.namespace)
         self._specs[line] = spec
+        self.lots.refresh_metrics(line)  # stock gauges from the store, before any write
+        # Lots open and close from the readings' lot field (one tracker a line: its memory of
+        # the current lot per work unit survives spec updates).
+        tracker = self._lot_trackers.setdefault(line, LotTracker(self.lots.repo, line))
+        self.ingestion.observe_lots(line.name, tracker.observe)
         return views
 
     def remove_line(self, line: LineRef) -> None:
-        """Stop serving a line; its stored data stays."""
+        """Stop serving a line; its stored data stays, its series go."""
         self._specs.pop(line, None)
+        self.mes.forget_line(line.namespace, line.name)
+        self.predictions.forget_line(line.namespace, line.name)
         if self.ingestion.namespace_of(line.name) == line.namespace:
             self.ingestion.remove_line(line.name)
 
@@ -190,16 +208,21 @@ class DataPlaneApp:
                 if merged:
                     log.info("offline store: compacted %d small files", merged)
 
-    async def stop(self) -> None:
-        """Stop accepting, let requests in flight finish, then close the stores."""
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, let requests in flight finish, then close the stores. With a
+        ``timeout`` (operator shutdown): requests in flight get a third of it, pending
+        aggregates are pushed until the deadline, and the database is closed in any case."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self._maintenance is not None:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
             self._maintenance = None
-        await self.server.stop()
-        await self.ingestion.stop()
-        await asyncio.to_thread(self.db.close)
+        await self.server.stop(None if timeout is None else timeout / 3)
+        try:
+            await self.ingestion.stop(deadline)
+        finally:
+            await asyncio.to_thread(self.db.close)
 
     def release(
         self, line: LineRef, kind: str | None = None, reason: str | None = None

@@ -14,9 +14,11 @@ from typing import Any, Final
 from lineops import __version__
 from lineops.api.quantities import DURATION_PATTERN
 from lineops.dataplane.features import SERVICES
+from lineops.dataplane.genealogy_openapi import genealogy_paths
 from lineops.dataplane.ingestion.payload import MAX_EPOCH_S, MAX_TEXT, MIN_EPOCH_S
 from lineops.dataplane.ingestion.reasons import VOCABULARY
 from lineops.dataplane.line_page.spec import line_page_paths
+from lineops.dataplane.lots_openapi import lots_paths, lots_schemas
 from lineops.dataplane.plan_records import METHODS as PLAN_METHODS
 from lineops.dataplane.records import KINDS, MAX_BIGINT, MAX_INT, MAX_NAME
 from lineops.dataplane.shift_records import MAX_SECONDS as MAX_SHIFT_SECONDS
@@ -614,6 +616,12 @@ def openapi_document() -> dict[str, Any]:
         }
     }
     paths.update(line_page_paths())
+    # Lot and material writes (issue #22); merged per path like the genealogy reads.
+    for path, operations in lots_paths().items():
+        paths.setdefault(path, {}).update(operations)
+    # Genealogy reads; merged per path (GET /lots sits next to the write side's POST /lots).
+    for path, operations in genealogy_paths().items():
+        paths.setdefault(path, {}).update(operations)
     paths["/healthz"] = {
         "get": {
             "summary": "liveness",
@@ -636,7 +644,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **lots_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -26,7 +26,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import FeastStore
 from lineops.dataplane.errors import IngestionDisabled, LineConflict, PayloadError, UnknownLine
 from lineops.dataplane.features import apply_line_features
-from lineops.dataplane.ingestion.line_ingestor import BatchResult, LineIngestor
+from lineops.dataplane.ingestion.line_ingestor import BatchResult, LineIngestor, LotObserver
 from lineops.dataplane.ingestion.metrics import IngestionMetrics
 from lineops.dataplane.ingestion.mqtt_bridge import MqttBridge
 from lineops.dataplane.ingestion.mqtt_client import (
@@ -171,6 +171,11 @@ class IngestionService:
         subscriber.start()
         entry.mqtt = subscriber
 
+    def observe_lots(self, line: str, observer: LotObserver | None) -> None:
+        """Tell ``observer`` (in the batch's thread, after the stores have it) about a line's
+        accepted readings that carry a lot."""
+        self._entry(line).ingestor.lot_observer = observer
+
     def mqtt_subscriber(self, line: str) -> MqttSubscriber | None:
         return self._entry(line).mqtt
 
@@ -293,22 +298,36 @@ class IngestionService:
                 log.exception("feature materialisation failed")
             await asyncio.sleep(tick_s)
 
-    async def stop(self) -> None:
-        """Stop materialisation and MQTT, push what is pending, close the stores."""
+    async def stop(self, deadline: float | None = None) -> None:
+        """Stop materialisation and MQTT, push what is pending, close the stores.
+        ``deadline`` (``time.monotonic()``; operator shutdown) bounds the pushing."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await asyncio.to_thread(self.close)
+        await asyncio.to_thread(self.close, deadline)
 
-    def close(self) -> None:
+    def close(self, deadline: float | None = None) -> None:
+        """MQTT bridges stopped and the quarantine closed always; each line's pending window
+        aggregates pushed until ``deadline`` (the rest are logged by name: their readings are
+        stored raw, only the latest window's aggregates are not pushed)."""
+        skipped: list[str] = []
         for line in list(self._lines):
             entry = self._lines[line]
             if entry.mqtt is not None:
                 entry.mqtt.stop()
                 entry.mqtt = None
                 entry.mqtt_key = None
+            if deadline is not None and time.monotonic() >= deadline:
+                skipped.append(line)
+                continue
             with contextlib.suppress(Exception):
                 self.materialize(line)
+        if skipped:
+            log.warning(
+                "shutdown deadline: pending aggregates of %d line(s) not pushed: %s",
+                len(skipped),
+                ", ".join(skipped),
+            )
         self.quarantine.close()
