@@ -1,7 +1,7 @@
 """The quality inspector under load against a bare BentoML endpoint, in the same run.
 
     .venv/bin/python benchmarks/serving.py [--seconds 10] [--connections 16] [--repeat 2]
-        [--batch-rows 10000] [--out FILE] [--workdir DIR] [--bentos DIR]
+        [--batch-rows 10000] [--out FILE] [--workdir DIR] [--bentos DIR] [--bare-gc]
 
 Issue 20's benchmark. Started here, each its own process on loopback:
 
@@ -10,7 +10,8 @@ Issue 20's benchmark. Started here, each its own process on loopback:
   pushed online, as in production; it takes the inspector's prediction log;
 * **bare**: a minimal BentoML 1.4 service (no model, no features, no logging), the same
   worker count as the inspector (one), whose ``predict`` takes the same body and answers a
-  small JSON object; written to the work directory and started with ``bentoml serve``;
+  small JSON object; written to the work directory and started with ``bentoml serve``
+  (``--bare-gc``: with the inspector's garbage-collector tuning, ``gc.freeze`` at start);
 * **inspector**: ``bentoml serve quality_inspector.service:QualityInspector`` with a real
   champion (a fault classifier trained here in seconds, as tests/integration/serving does:
   20 extremely randomised trees + the torch MLP, a window of 2 rows) registered in a private
@@ -62,6 +63,8 @@ WARMUP_S: Final = 1.0
 BARE_SERVICE: Final = '''\
 """A bare BentoML endpoint: the same body as the quality inspector's predict, no work."""
 
+import gc
+import os
 from typing import Annotated
 
 import bentoml
@@ -70,6 +73,12 @@ from pydantic import Field
 
 @bentoml.service(name="bare", workers=1, traffic={"timeout": 60})
 class Bare:
+    def __init__(self) -> None:
+        if os.environ.get("BENCH_BARE_GC_FREEZE"):  # the inspector's GC tuning (--bare-gc)
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, *gc.get_threshold()[1:])
+
     @bentoml.api
     async def predict(
         self,
@@ -462,7 +471,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     ]
     rows = [[1000.0 + i % 7, 1050.0 + i % 5, 3.0] for i in range(args.batch_rows)]
     batch_body = json.dumps({"columns": FEATURES, "rows": rows})
-    results: dict[str, Any] = {"model_tag": tag, "repetitions": []}
+    results: dict[str, Any] = {"model_tag": tag, "bare_gc": args.bare_gc, "repetitions": []}
     with ExitStack() as stack:
         plane = stack.enter_context(dataplane(workdir / "plant", workdir / "dataplane.log"))
         inspector_env = {
@@ -475,7 +484,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "LINEOPS_SERVING_MAX_BATCH_ROWS": str(max(args.batch_rows, 100_000)),
         }
         bare_url, bare_port = stack.enter_context(
-            bentoml_serve("bare_service:Bare", bare_dir, env, workdir / "bare.log")
+            bentoml_serve(
+                "bare_service:Bare",
+                bare_dir,
+                {**env, **({"BENCH_BARE_GC_FREEZE": "1"} if args.bare_gc else {})},
+                workdir / "bare.log",
+            )
         )
         real_url, real_port = stack.enter_context(
             bentoml_serve(
@@ -599,6 +613,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-rows", type=int, default=10_000, help="rows per predict_batch")
     parser.add_argument("--out", type=Path, help="write the JSON results here too")
     parser.add_argument("--workdir", type=Path, help="default: a temporary directory")
+    parser.add_argument(
+        "--bare-gc",
+        action="store_true",
+        help="bare tunes its garbage collector as the inspector does (gc.freeze at start)",
+    )
     parser.add_argument(
         "--bentos",
         type=Path,
