@@ -52,12 +52,20 @@ def test_demo_runs_a_whole_line(tmp_path: Path) -> None:
     # The week's plan for the press line: stored, in the line's status, drawn as a Gantt chart.
     assert re.search(r"status\.plan: 8 orders, \d+ late; next maintenance press-01", text)
     assert (out / "plan" / "plan-gantt.png").stat().st_size > 10_000
-    # The operator serves the champion: the batch is answered by it, stale features refused.
-    served = re.search(
-        r"predict_batch of 110 TE rows \(fault 6 from the 11th\): te-line-faults:\S+: (.*)", text
-    )
-    assert served is not None and "'6'" in served.group(1), text[-3000:]
-    assert "predict for te-process: 409" in text and "stale" in text
+    # The operator serves the champion: replayed lots judged through predict_batch, a live
+    # lot through `lineops predict` (endpoint from the model's status).
+    served = re.search(r"lot te-lot-0002: 55 TE rows \(fault 6 from row 160\) judged (.*)", text)
+    assert served is not None and "6: " in served.group(1), text[-3000:]
+    assert "plant-a/te-line te-process lot te-lot-0011: " in text, text[-3000:]
+    # Lots (#22): the replay's readings opened and closed the lots; a backward trace reaches
+    # the supplier lots, the lot names the model tag that judged it, a recall finds it.
+    made = re.search(r"te-line's readings opened and closed (\d+) production lots", text)
+    assert made is not None and int(made.group(1)) >= 10, text[-3000:]
+    trace = text[text.index("lineops lots trace --backward te-lot-0002") :]
+    assert "mat-A-117" in trace and "mat-C-88" in trace, trace[:3000]
+    assert re.search(r"te-lot-0002 was judged by te-line-faults:\S+: 55 predictions", text)
+    recall = text[text.index("lineops lots recall --supplier-lot ACM-2026-117") :]
+    assert "te-lot-0002" in recall, recall[:3000]
     # The report is on disk, and the operator left no traceback in its log.
     assert (out / "report" / "ring_diameter-control-chart.png").stat().st_size > 10_000
     assert "Traceback" not in (out / "operator.log").read_text()

@@ -154,6 +154,9 @@ def _run(args: argparse.Namespace) -> int:
         from lineops.cli.demo_serving import served
 
         served(custom, ns, data_url, cp.kubeconfig)
+        from lineops.cli.demo_lots import lots
+
+        lots(ns, data_url)
 
         step(f"kubectl get pl,qm -n {ns}")
         base = f"/apis/lineops.io/v1alpha1/namespaces/{ns}"
@@ -424,7 +427,7 @@ def _te_history(custom: Any, ns: str, data_url: str) -> None:
 
 def _replay_te(custom: Any, ns: str, data_url: str, data_dir: Path) -> None:
     from lineops.backends.feast_store import FeastStore
-    from lineops.services.replay import load_te, replay, te_history
+    from lineops.services.replay import LotNames, load_te, replay, te_history
 
     frame = load_te(fault=1, split="test")
     step(
@@ -439,6 +442,7 @@ def _replay_te(custom: Any, ns: str, data_url: str, data_dir: Path) -> None:
         url=f"{data_url}/v1/namespaces/{ns}/lines/te-line/readings",
         work_unit="te-process",
         speed=0,
+        lots=LotNames("te-lot-", rows=96),  # 10 production lots; the data plane opens them
     )
     print(f"   {stats}")
     feast = FeastStore.local(data_dir)

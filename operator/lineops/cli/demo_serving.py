@@ -10,7 +10,7 @@ from typing import Any
 
 from lineops.cli.demo_cmd import FAULTS_MODEL, _condition, _obj, _poll, _post, step
 
-LIVE_LOT = "te-lot-0003"
+LIVE_LOT = "te-lot-0011"  # the replay made te-lot-0001..0010
 
 
 def served(custom: Any, ns: str, data_url: str, kubeconfig: str) -> None:
@@ -38,7 +38,7 @@ def served(custom: Any, ns: str, data_url: str, kubeconfig: str) -> None:
         labels = [str(r.label) for r, of in zip(batch.results, lots, strict=True) if of == lot]
         counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))
         shown = ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
-        print(f"   replayed lot {lot} (55 TE rows, fault 6 from row 160) judged {shown}")
+        print(f"   lot {lot}: 55 TE rows (fault 6 from row 160) judged {shown}")
     print(f"   by {batch.model_tag}; each row logged with its lot in the prediction log")
 
     # A live lot: the newest TE row again, timed now, so the online features are fresh.
