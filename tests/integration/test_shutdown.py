@@ -19,7 +19,8 @@ from kubernetes import client
 from tests.support import resources as res
 from tests.support.kube import wait_for
 from tests.support.operator import OperatorIdentity
-from tests.support.operator_process import operator_process, session_members, small_line
+from tests.support.operator_process import operator_process, small_line
+from tests.support.processes import session_members
 
 pytestmark = pytest.mark.integration
 

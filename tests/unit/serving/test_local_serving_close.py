@@ -6,13 +6,14 @@ The real ``bentoml serve`` is exercised by tests/integration/test_serving_rollou
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
 
 from lineops.backends.serving.local import LocalServingBackend, LocalServingConfig
 from lineops.backends.serving.protocol import ServeRequest
+
+from tests.support.processes import group_members
 
 STUBBORN = """#!{python}
 import http.server, os, signal, subprocess, sys
@@ -51,19 +52,6 @@ def _backend(tmp_path: Path) -> LocalServingBackend:
     return LocalServingBackend(config)
 
 
-def _group_members(pgid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[-1].split()
-            except OSError:
-                continue
-            if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-                found.append(int(entry))
-    return found
-
-
 async def _serving(backend: LocalServingBackend, models: list[str]) -> list[int]:
     for model in models:
         await backend.ensure(ServeRequest("ns", model, f"{model}:v1"))
@@ -74,8 +62,8 @@ async def _serving(backend: LocalServingBackend, models: list[str]) -> list[int]
     groups = [p.popen.pid for p in backend._live]
     # Each group holds the server and its worker.
     deadline = time.monotonic() + 10
-    while not all(len(_group_members(g)) == 2 for g in groups):
-        assert time.monotonic() < deadline, [_group_members(g) for g in groups]
+    while not all(len(group_members(g)) == 2 for g in groups):
+        assert time.monotonic() < deadline, [group_members(g) for g in groups]
         await asyncio.sleep(0.05)
     return groups
 
@@ -90,7 +78,7 @@ def test_close_kills_what_ignores_sigterm_within_the_shutdown_grace(tmp_path: Pa
 
     took, groups = asyncio.run(scenario())
     assert took < 0.5 + 5.0, took  # close_grace, then SIGKILL (not the 30 s term_grace)
-    assert [g for g in groups if _group_members(g)] == []
+    assert [g for g in groups if group_members(g)] == []
 
 
 def test_close_cancelled_by_the_shutdown_deadline_still_leaves_no_process(
@@ -110,4 +98,4 @@ def test_close_cancelled_by_the_shutdown_deadline_still_leaves_no_process(
         return groups
 
     groups = asyncio.run(scenario())
-    assert [g for g in groups if _group_members(g)] == []
+    assert [g for g in groups if group_members(g)] == []
