@@ -43,6 +43,8 @@ class OperatorMetrics:
             ["kind", "namespace", "name", "type", "reason"],
             registry=self.registry,
         )
+        # (kind, namespace, name) -> the label sets of its condition series, for forget().
+        self._condition_series: dict[tuple[str, str, str], set[tuple[str, ...]]] = {}
         self.training_requests_total = Counter(
             "lineops_training_requests_total",
             "Training requests created (one per QualityModel spec hash).",
@@ -71,17 +73,17 @@ class OperatorMetrics:
         self, kind: str, namespace: str, name: str, conditions: list[dict[str, str]]
     ) -> None:
         self.forget(kind, namespace, name)
+        written = self._condition_series.setdefault((kind, namespace, name), set())
         for cond in conditions:
-            self.condition.labels(kind, namespace, name, cond["type"], cond.get("reason", "")).set(
-                CONDITION_VALUES.get(cond["status"], -1.0)
-            )
+            labels = (kind, namespace, name, cond["type"], cond.get("reason", ""))
+            self.condition.labels(*labels).set(CONDITION_VALUES.get(cond["status"], -1.0))
+            written.add(labels)
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
-        """Drop a resource's series (on deletion, or before re-setting its conditions)."""
-        stale = [
-            labels
-            for labels in list(self.condition._metrics)  # prometheus_client has no public lookup
-            if labels[:3] == (kind, namespace, name)
-        ]
-        for labels in stale:
+        """Drop a resource's series (on deletion, or before re-setting its conditions).
+
+        Its series are looked up in this object's own index: scanning every series of every
+        resource (prometheus_client has no lookup by label prefix) made each status write
+        O(resources), 12 % of the operator's time at 1,000 lines (issue 24)."""
+        for labels in self._condition_series.pop((kind, namespace, name), ()):
             self.condition.remove(*labels)

@@ -31,3 +31,30 @@ def test_a_temporary_error_counts_as_requeue_and_anything_else_as_error() -> Non
         pass
     after = {r: _count(metrics, r) - before[r] for r in before}
     assert after == {"requeue": 1.0, "error": 1.0, "success": 1.0}
+
+
+def _condition_series(metrics: OperatorMetrics) -> set[tuple[str, ...]]:
+    return {
+        tuple(s.labels[k] for k in ("kind", "namespace", "name", "type", "reason"))
+        for family in metrics.registry.collect()
+        if family.name == "lineops_resource_condition"
+        for s in family.samples
+    }
+
+
+def test_conditions_are_replaced_and_forgotten_per_resource() -> None:
+    metrics = OperatorMetrics()
+    ready = {"type": "Ready", "status": "False", "reason": "Pending"}
+    metrics.set_conditions("ProductionLine", "ns", "a", [ready])
+    metrics.set_conditions("ProductionLine", "ns", "b", [ready])
+    # A's Ready moves on: its old series goes, B's stays.
+    metrics.set_conditions(
+        "ProductionLine", "ns", "a", [{"type": "Ready", "status": "True", "reason": "Reconciled"}]
+    )
+    assert _condition_series(metrics) == {
+        ("ProductionLine", "ns", "a", "Ready", "Reconciled"),
+        ("ProductionLine", "ns", "b", "Ready", "Pending"),
+    }
+    metrics.forget("ProductionLine", "ns", "a")
+    metrics.forget("ProductionLine", "ns", "a")  # twice: nothing left to drop, no error
+    assert _condition_series(metrics) == {("ProductionLine", "ns", "b", "Ready", "Pending")}
