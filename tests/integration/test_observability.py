@@ -6,9 +6,9 @@ violation raises to a webhook receiver in this test.
 Loopback only; intervals of one second so that scrapes, rule evaluations and notifications
 happen within seconds; every wait polls with a deadline.
 
-Serving metrics (bentos/quality_inspector) are not scraped here yet: the chart has no
-ServiceMonitor for serving. When it has one, its Service joins ``services`` below with the
-address of a `bentoml serve` process, and ``scrape_configs`` picks it up unchanged.
+Serving metrics (bentos/quality_inspector) are scraped by a real Prometheus through the
+chart's serving ServiceMonitor in tests/integration/serving/test_quality_inspector.py (a real
+`bentoml serve` process plays the Service the cluster serving backend builds).
 """
 
 from __future__ import annotations

@@ -243,3 +243,52 @@ def test_the_typed_client_reads_answers_and_refusals(inspector: Served) -> None:
     with pytest.raises(InspectorError) as unreachable:
         InspectorClient(f"http://127.0.0.1:{free_port()}", timeout=5).predict("press-01")
     assert unreachable.value.status is None and "cannot reach" in unreachable.value.message
+
+
+def test_a_real_prometheus_scrapes_it_through_the_charts_serving_monitor(
+    inspector: Served, model_store: tuple[Path, str]
+) -> None:
+    """The chart's serving ServiceMonitor, turned into a scrape configuration for a real
+    Prometheus, selects the Service the cluster serving backend builds for the model; that
+    Service's port is played by this real `bentoml serve` process: the serving series arrive
+    in Prometheus with the model's labels (#21 item 5)."""
+    from lineops.backends.serving.manifests import service
+
+    from tests.support.chart import MONITORING, of_kind, render
+    from tests.support.prometheus import query, running_prometheus
+    from tests.support.scrape_config import scrape_configs
+
+    _, tag = model_store
+    owner = {
+        "apiVersion": "lineops.io/v1alpha1",
+        "kind": "QualityModel",
+        "metadata": {"name": "press-fault", "namespace": LINE.namespace, "uid": "u-1"},
+    }
+    served = service(owner)
+    monitors = [
+        m
+        for m in of_kind(render(MONITORING), "ServiceMonitor")
+        if m["metadata"]["name"].endswith("-serving")
+    ]
+    assert len(monitors) == 1
+    port = inspector.url.rsplit("//", 1)[1]
+    key = (LINE.namespace, served["metadata"]["name"], "http")
+    config = {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": scrape_configs(monitors, [served], {key: port}, interval="1s"),
+    }
+    assert inspector.post("predict_batch", {"columns": FEATURES, "rows": [[1.0] * 3] * 2}).ok
+    with running_prometheus(config, {}) as prometheus:
+        job = served["metadata"]["name"]
+        wait_for(lambda: query(prometheus, f'up{{job="{job}"}} == 1'), 60, f"{job} scraped")
+        found = wait_for(
+            lambda: query(
+                prometheus,
+                f'lineops_serving_latency_seconds_count{{job="{job}",endpoint="predict_batch"}}',
+            ),
+            60,
+            "the serving latency histogram in Prometheus",
+        )
+    labels = found[0]["metric"]
+    assert (labels["model"], labels["model_tag"], labels["line"]) == ("press-fault", tag, LINE.name)
+    assert float(found[0]["value"][1]) >= 1
