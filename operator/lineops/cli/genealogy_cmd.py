@@ -36,7 +36,14 @@ def register(actions: Any) -> None:
     way = trace.add_mutually_exclusive_group(required=True)
     way.add_argument("--backward", action="store_true", help="inputs, recursively")
     way.add_argument("--forward", action="store_true", help="outputs, recursively")
-    trace.add_argument("lot", metavar="LOT")
+    way.add_argument(
+        "--between-repairs",
+        nargs="+",
+        metavar="MAINTENANCE",
+        help="M1 [M2]: the lots made on M1's work unit after maintenance record M1 and before "
+        "M2 (or until now); no LOT",
+    )
+    trace.add_argument("lot", metavar="LOT", nargs="?")
     trace.add_argument("--depth", type=_positive, default=None, help="levels (default: all)")
     trace.add_argument(
         "--maintenance",
@@ -262,6 +269,10 @@ def render_tree(trace: dict[str, Any]) -> list[str]:
 
 
 def run_trace(args: argparse.Namespace) -> int:
+    if args.between_repairs is not None:
+        return run_between_repairs(args)
+    if args.lot is None:
+        raise CliError("trace: give the LOT to trace (or --between-repairs M1 [M2])")
     direction = "backward" if args.backward else "forward"
     trace = fetch_trace(args, args.lot, direction)
     if args.json:
@@ -270,6 +281,54 @@ def run_trace(args: argparse.Namespace) -> int:
     depth = "all levels" if trace["depth"] is None else f"depth {trace['depth']}"
     print(f"{direction} trace of {args.lot} ({depth}):")
     print("\n".join(render_tree(trace)))
+    return 0
+
+
+def fetch_between_repairs(args: argparse.Namespace) -> dict[str, Any]:
+    first, *rest = args.between_repairs
+    second = rest[0] if rest else None
+    if len(rest) > 1 or args.lot is not None:
+        raise CliError("--between-repairs: give one or two maintenance records and no LOT")
+    if args.url is not None:
+        query = {"afterMaintenance": first, "beforeMaintenance": second}
+        answer: dict[str, Any] = _http(args, "lots", query)
+        return answer
+
+    def read(engine: Any, line: Any) -> dict[str, Any]:
+        from lineops.dataplane.genealogy_api import lot_json, maintenance_json
+        from lineops.dataplane.repositories.lot_links import LotLinksRepository
+
+        try:
+            after, until, found = LotLinksRepository(engine).between_maintenance(
+                line, first, second
+            )
+        except (KeyError, ValueError) as exc:
+            raise CliError(f"--between-repairs: {exc}") from None
+        return {
+            "workUnit": after.work_unit,
+            "after": maintenance_json(after),
+            "before": None if until is None else maintenance_json(until),
+            "lots": [lot_json(i) for i in found],
+        }
+
+    answer = _direct(args, read)
+    return answer
+
+
+def run_between_repairs(args: argparse.Namespace) -> int:
+    """What was produced on a work unit between two repairs."""
+    found = fetch_between_repairs(args)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    after, before = found["after"], found["before"]
+    until = "now" if before is None else f"{before['maintenance']} ({before['start']})"
+    print(
+        f"made on {found['workUnit']} after {after['kind']} maintenance {after['maintenance']} "
+        f"({after['reason']}, {after['start']}) until {until}: {len(found['lots'])} lot(s)"
+    )
+    for lot in found["lots"]:
+        print(f"  {_describe({lot['lot']: lot}, lot['lot'])}")
     return 0
 
 

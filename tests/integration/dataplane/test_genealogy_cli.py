@@ -140,3 +140,31 @@ def test_errors_name_what_is_wrong(
             ["trace", "--backward", "P4", "--depth", "0", "--db", db_url, "--line", LINE_ARG],
             capsys,
         )
+
+
+def test_trace_between_repairs_lists_what_a_work_unit_made(
+    served: tuple[ServedApp, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lots trace --between-repairs M1 [M2]`: what was produced on M1's work unit between two
+    maintenance records (the next one when M2 is not given), over HTTP and from the database."""
+    app, db_url = served
+    for where in (["--url", app.url], ["--db", db_url]):
+        code, out, _ = lots(
+            ["trace", "--between-repairs", "mnt-1", *where, "--line", LINE_ARG], capsys
+        )
+        assert code == 0, out
+        first, *rows = out.splitlines()
+        assert first.startswith("made on press-01 after unplanned maintenance mnt-1 ")
+        assert "until mnt-2" in first and first.endswith(": 1 lot(s)")
+        assert [r.split()[0] for r in rows] == ["P1"]
+        code, out, _ = lots(
+            ["trace", "--between-repairs", "pm-0", "mnt-2", "--json", *where, "--line", LINE_ARG],
+            capsys,
+        )
+        assert code == 0 and [lot["lot"] for lot in json.loads(out)["lots"]] == ["P1"]
+        code, out, _ = lots(
+            ["trace", "--between-repairs", "mnt-2", "mnt-1", *where, "--line", LINE_ARG], capsys
+        )
+        assert code == 2 and "started before" in out, out
+    code, out, _ = lots(["trace", "--backward", "--url", app.url, "--line", LINE_ARG], capsys)
+    assert code == 2 and "give the LOT to trace" in out
