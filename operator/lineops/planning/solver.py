@@ -21,7 +21,7 @@ from lineops.planning.schedule import Assignment, Method, Schedule, weighted_tar
 # stages before it).
 FIRST_STAGE_WEIGHT = 1.5
 MOVED_STAGE_WEIGHT = 0.5
-# The rules tried for a makespan-first objective's starting plan (milliseconds each).
+# The dispatch rules tried for the starting plan (the best by the first objective wins).
 DISPATCH_RULES = (Method.EDD, Method.WSPT, Method.MWKR)
 
 
@@ -47,26 +47,28 @@ def solve(
 
     options = options or SolveOptions()
     began = time.perf_counter()
-    # Validates the problem as well; its plan is the fallback and the default warm start.
+    # Validates the problem as well; its plan is the fallback.
     fallback = dispatch(problem, options.fallback, fixed=fixed, not_before=not_before)
     stages = STAGES[options.objective] + (("moved",) if keep else ())
-    start_from = hint or fallback
-    within = None
-    if stages[0] == "makespan" and not fixed:
-        # The shortest of the dispatch plans bounds the optimum: its makespan becomes the
-        # horizon, and it the warm start unless a previous plan is given. (Not when
-        # replanning: the model asks a changeover against every kept operation, which a
-        # dispatch plan need not meet. A previous plan is no bound either: a breakdown may
-        # have made it infeasible.)
-        plans = [fallback] + [
-            dispatch(problem, rule, not_before=not_before)
+    # The best of the dispatch plans by the first objective (milliseconds each) is the
+    # warm start unless a previous plan is given.
+    best_rule = min(
+        [fallback]
+        + [
+            dispatch(problem, rule, fixed=fixed, not_before=not_before)
             for rule in DISPATCH_RULES
             if rule is not options.fallback
-        ]
-        shortest = min(plans, key=lambda plan: plan.makespan)
-        within = shortest.makespan
-        if hint is None:
-            start_from = shortest
+        ],
+        key=lambda plan: _first_objective(problem, stages[0], plan),
+    )
+    start_from = hint or best_rule
+    within = None
+    if stages[0] == "makespan" and not fixed:
+        # The shortest dispatch plan bounds the optimum: its makespan becomes the horizon.
+        # (Not when replanning: the model asks a changeover against every kept operation
+        # that started after not_before, which a dispatch plan need not meet. A previous
+        # plan is no bound either: a breakdown may have made it infeasible.)
+        within = best_rule.makespan
     if hint is not None:
         # A previous plan may break the problem now (a breakdown): start from the better,
         # by the first objective, of the dispatch plan and the previous plan's order
@@ -76,7 +78,7 @@ def solve(
         )
         if violations(problem, hint, kept=[(a.job, a.index) for a in fixed]):
             start_from = min(
-                (repaired, fallback), key=lambda plan: _first_objective(problem, stages[0], plan)
+                (repaired, best_rule), key=lambda plan: _first_objective(problem, stages[0], plan)
             )
     built = build(
         problem,
