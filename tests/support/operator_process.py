@@ -4,13 +4,21 @@ everything it starts (unless it starts a session of its own) shares its process 
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support.kube import wait_for
+from tests.support.operator import OperatorIdentity, _healthy, free_port
+from tests.support.processes import session_members
 
 # A small line (one work unit, two sensors, one characteristic): what issue 24 scaled.
 SMALL_LINE_SPEC: dict[str, Any] = {
@@ -76,3 +84,55 @@ class OperatorProcess:
         self.popen.send_signal(sig)
         self.popen.wait(timeout=timeout)
         return time.monotonic() - started
+
+
+@contextmanager
+def operator_process(
+    identity: OperatorIdentity, namespace: str, tmp_path: Path, **env: str
+) -> Iterator[OperatorProcess]:
+    """`lineops operator run` (embedded profile, training off unless ``env`` says otherwise)
+    watching ``namespace``; killed (with its session) if the test leaves it running."""
+    metrics, data = free_port(), free_port()
+    data_dir = tmp_path / "data"
+    full_env = dict(
+        os.environ,
+        KUBECONFIG=identity.kubeconfig,
+        LINEOPS_PROFILE="embedded",
+        LINEOPS_TRAINING="off",
+        **env,
+    )
+    command = [sys.executable, "-m", "lineops.cli.main", "operator", "run"]
+    command += ["--namespace", namespace, "--metrics-port", str(metrics)]
+    command += ["--ingest-port", str(data), "--data-dir", str(data_dir)]
+    log_path = tmp_path / "operator.log"
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            start_new_session=True,
+        )
+    running = OperatorProcess(
+        popen,
+        log_path,
+        data_dir,
+        f"http://127.0.0.1:{metrics}/metrics",
+        f"http://127.0.0.1:{data}",
+    )
+    try:
+        wait_for(
+            lambda: popen.poll() is not None or _healthy(f"http://127.0.0.1:{metrics}/healthz"),
+            timeout=90,
+            interval=0.2,
+            what="the operator's /healthz",
+        )
+        assert popen.poll() is None, running.log()[-3000:]
+        yield running
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait(timeout=30)
+        for pid in session_members(popen.pid):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
