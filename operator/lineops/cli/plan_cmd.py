@@ -282,9 +282,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     plan.add_argument(
         "--fallback",
-        choices=[Method.EDD.value, Method.WSPT.value],
+        choices=[Method.EDD.value, Method.WSPT.value, Method.MWKR.value],
         default=Method.EDD.value,
-        help="dispatch rule when CP-SAT finds no plan in time (default edd)",
+        help="dispatch rule when CP-SAT finds no plan in time: earliest due date, weighted "
+        "shortest processing time or most work remaining (default edd)",
     )
     _solver_arguments(plan, 30.0)
     plan.set_defaults(func=run_plan)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from lineops.cli.main import main
+from lineops.planning import SolveOptions, solver
 
 ROOT = Path(__file__).resolve().parents[3]
 LINE = ROOT / "examples" / "productionline.yaml"
@@ -82,3 +84,33 @@ def test_a_bad_order_book_names_the_order(
 def test_plan_needs_both_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--orders", str(ORDERS)]) == 2
     assert "give --orders FILE and --line-file FILE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rule", ["edd", "wspt", "mwkr"])
+def test_plan_fallback_rule_is_used_when_cp_sat_finds_nothing(
+    rule: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The real solver with no time at all: it stops before any solution, so the plan is
+    # the --fallback rule's.
+    make = solver._solver
+
+    def no_time(options: SolveOptions, seconds: float) -> Any:
+        cp = make(options, seconds)
+        cp.parameters.max_time_in_seconds = 0.0
+        return cp
+
+    monkeypatch.setattr(solver, "_solver", no_time)
+    args = ["plan", "--orders", str(ORDERS), "--line-file", str(LINE), "--json"]
+    assert main([*args, *FAST, "--fallback", rule]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["method"] == rule
+    assert report["status"] == "fallback: CP-SAT found no schedule in 5 s"
+    book = yaml.safe_load(ORDERS.read_text())
+    assert len(report["schedule"]) == 4 * len(book["orders"])
+
+
+def test_plan_rejects_an_unknown_fallback_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["plan", "--orders", str(ORDERS), "--line-file", str(LINE), "--fallback", "fifo"]
+    with pytest.raises(SystemExit):
+        main(args)
+    assert "invalid choice: 'fifo'" in capsys.readouterr().err

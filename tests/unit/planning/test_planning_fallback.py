@@ -30,7 +30,7 @@ def _shop(seed: int) -> Problem:
     return Problem(tuple(jobs), tuple(machines))
 
 
-@pytest.mark.parametrize("rule", [Method.EDD, Method.WSPT])
+@pytest.mark.parametrize("rule", [Method.EDD, Method.WSPT, Method.MWKR])
 def test_no_solution_in_time_returns_the_dispatch_plan(
     rule: Method, monkeypatch: pytest.MonkeyPatch
 ) -> None:
