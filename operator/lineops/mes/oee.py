@@ -55,8 +55,39 @@ class CountRecord:
     ideal_cycle_time: float | None = None  # seconds per part; overrides the default
 
 
+class OeeRatios:
+    """The ISO 22400-2 ratios of a time-model result (``Oee``, ``ShiftOee``); a ratio is None
+    when its denominator is zero. A subclass names its planned time in ``planned_time``."""
+
+    run_time: float
+    ideal_production_time: float
+    total_count: int
+    good_count: int
+
+    @property
+    def planned_time(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def availability(self) -> float | None:
+        return _ratio(self.run_time, self.planned_time)
+
+    @property
+    def performance(self) -> float | None:
+        return _ratio(self.ideal_production_time, self.run_time)
+
+    @property
+    def quality(self) -> float | None:
+        return _ratio(float(self.good_count), float(self.total_count))
+
+    @property
+    def oee(self) -> float | None:
+        a, p, q = self.availability, self.performance, self.quality
+        return None if a is None or p is None or q is None else a * p * q
+
+
 @dataclass(frozen=True)
-class Oee:
+class Oee(OeeRatios):
     """Times in seconds; a ratio is None when its denominator is zero."""
 
     planned_production_time: float
@@ -72,21 +103,8 @@ class Oee:
     downtime_by_reason: dict[str, float] = field(default_factory=dict)
 
     @property
-    def availability(self) -> float | None:
-        return _ratio(self.run_time, self.planned_production_time)
-
-    @property
-    def performance(self) -> float | None:
-        return _ratio(self.ideal_production_time, self.run_time)
-
-    @property
-    def quality(self) -> float | None:
-        return _ratio(float(self.good_count), float(self.total_count))
-
-    @property
-    def oee(self) -> float | None:
-        a, p, q = self.availability, self.performance, self.quality
-        return None if a is None or p is None or q is None else a * p * q
+    def planned_time(self) -> float:
+        return self.planned_production_time
 
     @property
     def mtbf(self) -> float | None:

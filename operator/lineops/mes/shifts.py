@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from lineops.mes.errors import MesInputError
-from lineops.mes.oee import CountRecord, MachineState, StateEvent
+from lineops.mes.oee import CountRecord, MachineState, OeeRatios, StateEvent
 
 if TYPE_CHECKING:
     from lineops.api.productionline import Schedule
@@ -67,7 +67,7 @@ class Maintenance:
 
 
 @dataclass(frozen=True)
-class ShiftOee:
+class ShiftOee(OeeRatios):
     """Times in seconds; a ratio is None when its denominator is zero."""
 
     shift: ShiftOccurrence
@@ -80,25 +80,8 @@ class ShiftOee:
     good_count: int
 
     @property
-    def availability(self) -> float | None:
-        return _ratio(self.run_time, self.planned_busy_time)
-
-    @property
-    def performance(self) -> float | None:
-        return _ratio(self.ideal_production_time, self.run_time)
-
-    @property
-    def quality(self) -> float | None:
-        return _ratio(float(self.good_count), float(self.total_count))
-
-    @property
-    def oee(self) -> float | None:
-        a, p, q = self.availability, self.performance, self.quality
-        return None if a is None or p is None or q is None else a * p * q
-
-
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den > 0 else None
+    def planned_time(self) -> float:
+        return self.planned_busy_time
 
 
 def _clock(text: str) -> time:
