@@ -338,16 +338,32 @@ class LotRepository:
 
         return self._write(attempt)
 
-    def add_work_order(self, line: LineRef, order: WorkOrder) -> Written:
-        digest = payload_hash(order)
+    def _add_record(
+        self,
+        line: LineRef,
+        table: Table,
+        column: str,
+        record: WorkOrder | QualityResult | Maintenance,
+        check: Callable[[Connection], None] | None = None,
+    ) -> Written:
+        """Store a record kept as given under its id (``column``, the record's field of the
+        same name): answered unchanged when already stored with this payload; ``check``
+        refuses it before the insert."""
+        digest = payload_hash(record)
+        key = str(getattr(record, column))
 
         def attempt(conn: Connection) -> Written:
-            if not self._prior(conn, work_orders, "work_order", line, order.work_order, digest):
-                self._insert(conn, work_orders, line, {**asdict(order), "payload_hash": digest})
-                return Written(True, order)
-            return Written(False, order)
+            if self._prior(conn, table, column, line, key, digest):
+                return Written(False, record)
+            if check is not None:
+                check(conn)
+            self._insert(conn, table, line, {**asdict(record), "payload_hash": digest})
+            return Written(True, record)
 
         return self._write(attempt)
+
+    def add_work_order(self, line: LineRef, order: WorkOrder) -> Written:
+        return self._add_record(line, work_orders, "work_order", order)
 
     def produce(self, line: LineRef, produced: ProductionLot) -> Written:
         """Open a production lot (or record it closed when it carries its end and counts)."""
@@ -560,28 +576,14 @@ class LotRepository:
         return bool(found)
 
     def add_quality_result(self, line: LineRef, result: QualityResult) -> Written:
-        digest = payload_hash(result)
-
-        def attempt(conn: Connection) -> Written:
-            if self._prior(conn, quality_results, "result", line, result.result, digest):
-                return Written(False, result)
+        def lot_recorded(conn: Connection) -> None:
             if not self._exists(conn, lots, "lot", line, result.lot):
                 raise Refused(422, "unknown-lot", "lot", f"lot {result.lot!r} is not recorded")
-            self._insert(conn, quality_results, line, {**asdict(result), "payload_hash": digest})
-            return Written(True, result)
 
-        return self._write(attempt)
+        return self._add_record(line, quality_results, "result", result, lot_recorded)
 
     def add_maintenance(self, line: LineRef, record: Maintenance) -> Written:
-        digest = payload_hash(record)
-
-        def attempt(conn: Connection) -> Written:
-            if not self._prior(conn, maintenance, "maintenance", line, record.maintenance, digest):
-                self._insert(conn, maintenance, line, {**asdict(record), "payload_hash": digest})
-                return Written(True, record)
-            return Written(False, record)
-
-        return self._write(attempt)
+        return self._add_record(line, maintenance, "maintenance", record)
 
     def set_material(self, line: LineRef, material: Material) -> Written:
         """Declare a material's unit and low-stock threshold (PUT: replaces). Its unit may
