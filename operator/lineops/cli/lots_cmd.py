@@ -28,6 +28,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ from lineops.cli.errors import CliError
 
 # The read side of the group (trace, recall, epcis): added when its module is installed.
 GENEALOGY_MODULE = "lineops.cli.genealogy_cmd"
+# The counts of a production lot, as options and as body fields.
+COUNTS = ("total", "good", "scrap")
+NOW = "ISO 8601 (default: now)"
 
 
 def _now() -> str:
@@ -107,17 +111,18 @@ def _print(args: argparse.Namespace, status: int, answer: Any, line: str) -> int
     return 0
 
 
+def _fields(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """Body fields taken from the options of the same name (``work_unit`` -> ``workUnit``)."""
+    from lineops.dataplane.repositories.lots import column_field
+
+    return {column_field(name): getattr(args, name) for name in names}
+
+
 def run_receive(args: argparse.Namespace) -> int:
-    body = {
-        "lot": args.lot,
-        "material": args.material,
-        "unit": args.unit,
-        "quantity": args.quantity,
-        "supplier": args.supplier,
-        "supplierLot": args.supplier_lot,
-        "receivedAt": args.received_at or _now(),
-        "expectedAt": args.expected_at,
-    }
+    body = _fields(
+        args, "lot", "material", "unit", "quantity", "supplier", "supplier_lot", "expected_at"
+    )
+    body["receivedAt"] = args.received_at or _now()
     status, lot = call(args, "POST", "material-lots", _drop_none(body))
     return _print(
         args,
@@ -140,19 +145,8 @@ def _recipe(text: str | None) -> Any:
 
 
 def run_produce(args: argparse.Namespace) -> int:
-    body = {
-        "lot": args.lot,
-        "product": args.product,
-        "workUnit": args.work_unit,
-        "start": args.start or _now(),
-        "unit": args.unit,
-        "workOrder": args.work_order,
-        "recipe": _recipe(args.recipe),
-        "end": args.end,
-        "total": args.total,
-        "good": args.good,
-        "scrap": args.scrap,
-    }
+    body = _fields(args, "lot", "product", "work_unit", "unit", "work_order", "end", *COUNTS)
+    body.update(start=args.start or _now(), recipe=_recipe(args.recipe))
     status, lot = call(args, "POST", "lots", _drop_none(body))
     return _print(
         args, status, lot, f"{lot['status']} {lot['lot']} on {lot['workUnit']} ({lot['material']})"
@@ -160,7 +154,7 @@ def run_produce(args: argparse.Namespace) -> int:
 
 
 def run_close(args: argparse.Namespace) -> int:
-    body = {"end": args.end or _now(), "total": args.total, "good": args.good, "scrap": args.scrap}
+    body = {"end": args.end or _now(), **_fields(args, *COUNTS)}
     status, lot = call(args, "POST", f"lots/{_quote(args.lot)}:close", _drop_none(body))
     return _print(
         args, status, lot, f"closed {lot['lot']}: {lot['remaining']} {lot['unit']} in stock"
@@ -203,27 +197,14 @@ def _measure(text: str) -> tuple[str, Any]:
 
 
 def run_quality(args: argparse.Namespace) -> int:
-    body = {
-        "result": args.result,
-        "lot": args.lot,
-        "inspection": args.inspection,
-        "outcome": args.outcome,
-        "measurements": dict(args.measure),
-        "inspectedAt": args.at or _now(),
-    }
+    body = _fields(args, "result", "lot", "inspection", "outcome")
+    body.update(measurements=dict(args.measure), inspectedAt=args.at or _now())
     status, result = call(args, "POST", "quality-results", body)
     return _print(args, status, result, f"{result['result']}: {result['lot']} {result['outcome']}")
 
 
 def run_maintenance(args: argparse.Namespace) -> int:
-    body = {
-        "maintenance": args.maintenance,
-        "workUnit": args.work_unit,
-        "kind": args.kind,
-        "reason": args.reason,
-        "start": args.start,
-        "end": args.end,
-    }
+    body = _fields(args, "maintenance", "work_unit", "kind", "reason", "start", "end")
     status, record = call(args, "POST", "maintenance", _drop_none(body))
     return _print(
         args, status, record, f"{record['maintenance']}: {record['kind']} on {record['workUnit']}"
@@ -278,91 +259,132 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def _arg(*flags: str, **options: Any) -> Argument:
+    return flags, options
+
+
+def _command(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    run: Callable[[argparse.Namespace], int],
+    *arguments: Argument,
+) -> None:
+    """One write or read command: its own arguments, then the connection options."""
+    parser = actions.add_parser(name, help=help)
+    for flags, options in arguments:
+        parser.add_argument(*flags, **options)
+    _connection(parser)
+    parser.set_defaults(func=run)
+
+
+LOT = _arg("lot", metavar="LOT")
+AT = _arg("--at", default=None, help=NOW)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("lots", help="lots, materials and genealogy of a line")
     actions = group.add_subparsers(dest="lots_command", metavar="ACTION", required=True)
 
-    receive = actions.add_parser("receive", help="a material lot received from a supplier")
-    receive.add_argument("lot", metavar="LOT")
-    receive.add_argument("--material", required=True)
-    receive.add_argument("--quantity", required=True, help="decimal, at most 6 decimals")
-    receive.add_argument("--unit", required=True)
-    receive.add_argument("--supplier", required=True)
-    receive.add_argument("--supplier-lot", required=True)
-    receive.add_argument("--received-at", default=None, help="ISO 8601 (default: now)")
-    receive.add_argument("--expected-at", default=None, help="the promised date (ISO 8601)")
-    _connection(receive)
-    receive.set_defaults(func=run_receive)
-
-    produce = actions.add_parser("produce", help="open a production lot on a work unit")
-    produce.add_argument("lot", metavar="LOT")
-    produce.add_argument("--product", required=True)
-    produce.add_argument("--work-unit", required=True)
-    produce.add_argument("--start", default=None, help="ISO 8601 (default: now)")
-    produce.add_argument("--unit", default=None, help="default pcs")
-    produce.add_argument("--work-order", default=None)
-    produce.add_argument("--recipe", default=None, help="JSON object: recipe and parameters")
-    produce.add_argument("--end", default=None, help="record it closed at this time")
-    for count in ("--total", "--good", "--scrap"):
-        produce.add_argument(count, default=None, help="with --end")
-    _connection(produce)
-    produce.set_defaults(func=run_produce)
-
-    close = actions.add_parser("close", help="close a production lot: good output into stock")
-    close.add_argument("lot", metavar="LOT")
-    close.add_argument("--end", default=None, help="ISO 8601 (default: now)")
-    for count in ("--total", "--good", "--scrap"):
-        close.add_argument(count, default=None)
-    _connection(close)
-    close.set_defaults(func=run_close)
-
-    consume = actions.add_parser("consume", help="input lots into a lot or maintenance record")
-    consume.add_argument("--id", required=True, help="the consumption's id (repeat-safe)")
-    consume.add_argument(
-        "--input", required=True, action="append", type=_input, metavar="LOT:QUANTITY:UNIT"
+    _command(
+        actions,
+        "receive",
+        "a material lot received from a supplier",
+        run_receive,
+        LOT,
+        _arg("--material", required=True),
+        _arg("--quantity", required=True, help="decimal, at most 6 decimals"),
+        _arg("--unit", required=True),
+        _arg("--supplier", required=True),
+        _arg("--supplier-lot", required=True),
+        _arg("--received-at", default=None, help=NOW),
+        _arg("--expected-at", default=None, help="the promised date (ISO 8601)"),
     )
-    consume.add_argument("--into", default=None, metavar="LOT", help="the output lot")
-    consume.add_argument("--maintenance", default=None, metavar="ID", help="spare parts used")
-    consume.add_argument("--at", default=None, help="ISO 8601 (default: now)")
-    _connection(consume)
-    consume.set_defaults(func=run_consume)
-
-    quality = actions.add_parser("quality", help="an inspection result of a lot")
-    quality.add_argument("result", metavar="RESULT", help="the result's id")
-    quality.add_argument("--lot", required=True)
-    quality.add_argument("--inspection", required=True)
-    quality.add_argument("--outcome", required=True, choices=("pass", "fail"))
-    quality.add_argument("--measure", action="append", default=[], type=_measure, metavar="K=V")
-    quality.add_argument("--at", default=None, help="ISO 8601 (default: now)")
-    _connection(quality)
-    quality.set_defaults(func=run_quality)
-
-    repair = actions.add_parser("maintenance", help="planned or unplanned maintenance")
-    repair.add_argument("maintenance", metavar="ID")
-    repair.add_argument("--work-unit", required=True)
-    repair.add_argument("--kind", required=True, choices=("planned", "unplanned"))
-    repair.add_argument("--reason", default="")
-    repair.add_argument("--start", required=True, help="ISO 8601")
-    repair.add_argument("--end", default=None, help="ISO 8601")
-    _connection(repair)
-    repair.set_defaults(func=run_maintenance)
-
-    material = actions.add_parser("material", help="a material's unit and low-stock threshold")
-    material.add_argument("material", metavar="NAME")
-    material.add_argument("--unit", required=True)
-    material.add_argument("--low-stock", default=None, help="alert below this quantity")
-    _connection(material)
-    material.set_defaults(func=run_material)
-
-    inventory = actions.add_parser("inventory", help="stock per material and lot")
-    inventory.add_argument("--material", default=None)
-    _connection(inventory)
-    inventory.set_defaults(func=run_inventory)
-
-    show = actions.add_parser("show", help="a lot, its inputs, inspections and predictions")
-    show.add_argument("lot", metavar="LOT")
-    _connection(show)
-    show.set_defaults(func=run_show)
+    _command(
+        actions,
+        "produce",
+        "open a production lot on a work unit",
+        run_produce,
+        LOT,
+        _arg("--product", required=True),
+        _arg("--work-unit", required=True),
+        _arg("--start", default=None, help=NOW),
+        _arg("--unit", default=None, help="default pcs"),
+        _arg("--work-order", default=None),
+        _arg("--recipe", default=None, help="JSON object: recipe and parameters"),
+        _arg("--end", default=None, help="record it closed at this time"),
+        *(_arg(f"--{count}", default=None, help="with --end") for count in COUNTS),
+    )
+    _command(
+        actions,
+        "close",
+        "close a production lot: good output into stock",
+        run_close,
+        LOT,
+        _arg("--end", default=None, help=NOW),
+        *(_arg(f"--{count}", default=None) for count in COUNTS),
+    )
+    _command(
+        actions,
+        "consume",
+        "input lots into a lot or maintenance record",
+        run_consume,
+        _arg("--id", required=True, help="the consumption's id (repeat-safe)"),
+        _arg("--input", required=True, action="append", type=_input, metavar="LOT:QUANTITY:UNIT"),
+        _arg("--into", default=None, metavar="LOT", help="the output lot"),
+        _arg("--maintenance", default=None, metavar="ID", help="spare parts used"),
+        AT,
+    )
+    _command(
+        actions,
+        "quality",
+        "an inspection result of a lot",
+        run_quality,
+        _arg("result", metavar="RESULT", help="the result's id"),
+        _arg("--lot", required=True),
+        _arg("--inspection", required=True),
+        _arg("--outcome", required=True, choices=("pass", "fail")),
+        _arg("--measure", action="append", default=[], type=_measure, metavar="K=V"),
+        AT,
+    )
+    _command(
+        actions,
+        "maintenance",
+        "planned or unplanned maintenance",
+        run_maintenance,
+        _arg("maintenance", metavar="ID"),
+        _arg("--work-unit", required=True),
+        _arg("--kind", required=True, choices=("planned", "unplanned")),
+        _arg("--reason", default=""),
+        _arg("--start", required=True, help="ISO 8601"),
+        _arg("--end", default=None, help="ISO 8601"),
+    )
+    _command(
+        actions,
+        "material",
+        "a material's unit and low-stock threshold",
+        run_material,
+        _arg("material", metavar="NAME"),
+        _arg("--unit", required=True),
+        _arg("--low-stock", default=None, help="alert below this quantity"),
+    )
+    _command(
+        actions,
+        "inventory",
+        "stock per material and lot",
+        run_inventory,
+        _arg("--material", default=None),
+    )
+    _command(
+        actions,
+        "show",
+        "a lot, its inputs, inspections and predictions",
+        run_show,
+        LOT,
+    )
 
     try:
         genealogy = importlib.import_module(GENEALOGY_MODULE)
