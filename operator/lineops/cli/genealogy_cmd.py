@@ -155,7 +155,8 @@ def fetch_trace(args: argparse.Namespace, lot: str, direction: str) -> dict[str,
         return answer
 
     def read(engine: Any, line: Any) -> dict[str, Any]:
-        from lineops.dataplane.genealogy_api import maintenance_json, trace_json
+        from lineops.dataplane.genealogy_api import trace_json
+        from lineops.dataplane.record_json import maintenance_json
         from lineops.dataplane.repositories.genealogy import GenealogyRepository
         from lineops.dataplane.repositories.lot_links import LotLinksRepository
 
@@ -295,7 +296,8 @@ def fetch_between_repairs(args: argparse.Namespace) -> dict[str, Any]:
         return answer
 
     def read(engine: Any, line: Any) -> dict[str, Any]:
-        from lineops.dataplane.genealogy_api import lot_json, maintenance_json
+        from lineops.dataplane.genealogy_api import lot_json
+        from lineops.dataplane.record_json import maintenance_json
         from lineops.dataplane.repositories.lot_links import LotLinksRepository
 
         try:

@@ -38,64 +38,49 @@ from lineops.dataplane.matching import training_set
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import READING_COLUMNS, _BadQuery, _int, _name
+from lineops.dataplane.record_json import maintenance_json, record_json
 from lineops.dataplane.repositories.genealogy import (
     GenealogyRepository,
     LotInfo,
     Trace,
     UnknownLot,
 )
-from lineops.dataplane.repositories.lot_links import (
-    LotLinksRepository,
-    MaintenanceRecord,
-    utc_text,
-)
+from lineops.dataplane.repositories.lot_links import LotLinksRepository, utc_text
 from lineops.dataplane.repositories.scorecard import ScorecardRepository, SupplierScore
 
 MAX_DEPTH: Final = 1_000
 SELECTORS: Final = ("modelTag", "from", "outOfControl", "afterMaintenance")
 END_OF_TIME: Final = "9999-12-31T23:59:59.999999+00:00"
-MICROS: Final = 1_000_000
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def decimal_text(micros: int) -> str:
-    """Exact decimal text of a quantity in millionths (``1500000`` -> ``1.5``)."""
-    sign = "-" if micros < 0 else ""
-    whole, frac = divmod(abs(micros), MICROS)
-    return sign + (f"{whole}.{frac:06d}".rstrip("0").rstrip(".") if frac else str(whole))
-
-
 def lot_json(info: LotInfo) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "lot": info.lot,
-        "kind": info.kind,
-        "material": info.material,
-        "quantity": decimal_text(info.quantity_micros),
-        "unit": info.unit,
-        "status": info.status,
-    }
-    optional = {
-        "supplier": info.supplier,
-        "supplierLot": info.supplier_lot,
-        "receivedAt": info.received_at,
-        "workOrder": info.work_order,
-        "workUnit": info.work_unit,
-        "startedAt": info.started_at,
-        "endedAt": info.ended_at,
-    }
-    out.update({k: v for k, v in optional.items() if v is not None})
-    return out
-
-
-def maintenance_json(record: MaintenanceRecord) -> dict[str, Any]:
     return {
-        "maintenance": record.maintenance,
-        "workUnit": record.work_unit,
-        "kind": record.kind,
-        "reason": record.reason,
-        "start": record.start,
-        "end": record.end,
+        **record_json(info, "lot", "kind", "material", "quantity_micros", "unit", "status"),
+        **record_json(
+            info,
+            "supplier",
+            "supplier_lot",
+            "received_at",
+            "work_order",
+            "work_unit",
+            "started_at",
+            "ended_at",
+            drop_none=True,
+        ),
     }
+
+
+EDGE_FIELDS: Final = (
+    "consumption",
+    "input_lot",
+    "output_lot",
+    "maintenance",
+    "quantity_micros",
+    "unit",
+    "consumed_at",
+    "depth",
+)
 
 
 def trace_json(trace: Trace) -> dict[str, Any]:
@@ -104,19 +89,7 @@ def trace_json(trace: Trace) -> dict[str, Any]:
         "starts": trace.starts,
         "depth": trace.max_depth,
         "truncated": trace.truncated,
-        "edges": [
-            {
-                "consumption": e.consumption,
-                "inputLot": e.input_lot,
-                "outputLot": e.output_lot,
-                "maintenance": e.maintenance,
-                "quantity": decimal_text(e.quantity_micros),
-                "unit": e.unit,
-                "consumedAt": e.consumed_at,
-                "depth": e.depth,
-            }
-            for e in trace.edges
-        ],
+        "edges": [record_json(e, *EDGE_FIELDS) for e in trace.edges],
         "lots": {name: lot_json(info) for name, info in sorted(trace.lots.items())},
         "cycles": trace.cycles,
     }
@@ -124,20 +97,24 @@ def trace_json(trace: Trace) -> dict[str, Any]:
 
 def score_json(score: SupplierScore) -> dict[str, Any]:
     return {
-        "supplier": score.supplier,
-        "lotsReceived": score.lots_received,
-        "downstreamLots": score.downstream_lots,
-        "failedInspection": score.failed_inspection,
-        "recalled": score.recalled,
-        "affected": score.affected,
-        "affectedShare": score.affected_share,
-        "receipts": {
-            "onTime": score.on_time,
-            "late": score.late,
-            "withoutExpectedDate": score.without_expected_date,
-            "onTimeShare": score.on_time_share,
-            "meanLatenessHours": score.mean_lateness_hours,
-        },
+        **record_json(
+            score,
+            "supplier",
+            "lots_received",
+            "downstream_lots",
+            "failed_inspection",
+            "recalled",
+            "affected",
+            "affected_share",
+        ),
+        "receipts": record_json(
+            score,
+            "on_time",
+            "late",
+            "without_expected_date",
+            "on_time_share",
+            "mean_lateness_hours",
+        ),
     }
 
 

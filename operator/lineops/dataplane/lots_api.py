@@ -36,6 +36,7 @@ from lineops.dataplane.lines import LineRef
 from lineops.dataplane.predictions_api import as_json as prediction_json
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import _BadQuery, _name
+from lineops.dataplane.record_json import maintenance_json, record_json
 from lineops.dataplane.record_routes import line_body, payload_problem
 from lineops.dataplane.repositories.lots import (
     Consumption,
@@ -63,21 +64,25 @@ def _q(value: int | None) -> str | None:
 
 def lot_json(lot: Lot) -> dict[str, Any]:
     return {
-        "lot": lot.lot,
-        "kind": lot.kind,
-        "material": lot.material,
-        "unit": lot.unit,
-        "quantity": _q(lot.quantity_micros),
-        "remaining": _q(lot.remaining_micros),
-        "status": lot.status,
-        "supplier": lot.supplier,
-        "supplierLot": lot.supplier_lot,
-        "receivedAt": lot.received_at,
-        "expectedAt": lot.expected_at,
-        "workOrder": lot.work_order,
-        "workUnit": lot.work_unit,
+        **record_json(
+            lot,
+            "lot",
+            "kind",
+            "material",
+            "unit",
+            "quantity_micros",
+            "remaining_micros",
+            "status",
+            "supplier",
+            "supplier_lot",
+            "received_at",
+            "expected_at",
+            "work_order",
+            "work_unit",
+        ),
         "start": lot.started_at,
         "end": lot.ended_at,
+        # The counts are millionths too (pieces x 1_000_000), named without the suffix.
         "total": _q(lot.total),
         "good": _q(lot.good),
         "scrap": _q(lot.scrap),
@@ -87,74 +92,42 @@ def lot_json(lot: Lot) -> dict[str, Any]:
 
 
 def input_json(item: Input) -> dict[str, Any]:
-    return {"lot": item.lot, "quantity": micros_text(item.quantity_micros), "unit": item.unit}
+    return record_json(item, "lot", "quantity_micros", "unit")
 
 
 def consumption_json(c: Consumption) -> dict[str, Any]:
     return {
         "consumption": c.consumption,
         "inputs": [input_json(i) for i in c.inputs],
-        "outputLot": c.output_lot,
-        "maintenance": c.maintenance,
-        "consumedAt": c.consumed_at,
+        **record_json(c, "output_lot", "maintenance", "consumed_at"),
     }
 
 
 def quality_json(q: QualityResult) -> dict[str, Any]:
     return {
-        "result": q.result,
-        "lot": q.lot,
-        "inspection": q.inspection,
-        "outcome": q.outcome,
+        **record_json(q, "result", "lot", "inspection", "outcome"),
         "measurements": json.loads(q.measurements),
         "inspectedAt": q.inspected_at,
     }
 
 
-def maintenance_json(m: Maintenance, parts: list[Input] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "maintenance": m.maintenance,
-        "workUnit": m.work_unit,
-        "kind": m.kind,
-        "reason": m.reason,
-        "start": m.start,
-        "end": m.end,
-    }
-    if parts is not None:
-        body["parts"] = [input_json(p) for p in parts]
-    return body
+def maintenance_with_parts(m: Maintenance, parts: list[Input]) -> dict[str, Any]:
+    return {**maintenance_json(m), "parts": [input_json(p) for p in parts]}
 
 
 def work_order_json(w: WorkOrder) -> dict[str, Any]:
-    return {
-        "workOrder": w.work_order,
-        "product": w.product,
-        "quantity": micros_text(w.quantity_micros),
-        "unit": w.unit,
-        "due": w.due,
-        "status": w.status,
-    }
+    return record_json(w, "work_order", "product", "quantity_micros", "unit", "due", "status")
 
 
 def material_json(m: Material) -> dict[str, Any]:
-    return {"material": m.material, "unit": m.unit, "lowStock": _q(m.low_stock_micros)}
+    return record_json(m, "material", "unit", "low_stock_micros")
 
 
 def stock_json(s: MaterialStock) -> dict[str, Any]:
     return {
-        "material": s.material,
-        "unit": s.unit,
-        "onHand": micros_text(s.on_hand_micros),
-        "lowStock": _q(s.low_stock_micros),
-        "low": s.low,
+        **record_json(s, "material", "unit", "on_hand_micros", "low_stock_micros", "low"),
         "lots": [
-            {
-                "lot": x.lot,
-                "kind": x.kind,
-                "received": micros_text(x.received_micros),
-                "consumed": micros_text(x.consumed_micros),
-                "remaining": micros_text(x.remaining_micros),
-            }
+            record_json(x, "lot", "kind", "received_micros", "consumed_micros", "remaining_micros")
             for x in s.lots
         ],
     }
@@ -388,7 +361,7 @@ class LotsApi:
                 except PayloadError as exc:
                     raise _BadQuery(exc.field, str(exc)) from None
             rows = self.repo.maintenance(ref, unit, bounds[0], bounds[1])
-            return {"records": [maintenance_json(m, parts) for m, parts in rows]}
+            return {"records": [maintenance_with_parts(m, parts) for m, parts in rows]}
 
         try:
             return web.json_response(await asyncio.to_thread(read))
