@@ -56,6 +56,9 @@ class LineReconciler:
         self._monitors = monitors
         self._data_plane = data_plane
         self._waker = RetrainWaker(kube)
+        # (namespace, model) -> uid of the line that last woke it: a line wakes each waiting
+        # model once, not on every reconcile (that was a GET of every model each time).
+        self._woke: dict[tuple[str, str], str] = {}
 
     async def reconcile(
         self,
@@ -128,6 +131,7 @@ class LineReconciler:
     def forget_model(self, namespace: str, model: str) -> None:
         """A deleted model: drop what the retrain waker remembers of it."""
         self._waker.forget(namespace, model)
+        self._woke.pop((namespace, model), None)
 
     async def _wake_retrain(
         self, body: dict[str, Any], out: Outcome[ProductionLineStatus], watchers: Iterable[Watcher]
@@ -237,16 +241,18 @@ class LineReconciler:
 
     async def _wake_models(self, namespace: str, line_uid: str, models: Iterable[str]) -> None:
         """Touch the models that wait for this line, so they reconcile now rather than at
-        the next resync. The annotation only changes when the line object is new."""
+        the next resync: once per model and line object (uid). The annotation only changes
+        when the line object is new to the model, so the API server sends no watch event
+        for a repeated touch (after a restart, which forgets who was woken)."""
         for model in sorted(set(models)):
-            current = await self._kube.get_custom(QUALITY_MODEL_PLURAL, namespace, model)
-            if current is None:
+            if self._woke.get((namespace, model)) == line_uid:
                 continue
-            seen = (current["metadata"].get("annotations") or {}).get(ANNOTATION_LINE_SEEN)
-            if seen != line_uid:
-                await self._kube.patch_custom(
-                    QUALITY_MODEL_PLURAL,
-                    namespace,
-                    model,
-                    {"metadata": {"annotations": {ANNOTATION_LINE_SEEN: line_uid}}},
-                )
+            touched = await self._kube.patch_custom(
+                QUALITY_MODEL_PLURAL,
+                namespace,
+                model,
+                {"metadata": {"annotations": {ANNOTATION_LINE_SEEN: line_uid}}},
+                missing_ok=True,  # deleted since the index saw it
+            )
+            if touched:
+                self._woke[(namespace, model)] = line_uid

@@ -9,6 +9,8 @@ this step alone) the reconcile stops at the request.
 from __future__ import annotations
 
 import asyncio
+import copy
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lineops.api import reasons as R
@@ -32,9 +34,32 @@ from lineops.services.pipeline_ref import PipelineProblem, ResolvedPipeline, res
 from lineops.services.serving import ServingService
 from lineops.services.spec_hash import canonical_json, training_spec_hash
 from lineops.services.status import read_status
-from lineops.services.training import Context, TrainingService
+from lineops.services.training import DRIFT_ANNOTATION, Context, TrainingService
 
 REQUESTED = "Requested"
+# (namespace, name) -> the line as ``line_view`` keeps it, or None when there is no such line.
+LineLookup = Callable[[str, str], dict[str, Any] | None]
+
+
+def line_view(line: Mapping[str, Any]) -> dict[str, Any]:
+    """What a model's reconcile reads of its ProductionLine (existence, the retrain signals
+    of ``training.line_signals`` and the schedule's timezone), small enough for the operator
+    to keep one per line in memory instead of reading the line on every reconcile."""
+    meta = line.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    status = line.get("status") or {}
+    spec = line.get("spec") or {}
+    view: dict[str, Any] = {
+        "metadata": {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+            "annotations": {k: annotations[k] for k in (DRIFT_ANNOTATION,) if k in annotations},
+        },
+        "spec": {k: copy.deepcopy(spec[k]) for k in ("schedule",) if k in spec},
+        "status": {k: copy.deepcopy(status[k]) for k in ("spc", "drift") if k in status},
+    }
+    return view
 
 
 def training_request_name(model: str, spec_hash: str) -> str:
@@ -55,10 +80,14 @@ class ModelReconciler:
         # at a time keeps "one run per trigger" and the transition Events free of races.
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def reconcile(self, body: dict[str, Any]) -> Outcome[QualityModelStatus]:
+    async def reconcile(
+        self, body: dict[str, Any], lines: LineLookup | None = None
+    ) -> Outcome[QualityModelStatus]:
+        """``lines``: the operator's index of ProductionLines (``line_view`` of each), so a
+        reconcile does not GET its line; None asks the API server."""
         key = str(body["metadata"].get("uid") or body["metadata"]["name"])
         async with self._locks.setdefault(key, asyncio.Lock()):
-            return await self._reconcile(body)
+            return await self._reconcile(body, lines)
 
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
@@ -100,16 +129,21 @@ class ModelReconciler:
                     missing_ok=True,
                 )
 
-    async def _reconcile(self, body: dict[str, Any]) -> Outcome[QualityModelStatus]:
+    async def _reconcile(
+        self, body: dict[str, Any], lines: LineLookup | None
+    ) -> Outcome[QualityModelStatus]:
         meta = body["metadata"]
         conds, out, spec = begin(body, QualityModelSpec, QualityModelStatus)
         if spec is None:
             return finish(body, conds, out)
 
         try:
-            line = await self._kube.get_custom(
-                PRODUCTION_LINE_PLURAL, meta["namespace"], spec.line_ref
-            )
+            if lines is not None:
+                line = lines(meta["namespace"], spec.line_ref)
+            else:
+                line = await self._kube.get_custom(
+                    PRODUCTION_LINE_PLURAL, meta["namespace"], spec.line_ref
+                )
             if line is None:
                 conds.set(
                     R.READY,
