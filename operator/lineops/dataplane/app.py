@@ -167,8 +167,10 @@ class DataPlaneApp:
     def configure_line(self, line: LineRef, spec: ProductionLineSpec) -> list[str]:
         """Readings, Feast objects and record validation for a line (blocking: Feast)."""
         views = self.ingestion.configure_line(line.name, spec, line.namespace)
+        added = line not in self._specs
         self._specs[line] = spec
-        self.lots.refresh_metrics(line)  # stock gauges from the store, before any write
+        if added:  # stock gauges from the store once, before any write; writes refresh them
+            self.lots.refresh_metrics(line)
         # Lots open and close from the readings' lot field (one tracker a line: its memory of
         # the current lot per work unit survives spec updates).
         tracker = self._lot_trackers.setdefault(line, LotTracker(self.lots.repo, line))
@@ -180,6 +182,7 @@ class DataPlaneApp:
         self._specs.pop(line, None)
         self.mes.forget_line(line.namespace, line.name)
         self.predictions.forget_line(line.namespace, line.name)
+        self.lots.forget_line(line)
         if self.ingestion.namespace_of(line.name) == line.namespace:
             self.ingestion.remove_line(line.name)
 

@@ -174,6 +174,11 @@ class StockMetrics:
             if s.low_stock_micros is not None:
                 self.threshold.labels(*key).set(s.low_stock_micros / 1_000_000)
 
+    def forget(self, line: LineRef) -> None:
+        labels = {"namespace": line.namespace, "line": line.name}
+        for gauge in (self.on_hand, self.threshold, self.low):
+            gauge.remove_by_labels(labels)
+
 
 class LotsApi:
     def __init__(self, db: Database, spec_of: SpecOf, registry: CollectorRegistry) -> None:
@@ -202,6 +207,11 @@ class LotsApi:
     def refresh_metrics(self, line: LineRef) -> None:
         """Recompute the line's stock gauges (blocking: one grouped query)."""
         self.metrics.update(line, self.repo.inventory(line))
+
+    def forget_line(self, line: LineRef) -> None:
+        """Drop a removed line's stock gauges (its lots and materials stay in the store): a
+        low-stock series left behind would keep its alert firing for a line that is gone."""
+        self.metrics.forget(line)
 
     async def _write(
         self,

@@ -22,9 +22,11 @@ from lineops.dataplane.db.tables import (
     recalls,
     work_orders,
 )
+from lineops.dataplane.lines import LineRef
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from tests.support.dataplane_server import ServedApp, served_dataplane
+from tests.support.dataplane_server import LINE, ServedApp, served_dataplane
 
 T0 = "2026-11-02T06:00:00+00:00"
 TABLES = (lots, consumptions, work_orders, quality_results, maintenance, materials, recalls)
@@ -223,6 +225,55 @@ def test_thresholds_inventory_and_the_low_stock_gauge(served: ServedApp) -> None
     )
     assert again.status_code == 200
     assert requests.get(served.line_url("inventory"), timeout=30).json()["lowStock"] == []
+
+
+STOCK_GAUGES = (
+    "lineops_material_stock",
+    "lineops_material_low_stock_threshold",
+    "lineops_material_low_stock",
+)
+
+
+def stock_series(served: ServedApp) -> dict[tuple[str, str, str], float]:
+    """The stock gauges scraped from /metrics: (name, line, material) -> value."""
+    scraped = requests.get(served.url + "/metrics", timeout=30).text
+    return {
+        (sample.name, sample.labels["line"], sample.labels["material"]): sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.name in STOCK_GAUGES
+    }
+
+
+def test_a_removed_lines_stock_series_are_gone(served: ServedApp) -> None:
+    """Removing a line drops its stock gauges, not another line's; configured again, its
+    gauges are computed from the store (its lots and materials stay)."""
+    other = LineRef(LINE.namespace, "press-line-2")
+    spec = served.app.spec_of(LINE.namespace, LINE.name)
+    assert spec is not None
+    served.app.configure_line(other, spec)
+    seed(served)
+    for line in (LINE, other):
+        put = requests.put(
+            served.line_url("materials/steel-coil", line),
+            json={"unit": "kg", "lowStock": 30},
+            timeout=30,
+        )
+        assert put.status_code == 201, put.text
+    before = stock_series(served)
+    assert {key[1] for key in before} == {LINE.name, other.name}
+    assert before[("lineops_material_stock", LINE.name, "steel-coil")] == 25.5
+    assert before[("lineops_material_low_stock", LINE.name, "steel-coil")] == 1.0
+    assert before[("lineops_material_stock", other.name, "steel-coil")] == 0.0
+
+    served.app.remove_line(LINE)
+    after = stock_series(served)
+    assert [key for key in after if key[1] == LINE.name] == []
+    assert after == {key: v for key, v in before.items() if key[1] == other.name}
+    assert len(after) == len(STOCK_GAUGES)
+
+    served.app.configure_line(LINE, spec)
+    assert stock_series(served) == before
 
 
 def test_a_repeated_write_is_answered_the_same(served: ServedApp) -> None:
