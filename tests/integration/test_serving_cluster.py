@@ -16,11 +16,9 @@ tests/integration/serving/test_canary_prometheus.py. Every wait polls with a dea
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -28,6 +26,7 @@ from kubernetes import client
 
 from tests.support import resources as res
 from tests.support.kube import wait_for
+from tests.support.loopback_http import serving_get
 from tests.support.operator import OperatorIdentity, run_operator
 
 pytestmark = pytest.mark.integration
@@ -41,37 +40,17 @@ def prometheus_stand_in(error_rate: dict[str, float]) -> Iterator[str]:
     """Answers instant queries like Prometheus: the error-rate query gets
     ``error_rate["value"]``, the latency query 0.05 s."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # http.server calls do_<METHOD>
-            query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)["query"][0]
-            value = 0.05 if "histogram_quantile" in query else error_rate["value"]
-            body = json.dumps(
-                {
-                    "status": "success",
-                    "data": {
-                        "resultType": "vector",
-                        "result": [{"metric": {}, "value": [0, str(value)]}],
-                    },
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[str, bytes]:
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(path).query)["query"][0]
+        value = 0.05 if "histogram_quantile" in query else error_rate["value"]
+        body = {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, str(value)]}]},
+        }
+        return "application/json", json.dumps(body).encode()
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="prometheus-stand-in", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with serving_get(answer, "prometheus-stand-in") as address:
+        yield f"http://{address}"
 
 
 def _line() -> dict[str, Any]:
