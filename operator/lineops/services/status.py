@@ -66,3 +66,32 @@ def read_status(model: type[ModelT], raw: Mapping[str, Any] | None) -> ModelT:
     except ValidationError as exc:
         bad = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
         return model.read({k: v for k, v in data.items() if k not in bad})
+
+
+def changed_fields(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The top-level fields of the merge patch ``patch`` that would change ``current`` (the
+    object's status). Compared as the API server applies it (RFC 7386), not as written: a part
+    written whole names its unset fields as ``null``, which the stored object does not hold,
+    so comparing the patch itself found a change on every reconcile (a status PATCH per model
+    reconcile that changed nothing)."""
+    changed: dict[str, Any] = {}
+    for key, value in patch.items():
+        if value is None:
+            if key in current:
+                changed[key] = value
+        elif _apply(current.get(key), value) != current.get(key):
+            changed[key] = value
+    return changed
+
+
+def _apply(target: Any, patch: Any) -> Any:
+    """RFC 7386 MergePatch(target, patch)."""
+    if not isinstance(patch, Mapping):
+        return patch
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _apply(result.get(key), value)
+    return result
