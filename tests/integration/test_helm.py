@@ -156,7 +156,10 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
         },
         "modelStore": {"existingClaim": "lineops-models"},
         "training": {"enabled": False},
-        "operator": {"extraEnv": [{"name": "LINEOPS_RESYNC_SECONDS", "value": "30"}]},
+        "operator": {
+            "extraEnv": [{"name": "LINEOPS_RESYNC_SECONDS", "value": "30"}],
+            "terminationGracePeriodSeconds": 45,
+        },
     },
     "monitoring": {
         "metrics": {
@@ -224,6 +227,7 @@ def test_template_renders_each_documented_combination(
         assert env["LINEOPS_IMAGE"] == container["image"]
         assert env["LINEOPS_TRAINING"] == "on"
         assert env["LINEOPS_LOG_FORMAT"] == "json"
+        assert pod["terminationGracePeriodSeconds"] == 30
         assert not {
             "LINEOPS_KFP_HOST",
             "LINEOPS_DB_SECRET",
@@ -267,6 +271,7 @@ def test_template_renders_each_documented_combination(
         assert env["LINEOPS_MODEL_STORE_CLAIM"] == "lineops-models"  # for the pipeline pods
         assert env["LINEOPS_TRAINING"] == "off"
         assert env["LINEOPS_RESYNC_SECONDS"] == "30"
+        assert pod["terminationGracePeriodSeconds"] == 45
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert volumes["kfp-token"]["secret"]["secretName"] == "kfp-token"
         assert volumes["model-store"]["persistentVolumeClaim"] == {
@@ -399,6 +404,10 @@ def _identifiers(expr: str) -> set[str]:
         ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
         ({"image": {"digest": "latest"}}, "/image/digest"),
         ({"operator": {"metricsPort": 0}}, "/operator/metricsPort"),
+        (
+            {"operator": {"terminationGracePeriodSeconds": "30s"}},
+            "/operator/terminationGracePeriodSeconds",
+        ),
         ({"operator": {"watchNamespaces": ["Not_A_Namespace"]}}, "/operator/watchNamespaces/0"),
         ({"crds": {"enabled": "yes"}}, "/crds/enabled"),
         (
