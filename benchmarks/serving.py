@@ -13,10 +13,10 @@ Issue 20's benchmark. Started here, each its own process on loopback:
   small JSON object; written to the work directory and started with ``bentoml serve``
   (``--bare-gc``: with the inspector's garbage-collector tuning, ``gc.freeze`` at start);
 * **inspector**: ``bentoml serve quality_inspector.service:QualityInspector`` with a real
-  champion (a fault classifier trained here in seconds, as tests/integration/serving does:
-  20 extremely randomised trees + the torch MLP, a window of 2 rows) registered in a private
-  BentoML store, reading the online features of the work unit and logging every prediction
-  to the data plane;
+  champion (tests/support/serving_model.py's fault classifier, trained here in seconds, as
+  tests/integration/serving does: 20 extremely randomised trees + the torch MLP, a window
+  of 2 rows) registered in a private BentoML store, reading the online features of the work
+  unit and logging every prediction to the data plane;
 * the load generator: this script again (``_load``), a closed- or open-loop HTTP/1.1 client
   on raw asyncio streams with kept-alive connections (less CPU per request than aiohttp or
   httpx, which matters on two shared cores).
@@ -55,8 +55,11 @@ from pathlib import Path
 from typing import Any, Final
 
 ROOT: Final = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.serving_model import FEATURES, train_fault_classifier  # noqa: E402
+
 LINE: Final = ("plant-a", "press-line-1")
-FEATURES: Final = ["ram_force__mean", "ram_force__max", "vibration_rms__mean"]
 UNITS: Final = ["press-01"]  # the example line's press; its sensors feed the model
 WARMUP_S: Final = 1.0
 
@@ -311,46 +314,6 @@ def dataplane_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_model(home: Path) -> str:
-    """A fault classifier over ``FEATURES`` registered in the store at ``home`` (the same
-    small model as tests/integration/serving/conftest.py); its tag."""
-    import numpy as np
-    import pandas as pd
-    from lineops_pipelines import registry, training
-
-    rng = np.random.default_rng(0)
-    frames = []
-    for run, fault in (("a", 0), ("b", 1), ("c", 0), ("d", 1)):
-        force = rng.normal(1000.0 + 800.0 * fault, 20.0, size=80)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "run": run,
-                    "sample": np.arange(80),
-                    "fault": fault,
-                    "ram_force__mean": force,
-                    "ram_force__max": force + rng.normal(50.0, 5.0, size=80),
-                    "vibration_rms__mean": rng.normal(3.0, 0.2, size=80),
-                }
-            )
-        )
-    overrides = {"window": 2, "diff_window": 0, "sequence": "none", "trees": 20}
-    model = training.train(
-        "fault-classification",
-        pd.concat(frames, ignore_index=True),
-        FEATURES,
-        "fault",
-        epochs=2,
-        overrides=overrides,
-    )
-    out = training.save(model, home / "candidate", {"macro_f1": 1.0}, {})
-    card = {"line": LINE[1], "namespace": LINE[0], "featureService": "sensor_window_v1"}
-    tag: str = registry.register(
-        out, "press-fault", {"task": "fault-classification", "training_set": card}
-    )
-    return tag
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -461,7 +424,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }
     os.environ.update({"BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"})
     started = time.perf_counter()
-    tag = train_model(home)
+    tag = train_fault_classifier(home, *LINE)
     print(f"model {tag} trained in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     bare_dir = workdir / "bare"
     bare_dir.mkdir()

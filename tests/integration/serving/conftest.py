@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -22,48 +21,20 @@ from lineops.dataplane.lines import LineRef
 from prometheus_client import CollectorRegistry
 
 from tests.support.dataplane_server import EXAMPLE_LINE, ServedApp
+from tests.support.serving_model import train_fault_classifier
 
 LINE: Final = LineRef("plant-a", "press-line-1")
-FEATURES: Final = ["ram_force__mean", "ram_force__max", "vibration_rms__mean"]
-MODEL_WINDOW: Final = 2  # rows the classifier reads: the service answers from the second
 
 
 @pytest.fixture(scope="module")
 def model_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """(BENTOML_HOME, tag) of a fault classifier over ``FEATURES``: class ``1`` is a high
-    ram force. Trained in seconds on a synthetic frame (three runs)."""
-    from lineops_pipelines import registry, training
-
+    """(BENTOML_HOME, tag) of the small fault classifier over ``FEATURES``
+    (tests/support/serving_model.py): class ``1`` is a high ram force."""
     home = tmp_path_factory.mktemp("bentoml")
     patch = pytest.MonkeyPatch()
     patch.setenv("BENTOML_HOME", str(home))
     patch.setenv("BENTOML_DO_NOT_TRACK", "True")
-    rng = np.random.default_rng(0)
-    frames = []
-    for run, fault in (("a", 0), ("b", 1), ("c", 0), ("d", 1)):
-        force = rng.normal(1000.0 + 800.0 * fault, 20.0, size=80)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "run": run,
-                    "sample": np.arange(80),
-                    "fault": fault,
-                    "ram_force__mean": force,
-                    "ram_force__max": force + rng.normal(50.0, 5.0, size=80),
-                    "vibration_rms__mean": rng.normal(3.0, 0.2, size=80),
-                }
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True)
-    overrides = {"window": MODEL_WINDOW, "diff_window": 0, "sequence": "none", "trees": 20}
-    model = training.train(
-        "fault-classification", frame, FEATURES, "fault", epochs=2, overrides=overrides
-    )
-    out = training.save(model, home / "candidate", {"macro_f1": 1.0}, {})
-    card = {"line": LINE.name, "namespace": LINE.namespace, "featureService": "sensor_window_v1"}
-    tag = registry.register(
-        out, "press-fault", {"task": "fault-classification", "training_set": card}
-    )
+    tag = train_fault_classifier(home, LINE.namespace, LINE.name)
     yield home, tag
     patch.undo()
 
