@@ -19,7 +19,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.serving.conftest import FEATURES, LINE, MODEL_WINDOW, Plant
+from tests.integration.serving.conftest import LINE, Plant
+from tests.support.serving_model import FEATURES, MODEL_WINDOW
 
 ROOT: Final = Path(__file__).resolve().parents[3]
 MAX_BATCH: Final = 500
@@ -160,15 +161,32 @@ def test_predict_answers_from_the_online_features_and_logs_the_prediction(
     assert samples[("lineops_serving_latency_seconds_count", latency)] == 2.0
 
 
-def test_predict_batch_scores_rows_as_one_series(inspector: Served) -> None:
-    rows = [[1000.0, 1050.0, 3.0]] * 5 + [[1800.0, 1850.0, 3.0]] * 5
+def test_predict_batch_scores_rows_as_one_series(
+    plant: Plant, inspector: Served, model_store: tuple[Path, str]
+) -> None:
+    """The answer per row; the log (a columnar batch on the wire) holds one prediction per
+    row in the data plane, each with its lot, the tag, its features and its result."""
+    rows = [[1000.0, 1050.0, 3.0]] * 5 + [[1800.0, 1850.0 + i, 3.0] for i in range(5)]
     answer = inspector.post(
         "predict_batch", {"columns": FEATURES, "rows": rows, "lots": [f"B-{i}" for i in range(10)]}
     )
     assert answer.status_code == 200, answer.text
-    labels = [r["label"] for r in answer.json()["results"]]
+    results = answer.json()["results"]
+    labels = [r["label"] for r in results]
     assert labels[0] is None  # the window needs two rows
     assert labels[1:5] == ["0"] * 4 and labels[6:] == ["1"] * 4
+
+    def logged() -> list[dict[str, Any]]:
+        url = plant.served.line_url("predictions", LINE)
+        records = requests.get(url, params={"modelTag": model_store[1]}, timeout=30).json()
+        return [r for r in records["records"] if str(r["lot"]).startswith("B-")]
+
+    records = wait_for(lambda: len(logged()) == 10 and logged(), 30, "the batch in the log")
+    assert [r["lot"] for r in records] == [f"B-{i}" for i in range(10)]
+    assert records[9]["features"] == dict(zip(FEATURES, rows[9], strict=True))
+    assert records[0]["result"] == {}  # no answer before a full window
+    for record, result in zip(records[1:], results[1:], strict=True):
+        assert record["result"] == result
 
 
 @pytest.fixture(scope="module")
