@@ -1,11 +1,12 @@
 """The quality inspector without the web framework: the champion, its card, the online
 features, a short history of them per work unit, and scoring through the pipeline's code.
 
-Scoring is ``lineops_pipelines.models.scoring.score_rows``, the path ``lineops model score``
-takes, so a served label is the label the CLI reports (classes the model cannot tell from
-normal are reported as normal). Models that read a window of rows (their ``window`` in
-``model.json``) score the series of online feature rows this process has seen for the unit,
-one row per new feature timestamp, and answer null until the window is full.
+Scoring is ``lineops_pipelines.models.scoring.score_rows`` (``score_columns`` for batches:
+the same results as columns), the path ``lineops model score`` takes, so a served label is
+the label the CLI reports (classes the model cannot tell from normal are reported as
+normal). Models that read a window of rows (their ``window`` in ``model.json``) score the
+series of online feature rows this process has seen for the unit, one row per new feature
+timestamp, and answer null until the window is full.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 from lineops_pipelines import registry
 from lineops_pipelines.models.common import MODEL_JSON
-from lineops_pipelines.models.scoring import Model, load, score_rows
+from lineops_pipelines.models.scoring import Model, load, score_columns, score_rows
 
 from quality_inspector import errors
 from quality_inspector.config import ServingConfig
@@ -118,8 +119,12 @@ class Inspector:
         }
         return answer, used
 
-    def predict_batch(self, columns: list[str], rows: list[list[float]]) -> list[dict[str, Any]]:
-        """Score rows of feature values as one series, in order (a backfill)."""
+    def predict_batch(
+        self, columns: list[str], rows: list[list[float]]
+    ) -> tuple[dict[str, list[Any]], np.ndarray]:
+        """Score rows of feature values as one series, in order (a backfill): the results as
+        columns (``score_columns``: result field -> a value per row) and the rows' values of
+        the model's features (rows x ``champion.features``)."""
         if len(rows) > self.config.max_batch_rows:
             raise errors.too_large(len(rows), self.config.max_batch_rows)
         index = {name: i for i, name in enumerate(columns)}
@@ -137,4 +142,4 @@ class Inspector:
         if not np.isfinite(matrix).all():
             bad = int(np.argwhere(~np.isfinite(matrix))[0][0])
             raise errors.bad_field(f"rows[{bad}]", "holds a value that is not finite")
-        return [result_of(r) for r in score_rows(self.champion.model, matrix)]
+        return score_columns(self.champion.model, matrix), matrix

@@ -1,9 +1,14 @@
 """Every prediction goes to the line's data plane (``POST …/predictions``), off the request
 path: answers are queued and a thread posts them in batches (what arrived within ``LINGER_S``
-of the first, up to ``BATCH``), so a slow or absent data plane never adds latency to a
+of the first, up to ``BATCH`` rows), so a slow or absent data plane never adds latency to a
 prediction. The queue is bounded; when it is full, a prediction
 waits for room (back-pressure) rather than being dropped unlogged. A batch the data plane
-does not take is retried a few times, then counted as a failure and logged."""
+does not take is retried a few times, then counted as a failure and logged.
+
+``predict`` queues one record per answer (``records``); ``predict_batch`` queues its rows as
+columnar batches (``batches``: one object with a column per feature and result field, cut
+into pieces of at most ``CELLS`` values), which the data plane stores as one prediction per
+row: a backfill's 10,000s of rows cost no Python object per row here."""
 
 from __future__ import annotations
 
@@ -19,8 +24,11 @@ import msgspec
 
 log = logging.getLogger(__name__)
 
-BATCH: Final = 2_000  # predictions per POST
+BATCH: Final = 2_000  # predictions per POST (rows: a columnar batch is posted whole)
 CAPACITY: Final = 200_000  # predictions queued at most (a batch call's rows wait for room)
+# Values (rows x columns) of one columnar piece: about 10 MB of JSON, well under the data
+# plane's 32 MB body limit whatever the number of features.
+CELLS: Final = 500_000
 ATTEMPTS: Final = 5
 # How long the first queued prediction waits for others before a POST: at 100s of answers
 # per second one POST per answer cost the serving process (and the data plane) about a
@@ -43,9 +51,10 @@ class PredictionLog:
         self._url = None if url is None else url + route
         self._token_file = token_file
         self._on_failure = on_failure
-        # Chunks of records (one per call of add/add_many: a predict_batch queues its rows
-        # in one step, not one lock round per row) and how many records they hold.
-        self._chunks: deque[list[dict[str, Any]]] = deque()
+        # Chunks (one per call of add/add_many/add_columns: a predict_batch queues its rows in
+        # one step, not one lock round per row): a list of records, or a columnar batch and
+        # its rows; and how many predictions they hold.
+        self._chunks: deque[list[dict[str, Any]] | tuple[dict[str, Any], int]] = deque()
         self._queued = 0
         self._closing = False
         self._changed = threading.Condition()
@@ -61,14 +70,30 @@ class PredictionLog:
     def add_many(self, records: list[dict[str, Any]]) -> None:
         """Queue records; waits while the queue is full (back-pressure, never a drop). A chunk
         larger than the whole capacity waits for an empty queue."""
-        if self._url is None or not records:
+        if records:
+            self._queue(records, len(records))
+
+    def add_columns(self, batch: dict[str, Any], rows: int) -> None:
+        """Queue ``rows`` predictions as a columnar batch: ``features`` and ``results`` map a
+        name to a list of one value per row, ``lots`` (or None) a lot per row; the other
+        fields (modelTag, workUnit, timestamp) hold for every row. Waits as ``add_many``."""
+        if rows <= 0:
+            return
+        columns = len(batch["features"]) + len(batch["results"]) + 1
+        step = max(1, CELLS // columns)
+        for start in range(0, rows, step):
+            end = min(rows, start + step)
+            self._queue((_piece(batch, start, end, rows), end - start), end - start)
+
+    def _queue(self, chunk: list[dict[str, Any]] | tuple[dict[str, Any], int], n: int) -> None:
+        if self._url is None:
             return
         with self._changed:
-            while self._queued and self._queued + len(records) > CAPACITY:
+            while self._queued and self._queued + n > CAPACITY:
                 self._changed.wait()
             was_empty = not self._queued
-            self._chunks.append(records)
-            self._queued += len(records)
+            self._chunks.append(chunk)
+            self._queued += n
             if was_empty or self._queued >= BATCH:  # the poster waits for one of these
                 self._changed.notify_all()
 
@@ -92,8 +117,9 @@ class PredictionLog:
         headers["Authorization"] = f"Bearer {self._token_file.read_text().strip()}"
         return headers
 
-    def _take(self) -> list[dict[str, Any]] | None:
-        """Up to BATCH records, oldest first; None once closing and nothing is left."""
+    def _take(self) -> dict[str, Any] | None:
+        """A body of up to BATCH predictions (or one columnar piece), oldest first; None once
+        closing and nothing is left."""
         with self._changed:
             while not self._chunks and not self._closing:
                 self._changed.wait()
@@ -105,28 +131,43 @@ class PredictionLog:
                 if left <= 0:
                     break
                 self._changed.wait(left)
-            batch: list[dict[str, Any]] = []
-            while self._chunks and len(batch) < BATCH:
+            records: list[dict[str, Any]] = []
+            batches: list[dict[str, Any]] = []
+            taken = 0
+            while self._chunks and taken < BATCH:
                 chunk = self._chunks[0]
-                room = BATCH - len(batch)
+                if isinstance(chunk, tuple):  # a columnar piece: posted whole
+                    self._chunks.popleft()
+                    batches.append(chunk[0])
+                    taken += chunk[1]
+                    continue
+                room = BATCH - taken
                 if len(chunk) <= room:
-                    batch.extend(self._chunks.popleft())
+                    records.extend(self._chunks.popleft())
+                    taken += len(chunk)
                 else:
-                    batch.extend(chunk[:room])
+                    records.extend(chunk[:room])
                     self._chunks[0] = chunk[room:]
-            self._queued -= len(batch)
+                    taken += room
+            self._queued -= taken
             self._changed.notify_all()
-            return batch
+            body: dict[str, Any] = {"predictions": taken}
+            if records or not batches:
+                body["records"] = records
+            if batches:
+                body["batches"] = batches
+            return body
 
     def _run(self) -> None:
         assert self._url is not None
         with httpx.Client(timeout=30.0) as client:
-            while (batch := self._take()) is not None:
-                self._post(client, batch)
+            while (taken := self._take()) is not None:
+                self._post(client, taken)
 
-    def _post(self, client: httpx.Client, batch: list[dict[str, Any]]) -> None:
+    def _post(self, client: httpx.Client, taken: dict[str, Any]) -> None:
         assert self._url is not None
-        body = _encode({"records": batch})
+        count = taken.pop("predictions")
+        body = _encode(taken)
         for attempt in range(ATTEMPTS):
             try:
                 answer = client.post(self._url, content=body, headers=self._headers())
@@ -142,5 +183,18 @@ class PredictionLog:
                 if answer.status_code < 500:
                     break  # refused: the same batch would be refused again
             time.sleep(min(2.0**attempt * 0.2, 5.0))  # backoff between attempts, not a sync
-        log.error("prediction log: %d predictions not logged: %s", len(batch), problem)
-        self._on_failure(len(batch))
+        log.error("prediction log: %d predictions not logged: %s", count, problem)
+        self._on_failure(count)
+
+
+def _piece(batch: dict[str, Any], start: int, end: int, rows: int) -> dict[str, Any]:
+    """Rows ``start:end`` of a columnar batch (the batch itself when that is all of it)."""
+    if start == 0 and end == rows:
+        return batch
+    lots = batch.get("lots")
+    return {
+        **batch,
+        "lots": None if lots is None else lots[start:end],
+        "features": {k: v[start:end] for k, v in batch["features"].items()},
+        "results": {k: v[start:end] for k, v in batch["results"].items()},
+    }

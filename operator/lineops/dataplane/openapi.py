@@ -347,10 +347,37 @@ def _add_reads(paths: dict[str, Any]) -> None:
 
 def _add_predictions(paths: dict[str, Any]) -> None:
     """The prediction log: served models post every answer, anyone reads it back."""
+    column = {"type": "array", "description": "one value per row"}
+    columnar = {
+        "type": "object",
+        "description": "predictions of one predict_batch call as columns, stored as one "
+        "prediction per row; tag, work unit and timestamps hold for every row",
+        "properties": {
+            "modelTag": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+            "workUnit": {"type": ["string", "null"], "description": "declared by the line"},
+            "timestamp": _TIMESTAMP,
+            "featureTimestamp": {**_TIMESTAMP, "type": ["string", "null"]},
+            "lots": {"type": ["array", "null"], "items": {"type": ["string", "null"]}},
+            "features": {
+                "type": "object",
+                "additionalProperties": {**column, "items": {"type": "number"}},
+            },
+            "results": {
+                "type": "object",
+                "description": "result field -> its value per row (null: not set)",
+                "additionalProperties": column,
+            },
+        },
+        "required": ["modelTag", "timestamp", "features"],
+    }
     batch = {
         "type": "object",
-        "properties": {"records": {"type": "array", "items": _ref("Prediction")}},
-        "required": ["records"],
+        "description": "records, batches (columnar) or both; rejections are indexed by row, "
+        "batch rows counted after the records",
+        "properties": {
+            "records": {"type": "array", "items": _ref("Prediction")},
+            "batches": {"type": "array", "items": columnar},
+        },
     }
     paths[f"{LINE_PATH}/predictions"] = _post(
         "Predictions of a served model (the log lots are traced through)",

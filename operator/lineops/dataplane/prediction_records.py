@@ -83,7 +83,11 @@ def _result(record: Mapping[str, Any], where: str) -> str:
     return text
 
 
-def _prediction(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> Prediction:
+def head(
+    spec: ProductionLineSpec, record: Mapping[str, Any], where: str
+) -> tuple[str, str | None, str, str | None]:
+    """(model tag, work unit, timestamp, feature timestamp) of a record (or of a columnar
+    batch, where they are the same for every row: prediction_batches.py)."""
     tag = _storable(_text(record, "modelTag", where), "modelTag", where, MAX_NAME)
     unit = None if record.get("workUnit") is None else _work_unit(spec, record, where)
     timestamp = _timestamp(record, where)
@@ -94,6 +98,11 @@ def _prediction(spec: ProductionLineSpec, record: Mapping[str, Any], where: str)
         except _Reject as exc:  # the same checks, reported under this field's name
             detail = exc.detail.replace(f"{where}.timestamp", f"{where}.featureTimestamp", 1)
             raise _Reject(exc.reason, detail) from None
+    return tag, unit, timestamp, feature_ts
+
+
+def _prediction(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> Prediction:
+    tag, unit, timestamp, feature_ts = head(spec, record, where)
     return Prediction(
         model_tag=tag,
         work_unit=unit,

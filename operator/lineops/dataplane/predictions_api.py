@@ -1,23 +1,27 @@
 """HTTP routes of a line's prediction log, in the style of the MES record routes.
 
     POST /v1/namespaces/{namespace}/lines/{line}/predictions   {"records": [...]}
+                                                   or (and) {"batches": [...]} (columnar)
     GET  /v1/namespaces/{namespace}/lines/{line}/predictions?modelTag=&lot=&after=&limit=
 
-A POST is one transaction: accepted predictions go to the log and refused ones (a missing
-field, a unit the line does not declare, a feature that is not a number) to the quarantine
-with ``kind`` = ``predictions``, so ``received = accepted + quarantined`` holds in every
-answer. Refused predictions are kept for inspection; ``quarantine:release`` does not
-re-ingest them (a prediction depends on no part of the line's spec that a fix could change,
-except its work unit, and the serving process only sends units it found in the store).
+``batches`` are columnar (prediction_batches.py: one object per ``predict_batch`` call,
+stored as one prediction per row). A POST is one transaction: accepted predictions go to the
+log and refused ones (a missing field, a unit the line does not declare, a feature that is
+not a number) to the quarantine with ``kind`` = ``predictions``, so ``received = accepted +
+quarantined`` holds in every answer (a batch counts its rows). Refused predictions are kept
+for inspection; ``quarantine:release`` does not re-ingest them (a prediction depends on no
+part of the line's spec that a fix could change, except its work unit, and the serving
+process only sends units it found in the store).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+import msgspec
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
@@ -25,6 +29,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.prediction_batches import parse_batches
 from lineops.dataplane.prediction_records import KIND, parse_predictions
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import MAX_PAGE, _BadQuery, _int, _name
@@ -38,9 +43,18 @@ PATH: Final = "/predictions"
 
 def _decode(spec: ProductionLineSpec, body: bytes) -> Parsed[Prediction]:
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-        raise PayloadError("body", f"not valid JSON ({exc})", status=400) from None
+        # msgspec: 2-3x the stdlib's speed on a batch of 10,000s of rows, and it refuses
+        # NaN and Infinity, so no number in what it decodes is non-finite.
+        payload = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        try:  # the stdlib's reading (NaN taken, then quarantined by the checks) or its error
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+            raise PayloadError("body", f"not valid JSON ({exc})", status=400) from None
+    if isinstance(payload, Mapping) and "batches" in payload:
+        parsed = parse_predictions(spec, payload) if "records" in payload else Parsed()
+        parse_batches(spec, payload["batches"], parsed)
+        return parsed
     return parse_predictions(spec, payload)
 
 

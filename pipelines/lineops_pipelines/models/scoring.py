@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -57,53 +56,78 @@ def load(path_or_tag: str) -> Model:
     return model
 
 
-def _num(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
+def _finite_or_none(values: np.ndarray) -> list[float | None]:
+    """Floats as a list, None where not finite (a row before the model's window is full)."""
+    out = np.asarray(values, dtype=np.float64).astype(object)
+    out[~np.isfinite(np.asarray(values, dtype=np.float64))] = None
+    column: list[float | None] = out.tolist()
+    return column
+
+
+def _where(known: np.ndarray, values: np.ndarray) -> list[Any]:
+    """``values`` as a list, None where ``known`` is False."""
+    out = np.asarray(values).astype(object)
+    out[~known] = None
+    column: list[Any] = out.tolist()
+    return column
+
+
+def score_columns(model: Model, x: np.ndarray) -> dict[str, list[Any]]:
+    """The results of ``score_rows`` as columns: result field -> one value per input row, in
+    order (None before a full window), only the fields of the model's task. Built from the
+    model's arrays at once: a backfill of 10,000s of rows must not pay Python per value
+    (served batches; ``score_rows`` is these columns turned into rows).
+
+    fault-classification: ``label`` (classes the model cannot tell from normal reported as
+    normal), ``raw_label`` (the most probable class), ``probabilities`` (class -> probability,
+    rounded to 6 decimals); anomaly-detection: ``score``, ``alarm``; failure-prediction:
+    ``rul``, ``score`` (failure risk), ``alarm``."""
+    if isinstance(model, SklearnModel):
+        rows = model.score_rows(x)
+        keys = [k for k in rows[0] if k != "row"] if rows else []
+        return {k: [r[k] for r in rows] for k in keys}
+    if isinstance(model, AnomalyDetector):
+        scores = np.asarray(model.score(x), dtype=np.float64)
+        known = np.isfinite(scores)
+        return {
+            "score": _finite_or_none(scores),
+            "alarm": _where(known, scores > model.threshold),
+        }
+    if isinstance(model, FaultClassifier):
+        # The label a plant sees: classes the model cannot tell from normal are reported as
+        # normal; the most probable class is kept as ``raw_label``. Serving uses this too.
+        proba = model.predict_proba(x)
+        reported, raw = model.report(proba)
+        known = reported >= 0
+        classes = np.asarray(model.classes, dtype=object)
+        names = list(model.classes)
+        # Rounded as numbers, then one list: no Python per probability.
+        rounded = np.round(np.nan_to_num(proba), 6).tolist()
+        return {
+            "label": _where(known, classes[np.maximum(reported, 0)]),
+            "raw_label": _where(known, classes[np.maximum(raw, 0)]),
+            "probabilities": [
+                dict(zip(names, p, strict=True)) if k else None
+                for p, k in zip(rounded, known.tolist(), strict=True)
+            ],
+        }
+    rul = np.asarray(model.predict_rul(x), dtype=np.float64)
+    risk = np.asarray(model.failure_risk(rul), dtype=np.float64)
+    return {
+        "rul": _finite_or_none(rul),
+        "score": _finite_or_none(risk),
+        "alarm": _where(~np.isnan(rul), risk > 0.5),
+    }
 
 
 def score_rows(model: Model, x: np.ndarray) -> list[dict[str, Any]]:
     """One result per input row (0-based ``row``), in order; rows before a full window get
     ``score``/``label`` null instead of being dropped."""
-    results: list[dict[str, Any]] = []
     if isinstance(model, SklearnModel):
         return model.score_rows(x)
-    if isinstance(model, AnomalyDetector):
-        scores = model.score(x)
-        for i, s in enumerate(scores):
-            value = _num(s)
-            alarm = None if value is None else bool(value > model.threshold)
-            results.append({"row": i, "score": value, "alarm": alarm})
-    elif isinstance(model, FaultClassifier):
-        # The label a plant sees: classes the model cannot tell from normal are reported as
-        # normal; the most probable class is kept as ``raw_label``. Serving uses this too.
-        proba = model.predict_proba(x)
-        reported, raw = model.report(proba)
-        classes = model.classes
-        # Plain Python numbers (tolist) before the loop: indexing numpy per row and element
-        # cost more than the model itself on a backfill of 10,000s of rows (served batches).
-        rows = zip(reported.tolist(), raw.tolist(), proba.tolist(), strict=True)
-        for i, (rep, most, p) in enumerate(rows):
-            if rep < 0:
-                results.append({"row": i, "label": None, "raw_label": None, "probabilities": None})
-            else:
-                results.append(
-                    {
-                        "row": i,
-                        "label": classes[rep],
-                        "raw_label": classes[most],
-                        "probabilities": {c: round(v, 6) for c, v in zip(classes, p, strict=False)},
-                    }
-                )
-    else:
-        rul = model.predict_rul(x)
-        risk = model.failure_risk(rul)
-        for i, (r, k) in enumerate(zip(rul, risk, strict=False)):
-            results.append(
-                {
-                    "row": i,
-                    "rul": _num(r),
-                    "score": _num(k),
-                    "alarm": None if np.isnan(r) else bool(k > 0.5),
-                }
-            )
-    return results
+    columns = score_columns(model, x)
+    keys = ["row", *columns]
+    return [
+        dict(zip(keys, (i, *values), strict=True))
+        for i, values in enumerate(zip(*columns.values(), strict=True))
+    ]

@@ -104,3 +104,92 @@ def test_an_unknown_line_is_a_404(served: ServedApp) -> None:
     for answer in (requests.get(url, timeout=30), requests.post(url, json={}, timeout=30)):
         assert answer.status_code == 404
         assert answer.json()["field"] == "path.line"
+
+
+def columns_of(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Row-wise records of one tag, unit and timestamps as the columnar batch of them."""
+    first = records[0]
+    results = sorted({k for r in records for k in r["result"]})
+    return {
+        "modelTag": first["modelTag"],
+        "workUnit": first["workUnit"],
+        "timestamp": first["timestamp"],
+        "featureTimestamp": first["featureTimestamp"],
+        "lots": [r["lot"] for r in records],
+        "features": {n: [r["features"][n] for r in records] for n in first["features"]},
+        "results": {k: [r["result"].get(k) for r in records] for k in results},
+    }
+
+
+def test_a_columnar_batch_is_stored_as_the_rows_it_stands_for(served: ServedApp) -> None:
+    """The same predictions posted row-wise and as a columnar batch read back the same, one
+    per row (so lots are traced to the tag row by row); a row whose value cannot be stored
+    is quarantined as its row-wise record, naming the batch, the column and the row."""
+    rows = [
+        prediction(lot=f"L-{i}", result={"label": str(i % 2), "probabilities": {"0": i / 4}})
+        for i in range(4)
+    ]
+    rows[1]["lot"] = None
+    rows[3]["result"] = {}  # before a full window: no field set (nulls in the columns)
+    rows[3]["features"] = {"ram_force__mean": 1300, "ram_force__count": 6}  # ints: floats
+    url = served.line_url("predictions")
+    assert requests.post(url, json={"records": rows}, timeout=30).json()["accepted"] == 4
+    bad = [dict(r) for r in rows]
+    bad[1] = {**rows[1], "features": {"ram_force__mean": "Bad", "ram_force__count": 6}}
+    bad[2] = {**rows[2], "lot": 17}
+    batch = columns_of(bad)
+    answer = requests.post(url, json={"records": [rows[0]], "batches": [batch]}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["received"], body["accepted"], body["quarantined"]) == (5, 3, 2)
+    assert body["reasons"] == {"non_numeric": 1, "wrong_type": 1}
+    assert {(r["index"], r["detail"]) for r in body["rejected"]} == {
+        (2, "batches[0].features.ram_force__mean[1]: 'Bad' is not a number"),
+        (3, "batches[0].lots[2]: must be a string, got int"),
+    }
+    logged = requests.get(url, timeout=30).json()["records"]
+    row_wise, again, from_batch = logged[:4], logged[4], logged[5:]
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in logged]
+    assert strip[4] == strip[0]
+    assert strip[5:] == [strip[0], strip[3]]
+    assert from_batch[1]["features"] == {"ram_force__count": 6.0, "ram_force__mean": 1300.0}
+    assert from_batch[1]["result"] == row_wise[3]["result"] == {} and again["lot"] == "L-0"
+    quarantined = served.app.db.quarantine.list(LINE, kind="predictions")
+    records = [dict(q.record or {}) for q in quarantined]
+    assert sorted(repr(r["lot"]) for r in records) == ["17", "None"]
+    assert {r["features"]["ram_force__mean"] for r in records} == {"Bad", 1200.5}
+
+
+def test_a_batch_level_problem_quarantines_every_row_of_the_batch(served: ServedApp) -> None:
+    batch = columns_of([prediction(lot=f"L-{i}") for i in range(3)])
+    answer = requests.post(
+        served.line_url("predictions"),
+        json={"batches": [{**batch, "workUnit": "press-99"}, batch]},
+        timeout=30,
+    )
+    body = answer.json()
+    assert (body["received"], body["accepted"], body["quarantined"]) == (6, 3, 3), body
+    assert [r["index"] for r in body["rejected"]] == [0, 1, 2]
+    assert body["rejected"][0]["detail"].startswith("batches[0].workUnit: 'press-99'")
+
+
+@pytest.mark.parametrize(
+    ("batch", "field"),
+    [
+        ([1, 2], "batches[0]"),
+        ({"features": {}}, "batches[0].features"),
+        ({"features": {"a": 1.0}}, "batches[0].features.a"),
+        ({"features": {"a": [1.0, 2.0]}, "results": {"label": ["x"]}}, "batches[0].results.label"),
+        ({"features": {"a": [1.0]}, "lots": ["L-1", "L-2"]}, "batches[0].lots"),
+    ],
+)
+def test_a_batch_of_the_wrong_shape_is_refused_whole(
+    served: ServedApp, batch: Any, field: str
+) -> None:
+    good = columns_of([prediction()])
+    answer = requests.post(
+        served.line_url("predictions"), json={"batches": [batch, good]}, timeout=30
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field
+    assert requests.get(served.line_url("predictions"), timeout=30).json() == {"records": []}

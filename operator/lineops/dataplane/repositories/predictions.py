@@ -7,12 +7,26 @@ Rows are only appended; reads are in arrival order (``id``) and page with ``afte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Final
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
 from lineops.dataplane.db.tables import predictions
 from lineops.dataplane.lines import LineRef
+
+COLUMNS: Final = (
+    "namespace",
+    "line",
+    "model_tag",
+    "work_unit",
+    "lot",
+    "timestamp",
+    "feature_timestamp",
+    "features",
+    "result",
+)
+_INSERT: Final = insert(predictions).values(dict.fromkeys(COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +50,32 @@ class PredictionRepository:
         """Append in the caller's transaction (with the batch's quarantined records)."""
         if not rows:
             return
-        values = [{**asdict(p), "namespace": line.namespace, "line": line.name} for p in rows]
-        conn.execute(insert(predictions), values)
+        # One statement the driver executes for every row (executemany), its parameters
+        # plain tuples: SQLAlchemy's per-row parameter handling (and dataclasses.asdict's
+        # deep copies) cost more than the database itself on a backfill's 10,000s of rows
+        # (benchmarks/serving.py).
+        compiled = _INSERT.compile(dialect=conn.dialect)
+        ns, name = line.namespace, line.name
+        values = [
+            (
+                ns,
+                name,
+                p.model_tag,
+                p.work_unit,
+                p.lot,
+                p.timestamp,
+                p.feature_timestamp,
+                p.features,
+                p.result,
+            )
+            for p in rows
+        ]
+        if compiled.positional and tuple(compiled.positiontup or ()) == COLUMNS:
+            conn.exec_driver_sql(str(compiled), values)
+        else:  # named parameters (psycopg): the same values by column name
+            conn.exec_driver_sql(
+                str(compiled), [dict(zip(COLUMNS, v, strict=True)) for v in values]
+            )
 
     def list(
         self,
