@@ -5,14 +5,17 @@ Scoring is ``lineops_pipelines.models.scoring.score_rows`` (``score_columns`` fo
 the same results as columns), the path ``lineops model score`` takes, so a served label is
 the label the CLI reports (classes the model cannot tell from normal are reported as
 normal). Models that read a window of rows (their ``window`` in ``model.json``) score the
-series of online feature rows this process has seen for the unit, one row per new feature
-timestamp, and answer null until the window is full.
+series of online feature rows of the unit, one row per new feature timestamp: those the
+data plane's history holds from before the process judged the unit first (history_seed.py),
+then those this process has seen; they answer null until the window is full.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,9 @@ from lineops_pipelines.models.scoring import Model, load, score_columns, score_r
 from quality_inspector import errors
 from quality_inspector.config import ServingConfig
 from quality_inspector.features import OnlineFeatures, OnlineRow
+from quality_inspector.history_seed import RETRY_S, HistorySeed, SeedError
+
+log = logging.getLogger(__name__)
 
 RESULT_FIELDS = ("label", "raw_label", "probabilities", "score", "alarm", "rul")
 
@@ -66,6 +72,14 @@ class History:
         while len(self.rows) > keep:
             self.rows.popleft()
 
+    def seed(self, rows: list[tuple[pd.Timestamp, np.ndarray]], keep: int) -> None:
+        """Put ``rows`` (older history, oldest first) before the rows seen so far."""
+        first = self.rows[0][0] if self.rows else None
+        older = [(w, r) for w, r in rows if first is None or w < first]
+        self.rows.extendleft(reversed(older))
+        while len(self.rows) > keep:
+            self.rows.popleft()
+
     def series(self) -> np.ndarray:
         return np.vstack([r for _, r in self.rows])
 
@@ -75,13 +89,43 @@ def result_of(scored: dict[str, Any]) -> dict[str, Any]:
 
 
 class Inspector:
-    def __init__(self, config: ServingConfig, champion: Champion, features: OnlineFeatures) -> None:
+    def __init__(
+        self,
+        config: ServingConfig,
+        champion: Champion,
+        features: OnlineFeatures,
+        seed: HistorySeed | None = None,
+    ) -> None:
         self.config = config
         self.champion = champion
         self.features = features
         self._history: dict[str, History] = {}
         self._lock = threading.Lock()  # sync APIs run in a thread pool
         self._keep = max(champion.window, config.history_rows)
+        # The data plane's history of online rows, for models with a window (see
+        # history_seed.py): units seeded (or found to have none), and when to retry others.
+        self._seed = seed if champion.window > 1 else None
+        self._seeded: set[str] = set()
+        self._retry_at: dict[str, float] = {}
+
+    def needs_seed(self, work_unit: str) -> bool:
+        """Whether judging the unit now would first read its history from the data plane
+        (a blocking call: the caller then judges in a thread, not on the event loop)."""
+        if self._seed is None or work_unit in self._seeded:
+            return False
+        return time.monotonic() >= self._retry_at.get(work_unit, 0.0)
+
+    def _seed_history(self, work_unit: str, until: pd.Timestamp) -> None:
+        assert self._seed is not None
+        try:
+            rows = self._seed.rows(work_unit, until, self.champion.features, self._keep)
+        except SeedError as exc:
+            self._retry_at[work_unit] = time.monotonic() + RETRY_S
+            log.warning("no feature history for %s (retry in %.0f s): %s", work_unit, RETRY_S, exc)
+            return
+        with self._lock:
+            self._history.setdefault(work_unit, History()).seed(rows, self._keep)
+            self._seeded.add(work_unit)
 
     def predict(
         self, work_unit: str, now: pd.Timestamp, online: OnlineRow | None = None
@@ -104,6 +148,8 @@ class Inspector:
             raise errors.missing_features(work_unit, missing)
         used = {n: float(online.values[n]) for n in self.champion.features}  # type: ignore[arg-type]
         row = np.array([used[n] for n in self.champion.features], dtype=float)
+        if self.needs_seed(work_unit):
+            self._seed_history(work_unit, online.timestamp)
         with self._lock:
             history = self._history.setdefault(work_unit, History())
             history.add(online.timestamp, row, self._keep)

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from quality_inspector import errors
 from quality_inspector.config import ServingConfig
 from quality_inspector.features import OnlineFeatures, OnlineRow
+from quality_inspector.history_seed import HistorySeed
 from quality_inspector.inspector import Champion, Inspector
 from quality_inspector.metrics import ServingMetrics
 from quality_inspector.prediction_log import PredictionLog
@@ -98,7 +99,16 @@ class QualityInspector:
             self.metrics.log_failures.inc,
         )
         self.namespace = str(namespace)
-        self.inspector = Inspector(self.config, champion, features)
+        seed = None
+        if self.config.dataplane_url is not None:  # the window's rows from before the start
+            seed = HistorySeed(
+                self.config.dataplane_url,
+                str(namespace),
+                str(line),
+                str(service),
+                self.config.dataplane_token_file,
+            )
+        self.inspector = Inspector(self.config, champion, features, seed)
         tune_for_latency()
         self.problem = ""
         log.info("ready: %s on line %s/%s, %s", champion.tag, namespace, line, service)
@@ -133,11 +143,12 @@ class QualityInspector:
         a few tenths of a millisecond, about a seventh of the worker's time at saturation,
         the rest is BentoML's request handling: less than handing the call to BentoML's
         one-thread pool and back), in a thread when they must be read through Feast
-        (milliseconds of blocking work, once per unit per materialisation)."""
+        (milliseconds of blocking work, once per unit per materialisation) or the unit's
+        history of rows from the data plane (once per unit, models with a window)."""
         inspector = self._ready()[0]
         online = inspector.features.cached(work_unit)
-        if online is None:
-            return await anyio.to_thread.run_sync(self._predict, work_unit, lot, readings, None)
+        if online is None or inspector.needs_seed(work_unit):
+            return await anyio.to_thread.run_sync(self._predict, work_unit, lot, readings, online)
         return self._predict(work_unit, lot, readings, online)
 
     def _predict(

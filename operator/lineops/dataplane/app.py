@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import FeastStore
 from lineops.dataplane.db.database import Database, open_database
+from lineops.dataplane.feature_history import FeatureHistoryApi
 from lineops.dataplane.genealogy_api import GenealogyApi
 from lineops.dataplane.ingestion.http_server import IngestionServer
 from lineops.dataplane.ingestion.service import IngestionService
@@ -134,6 +135,9 @@ class DataPlaneApp:
         # The prediction log of served models (bentos/quality_inspector posts every answer).
         self.predictions = PredictionsApi(self.db, self.spec_of, registry)
         app.router.add_routes(self.predictions.routes(LINE_PATH))
+        # Recent online feature rows of a unit (served models seed their window from them).
+        history = FeatureHistoryApi(self.ingestion.aggregates_dir, self.spec_of)
+        app.router.add_routes(history.routes(LINE_PATH))
         # Production plans (lineops plan, the operator's planning): stored, newest last.
         self.plans = PlansApi(self.db, self.spec_of)
         app.router.add_routes(self.plans.routes(LINE_PATH))

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from lineops import __version__
 from lineops.api.quantities import DURATION_PATTERN
+from lineops.dataplane.feature_history import MAX_ROWS as HISTORY_ROWS
 from lineops.dataplane.features import SERVICES
 from lineops.dataplane.genealogy_openapi import genealogy_paths
 from lineops.dataplane.ingestion.payload import MAX_EPOCH_S, MAX_TEXT, MIN_EPOCH_S
@@ -394,6 +395,39 @@ def _add_predictions(paths: dict[str, Any]) -> None:
             _ref("Prediction"),
             {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
         ]
+    }
+    history = {
+        "type": "object",
+        "properties": {
+            "workUnit": {"type": "string"},
+            "featureService": {"type": "string"},
+            "features": {"type": "array", "items": {"type": "string"}},
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "values": {"type": "array", "items": {"type": ["number", "null"]}},
+                    },
+                    "required": ["timestamp", "values"],
+                },
+            },
+        },
+        "required": ["workUnit", "featureService", "features", "rows"],
+    }
+    paths[f"{LINE_PATH}/features/history"] = {
+        "get": _get(
+            "A work unit's newest online feature rows (the aggregates history), oldest first: "
+            "served models seed their window of rows from it",
+            [
+                _query("workUnit", {"type": "string", "minLength": 1}, required=True),
+                _query("featureService", {"enum": list(SERVICES)}, required=True),
+                _query("rows", {"type": "integer", "minimum": 1, "maximum": HISTORY_ROWS}),
+                _query("until", {"type": "string", "format": "date-time"}),
+            ],
+            {"application/json": {"schema": history}},
+        )
     }
     paths[f"{LINE_PATH}/predictions"]["get"] = _get(
         "Logged predictions in arrival order, of a model tag and/or a lot, after an id",

@@ -4,106 +4,16 @@ through that data plane. Bad requests get a 4xx naming the problem, never a 500.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any
 
 import pandas as pd
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.serving.conftest import LINE, Plant
+from tests.integration.serving.conftest import LINE, MAX_BATCH, Plant, Served, free_port, wait_for
 from tests.support.serving_model import FEATURES, MODEL_WINDOW
-
-ROOT: Final = Path(__file__).resolve().parents[3]
-MAX_BATCH: Final = 500
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    def __init__(self, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.url, self.process, self.log = url, process, log
-
-    def post(self, endpoint: str, body: Any) -> requests.Response:
-        return requests.post(f"{self.url}/{endpoint}", json=body, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def inspector(
-    plant: Plant, model_store: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Served]:
-    home, tag = model_store
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "bentoml.log"
-    env = {
-        **os.environ,
-        "BENTOML_HOME": str(home),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "LINEOPS_SERVING_MODEL_TAG": tag,
-        "LINEOPS_SERVING_MODEL_NAME": "press-fault",
-        "LINEOPS_SERVING_DATA_DIR": str(plant.data_dir),
-        "LINEOPS_SERVING_DATAPLANE_URL": plant.served.url,
-        "LINEOPS_SERVING_MAX_FEATURE_AGE": "10m",
-        "LINEOPS_SERVING_MAX_BATCH_ROWS": str(MAX_BATCH),
-    }
-    command = [
-        str(Path(sys.executable).parent / "bentoml"),
-        "serve",
-        "quality_inspector.service:QualityInspector",
-        "--working-dir",
-        str(ROOT / "bentos"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    served = Served(f"http://127.0.0.1:{port}", process, log)
-    try:
-
-        def ready() -> bool:
-            assert process.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
-            try:
-                return requests.get(f"{served.url}/readyz", timeout=2).status_code == 200
-            except (requests.ConnectionError, requests.Timeout):  # still starting
-                return False
-
-        wait_for(ready, 120, "/readyz of bentoml serve")
-        yield served
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
 
 
 def test_predict_answers_from_the_online_features_and_logs_the_prediction(
