@@ -104,7 +104,8 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         le=1000,
-        description="How many objects kopf reconciles at once (each may hold an API thread).",
+        description="How many objects are reconciled at once (each may hold an API thread; the "
+        "thread pool has this many + 8).",
     )
 
     # --- timers (read once when kopf registers the handlers) --------------------------------
@@ -117,7 +118,8 @@ class Settings(BaseSettings):
     monitor_seconds: Seconds = Field(
         default=10.0,
         description="Period at which each line's control charts, capability and OEE are "
-        "re-evaluated from new records. Read when the handlers are imported.",
+        "re-evaluated from new records (one monitoring pass over all lines; a pass that takes "
+        "longer stretches it, see lineops_monitor_pass_seconds).",
     )
 
     # --- training ---------------------------------------------------------------------------

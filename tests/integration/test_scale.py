@@ -54,29 +54,49 @@ def _line_reconciles(port: int) -> float:
     )
 
 
+def _start(
+    namespace: str, identity: OperatorIdentity, tmp_path: Path, **settings: str
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """A `lineops operator run` process (embedded profile, training off) with ``settings``
+    as LINEOPS_* variables; returns it, its metrics port and its log file."""
+    metrics, data = free_port(), free_port()
+    env = dict(
+        os.environ,
+        KUBECONFIG=identity.kubeconfig,
+        LINEOPS_PROFILE="embedded",
+        LINEOPS_TRAINING="off",
+        **{f"LINEOPS_{key.upper()}": value for key, value in settings.items()},
+    )
+    command = [sys.executable, "-m", "lineops.cli.main", "operator", "run"]
+    command += ["--namespace", namespace, "--metrics-port", str(metrics)]
+    command += ["--ingest-port", str(data), "--data-dir", str(tmp_path / "data")]
+    log_path = tmp_path / "operator.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    return proc, metrics, log_path
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_hundred_lines_and_models_reconcile_and_the_operator_stops_in_time(
     api_client: client.ApiClient,
     namespace: str,
     operator_identity: OperatorIdentity,
     tmp_path: Path,
 ) -> None:
-    metrics, data = free_port(), free_port()
-    env = dict(
-        os.environ,
-        KUBECONFIG=operator_identity.kubeconfig,
-        LINEOPS_PROFILE="embedded",
-        LINEOPS_TRAINING="off",
+    proc, metrics, log_path = _start(
+        namespace,
+        operator_identity,
+        tmp_path,
         # One resync inside the test: it must find nothing to rewrite in Feast.
-        LINEOPS_RESYNC_SECONDS="20",
-        # The monitor timer counts as a line reconcile too: out of the way here.
-        LINEOPS_MONITOR_SECONDS="3600",
+        resync_seconds="20",
+        # Monitoring passes count as line reconciles too: out of the way here.
+        monitor_seconds="3600",
     )
-    command = [sys.executable, "-m", "lineops.cli.main", "operator", "run"]
-    command += ["--namespace", namespace, "--metrics-port", str(metrics)]
-    command += ["--ingest-port", str(data), "--data-dir", str(tmp_path / "data")]
-    log_path = tmp_path / "operator.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         wait_for(
             lambda: _healthy(f"http://127.0.0.1:{metrics}/healthz"),
@@ -112,7 +132,31 @@ def test_a_hundred_lines_and_models_reconcile_and_the_operator_stops_in_time(
         proc.wait(timeout=30)
         assert time.monotonic() - stop < 10, f"SIGTERM to exit took {time.monotonic() - stop:.1f}s"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        _stop(proc)
+
+
+def test_an_operator_started_over_more_objects_than_its_worker_limit_reconciles_them(
+    api_client: client.ApiClient,
+    namespace: str,
+    operator_identity: OperatorIdentity,
+    tmp_path: Path,
+) -> None:
+    """An operator (re)started where more lines and models exist than LINEOPS_WORKER_LIMIT
+    reconciles them all. With kopf's own worker limit it hung for good: the workers that
+    index the listed objects wait for every object to be indexed, and the objects beyond the
+    limit never get a worker (kopf issue #1243)."""
+    n = 12
+    create_all(api_client, namespace, n)
+    proc, _, log_path = _start(
+        namespace, operator_identity, tmp_path, worker_limit="3", monitor_seconds="3600"
+    )
+    try:
+        wait_for(
+            lambda: _settled_count(api_client, namespace) == 2 * n,
+            timeout=120,
+            interval=1,
+            what=f"{n} lines Ready and {n} models reconciled by an operator with 3 workers",
+        )
+        assert "Traceback" not in log_path.read_text(errors="replace")
+    finally:
+        _stop(proc)

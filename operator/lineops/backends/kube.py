@@ -130,6 +130,27 @@ class KubeBackend:
             raise
         return True
 
+    async def patch_custom_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> bool:
+        """Merge-patch a custom object's status subresource (what kopf does with a handler's
+        ``patch.status``, for work that runs outside a handler); False if the object is gone."""
+        try:
+            await self._call(
+                self._custom.patch_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                name,
+                {"status": dict(status)},
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     async def served(self, group: str, version: str, plural: str, namespace: str) -> bool:
         """Whether the API server serves this resource (e.g. the Prometheus Operator's CRDs)."""
         try:

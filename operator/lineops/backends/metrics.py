@@ -6,6 +6,7 @@ operators in one test process never share counters.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ class OperatorMetrics:
         self.registry = CollectorRegistry()
         self.reconcile_total = Counter(
             "lineops_reconcile_total",
-            "Reconciliations by kind and result (success, error, requeue).",
+            "Reconciliations by kind and result (success, error, requeue, stopped).",
             ["kind", "result"],
             registry=self.registry,
         )
@@ -45,6 +46,12 @@ class OperatorMetrics:
         )
         # (kind, namespace, name) -> the label sets of its condition series, for forget().
         self._condition_series: dict[tuple[str, str, str], set[tuple[str, ...]]] = {}
+        self.monitor_pass_seconds = Gauge(
+            "lineops_monitor_pass_seconds",
+            "Duration of the last monitoring pass over all lines; above the monitoring period "
+            "(LINEOPS_MONITOR_SECONDS), each line is re-evaluated that much less often.",
+            registry=self.registry,
+        )
         self.training_requests_total = Counter(
             "lineops_training_requests_total",
             "Training requests created (one per QualityModel spec hash).",
@@ -55,11 +62,15 @@ class OperatorMetrics:
     @contextmanager
     def track(self, kind: str) -> Iterator[dict[str, str]]:
         """Times a reconcile; the caller sets ``result`` in the yielded dict. An exception
-        counts as ``error`` unless the caller already classified it (``requeue``)."""
+        counts as ``error`` unless the caller already classified it (``requeue``); work that
+        a shutdown or deletion cancelled is ``stopped``."""
         outcome = {"result": "success"}
         started = time.perf_counter()
         try:
             yield outcome
+        except asyncio.CancelledError:
+            outcome["result"] = "stopped"
+            raise
         except BaseException as exc:
             if outcome["result"] == "success":
                 outcome["result"] = "error"

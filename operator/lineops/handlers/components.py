@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
 
 import kopf
 
@@ -19,6 +19,7 @@ from lineops.backends.probes import ProbeServer
 from lineops.backends.serving.protocol import ServingBackend
 from lineops.backends.training.runs import TrainingBackend
 from lineops.dataplane.app import DataPlaneApp
+from lineops.handlers.monitor_loop import MonitorLoop
 from lineops.services.data_plane import DataPlane
 from lineops.services.line import LineReconciler
 from lineops.services.model import ModelReconciler
@@ -26,6 +27,7 @@ from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.settings import Settings
 
 KEY = "components"
+T = TypeVar("T")
 # Shutdown's budget for closing everything: kopf needs about a second before (stopping
 # watches and timers) and after (its own tasks) within a 10 s termination grace period.
 CLOSE_SECONDS: Final = 7.0
@@ -45,8 +47,30 @@ class Components:
     training: TrainingBackend | None
     app: DataPlaneApp | None = None  # embedded profile: the data plane in this process
     serving: ServingBackend | None = None  # embedded profile: bentoml serve per champion
+    monitor_loop: MonitorLoop | None = None  # every line's monitoring, one task
+    # LINEOPS_WORKER_LIMIT reconciles at once (see ``limited``).
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(20))
+
+    async def limited(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work`` once a reconcile slot is free. The limit is ours, not kopf's
+        ``queueing.worker_limit``: kopf's limit also caps the workers that index objects at
+        start-up, and each of those waits for every object to be indexed before it handles
+        one, so more objects of an indexed kind than the limit hang the operator for good
+        (kopf issue #1243; seen here with 100 lines and models listed at start-up)."""
+        try:
+            await self.slots.acquire()
+        except BaseException:
+            work.close()  # cancelled while waiting: the reconcile never started
+            raise
+        try:
+            return await work
+        finally:
+            self.slots.release()
 
     async def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        if self.monitor_loop is not None:
+            # First: a monitoring pass reads the stores that are closed next.
+            await self.monitor_loop.stop()
         await close_all(
             self.probes, self.app, self.training, self.kube, self.serving, timeout=timeout
         )

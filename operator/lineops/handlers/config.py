@@ -18,8 +18,6 @@ from lineops.settings import Settings, load_settings
 
 AT_REGISTRATION: Final[Settings] = load_settings()
 RESYNC_SECONDS: Final = AT_REGISTRATION.resync_seconds
-# How often each line's charts, capability and OEE are re-evaluated from new records.
-MONITOR_SECONDS: Final = AT_REGISTRATION.monitor_seconds
 # How often a model with a training run in flight (or a retry pending) is reconciled.
 POLL_SECONDS: Final = AT_REGISTRATION.training_poll_seconds
 # The poll timer's ``when`` filter needs the attempt limit (is a retry still to come?).

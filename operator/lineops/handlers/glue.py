@@ -5,12 +5,14 @@ permanent backend error) is not retried until the object changes."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import kopf
 
 from lineops.backends.metrics import OperatorMetrics
 from lineops.services.outcome import Outcome
+from lineops.services.status import changed_fields
 
 
 def apply_outcome(
@@ -21,23 +23,38 @@ def apply_outcome(
     outcome: Outcome[Any],
     result: dict[str, str],
 ) -> None:
-    status = outcome.status  # the api status model as a merge patch
-    current = body.status
-    for key, value in status.items():
-        # Only what changed: a monitor tick or a resync that changes nothing sends no
-        # request (kopf patches whenever the patch is not empty; N lines ticking each
-        # MONITOR_SECONDS made that N status PATCHes per period).
-        if current.get(key) != value:
-            patch.status[key] = value
-    meta = body.metadata
-    metrics.set_conditions(
-        kind, meta.namespace or "", meta.name or "", status.get("conditions", [])
-    )
-    for event in outcome.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    for key, value in status_changes(body.status, outcome.status).items():
+        patch.status[key] = value
+    publish(kind, body, metrics, outcome)
     if outcome.error is not None:
         result["result"] = "requeue" if isinstance(outcome.error, kopf.TemporaryError) else "error"
         raise outcome.error
+
+
+def status_changes(current: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``status`` (the api status model as a merge patch) that differ from the
+    object's: a monitor tick or a resync that changes nothing sends no request (kopf patches
+    whenever the patch is not empty; N lines ticking each MONITOR_SECONDS made that N status
+    PATCHes per period)."""
+    return changed_fields(current, status)  # as the API server applies it (RFC 7386)
+
+
+def publish(
+    kind: str, body: Mapping[str, Any], metrics: OperatorMetrics, outcome: Outcome[Any]
+) -> None:
+    """The outcome's condition series and Events."""
+    meta = body["metadata"]
+    metrics.set_conditions(
+        kind,
+        meta.get("namespace") or "",
+        meta.get("name") or "",
+        outcome.status.get("conditions", []),
+    )
+    # kopf builds the Event's object reference from apiVersion, kind and metadata, which a
+    # plain dict (the monitor loop's) has as well as a kopf.Body.
+    target = cast(kopf.Body, body)
+    for event in outcome.events:
+        kopf.event(target, type=event.type, reason=event.reason, message=event.message)
 
 
 def plain(body: kopf.Body) -> dict[str, Any]:

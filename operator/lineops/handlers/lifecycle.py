@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from lineops.dataplane.app import DataPlaneApp, read_token
 from lineops.dataplane.db.database import embedded_url
 from lineops.handlers.components import KEY as COMPONENTS
 from lineops.handlers.components import Components, close_all
+from lineops.handlers.monitor_loop import MonitorLoop
 from lineops.services.data_plane import ClusterDataPlane, DataPlane, EmbeddedDataPlane
 from lineops.services.data_plane_workload import WorkloadConfig, service_url
 from lineops.services.line import LineReconciler
@@ -51,17 +53,28 @@ async def configure(
     settings: kopf.OperatorSettings,
     memo: kopf.Memo,
     logger: logging.Logger | logging.LoggerAdapter[Any],
-    **_: Any,
+    **kwargs: Any,
 ) -> None:
     config: Settings = memo.get("config") or load_settings()
+    # asyncio.to_thread's default pool is min(32, cores + 4): 6 threads on a 2-core node for
+    # up to worker_limit concurrent reconciles, the monitoring loop and the in-process data
+    # plane. Reconciles of new lines wait in a pool thread for the Feast writer (one registry
+    # write for the group), and five such waits starved every other blocking call (profiled
+    # at 300 lines, docs/benchmarks.md). A thread per concurrent reconcile, plus room for the
+    # monitor and the data plane, keeps a wait from holding up the rest.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=config.worker_limit + 8, thread_name_prefix="lineops")
+    )
     # Our own names for everything kopf stores on objects, never kopf.zalando.org.
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=PREFIX, key="last-handled-configuration"
     )
-    # Bounded concurrency: each worker may hold an API thread; 2-core nodes are common.
-    settings.queueing.worker_limit = config.worker_limit
+    # No kopf worker limit: it would also cap start-up indexing and hang the operator once
+    # more objects exist than the limit (kopf #1243). Concurrency is bounded by our own
+    # reconcile slots instead (Components.limited, LINEOPS_WORKER_LIMIT).
+    settings.queueing.worker_limit = None
     # Watches are re-established well before proxies cut idle connections.
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
@@ -72,7 +85,11 @@ async def configure(
     # A stopped timer cancels its reconcile and returns (handlers.stopping); this is how long
     # kopf waits for that before it calls the timer orphaned and leaves it running.
     settings.background.instant_exit_timeout = 1.0
-    settings.posting.level = logging.INFO
+    # kopf turns object-log lines at this level into Events. At INFO every handler's and
+    # timer's "succeeded" line became one: an Event POST per object per resync period (a
+    # thousand objects: 33 POSTs a second of noise). Our own Events are posted explicitly
+    # (kopf.event, any level); kopf's warnings and errors still become Events.
+    settings.posting.level = logging.WARNING
 
     # Before any metric exists: series of deleted lines must be removable (see metrics_mode).
     if inherited := single_process():
@@ -152,6 +169,17 @@ async def configure(
         # kopf retries a failed start-up: release what this attempt built first.
         await close_all(probes, app, backend, kube, serving)
         raise
+    lines = LineReconciler(kube, monitors, plane)
+    # kopf hands every handler the indices; these two are live views the loop keeps reading.
+    loop = MonitorLoop(
+        lines,
+        monitors,
+        kube,
+        metrics,
+        kwargs["line_bodies"],
+        kwargs["qm_retrain_by_line"],
+        config.monitor_seconds,
+    )
     memo[COMPONENTS] = Components(
         settings=config,
         metrics=metrics,
@@ -159,13 +187,15 @@ async def configure(
         probes=probes,
         monitors=monitors,
         data_plane=plane,
-        lines=LineReconciler(kube, monitors, plane),
+        lines=lines,
         models=ModelReconciler(
             kube, training, None if serving is None else ServingService(serving, kube)
         ),
         training=backend,
         app=app,
         serving=serving,
+        monitor_loop=loop,  # started by the first line reconcile (handlers.line)
+        slots=asyncio.Semaphore(config.worker_limit),
     )
     logger.info(
         "lineops operator started: profile=%s data=%s metrics=http://%s:%d/metrics",

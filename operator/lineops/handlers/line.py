@@ -8,7 +8,7 @@ import kopf
 
 from lineops.api.constants import GROUP, PRODUCTION_LINE_KIND, PRODUCTION_LINE_PLURAL, VERSION
 from lineops.handlers.components import components
-from lineops.handlers.config import MONITOR_SECONDS, RESYNC_SECONDS
+from lineops.handlers.config import RESYNC_SECONDS
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.handlers.stopping import until_stopped
 from lineops.services.retrain_signals import Watcher
@@ -27,6 +27,10 @@ async def reconcile_line(
     **kwargs: Any,
 ) -> None:
     reconciler = components(memo).lines
+    if (loop := components(memo).monitor_loop) is not None:
+        # Started from a resource handler, not at start-up: its task inherits kopf's
+        # per-object context, which kopf.event needs to queue Events (start-up lacks it).
+        loop.start()
     # kopf passes every index by its name; this one maps (namespace, line) -> models.
     waiting: kopf.Index[tuple[str | None, str | None], str] = kwargs["qm_by_line"]
     key = (body.metadata.namespace, body.metadata.name)
@@ -34,11 +38,14 @@ async def reconcile_line(
         # As the resync timer: a stop (shutdown, deletion) cancels the reconcile.
         outcome = await until_stopped(
             kwargs.get("stopped"),
-            reconciler.reconcile(
-                plain(body), models=waiting.get(key, []), watchers=_watchers(body, kwargs)
+            components(memo).limited(
+                reconciler.reconcile(
+                    plain(body), models=waiting.get(key, []), watchers=_watchers(body, kwargs)
+                )
             ),
         )
         if outcome is None:
+            result["result"] = "stopped"
             return
         apply_outcome(PRODUCTION_LINE_KIND, body, patch, components(memo).metrics, outcome, result)
 
@@ -49,16 +56,11 @@ def _watchers(body: kopf.Body, kwargs: dict[str, Any]) -> list[Watcher]:
     return list(index.get((body.metadata.namespace, body.metadata.name), []))
 
 
-@kopf.timer(*RESOURCE, id="monitor", interval=MONITOR_SECONDS, initial_delay=MONITOR_SECONDS)
-async def monitor_line(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
-    reconciler = components(memo).lines
-    with components(memo).metrics.track(PRODUCTION_LINE_KIND) as result:
-        outcome = await until_stopped(
-            kwargs.get("stopped"), reconciler.monitor(plain(body), watchers=_watchers(body, kwargs))
-        )
-        if outcome is None:
-            return
-        apply_outcome(PRODUCTION_LINE_KIND, body, patch, components(memo).metrics, outcome, result)
+@kopf.index(*RESOURCE)
+def line_bodies(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    """Every line as last seen on the watch, for the shared monitoring loop
+    (``handlers.monitor_loop``), which has no handler of its own to receive it."""
+    return {(namespace, name): plain(body)}
 
 
 @kopf.on.delete(*RESOURCE)

@@ -85,8 +85,11 @@ async def reconcile_model(
     reconciler = components(memo).models
     with components(memo).metrics.track(QUALITY_MODEL_KIND) as result:
         # As a timer: a stop (shutdown, deletion) cancels the reconcile.
-        outcome = await until_stopped(kwargs.get("stopped"), reconciler.reconcile(plain(body)))
+        outcome = await until_stopped(
+            kwargs.get("stopped"), components(memo).limited(reconciler.reconcile(plain(body)))
+        )
         if outcome is None:
+            result["result"] = "stopped"
             return
         requested = sum(e.reason == TRAINING_REQUESTED for e in outcome.events)
         if requested:
