@@ -234,6 +234,12 @@ def rss_mb(pid: int, key: str = "VmRSS") -> float:
     return int(next(x for x in status.splitlines() if x.startswith(key)).split()[1]) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -364,6 +370,10 @@ class RunResult:
     rss_idle_mb: float | None = None
     rss_at_n_mb: float | None = None
     rss_peak_mb: float | None = None
+    # At rest after the apply (timers, resyncs and monitoring only): the cost of N objects
+    # that need nothing, over --steady-seconds.
+    steady_cpu_percent: float | None = None
+    steady_api_per_minute: float | None = None
     churn_changes: int = 0
     churn_reconcile_p99: float | None = None
     churn_latency_p50: float | None = None
@@ -495,6 +505,14 @@ def run_one(
                 result.reconcile_p99 = hist.quantile(0.99)
                 if result.reconciles:
                     result.api_requests_per_reconcile = result.api_requests / result.reconciles
+            if args.steady_seconds > 0 and result.error is None:
+                api_before, cpu_before = apiserver_requests(cp), cpu_seconds(pid)
+                started = time.monotonic()
+                time.sleep(args.steady_seconds)  # the measurement window itself
+                elapsed = time.monotonic() - started
+                result.steady_cpu_percent = 100 * (cpu_seconds(pid) - cpu_before) / elapsed
+                steady = sum(delta(apiserver_requests(cp), api_before).values())
+                result.steady_api_per_minute = 60 * steady / elapsed
             if n in args.churn_n and args.churn_minutes > 0 and result.error is None:
                 before_churn = proc.metrics() if kind == "lineops" else ""
                 latencies, made, unsettled = churn(
@@ -548,9 +566,9 @@ def table(results: list[RunResult]) -> str:
     head = (
         "| operator | N | all reconciled s | ms/object | lines Ready s | API req/reconcile "
         "| reconcile p50 s | p99 s | RSS idle MB | RSS at N MB | peak MB | churn p99 s "
-        "| churn latency p50/p99 s | SIGTERM s |"
+        "| churn latency p50/p99 s | SIGTERM s | at rest: CPU % | API req/min |"
     )
-    rows = [head, "|" + "---|" * 14]
+    rows = [head, "|" + "---|" * 16]
     for r in results:
         rows.append(
             f"| {r.operator} | {r.n} | {fmt(r.ready_seconds)} | {fmt(r.ready_per_object_ms)} "
@@ -559,7 +577,8 @@ def table(results: list[RunResult]) -> str:
             f"| {fmt(r.rss_idle_mb, '.0f')} | {fmt(r.rss_at_n_mb, '.0f')} "
             f"| {fmt(r.rss_peak_mb, '.0f')} | {fmt(r.churn_reconcile_p99, '.3f')} "
             f"| {fmt(r.churn_latency_p50)}/{fmt(r.churn_latency_p99)} "
-            f"| {fmt(r.sigterm_seconds)} |"
+            f"| {fmt(r.sigterm_seconds)} | {fmt(r.steady_cpu_percent)} "
+            f"| {fmt(r.steady_api_per_minute, '.0f')} |"
         )
     ratios = []
     by = {(r.operator, r.n): r for r in results}
@@ -589,6 +608,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ready-timeout", type=float, default=900.0)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--steady-seconds",
+        type=float,
+        default=60.0,
+        help="after the apply, measure CPU and API requests at rest this long (0: skip)",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the no-op operator")
     parser.add_argument(
         "--profile", type=parse_ns, default=[], help="N values to run under py-spy record"
