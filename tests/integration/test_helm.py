@@ -954,4 +954,7 @@ def test_dockerfile_is_well_formed_and_its_context_exists() -> None:
             )
     users = [rest for word, rest in steps if word == "USER"]
     assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
-    assert "lock.txt" in " ".join(rest for word, rest in steps if word in ("COPY", "RUN"))
+    # The image's pinned set, without torch (tests/unit/test_image_requirements.py).
+    run = " ".join(rest for word, rest in steps if word in ("COPY", "RUN"))
+    assert "pip install -r requirements/operator.txt" in run and "lock.txt" not in run
+    assert "tools/pip_check.py --image requirements/operator.txt" in run
