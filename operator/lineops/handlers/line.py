@@ -36,9 +36,13 @@ async def reconcile_line(
     models = list(waiting.get((body.metadata.namespace, body.metadata.name), []))
     # As the resync timer: a stop (shutdown, deletion) cancels the reconcile, or its wait
     # for a slot.
+    # Only timers get a stop flag: a resync leaves the analytics to the monitoring loop.
+    resync = kwargs.get("stopped") is not None
     await until_stopped(
         kwargs.get("stopped"),
-        parts.limited(_reconcile_line(parts, body, patch, models, _watchers(body, kwargs))),
+        parts.limited(
+            _reconcile_line(parts, body, patch, models, _watchers(body, kwargs), not resync)
+        ),
     )
 
 
@@ -48,10 +52,13 @@ async def _reconcile_line(
     patch: kopf.Patch,
     models: list[str],
     watchers: list[Watcher],
+    analytics: bool,
 ) -> None:
     # Timed from when it holds a slot: the duration histogram is the work, not the queue.
     with parts.metrics.track(PRODUCTION_LINE_KIND) as result:
-        outcome = await parts.lines.reconcile(plain(body), models=models, watchers=watchers)
+        outcome = await parts.lines.reconcile(
+            plain(body), models=models, watchers=watchers, analytics=analytics
+        )
         apply_outcome(PRODUCTION_LINE_KIND, body, patch, parts.metrics, outcome, result)
 
 

@@ -65,8 +65,11 @@ class LineReconciler:
         body: dict[str, Any],
         models: Iterable[str] = (),
         watchers: Iterable[Watcher] = (),
+        analytics: bool = True,
     ) -> Outcome[ProductionLineStatus]:
-        """``models`` wait for this line; ``watchers`` are the models with retrainOn triggers."""
+        """``models`` wait for this line; ``watchers`` are the models with retrainOn triggers.
+        Without ``analytics`` (a periodic resync) the charts, OEE and plan are left to the
+        monitoring loop, which evaluates them anyway."""
         meta = body["metadata"]
         conds, out, spec = begin(body, ProductionLineSpec, ProductionLineStatus)
         if spec is None:
@@ -106,7 +109,8 @@ class LineReconciler:
             f"{len(spec.work_units)} work units, {sensors} sensors, "
             f"{len(spec.quality_characteristics)} quality characteristics configured; {alerts}",
         )
-        await self._monitor(body, spec, conds, out)
+        if analytics:
+            await self._monitor(body, spec, conds, out)
         try:
             await self._wake_retrain(body, out, watchers)
         except BackendError as exc:
