@@ -64,6 +64,10 @@ class History:
     """Online feature rows of one work unit, one per feature timestamp, oldest first."""
 
     rows: deque[tuple[pd.Timestamp, np.ndarray]] = field(default_factory=deque)
+    version: int = 0  # changes whenever ``rows`` does
+    # The model's answer for the rows of ``version``: the same series scores the same, so
+    # requests between two materialisations reuse it instead of running the model again.
+    scored: tuple[int, dict[str, Any]] | None = None
 
     def add(self, when: pd.Timestamp, row: np.ndarray, keep: int) -> None:
         if self.rows and self.rows[-1][0] >= when:
@@ -71,14 +75,18 @@ class History:
         self.rows.append((when, row))
         while len(self.rows) > keep:
             self.rows.popleft()
+        self.version += 1
 
     def seed(self, rows: list[tuple[pd.Timestamp, np.ndarray]], keep: int) -> None:
         """Put ``rows`` (older history, oldest first) before the rows seen so far."""
         first = self.rows[0][0] if self.rows else None
         older = [(w, r) for w, r in rows if first is None or w < first]
+        if not older:
+            return
         self.rows.extendleft(reversed(older))
         while len(self.rows) > keep:
             self.rows.popleft()
+        self.version += 1
 
     def series(self) -> np.ndarray:
         return np.vstack([r for _, r in self.rows])
@@ -153,11 +161,17 @@ class Inspector:
         with self._lock:
             history = self._history.setdefault(work_unit, History())
             history.add(online.timestamp, row, self._keep)
-            series = history.series()
-            seen = len(history.rows)
-        scored = score_rows(self.champion.model, series)[-1]
+            version, seen, cached = history.version, len(history.rows), history.scored
+            series = None if cached and cached[0] == version else history.series()
+        if series is None and cached is not None:
+            result = cached[1]
+        else:
+            result = result_of(score_rows(self.champion.model, series)[-1])
+            with self._lock:
+                if history.version == version:
+                    history.scored = (version, result)
         answer = {
-            **result_of(scored),
+            **result,
             "feature_timestamp": online.timestamp.to_pydatetime(),
             "feature_age_seconds": round(age, 3),
             "history_rows": seen,
