@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from lineops.api.constants import GROUP, VERSION
 from lineops.backends.errors import PermanentBackendError, TransientBackendError
+from lineops.backends.kube_cache import ConfigMapCache
 
 T = TypeVar("T")
 # (connect, read) seconds for every request: a hung API server must not hang a worker.
 REQUEST_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+# How long whether a resource is served (a CRD is installed) is believed without asking.
+SERVED_SECONDS: Final = 300.0
 
 
 class KubeUnavailable(TransientBackendError):
@@ -74,6 +78,10 @@ class KubeBackend:
         self._api = api
         self._core = client.CoreV1Api(api)
         self._custom = client.CustomObjectsApi(api)
+        # The ConfigMaps this operator writes, as it last knew them (fed by the writes below
+        # and by the ConfigMap watch): a resync that would write the same asks nothing.
+        self.config_maps = ConfigMapCache()
+        self._served: dict[tuple[str, str, str, str], tuple[bool, float]] = {}
 
     def close(self) -> None:
         self._api.close()
@@ -152,7 +160,13 @@ class KubeBackend:
         return True
 
     async def served(self, group: str, version: str, plural: str, namespace: str) -> bool:
-        """Whether the API server serves this resource (e.g. the Prometheus Operator's CRDs)."""
+        """Whether the API server serves this resource (e.g. the Prometheus Operator's CRDs).
+        The answer is kept for ``SERVED_SECONDS`` (every line reconcile asked it): a CRD
+        installed or removed later is noticed within that time."""
+        key = (group, version, plural, namespace)
+        known = self._served.get(key)
+        if known is not None and time.monotonic() - known[1] < SERVED_SECONDS:
+            return known[0]
         try:
             await self._call(
                 self._custom.list_namespaced_custom_object,
@@ -163,9 +177,11 @@ class KubeBackend:
                 limit=1,
             )
         except ApiException as exc:
-            if exc.status == 404:
-                return False
-            raise
+            if exc.status != 404:
+                raise
+            self._served[key] = (False, time.monotonic())
+            return False
+        self._served[key] = (True, time.monotonic())
         return True
 
     async def apply_custom_object(
@@ -295,21 +311,33 @@ class KubeBackend:
         return [self._api.sanitize_for_serialization(i) for i in items.items]
 
     async def create_config_map(self, namespace: str, body: Mapping[str, Any]) -> bool:
-        """Create; False if it already exists (the name is the idempotency key)."""
+        """Create; False if it already exists (the name is the idempotency key), which the
+        ConfigMap record may already know without a request."""
+        name = body["metadata"]["name"]
+        if self.config_maps.exists(namespace, name):
+            return False
         try:
-            await self._call(self._core.create_namespaced_config_map, namespace, dict(body))
+            created = await self._call(
+                self._core.create_namespaced_config_map, namespace, dict(body)
+            )
         except ApiException as exc:
             if exc.status == 409:
+                self.config_maps.confirm_exists(namespace, name)
                 return False
             raise
+        self.config_maps.observe(self._api.sanitize_for_serialization(created))
         return True
 
     async def apply_config_map(self, namespace: str, body: Mapping[str, Any]) -> str:
         """Create, or bring data, labels and owners in line: created, updated or unchanged."""
         name = body["metadata"]["name"]
+        if self.config_maps.matches(namespace, name, body):
+            return "unchanged"
         current = await self.get_config_map(namespace, name)
         if current is None:
+            self.config_maps.forget(namespace, name)
             return "created" if await self.create_config_map(namespace, body) else "unchanged"
+        self.config_maps.observe(current)
         wanted_meta = body.get("metadata", {})
         cur_meta = current.get("metadata", {})
         same = (
@@ -320,7 +348,10 @@ class KubeBackend:
         )
         if same:
             return "unchanged"
-        await self._call(self._core.patch_namespaced_config_map, name, namespace, dict(body))
+        patched = await self._call(
+            self._core.patch_namespaced_config_map, name, namespace, dict(body)
+        )
+        self.config_maps.observe(self._api.sanitize_for_serialization(patched))
         return "updated"
 
 

@@ -14,13 +14,20 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from lineops.api.constants import GROUP, QUALITY_MODEL_KIND, QUALITY_MODEL_PLURAL, VERSION
+from lineops.api.constants import (
+    GROUP,
+    PRODUCTION_LINE_PLURAL,
+    QUALITY_MODEL_KIND,
+    QUALITY_MODEL_PLURAL,
+    VERSION,
+)
 from lineops.api.qualitymodel import RetrainOn
 from lineops.api.reasons import TRAINING_REQUESTED
 from lineops.handlers.components import Components, components
 from lineops.handlers.config import POLL_SECONDS, RESYNC_SECONDS, TRAINING_POLICY
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.handlers.stopping import until_stopped
+from lineops.services.model import LineLookup, line_view
 from lineops.services.retrain_signals import Watcher
 from lineops.services.training_policy import needs_polling
 
@@ -35,6 +42,15 @@ def _training_in_progress(status: kopf.Status, **_: Any) -> bool:
 def qm_by_line(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
     """Which models wait on which line, so a new line can wake them at once."""
     return {(namespace, spec.get("lineRef")): name}
+
+
+@kopf.index(GROUP, VERSION, PRODUCTION_LINE_PLURAL)
+def line_for_models(
+    namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[Any, dict[str, Any]]:
+    """What models read of each line (``line_view``), kept current by the line watch, so a
+    model's reconcile does not GET its line (it did, on every reconcile)."""
+    return {(namespace, name): line_view(body)}
 
 
 @kopf.index(*RESOURCE)
@@ -84,19 +100,36 @@ async def reconcile_model(
 ) -> None:
     parts = components(memo)
     # As a timer: a stop (shutdown, deletion) cancels the reconcile, or its wait for a slot.
-    await until_stopped(kwargs.get("stopped"), parts.limited(_reconcile_model(parts, body, patch)))
+    await until_stopped(
+        kwargs.get("stopped"),
+        parts.limited(_reconcile_model(parts, body, patch, _line_lookup(kwargs))),
+    )
 
 
-async def _reconcile_model(parts: Components, body: kopf.Body, patch: kopf.Patch) -> None:
+async def _reconcile_model(
+    parts: Components, body: kopf.Body, patch: kopf.Patch, lookup: LineLookup
+) -> None:
     # Timed from when it holds a slot: the duration histogram is the work, not the queue.
     with parts.metrics.track(QUALITY_MODEL_KIND) as result:
-        outcome = await parts.models.reconcile(plain(body))
+        outcome = await parts.models.reconcile(plain(body), lookup)
         requested = sum(e.reason == TRAINING_REQUESTED for e in outcome.events)
         if requested:
             parts.metrics.training_requests_total.labels(
                 body.metadata.namespace or "", body.metadata.name or ""
             ).inc(requested)
         apply_outcome(QUALITY_MODEL_KIND, body, patch, parts.metrics, outcome, result)
+
+
+def _line_lookup(kwargs: dict[str, Any]) -> LineLookup:
+    # kopf passes every index by its name; this one maps (namespace, line) -> line_view.
+    index: kopf.Index[tuple[str, str], dict[str, Any]] = kwargs["line_for_models"]
+
+    def lookup(namespace: str, name: str) -> dict[str, Any] | None:
+        # kopf fills every index before the first handler runs and updates it from the
+        # watch before the handlers of that event: no line in it is no line at all.
+        return next(iter(index.get((namespace, name), [])), None)
+
+    return lookup
 
 
 @kopf.on.delete(*RESOURCE)
