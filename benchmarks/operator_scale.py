@@ -374,6 +374,7 @@ class RunResult:
     # that need nothing, over --steady-seconds.
     steady_cpu_percent: float | None = None
     steady_api_per_minute: float | None = None
+    steady_api_by_request: dict[str, float] = field(default_factory=dict)
     churn_changes: int = 0
     churn_reconcile_p99: float | None = None
     churn_latency_p50: float | None = None
@@ -511,7 +512,8 @@ def run_one(
                 time.sleep(args.steady_seconds)  # the measurement window itself
                 elapsed = time.monotonic() - started
                 result.steady_cpu_percent = 100 * (cpu_seconds(pid) - cpu_before) / elapsed
-                steady = sum(delta(apiserver_requests(cp), api_before).values())
+                result.steady_api_by_request = delta(apiserver_requests(cp), api_before)
+                steady = sum(result.steady_api_by_request.values())
                 result.steady_api_per_minute = 60 * steady / elapsed
             if n in args.churn_n and args.churn_minutes > 0 and result.error is None:
                 before_churn = proc.metrics() if kind == "lineops" else ""
