@@ -2,7 +2,8 @@
 LINEOPS_FEAST_REDIS (a real redis-server) and LINEOPS_FEAST_REGISTRY_URL (a database on the
 real PostgreSQL), readings in over HTTP, window features out of Redis, read back by another
 process's FeastStore that shares nothing with the server but the two stores (as a second
-data-plane Pod or a training job would).
+data-plane Pod or a training job would). Also in the image's view of the venv
+(tests/support/image_env.py): the data plane as the image runs it, without torch.
 
 Loopback only; every wait polls with a deadline.
 """
@@ -24,6 +25,7 @@ import yaml
 from lineops.backends.feast_store import FeastStore, window_view_name
 from sqlalchemy import create_engine, text
 
+from tests.support.image_env import image_env
 from tests.support.kube import wait_for
 from tests.support.postgres import PostgresServer
 from tests.support.redis_server import RedisServer
@@ -62,7 +64,9 @@ def _line_file(tmp_path: Path) -> Path:
     return path
 
 
-def _serve(tmp_path: Path, env: dict[str, str], db_url: str) -> subprocess.Popen[str]:
+def _serve(
+    tmp_path: Path, env: dict[str, str], db_url: str, image: bool = False
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -84,7 +88,7 @@ def _serve(tmp_path: Path, env: dict[str, str], db_url: str) -> subprocess.Popen
         # would block its logging.
         stderr=(tmp_path / "serve.log").open("w"),
         text=True,
-        env={**os.environ, "LINEOPS_PROFILE": "cluster", **env},
+        env={**(image_env() if image else os.environ), "LINEOPS_PROFILE": "cluster", **env},
     )
 
 
@@ -101,14 +105,16 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+@pytest.mark.parametrize("view", ["venv", "image"])
 def test_readings_in_features_out_through_redis_and_the_sql_registry(
+    view: str,
     tmp_path: Path,
     feast_env: dict[str, str],
     postgres_server: PostgresServer,
     redis_server: RedisServer,
 ) -> None:
     records_db = postgres_server.create_database("records")
-    process = _serve(tmp_path, feast_env, postgres_server.url(records_db))
+    process = _serve(tmp_path, feast_env, postgres_server.url(records_db), view == "image")
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # blocks until the server printed its URL
