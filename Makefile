@@ -105,12 +105,14 @@ bench-serving: venv
 crds: venv
 	$(VENV)/bin/lineops crd generate
 
-# Re-resolve the pinned set from requirements/*.in (run on purpose, then commit lock.txt).
+# Re-resolve the pinned set from requirements/*.in (run on purpose, then commit lock.txt and
+# operator.txt, the image's set: the lock without torch, from the metadata just installed).
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install -q -r requirements/base.in -r requirements/dev.in
 	(echo "# Resolved set for Python 3.11 on linux x86_64; regenerate with 'make lock'."; \
 	 .venv-lock/bin/pip freeze --exclude-editable) > requirements/lock.txt
+	.venv-lock/bin/python tools/image_requirements.py
 	rm -rf .venv-lock
 
 clean:
