@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         [sys.executable, *flags, "-m", "pip", "check"], capture_output=True, text=True
     )
     problems, expected = judge(proc.stdout, ignored, excluded)
-    if proc.returncode != 0 and not (problems or expected):
+    if proc.returncode != 0 and not proc.stdout.strip():
         # Not a verdict (pip missing, a crash): never read as clean.
         print(f"pip check did not run (exit {proc.returncode}): {proc.stderr}", file=sys.stderr)
         return 2

