@@ -38,6 +38,7 @@ from feast.types import Float64, Int64, String
 
 from lineops.backends import MULTIPROC_DIR_SET, MULTIPROCESS_DIR_SET
 from lineops.backends.errors import TransientBackendError
+from lineops.backends.feast_offline import OFFLINE_STORE_TYPE
 
 # Undo the multi-process switch Feast's import made (see lineops.backends).
 if not MULTIPROC_DIR_SET:
@@ -234,8 +235,9 @@ def feast_objects(plan: LineFeaturePlan) -> list[Any]:
 
 
 def local_config(data_dir: Path, project: str = PROJECT) -> RepoConfig:
-    """Embedded profile: local provider, SQLite online store, file offline store, file
-    registry, all under ``data_dir/feast``."""
+    """Embedded profile: local provider, SQLite online store, file registry, all under
+    ``data_dir/feast``; no offline store (``feast_offline``: never queried, and Feast's file
+    store would load dask and scipy, ~26 MB of the operator's memory)."""
     root = data_dir / "feast"
     root.mkdir(parents=True, exist_ok=True)
     return RepoConfig(
@@ -243,7 +245,7 @@ def local_config(data_dir: Path, project: str = PROJECT) -> RepoConfig:
         provider="local",
         registry=str(root / "registry.db"),
         online_store=SqliteOnlineStoreConfig(path=str(root / "online_store.db")),
-        offline_store={"type": "file"},
+        offline_store={"type": OFFLINE_STORE_TYPE},
         entity_key_serialization_version=3,
         repo_path=str(root),
     )
@@ -262,9 +264,9 @@ def cluster_config(
     Pod and the training jobs share one set of Feast objects and online values.
 
     ``redis`` is Feast's connection string (``host:port[,db=N][,password=...][,ssl=true]``),
-    ``registry_url`` a SQLAlchemy URL (``postgresql+psycopg://user@host/db``). The offline
-    store stays the file store: lineops pushes window aggregates online and builds training
-    sets from its own raw store, so Feast's offline store is never queried."""
+    ``registry_url`` a SQLAlchemy URL (``postgresql+psycopg://user@host/db``). No offline store
+    (``feast_offline``): lineops pushes window aggregates online and builds training sets from
+    its own raw store, so Feast's offline store is never queried."""
     root = data_dir / "feast"
     root.mkdir(parents=True, exist_ok=True)
     return RepoConfig(
@@ -282,7 +284,7 @@ def cluster_config(
         # A dict rather than RedisOnlineStoreConfig: the redis client is imported only by
         # processes configured for it.
         online_store={"type": "redis", "connection_string": redis},
-        offline_store={"type": "file"},
+        offline_store={"type": OFFLINE_STORE_TYPE},
         entity_key_serialization_version=3,
         repo_path=str(root),
     )
@@ -313,9 +315,9 @@ class FeastStore:
     """A Feast FeatureStore plus what lineops needs from it, one instance per operator."""
 
     def __init__(self, store: FeatureStore | Callable[[], FeatureStore]) -> None:
-        # A factory defers building the FeatureStore to the first use: building it loads the
-        # offline store's plugins (dask, which imports scipy), which an operator with no
-        # line yet should not carry.
+        # A factory defers building the FeatureStore to the first use: building it loads
+        # the provider's and online store's modules, which an operator with no line yet
+        # should not carry.
         self._store: FeatureStore | None = None
         self._factory: Callable[[], FeatureStore] | None = None
         if isinstance(store, FeatureStore) or not callable(store):

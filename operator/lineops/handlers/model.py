@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from lineops.api.constants import (
     GROUP,
-    PRODUCTION_LINE_PLURAL,
     QUALITY_MODEL_KIND,
     QUALITY_MODEL_PLURAL,
     VERSION,
@@ -42,15 +41,6 @@ def _training_in_progress(status: kopf.Status, **_: Any) -> bool:
 def qm_by_line(namespace: str | None, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
     """Which models wait on which line, so a new line can wake them at once."""
     return {(namespace, spec.get("lineRef")): name}
-
-
-@kopf.index(GROUP, VERSION, PRODUCTION_LINE_PLURAL)
-def line_for_models(
-    namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Any, dict[str, Any]]:
-    """What models read of each line (``line_view``), kept current by the line watch, so a
-    model's reconcile does not GET its line (it did, on every reconcile)."""
-    return {(namespace, name): line_view(body)}
 
 
 @kopf.index(*RESOURCE)
@@ -121,13 +111,15 @@ async def _reconcile_model(
 
 
 def _line_lookup(kwargs: dict[str, Any]) -> LineLookup:
-    # kopf passes every index by its name; this one maps (namespace, line) -> line_view.
-    index: kopf.Index[tuple[str, str], dict[str, Any]] = kwargs["line_for_models"]
+    # kopf passes every index by its name; handlers.line.line_bodies maps (namespace, line)
+    # -> the line as last seen on the watch.
+    index: kopf.Index[tuple[str, str], dict[str, Any]] = kwargs["line_bodies"]
 
     def lookup(namespace: str, name: str) -> dict[str, Any] | None:
         # kopf fills every index before the first handler runs and updates it from the
         # watch before the handlers of that event: no line in it is no line at all.
-        return next(iter(index.get((namespace, name), [])), None)
+        line = next(iter(index.get((namespace, name), [])), None)
+        return None if line is None else line_view(line)
 
     return lookup
 
