@@ -12,13 +12,13 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from lineops.backends.serving.canary_metrics import MetricsUnavailable, PrometheusCanaryMetrics
 
 from tests.support.kube import wait_for
+from tests.support.loopback_http import serving_get
 from tests.support.operator import free_port
 from tests.support.prometheus import query, running_prometheus
 
@@ -61,27 +61,12 @@ class Exporter:
 
 @contextmanager
 def exporters(paths: dict[str, Exporter]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # http.server calls do_<METHOD>
-            body = paths[self.path.strip("/")].text().encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="exporters", daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    """Each exporter's text at /<name> on one loopback server; yields host:port."""
+    with serving_get(
+        lambda path: ("text/plain; version=0.0.4", paths[path.strip("/")].text().encode()),
+        "exporters",
+    ) as address:
+        yield address
 
 
 def _job(name: str, target: str, pod: str) -> dict[str, Any]:
