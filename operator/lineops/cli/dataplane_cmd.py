@@ -13,6 +13,7 @@ from typing import Any
 from lineops.api.productionline import ProductionLine
 from lineops.cli.errors import CliError
 from lineops.cli.ingest_cmd import load_line
+from lineops.cli.malloc_arenas import limit_malloc_arenas
 
 
 def register(sub: Any) -> None:
@@ -249,6 +250,7 @@ def _release_remote(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     lines = [load_line(path) for path in args.line_file]
+    limit_malloc_arenas()  # before the server and its thread pool start their threads
     return asyncio.run(_serve_async(args, lines))
 
 

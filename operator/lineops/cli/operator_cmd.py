@@ -14,6 +14,7 @@ from typing import Any
 
 from lineops.cli.errors import CliError
 from lineops.cli.logs import configure_logging
+from lineops.cli.malloc_arenas import limit_malloc_arenas
 from lineops.settings import OPERATOR_FLAGS, PROFILES, load_settings
 
 
@@ -101,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
             "ignoring %s: the operator keeps its metrics in single-process mode",
             ", ".join(f"{k}={v}" for k, v in inherited.items()),
         )
+    limit_malloc_arenas()  # before kopf and the thread pool start their threads
     asyncio.run(
         kopf.operator(
             clusterwide=args.all_namespaces,
