@@ -9,19 +9,14 @@ exit within 10 s (the Pod's grace period)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from tests.support.kube import wait_for
-from tests.support.operator import OperatorIdentity, _healthy, free_port
+from tests.support.operator import OperatorIdentity
+from tests.support.operator_process import OperatorProcess, operator_process
 from tests.support.scale import PLURALS, create_all, settled
 
 pytestmark = pytest.mark.integration
@@ -43,43 +38,13 @@ def _settled_count(api: client.ApiClient, namespace: str) -> int:
     return count
 
 
-def _line_reconciles(port: int) -> float:
+def _line_reconciles(running: OperatorProcess) -> float:
     """The operator's own count of ProductionLine reconciles (every result)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
     return sum(
         float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
+        for line in running.metrics().splitlines()
         if line.startswith("lineops_reconcile_total{") and 'kind="ProductionLine"' in line
     )
-
-
-def _start(
-    namespace: str, identity: OperatorIdentity, tmp_path: Path, **settings: str
-) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """A `lineops operator run` process (embedded profile, training off) with ``settings``
-    as LINEOPS_* variables; returns it, its metrics port and its log file."""
-    metrics, data = free_port(), free_port()
-    env = dict(
-        os.environ,
-        KUBECONFIG=identity.kubeconfig,
-        LINEOPS_PROFILE="embedded",
-        LINEOPS_TRAINING="off",
-        **{f"LINEOPS_{key.upper()}": value for key, value in settings.items()},
-    )
-    command = [sys.executable, "-m", "lineops.cli.main", "operator", "run"]
-    command += ["--namespace", namespace, "--metrics-port", str(metrics)]
-    command += ["--ingest-port", str(data), "--data-dir", str(tmp_path / "data")]
-    log_path = tmp_path / "operator.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    return proc, metrics, log_path
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_hundred_lines_and_models_reconcile_and_the_operator_stops_in_time(
@@ -88,22 +53,15 @@ def test_a_hundred_lines_and_models_reconcile_and_the_operator_stops_in_time(
     operator_identity: OperatorIdentity,
     tmp_path: Path,
 ) -> None:
-    proc, metrics, log_path = _start(
-        namespace,
+    with operator_process(
         operator_identity,
+        namespace,
         tmp_path,
         # One resync inside the test: it must find nothing to rewrite in Feast.
-        resync_seconds="20",
+        LINEOPS_RESYNC_SECONDS="20",
         # Monitoring passes count as line reconciles too: out of the way here.
-        monitor_seconds="3600",
-    )
-    try:
-        wait_for(
-            lambda: _healthy(f"http://127.0.0.1:{metrics}/healthz"),
-            timeout=60,
-            interval=0.2,
-            what="the operator's /healthz",
-        )
+        LINEOPS_MONITOR_SECONDS="3600",
+    ) as running:
         create_all(api_client, namespace, N)
         wait_for(
             lambda: _settled_count(api_client, namespace) == 2 * N,
@@ -111,28 +69,24 @@ def test_a_hundred_lines_and_models_reconcile_and_the_operator_stops_in_time(
             interval=2,
             what=f"{N} lines Ready and {N} models reconciled",
         )
-        assert proc.poll() is None
-        rss = _rss_mb(proc.pid)
+        assert running.popen.poll() is None
+        rss = _rss_mb(running.pid)
         assert rss < 500, f"operator RSS {rss:.0f} MB with {N} lines"
         # Every line's resync timer fires (20 s after its creation): a line whose plan is
         # unchanged writes no Feast registry (it used to re-read and rewrite it per line).
-        registry = tmp_path / "data" / "feast" / "registry.db"
+        registry = running.data_dir / "feast" / "registry.db"
         written = registry.stat().st_mtime
-        before = _line_reconciles(metrics)
+        before = _line_reconciles(running)
         wait_for(
-            lambda: _line_reconciles(metrics) >= before + N,
+            lambda: _line_reconciles(running) >= before + N,
             timeout=90,
             interval=1,
             what="a resync of every line",
         )
         assert registry.stat().st_mtime == written, "a resync rewrote the Feast registry"
-        assert "Traceback" not in log_path.read_text(errors="replace")
-        stop = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        assert time.monotonic() - stop < 10, f"SIGTERM to exit took {time.monotonic() - stop:.1f}s"
-    finally:
-        _stop(proc)
+        assert "Traceback" not in running.log()
+        took = running.terminate(timeout=30)
+        assert took < 10, f"SIGTERM to exit took {took:.1f}s"
 
 
 def test_an_operator_started_over_more_objects_than_its_worker_limit_reconciles_them(
@@ -147,16 +101,17 @@ def test_an_operator_started_over_more_objects_than_its_worker_limit_reconciles_
     limit never get a worker (kopf issue #1243)."""
     n = 12
     create_all(api_client, namespace, n)
-    proc, _, log_path = _start(
-        namespace, operator_identity, tmp_path, worker_limit="3", monitor_seconds="3600"
-    )
-    try:
+    with operator_process(
+        operator_identity,
+        namespace,
+        tmp_path,
+        LINEOPS_WORKER_LIMIT="3",
+        LINEOPS_MONITOR_SECONDS="3600",
+    ) as running:
         wait_for(
             lambda: _settled_count(api_client, namespace) == 2 * n,
             timeout=120,
             interval=1,
             what=f"{n} lines Ready and {n} models reconciled by an operator with 3 workers",
         )
-        assert "Traceback" not in log_path.read_text(errors="replace")
-    finally:
-        _stop(proc)
+        assert "Traceback" not in running.log()
