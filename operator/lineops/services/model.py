@@ -43,8 +43,9 @@ LineLookup = Callable[[str, str], dict[str, Any] | None]
 
 def line_view(line: Mapping[str, Any]) -> dict[str, Any]:
     """What a model's reconcile reads of its ProductionLine (existence, the retrain signals
-    of ``training.line_signals`` and the schedule's timezone), small enough for the operator
-    to keep one per line in memory instead of reading the line on every reconcile."""
+    of ``training.line_signals`` and the schedule's timezone), projected from the line the
+    operator's line index holds, so a reconcile need not read the line; copied, so nothing a
+    reconcile does to it reaches the index."""
     meta = line.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     status = line.get("status") or {}
