@@ -219,7 +219,14 @@ def _predict_from_the_cli(data_url: str, ns: str, tag: str, kubeconfig: str) -> 
         ]
     )
     send(data_url, ns, "cell-line", fresh, [])
-    answered = _lineops(*ask, "--lot", "L-7", "--json")
+
+    def judged() -> subprocess.CompletedProcess[str] | None:
+        # The readings reach the online store when the data plane materialises them, which
+        # may be just after `send` returns: until then the answer is the stale refusal.
+        done = _lineops(*ask, "--lot", "L-7", "--json")
+        return done if done.returncode == 0 or "stale" not in done.stderr else None
+
+    answered = wait_for(judged, timeout=30, interval=0.5, what="an answer from fresh features")
     assert answered.returncode == 0, answered.stderr
     prediction = json.loads(answered.stdout)
     assert (prediction["model_tag"], prediction["lot"]) == (tag, "L-7")
