@@ -102,6 +102,30 @@ def _lots(lots: list[Any] | None, rows: int, where: str, bad: dict[int, _Reject]
     return texts
 
 
+def _nones(column: list[Any]) -> list[int]:
+    """Indices of the None values of ``column``, scanned in C (``list.index``): most columns
+    of a batch hold none, or only the rows before a model's window is full."""
+    found: list[int] = []
+    at = -1
+    while True:
+        try:
+            at = column.index(None, at + 1)
+        except ValueError:
+            return found
+        found.append(at)
+
+
+def _rows(keys: list[str], columns: list[list[Any]], rows: int) -> list[dict[str, Any]]:
+    """A dict per row of the result fields set in it: a field that is None in a row is left
+    out of its JSON, as the row-wise path leaves it out."""
+    if not keys:
+        return [{} for _ in range(rows)]
+    out: list[dict[str, Any]] = list(map(dict, map(zip, repeat(keys), zip(*columns, strict=True))))
+    for row in sorted({i for column in columns for i in _nones(column)}):
+        out[row] = {k: v for k, v in out[row].items() if v is not None}
+    return out
+
+
 def _record(batch: Mapping[str, Any], row: int) -> dict[str, Any]:
     """Row ``row`` of a batch as the row-wise record it stands for (what is quarantined)."""
     features, results = batch.get("features") or {}, batch.get("results") or {}
@@ -153,12 +177,32 @@ def _batch(
             bad.setdefault(row, problem)
     lot_texts = _lots(lots, rows, where, bad)
     keys = sorted(results)
-    answers = zip(*[results[k] for k in keys], strict=True) if keys else repeat(())
-    rows_of = zip(range(rows), zip(*feature_columns, strict=True), answers, strict=False)
-    for row, values, answer in rows_of:  # not strict: ``repeat`` never ends
-        if bad and row in bad:
+    result_rows = _rows(keys, [results[k] for k in keys], rows)
+    if not bad:
+        # Row JSON made with C-level iteration (map/zip over the columns) and one msgspec
+        # call per row: a Python loop per row was about half of the data plane's time on a
+        # backfill (benchmarks/serving.py). A result too long to store takes the loop below.
+        encoded = list(map(_encode, result_rows))
+        if not encoded or max(map(len, encoded)) <= MAX_RESULT:
+            feature_rows = map(dict, map(zip, repeat(names), zip(*feature_columns, strict=True)))
+            out.accepted.extend(
+                map(
+                    Prediction,
+                    repeat(tag),
+                    repeat(unit),
+                    lot_texts,
+                    repeat(timestamp),
+                    repeat(feature_ts),
+                    map(bytes.decode, map(_encode, feature_rows)),
+                    map(bytes.decode, encoded),
+                )
+            )
+            return
+    # Some row has a problem: one row at a time, the others' values never encoded.
+    for row, values in enumerate(zip(*feature_columns, strict=True)):
+        if row in bad:
             continue
-        result = _encode({k: v for k, v in zip(keys, answer, strict=True) if v is not None})
+        result = _encode(result_rows[row])
         if len(result) > MAX_RESULT:
             detail = f"{where}.results[{row}]: longer than {MAX_RESULT} characters as JSON"
             bad[row] = _Reject(R.WRONG_TYPE, detail)
@@ -174,6 +218,13 @@ def _batch(
                 result.decode(),
             )
         )
+    _reject(batch, bad, first, out)
+
+
+def _reject(
+    batch: Mapping[str, Any], bad: dict[int, _Reject], first: int, out: Parsed[Any]
+) -> None:
+    """The ``bad`` rows to ``out.rejected``, as the records they stand for, in row order."""
     for row in sorted(bad):
         problem = bad[row]
         out.rejected.append(

@@ -7,8 +7,7 @@ Rows are only appended; reads are in arrival order (``id``) and page with ``afte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
 
@@ -29,8 +28,10 @@ COLUMNS: Final = (
 _INSERT: Final = insert(predictions).values(dict.fromkeys(COLUMNS))
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
+class Prediction(NamedTuple):
+    """One logged answer. A tuple (not a dataclass): a backfill makes 10,000s per call, and
+    the driver takes its values as they are, after the line's two."""
+
     model_tag: str
     work_unit: str | None
     lot: str | None
@@ -51,25 +52,11 @@ class PredictionRepository:
         if not rows:
             return
         # One statement the driver executes for every row (executemany), its parameters
-        # plain tuples: SQLAlchemy's per-row parameter handling (and dataclasses.asdict's
-        # deep copies) cost more than the database itself on a backfill's 10,000s of rows
-        # (benchmarks/serving.py).
+        # plain tuples (the line's two values, then the prediction's, joined in C):
+        # SQLAlchemy's per-row parameter handling cost more than the database itself on a
+        # backfill's 10,000s of rows (benchmarks/serving.py).
         compiled = _INSERT.compile(dialect=conn.dialect)
-        ns, name = line.namespace, line.name
-        values = [
-            (
-                ns,
-                name,
-                p.model_tag,
-                p.work_unit,
-                p.lot,
-                p.timestamp,
-                p.feature_timestamp,
-                p.features,
-                p.result,
-            )
-            for p in rows
-        ]
+        values = list(map((line.namespace, line.name).__add__, rows))
         if compiled.positional and tuple(compiled.positiontup or ()) == COLUMNS:
             conn.exec_driver_sql(str(compiled), values)
         else:  # named parameters (psycopg): the same values by column name
