@@ -17,11 +17,14 @@ Issue 20's benchmark. Started here, each its own process on loopback:
   tests/integration/serving does: 20 extremely randomised trees + the torch MLP, a window
   of 2 rows) registered in a private BentoML store, reading the online features of the work
   unit and logging every prediction to the data plane;
+* **per_request**: the same inspector with ``LINEOPS_SERVING_ANSWER_CACHE=off``: the model
+  runs on every request instead of once per new online row of the unit (the ``predict``
+  phases below run against it too, with its own ratios: ``per_request_*``);
 * the load generator: this script again (``_load``), a closed- or open-loop HTTP/1.1 client
   on raw asyncio streams with kept-alive connections (less CPU per request than aiohttp or
   httpx, which matters on two shared cores).
 
-Phases, bare and inspector interleaved, repeated ``--repeat`` times:
+Phases, bare, inspector and per_request interleaved, repeated ``--repeat`` times:
 
 1. saturation: closed loop, ``--connections`` connections, each sending the next request
    when the answer arrives; requests/s and p50/p99;
@@ -462,14 +465,24 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 workdir / "inspector.log",
             )
         )
-        for url in (bare_url, real_url):  # the first answers: 200, or say why not
+        # The same inspector with the answer cache off: the model runs on every request
+        # (a unit whose online row changed before each request would pay this).
+        fresh_url, fresh_port = stack.enter_context(
+            bentoml_serve(
+                "quality_inspector.service:QualityInspector",
+                args.bentos,
+                {**inspector_env, "LINEOPS_SERVING_ANSWER_CACHE": "off"},
+                workdir / "inspector-per-request.log",
+            )
+        )
+        for url in (bare_url, real_url, fresh_url):  # the first answers: 200, or say why not
             status, text = _post(f"{url}/predict", json.loads(bodies[0]))
             if status != 200:
                 raise RuntimeError(f"{url}/predict: {status} {text[:500]}")
         status, text = _post(f"{real_url}/predict_batch", json.loads(batch_body))
         if status != 200:
             raise RuntimeError(f"predict_batch: {status} {text[:500]}")
-        targets = {"bare": bare_port, "inspector": real_port}
+        targets = {"bare": bare_port, "inspector": real_port, "per_request": fresh_port}
         seconds = args.seconds
         for rep in range(args.repeat):
             phases: dict[str, dict[str, Any]] = {}
@@ -513,6 +526,16 @@ def ratios(phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
         ),
         "p99_ratio_half_rate": round(real_half["p99_ms"] / bare_half["p99_ms"], 3),
         "batch_rows_per_s": phases["inspector/predict_batch"]["rows_per_s"],
+        # the model on every request (answer cache off), against the same bare phases
+        "per_request_throughput_ratio": round(
+            phases["per_request/saturation"]["per_s"] / bare_sat["per_s"], 3
+        ),
+        "per_request_p50_delta_ms": round(
+            phases["per_request/half_rate"]["p50_ms"] - bare_half["p50_ms"], 3
+        ),
+        "per_request_p99_ratio_half_rate": round(
+            phases["per_request/half_rate"]["p99_ms"] / bare_half["p99_ms"], 3
+        ),
     }
 
 
@@ -521,6 +544,9 @@ TARGETS: Final = {
     "p50_delta_ms": ("<=", 2.0),
     "p99_ratio_half_rate": ("<=", 2.0),
     "batch_rows_per_s": (">=", 100_000),
+    "per_request_throughput_ratio": (">=", 0.8),
+    "per_request_p50_delta_ms": ("<=", 2.0),
+    "per_request_p99_ratio_half_rate": ("<=", 2.0),
 }
 
 

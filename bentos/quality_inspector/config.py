@@ -41,6 +41,13 @@ def _int(name: str, default: int, low: int) -> int:
     return value
 
 
+def _switch(name: str, default: bool) -> bool:
+    text = (_get(name) or ("on" if default else "off")).strip().lower()
+    if text not in ("on", "off", "true", "false"):
+        raise ConfigError(f"{PREFIX}{name}: {text!r} is not one of on, off")
+    return text in ("on", "true")
+
+
 @dataclass(frozen=True)
 class ServingConfig:
     model_tag: str  # BentoML model store tag of the champion (status.champion)
@@ -59,6 +66,9 @@ class ServingConfig:
     # How long a unit's online row is reused from the cache when the online store has no
     # change counter (Redis); the SQLite store's rows are re-read exactly when it changed.
     feature_cache_ttl_s: float
+    # Reuse a unit's answer while its online rows are unchanged (the same series scores the
+    # same); off: the model runs on every request (what benchmarks/serving.py compares).
+    answer_cache: bool = True
 
     @classmethod
     def from_env(cls) -> ServingConfig:
@@ -85,4 +95,5 @@ class ServingConfig:
             max_batch_rows=_int("MAX_BATCH_ROWS", 100_000, 1),
             history_rows=_int("HISTORY_ROWS", 64, 1),
             feature_cache_ttl_s=_seconds("FEATURE_CACHE_TTL", "1s"),
+            answer_cache=_switch("ANSWER_CACHE", True),
         )

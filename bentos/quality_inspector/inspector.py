@@ -162,6 +162,8 @@ class Inspector:
             history = self._history.setdefault(work_unit, History())
             history.add(online.timestamp, row, self._keep)
             version, seen, cached = history.version, len(history.rows), history.scored
+            if not self.config.answer_cache:
+                cached = None
             series = None if cached and cached[0] == version else history.series()
         if series is None and cached is not None:
             result = cached[1]

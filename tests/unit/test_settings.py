@@ -410,7 +410,7 @@ def service_variables() -> set[str]:
     found = re.search(r'PREFIX: Final = "(LINEOPS_[A-Z0-9_]+)"', text)
     assert found is not None, "the service's variable prefix moved"
     prefix = found.group(1)
-    names = set(re.findall(r'_(?:get|seconds|int)\("([A-Z0-9_]+)"', text))
+    names = set(re.findall(r'_(?:get|seconds|int|switch)\("([A-Z0-9_]+)"', text))
     assert names, "the service reads no variables: the pattern above is stale"
     return {prefix + name for name in names} | {prefix.rstrip("_")}
 

@@ -1,9 +1,9 @@
 """``benchmarks/serving.py`` in a reduced mode (one second per phase, one repetition, small
-batches): it starts its data plane, the bare endpoint and the quality inspector as real
-``bentoml serve`` processes, loads them from its own load-generator processes and reports
-numbers. Asserted: the numbers are sane (every answer a 200, counts and percentiles
-consistent, the prediction log took everything), not the issue's speed targets, which are
-measured and reported in docs/benchmarks.md."""
+batches): it starts its data plane, the bare endpoint and the quality inspector (with and
+without its answer cache) as real ``bentoml serve`` processes, loads them from its own
+load-generator processes and reports numbers. Asserted: the numbers are sane (every answer
+a 200, counts and percentiles consistent, the prediction log took everything), not the
+issue's speed targets, which are measured and reported in docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 ROOT: Final = Path(__file__).resolve().parents[3]
 PHASES: Final = {
     f"{target}/{phase}"
-    for target in ("bare", "inspector")
+    for target in ("bare", "inspector", "per_request")
     for phase in ("saturation", "one_connection", "half_rate")
 } | {"inspector/predict_batch"}
 
@@ -50,5 +50,8 @@ def test_the_benchmark_runs_and_reports_sane_numbers(tmp_path: Path) -> None:
         phases["inspector/saturation"]["per_s"] / phases["bare/saturation"]["per_s"], abs=0.001
     )
     assert {"target", "met"} <= set(summary["batch_rows_per_s"])
+    assert summary["per_request_throughput_ratio"]["median"] == pytest.approx(
+        phases["per_request/saturation"]["per_s"] / phases["bare/saturation"]["per_s"], abs=0.001
+    )
     assert results["prediction_log_failures"] == 0
     assert "repetition 1" in done.stderr  # the table
