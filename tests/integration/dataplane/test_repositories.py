@@ -164,3 +164,34 @@ def test_an_older_schema_is_refused_with_the_command_to_run(db_url: str) -> None
             check_schema(engine, db_url)
     finally:
         engine.dispose()
+
+
+def test_the_prediction_lot_index_holds_rows_with_a_lot_and_lookups_use_it(db_url: str) -> None:
+    """Migration 0006: the lot index is partial (``lot IS NOT NULL``); a lookup by lot still
+    goes through it on both databases."""
+    upgrade(db_url)
+    engine = new_engine(db_url)
+    name = "ix_predictions_namespace_line_lot_id"
+    lookup = (
+        "SELECT id FROM predictions WHERE namespace = 'plant-a' AND line = 'press-line-1' "
+        "AND lot = 'L-1' ORDER BY id"
+    )
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                sql = conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name}
+                ).scalar_one()
+                plan = " ".join(
+                    str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + lookup))
+                )
+            else:
+                sql = conn.execute(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
+                ).scalar_one()
+                conn.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table
+                plan = " ".join(str(r[0]) for r in conn.execute(text("EXPLAIN " + lookup)))
+    finally:
+        engine.dispose()
+    assert "lot IS NOT NULL" in sql.replace("(", "").replace(")", ""), sql
+    assert name in plan, plan

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # Stable constraint names: migrations can address them on PostgreSQL and SQLite alike.
@@ -109,7 +110,16 @@ predictions = Table(
     Column("features", Text, nullable=False),
     Column("result", Text, nullable=False),
     Index(None, "namespace", "line", "model_tag", "id"),
-    Index(None, "namespace", "line", "lot", "id"),
+    # Only predictions with a lot (migration 0006): a backfill's rows often have none.
+    Index(
+        None,
+        "namespace",
+        "line",
+        "lot",
+        "id",
+        sqlite_where=text("lot IS NOT NULL"),
+        postgresql_where=text("lot IS NOT NULL"),
+    ),
 )
 
 # Production plans (lineops.planning): the plan as posted (JSON text: schedule, tardiness,
