@@ -187,6 +187,7 @@ class DataPlaneApp:
         self.mes.forget_line(line.namespace, line.name)
         self.predictions.forget_line(line.namespace, line.name)
         self.lots.forget_line(line)
+        self._lot_trackers.pop(line, None)  # a deleted line's open lots per unit: memory
         if self.ingestion.namespace_of(line.name) == line.namespace:
             self.ingestion.remove_line(line.name)
 

@@ -23,20 +23,15 @@ def apply_outcome(
     outcome: Outcome[Any],
     result: dict[str, str],
 ) -> None:
-    for key, value in status_changes(body.status, outcome.status).items():
+    # Only the fields that differ from the object's (as the API server applies a merge
+    # patch, RFC 7386): a monitor tick or a resync that changes nothing sends no request
+    # (kopf patches whenever the patch is not empty).
+    for key, value in changed_fields(body.status, outcome.status).items():
         patch.status[key] = value
     publish(kind, body, metrics, outcome)
     if outcome.error is not None:
         result["result"] = "requeue" if isinstance(outcome.error, kopf.TemporaryError) else "error"
         raise outcome.error
-
-
-def status_changes(current: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of ``status`` (the api status model as a merge patch) that differ from the
-    object's: a monitor tick or a resync that changes nothing sends no request (kopf patches
-    whenever the patch is not empty; N lines ticking each MONITOR_SECONDS made that N status
-    PATCHes per period)."""
-    return changed_fields(current, status)  # as the API server applies it (RFC 7386)
 
 
 def publish(

@@ -28,10 +28,11 @@ from typing import Any, Final
 from lineops.api.constants import PRODUCTION_LINE_KIND, PRODUCTION_LINE_PLURAL
 from lineops.backends.kube import KubeBackend
 from lineops.backends.metrics import OperatorMetrics
-from lineops.handlers.glue import publish, status_changes
+from lineops.handlers.glue import publish
 from lineops.services.line import LineReconciler
 from lineops.services.monitoring.line_monitor import LineMonitors
 from lineops.services.retrain_signals import Watcher
+from lineops.services.status import changed_fields
 
 # Lines evaluated at once: enough to overlap one line's data-plane wait with another's
 # numpy work, few enough that the monitor never takes the whole default thread pool from
@@ -107,7 +108,7 @@ class MonitorLoop:
         try:
             with self._metrics.track(PRODUCTION_LINE_KIND):
                 outcome = await self._lines.monitor(body, watchers=self._watchers.get(key, []))
-                changes = status_changes(body.get("status") or {}, outcome.status)
+                changes = changed_fields(body.get("status") or {}, outcome.status)
                 if changes:
                     await self._kube.patch_custom_status(
                         PRODUCTION_LINE_PLURAL, namespace, name, changes

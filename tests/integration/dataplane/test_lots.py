@@ -267,6 +267,7 @@ def test_a_removed_lines_stock_series_are_gone(served: ServedApp) -> None:
     assert before[("lineops_material_stock", other.name, "steel-coil")] == 0.0
 
     served.app.remove_line(LINE)
+    assert LINE not in served.app._lot_trackers  # no memory kept for a deleted line
     after = stock_series(served)
     assert [key for key in after if key[1] == LINE.name] == []
     assert after == {key: v for key, v in before.items() if key[1] == other.name}
