@@ -6,9 +6,10 @@ durations uniform in 1..99) from seeds 1000 + SEED; they have no known optimum, 
 variants are compared with one another by makespan, each run right after the others on the
 same instance (the machine is shared: back to back is the fairest comparison). Each variant
 is `lineops.planning.solve` for makespan, as `lineops plan jssp` runs it, with the worker
-count and the CP-SAT parameters below set on top of it. One line per solve:
+count and the CP-SAT parameters below set on top of it, and for some a model change made
+here only or a chain of shorter solves (see Variant). One line per solve:
 
-    .venv/bin/python benchmarks/planning_variants.py --seeds 0,1,2,3 defaults workers-8
+    .venv/bin/python benchmarks/planning_variants.py --seeds 0,1,2,3 cpsat-defaults defaults
 """
 
 from __future__ import annotations
@@ -17,25 +18,83 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lineops.planning import Objective, SolveOptions, solve, solver, violations
+from lineops.planning import Objective, Schedule, SolveOptions, solve, solver, violations
+from lineops.planning.cpsat import CpModel
 from lineops.planning.jssp import parse_jssp
 
-# name -> (workers, CP-SAT parameters set on top of lineops' own)
-VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
-    "defaults": (2, {}),
+
+@dataclass(frozen=True)
+class Variant:
+    """How one configuration differs from ``solve`` as the library runs it."""
+
+    workers: int = 2
+    # CP-SAT parameters set on top of lineops' own
+    parameters: dict[str, Any] = field(default_factory=dict)
+    # model changes made in this script only (see ``with_model``):
+    # the makespan variable hinted too (the library's hint leaves it out)
+    hint_makespan: bool = False
+    # makespan == max(job ends) instead of makespan >= each job's end
+    max_equality: bool = False
+    # ``chain`` solves of time-limit / chain seconds each, each warm-started from the
+    # previous one's plan (its hint) with another seed, instead of one solve
+    chain: int = 1
+
+
+VARIANTS: dict[str, Variant] = {
+    # what solve runs: for a makespan-first job shop (these instances), CP-SAT's defaults
+    # plus solver.JOB_SHOP_MAKESPAN_PARAMETERS (strong no-overlap propagation) since #23
+    "defaults": Variant(),
+    # CP-SAT's own defaults: what solve ran for a job shop before that
+    "cpsat-defaults": Variant(2, {"use_strong_propagation_in_disjunctive": False}),
     # CP-SAT's 8-worker portfolio (6 full-search subsolvers) time-sliced on the 2 cores
-    "workers-8": (8, {}),
+    "workers-8": Variant(8),
     # 8 workers, only 2 of them full search: the other 6 threads for LNS
-    "workers-8-full-2": (8, {"num_full_subsolvers": 2}),
+    "workers-8-full-2": Variant(8, {"num_full_subsolvers": 2}),
     # the shared worker keeps only the LNS neighbourhoods (graph, random, scheduling)
-    "lns-only-neighbourhoods": (
-        2,
-        {"ignore_subsolvers": ["feasibility_pump", "ls", "rins/rens", "fj"]},
+    "lns-only-neighbourhoods": Variant(
+        2, {"ignore_subsolvers": ["feasibility_pump", "ls", "rins/rens", "fj"]}
     ),
     # no LP relaxation in the full-search worker
-    "linearization-0": (2, {"linearization_level": 0}),
+    "linearization-0": Variant(2, {"linearization_level": 0}),
+    # disjunctive (no-overlap) propagation; strong-disjunctive is what defaults runs now
+    "strong-disjunctive": Variant(2, {"use_strong_propagation_in_disjunctive": True}),
+    "dynamic-precedence": Variant(2, {"use_dynamic_precedence_in_disjunctive": True}),
+    "strong-dynamic": Variant(
+        2,
+        {
+            "use_strong_propagation_in_disjunctive": True,
+            "use_dynamic_precedence_in_disjunctive": True,
+        },
+    ),
+    "no-precedences-in-disjunctive": Variant(
+        2, {"use_precedences_in_disjunctive_constraint": False}
+    ),
+    "no-precedence-literals": Variant(
+        2, {"max_size_to_create_precedence_literals_in_disjunctive": 0}
+    ),
+    # more workers than cores, time-sliced
+    "workers-3": Variant(3),
+    "workers-4": Variant(4),
+    "workers-3-full-1": Variant(3, {"num_full_subsolvers": 1}),
+    "workers-4-full-1": Variant(4, {"num_full_subsolvers": 1}),
+    # subsolvers interleaved in deterministic batches instead of one thread each
+    "interleave": Variant(2, {"interleave_search": True}),
+    # objective search strategies
+    "objective-shaving": Variant(2, {"use_objective_shaving_search": True}),
+    "objective-lb": Variant(2, {"use_objective_lb_search": True}),
+    # the hint
+    "hint-makespan": Variant(hint_makespan=True),
+    "repair-hint": Variant(2, {"repair_hint": True}, hint_makespan=True),
+    # model formulation
+    "max-equality": Variant(max_equality=True),
+    # chained solves
+    "chain-2": Variant(chain=2),
+    "chain-4": Variant(chain=4),
 }
 
 
@@ -54,8 +113,8 @@ def with_parameters(extra: dict[str, Any]) -> Any:
     the library sets no parameters beyond time, workers, seed and log)."""
     make = solver._solver
 
-    def configured(options: SolveOptions, seconds: float) -> Any:
-        cp = make(options, seconds)
+    def configured(options: SolveOptions, seconds: float, *tuning: Any) -> Any:
+        cp = make(options, seconds, *tuning)
         for name, value in extra.items():
             if isinstance(value, list):
                 getattr(cp.parameters, name).extend(value)
@@ -64,6 +123,56 @@ def with_parameters(extra: dict[str, Any]) -> Any:
         return cp
 
     return configured
+
+
+def with_model(variant: Variant) -> Any:
+    """solver.build with the variant's model changes (a benchmark-only wrap)."""
+    make = getattr(solver, "build")  # noqa: B009 (solver's import of cpsat.build, not re-exported)
+
+    def configured(*args: Any, **kwargs: Any) -> CpModel:
+        built: CpModel = make(*args, **kwargs)
+        makespan = built.objectives["makespan"]
+        last_ends = {}
+        for (job, index), op in built.ops.items():
+            if index == len(op.job.operations) - 1:
+                last_ends[job] = op.end
+        if variant.max_equality:
+            built.model.add_max_equality(makespan, list(last_ends.values()))
+        if variant.hint_makespan:
+            original_hint = built.hint
+
+            def hint(assignments: Any) -> None:
+                original_hint(assignments)
+                built.model.add_hint(makespan, max(a.end for a in assignments))
+
+            setattr(built, "hint", hint)  # noqa: B010 (replaces the method on this one model)
+        return built
+
+    return configured
+
+
+@contextmanager
+def configured(variant: Variant) -> Iterator[None]:
+    # solve() calls these two through its module's globals: patched there for the run
+    original_solver, original_build = solver._solver, getattr(solver, "build")  # noqa: B009
+    solver._solver = with_parameters(variant.parameters)
+    setattr(solver, "build", with_model(variant))  # noqa: B010
+    try:
+        yield
+    finally:
+        solver._solver = original_solver
+        setattr(solver, "build", original_build)  # noqa: B010
+
+
+def run(problem: Any, variant: Variant, time_limit: float) -> Schedule:
+    options = SolveOptions(
+        objective=Objective.MAKESPAN, time_limit=time_limit / variant.chain, workers=variant.workers
+    )
+    with configured(variant):
+        schedule = solve(problem, options)
+        for link in range(1, variant.chain):
+            schedule = solve(problem, replace(options, seed=link), hint=schedule)
+    return schedule
 
 
 def main() -> None:
@@ -78,23 +187,12 @@ def main() -> None:
     makespans: dict[str, list[int]] = {v: [] for v in args.variants}
     print("| seed | variant | makespan | lower bound | CPU seconds | 1-min load after |")
     print("|---:|---|---:|---:|---:|---:|")
-    original = solver._solver
     for seed in (int(s) for s in args.seeds.split(",")):
         problem = parse_jssp(generated(seed), f"generated-{seed}")
         for name in args.variants:
-            workers, extra = VARIANTS[name]
-            solver._solver = with_parameters(extra)  # type: ignore[assignment]
-            try:
-                cpu = time.process_time()
-                schedule = solve(
-                    problem,
-                    SolveOptions(
-                        objective=Objective.MAKESPAN, time_limit=args.time_limit, workers=workers
-                    ),
-                )
-                cpu = time.process_time() - cpu
-            finally:
-                solver._solver = original  # type: ignore[assignment]
+            cpu = time.process_time()
+            schedule = run(problem, VARIANTS[name], args.time_limit)
+            cpu = time.process_time() - cpu
             assert violations(problem, schedule) == [], (seed, name)
             makespans[name].append(schedule.makespan)
             with open("/proc/loadavg") as loadavg:
