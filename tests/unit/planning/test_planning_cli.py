@@ -94,8 +94,8 @@ def test_plan_fallback_rule_is_used_when_cp_sat_finds_nothing(
     # the --fallback rule's.
     make = solver._solver
 
-    def no_time(options: SolveOptions, seconds: float) -> Any:
-        cp = make(options, seconds)
+    def no_time(options: SolveOptions, seconds: float, *tuning: Any) -> Any:
+        cp = make(options, seconds, *tuning)
         cp.parameters.max_time_in_seconds = 0.0
         return cp
 

@@ -37,8 +37,8 @@ def test_no_solution_in_time_returns_the_dispatch_plan(
     # The real solver with no time at all: it stops before any solution (status UNKNOWN).
     make = solver._solver
 
-    def no_time(options: SolveOptions, seconds: float) -> Any:
-        cp = make(options, seconds)
+    def no_time(options: SolveOptions, seconds: float, *tuning: Any) -> Any:
+        cp = make(options, seconds, *tuning)
         cp.parameters.max_time_in_seconds = 0.0
         return cp
 
