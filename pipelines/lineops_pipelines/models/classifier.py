@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from lineops_pipelines.models.common import (
     Standardiser,
@@ -62,6 +63,8 @@ __all__ = ["ClassifierConfig", "FaultClassifier", "filter_sequence", "transition
 
 TASK = "fault-classification"
 FEATURE_CLIP = 5.0
+# Up to this many rows the forest is walked in Python (``Forest._walk``), above vectorised.
+WALK_ROWS = 8
 SEQUENCE_FILTERS = ("hmm", "ewma", "none")
 
 
@@ -207,22 +210,58 @@ class Forest(nn.Module):
         forest.roots = torch.tensor(roots, dtype=torch.int32)
         return forest
 
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        """The node buffers as numpy arrays (feature, threshold, right, leaf class, roots),
+        converted once per set of buffers rather than on every call (loading replaces the
+        buffers, so they are keyed by the tensors themselves)."""
+        key = (self.feature, self.threshold, self.right, self.leaf_class, self.roots)
+        cached = self.__dict__.get("_numpy")
+        if cached is None or any(a is not b for a, b in zip(cached[0], key, strict=True)):
+            arrays = (
+                self.feature.numpy().astype(np.int64),
+                self.threshold.numpy(),
+                self.right.numpy().astype(np.int64),
+                self.leaf_class.numpy().astype(np.int64),
+                self.roots.numpy().astype(np.int64),
+            )
+            # Python lists of the same values for ``_walk`` (thresholds as exact floats).
+            lists = tuple(a.tolist() for a in arrays)
+            cached = (key, arrays, lists)
+            self.__dict__["_numpy"] = cached
+        return cached[1] + cached[2]  # type: ignore[no-any-return]
+
     def proba(self, x: np.ndarray, n_classes: int) -> np.ndarray:
         """(n, D) float features -> (n, C) share of trees voting for each class."""
-        feature = self.feature.numpy().astype(np.int64)
-        threshold, right = self.threshold.numpy(), self.right.numpy().astype(np.int64)
+        feature, threshold, right, leaf_class, roots, *lists = self._arrays()
         x32 = np.asarray(x, dtype=np.float32)  # scikit-learn's trees compare float32 inputs
+        if len(x32) <= WALK_ROWS:
+            return self._walk(x32, n_classes, lists)
         rows = np.arange(len(x))[:, None]
-        node = np.tile(self.roots.numpy().astype(np.int64), (len(x), 1))
+        node = np.tile(roots, (len(x), 1))
         inner = right[node] >= 0
         while inner.any():
             go_left = x32[rows, feature[node]] <= threshold[node]
             node = np.where(inner, np.where(go_left, node + 1, right[node]), node)
             inner = right[node] >= 0
-        votes = self.leaf_class.numpy().astype(np.int64)[node]  # (n, trees)
+        votes = leaf_class[node]  # (n, trees)
         out = np.zeros((len(x), n_classes))
         np.add.at(out, (np.repeat(np.arange(len(x)), votes.shape[1]), votes.ravel()), 1.0)
         return out / max(1, votes.shape[1])
+
+    @staticmethod
+    def _walk(x32: np.ndarray, n_classes: int, lists: list[list[Any]]) -> np.ndarray:
+        """``proba`` for a few rows, one tree at a time in Python: a served prediction scores
+        one row, for which the vectorised walk's dozens of small numpy calls per tree level
+        cost several times more. The same float32 comparisons (a float32 is exactly a
+        Python float), so the same votes."""
+        feature, threshold, right, leaf_class, roots = lists
+        out = np.zeros((len(x32), n_classes))
+        for i, values in enumerate(x32.tolist()):
+            for node in roots:
+                while right[node] >= 0:
+                    node = node + 1 if values[feature[node]] <= threshold[node] else right[node]
+                out[i, leaf_class[node]] += 1.0
+        return out / max(1, len(roots))
 
 
 class FeatureNet(nn.Module):
@@ -253,7 +292,19 @@ class FeatureNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, n_inputs) raw features
         z = ((x - self.mean) / self.scale).clamp(-FEATURE_CLIP, FEATURE_CLIP)
-        return self.mlp(z)
+        if self.training:
+            return self.mlp(z)  # type: ignore[no-any-return]
+        # Evaluation: the same layers as functions (dropout is the identity then), the same
+        # kernels and so the same numbers, without nn.Module's dispatch per layer, which cost
+        # more than the arithmetic on the one row a served prediction scores.
+        for layer in self.mlp:
+            if isinstance(layer, nn.Linear):
+                z = F.linear(z, layer.weight, layer.bias)
+            elif isinstance(layer, nn.ReLU):
+                z = torch.relu(z)
+            elif not isinstance(layer, nn.Dropout):
+                z = layer(z)  # any other layer as a module
+        return z
 
 
 class FaultClassifier(TorchModelBase):

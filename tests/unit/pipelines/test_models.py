@@ -146,6 +146,48 @@ def test_exported_forest_votes_like_scikit_learn() -> None:
     assert (forest.proba(test, 4)[:, 1] == 0).all()
 
 
+def test_a_few_rows_get_the_same_votes_walked_in_python() -> None:
+    """``Forest.proba`` walks up to WALK_ROWS rows in Python (a served prediction's one row)
+    and more vectorised: the same votes either way, thresholds hit exactly included."""
+    from lineops_pipelines.models.classifier import WALK_ROWS, Forest
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 6))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
+    trees = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(x.astype(np.float32), y)
+    forest = Forest.from_sklearn(trees.estimators_, trees.classes_)
+    test = rng.normal(size=(500, 6))
+    # Rows whose every value is some node's threshold: the <= edge of every comparison.
+    thresholds = forest.threshold.numpy()
+    test[:100] = rng.choice(thresholds, size=(100, 6))
+    whole = forest.proba(test, 3)  # vectorised
+    walked = np.vstack([forest.proba(test[i : i + WALK_ROWS], 3) for i in range(0, 500, WALK_ROWS)])
+    np.testing.assert_array_equal(walked, whole)
+    np.testing.assert_allclose(whole, trees.predict_proba(test.astype(np.float32)))
+
+
+def test_the_evaluating_classifier_net_gives_the_modules_numbers() -> None:
+    """In evaluation, FeatureNet applies its layers as functions: bit for bit what the
+    modules give (the same kernels), and the modules in training mode."""
+    import torch
+    from lineops_pipelines.models.classifier import FEATURE_CLIP, FeatureNet
+
+    torch.manual_seed(0)
+    net = FeatureNet(12, 4, ClassifierConfig(hidden=64, dropout=0.5))
+    x = torch.randn(257, 12) * 3
+    net.eval()
+    with torch.no_grad():
+        z = ((x - net.mean) / net.scale).clamp(-FEATURE_CLIP, FEATURE_CLIP)
+        assert torch.equal(net(x), net.mlp(z))
+        assert torch.equal(net(x[:1]), net.mlp(z[:1]))
+    net.train()
+    torch.manual_seed(1)
+    trained = net(x)
+    torch.manual_seed(1)
+    assert torch.equal(trained, net.mlp(z))  # dropout on: the module path
+
+
 def test_failure_model_round_trips_with_its_metadata(tmp_path: Path) -> None:
     import json
 
