@@ -276,6 +276,7 @@ def dataplane_main(args: argparse.Namespace) -> int:
     import yaml
     from lineops.api.productionline import ProductionLineSpec
     from lineops.backends.feast_store import FeastStore
+    from lineops.cli.heap import freeze_startup_heap
     from lineops.dataplane.app import DataPlaneApp
     from lineops.dataplane.db.database import embedded_url
     from lineops.dataplane.lines import LineRef
@@ -309,6 +310,7 @@ def dataplane_main(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         await app.start()
+        freeze_startup_heap()  # as `lineops dataplane serve` does after its start-up
         print(json.dumps({"url": app.url}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         await app.stop()

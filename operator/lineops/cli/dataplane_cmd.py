@@ -12,6 +12,7 @@ from typing import Any
 
 from lineops.api.productionline import ProductionLine
 from lineops.cli.errors import CliError
+from lineops.cli.heap import freeze_startup_heap
 from lineops.cli.ingest_cmd import load_line
 from lineops.cli.malloc_arenas import limit_malloc_arenas
 
@@ -314,6 +315,7 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
         except LineConflict as exc:
             raise CliError(f"--line-file: {exc}") from None
     port = await app.start()
+    freeze_startup_heap()  # after start-up: see lineops/cli/heap.py
     # One JSON line on stdout, so scripts and tests learn the bound port.
     print(
         json.dumps({"url": app.url, "port": port, "lines": [str(ref) for ref in app.lines]}),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lineops.cli.errors import CliError
+from lineops.cli.heap import freeze_startup_heap
 from lineops.cli.logs import configure_logging
 from lineops.cli.malloc_arenas import limit_malloc_arenas
 from lineops.settings import OPERATOR_FLAGS, PROFILES, load_settings
@@ -108,7 +109,8 @@ def _run(args: argparse.Namespace) -> int:
             clusterwide=args.all_namespaces,
             namespaces=args.namespace,
             standalone=True,
-            memo=kopf.Memo(config=config),
+            # Run by the start-up handler once it is done (lineops/cli/heap.py).
+            memo=kopf.Memo(config=config, after_startup=freeze_startup_heap),
         )
     )
     _exit_now()

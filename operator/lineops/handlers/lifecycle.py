@@ -204,6 +204,11 @@ async def configure(
         config.metrics_host,
         probes.port,
     )
+    # What the process asked to run once start-up is done: `lineops operator run` freezes
+    # the start-up heap out of the garbage collector's sight (lineops/cli/heap.py).
+    after_startup = memo.get("after_startup")
+    if after_startup is not None:
+        after_startup()
 
 
 def _same_url(url: str, _namespace: str, _line: str) -> str:
