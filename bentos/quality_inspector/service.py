@@ -9,7 +9,6 @@ once both are loaded, ``/livez`` as soon as the process serves.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -20,6 +19,7 @@ import anyio.to_thread
 import bentoml
 import msgspec
 import pandas as pd
+from lineops.cli.heap import freeze_startup_heap
 from pydantic import Field
 from starlette.responses import Response
 
@@ -265,10 +265,7 @@ def tune_for_latency() -> None:
     import torch
 
     torch.set_num_threads(1)
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(50_000, older, oldest)
+    freeze_startup_heap()  # the operator's and the data plane's tuning, the same numbers
 
 
 def _labels(

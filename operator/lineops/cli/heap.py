@@ -8,7 +8,7 @@ oldest generation and set off full collections, each walking the whole start-up 
 Moving that heap out of the collector's sight (``gc.freeze``) and collecting the youngest
 generation every 50,000 net allocations instead of 700 took the data plane's columnar
 prediction log from 105,000-115,000 to about 180,000 rows/s (docs/benchmarks.md, "Serving").
-The quality inspector does the same (bentos/quality_inspector/service.py). Garbage is
+The quality inspector calls it too, once its model is loaded (bentos/quality_inspector). Garbage is
 collected first, so nothing already unreachable is frozen with the rest.
 """
 

@@ -127,13 +127,18 @@ def test_failure_model_learns_synthetic_degradation(tmp_path: Path) -> None:
     assert rows[0]["rul"] is None and rows[-1]["rul"] is not None
 
 
+def _three_classes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """600 rows of 6 features and labels 0-2 from a nonlinear rule: trees with depth."""
+    x = rng.normal(size=(600, 6))
+    return x, (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
+
+
 def test_exported_forest_votes_like_scikit_learn() -> None:
     from lineops_pipelines.models.classifier import Forest
     from sklearn.ensemble import ExtraTreesClassifier
 
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(600, 6))
-    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
+    x, y = _three_classes(rng)
     trees = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(x.astype(np.float32), y)
     forest = Forest.from_sklearn(trees.estimators_, trees.classes_)
     test = rng.normal(size=(400, 6))
@@ -153,8 +158,7 @@ def test_a_few_rows_get_the_same_votes_walked_in_python() -> None:
     from sklearn.ensemble import ExtraTreesClassifier
 
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(600, 6))
-    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
+    x, y = _three_classes(rng)
     trees = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(x.astype(np.float32), y)
     forest = Forest.from_sklearn(trees.estimators_, trees.classes_)
     test = rng.normal(size=(500, 6))
