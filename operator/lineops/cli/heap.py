@@ -6,8 +6,9 @@ pyarrow, the line's objects), and a batch of the prediction log or of readings a
 10,000s of containers that live until its transaction commits: they are promoted into the
 oldest generation and set off full collections, each walking the whole start-up heap again.
 Moving that heap out of the collector's sight (``gc.freeze``) and collecting the youngest
-generation every 50,000 net allocations instead of 700 took the data plane's columnar
-prediction log from 105,000-115,000 to about 180,000 rows/s (docs/benchmarks.md, "Serving").
+generation every 50,000 net allocations instead of 700 took ``predict_batch`` end to end,
+bounded by the data plane's prediction log, from about 100,000 to 137,000-150,000 rows/s
+(benchmarks/serving.py; docs/benchmarks.md, "Serving").
 The quality inspector calls it too, once its model is loaded (bentos/quality_inspector). Garbage is
 collected first, so nothing already unreachable is frozen with the rest.
 """
