@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import kopf
@@ -45,11 +45,12 @@ class Components:
     lines: LineReconciler
     models: ModelReconciler
     training: TrainingBackend | None
+    # LINEOPS_WORKER_LIMIT reconciles at once (see ``limited``); start-up sizes it from the
+    # settings, so there is no second default here to drift from theirs.
+    slots: asyncio.Semaphore
     app: DataPlaneApp | None = None  # embedded profile: the data plane in this process
     serving: ServingBackend | None = None  # embedded profile: bentoml serve per champion
     monitor_loop: MonitorLoop | None = None  # every line's monitoring, one task
-    # LINEOPS_WORKER_LIMIT reconciles at once (see ``limited``).
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(20))
 
     async def limited(self, work: Coroutine[Any, Any, T]) -> T:
         """``work`` once a reconcile slot is free. The limit is ours, not kopf's

@@ -62,9 +62,13 @@ async def configure(
     # write for the group), and five such waits starved every other blocking call (profiled
     # at 300 lines, docs/benchmarks.md). A thread per concurrent reconcile, plus room for the
     # monitor and the data plane, keeps a wait from holding up the rest.
-    asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=config.worker_limit + 8, thread_name_prefix="lineops")
-    )
+    # Once per process: kopf retries a failed start-up with the same memo, and a pool set
+    # on every attempt would leave the earlier attempts' threads behind.
+    if memo.get("executor") is None:
+        memo["executor"] = ThreadPoolExecutor(
+            max_workers=config.worker_limit + 8, thread_name_prefix="lineops"
+        )
+        asyncio.get_running_loop().set_default_executor(memo["executor"])
     # Our own names for everything kopf stores on objects, never kopf.zalando.org.
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
