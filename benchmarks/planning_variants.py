@@ -40,6 +40,11 @@ class Variant:
     hint_makespan: bool = False
     # makespan == max(job ends) instead of makespan >= each job's end
     max_equality: bool = False
+    # a "makespan interval" [makespan, horizon + 1) added to every work unit's no-overlap:
+    # it must come after each unit's last operation, so the no-overlap propagators reason
+    # on the makespan directly (OR-Tools' examples/cpp/jobshop_sat.cc,
+    # --use_interval_makespan)
+    interval_makespan: bool = False
     # ``chain`` solves of time-limit / chain seconds each, each warm-started from the
     # previous one's plan (its hint) with another seed, instead of one solve
     chain: int = 1
@@ -92,6 +97,15 @@ VARIANTS: dict[str, Variant] = {
     "repair-hint": Variant(2, {"repair_hint": True}, hint_makespan=True),
     # model formulation
     "max-equality": Variant(max_equality=True),
+    "interval-makespan": Variant(interval_makespan=True),
+    # which full-search subsolver takes the one full worker (CP-SAT's own: default_lp)
+    "full-no-lp": Variant(2, {"subsolvers": ["no_lp"]}),
+    "full-quick-restart": Variant(2, {"subsolvers": ["quick_restart"]}),
+    "full-quick-restart-no-lp": Variant(2, {"subsolvers": ["quick_restart_no_lp"]}),
+    # LNS and search options
+    "push-toward-start": Variant(2, {"push_all_tasks_toward_start": True}),
+    "diversify-lns": Variant(2, {"diversify_lns_params": True}),
+    "exploit-all-precedences": Variant(2, {"exploit_all_precedences": True}),
     # chained solves
     "chain-2": Variant(chain=2),
     "chain-4": Variant(chain=4),
@@ -138,6 +152,13 @@ def with_model(variant: Variant) -> Any:
                 last_ends[job] = op.end
         if variant.max_equality:
             built.model.add_max_equality(makespan, list(last_ends.values()))
+        if variant.interval_makespan:
+            model, horizon = built.model, built.horizon
+            tail = model.new_int_var(1, horizon + 1, "makespan_tail")
+            last = model.new_interval_var(makespan, tail, horizon + 1, "makespan_interval")
+            for constraint in model.proto.constraints:
+                if constraint.has_no_overlap():
+                    constraint.no_overlap.intervals.append(last.index)
         if variant.hint_makespan:
             original_hint = built.hint
 

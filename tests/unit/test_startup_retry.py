@@ -22,7 +22,7 @@ def test_a_retried_start_up_sets_the_thread_pool_once(tmp_path: Path) -> None:
     async def attempts() -> list[str]:
         pools = []
         for _ in range(2):
-            with pytest.raises(Exception, match="missing|kube"):
+            with pytest.raises(Exception, match=r"missing|kube"):
                 await configure(
                     settings=kopf.OperatorSettings(),
                     memo=memo,
