@@ -8,9 +8,9 @@ oldest generation and set off full collections, each walking the whole start-up 
 Moving that heap out of the collector's sight (``gc.freeze``) and collecting the youngest
 generation every 50,000 net allocations instead of 700 took ``predict_batch`` end to end,
 bounded by the data plane's prediction log, from about 100,000 to 137,000-150,000 rows/s
-(benchmarks/serving.py; docs/benchmarks.md, "Serving").
-The quality inspector calls it too, once its model is loaded (bentos/quality_inspector). Garbage is
-collected first, so nothing already unreachable is frozen with the rest.
+(benchmarks/serving.py; docs/benchmarks.md, "Serving"). The quality inspector calls it
+too, once its model is loaded (bentos/quality_inspector). Garbage is collected first, so
+nothing already unreachable is frozen with the rest.
 """
 
 from __future__ import annotations
