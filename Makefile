@@ -106,7 +106,8 @@ crds: venv
 	$(VENV)/bin/lineops crd generate
 
 # Re-resolve the pinned set from requirements/*.in (run on purpose, then commit lock.txt and
-# operator.txt, the image's set: the lock without torch, from the metadata just installed).
+# operator.txt, the image's set: the lock without torch and the dev tools, from the metadata
+# just installed).
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install -q -r requirements/base.in -r requirements/dev.in

@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Write requirements/operator.txt, the pinned set of the lineops image (operator/Dockerfile:
 `lineops operator run` and every line's `lineops dataplane serve`): requirements/lock.txt
-without torch and the packages only torch needs (its CUDA wheels, triton, sympy, ...).
+without torch and the packages only torch needs (its CUDA wheels, triton, sympy, ...), and
+without the development tools of requirements/dev.in (pytest, ruff, mypy, selenium, ...)
+and what only they need: nothing in the image runs tests or linters.
 
 Training runs elsewhere (the pipelines image in the cluster profile, worker processes of a
 full install in the embedded profile), and the operator and data plane never import torch
 (tests/unit/test_image_without_torch.py proves it in a process where torch cannot be
 imported), so the image need not carry several GB for it.
 
-What "only torch needs" means is computed, not listed: the dependency closure of the lock's
-roots (requirements/base.in and dev.in, extras included) is walked in the installed
+What "only torch needs" means is computed, not listed: the dependency closure of the
+runtime roots (requirements/base.in, extras included) is walked in the installed
 distributions' metadata (importlib.metadata, markers evaluated for this interpreter, which
 is the lock's platform), without entering the excluded roots. A lock package the walk does
-not reach is left out; one that something else also needs stays. The installed versions
+not reach is left out; one that something else also needs stays. The lock itself is the
+closure of base.in and dev.in: a lock package neither reaches is an error. The installed versions
 must equal the lock's (else the metadata would describe other versions): run it with the
 venv that `make` installed from the lock.
 
@@ -36,7 +39,9 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "requirements" / "lock.txt"
-ROOTS = (REPO / "requirements" / "base.in", REPO / "requirements" / "dev.in")
+RUNTIME_ROOTS = (REPO / "requirements" / "base.in",)
+DEV_ROOTS = (REPO / "requirements" / "dev.in",)
+ROOTS = RUNTIME_ROOTS + DEV_ROOTS
 OUT = REPO / "requirements" / "operator.txt"
 
 # Roots left out of the image, each with the reason (written into the file's header, where
@@ -124,24 +129,39 @@ def render() -> str:
     if unreached:
         raise LockError(f"in the lock but required by no root: {', '.join(unreached)}")
     skip = {canonicalize_name(name) for name in EXCLUDED}
-    kept = closure(roots, pins, skip)
-    only_excluded = sorted(set(pins) - kept - skip)
+    # Left out with torch: what the full lock needs only through it; the rest of what the
+    # runtime roots do not reach is there for the development tools only.
+    only_excluded = sorted(set(pins) - closure(roots, pins, skip) - skip)
+    kept = closure(read_roots(RUNTIME_ROOTS), pins, skip)
+    dev_only = sorted(set(pins) - kept - skip - set(only_excluded))
     lines = [
         "# The lineops image's pinned set (operator/Dockerfile): requirements/lock.txt without",
-        "# the roots below and the packages only they need. Generated from the lock and the",
-        "# installed metadata by tools/image_requirements.py; do not edit (--check in tests).",
+        "# the roots below, the development tools and the packages only they need. Generated",
+        "# from the lock and the installed metadata by tools/image_requirements.py; do not",
+        "# edit (--check in tests).",
     ]
     lines += [f"{EXCLUDED_PREFIX}{name}  ({why})" for name, why in sorted(EXCLUDED.items())]
     lines.append(f"# left out with them ({len(only_excluded)}, needed by nothing else):")
-    row = "#  "
-    for name in only_excluded:
+    lines += _wrapped(only_excluded)
+    lines.append(
+        f"# development tools left out (requirements/dev.in and what only they need, "
+        f"{len(dev_only)}):"
+    )
+    lines += _wrapped(dev_only)
+    lines += [pins[name][0] for name in sorted(kept, key=lambda n: pins[n][0].lower())]
+    return "\n".join(lines) + "\n"
+
+
+def _wrapped(names: list[str]) -> list[str]:
+    """Comment lines of at most 99 characters listing ``names``."""
+    lines, row = [], "#  "
+    for name in names:
         if len(row) + len(name) + 1 > 99:
             lines.append(row)
             row = "#  "
         row += f" {name}"
     lines.append(row)
-    lines += [pins[name][0] for name in sorted(kept, key=lambda n: pins[n][0].lower())]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

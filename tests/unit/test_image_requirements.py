@@ -1,8 +1,9 @@
 """requirements/operator.txt, the pinned set operator/Dockerfile installs: the lock without
-torch and what only torch needs. It is what tools/image_requirements.py computes from the
-lock and the installed metadata (drift test), and `pip check` on exactly that set of
-distributions (their metadata, in an interpreter that sees nothing else) complains about
-nothing but the named exclusion, which tools/pip_check.py --image accepts and nothing more."""
+torch, the development tools (requirements/dev.in) and what only they need. It is what
+tools/image_requirements.py computes from the lock and the installed metadata (drift test),
+and `pip check` on exactly that set of distributions (their metadata, in an interpreter that
+sees nothing else) complains about nothing but the named exclusion, which
+tools/pip_check.py --image accepts and nothing more."""
 
 from __future__ import annotations
 
@@ -59,13 +60,25 @@ def test_check_fails_on_a_stale_or_missing_file(tmp_path: Path) -> None:
     assert tool.main(["--check", "--out", str(out)]) == 1
 
 
-def test_the_set_is_the_lock_without_torch_and_what_only_torch_needs() -> None:
+def _roots(path: Path) -> set[str]:
+    return {
+        canonicalize_name(Requirement(line.split("#", 1)[0].strip()).name)
+        for line in path.read_text().splitlines()
+        if line.split("#", 1)[0].strip()
+    }
+
+
+def test_the_set_is_the_lock_without_torch_the_dev_tools_and_what_only_they_need() -> None:
     image, lock = _pins(IMAGE), _pins(LOCK)
     assert all(lock.get(name) == version for name, version in image.items())
     left_out = set(lock) - set(image)
     assert "torch" in left_out and "triton" in left_out
     assert {name for name in left_out if name.startswith("nvidia-")}
     assert {"kopf", "feast", "bentoml", "pandas", "redis"} <= set(image)
+    dev = _roots(REPO / "requirements" / "dev.in")
+    assert {"pytest", "ruff", "selenium", "schemathesis", "hypothesis"} <= left_out
+    # mypy stays: Feast requires sqlalchemy[mypy], so the image needs it at run time too.
+    assert dev & set(image) == {"mypy"}
     # Nothing kept needs anything left out (markers as on the lock's platform; no extras,
     # as pip installs them): checked against the metadata, not against the tool's walk.
     env = default_environment()
@@ -74,13 +87,23 @@ def test_the_set_is_the_lock_without_torch_and_what_only_torch_needs() -> None:
             req = Requirement(text)
             if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
                 assert canonicalize_name(req.name) not in left_out, f"{name} needs {req}"
-    # Whatever is left out but torch, torch needs (directly or through another left out).
-    needed_by_torch = {
-        canonicalize_name(Requirement(text).name)
-        for name in left_out
-        for text in md.distribution(name).requires or []
-    }
-    assert left_out - {"torch"} <= needed_by_torch
+    # Whatever is left out but the roots left out (torch, the dev tools), something left out
+    # needs (directly, through another left out, or through an extra it asks of a kept
+    # package: selenium's urllib3[socks] brings pysocks), and no runtime root is left out.
+    needed_by_left_out = set()
+    for name in left_out:
+        for text in md.distribution(name).requires or []:
+            req = Requirement(text)
+            needed_by_left_out.add(canonicalize_name(req.name))
+            if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
+                continue  # an optional requirement of the left-out package: not installed
+            for extra in req.extras:
+                for extra_text in md.distribution(req.name).requires or []:
+                    marker = Requirement(extra_text).marker
+                    if marker is not None and marker.evaluate({**env, "extra": extra}):
+                        needed_by_left_out.add(canonicalize_name(Requirement(extra_text).name))
+    assert left_out - {"torch"} - dev <= needed_by_left_out
+    assert not (_roots(REPO / "requirements" / "base.in") - {"torch"}) & left_out
 
 
 def _image_metadata(tmp_path: Path, leave_out: str = "") -> Path:
