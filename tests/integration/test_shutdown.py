@@ -73,6 +73,9 @@ def test_sigterm_with_many_lines_stops_within_the_grace_period(
 
         wait_for(lambda: not not_ready(), timeout=600, interval=1, what=f"{LINES} lines Ready")
         assert op.popen.poll() is None
+        # The start-up handler ran what `lineops operator run` asked of it once done
+        # (kopf's memo: after_startup, lineops/cli/heap.py), once.
+        assert op.log().count("start-up heap frozen:") == 1, op.log()[-4000:]
 
         took = op.terminate(signal.SIGTERM, timeout=120)
         print(f"SIGTERM to exit with {LINES} lines: {took:.2f} s")  # the figure (pytest -s)

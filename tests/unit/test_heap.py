@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 CODE = """
-import gc, json, weakref
+import gc, json, logging, weakref
+logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s")
 from lineops.cli.heap import YOUNGEST_THRESHOLD, freeze_startup_heap
 
 class Node:
@@ -38,6 +39,12 @@ def test_the_heap_is_collected_then_frozen_and_the_youngest_threshold_raised() -
     )
     found = json.loads(out.stdout)
     assert found["before"] == 0
+    said = [line for line in out.stderr.splitlines() if line.startswith("lineops.cli.heap ")]
+    assert said == [
+        f"lineops.cli.heap start-up heap frozen: {found['frozen']} objects out of the "
+        f"garbage collector's sight; youngest generation collected every "
+        f"{found['expected_threshold']} net allocations"
+    ]
     assert found["frozen"] > 1000  # the interpreter's own objects and ``kept``
     assert found["threshold"] == found["expected_threshold"] > 700  # 700: CPython's default
     assert found["cycle_collected"] is True
