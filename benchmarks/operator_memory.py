@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -168,12 +167,12 @@ def main() -> int:
 
     from tests.support.controlplane import load_cplane
     from tests.support.kube import admin_client, install_crds
-    from tests.support.operator import _healthy, create_operator_identity, free_port
+    from tests.support.operator import create_operator_identity
+    from tests.support.operator_process import operator_process
 
     cplane = load_cplane()
     work = Path(tempfile.mkdtemp(prefix="opmem-"))
     cp = cplane.up(work / "cp", with_controller_manager=False)
-    proc: subprocess.Popen[bytes] | None = None
     try:
         api = admin_client(cp.kubeconfig)
         install_crds(api)
@@ -182,48 +181,35 @@ def main() -> int:
         client.CoreV1Api(api).create_namespace(
             client.V1Namespace(metadata=client.V1ObjectMeta(name=ns))
         )
-        metrics, data = free_port(), free_port()
         base = work / "snapshot"
-        env = dict(
-            os.environ,
-            KUBECONFIG=identity.kubeconfig,
-            LINEOPS_PROFILE="embedded",
-            LINEOPS_TRAINING="off",
+        # The tests' launcher (embedded profile, training off), with this file's child as
+        # the interpreter's entry: the same CLI under tracemalloc.
+        with operator_process(
+            identity,
+            ns,
+            work,
+            launcher=(sys.executable, __file__, "--child"),
+            healthy_within=900,  # start-up under tracemalloc takes minutes
             SNAPSHOT_PATH=str(base),
             TRACE_DEPTH="0" if args.rss_only else "16",
-        )
-        cmd = [sys.executable, __file__, "--child", "operator", "run", "--namespace", ns]
-        cmd += ["--metrics-port", str(metrics), "--ingest-port", str(data)]
-        cmd += ["--data-dir", str(work / "data")]
-        log = (work / "operator.log").open("wb")
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        deadline = time.monotonic() + 900  # start-up under tracemalloc takes minutes
-        while not _healthy(f"http://127.0.0.1:{metrics}/healthz"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((work / "operator.log").read_text()[-3000:])
-            time.sleep(0.5)
-        time.sleep(5)
-        custom = client.CustomObjectsApi(api)
-        take = (lambda k: None) if args.rss_only else (lambda k: snapshot(proc.pid, base, k))
-        points = [(0, rss_mb(proc.pid), take(0), 0.0)]
-        first = max(args.n // 3, 1)
-        for k, (lo, hi) in enumerate([(0, first), (first, args.n)], start=1):
-            started = time.monotonic()
-            create_range(api, ns, lo, hi)
-            while settled_count(custom, ns) < 2 * hi:
-                if time.monotonic() - started > args.settle_timeout:
-                    raise TimeoutError(f"{settled_count(custom, ns)}/{2 * hi} reconciled")
-                time.sleep(2)
-            settle_s = time.monotonic() - started
-            time.sleep(args.after_seconds)
-            points.append((hi, rss_mb(proc.pid), take(k), settle_s))
+        ) as op:
+            proc = op.popen
+            time.sleep(5)
+            custom = client.CustomObjectsApi(api)
+            take = (lambda k: None) if args.rss_only else (lambda k: snapshot(proc.pid, base, k))
+            points = [(0, rss_mb(proc.pid), take(0), 0.0)]
+            first = max(args.n // 3, 1)
+            for k, (lo, hi) in enumerate([(0, first), (first, args.n)], start=1):
+                started = time.monotonic()
+                create_range(api, ns, lo, hi)
+                while settled_count(custom, ns) < 2 * hi:
+                    if time.monotonic() - started > args.settle_timeout:
+                        raise TimeoutError(f"{settled_count(custom, ns)}/{2 * hi} reconciled")
+                    time.sleep(2)
+                settle_s = time.monotonic() - started
+                time.sleep(args.after_seconds)
+                points.append((hi, rss_mb(proc.pid), take(k), settle_s))
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         cp.stop()
 
     if args.rss_only:

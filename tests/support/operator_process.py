@@ -10,11 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from tests.support.kube import wait_for
 from tests.support.operator import OperatorIdentity, _healthy, free_port
@@ -86,9 +86,19 @@ class OperatorProcess:
         return time.monotonic() - started
 
 
+# How the operator is started: the CLI module; benchmarks/operator_memory.py passes its own
+# wrapper (the same CLI under tracemalloc).
+CLI: Final = (sys.executable, "-m", "lineops.cli.main")
+
+
 @contextmanager
 def operator_process(
-    identity: OperatorIdentity, namespace: str, tmp_path: Path, **env: str
+    identity: OperatorIdentity,
+    namespace: str,
+    tmp_path: Path,
+    launcher: Sequence[str] = CLI,
+    healthy_within: float = 90,
+    **env: str,
 ) -> Iterator[OperatorProcess]:
     """`lineops operator run` (embedded profile, training off unless ``env`` says otherwise)
     watching ``namespace``; killed (with its session) if the test leaves it running."""
@@ -101,7 +111,7 @@ def operator_process(
         LINEOPS_TRAINING="off",
         **env,
     )
-    command = [sys.executable, "-m", "lineops.cli.main", "operator", "run"]
+    command = [*launcher, "operator", "run"]
     command += ["--namespace", namespace, "--metrics-port", str(metrics)]
     command += ["--ingest-port", str(data), "--data-dir", str(data_dir)]
     log_path = tmp_path / "operator.log"
@@ -123,7 +133,7 @@ def operator_process(
     try:
         wait_for(
             lambda: popen.poll() is not None or _healthy(f"http://127.0.0.1:{metrics}/healthz"),
-            timeout=90,
+            timeout=healthy_within,
             interval=0.2,
             what="the operator's /healthz",
         )
