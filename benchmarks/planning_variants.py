@@ -26,6 +26,7 @@ from typing import Any
 from lineops.planning import Objective, Schedule, SolveOptions, solve, solver, violations
 from lineops.planning.cpsat import CpModel
 from lineops.planning.jssp import parse_jssp
+from ortools.sat.python import cp_model
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Variant:
     # on the makespan directly (OR-Tools' examples/cpp/jobshop_sat.cc,
     # --use_interval_makespan)
     interval_makespan: bool = False
+    # a search strategy on the operations' starts (earliest start first, at its minimum:
+    # the "set times" branching of scheduling); CP-SAT's full-search worker follows it
+    # only as a hint unless the subsolver is "fixed"
+    decision_strategy: bool = False
     # ``chain`` solves of time-limit / chain seconds each, each warm-started from the
     # previous one's plan (its hint) with another seed, instead of one solve
     chain: int = 1
@@ -107,6 +112,37 @@ VARIANTS: dict[str, Variant] = {
     "diversify-lns": Variant(2, {"diversify_lns_params": True}),
     "exploit-all-precedences": Variant(2, {"exploit_all_precedences": True}),
     # chained solves
+    # the shared worker keeps only the scheduling LNS neighbourhoods (intervals,
+    # precedences, resource and time windows) and the local search
+    "scheduling-lns-only": Variant(
+        2,
+        {
+            "ignore_subsolvers": [
+                "feasibility_pump",
+                "rins/rens",
+                "graph_arc_lns",
+                "graph_cst_lns",
+                "graph_dec_lns",
+                "graph_var_lns",
+                "rnd_cst_lns",
+                "rnd_var_lns",
+            ]
+        },
+    ),
+    # every worker an LNS worker (no full search: no lower bound beyond presolve's)
+    "lns-only": Variant(2, {"use_lns_only": True}),
+    # LNS starts from one of the 10 best solutions instead of the 3 best (more diversity)
+    "pool-10": Variant(2, {"solution_pool_size": 10}),
+    # one propagator for all the no-overlap constraints (CP-SAT's experimental option):
+    # OR-Tools 9.15.6755 crashes with it (a segmentation fault in libortools on generated
+    # instance 88, 2026-11-30), so it is kept only to say so
+    "combined-no-overlap": Variant(2, {"use_combined_no_overlap": True}),
+    # workers share the bounds they learn on differences of two variables (precedences)
+    "share-linear2": Variant(2, {"share_linear2_bounds": True}),
+    # set-times branching on the starts: as a strategy for the default worker, or as the
+    # full-search worker itself (CP-SAT's "fixed" subsolver)
+    "decision-strategy": Variant(decision_strategy=True),
+    "fixed-search": Variant(2, {"subsolvers": ["fixed"]}, decision_strategy=True),
     "chain-2": Variant(chain=2),
     "chain-4": Variant(chain=4),
 }
@@ -159,6 +195,12 @@ def with_model(variant: Variant) -> Any:
             for constraint in model.proto.constraints:
                 if constraint.has_no_overlap():
                     constraint.no_overlap.intervals.append(last.index)
+        if variant.decision_strategy:
+            built.model.add_decision_strategy(
+                [op.start for op in built.ops.values()],
+                cp_model.CHOOSE_LOWEST_MIN,
+                cp_model.SELECT_MIN_VALUE,
+            )
         if variant.hint_makespan:
             original_hint = built.hint
 
