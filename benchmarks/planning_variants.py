@@ -134,8 +134,8 @@ VARIANTS: dict[str, Variant] = {
     # LNS starts from one of the 10 best solutions instead of the 3 best (more diversity)
     "pool-10": Variant(2, {"solution_pool_size": 10}),
     # one propagator for all the no-overlap constraints (CP-SAT's experimental option):
-    # OR-Tools 9.15.6755 crashes with it (a segmentation fault in libortools on generated
-    # instance 88, 2026-11-30), so it is kept only to say so
+    # OR-Tools 9.15.6755 crashes with it (a segmentation fault in libortools at the start of
+    # the solve, on generated instances 88 and 0, 2026-11-30), so it is kept only to say so
     "combined-no-overlap": Variant(2, {"use_combined_no_overlap": True}),
     # workers share the bounds they learn on differences of two variables (precedences)
     "share-linear2": Variant(2, {"share_linear2_bounds": True}),
