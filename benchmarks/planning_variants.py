@@ -111,7 +111,6 @@ VARIANTS: dict[str, Variant] = {
     "push-toward-start": Variant(2, {"push_all_tasks_toward_start": True}),
     "diversify-lns": Variant(2, {"diversify_lns_params": True}),
     "exploit-all-precedences": Variant(2, {"exploit_all_precedences": True}),
-    # chained solves
     # the shared worker keeps only the scheduling LNS neighbourhoods (intervals,
     # precedences, resource and time windows) and the local search
     "scheduling-lns-only": Variant(
@@ -143,6 +142,7 @@ VARIANTS: dict[str, Variant] = {
     # full-search worker itself (CP-SAT's "fixed" subsolver)
     "decision-strategy": Variant(decision_strategy=True),
     "fixed-search": Variant(2, {"subsolvers": ["fixed"]}, decision_strategy=True),
+    # chained solves
     "chain-2": Variant(chain=2),
     "chain-4": Variant(chain=4),
 }

@@ -15,9 +15,9 @@ runtime roots (requirements/base.in, extras included) is walked in the installed
 distributions' metadata (importlib.metadata, markers evaluated for this interpreter, which
 is the lock's platform), without entering the excluded roots. A lock package the walk does
 not reach is left out; one that something else also needs stays. The lock itself is the
-closure of base.in and dev.in: a lock package neither reaches is an error. The installed versions
-must equal the lock's (else the metadata would describe other versions): run it with the
-venv that `make` installed from the lock.
+closure of base.in and dev.in: a lock package neither reaches is an error. The installed
+versions must equal the lock's (else the metadata would describe other versions): run it
+with the venv that `make` installed from the lock.
 
     .venv/bin/python tools/image_requirements.py          # write requirements/operator.txt
     .venv/bin/python tools/image_requirements.py --check  # exit 1 when it drifted

@@ -61,11 +61,7 @@ def test_check_fails_on_a_stale_or_missing_file(tmp_path: Path) -> None:
 
 
 def _roots(path: Path) -> set[str]:
-    return {
-        canonicalize_name(Requirement(line.split("#", 1)[0].strip()).name)
-        for line in path.read_text().splitlines()
-        if line.split("#", 1)[0].strip()
-    }
+    return {canonicalize_name(r.name) for r in _tool("image_requirements").read_roots((path,))}
 
 
 def test_the_set_is_the_lock_without_torch_the_dev_tools_and_what_only_they_need() -> None:
