@@ -142,6 +142,16 @@ VARIANTS: dict[str, Variant] = {
     # full-search worker itself (CP-SAT's "fixed" subsolver)
     "decision-strategy": Variant(decision_strategy=True),
     "fixed-search": Variant(2, {"subsolvers": ["fixed"]}, decision_strategy=True),
+    # the full search branches towards the best solution's values first (solution-guided
+    # search, which Beck found strong on job shops)
+    "exploit-best-solution": Variant(2, {"exploit_best_solution": True}),
+    # a stronger LP relaxation in the full-search worker (more cuts, slower nodes)
+    "linearization-2": Variant(2, {"linearization_level": 2}),
+    # no symmetry detection in presolve (a job shop has little to find)
+    "symmetry-0": Variant(2, {"symmetry_level": 0}),
+    # no feasibility-jump local search in the shared worker: a job shop's hint is already
+    # feasible, so its time can go to the LNS neighbourhoods
+    "no-feasibility-jump": Variant(2, {"use_feasibility_jump": False}),
     # chained solves
     "chain-2": Variant(chain=2),
     "chain-4": Variant(chain=4),
