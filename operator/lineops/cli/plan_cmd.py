@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from lineops.api.quantities import parse_duration
 from lineops.cli.errors import CliError
 from lineops.cli.rules_cmd import load_lines, yaml_problem
 from lineops.planning import (
+    MAX_TIME,
     Method,
     Objective,
     PlanInfeasibleError,
@@ -47,8 +49,10 @@ def _read(path: str) -> str:
 
 
 def _options(args: argparse.Namespace, objective: Objective) -> SolveOptions:
-    if not args.time_limit > 0:
-        raise CliError(f"--time-limit: must be positive, got {args.time_limit:g}")
+    if not 0 < args.time_limit < math.inf:
+        raise CliError(
+            f"--time-limit: must be a finite number of seconds > 0, got {args.time_limit:g}"
+        )
     if args.workers < 1:
         raise CliError(f"--workers: must be at least 1, got {args.workers}")
     return SolveOptions(
@@ -94,9 +98,12 @@ def _book(args: argparse.Namespace, line: ProductionLine) -> OrderBook:
     horizon = None
     if args.horizon is not None:
         try:
-            horizon = timedelta(seconds=parse_duration(args.horizon))
+            seconds = parse_duration(args.horizon)
         except ValueError as exc:
             raise CliError(f"--horizon: {exc}") from None
+        if seconds > MAX_TIME:
+            raise CliError(f"--horizon: {args.horizon} is beyond the limit of {MAX_TIME} s")
+        horizon = timedelta(seconds=seconds)
     try:
         return order_book(data, line, horizon=horizon)
     except PlanningInputError as exc:
@@ -167,10 +174,19 @@ def _gantt(
     from lineops.services.reports.gantt import gantt_content, write_gantt
 
     directory = Path(out)
-    prepare(directory)
     content = gantt_content(title, problem, schedule, book.origin if book else None)
-    artifact = write_gantt(content, directory)
-    return write_index(directory, title, [artifact])
+    try:
+        prepare(directory)
+        artifact = write_gantt(content, directory)
+        return write_index(directory, title, [artifact])
+    except OSError as exc:
+        raise CliError(f"--gantt: cannot write into {out}: {exc}") from None
+
+
+def _check_gantt(out: str | None) -> None:
+    """A --gantt path that cannot be a directory fails before the solve, not after it."""
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise CliError(f"--gantt: {out} is a file; give a directory (it is created if missing)")
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -178,6 +194,7 @@ def run_plan(args: argparse.Namespace) -> int:
         raise CliError(
             "give --orders FILE and --line-file FILE (or: lineops plan jssp --instance FILE)"
         )
+    _check_gantt(args.gantt)
     line = _line(args.line_file, args.line)
     book = _book(args, line)
     schedule = _solve(book.problem, _options(args, Objective(args.objective)), args.orders)
@@ -198,6 +215,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_jssp(args: argparse.Namespace) -> int:
+    _check_gantt(args.gantt)
     try:
         problem = parse_jssp(_read(args.instance), args.instance)
     except PlanningInputError as exc:

@@ -24,9 +24,11 @@ from lineops.planning.schedule import (
     weighted_tardiness,
 )
 from lineops.planning.solver import solve
-from lineops.planning.validate import validate
+from lineops.planning.validate import MAX_TIME, MAX_WEIGHT, validate
 
 __all__ = [
+    "MAX_TIME",
+    "MAX_WEIGHT",
     "Alternative",
     "Assignment",
     "Job",

@@ -7,10 +7,12 @@ skipped. A job visits every machine it lists, in that order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from lineops.planning.errors import PlanningInputError
 from lineops.planning.problem import Alternative, Job, Operation, Problem
+from lineops.planning.validate import MAX_TIME
 
 
 def machine_name(index: int) -> str:
@@ -51,14 +53,21 @@ def parse_jssp(text: str, source: str = "instance") -> Problem:
                 raise PlanningInputError(where, f"machine {machine} is out of 0..{machines - 1}")
             if duration < 0:
                 raise PlanningInputError(where, f"negative duration {duration}")
+            if duration > MAX_TIME:
+                raise PlanningInputError(
+                    where, f"duration {duration} is beyond the limit of {MAX_TIME}"
+                )
             operations.append(Operation((Alternative(machine_name(machine), duration),)))
         jobs.append(Job(name=str(job_index), operations=tuple(operations)))
     return Problem(jobs=tuple(jobs), work_units=tuple(machine_name(m) for m in range(machines)))
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _integers(source: str, number: int, fields: Sequence[str]) -> list[int]:
-    try:
-        return [int(field) for field in fields]
-    except ValueError:
-        bad = next(f for f in fields if not f.lstrip("-").isdigit())
-        raise PlanningInputError(f"{source}: line {number}", f"{bad!r} is not an integer") from None
+    # ASCII digits only: int() would also take "1_0", "+2" and other scripts' digits.
+    for field in fields:
+        if not _INTEGER.fullmatch(field):
+            raise PlanningInputError(f"{source}: line {number}", f"{field!r} is not an integer")
+    return [int(field) for field in fields]

@@ -21,6 +21,7 @@ from lineops.api.quantities import parse_duration
 from lineops.planning.calendar import OFF_SHIFT, maintenance_before, off_shift
 from lineops.planning.errors import PlanningInputError
 from lineops.planning.problem import Alternative, Job, Operation, Problem, Window
+from lineops.planning.validate import MAX_TIME
 
 DEFAULT_HORIZON = timedelta(days=14)
 ANY_PRODUCT = "*"
@@ -57,7 +58,10 @@ def order_book(
     if horizon is None:
         text = data.get("horizon")
         horizon = DEFAULT_HORIZON if text is None else _duration(text, "horizon")
-    end = origin + horizon
+    try:
+        end = origin + horizon
+    except OverflowError:
+        raise PlanningInputError("horizon", "the plan would end after year 9999") from None
 
     def book_seconds(when: datetime) -> int:
         return math.floor((when - origin).total_seconds())
@@ -160,6 +164,10 @@ def _step(where: str, step: Any, line: ProductionLine) -> _Step:
             seconds = unit.ideal_cycle_seconds
         if seconds <= 0:
             raise PlanningInputError(where, f"{name}: the time per unit must be positive")
+        if seconds > MAX_TIME:  # a rate near zero: the operation would never end
+            raise PlanningInputError(
+                where, f"{name}: the time per unit is beyond the limit of {MAX_TIME} s"
+            )
         units.append((name, seconds))
     return _Step(tuple(units))
 
@@ -215,7 +223,10 @@ def _maintenance(
         failure = _time(entry["predictedFailure"], f"{where}: predictedFailure", zone)
         duration = _duration(entry.get("duration"), f"{where}: duration")
         lead = _duration(entry.get("lead", "0s"), f"{where}: lead")
-        start, end = maintenance_before(failure, duration, lead)
+        try:
+            start, end = maintenance_before(failure, duration, lead)
+        except OverflowError:  # a failure predicted near year 1
+            raise PlanningInputError(where, "the window falls before year 1") from None
     else:
         start = _time(entry.get("start"), f"{where}: start", zone)
         end = _time(entry.get("end"), f"{where}: end", zone)
@@ -240,7 +251,7 @@ def _changeovers(
         sides = []
         for side in ("from", "to"):
             name = entry.get(side, ANY_PRODUCT)
-            if name != ANY_PRODUCT and name not in products:
+            if name != ANY_PRODUCT and _text(name, f"{where}: {side}") not in products:
                 raise PlanningInputError(where, f"{side}: unknown product {name!r}")
             sides.append([name] if name != ANY_PRODUCT else list(products))
         time = round(_duration(entry.get("time"), f"{where}: time").total_seconds())
@@ -284,9 +295,12 @@ def _duration(value: Any, where: str) -> timedelta:
     if not isinstance(value, str):
         raise PlanningInputError(where, f"expected a duration such as 90m or 1h30m, got {value!r}")
     try:
-        return timedelta(seconds=parse_duration(value))
+        seconds = parse_duration(value)
     except ValueError as exc:
         raise PlanningInputError(where, str(exc)) from None
+    if seconds > MAX_TIME:
+        raise PlanningInputError(where, f"{value} is beyond the limit of {MAX_TIME} s")
+    return timedelta(seconds=seconds)
 
 
 def _time(value: Any, where: str, zone: ZoneInfo) -> datetime:

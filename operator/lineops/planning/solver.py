@@ -11,7 +11,7 @@ from typing import Any
 from lineops.planning.check import violations
 from lineops.planning.cpsat import CpModel, build
 from lineops.planning.dispatch import dispatch
-from lineops.planning.errors import PlanInfeasibleError
+from lineops.planning.errors import PlanInfeasibleError, PlanningInputError
 from lineops.planning.options import STAGES, SolveOptions
 from lineops.planning.problem import Problem
 from lineops.planning.schedule import Assignment, Method, Schedule, weighted_tardiness
@@ -128,7 +128,13 @@ def solve(
             if number == 0 and status == cp_model.INFEASIBLE:
                 raise PlanInfeasibleError(_infeasible(problem))
             if number == 0 and status == cp_model.MODEL_INVALID:
-                raise RuntimeError(f"CP-SAT rejected the model: {built.model.validate()}")
+                # validate() bounds every time and weight so that CP-SAT's sums fit in 64
+                # bits for any plan it could solve; should one still not, say so plainly
+                raise PlanningInputError(
+                    "plan",
+                    f"too large for CP-SAT's 64-bit arithmetic ({built.model.validate()}): "
+                    "shorten the horizon or lower the priority weights",
+                )
             break  # a later stage ran out of time: keep the previous stage's plan
         value = solver.value(expression)
         reached[stage] = value
@@ -214,6 +220,15 @@ def _hint_all(built: CpModel, solver: Any) -> None:
 
 def _infeasible(problem: Problem) -> str:
     if problem.horizon is not None:
+        for job in problem.jobs:
+            # an order that cannot fit even alone, on its fastest work units
+            work = sum(op.shortest for op in job.operations)
+            if job.release + work > problem.horizon:
+                return (
+                    f"order {job.name}: released at {job.release} s with {work} s of "
+                    f"processing, it cannot end within the horizon ({problem.horizon} s "
+                    "from the start); give a longer horizon"
+                )
         return (
             f"no schedule fits in the horizon ({problem.horizon} s from the start) around "
             "the blocked windows; give a longer horizon"

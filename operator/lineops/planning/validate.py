@@ -5,6 +5,18 @@ from __future__ import annotations
 from lineops.planning.errors import PlanningInputError
 from lineops.planning.problem import Problem
 
+# CP-SAT works in 64-bit integers and adds times up, lateness multiplied by priority: a time
+# beyond about 31 years of seconds (or a plan spanning more) is a typo, a quantity or a
+# duration off by orders of magnitude, that would overflow inside the solver; priorities up
+# to 1000 leave the weighted sums room for millions of operations.
+MAX_TIME = 10**9
+MAX_WEIGHT = 1000
+
+
+def _time(where: str, what: str, value: int) -> None:
+    if abs(value) > MAX_TIME:
+        raise PlanningInputError(where, f"{what} {value} s is beyond the limit of {MAX_TIME} s")
+
 
 def _where(job: str, index: int | None = None) -> str:
     return f"order {job}" if index is None else f"order {job}, operation {index}"
@@ -29,14 +41,19 @@ def validate(problem: Problem) -> None:
             raise PlanningInputError(where, f"unknown work unit {window.work_unit!r}")
         if window.end <= window.start:
             raise PlanningInputError(where, "end is not after start")
+        _time(where, "start", window.start)
+        _time(where, "end", window.end)
     for (unit, before, after), seconds in problem.changeovers.items():
         where = f"changeover {before} -> {after} on {unit}"
         if unit not in units:
             raise PlanningInputError(where, f"unknown work unit {unit!r}")
         if seconds < 0:
             raise PlanningInputError(where, f"negative changeover time {seconds}")
+        _time(where, "changeover time", seconds)
     if problem.horizon is not None and problem.horizon <= 0:
         raise PlanningInputError("horizon", f"must be positive, got {problem.horizon}")
+    span = problem.horizon if problem.horizon is not None else problem.upper_bound()
+    _time("horizon", "the plan's span", span)
     _check_no_cycle(problem)
 
 
@@ -46,11 +63,14 @@ def _check_job(problem: Problem, name: str, units: set[str]) -> None:
         raise PlanningInputError(_where(name), "routing has no operations")
     if job.release < 0:
         raise PlanningInputError(_where(name), f"negative release time {job.release}")
+    _time(_where(name), "release", job.release)
+    if job.due is not None:
+        _time(_where(name), "due", job.due)
     if job.due is not None and job.due < job.release:
         raise PlanningInputError(_where(name), f"due ({job.due}) is before release ({job.release})")
-    if job.weight <= 0:
+    if not 0 < job.weight <= MAX_WEIGHT:
         raise PlanningInputError(
-            _where(name), f"priority weight must be positive, got {job.weight}"
+            _where(name), f"priority weight must be in 1..{MAX_WEIGHT}, got {job.weight}"
         )
     for index, op in enumerate(job.operations):
         if not op.alternatives:
@@ -71,6 +91,7 @@ def _check_job(problem: Problem, name: str, units: set[str]) -> None:
                     _where(name, index),
                     f"negative processing time {alt.duration} on {alt.work_unit}",
                 )
+            _time(_where(name, index), f"processing time on {alt.work_unit}", alt.duration)
     known = {j.name for j in problem.jobs}
     for other in job.after:
         if other not in known:

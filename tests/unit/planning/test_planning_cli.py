@@ -81,6 +81,41 @@ def test_a_bad_order_book_names_the_order(
     assert err.startswith(f"lineops: error: {orders}: order WO-1003: due 2026-12-01T00:00:00+01:00")
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--time-limit", "inf"], "--time-limit: must be a finite number of seconds > 0, got inf"),
+        (["--time-limit", "0"], "--time-limit: must be a finite number of seconds > 0, got 0"),
+        (["--horizon", "99999999999d"], "--horizon: 99999999999d is beyond the limit of"),
+    ],
+)
+def test_bad_plan_options_are_named(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["plan", "--orders", str(ORDERS), "--line-file", str(LINE), "--workers", "1"]
+    assert main([*args, *extra]) == 2
+    assert capsys.readouterr().err.startswith(f"lineops: error: {message}")
+
+
+def test_a_gantt_path_that_is_a_file_fails_before_the_solve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "chart"
+    taken.write_text("mine")
+    for args in (
+        ["plan", "--orders", str(ORDERS), "--line-file", str(LINE)],
+        ["plan", "jssp", "--instance", str(ORDERS)],  # the check comes before any reading
+    ):
+        assert main([*args, *FAST, "--gantt", str(taken)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # nothing solved, nothing printed
+        assert captured.err == (
+            f"lineops: error: --gantt: {taken} is a file; give a directory (it is created if "
+            "missing)\n"
+        )
+    assert taken.read_text() == "mine"
+
+
 def test_plan_needs_both_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--orders", str(ORDERS)]) == 2
     assert "give --orders FILE and --line-file FILE" in capsys.readouterr().err

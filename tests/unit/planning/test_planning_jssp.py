@@ -44,9 +44,17 @@ def test_a_tiny_instance_is_solved_to_its_optimum() -> None:
         ("# only a comment\n", "instance: no 'jobs machines' line"),
         ("2\n0 1\n", "instance: line 1: expected 'jobs machines'"),
         ("1 2\n0 3 x 2\n", "instance: line 2: 'x' is not an integer"),
+        ("1 2\n0 3 1 --2\n", "instance: line 2: '--2' is not an integer"),
+        ("1 2\n0 1_0 1 2\n", "instance: line 2: '1_0' is not an integer"),
+        ("1 2\n0 +2 1 2\n", "instance: line 2: '+2' is not an integer"),
+        ("1 2\n0 \u0663 1 2\n", "instance: line 2: '\u0663' is not an integer"),
         ("1 2\n0 3 1\n", "instance: line 2: expected pairs of 'machine duration'"),
         ("1 2\n0 3 2 2\n", "instance: line 2: machine 2 is out of 0..1"),
         ("1 2\n0 -3 1 2\n", "instance: line 2: negative duration -3"),
+        (
+            "1 2\n0 3 1 4000000000000000000\n",
+            "instance: line 2: duration 4000000000000000000 is beyond the limit of 1000000000",
+        ),
         ("2 2\n0 3 1 2\n", "instance: the header announces 2 jobs, the file has 1 job lines"),
     ],
 )

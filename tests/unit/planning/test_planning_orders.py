@@ -251,12 +251,67 @@ def test_the_plan_keeps_off_shift_and_maintenance_free() -> None:
             },
             "product ring-a, operation 0: press-01: the time per unit must be positive",
         ),
+        (
+            {
+                "products": [
+                    {
+                        "name": "ring-a",
+                        "routing": [{"workUnits": [{"name": "press-01", "ratePerHour": 1e-320}]}],
+                    }
+                ]
+            },
+            "product ring-a, operation 0: press-01: the time per unit is beyond the limit of "
+            "1000000000 s",
+        ),
+        (
+            {"changeovers": [{"workUnit": "press-01", "from": ["ring-a"], "time": "5m"}]},
+            "changeovers[0]: from: expected a non-empty string, got ['ring-a']",
+        ),
+        ({"horizon": "99999999999d"}, "horizon: 99999999999d is beyond the limit of 1000000000 s"),
+        (
+            {
+                "maintenance": [
+                    {
+                        "workUnit": "grinder-01",
+                        "predictedFailure": "2026-12-01T20:00:00",
+                        "duration": "99999999999d",
+                        "reason": "bearing",
+                    }
+                ]
+            },
+            "maintenance[0]: duration: 99999999999d is beyond the limit of 1000000000 s",
+        ),
+        (
+            {
+                "maintenance": [
+                    {
+                        "workUnit": "grinder-01",
+                        "predictedFailure": "0001-01-01T01:00:00+00:00",
+                        "duration": "2h",
+                        "reason": "bearing",
+                    }
+                ]
+            },
+            "maintenance[0]: the window falls before year 1",
+        ),
     ],
 )
 def test_bad_order_books_name_the_record(change: dict[str, Any], message: str) -> None:
     with pytest.raises(PlanningInputError) as caught:
         order_book(_book(**change), _line())
     assert str(caught.value).startswith(message)
+
+
+def test_a_quantity_off_by_orders_of_magnitude_is_refused_when_planned() -> None:
+    book = _book()
+    book["orders"][0]["quantity"] = 10**20
+    problem = order_book(book, _line()).problem
+    with pytest.raises(PlanningInputError) as caught:
+        solve(problem, SolveOptions(time_limit=1, workers=1))
+    assert str(caught.value) == (
+        "order WO-1, operation 0: processing time on press-01 120000000000000000000 s is "
+        "beyond the limit of 1000000000 s"
+    )
 
 
 def test_waiting_orders_in_a_cycle_are_refused_when_planned() -> None:
