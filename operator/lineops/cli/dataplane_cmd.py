@@ -60,7 +60,9 @@ def register(sub: Any) -> None:
     upgrade.add_argument(
         "--db", required=True, help="database URL (sqlite:///... or postgresql+psycopg://...)"
     )
-    upgrade.add_argument("--revision", default="head")
+    upgrade.add_argument(
+        "--revision", default="head", help="the Alembic revision to upgrade to (default head)"
+    )
     upgrade.set_defaults(func=_upgrade)
     current = db_ops.add_parser("current", help="print the schema revision")
     current.add_argument("--db", required=True)
@@ -71,7 +73,9 @@ def register(sub: Any) -> None:
     listing = q_ops.add_parser("list", help="quarantined items, oldest first (JSON lines)")
     listing.add_argument("--db", required=True)
     listing.add_argument("--line", default=None, help="namespace/name")
-    listing.add_argument("--kind", default=None, help="readings, measurements, events, counts")
+    listing.add_argument(
+        "--kind", default=None, help="readings, measurements, events, counts, predictions"
+    )
     listing.add_argument("--reason", default=None)
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--released", action="store_true", help="include released items")
@@ -87,7 +91,11 @@ def register(sub: Any) -> None:
     release.add_argument("--line", default=None, help="namespace/name (with --url)")
     release.add_argument("--line-file", default=None, help="the ProductionLine as it is now")
     release.add_argument("--token-file", default=None, help="bearer token (with --url)")
-    release.add_argument("--kind", default=None, help="readings, measurements, events, counts")
+    release.add_argument(
+        "--kind",
+        default=None,
+        help="readings, measurements, events, counts (predictions are not re-ingested)",
+    )
     release.add_argument("--reason", default=None)
     release.add_argument("--limit", type=int, default=100_000)
     release.set_defaults(func=_release)

@@ -350,7 +350,10 @@ def _plan(custom: Any, ns: str, data_url: str, out: Path) -> None:
     import json
 
     orders, line = REPO / "examples" / "orders.yaml", REPO / "examples" / "productionline.yaml"
-    step(f"lineops plan --orders {orders.relative_to(REPO)} --gantt {out / 'plan'}")
+    step(
+        f"lineops plan --orders {orders.relative_to(REPO)} --line-file "
+        f"{line.relative_to(REPO)} --time-limit 10 --json --gantt {out / 'plan'}"
+    )
     command = [sys.executable, "-m", "lineops.cli.main", "plan", "--orders", str(orders)]
     command += [
         "--line-file",
@@ -537,10 +540,13 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
     tag = champion.get("version")
     if not tag:
         return
-    step(f"lineops model score --model {tag} on TE runs {STREAM_RUNS} joined, with repairs")
+    csv = out / "stream.csv"
+    step(
+        f"lineops model score --model {tag} --csv {csv} --json "
+        f"(TE runs {STREAM_RUNS} joined, with repairs)"
+    )
     tests = {f: te_data.load_matrix(f, test=True) for f in STREAM_RUNS}
     stream = streams.te_runs_stream(tests, STREAM_RUNS, te_data.TEST_FAULT_ONSET)
-    csv = out / "stream.csv"
     # The line's feature names: the newest reading of each sensor (sensor_last_v1).
     header = ",".join(f"{column}__last" for column in TE_COLUMNS)
     np.savetxt(csv, stream.x, delimiter=",", header=header, comments="")

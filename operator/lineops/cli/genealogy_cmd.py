@@ -233,7 +233,7 @@ def render_tree(trace: dict[str, Any]) -> list[str]:
         for record in maintenance.get(name, []):
             lines.append(
                 f"{prefix}  after {record['kind']} maintenance {record['maintenance']} "
-                f"({record['reason']}, {record['start']})"
+                f"({_reason_and(record)})"
             )
 
     def walk(name: str, prefix: str, path: tuple[str, ...]) -> None:
@@ -327,7 +327,7 @@ def run_between_repairs(args: argparse.Namespace) -> int:
     until = "now" if before is None else f"{before['maintenance']} ({before['start']})"
     print(
         f"made on {found['workUnit']} after {after['kind']} maintenance {after['maintenance']} "
-        f"({after['reason']}, {after['start']}) until {until}: {len(found['lots'])} lot(s)"
+        f"({_reason_and(after)}) until {until}: {len(found['lots'])} lot(s)"
     )
     for lot in found["lots"]:
         print(f"  {_describe({lot['lot']: lot}, lot['lot'])}")
@@ -378,3 +378,8 @@ def run_epcis(args: argparse.Namespace) -> int:
     events = len(document["epcisBody"]["eventList"])
     print(f"wrote {args.out}: {events} EPCIS event(s)")
     return 0
+
+
+def _reason_and(record: dict[str, Any]) -> str:
+    """ "reason, start", or just the start when the record gave no reason."""
+    return ", ".join(str(part) for part in (record.get("reason"), record["start"]) if part)

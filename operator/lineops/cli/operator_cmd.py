@@ -67,7 +67,9 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, else $KUBECONFIG)"
     )
-    run.add_argument("--verbose", action="store_true")
+    run.add_argument(
+        "--verbose", action="store_true", help="log at DEBUG (kopf and asyncio too) instead of INFO"
+    )
     run.set_defaults(func=_run)
 
 

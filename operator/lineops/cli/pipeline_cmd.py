@@ -64,6 +64,22 @@ def run_run(args: argparse.Namespace) -> int:
     if not args.local:
         raise CliError("only --local runs are supported here; the operator submits cluster runs")
     if args.pipeline:
+        # These shape the shipped pipeline only; an own pipeline takes its inputs as --param,
+        # and accepting them there would let a run silently differ from what was asked.
+        given = [
+            option
+            for option, value in (
+                ("--epochs", args.epochs),
+                ("--seed", args.seed),
+                ("--parameters", args.parameters),
+            )
+            if value is not None
+        ]
+        if given:
+            raise CliError(
+                f"{', '.join(given)}: for the shipped pipeline only; give an own pipeline's "
+                "inputs as --param NAME=VALUE (as spec.training.parameters holds them)"
+            )
         return pipeline_file.run_local(args)
     if args.dataset not in {"te", "synthetic", "cmapss"} and not Path(args.dataset).is_file():
         raise CliError(f"--dataset {args.dataset}: no such file (or use te)")
@@ -75,8 +91,8 @@ def run_run(args: argparse.Namespace) -> int:
             dataset=args.dataset,
             reduced=args.reduced,
             epochs=args.epochs or 0,
-            seed=args.seed,
-            parameters=_json_object(args.parameters, "--parameters"),
+            seed=args.seed or 0,
+            parameters=_json_object(args.parameters or "{}", "--parameters"),
             champion_metrics=_json_object(args.champion_metrics, "--champion-metrics"),
             model_name=args.model_name,
             bentoml_home=args.bentoml_home or os.environ.get("BENTOML_HOME"),
@@ -119,12 +135,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--task", required=True, choices=TASKS)
     run.add_argument("--dataset", default="te", metavar="te|FILE")
     run.add_argument("--reduced", action="store_true", help="a small subset, for quick runs")
-    run.add_argument("--epochs", type=int, metavar="N")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--parameters", default="{}", metavar="JSON", help="model config overrides")
+    run.add_argument(
+        "--epochs", type=int, metavar="N", help="training epochs (default: the model's own)"
+    )
+    run.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
+    run.add_argument("--parameters", metavar="JSON", help="model config overrides (a JSON object)")
     run.add_argument("--champion-metrics", default="{}", metavar="JSON")
     run.add_argument("--model-name", default="", metavar="NAME")
-    run.add_argument("--pipeline-root", default="./local_outputs", metavar="DIR")
+    run.add_argument(
+        "--pipeline-root",
+        default="./local_outputs",
+        metavar="DIR",
+        help="where kfp.local writes the run's outputs (default ./local_outputs)",
+    )
     run.add_argument("--bentoml-home", metavar="DIR", help="model store (default: $BENTOML_HOME)")
     run.add_argument("--json", action="store_true")
     own = run.add_argument_group("an engineer's compiled pipeline (docs/pipelines.md)")

@@ -39,7 +39,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--endpoint", metavar="URL", help="the inspector's URL (default: the model's status)"
     )
-    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for the served champion's answer (default 30)",
+    )
     p.add_argument("--json", action="store_true", help="print the prediction as JSON")
     p.add_argument("--kubeconfig", metavar="FILE", help="default: in-cluster or $KUBECONFIG")
     p.set_defaults(func=_run)

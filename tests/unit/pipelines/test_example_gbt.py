@@ -52,6 +52,27 @@ def test_the_gbt_pipeline_trains_and_registers_a_scorable_model(
     assert labels == ["normal", "bearing", "misalignment"]
 
 
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--epochs", "3"], "--epochs"),
+        (["--seed", "0"], "--seed"),
+        (["--parameters", "{}", "--epochs", "1"], "--epochs, --parameters"),
+    ],
+)
+def test_shipped_pipeline_options_are_refused_with_an_own_pipeline(
+    extra: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["pipeline", "run", "--local", "--task", "fault-classification"]
+    args += ["--pipeline", str(GBT_IR), "--pipeline-root", str(tmp_path / "root"), *extra]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f"lineops: error: {named}: for the shipped pipeline only; give an own pipeline's "
+        "inputs as --param NAME=VALUE (as spec.training.parameters holds them)\n"
+    )
+    assert not (tmp_path / "root").exists()  # refused before anything ran
+
+
 def test_lineops_model_score_reads_an_sklearn_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
