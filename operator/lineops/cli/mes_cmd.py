@@ -75,7 +75,7 @@ def _is_number(text: str) -> bool:
 def read_table(path: str) -> Table:
     """A CSV file; its first row is a header when none of its cells is a number."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             raw = [(i, row) for i, row in enumerate(csv.reader(handle), start=1)]
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
@@ -105,7 +105,35 @@ def _cell(table: Table, index: int, col: int, text: str) -> float:
         raise table.fail(index, f"column '{name}': {text!r} is not a number") from None
     if not math.isfinite(value):
         raise table.fail(index, f"column '{name}': {text!r} is not finite")
+    if abs(value) > MAX_MAGNITUDE:
+        raise table.fail(index, f"column '{name}': {text!r} is beyond ±{MAX_MAGNITUDE:g}")
     return value
+
+
+# No measurement comes near it, and below it the sums of squares the statistics form stay
+# finite: a value beyond is a unit or parsing error, not data.
+MAX_MAGNITUDE = 1e100
+
+
+def spec_limit(text: str) -> float:
+    """An --lsl/--usl value: a finite number within ±MAX_MAGNITUDE (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a finite number within ±{MAX_MAGNITUDE:g}"
+        )
+    return value
+
+
+def ideal_cycle_time(text: str) -> float:
+    """--ideal-cycle-time: positive seconds (0 would make every performance 0 %)."""
+    seconds = parse_duration(text, "--ideal-cycle-time")
+    if not seconds > 0:
+        raise CliError(f"--ideal-cycle-time: must be positive, got {text!r}")
+    return seconds
 
 
 def measurement_rows(table: Table, subgroup_size: int | None) -> list[list[float]]:
@@ -116,6 +144,10 @@ def measurement_rows(table: Table, subgroup_size: int | None) -> list[list[float
     rows: list[list[float]] = []
     expected = subgroup_size
     for i, row in enumerate(table.rows):
+        if table.header is not None and any(row[len(table.header) :]):
+            raise table.fail(
+                i, f"{len(row)} cells, but the header names {len(table.header)} columns"
+            )
         cells = [(j, row[j]) for j in keep if j < len(row)]
         # Trailing empty cells (a spreadsheet's ragged export) are a short subgroup.
         while cells and not cells[-1][1]:
@@ -363,7 +395,7 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime] | None:
 def read_records(path: str, required: Sequence[str]) -> tuple[list[dict[str, str | None]], Table]:
     """Rows of a CSV with a header, keys lower-cased; the Table maps rows to file lines."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             header = [h.strip().lower() for h in (reader.fieldnames or [])]
             missing = [c for c in required if c not in header]
@@ -372,6 +404,12 @@ def read_records(path: str, required: Sequence[str]) -> tuple[list[dict[str, str
             records: list[dict[str, str | None]] = []
             lines: list[int] = []
             for row in reader:
+                extra = row.get(None)  # DictReader's restkey: cells beyond the header
+                if extra and any(str(cell).strip() for cell in extra):
+                    raise CliError(
+                        f"{path}: row {reader.line_num}: more cells than the header's "
+                        f"{len(header)} columns"
+                    )
                 records.append({(k or "").strip().lower(): v for k, v in row.items()})
                 lines.append(reader.line_num)
     except FileNotFoundError:
@@ -409,19 +447,24 @@ def _print_oee(rows: Iterator[tuple[str, Oee]]) -> None:
         return "-" if v is None else f"{100 * v:.1f}%"
 
     print(f"{'scope':<16} {'avail':>7} {'perf':>7} {'qual':>7} {'oee':>7}")
+    fast = []
     for name, o in rows:
         print(
             f"{name:<16} {pct(o.availability):>7} {pct(o.performance):>7}"
             f" {pct(o.quality):>7} {pct(o.oee):>7}"
         )
+        if o.performance is not None and o.performance > 1:
+            fast.append(name)
+    if fast:
+        # Reported as computed (docs/mes.md), but a reader should not take it for a result.
+        print(
+            f"note: performance above 100 % ({', '.join(fast)}): more parts than the ideal "
+            "cycle time allows in the run time; the ideal cycle time is too long"
+        )
 
 
 def run_oee(args: argparse.Namespace) -> int:
-    ict = (
-        parse_duration(args.ideal_cycle_time, "--ideal-cycle-time")
-        if args.ideal_cycle_time
-        else None
-    )
+    ict = ideal_cycle_time(args.ideal_cycle_time) if args.ideal_cycle_time else None
     if args.events or args.counts:
         if not (args.events and args.counts):
             raise CliError("--events and --counts go together")
@@ -510,8 +553,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     cap = subparsers.add_parser("capability", help="Cp, Cpk, Pp, Ppk from a CSV of measurements")
     cap.add_argument("--csv", required=True, metavar="FILE")
-    cap.add_argument("--lsl", type=float)
-    cap.add_argument("--usl", type=float)
+    cap.add_argument("--lsl", type=spec_limit)
+    cap.add_argument("--usl", type=spec_limit)
     cap.add_argument("--subgroup-size", type=int, metavar="N")
     cap.add_argument(
         "--within", choices=["r", "s"], default="r", help="within sigma from R-bar or s-bar"

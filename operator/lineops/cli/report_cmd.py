@@ -25,7 +25,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from lineops.api.productionline import ProductionLine, QualityCharacteristic
 from lineops.cli.errors import CliError
 from lineops.cli.line_source import line_from_cluster, parse_line_ref
-from lineops.cli.mes_cmd import Table, chart_data, parse_duration, read_records, read_table
+from lineops.cli.mes_cmd import (
+    Table,
+    chart_data,
+    ideal_cycle_time,
+    read_records,
+    read_table,
+    spec_limit,
+)
 from lineops.cli.rules_cmd import load_lines
 from lineops.dataplane.db.database import DB_FILE, open_database, sqlite_url
 from lineops.dataplane.db.engine import SchemaError
@@ -273,7 +280,7 @@ def _plan_oee(
     """The waterfall from state-change and count records, whichever mode read them."""
     ideal: float | dict[str, float] | None = None
     if args.ideal_cycle_time:
-        ideal = parse_duration(args.ideal_cycle_time, "--ideal-cycle-time")
+        ideal = ideal_cycle_time(args.ideal_cycle_time)
     elif line is not None:
         ideal = {unit.name: unit.ideal_cycle_seconds for unit in line.spec.work_units}
     (ev_rows, ev_where), (ct_rows, ct_where) = events, counts
@@ -468,8 +475,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     one.add_argument("--chart", choices=[k.value for k in ChartKind])
     one.add_argument("--subgroup-size", type=int, metavar="N")
     one.add_argument("--rules", default="weco", help="nelson | weco | all | comma list")
-    one.add_argument("--lsl", type=float, help="lower specification limit (adds capability)")
-    one.add_argument("--usl", type=float, help="upper specification limit (adds capability)")
+    one.add_argument("--lsl", type=spec_limit, help="lower specification limit (adds capability)")
+    one.add_argument("--usl", type=spec_limit, help="upper specification limit (adds capability)")
     one.add_argument("--target", type=float, help="nominal value, drawn on the histogram")
     one.add_argument("--unit", help="engineering unit for axis titles, e.g. mm")
     line = report.add_argument_group("a whole production line")

@@ -243,9 +243,9 @@ def counts_from_records(records: Iterable[Mapping[str, str | None]]) -> list[Cou
                 raise MesInputError(
                     f"{ict_text!r} is not a number of seconds", row=i, field="ideal_cycle_time"
                 ) from None
-            if not ict >= 0:
+            if not ict > 0:  # 0 would make the performance 0 % whatever was made
                 raise MesInputError(
-                    f"ideal cycle time {ict_text} is negative", row=i, field="ideal_cycle_time"
+                    f"ideal cycle time {ict_text} must be positive", row=i, field="ideal_cycle_time"
                 )
         counts.append(
             CountRecord(

@@ -284,3 +284,88 @@ def test_unknown_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     counts = _write(tmp_path, "k.csv", "timestamp,work_unit,total,good\n")
     err = _fails(capsys, "oee", "--events", events, "--counts", counts, "--ideal-cycle-time", "1s")
     assert "e.csv: row 3, column 'state': unknown state 'exploded'" in err
+
+
+def test_cells_beyond_the_header_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "r.csv", "x1,x2,x3\n1,2,3\n4,5,6,7\n7,8,9\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r")
+    assert err == f"lineops: error: {path}: row 3: 4 cells, but the header names 3 columns\n"
+    events = _write(
+        tmp_path,
+        "events.csv",
+        "timestamp,work_unit,state\n2024-03-01T21:00:00,p1,running,surplus\n",
+    )
+    counts = _write(tmp_path, "counts.csv", "timestamp,work_unit,total,good\n")
+    err = _fails(capsys, "oee", "--events", events, "--counts", counts)
+    assert err == (f"lineops: error: {events}: row 2: more cells than the header's 3 columns\n")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = _rings_csv(tmp_path, header=False)
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + Path(plain).read_bytes())
+    results = []
+    for path in (plain, str(marked)):
+        code, out, _ = _run(capsys, "spc", "--csv", path, "--chart", "xbar-r", "--json")
+        assert code == 0
+        results.append(json.loads(out))
+    assert results[0] == results[1]
+
+
+def test_values_and_limits_beyond_any_measurement_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Finite, but their squares overflow: the statistics would come out inf or nan.
+    path = _write(tmp_path, "h.csv", "x1,x2\n1e308,1.1e308\n1.3e308,1e308\n1e308,1.2e308\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r")
+    assert err == f"lineops: error: {path}: row 2: column 'x1': '1e308' is beyond ±1e+100\n"
+    for limit in ("inf", "nan", "1e308"):
+        with pytest.raises(SystemExit):
+            main(["capability", "--csv", _rings_csv(tmp_path), "--lsl", "73.95", "--usl", limit])
+        assert (
+            f"argument --usl: {limit!r} is not a finite number within ±1e+100"
+            in capsys.readouterr().err
+        )
+
+
+def test_an_ideal_cycle_time_of_zero_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _fails(
+        capsys, "oee", "--planned-time", "420m", "--ideal-cycle-time", "0",
+        "--total-count", "10", "--good-count", "9",
+    )  # fmt: skip
+    assert err == "lineops: error: --ideal-cycle-time: must be positive, got '0'\n"
+    events = _write(
+        tmp_path,
+        "events.csv",
+        "timestamp,work_unit,state\n2024-03-01T21:00:00,p1,running\n2024-03-01T23:00:00,p1,idle\n",
+    )
+    counts = _write(
+        tmp_path,
+        "counts.csv",
+        "timestamp,work_unit,total,good,ideal_cycle_time\n2024-03-01T22:00:00,p1,10,9,0\n",
+    )
+    err = _fails(capsys, "oee", "--events", events, "--counts", counts)
+    assert "row 2, column 'ideal_cycle_time': ideal cycle time 0 must be positive" in err
+
+
+def test_performance_above_one_is_printed_with_a_note(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        capsys, "oee", "--planned-time", "420m", "--downtime", "47m", "--ideal-cycle-time",
+        "10s", "--total-count", "19271", "--good-count", "18848",
+    )  # fmt: skip
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "note: performance above 100 % (total): more parts than the ideal cycle time allows "
+        "in the run time; the ideal cycle time is too long"
+    )
+    code, out, _ = _run(
+        capsys, "oee", "--planned-time", "420m", "--downtime", "47m", "--ideal-cycle-time",
+        "1s", "--total-count", "19271", "--good-count", "18848",
+    )  # fmt: skip
+    assert code == 0 and "note:" not in out
