@@ -174,9 +174,13 @@ def _mes(table: Table, call: Callable[[], T]) -> T:
     try:
         return call()
     except MesInputError as exc:
-        if exc.row is not None and 0 <= exc.row < len(table.lines):
-            raise CliError(f"{table.path}: {exc.located(table.line(exc.row))}") from None
-        raise CliError(f"{table.path}: {exc}") from None
+        raise _in_file(table, exc) from None
+
+
+def _in_file(table: Table, exc: MesInputError) -> CliError:
+    if exc.row is not None and 0 <= exc.row < len(table.lines):
+        return CliError(f"{table.path}: {exc.located(table.line(exc.row))}")
+    return CliError(f"{table.path}: {exc}")
 
 
 def _plain(call: Callable[[], T]) -> T:
@@ -487,15 +491,26 @@ def run_oee(args: argparse.Namespace) -> int:
     return 0
 
 
+def _oee_error(exc: MesInputError, args: argparse.Namespace, counts: Table) -> CliError:
+    """Point an OEE error at what it is about: the event log, the window option or a count."""
+    if exc.field == "events":
+        return CliError(f"{args.events}: {exc.detail}")
+    if exc.field == "window":
+        given = "--window" if args.window else "--shift" if args.shift else "the event log's span"
+        return CliError(f"{given}: {exc.detail}")
+    return _in_file(counts, exc)
+
+
 def _oee_events(args: argparse.Namespace, ict: float | None) -> int:
     ev_rows, ev_table = read_records(args.events, ("timestamp", "work_unit", "state"))
     ct_rows, ct_table = read_records(args.counts, ("timestamp", "work_unit", "total", "good"))
     events = _mes(ev_table, lambda: events_from_records(ev_rows))
     counts = _mes(ct_table, lambda: counts_from_records(ct_rows))
     window = _window(args)
-    report = _mes(
-        ct_table, lambda: oee_from_events(events, counts, window=window, ideal_cycle_time=ict)
-    )
+    try:
+        report = oee_from_events(events, counts, window=window, ideal_cycle_time=ict)
+    except MesInputError as exc:
+        raise _oee_error(exc, args, ct_table) from None
     overall = combine_oee(report.work_units.values())
     out: dict[str, Any] = {
         "window": {"start": report.window[0].isoformat(), "end": report.window[1].isoformat()},

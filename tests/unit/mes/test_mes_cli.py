@@ -369,3 +369,20 @@ def test_performance_above_one_is_printed_with_a_note(capsys: pytest.CaptureFixt
         "1s", "--total-count", "19271", "--good-count", "18848",
     )  # fmt: skip
     assert code == 0 and "note:" not in out
+
+
+def test_oee_errors_name_the_event_log_or_the_window_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = _write(tmp_path, "ev.csv", "timestamp,line,work_unit,state,reason\n")
+    events = _write(
+        tmp_path,
+        "events.csv",
+        "timestamp,work_unit,state\n2024-03-01T21:00:00,p1,running\n2024-03-02T07:00:00,p1,idle\n",
+    )
+    counts = _write(tmp_path, "counts.csv", "timestamp,work_unit,total,good\n")
+    oee = ["oee", "--counts", counts, "--ideal-cycle-time", "1s"]
+    err = _fails(capsys, *oee, "--events", empty)
+    assert err == f"lineops: error: {empty}: the state event log is empty\n"
+    err = _fails(capsys, *oee, "--events", events, "--window", "2024-03-02T06:00/2024-03-01T22:00")
+    assert err.startswith("lineops: error: --window: window start 2024-03-02 06:00:00 must be")
