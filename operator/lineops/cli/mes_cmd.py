@@ -183,6 +183,14 @@ def _in_file(table: Table, exc: MesInputError) -> CliError:
     return CliError(f"{table.path}: {exc}")
 
 
+def spc_rules(text: str) -> tuple[str, ...]:
+    """--rules, with errors naming the option (spc and report)."""
+    try:
+        return parse_rules(text)
+    except MesInputError as exc:
+        raise CliError(f"--rules: {exc.detail}") from None
+
+
 def _plain(call: Callable[[], T]) -> T:
     try:
         return call()
@@ -240,7 +248,7 @@ def _series_json(s: ChartSeries) -> dict[str, Any]:
 
 def run_spc(args: argparse.Namespace) -> int:
     kind = ChartKind(args.chart)
-    rules = _plain(lambda: parse_rules(args.rules))
+    rules = spc_rules(args.rules)
     if args.subgroup_size is not None and args.subgroup_size < 1:
         raise CliError(f"--subgroup-size must be positive, got {args.subgroup_size}")
     table = read_table(args.csv)

@@ -31,6 +31,7 @@ from lineops.cli.mes_cmd import (
     ideal_cycle_time,
     read_records,
     read_table,
+    spc_rules,
     spec_limit,
 )
 from lineops.cli.rules_cmd import load_lines
@@ -49,7 +50,6 @@ from lineops.mes.oee import (
     events_from_records,
     oee_from_events,
 )
-from lineops.mes.rules import parse_rules
 from lineops.services.reports import (
     Artifact,
     capability_content,
@@ -173,7 +173,7 @@ def _plan_csv(args: argparse.Namespace, plan: Plan) -> None:
         raise CliError(f"--lsl ({args.lsl:g}) must be below --usl ({args.usl:g})")
     if args.subgroup_size is not None and args.subgroup_size < 1:
         raise CliError(f"--subgroup-size must be positive, got {args.subgroup_size}")
-    rules = _rules(args.rules)
+    rules = spc_rules(args.rules)
     table = read_table(args.csv)
     data = chart_data(table, kind, args.subgroup_size)
     title = args.title or Path(args.csv).stem
@@ -190,13 +190,6 @@ def _plan_csv(args: argparse.Namespace, plan: Plan) -> None:
         target=args.target,
         cpk_target=None,
     )
-
-
-def _rules(text: str) -> tuple[str, ...]:
-    try:
-        return parse_rules(text)
-    except MesInputError as exc:
-        raise CliError(f"--rules: {exc.detail}") from None
 
 
 # ---------------------------------------------------------------------------- a whole line
@@ -286,7 +279,11 @@ def _plan_oee(
     (ev_rows, ev_where), (ct_rows, ct_where) = events, counts
     states = _on(ev_where, lambda: events_from_records(ev_rows))
     parts = _on(ct_where, lambda: counts_from_records(ct_rows))
-    report = _on(ct_where, lambda: oee_from_events(states, parts, ideal_cycle_time=ideal))
+    try:
+        report = oee_from_events(states, parts, ideal_cycle_time=ideal)
+    except MesInputError as exc:
+        # An empty event log is the events source's fault, not the counts'.
+        raise (ev_where if exc.field == "events" else ct_where)(exc) from None
     title = f"Line {line.metadata.name}" if line is not None else (args.title or "All work units")
     content = oee_content(title, combine_oee(report.work_units.values()), report.work_units)
     target = line.spec.monitoring.oee_target_value if line is not None else None

@@ -273,7 +273,7 @@ def test_unknown_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     err = _fails(
         capsys, "spc", "--csv", _rings_csv(tmp_path), "--chart", "xbar-r", "--rules", "nelson-9"
     )
-    assert "column 'rules': unknown rule 'nelson-9'" in err
+    assert err.startswith("lineops: error: --rules: unknown rule 'nelson-9'")
 
 
 def test_unknown_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

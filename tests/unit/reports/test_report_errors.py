@@ -130,6 +130,27 @@ def test_oee_errors_name_the_row(
     assert code == 2 and "missing column(s) good" in err
 
 
+def test_an_empty_event_log_is_named_not_the_counts(
+    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "empty-events.csv"
+    events.write_text("timestamp,work_unit,state\n", encoding="utf-8")
+    code, err = report(
+        capsys,
+        "--oee-events",
+        str(events),
+        "--oee-counts",
+        str(inputs.counts),
+        "--ideal-cycle-time",
+        "1s",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert code == 2
+    assert f"{events}: " in err and "the state event log is empty" in err
+    assert str(inputs.counts) not in err
+
+
 def test_oee_without_ideal_cycle_time(
     inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
