@@ -21,7 +21,7 @@ from lineops.cli.errors import CliError
 from lineops.mes import charts
 from lineops.mes.capability import Capability, capability
 from lineops.mes.charts import ChartKind, ChartSeries
-from lineops.mes.data import ChartData
+from lineops.mes.data import ChartData, decimal
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import (
     Oee,
@@ -66,7 +66,7 @@ class Table:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        decimal(text)
     except ValueError:
         return False
     return True
@@ -100,7 +100,7 @@ def read_table(path: str) -> Table:
 def _cell(table: Table, index: int, col: int, text: str) -> float:
     name = table.header[col] if table.header and col < len(table.header) else str(col + 1)
     try:
-        value = float(text)
+        value = decimal(text)
     except ValueError:
         raise table.fail(index, f"column '{name}': {text!r} is not a number") from None
     if not math.isfinite(value):
@@ -118,7 +118,7 @@ MAX_MAGNITUDE = 1e100
 def spec_limit(text: str) -> float:
     """An --lsl/--usl value: a finite number within ±MAX_MAGNITUDE (argparse type)."""
     try:
-        value = float(text)
+        value = decimal(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
@@ -213,6 +213,8 @@ def chart_data(table: Table, kind: ChartKind, subgroup_size: int | None) -> Char
     sizes: list[float] | float | None = None
     if size_col is not None and (table.header is not None or len(table.rows[0]) > 1):
         sizes = [_cell(table, i, size_col, _at(table, i, size_col)) for i in range(len(counts))]
+        if kind is ChartKind.C:
+            _equal_sizes(table, size_col, sizes)
     elif subgroup_size is not None:
         sizes = float(subgroup_size)
     if kind is not ChartKind.C and sizes is None:
@@ -223,11 +225,26 @@ def chart_data(table: Table, kind: ChartKind, subgroup_size: int | None) -> Char
     return _mes(table, lambda: charts.chart_data(kind, counts=counts, sizes=sizes))
 
 
+def _equal_sizes(table: Table, col: int, sizes: list[float]) -> None:
+    # A c chart's limits assume the same inspection unit for every count; quietly ignoring
+    # sizes that vary would chart the wrong thing.
+    for i, size in enumerate(sizes):
+        if size != sizes[0]:
+            raise table.fail(
+                i,
+                f"column '{_name(table, col)}': sample size {size:g} differs from {sizes[0]:g} "
+                "in the first row; a c chart needs equal inspection units (use a u chart)",
+            )
+
+
+def _name(table: Table, col: int) -> str:
+    return table.header[col] if table.header and col < len(table.header) else str(col + 1)
+
+
 def _at(table: Table, index: int, col: int) -> str:
     row = table.rows[index]
     if col >= len(row) or not row[col]:
-        name = table.header[col] if table.header and col < len(table.header) else str(col + 1)
-        raise table.fail(index, f"column '{name}': missing value")
+        raise table.fail(index, f"column '{_name(table, col)}': missing value")
     return row[col]
 
 
@@ -480,6 +497,22 @@ def run_oee(args: argparse.Namespace) -> int:
     if args.events or args.counts:
         if not (args.events and args.counts):
             raise CliError("--events and --counts go together")
+        totals = [
+            flag
+            for flag, value in (
+                ("--planned-time", args.planned_time),
+                ("--downtime", args.downtime),
+                ("--total-count", args.total_count),
+                ("--good-count", args.good_count),
+            )
+            if value is not None
+        ]
+        if totals:
+            # Silently ignoring them would report figures the user did not ask for.
+            raise CliError(
+                f"{', '.join(totals)}: not used with --events and --counts "
+                "(times come from the event log, counts from the counts file)"
+            )
         return _oee_events(args, ict)
     if args.planned_time is None or ict is None:
         raise CliError("give --planned-time and --ideal-cycle-time, or --events and --counts")
@@ -523,6 +556,7 @@ def _oee_events(args: argparse.Namespace, ict: float | None) -> int:
     out: dict[str, Any] = {
         "window": {"start": report.window[0].isoformat(), "end": report.window[1].isoformat()},
         **_oee_json(overall),
+        "counts_outside_window": report.counts_outside,
         "lines": {name: _oee_json(o) for name, o in report.lines.items()},
         "work_units": {
             name: {"line": report.line_of[name], **_oee_json(o)}
@@ -545,7 +579,16 @@ def _oee_events(args: argparse.Namespace, ict: float | None) -> int:
         print("downtime by reason:")
         for reason, secs in overall.downtime_by_reason.items():
             print(f"  {reason:<24} {secs / 60:8.1f} min")
+    if report.counts_outside:
+        print(_outside_note(report.counts_outside, args.counts))
     return 0
+
+
+def _outside_note(rows: int, counts: str) -> str:
+    return (
+        f"note: {rows} row(s) of {counts} fall outside the window and are not counted "
+        "(the window defaults to the first to the last state event)"
+    )
 
 
 # -------------------------------------------------------------------------------- register

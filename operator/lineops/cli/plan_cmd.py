@@ -11,18 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from lineops.api.productionline import ProductionLine
-from lineops.api.quantities import parse_duration
 from lineops.cli.errors import CliError
 from lineops.cli.rules_cmd import load_lines, yaml_problem
 from lineops.planning import (
-    MAX_TIME,
     Method,
     Objective,
     PlanInfeasibleError,
@@ -36,7 +33,7 @@ from lineops.planning import (
     weighted_tardiness,
 )
 from lineops.planning.jssp import parse_jssp
-from lineops.planning.orders import OrderBook, order_book
+from lineops.planning.orders import OrderBook, duration, order_book
 
 
 def _read(path: str) -> str:
@@ -98,12 +95,9 @@ def _book(args: argparse.Namespace, line: ProductionLine) -> OrderBook:
     horizon = None
     if args.horizon is not None:
         try:
-            seconds = parse_duration(args.horizon)
-        except ValueError as exc:
-            raise CliError(f"--horizon: {exc}") from None
-        if seconds > MAX_TIME:
-            raise CliError(f"--horizon: {args.horizon} is beyond the limit of {MAX_TIME} s")
-        horizon = timedelta(seconds=seconds)
+            horizon = duration(args.horizon, "--horizon")
+        except PlanningInputError as exc:
+            raise CliError(str(exc)) from None
     try:
         return order_book(data, line, horizon=horizon)
     except PlanningInputError as exc:

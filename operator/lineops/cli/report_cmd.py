@@ -282,14 +282,22 @@ def _plan_oee(
     try:
         report = oee_from_events(states, parts, ideal_cycle_time=ideal)
     except MesInputError as exc:
-        # An empty event log is the events source's fault, not the counts'.
-        raise (ev_where if exc.field == "events" else ct_where)(exc) from None
+        # An empty event log is the events source's fault, not the counts'; "events" names
+        # the source itself, not a column in it.
+        if exc.field == "events":
+            raise ev_where(MesInputError(exc.detail)) from None
+        raise ct_where(exc) from None
     title = f"Line {line.metadata.name}" if line is not None else (args.title or "All work units")
     content = oee_content(title, combine_oee(report.work_units.values()), report.work_units)
     target = line.spec.monitoring.oee_target_value if line is not None else None
     plan.writers.append(lambda out: write_oee(content, out, "oee", target))
     start, end = report.window
     plan.notes.append(f"OEE window {start.isoformat()} .. {end.isoformat()}")
+    if report.counts_outside:
+        plan.notes.append(
+            f"{report.counts_outside} count record(s) fall outside the OEE window "
+            "(the first to the last state event) and are not counted"
+        )
 
 
 def _oee_files(args: argparse.Namespace) -> tuple[tuple[Records, Locate], tuple[Records, Locate]]:

@@ -86,8 +86,15 @@ def capability(
         )
     sigma_within, method = _within_sigma(values, within)
     sigma_overall = float(subgroup_std(values.reshape(1, -1))[0])
-    if sigma_within == 0.0 or sigma_overall == 0.0:
+    if sigma_overall == 0.0:
         raise MesInputError("the data do not vary (sigma is 0); capability is undefined")
+    if sigma_within == 0.0:
+        # Overall variation without any within: every subgroup holds equal values.
+        raise MesInputError(
+            f"the values do not vary within subgroups (within sigma is 0, overall sigma "
+            f"{sigma_overall:g}); Cp and Cpk are undefined: are the subgroups laid out as rows?",
+            field="values",
+        )
     mean = float(values.mean())
     cp, cpk, cpl, cpu = _indices(mean, sigma_within, lsl, usl)
     pp, ppk, ppl, ppu = _indices(mean, sigma_overall, lsl, usl)

@@ -14,11 +14,20 @@ from lineops.mes.errors import MesInputError
 FloatArray = NDArray[np.float64]
 
 
+def decimal(text: str) -> float:
+    """A number as a CSV cell writes it. Python's float() and int() also read digit groups
+    ("1_000"), which no CSV writer produces: such a cell is a typo or another locale's
+    thousands separator, so it is refused (ValueError) rather than read as 1000."""
+    if "_" in text:
+        raise ValueError(f"digit-group separator in {text!r}")
+    return float(text)
+
+
 def finite_row(row: Sequence[float], index: int) -> list[float]:
     out: list[float] = []
     for j, cell in enumerate(row):
         try:
-            value = float(cell)
+            value = decimal(cell) if isinstance(cell, str) else float(cell)
         except (TypeError, ValueError):
             raise MesInputError(f"value {j} ({cell!r}) is not a number", row=index) from None
         if not math.isfinite(value):

@@ -19,10 +19,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from lineops.mes.data import decimal
 from lineops.mes.errors import MesInputError
 
 UNSPECIFIED_REASON = "unspecified"
 DEFAULT_LINE = "line"
+# Bounds far beyond any plant that keep ideal time x count a finite float: beyond them a
+# value is a unit or parsing error (inf would report performance inf, invalid JSON).
+MAX_IDEAL_CYCLE_TIME = 1e9  # seconds, about 31 years per part
+MAX_COUNT = 10**15
 
 
 class MachineState(StrEnum):
@@ -128,6 +133,22 @@ def _check_counts(total: int, good: int, row: int | None = None) -> None:
         raise MesInputError(f"good count {good} is negative", row=row, field="good")
     if good > total:
         raise MesInputError(f"good count {good} exceeds total count {total}", row=row, field="good")
+    if total > MAX_COUNT:
+        raise MesInputError(f"total count {total} is beyond {MAX_COUNT:g}", row=row, field="total")
+
+
+def _check_ideal(seconds: float, work_unit: str | None = None) -> None:
+    # Zero would give performance 0 % and OEE 0 % without any error: a unit or typing slip.
+    where = f" of work unit {work_unit!r}" if work_unit else ""
+    if not seconds > 0:
+        raise MesInputError(
+            f"ideal cycle time{where} ({seconds:g} s) must be positive", field="ideal_cycle_time"
+        )
+    if not seconds <= MAX_IDEAL_CYCLE_TIME:
+        raise MesInputError(
+            f"ideal cycle time{where} ({seconds:g} s) is beyond {MAX_IDEAL_CYCLE_TIME:g} s",
+            field="ideal_cycle_time",
+        )
 
 
 def oee_from_totals(
@@ -138,13 +159,10 @@ def oee_from_totals(
     good_count: int,
 ) -> Oee:
     """OEE from shift totals (seconds): run time is planned time minus downtime."""
-    for name, value in (
-        ("planned_time", planned_time),
-        ("downtime", downtime),
-        ("ideal_cycle_time", ideal_cycle_time),
-    ):
+    for name, value in (("planned_time", planned_time), ("downtime", downtime)):
         if value < 0:
             raise MesInputError(f"{name} ({value:g} s) is negative", field=name)
+    _check_ideal(ideal_cycle_time)
     if downtime > planned_time:
         raise MesInputError(
             f"downtime ({downtime:g} s) exceeds planned time ({planned_time:g} s)",
@@ -189,6 +207,8 @@ def _timestamp(value: str | None, row: int, name: str = "timestamp") -> datetime
 def _whole(value: str | None, row: int, name: str) -> int:
     text = (value or "").strip()
     try:
+        if "_" in text:  # int() reads "1_000"; see lineops.mes.data.decimal
+            raise ValueError(text)
         number = int(text)
     except ValueError:
         raise MesInputError(f"{text!r} is not a whole number", row=row, field=name) from None
@@ -238,7 +258,7 @@ def counts_from_records(records: Iterable[Mapping[str, str | None]]) -> list[Cou
         ict: float | None = None
         if ict_text:
             try:
-                ict = float(ict_text)
+                ict = decimal(ict_text)
             except ValueError:
                 raise MesInputError(
                     f"{ict_text!r} is not a number of seconds", row=i, field="ideal_cycle_time"
@@ -246,6 +266,12 @@ def counts_from_records(records: Iterable[Mapping[str, str | None]]) -> list[Cou
             if not ict > 0:  # 0 would make the performance 0 % whatever was made
                 raise MesInputError(
                     f"ideal cycle time {ict_text} must be positive", row=i, field="ideal_cycle_time"
+                )
+            if not ict <= MAX_IDEAL_CYCLE_TIME:  # inf would give performance inf
+                raise MesInputError(
+                    f"ideal cycle time {ict_text} is beyond {MAX_IDEAL_CYCLE_TIME:g} s",
+                    row=i,
+                    field="ideal_cycle_time",
                 )
         counts.append(
             CountRecord(
@@ -343,6 +369,8 @@ class OeeReport:
     work_units: dict[str, Oee]
     lines: dict[str, Oee]
     line_of: dict[str, str]
+    # Count rows stamped outside the window: not in any figure, so callers can say so.
+    counts_outside: int = 0
 
 
 def _unit_tally(events: Sequence[StateEvent], start: datetime, end: datetime) -> _Tally:
@@ -395,8 +423,14 @@ def oee_from_events(
         raise MesInputError(
             "window and events must both have, or both lack, a UTC offset", field="window"
         )
+    if isinstance(ideal_cycle_time, Mapping):
+        for unit, seconds in ideal_cycle_time.items():
+            _check_ideal(seconds, unit)
+    elif ideal_cycle_time is not None:
+        _check_ideal(ideal_cycle_time)
     by_unit: dict[str, list[StateEvent]] = defaultdict(list)
     line_of: dict[str, str] = {}
+    outside = 0
     for ev in ordered:
         by_unit[ev.work_unit].append(ev)
         line_of.setdefault(ev.work_unit, ev.line)
@@ -415,6 +449,7 @@ def oee_from_events(
                 field="timestamp",
             )
         if not start <= rec.timestamp < end:
+            outside += 1
             continue
         ict = rec.ideal_cycle_time
         if ict is None:
@@ -441,4 +476,5 @@ def oee_from_events(
         work_units={unit: t.result() for unit, t in tallies.items()},
         lines={name: t.result() for name, t in sorted(lines.items())},
         line_of=line_of,
+        counts_outside=outside,
     )

@@ -57,7 +57,7 @@ def order_book(
     )
     if horizon is None:
         text = data.get("horizon")
-        horizon = DEFAULT_HORIZON if text is None else _duration(text, "horizon")
+        horizon = DEFAULT_HORIZON if text is None else duration(text, "horizon")
     try:
         end = origin + horizon
     except OverflowError:
@@ -152,7 +152,7 @@ def _step(where: str, step: Any, line: ProductionLine) -> _Step:
         if spec.get("cycleTime") is not None and spec.get("ratePerHour") is not None:
             raise PlanningInputError(where, f"{name}: give cycleTime or ratePerHour, not both")
         if spec.get("cycleTime") is not None:
-            seconds = _duration(spec["cycleTime"], f"{where}: {name}: cycleTime").total_seconds()
+            seconds = duration(spec["cycleTime"], f"{where}: {name}: cycleTime").total_seconds()
         elif spec.get("ratePerHour") is not None:
             rate = _number(spec["ratePerHour"], f"{where}: {name}: ratePerHour")
             if rate <= 0:
@@ -221,10 +221,10 @@ def _maintenance(
     reason = _text(entry.get("reason"), f"{where}: reason")
     if entry.get("predictedFailure") is not None:
         failure = _time(entry["predictedFailure"], f"{where}: predictedFailure", zone)
-        duration = _duration(entry.get("duration"), f"{where}: duration")
-        lead = _duration(entry.get("lead", "0s"), f"{where}: lead")
+        length = duration(entry.get("duration"), f"{where}: duration")
+        lead = duration(entry.get("lead", "0s"), f"{where}: lead")
         try:
-            start, end = maintenance_before(failure, duration, lead)
+            start, end = maintenance_before(failure, length, lead)
         except OverflowError:  # a failure predicted near year 1
             raise PlanningInputError(where, "the window falls before year 1") from None
     else:
@@ -254,7 +254,7 @@ def _changeovers(
             if name != ANY_PRODUCT and _text(name, f"{where}: {side}") not in products:
                 raise PlanningInputError(where, f"{side}: unknown product {name!r}")
             sides.append([name] if name != ANY_PRODUCT else list(products))
-        time = round(_duration(entry.get("time"), f"{where}: time").total_seconds())
+        time = round(duration(entry.get("time"), f"{where}: time").total_seconds())
         specific = sum(entry.get(side, ANY_PRODUCT) != ANY_PRODUCT for side in ("from", "to"))
         for before in sides[0]:
             for after in sides[1]:
@@ -291,7 +291,8 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
-def _duration(value: Any, where: str) -> timedelta:
+def duration(value: Any, where: str) -> timedelta:
+    """A duration such as 90m or 1h30m within MAX_TIME; errors name ``where``."""
     if not isinstance(value, str):
         raise PlanningInputError(where, f"expected a duration such as 90m or 1h30m, got {value!r}")
     try:

@@ -69,6 +69,9 @@ def test_capability_bad_specs(lsl: float | None, usl: float | None, message: str
 def test_capability_constant_data_is_rejected() -> None:
     with pytest.raises(MesInputError, match="sigma is 0"):
         capability([[0.1, 0.1], [0.1, 0.1]], 0.0, 1.0)
+    # Subgroups that differ from each other but hold equal values: only within sigma is 0.
+    with pytest.raises(MesInputError, match=r"do not vary within subgroups \(within sigma is 0"):
+        capability([[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]], 0.0, 1.0)
 
 
 # ------------------------------------------------------------------------------------- OEE
@@ -168,11 +171,45 @@ def test_event_and_count_records_name_row_and_column() -> None:
         events_from_records([{"timestamp": "yesterday", "work_unit": "p", "state": "idle"}])
 
 
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ({"total": "1_000"}, r"column 'total': '1_000' is not a whole number"),
+        ({"total": str(10**16), "good": "0"}, r"column 'total': total count 10+ is beyond 1e\+15"),
+        ({"ideal_cycle_time": "1_0"}, r"column 'ideal_cycle_time': '1_0' is not a number"),
+        ({"ideal_cycle_time": "inf"}, r"column 'ideal_cycle_time': ideal cycle time inf is beyond"),
+        ({"ideal_cycle_time": "nan"}, r"column 'ideal_cycle_time': ideal cycle time nan must be"),
+    ],
+)
+def test_count_cells_a_csv_writer_would_not_produce_are_refused(
+    cells: dict[str, str], message: str
+) -> None:
+    row = {"timestamp": "2024-03-01", "work_unit": "p", "total": "10", "good": "9", **cells}
+    with pytest.raises(MesInputError, match=rf"row 0, {message}"):
+        counts_from_records([row])
+
+
 def test_oee_totals_validation() -> None:
     with pytest.raises(MesInputError, match="good count 12 exceeds total count 10"):
         oee_from_totals(100, 0, 1, 10, 12)
     with pytest.raises(MesInputError, match="downtime"):
         oee_from_totals(100, 200, 1, 10, 5)
+    for ideal in (0.0, -1.0):
+        with pytest.raises(MesInputError, match=rf"ideal cycle time \({ideal:g} s\) must be"):
+            oee_from_totals(100, 0, ideal, 10, 5)
+
+
+def test_oee_from_events_refuses_a_zero_ideal_cycle_time_and_counts_rows_outside() -> None:
+    start = _at(0)
+    ev = [StateEvent(start, "a", MachineState.RUNNING), StateEvent(_at(60), "a", MachineState.IDLE)]
+    with pytest.raises(MesInputError, match=r"ideal cycle time of work unit 'a' \(0 s\)"):
+        oee_from_events(ev, [], ideal_cycle_time={"a": 0.0})
+    with pytest.raises(MesInputError, match=r"column 'ideal_cycle_time'"):
+        oee_from_events(ev, [], ideal_cycle_time=0.0)
+    counts = [CountRecord(_at(m), "a", 10, 10) for m in (-5, 0, 30, 60, 90)]
+    report = oee_from_events(ev, counts, ideal_cycle_time=1.0)
+    assert report.counts_outside == 3  # before the start, and at or after the end
+    assert report.work_units["a"].total_count == 20
 
 
 # ----------------------------------------------------------------------------------- drift

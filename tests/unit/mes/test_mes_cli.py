@@ -79,6 +79,11 @@ def test_spc_c_u_imr_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str
     c_path = _write(tmp_path, "c.csv", "defects\n" + "\n".join(map(str, CIRCUIT_BOARDS)))
     code, out, _ = _run(capsys, "spc", "--csv", c_path, "--chart", "c", "--json")
     assert code == 0 and json.loads(out)["c"]["ucl"] == pytest.approx(33.22, abs=0.01)
+    # Equal inspection units may be given; the limits do not change.
+    rows = "\n".join(f"{c},100" for c in CIRCUIT_BOARDS)
+    same = _write(tmp_path, "c-n.csv", "defects,n\n" + rows)
+    code, out, _ = _run(capsys, "spc", "--csv", same, "--chart", "c", "--json")
+    assert code == 0 and json.loads(out)["c"]["ucl"] == pytest.approx(33.22, abs=0.01)
     u_path = _write(tmp_path, "u.csv", "defects,units\n3,2\n5,2\n2,3\n4,2\n1,1")
     code, out, _ = _run(capsys, "spc", "--csv", u_path, "--chart", "u", "--json")
     assert code == 0 and isinstance(json.loads(out)["u"]["ucl"], list)
@@ -86,6 +91,18 @@ def test_spc_c_u_imr_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = _run(capsys, "spc", "--csv", i_path, "--chart", "imr", "--rules", "nelson")
     assert code == 0
     assert "mr" in out and "center" in out
+
+
+def test_c_chart_refuses_sample_sizes_that_vary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = "\n".join(f"{c},{100 if i != 3 else 50}" for i, c in enumerate(CIRCUIT_BOARDS))
+    path = _write(tmp_path, "c.csv", "defects,n\n" + rows)
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "c")
+    assert err == (
+        f"lineops: error: {path}: row 5: column 'n': sample size 50 differs from 100 in the "
+        "first row; a c chart needs equal inspection units (use a u chart)\n"
+    )
 
 
 def test_capability_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,11 +133,16 @@ def test_capability_single_column_cut_into_subgroups(
     assert code == 0 and json.loads(out)["subgroup_size"] == 5
 
 
-def test_oee_totals(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(
+def _oee_totals(capsys: pytest.CaptureFixture[str], ict: str, *extra: str) -> tuple[int, str, str]:
+    """The textbook shift (Hansen's example): 420 min planned, 47 down, 19,271 parts."""
+    return _run(
         capsys, "oee", "--planned-time", "420m", "--downtime", "47m", "--ideal-cycle-time",
-        "1s", "--total-count", "19271", "--good-count", "18848", "--json",
+        ict, "--total-count", "19271", "--good-count", "18848", *extra,
     )  # fmt: skip
+
+
+def test_oee_totals(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _oee_totals(capsys, "1s", "--json")
     report = json.loads(out)
     assert code == 0
     assert report["availability"] == pytest.approx(0.8881, abs=5e-5)
@@ -163,11 +185,37 @@ timestamp,work_unit,total,good
     assert report["downtime_by_reason"] == {"hydraulics": 1800.0}
     assert report["mttr"] == 1800.0 and report["mtbf"] == 420 * 60
     assert report["lines"]["L1"]["oee"] == pytest.approx(report["oee"])
+    assert report["counts_outside_window"] == 1  # the 21:30 row, before the shift
     code, out, _ = _run(
         capsys, "oee", "--events", events, "--counts", counts, "--window",
         "2024-03-01T22:00/2024-03-02T06:00", "--ideal-cycle-time", "10s",
     )  # fmt: skip
     assert code == 0 and "press-01" in out and "hydraulics" in out
+    assert out.splitlines()[-1] == (
+        f"note: 1 row(s) of {counts} fall outside the window and are not counted "
+        "(the window defaults to the first to the last state event)"
+    )
+    code, out, _ = _run(
+        capsys, "oee", "--events", events, "--counts", counts, "--ideal-cycle-time", "10s"
+    )
+    assert code == 0 and "note:" not in out  # the log's span holds every count
+
+
+def test_oee_totals_options_are_refused_with_an_event_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = _write(
+        tmp_path, "events.csv", "timestamp,work_unit,state\n2024-03-01T21:00:00,p1,running\n"
+    )
+    counts = _write(tmp_path, "counts.csv", "timestamp,work_unit,total,good\n")
+    err = _fails(
+        capsys, "oee", "--events", events, "--counts", counts, "--ideal-cycle-time", "1s",
+        "--planned-time", "8h", "--good-count", "5",
+    )  # fmt: skip
+    assert err == (
+        "lineops: error: --planned-time, --good-count: not used with --events and --counts "
+        "(times come from the event log, counts from the counts file)\n"
+    )
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -332,6 +380,16 @@ def test_values_and_limits_beyond_any_measurement_are_refused(
         )
 
 
+def test_digit_groups_are_not_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Python's float() reads "1_000" as 1000; no CSV writer writes it, so it is a typo.
+    path = _write(tmp_path, "g.csv", "x1,x2\n1,2\n1_000,3\n2,4\n")
+    err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r")
+    assert err == f"lineops: error: {path}: row 3: column 'x1': '1_000' is not a number\n"
+    with pytest.raises(SystemExit):
+        main(["capability", "--csv", _rings_csv(tmp_path), "--lsl", "7_3", "--usl", "75"])
+    assert "argument --lsl: '7_3' is not a number" in capsys.readouterr().err
+
+
 def test_an_ideal_cycle_time_of_zero_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -355,19 +413,13 @@ def test_an_ideal_cycle_time_of_zero_is_refused(
 
 
 def test_performance_above_one_is_printed_with_a_note(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(
-        capsys, "oee", "--planned-time", "420m", "--downtime", "47m", "--ideal-cycle-time",
-        "10s", "--total-count", "19271", "--good-count", "18848",
-    )  # fmt: skip
+    code, out, _ = _oee_totals(capsys, "10s")
     assert code == 0
     assert out.splitlines()[-1] == (
         "note: performance above 100 % (total): more parts than the ideal cycle time allows "
         "in the run time; the ideal cycle time is too long"
     )
-    code, out, _ = _run(
-        capsys, "oee", "--planned-time", "420m", "--downtime", "47m", "--ideal-cycle-time",
-        "1s", "--total-count", "19271", "--good-count", "18848",
-    )  # fmt: skip
+    code, out, _ = _oee_totals(capsys, "1s")
     assert code == 0 and "note:" not in out
 
 

@@ -94,75 +94,44 @@ def test_capability_on_an_attribute_chart_is_refused(
     assert "capability needs measurements" in err
 
 
-def test_oee_errors_name_the_row(
-    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def _oee(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, events: Path, counts: Path, *extra: str
+) -> tuple[int, str]:
+    return report(
+        capsys, "--oee-events", str(events), "--oee-counts", str(counts), *extra,
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        (
+            "timestamp,work_unit,state\n2024-03-01T06:00:00,press-01,running\n"
+            "2024-03-01T07:00:00,press-01,sleeping\n",
+            "row 3, column 'state': unknown state 'sleeping'",
+        ),
+        ("timestamp,work_unit,state\n", "the state event log is empty"),
+    ],
+)
+def test_oee_event_log_errors_name_the_events_file_not_the_counts(
+    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str], log: str, message: str
 ) -> None:
     events = tmp_path / "events.csv"
-    events.write_text(
-        "timestamp,work_unit,state\n2024-03-01T06:00:00,press-01,running\n"
-        "2024-03-01T07:00:00,press-01,sleeping\n",
-        encoding="utf-8",
-    )
-    code, err = report(
-        capsys,
-        "--oee-events",
-        str(events),
-        "--oee-counts",
-        str(inputs.counts),
-        "--ideal-cycle-time",
-        "1s",
-        "--out",
-        str(tmp_path / "o"),
-    )
+    events.write_text(log, encoding="utf-8")
+    code, err = _oee(capsys, tmp_path, events, inputs.counts, "--ideal-cycle-time", "1s")
     assert code == 2
-    assert f"{events}: row 3, column 'state': unknown state 'sleeping'" in err
+    assert f"{events}: {message}" in err and str(inputs.counts) not in err
+
+
+def test_oee_counts_errors(
+    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "counts.csv"
     missing.write_text("timestamp,work_unit,total\n", encoding="utf-8")
-    code, err = report(
-        capsys,
-        "--oee-events",
-        str(inputs.events),
-        "--oee-counts",
-        str(missing),
-        "--out",
-        str(tmp_path / "o"),
-    )
-    assert code == 2 and "missing column(s) good" in err
-
-
-def test_an_empty_event_log_is_named_not_the_counts(
-    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    events = tmp_path / "empty-events.csv"
-    events.write_text("timestamp,work_unit,state\n", encoding="utf-8")
-    code, err = report(
-        capsys,
-        "--oee-events",
-        str(events),
-        "--oee-counts",
-        str(inputs.counts),
-        "--ideal-cycle-time",
-        "1s",
-        "--out",
-        str(tmp_path / "o"),
-    )
-    assert code == 2
-    assert f"{events}: " in err and "the state event log is empty" in err
-    assert str(inputs.counts) not in err
-
-
-def test_oee_without_ideal_cycle_time(
-    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, err = report(
-        capsys,
-        "--oee-events",
-        str(inputs.events),
-        "--oee-counts",
-        str(inputs.counts),
-        "--out",
-        str(tmp_path / "o"),
-    )
+    code, err = _oee(capsys, tmp_path, inputs.events, missing)
+    assert code == 2 and f"{missing}: " in err and "missing column(s) good" in err
+    code, err = _oee(capsys, tmp_path, inputs.events, inputs.counts)  # no cycle time anywhere
     assert code == 2
     assert "no ideal cycle time for work unit" in err
 
