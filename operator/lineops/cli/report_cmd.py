@@ -41,7 +41,7 @@ from lineops.dataplane.lines import LineRef
 from lineops.dataplane.repositories.mes import MesRepository
 from lineops.mes.capability import WithinMethod
 from lineops.mes.chart_tracker import PHASE1_SUBGROUPS
-from lineops.mes.charts import ChartKind
+from lineops.mes.charts import MIN_SUBGROUPS, ChartKind
 from lineops.mes.data import ChartData
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import (
@@ -73,7 +73,6 @@ Records = list[dict[str, str | None]]
 
 EVENT_COLUMNS = ("timestamp", "work_unit", "state")
 COUNT_COLUMNS = ("timestamp", "work_unit", "total", "good")
-MIN_SUBGROUPS = 2  # fewer cannot be charted; the live mode skips such characteristics
 STORE_FILE = DB_FILE
 
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lineops.mes.charts import ChartKind, ChartParams, ChartSeries, apply, estimate
+from lineops.mes.charts import (
+    MIN_SUBGROUPS,
+    ChartKind,
+    ChartParams,
+    ChartSeries,
+    apply,
+    estimate,
+)
 from lineops.mes.data import ChartData
 from lineops.mes.errors import MesInputError
 from lineops.mes.rules import Violation, violations
@@ -98,9 +105,11 @@ def analyze(
     """Estimate from the first ``phase1`` subgroups (all if None) and chart every subgroup."""
     kind = ChartKind(kind)
     total = len(data)
-    if phase1 is not None and not 0 < phase1 <= total:
+    if phase1 is not None and not min(MIN_SUBGROUPS, total) <= phase1 <= total:
+        # Fewer than MIN_SUBGROUPS estimate nothing; say so against phase1, not the data.
         raise MesInputError(
-            f"phase1 ({phase1}) must be between 1 and the number of subgroups ({total})",
+            f"phase1 ({phase1}) must be between {MIN_SUBGROUPS} and the number of subgroups "
+            f"({total})",
             field="phase1",
         )
     reference = data if phase1 is None else data.take(np.arange(phase1))

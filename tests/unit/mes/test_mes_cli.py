@@ -298,8 +298,11 @@ def test_too_few_subgroups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     path = _write(tmp_path, "one.csv", "1,2,3\n")
     err = _fails(capsys, "spc", "--csv", path, "--chart", "xbar-r")
     assert "need at least 2 subgroups to estimate limits, got 1" in err
+    # The file has enough; the option asks for too few, so the error names the option.
     err = _fails(capsys, "spc", "--csv", _rings_csv(tmp_path), "--chart", "xbar-r", "--phase1", "1")
-    assert "need at least 2 subgroups to estimate limits, got 1" in err
+    assert err == (
+        "lineops: error: --phase1: phase1 (1) must be between 2 and the number of subgroups (25)\n"
+    )
 
 
 def test_phase1_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -44,7 +44,7 @@ def test_argument_errors(
     [
         (["--lsl", "74.05", "--usl", "73.95"], "--lsl (74.05) must be below --usl (73.95)"),
         (["--rules", "nelson-9"], "--rules: unknown rule 'nelson-9'"),
-        (["--phase1", "99"], "--phase1: phase1 (99) must be between 1 and"),
+        (["--phase1", "99"], "--phase1: phase1 (99) must be between 2 and"),
         (["--subgroup-size", "4"], "subgroup has 5 values, expected 4"),
     ],
 )
