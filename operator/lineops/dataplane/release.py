@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
+from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.ingestion.payload import readings_batch
 from lineops.dataplane.ingestion.service import IngestionService
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.records import KINDS, parse_records
+from lineops.dataplane.repositories.quarantine import QuarantinedItem
 
 
 @dataclass
@@ -59,7 +62,9 @@ def release_readings(
     items = db.quarantine.list(line, kind="readings", reason=reason, limit=limit)
     result.examined = len(items)
     keys = ("work_unit", "sensor", "timestamp")
-    usable = [i for i in items if i.record and all(i.record.get(k) is not None for k in keys)]
+    usable = _decodable(
+        [i for i in items if i.record and all(i.record.get(k) is not None for k in keys)]
+    )
     chosen = {i.id for i in usable}
     # A message that could not even be decoded (malformed_payload) has nothing to re-ingest.
     result.still_quarantined.update(i.reason for i in items if i.id not in chosen)
@@ -72,6 +77,29 @@ def release_readings(
     result.released = batch.accepted
     result.still_quarantined.update(dict(batch.reasons))
     return result
+
+
+def _decodable(items: list[QuarantinedItem]) -> list[QuarantinedItem]:
+    """The items whose record passes the shape checks a readings payload gets first.
+
+    One that does not (kept from before a check existed, e.g. a 1,000-character work unit
+    from a CSV upload) would fail the whole re-ingested batch, and every release after it:
+    it stays quarantined with its reason instead. Checked one by one only when the batch
+    as a whole fails, which is rare.
+    """
+    try:
+        readings_batch([dict(i.record or {}) for i in items], "readings")
+        return items
+    except PayloadError:
+        pass
+    kept = []
+    for item in items:
+        try:
+            readings_batch([dict(item.record or {})], "readings")
+        except PayloadError:
+            continue
+        kept.append(item)
+    return kept
 
 
 def release_records(

@@ -21,6 +21,7 @@ from lineops.cli.main import main
 from lineops.dataplane.db.database import open_database
 from lineops.dataplane.db.engine import head_revision, new_engine
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories.quarantine import Rejected
 from sqlalchemy import text
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "productionline.yaml"
@@ -260,24 +261,37 @@ def test_quarantined_readings_are_released_through_a_running_data_plane(
     with _serving(["--line-file", str(wrong), "--data", data, "--db", db_url]) as (hello, _):
         answer = requests.post(f"{hello['url']}{BASE}/readings", json=readings, timeout=30)
         assert answer.json()["reasons"] == {"unknown_sensor": 6}
+    # A reading kept from before the name limits held on every upload path: re-ingesting it
+    # would fail the payload checks; it must stay quarantined, not fail every release.
+    db = open_database(db_url, create_empty=False)
+    try:
+        long_unit = {"work_unit": "w" * 1000, "sensor": "ram_force", "timestamp": _now(-5)}
+        db.quarantine.add(
+            LINE,
+            "readings",
+            [Rejected("unknown_work_unit", "", {**long_unit, "value": 1.0})],
+            source="api",
+        )
+    finally:
+        db.close()
     fixed = _line_file(tmp_path)
     with _serving(["--line-file", str(fixed), "--data", data, "--db", db_url]) as (hello, _):
         release = ["quarantine", "release", "--url", hello["url"], "--line", str(LINE)]
         assert main([*release, "--kind", "readings"]) == 0
         first = json.loads(capsys.readouterr().out)
         assert (first["examined"], first["released"], first["reasons"]) == (
-            6,
+            7,
             5,
-            {"non_numeric": 1},
+            {"non_numeric": 1, "unknown_work_unit": 1},
         )
-        assert main([*release, "--kind", "readings"]) == 0  # only the junk one is left
+        assert main([*release, "--kind", "readings"]) == 0  # the junk and the long one left
         second = json.loads(capsys.readouterr().out)
-        assert (second["examined"], second["released"], second["still_quarantined"]) == (1, 0, 1)
+        assert (second["examined"], second["released"], second["still_quarantined"]) == (2, 0, 2)
         assert main([*release, "--kind", "bogus"]) == 2
         assert "kind" in capsys.readouterr().err
     db = open_database(db_url, create_empty=False)
     try:
-        assert db.quarantine.counts_by_reason(LINE) == {"non_numeric": 1}
+        assert db.quarantine.counts_by_reason(LINE) == {"non_numeric": 1, "unknown_work_unit": 1}
     finally:
         db.close()
     from lineops.dataplane.offline_store import OfflineStore

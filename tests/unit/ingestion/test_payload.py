@@ -96,6 +96,9 @@ CSV = (
 )
 
 
+HEADER = b"work_unit,sensor,timestamp,value\n"
+
+
 def test_csv_upload_keeps_junk_values_as_non_numeric() -> None:
     batch = parse_bulk(CSV.encode(), "text/csv; charset=utf-8")
     assert batch.numeric.tolist() == [True, False]
@@ -126,9 +129,58 @@ def test_parquet_upload() -> None:
         (b"work_unit,sensor,timestamp,value\na,b,soon,1\n", "text/csv", "rows[0].timestamp", 422),
         (b"PAR1garbage", "application/vnd.apache.parquet", "body", 400),
         (CSV.encode(), "application/pdf", "Content-Type", 415),
+        # The JSON and Arrow paths' limits hold for CSV too (they were not checked there).
+        (
+            HEADER + f"a,b,2026-01-01,1\n{'w' * 254},b,2026-01-01,1\n".encode(),
+            "text/csv",
+            "rows[1].work_unit",
+            422,
+        ),
+        (
+            f"work_unit,sensor,timestamp,value\na,{'s' * 254},2026-01-01,1\n".encode(),
+            "text/csv",
+            "rows[0].sensor",
+            422,
+        ),
+        (
+            f"work_unit,sensor,timestamp,value,lot\na,b,2026-01-01,1,{'L' * 254}\n".encode(),
+            "text/csv",
+            "rows[0].lot",
+            422,
+        ),
     ],
 )
 def test_bulk_errors(payload: bytes, content_type: str, field: str, status: int) -> None:
     with pytest.raises(PayloadError) as caught:
         parse_bulk(payload, content_type)
     assert (caught.value.field, caught.value.status) == (field, status)
+
+
+def _parquet(**columns: object) -> bytes:
+    frame = pd.DataFrame(
+        {
+            "work_unit": ["press-01"],
+            "sensor": ["ram_force"],
+            "timestamp": pd.to_datetime(["2026-01-01"], utc=True),
+            "value": [1.0],
+            **columns,
+        }
+    )
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def test_parquet_lots_must_be_text_and_within_the_lots_api_limit() -> None:
+    batch = parse_bulk(_parquet(lot=["L" * 253]), "application/vnd.apache.parquet")
+    assert batch.lot.tolist() == ["L" * 253]
+    with pytest.raises(PayloadError) as caught:
+        parse_bulk(_parquet(lot=[5]), "application/vnd.apache.parquet")
+    assert (caught.value.field, caught.value.status) == ("lot", 422)
+    assert "must be a string column, not int64" in str(caught.value)
+    with pytest.raises(PayloadError) as caught:
+        parse_bulk(_parquet(lot=["L" * 254]), "application/vnd.apache.parquet")
+    assert caught.value.field == "rows[0].lot"
+    with pytest.raises(PayloadError) as caught:  # and the JSON path's limit is the same
+        parse_json_batch(body([reading(lot="L" * 254)]))
+    assert caught.value.field == "readings[0].lot"

@@ -35,13 +35,16 @@ import msgspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lineops.dataplane.errors import PayloadError
 
 MAX_READINGS: Final = 1_000_000
-MAX_TEXT: Final = 256
+# Work units, sensors and lots are Kubernetes-style names; a lot longer than the lots API
+# takes (253) would be stored and tracked but could never be read or closed.
+MAX_TEXT: Final = 253
 # Epoch-second timestamps outside 1900..2200 are certainly unit mistakes (ms, us).
 MIN_EPOCH_S: Final = -2_208_988_800
 MAX_EPOCH_S: Final = 7_258_118_400
@@ -508,6 +511,11 @@ def _usable_columns(table: pa.Table) -> pa.Table:
             except pa.ArrowException:
                 raise PayloadError(name, "binary column that is not UTF-8 text", 422) from None
         kind = data.type
+        if name == "lot" and not (_is_text(kind) or pa.types.is_null(kind)):
+            # A lot is a name: 5 and "5" are not the same lot, so nothing is converted.
+            raise PayloadError(name, f"must be a string column, not {kind}", 422)
+        if name in ("work_unit", "sensor", "lot") and _is_text(kind):
+            _check_lengths(data, name)
         if name == "timestamp":
             if pa.types.is_timestamp(kind) and kind.unit != "ns":
                 try:
@@ -526,6 +534,19 @@ def _usable_columns(table: pa.Table) -> pa.Table:
                 )
         columns[name] = data
     return pa.table(columns)
+
+
+def _check_lengths(column: pa.ChunkedArray, name: str) -> None:
+    """The JSON and Arrow paths' limit on a name or lot, for CSV and Parquet uploads."""
+    lengths = pc.utf8_length(column)
+    low = 0 if name == "lot" else 1
+    bad = pc.fill_null(pc.or_(pc.less(lengths, low), pc.greater(lengths, MAX_TEXT)), False)
+    if not pc.any(bad).as_py():
+        return
+    row = int(np.argmax(bad.to_numpy(zero_copy_only=False)))
+    if name == "lot":
+        raise PayloadError(f"rows[{row}].lot", f"must be valid text up to {MAX_TEXT}", 422)
+    raise PayloadError(f"rows[{row}].{name}", f"must be 1..{MAX_TEXT} characters", 422)
 
 
 def table_batch(table: pa.Table) -> RawBatch:
