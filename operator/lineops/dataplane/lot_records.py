@@ -32,6 +32,8 @@ MAX_TEXT: Final = 253
 MAX_BIGINT: Final = 2**63 - 1
 MAX_INPUTS: Final = 1000
 OUTCOMES: Final = ("pass", "fail")
+EARLIEST: Final = datetime(1678, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2262, 1, 1, tzinfo=UTC)
 MAINTENANCE_KINDS: Final = ("planned", "unplanned")
 
 
@@ -82,9 +84,14 @@ def when(value: Any, field: str) -> str:
     if parsed.tzinfo is None:
         raise _fail(field, f"{raw!r} has no UTC offset")
     try:
-        return parsed.astimezone(UTC).isoformat()
+        utc = parsed.astimezone(UTC)
     except OverflowError:
         raise _fail(field, f"{raw!r} is out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        # A lot's run is matched against readings, whose times are nanoseconds since 1970
+        # (1677..2262): a lot stored beyond them made its sensor-windows a server error.
+        raise _fail(field, f"{raw!r} is outside {EARLIEST.year}..{LATEST.year - 1}")
+    return utc.isoformat()
 
 
 def _optional_when(record: Mapping[str, Any], key: str) -> str | None:

@@ -7,6 +7,7 @@ the field): half a plan would mislead the shop floor.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -90,6 +91,13 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
     for order, seconds in tardiness.items():
         late += _whole(seconds, f"tardiness.{_text(order, 'tardiness')}") > 0
     weighted = _whole(payload.get("weightedTardiness"), "weightedTardiness")
+    try:
+        # ensure_ascii escapes NUL and lone surrogates in the free-form parts (notes,
+        # reasons), so any JSON the checks let through is storable text; allow_nan=False
+        # because a NaN stored here made every later GET of the plans invalid JSON.
+        document = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise _fail(_non_finite(payload, ""), "NaN or Infinity is not a JSON number") from None
     return StoredPlan(
         created_at=created_at,
         method=str(method),
@@ -98,7 +106,24 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
         end=str(end),
         weighted_tardiness=weighted,
         late_orders=late,
-        # ensure_ascii escapes NUL and lone surrogates in the free-form parts (notes,
-        # reasons), so any JSON the checks let through is storable text.
-        document=json.dumps(payload, ensure_ascii=True, separators=(",", ":")),
+        document=document,
     )
+
+
+def _non_finite(value: Any, field: str) -> str:
+    """The path of the first NaN or infinite number in a decoded JSON document."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return field
+    children = (
+        value.items()
+        if isinstance(value, Mapping)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, child in children:
+        path = f"{field}[{key}]" if isinstance(key, int) else f"{field}.{key}" if field else key
+        found = _non_finite(child, path)
+        if found:
+            return found
+    return ""

@@ -49,6 +49,9 @@ class _Reject(Exception):
 MAX_NAME: Final = 253
 MAX_BIGINT: Final = 2**63 - 1
 MAX_INT: Final = 2**31 - 1
+# No measurement comes near it, and below it the sums of squares of the live charts stay
+# finite (1.7e308 was stored and made the line page answer Infinity and NaN).
+MAX_MAGNITUDE: Final = 1e100
 
 
 def _storable(value: str, key: str, where: str, limit: int | None = MAX_NAME) -> str:
@@ -85,10 +88,15 @@ def _timestamp(record: Mapping[str, Any], where: str) -> str:
         raise _Reject(R.BAD_TIMESTAMP, f"{where}.timestamp: {value!r} has no UTC offset")
     # Stored in UTC: the repositories order events and counts by this text, which is the
     # order of instants only when every record is written in one offset.
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise _Reject(
+            R.BAD_TIMESTAMP, f"{where}.timestamp: {value!r} falls outside years 1..9999 in UTC"
+        ) from None
 
 
-def _number(record: Mapping[str, Any], key: str, where: str) -> float:
+def _number(record: Mapping[str, Any], key: str, where: str, bound: float = MAX_MAGNITUDE) -> float:
     value = record.get(key)
     if value is None:
         raise _Reject(R.MISSING_FIELD, f"{where}.{key}: missing")
@@ -100,11 +108,13 @@ def _number(record: Mapping[str, Any], key: str, where: str) -> float:
         raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r:.80} is not a number") from None
     if not math.isfinite(number):
         raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r} is not finite")
+    if abs(number) > bound:
+        raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r:.80} is beyond ±{bound:g}")
     return number
 
 
 def _whole(record: Mapping[str, Any], key: str, where: str, limit: int = MAX_BIGINT) -> int:
-    number = _number(record, key, where)
+    number = _number(record, key, where, math.inf)  # a count has its own limit below
     value = record.get(key)
     # An integer as sent (a float would round 2**63 - 1 up); anything else via the float.
     whole = value if type(value) is int else int(number) if number.is_integer() else None
@@ -138,9 +148,18 @@ def _measurement(spec: ProductionLineSpec, record: Mapping[str, Any], where: str
                 f"{where}.value: {value:g} defectives exceed the sample "
                 f"size {size or qc.subgroup_size}",
             )
-    lot = record.get("lot")
-    text = None if lot is None else _storable(str(lot), "lot", where)
+    lot = _optional_text(record, "lot", where)
+    text = None if lot is None else _storable(lot, "lot", where)
     return Measurement(name, ts, value, size, text)
+
+
+def _optional_text(record: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A string or absent; anything else is quarantined rather than stored as its repr
+    (``{"a": 1}`` was stored as the text "{'a': 1}")."""
+    value = record.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise _Reject(R.WRONG_TYPE, f"{where}.{key}: must be a string, got {type(value).__name__}")
 
 
 def _work_unit(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> str:
@@ -163,7 +182,7 @@ def _event(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> M
         raise _Reject(
             R.UNKNOWN_STATE, f"{where}.state: {state!r} is not one of {allowed}"
         ) from None
-    reason = _storable(str(record.get("reason") or ""), "reason", where, limit=None)
+    reason = _storable(_optional_text(record, "reason", where) or "", "reason", where, limit=None)
     return MachineEvent(unit, ts, state, reason)
 
 

@@ -296,16 +296,22 @@ def test_records_of_the_wrong_type_inside_a_batch_are_quarantined_not_refused(
         {**good, "timestamp": "yesterday"},
         {**good, "lot": "\u0000"},  # PostgreSQL text cannot hold NUL
         {**good, "lot": "L" * 254},  # longer than the lot column
+        {**good, "lot": {"a": 1}},  # was stored as the text "{'a': 1}"
+        {**good, "timestamp": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC: was a 500
     ]
     answer = post(served, "measurements", json.dumps({"records": records}).encode())
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["received"], body["accepted"], body["quarantined"]) == (7, 1, 6)
-    assert body["reasons"] == {"wrong_type": 4, "non_numeric": 1, "bad_timestamp": 1}
-    assert [r["index"] for r in body["rejected"]] == [1, 2, 3, 4, 5, 6]
+    assert (body["received"], body["accepted"], body["quarantined"]) == (9, 1, 8)
+    assert body["reasons"] == {"wrong_type": 5, "non_numeric": 1, "bad_timestamp": 2}
+    assert [r["index"] for r in body["rejected"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert body["rejected"][2]["detail"].startswith("records[3].characteristic:")
+    assert body["rejected"][6]["detail"] == "records[7].lot: must be a string, got dict"
+    assert body["rejected"][7]["detail"] == (
+        "records[8].timestamp: '0001-01-01T00:00:00+01:00' falls outside years 1..9999 in UTC"
+    )
     after = stored(served)
-    assert after["measurements"] == 1 and after["quarantine"] == 6
+    assert after["measurements"] == 1 and after["quarantine"] == 8
 
 
 # ------------------------------------------------------------------ values beyond the stores
@@ -315,6 +321,9 @@ BEYOND_THE_STORES: Final = [
     ("counts", {"workUnit": "press-01", "total": 2**63, "good": 1}, "bad_count"),
     ("counts", {"workUnit": "press-01", "total": 1e300, "good": 1}, "bad_count"),
     ("measurements", {"characteristic": "ring_diameter", "value": 10**400}, "non_numeric"),
+    # Finite, but the live charts' sums of squares overflowed into Infinity and NaN.
+    ("measurements", {"characteristic": "ring_diameter", "value": -1.7e308}, "non_numeric"),
+    ("events", {"workUnit": "press-01", "state": "down", "reason": {"x": 1}}, "wrong_type"),
     (
         "measurements",
         {"characteristic": "reject_fraction", "value": 1, "sampleSize": 2**31},

@@ -417,6 +417,9 @@ def test_bad_requests_are_problem_documents(served: ServedApp) -> None:
     problem_of(get(served, "lots"), 400, "query")
     problem_of(get(served, "lots", modelTag="a", outOfControl="ring_diameter"), 400, "query")
     problem_of(get(served, "lots", **{"from": "yesterday", "to": at()}), 400, "query.from")
+    early = "0001-01-01T00:00:00+01:00"  # before year 1 in UTC: was a 500
+    problem_of(get(served, "lots", **{"from": early, "to": at()}), 400, "query.from")
+    problem_of(get(served, "epcis", **{"from": early, "to": at()}), 400, "query.from")
     problem_of(get(served, "lots", **{"from": at(10), "to": at(5)}), 400, "query.to")
     problem_of(get(served, "lots", outOfControl="hardness"), 404, "query.outOfControl")
     problem_of(get(served, "lots", afterMaintenance="nope"), 404, "query.afterMaintenance")

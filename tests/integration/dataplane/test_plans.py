@@ -6,6 +6,7 @@ starts, is refused whole with a 422 naming the field."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,12 +77,24 @@ def _broken(plan: dict[str, Any], **row: Any) -> dict[str, Any]:
         ({"end": "2026-12-01T00:00:00+01:00"}, "schedule[3].end", "before start"),
         ({"start": "soon"}, "schedule[3].start", "'soon' is not an ISO 8601 time"),
         ({"index": -1}, "schedule[3].index", "expected a whole number >= 0"),
+        # An extra field is kept with the plan, but NaN would make every later GET invalid.
+        ({"score": float("nan")}, "schedule[3].score", "NaN or Infinity is not a JSON number"),
+        (
+            {"note": [1, float("inf")]},
+            "schedule[3].note[1]",
+            "NaN or Infinity is not a JSON number",
+        ),
     ],
 )
 def test_a_bad_plan_is_refused_whole_naming_the_field(
     served: ServedApp, plan: dict[str, Any], change: dict[str, Any], field: str, detail: str
 ) -> None:
-    answer = requests.post(served.line_url("plans"), json=_broken(plan, **change), timeout=30)
+    answer = requests.post(
+        served.line_url("plans"),
+        data=json.dumps(_broken(plan, **change)),  # requests' json= refuses NaN itself
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert answer.status_code == 422, answer.text
     body = answer.json()
     assert (body["field"], body["detail"]) == (field, f"{field}: {detail}")

@@ -95,9 +95,21 @@ def test_a_consumption_is_normalised_to_utc_and_micros() -> None:
         ({"consumedAt": "2026-11-02T07:00:00"}, "consumedAt"),
         ({"consumption": "x" * 254}, "consumption"),
         ({"consumption": "a\x00b"}, "consumption"),
+        # Beyond the nanosecond range of reading times (a lot's run is matched against them).
+        ({"consumedAt": "0001-01-01T00:00:00Z"}, "consumedAt"),
+        ({"consumedAt": "9999-12-31T00:00:00Z"}, "consumedAt"),
+        ({"consumedAt": "0001-01-01T00:00:00+01:00"}, "consumedAt"),
     ],
 )
 def test_a_bad_consumption_names_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(PayloadError) as caught:
         consumption(_consumption(**change))
     assert caught.value.field == field
+
+
+def test_lot_times_stay_within_the_range_of_reading_times() -> None:
+    with pytest.raises(PayloadError, match=r"'1600-01-01T00:00:00Z' is outside 1678\.\.2261"):
+        consumption(_consumption(consumedAt="1600-01-01T00:00:00Z"))
+    assert consumption(_consumption(consumedAt="2261-12-31T23:59:59Z")).consumed_at == (
+        "2261-12-31T23:59:59+00:00"
+    )

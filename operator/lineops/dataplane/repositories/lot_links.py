@@ -29,7 +29,10 @@ def utc_text(value: str, field: str) -> str:
         raise ValueError(f"{field}: {value!r} is not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{field}: {value!r} falls outside years 1..9999 in UTC") from None
 
 
 @dataclass(frozen=True, slots=True)
