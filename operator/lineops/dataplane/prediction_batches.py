@@ -22,6 +22,7 @@ work unit, a bad timestamp) quarantines every row of the batch, as row-wise reco
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from itertools import repeat
@@ -115,6 +116,29 @@ def _nones(column: list[Any]) -> list[int]:
         found.append(at)
 
 
+def _non_finite(results: Mapping[str, list[Any]], where: str) -> dict[int, _Reject]:
+    """Rows whose result holds NaN or an infinity, as the row-wise path refuses them.
+
+    msgspec writes NaN as null, so without this a NaN result was stored as null and
+    accepted. One pass of the C encoder over the batch's results; the rows are looked for
+    only when it fails.
+    """
+    try:
+        json.dumps(results, allow_nan=False)
+        return {}
+    except ValueError:
+        pass
+    bad: dict[int, _Reject] = {}
+    for name, column in results.items():
+        for row, value in enumerate(column):
+            try:
+                json.dumps(value, allow_nan=False)
+            except ValueError:
+                detail = f"{where}.results.{name}[{row}]: holds a number that is not finite"
+                bad.setdefault(row, _Reject(R.NON_NUMERIC, detail))
+    return bad
+
+
 def _rows(keys: list[str], columns: list[list[Any]], rows: int) -> list[dict[str, Any]]:
     """A dict per row of the result fields set in it: a field that is None in a row is left
     out of its JSON, as the row-wise path leaves it out."""
@@ -183,7 +207,10 @@ def _batch(
         # call per row: a Python loop per row was about half of the data plane's time on a
         # backfill (benchmarks/serving.py). A result too long to store takes the loop below.
         encoded = list(map(_encode, result_rows))
-        if not encoded or max(map(len, encoded)) <= MAX_RESULT:
+        # msgspec writes NaN and the infinities as null (a None is left out of a row), so
+        # only a null anywhere calls for the precise check, which the row loop makes.
+        clean = b"null" not in b"".join(encoded)
+        if clean and (not encoded or max(map(len, encoded)) <= MAX_RESULT):
             feature_rows = map(dict, map(zip, repeat(names), zip(*feature_columns, strict=True)))
             out.accepted.extend(
                 map(
@@ -199,6 +226,8 @@ def _batch(
             )
             return
     # Some row has a problem: one row at a time, the others' values never encoded.
+    for row, problem in _non_finite(results, where).items():
+        bad.setdefault(row, problem)
     for row, values in enumerate(zip(*feature_columns, strict=True)):
         if row in bad:
             continue

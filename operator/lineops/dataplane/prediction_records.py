@@ -61,9 +61,13 @@ def _features(record: Mapping[str, Any], where: str) -> dict[str, float]:
         _storable(str(name), "features", where)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _Reject(R.NON_NUMERIC, f"{where}.features.{name}: {value!r:.80} is not a number")
-        if not math.isfinite(value):
-            raise _Reject(R.NON_NUMERIC, f"{where}.features.{name}: {value!r} is not finite")
-        values[str(name)] = float(value)
+        try:
+            number = float(value)  # an int beyond a float raises: not finite either
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise _Reject(R.NON_NUMERIC, f"{where}.features.{name}: {value!r:.80} is not finite")
+        values[str(name)] = number
     return values
 
 

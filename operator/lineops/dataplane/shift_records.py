@@ -79,9 +79,12 @@ def _number(value: object, where: str, *, optional: bool = False) -> float | Non
     # bool is an int to Python, never a duration or a ratio here.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(where, "expected a number" + (" or null" if optional else ""))
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond a float
+        number = math.inf
     if not math.isfinite(number) or not 0 <= number <= MAX_SECONDS:
-        raise PayloadError(where, f"{value!r} is not between 0 and {MAX_SECONDS:g}")
+        raise PayloadError(where, f"{value!r:.80} is not between 0 and {MAX_SECONDS:g}")
     return number
 
 
@@ -121,6 +124,12 @@ def parse_record(item: object, where: str, computed_at: str) -> ShiftRecord:
         for name in ("plannedBusySeconds", "runSeconds", "maintenanceSeconds")
     }
     ratios = {name: _number(item.get(name), f"{where}.{name}", optional=True) for name in RATIOS}
+    for name in ("availability", "quality"):
+        # Shares of a time and of a count; performance (and so OEE) may pass 1 when the
+        # ideal cycle time is too long, and is stored as computed.
+        value = ratios[name]
+        if value is not None and value > 1:
+            raise PayloadError(f"{where}.{name}", f"{value:g} is above 1 (a share)")
     return ShiftRecord(
         shift=_name(item.get("shift"), f"{where}.shift"),
         shift_start=utc_text(start),

@@ -4,6 +4,7 @@ field named), reads filter by model tag and lot, bad input is a 4xx problem docu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,32 @@ def test_a_columnar_batch_is_stored_as_the_rows_it_stands_for(served: ServedApp)
     records = [dict(q.record or {}) for q in quarantined]
     assert sorted(repr(r["lot"]) for r in records) == ["17", "None"]
     assert {r["features"]["ram_force__mean"] for r in records} == {"Bad", 1200.5}
+
+
+def test_non_finite_numbers_are_quarantined_on_both_paths(served: ServedApp) -> None:
+    """NaN and infinite results were stored as null from a columnar batch (msgspec writes
+    them so) though the row-wise path quarantines them; an integer feature beyond a float
+    was a 500 on the row-wise path."""
+    rows = [prediction(lot=f"L-{i}", result={"score": i / 4}) for i in range(3)]
+    batch = columns_of(rows)
+    batch["results"]["score"][1] = float("nan")
+    huge = prediction(features={"ram_force__mean": 10**400, "ram_force__count": 6})
+    answer = requests.post(
+        served.line_url("predictions"),
+        data=json.dumps({"records": [huge], "batches": [batch]}),  # json= refuses NaN itself
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["received"], body["accepted"], body["quarantined"]) == (4, 2, 2)
+    assert body["reasons"] == {"non_numeric": 2}
+    details = {r["index"]: r["detail"] for r in body["rejected"]}
+    assert details[0].startswith("records[0].features.ram_force__mean: 1000")
+    assert details[0].endswith("is not finite")
+    assert details[2] == "batches[0].results.score[1]: holds a number that is not finite"
+    logged = requests.get(served.line_url("predictions"), timeout=30).json()["records"]
+    assert [r["result"] for r in logged] == [{"score": 0.0}, {"score": 0.5}]
 
 
 def test_a_batch_level_problem_quarantines_every_row_of_the_batch(served: ServedApp) -> None:

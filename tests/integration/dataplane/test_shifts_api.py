@@ -69,6 +69,9 @@ def test_shifts_are_upserted_and_read_back_by_range(served: ServedApp) -> None:
         ({**EARLY, "shiftStart": "2026-10-25T06:00:00"}, "records[1].shiftStart"),
         ({**EARLY, "runSeconds": -1}, "records[1].runSeconds"),
         ({**EARLY, "oee": "high"}, "records[1].oee"),
+        ({**EARLY, "availability": 7.5}, "records[1].availability"),
+        ({**EARLY, "quality": 1.01}, "records[1].quality"),
+        ({**EARLY, "runSeconds": 10**400}, "records[1].runSeconds"),  # was a 500
         ({**EARLY, "shift": ""}, "records[1].shift"),
         ({**EARLY, "shiftStart": NIGHT["shiftStart"]}, "records[1].shiftStart"),
     ],

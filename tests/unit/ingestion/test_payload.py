@@ -73,6 +73,12 @@ def test_historian_junk_is_kept_as_non_numeric_not_rejected(junk: object) -> Non
         (body([reading(timestamp="yesterday")]), "readings[0].timestamp", 422),
         (body([reading(timestamp=1767225600000)]), "readings[0].timestamp", 422),
         (body([reading(timestamp=[1])]), "readings[0].timestamp", 422),
+        # Mixed strings and numbers: the second one named (was "readings[1]>[0].timestamp").
+        (
+            body([reading(timestamp=1767247200.5), reading(timestamp="x")]),
+            "readings[1].timestamp",
+            422,
+        ),
         (body([reading(lot=5)]), "readings[0].lot", 422),
     ],
 )

@@ -341,7 +341,10 @@ def timestamps_ns(stamps: Sequence[Any], path: str) -> np.ndarray:
             raise PayloadError(
                 f"{path}[{index}].timestamp", "must be an ISO 8601 string or epoch seconds"
             )
-        out[index] = timestamps_ns([x], f"{path}[{index}]>")[0]
+        try:
+            out[index] = timestamps_ns([x], path)[0]
+        except PayloadError as exc:  # it names element 0 of the one-element list
+            raise PayloadError(f"{path}[{index}].timestamp", exc.problem, exc.status) from None
     return out
 
 
