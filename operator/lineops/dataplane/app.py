@@ -39,7 +39,7 @@ from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.openapi import LINE_PATH, openapi_document
 from lineops.dataplane.plans_api import PlansApi
 from lineops.dataplane.predictions_api import PredictionsApi
-from lineops.dataplane.problems import problem, unknown_line
+from lineops.dataplane.problems import json_only, problem, unknown_line
 from lineops.dataplane.read_api import ReadApi
 from lineops.dataplane.records import KINDS
 from lineops.dataplane.release import ReleaseResult, release_readings, release_records
@@ -248,6 +248,8 @@ class DataPlaneApp:
         ref = LineRef(request.match_info["namespace"], request.match_info["line"])
         if ref not in self._specs:
             return unknown_line(ref.namespace, ref.name)
+        if request.can_read_body and (refused := json_only(request)) is not None:
+            return refused
         try:
             body = await request.json() if request.can_read_body else {}
         except ValueError as exc:

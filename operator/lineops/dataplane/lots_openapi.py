@@ -28,6 +28,7 @@ _ERRORS: Final = {
     "409": "the id was recorded with another payload, or the stock is short (detail: the "
     "lot and the shortfall), or the lot is already closed with other counts",
     "413": "payload too large",
+    "415": "a Content-Type other than application/json",
     "422": "a field is invalid: unknown lot, zero or negative quantity, unit mismatch, a "
     "cycle in the genealogy, undeclared work unit (field names it)",
 }

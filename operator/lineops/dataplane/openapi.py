@@ -388,6 +388,7 @@ def _add_predictions(paths: dict[str, Any]) -> None:
         401,
         404,
         413,
+        415,
         422,
     )
     stored = {
@@ -476,7 +477,7 @@ def _add_plans(paths: dict[str, Any]) -> None:
                     "description": "stored",
                     "content": {"application/json": {"schema": created}},
                 },
-                **_errors(400, 401, 404, 413, 422),
+                **_errors(400, 401, 404, 413, 415, 422),
             },
             "security": [{}, {"bearer": []}],
         },
@@ -559,7 +560,7 @@ def _add_shifts(paths: dict[str, Any]) -> None:
                     "description": "stored, all or none",
                     "content": {"application/json": {"schema": upserted}},
                 },
-                **_errors(400, 401, 404, 413, 422),
+                **_errors(400, 401, 404, 413, 415, 422),
             },
             "security": [{}, {"bearer": []}],
         },
@@ -640,6 +641,7 @@ def openapi_document() -> dict[str, Any]:
             401,
             404,
             413,
+            415,
             422,
         )
     _add_reads(paths)

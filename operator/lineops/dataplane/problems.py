@@ -105,3 +105,25 @@ async def problem_errors(
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return problem(500, "internal-error", "the server failed to handle the request")
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+# No Content-Type is taken as JSON (curl -d without -H, urllib without a header).
+JSON_TYPES: Final = frozenset({"application/json", ""})
+
+
+def json_only(request: web.Request) -> web.Response | None:
+    """The 415 for a body that says it is not JSON (text/plain, a form, CSV...); it was
+    decoded as JSON anyway, so a client sending CSV got a JSON error instead."""
+    kind = media_type(request.headers.get("Content-Type"))
+    if kind in JSON_TYPES:
+        return None
+    return problem(
+        415,
+        "unsupported-media-type",
+        f"unsupported Content-Type {kind}; use application/json",
+        field="header.Content-Type",
+    )

@@ -13,7 +13,7 @@ from aiohttp import web
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
-from lineops.dataplane.problems import problem, unknown_line
+from lineops.dataplane.problems import json_only, problem, unknown_line
 
 MAX_BODY: Final = 32 * 1024 * 1024  # bytes of one records batch
 SpecOf = Callable[[str, str], ProductionLineSpec | None]
@@ -51,6 +51,8 @@ async def line_body(
     spec = spec_of(ns, name)
     if spec is None:
         return unknown_line(ns, name)
+    if (refused := json_only(request)) is not None:
+        return refused
     body = await read_capped(request)
     if body is None:
         return too_large()

@@ -275,6 +275,10 @@ def test_an_unsupported_media_type_is_a_415_and_writes_nothing(
         ("readings", "text/plain", "header.Content-Type"),
         ("readings:bulk", "application/pdf", "Content-Type"),
         ("readings:bulk", "", "Content-Type"),
+        # The record routes decoded any body as JSON whatever it said it was.
+        ("measurements", "text/plain", "header.Content-Type"),
+        ("events", "text/csv", "header.Content-Type"),
+        ("counts", "application/x-www-form-urlencoded", "header.Content-Type"),
     ]:
         with subtests.test(route=route, content_type=content_type):
             body, _ = good_body(route)

@@ -23,12 +23,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from lineops.dataplane.errors import IngestionDisabled, PayloadError, UnknownLine
 from lineops.dataplane.ingestion.line_ingestor import BatchResult
-from lineops.dataplane.ingestion.payload import media_type
 from lineops.dataplane.ingestion.service import IngestionService
-from lineops.dataplane.problems import problem, problem_errors, unknown_line
+from lineops.dataplane.problems import json_only, problem, problem_errors, unknown_line
 
 MAX_BODY_BYTES: Final = 256 * 1024 * 1024
-JSON_TYPES: Final = frozenset({"application/json", ""})
 
 
 READINGS: Final = "/v1/namespaces/{namespace}/lines/{line}/readings"
@@ -92,14 +90,8 @@ class IngestionServer:
     async def _readings(self, request: web.Request) -> web.Response:
         if (missing := self._unknown(request)) is not None:
             return missing
-        kind = media_type(request.headers.get("Content-Type"))
-        if kind not in JSON_TYPES:
-            return problem(
-                415,
-                "unsupported-media-type",
-                f"unsupported Content-Type {kind}; use application/json",
-                field="header.Content-Type",
-            )
+        if (refused := json_only(request)) is not None:
+            return refused
         body = await request.read()
         line = request.match_info["line"]
         return await self._run(request, lambda: self.service.ingest_json(line, body))

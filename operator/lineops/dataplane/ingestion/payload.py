@@ -40,6 +40,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.problems import media_type
 
 MAX_READINGS: Final = 1_000_000
 # Work units, sensors and lots are Kubernetes-style names; a lot longer than the lots API
@@ -427,10 +428,6 @@ def numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- CSV / Parquet
-
-
-def media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 def parse_bulk(body: bytes, content_type: str | None) -> RawBatch:
