@@ -370,6 +370,9 @@ class LotsApi:
                     bounds.append(None if raw is None else parse.when(raw, f"query.{key}"))
                 except PayloadError as exc:
                     raise _BadQuery(exc.field, str(exc)) from None
+            if bounds[0] is not None and bounds[1] is not None and not bounds[0] < bounds[1]:
+                # As the shifts and genealogy windows answer; an empty list read as "none".
+                raise _BadQuery("query.to", f"to: {bounds[1]} is not after from ({bounds[0]})")
             rows = self.repo.maintenance(ref, unit, bounds[0], bounds[1])
             return {"records": [maintenance_with_parts(m, parts) for m, parts in rows]}
 

@@ -84,7 +84,7 @@ class PlansApi:
             limit = _int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
             latest = request.query.get("latest", "false")
             if latest not in ("true", "false"):
-                raise _BadQuery("latest", f"latest: expected true or false, got {latest!r}")
+                raise _BadQuery("query.latest", f"latest: expected true or false, got {latest!r}")
             rows = self._plans.list(ref, after_id=after, limit=limit, latest=latest == "true")
             return {"records": [as_json(i, p) for i, p in rows]}
 

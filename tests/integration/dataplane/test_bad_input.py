@@ -267,6 +267,15 @@ def test_a_bulk_upload_of_the_wrong_shape_is_a_422_and_writes_nothing(
             assert stored(served) == before
 
 
+def test_a_backfill_flag_that_is_neither_true_nor_false_is_a_400(served: ServedApp) -> None:
+    body, content_type = good_body("readings:bulk")
+    before = stored(served)
+    answer = post(served, "readings:bulk?backfill=maybe", body, content_type)
+    assert_problem(answer, 400, "query.backfill")  # was read as false, silently
+    assert stored(served) == before
+    assert post(served, "readings:bulk?backfill=no", body, content_type).status_code == 200
+
+
 def test_an_unsupported_media_type_is_a_415_and_writes_nothing(
     served: ServedApp, subtests: pytest.Subtests
 ) -> None:

@@ -200,6 +200,9 @@ def test_maintenance_with_parts_and_its_window_query(served: ServedApp) -> None:
         "records": []
     }
     assert requests.get(url, params={"from": "yesterday"}, timeout=30).status_code == 400
+    backwards = {"from": "2026-11-03T00:00:00Z", "to": "2026-11-02T00:00:00Z"}
+    answer = requests.get(url, params=backwards, timeout=30)  # was 200 with no records
+    assert (answer.status_code, answer.json()["field"]) == (400, "query.to")
 
 
 def test_thresholds_inventory_and_the_low_stock_gauge(served: ServedApp) -> None:

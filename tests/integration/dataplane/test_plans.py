@@ -56,6 +56,8 @@ def test_a_plan_is_stored_and_read_back_newest_last(
     assert records[1]["lateOrders"] == 1  # counted from tardiness, not trusted from the list
     latest = requests.get(url, params={"latest": "true"}, timeout=30).json()["records"]
     assert [r["id"] for r in latest] == [second.json()["id"]]
+    answer = requests.get(url, params={"latest": "yes"}, timeout=30)
+    assert (answer.status_code, answer.json()["field"]) == (400, "query.latest")
     page = requests.get(url, params={"after": records[0]["id"]}, timeout=30).json()["records"]
     assert [r["status"] for r in page] == ["FEASIBLE"]
 

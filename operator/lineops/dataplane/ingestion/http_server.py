@@ -102,7 +102,16 @@ class IngestionServer:
         body = await request.read()
         line = request.match_info["line"]
         content_type = request.headers.get("Content-Type")
-        backfill = request.query.get("backfill", "false").lower() in ("1", "true", "yes")
+        flag = request.query.get("backfill", "false").lower()
+        if flag not in ("1", "true", "yes", "0", "false", "no"):
+            # A typo here silently applied the lateness check to a history load.
+            return problem(
+                400,
+                "invalid-query",
+                f"backfill: expected true or false, got {flag!r}",
+                field="query.backfill",
+            )
+        backfill = flag in ("1", "true", "yes")
         return await self._run(
             request, lambda: self.service.ingest_bulk(line, body, content_type, backfill=backfill)
         )
