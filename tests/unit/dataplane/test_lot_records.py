@@ -51,6 +51,7 @@ def test_quantities_are_exact_micros(body: bytes, micros: int | None) -> None:
         (b"1e400", "too large"),
         (b"1.0000000000000000000000000001", "6 decimals"),  # beyond Decimal's 28 digits
         (b'"0.' + b"0" * 300 + b'1"', "6 decimals"),
+        (b"9" * 5000, "too large"),  # beyond int()'s digits: was a 400 "not valid JSON"
     ],
 )
 def test_bad_quantities_name_the_field(body: bytes, words: str) -> None:
