@@ -173,9 +173,10 @@ def _ns_text(ns: int) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A numpy/pandas scalar as JSON: NaN (no reading in the window) is null."""
+    """A numpy/pandas scalar as JSON: NaN (no reading in the window) is null, and so is an
+    infinity (aggregates of readings stored before their ±1e100 bound), never Infinity."""
     value = value.item() if hasattr(value, "item") else value
-    return None if isinstance(value, float) and math.isnan(value) else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 class GenealogyApi:

@@ -12,6 +12,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.ingestion.payload import MAX_VALUE
 from lineops.dataplane.ingestion.reasons import RecordReason as R
 from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
 from lineops.mes.oee import MachineState
@@ -49,9 +50,9 @@ class _Reject(Exception):
 MAX_NAME: Final = 253
 MAX_BIGINT: Final = 2**63 - 1
 MAX_INT: Final = 2**31 - 1
-# No measurement comes near it, and below it the sums of squares of the live charts stay
-# finite (1.7e308 was stored and made the line page answer Infinity and NaN).
-MAX_MAGNITUDE: Final = 1e100
+# The readings' bound (no measurement comes near it, and below it the sums of squares of
+# the live charts stay finite: 1.7e308 made the line page answer Infinity and NaN).
+MAX_MAGNITUDE: Final = MAX_VALUE
 
 
 def _storable(value: str, key: str, where: str, limit: int | None = MAX_NAME) -> str:

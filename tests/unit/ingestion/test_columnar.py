@@ -270,3 +270,9 @@ def test_over_http_through_the_bulk_route(tmp_path: Path, spec: ProductionLineSp
             await service.stop()
 
     asyncio.run(scenario())
+
+
+def test_values_beyond_the_readings_bound_are_non_numeric() -> None:
+    values = pa.array([1.0, 1.7e308, -1e101, float("inf")], pa.float64())
+    batch = columnar.read_arrow_stream(stream(good(value=values)))
+    assert batch.numeric.tolist() == [True, False, False, False]

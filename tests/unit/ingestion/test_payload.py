@@ -190,3 +190,49 @@ def test_parquet_lots_must_be_text_and_within_the_lots_api_limit() -> None:
     with pytest.raises(PayloadError) as caught:  # and the JSON path's limit is the same
         parse_json_batch(body([reading(lot="L" * 254)]))
     assert caught.value.field == "readings[0].lot"
+
+
+@pytest.mark.parametrize("huge", [1.7e308, -1e101, 10**200, "1e150"])
+def test_values_beyond_the_readings_bound_are_non_numeric(huge: object) -> None:
+    # Finite, but the window aggregates overflowed (a mean of -inf, answers with Infinity).
+    batch = parse_json_batch(body([reading(value=huge), reading(value=1e100)]))
+    assert batch.numeric.tolist() == [False, True]
+    csv = HEADER + f"a,b,2026-01-01,{huge}\na,b,2026-01-02,-1e100\n".encode()
+    assert parse_bulk(csv, "text/csv").numeric.tolist() == [False, True]
+
+
+def test_csv_cells_are_only_missing_when_empty() -> None:
+    # Arrow's default null list turned the lot "NA" into no lot and "NaN" text into null.
+    csv = HEADER[:-1] + b",lot\na,b,2026-01-01,NaN,NA\na,b,2026-01-02,1,\n"
+    batch = parse_bulk(csv, "text/csv")
+    assert batch.lot.tolist() == ["NA", None]
+    assert batch.raw_value[0] == "NaN" and batch.numeric.tolist() == [False, True]
+
+
+def test_parquet_names_must_be_text_and_decimal_values_are_numbers() -> None:
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def upload(**columns: object) -> bytes:
+        table = pa.table(
+            {
+                "work_unit": pa.array(["press-01"]),
+                "sensor": pa.array(["ram_force"]),
+                "timestamp": pa.array(["2026-01-01T00:00:00Z"]),
+                "value": pa.array([1.0]),
+                **columns,
+            }
+        )
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        return buffer.getvalue()
+
+    money = pa.array([decimal.Decimal("12.50")], type=pa.decimal128(5, 2))
+    batch = parse_bulk(upload(value=money), "application/vnd.apache.parquet")
+    assert batch.value.tolist() == [12.5] and batch.numeric.tolist() == [True]
+    for column in ("work_unit", "sensor"):
+        with pytest.raises(PayloadError) as caught:
+            parse_bulk(upload(**{column: pa.array([5])}), "application/vnd.apache.parquet")
+        assert (caught.value.field, caught.value.status) == (column, 422)

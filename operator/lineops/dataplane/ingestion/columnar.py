@@ -40,6 +40,7 @@ from lineops.dataplane.ingestion.payload import (
     RawBatch,
     arrow_iso_ns,
     timestamps_ns,
+    usable,
 )
 
 _NS: Final = pa.timestamp("ns")
@@ -174,7 +175,7 @@ def _timestamps(column: pa.ChunkedArray) -> np.ndarray:
 def _values(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, Sequence[Any]]:
     floats = column.cast(pa.float64(), safe=False).combine_chunks()
     value = np.asarray(floats.to_numpy(zero_copy_only=False), dtype=np.float64)  # null: NaN
-    numeric = np.isfinite(value)
+    numeric = usable(value)
     if not numeric.all():
         value = np.where(numeric, value, np.nan)
     return value, numeric, ArrowValues(floats)

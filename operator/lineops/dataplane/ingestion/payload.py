@@ -43,6 +43,9 @@ from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.problems import media_type
 
 MAX_READINGS: Final = 1_000_000
+# No sensor reads near it, and below it the window aggregates (sums of squares) stay finite:
+# 1e308 readings gave a mean of -inf and answers holding Infinity. Beyond it: non_numeric.
+MAX_VALUE: Final = 1e100
 # Work units, sensors and lots are Kubernetes-style names; a lot longer than the lots API
 # takes (253) would be stored and tracked but could never be read or closed.
 MAX_TEXT: Final = 253
@@ -397,6 +400,12 @@ def _iso_times(texts: pd.Series) -> pd.Series:
     return out
 
 
+def usable(value: np.ndarray) -> np.ndarray:
+    """The values a reading may hold: finite and within ±MAX_VALUE (False for NaN too)."""
+    mask: np.ndarray = np.abs(value) <= MAX_VALUE
+    return mask
+
+
 def numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Values -> (float64 with NaN for non-numeric, numeric mask). Numeric strings count as
     numbers (historians export text); booleans, null, NaN/Infinity and junk do not."""
@@ -407,7 +416,7 @@ def numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         except OverflowError:
             pass
         else:
-            numeric = np.isfinite(value)
+            numeric = usable(value)
             return np.where(numeric, value, np.nan), numeric
     value = np.full(len(values), np.nan)
     for index, x in enumerate(values):
@@ -422,7 +431,7 @@ def numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
                 number = None
         elif kind is str and len(x) <= 64 and _NUMBER.match(x):
             number = float(x)
-        if number is not None and math.isfinite(number):
+        if number is not None and abs(number) <= MAX_VALUE:
             value[index] = number
     return value, ~np.isnan(value)
 
@@ -466,6 +475,10 @@ def _read_csv(body: bytes) -> pa.Table:
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=True,
+                # Only an empty cell is missing: Arrow's default list also nulls "NA",
+                # "N/A", "null" and "NaN", which turned lot NA into no lot and kept a
+                # historian's "NaN" text out of the quarantine record.
+                null_values=[""],
             ),
         )
     except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
@@ -514,6 +527,16 @@ def _usable_columns(table: pa.Table) -> pa.Table:
         if name == "lot" and not (_is_text(kind) or pa.types.is_null(kind)):
             # A lot is a name: 5 and "5" are not the same lot, so nothing is converted.
             raise PayloadError(name, f"must be a string column, not {kind}", 422)
+        if name in ("work_unit", "sensor") and not _is_text(kind):
+            # As the JSON and Arrow paths refuse them (an int 5 was read as unit "5").
+            raise PayloadError(name, f"must be a string column, not {kind}", 422)
+        if name == "value" and pa.types.is_decimal(kind):
+            # A decimal is a number: as text it was quarantined as non_numeric for good.
+            try:
+                data = data.cast(pa.float64())
+            except pa.ArrowException:
+                raise PayloadError(name, f"{kind} column cannot be read as numbers", 422) from None
+            kind = data.type
         if name in ("work_unit", "sensor", "lot") and _is_text(kind):
             _check_lengths(data, name)
         if name == "timestamp":
@@ -594,13 +617,13 @@ def _with(
     raw = frame["value"]
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         value = raw.to_numpy(dtype=np.float64, na_value=np.nan)
-        numeric = np.isfinite(value)
+        numeric = usable(value)
         value = np.where(numeric, value, np.nan)
     else:
         text = raw.astype(object).where(raw.notna(), None)
         converted = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
         strict = text.map(lambda x: isinstance(x, str) and bool(_NUMBER.match(x)))
-        numeric = np.isfinite(converted) & strict.to_numpy(dtype=bool)
+        numeric = usable(converted) & strict.to_numpy(dtype=bool)
         value = np.where(numeric, converted, np.nan)
     lot = (
         frame["lot"].astype(object).where(frame["lot"].notna(), None).to_numpy(dtype=object)

@@ -30,7 +30,7 @@ QUARANTINE_REASONS: Final = tuple(r for r in Reason if r is not Reason.ACCEPTED)
 DETAILS: Final = {
     Reason.UNKNOWN_WORK_UNIT: "work unit not declared in the line spec",
     Reason.UNKNOWN_SENSOR: "sensor not declared for this work unit",
-    Reason.NON_NUMERIC: "value is not a finite number",
+    Reason.NON_NUMERIC: "value is not a number within ±1e100",
     Reason.OUT_OF_RANGE: "value outside the sensor's validRange",
     Reason.FUTURE: "timestamp ahead of the operator's clock by more than the allowed skew",
     Reason.DUPLICATE: "a reading with the same work_unit, sensor and timestamp was accepted",
