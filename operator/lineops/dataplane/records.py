@@ -143,6 +143,14 @@ def _measurement(spec: ProductionLineSpec, record: Mapping[str, Any], where: str
             size = _whole(record, "sampleSize", where, MAX_INT)
             if size == 0:
                 raise _Reject(R.BAD_COUNT, f"{where}.sampleSize: must be positive")
+            if qc.chart.value == "np" and size != qc.subgroup_size:
+                # An np chart's limits hold for one n; a stored other size stopped the line's
+                # chart (and its monitor) from being computed at all.
+                raise _Reject(
+                    R.BAD_COUNT,
+                    f"{where}.sampleSize: {size} differs from the np chart's subgroupSize "
+                    f"{qc.subgroup_size} (a p chart takes varying sizes)",
+                )
         if qc.chart.value in ("p", "np") and value > (size or qc.subgroup_size):
             raise _Reject(
                 R.BAD_COUNT,

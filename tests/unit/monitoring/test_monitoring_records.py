@@ -51,6 +51,32 @@ def test_each_bad_record_is_rejected_with_a_reason_naming_the_field() -> None:
     ]
 
 
+def test_an_np_chart_takes_only_its_subgroup_size() -> None:
+    # A stored other size made the np chart, and the line's whole monitor pass, fail.
+    doc = yaml.safe_load(SPEC.model_dump_json(by_alias=True))
+    for qc in doc["qualityCharacteristics"]:
+        if qc["name"] == "reject_fraction":
+            qc["chart"] = "np"
+    spec = ProductionLineSpec.model_validate(doc)
+    record = {"characteristic": "reject_fraction", "value": 2, "timestamp": TS}
+    parsed = parse_records(
+        "measurements",
+        spec,
+        {"records": [record, {**record, "sampleSize": 25}, {**record, "sampleSize": 50}]},
+    )
+    assert len(parsed.accepted) == 2
+    assert [(r.index, r.reason, r.detail) for r in parsed.rejected] == [
+        (
+            2,
+            "bad_count",
+            "records[2].sampleSize: 50 differs from the np chart's subgroupSize 25 "
+            "(a p chart takes varying sizes)",
+        )
+    ]
+    p_chart = parse_records("measurements", SPEC, {"records": [{**record, "sampleSize": 50}]})
+    assert len(p_chart.accepted) == 1  # a p chart takes it
+
+
 def test_events_and_counts_validate_units_states_and_counts() -> None:
     events = parse_records(
         "events",
