@@ -151,6 +151,11 @@ def test_quarantine_counts_lists_and_releases_once(db_url: str) -> None:
         assert [i.id for i in q.list(A)] == [items[1].id]
         assert len(q.list(A, include_released=True)) == 2
         assert q.counts_by_reason(A) == {"non_numeric": 1}
+        # Stored as numbers, NaN and the infinities made the listed records invalid JSON.
+        junk = {"value": float("nan"), "more": [float("inf"), {"x": float("-inf")}], "n": 1.5}
+        q.add(B, "measurements", [Rejected("non_numeric", "records[0].value", junk)], source="x")
+        (item,) = q.list(B, kind="measurements")
+        assert item.record == {"value": "NaN", "more": ["Infinity", {"x": "-Infinity"}], "n": 1.5}
     finally:
         db.close()
 

@@ -10,10 +10,11 @@ second release does not store it twice.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
@@ -54,10 +55,30 @@ def safe_text(value: Any) -> str | None:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
+_NON_FINITE: Final = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and the infinities as the text they were sent as."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[str(value)]
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _record_json(record: Mapping[str, Any]) -> str:
     """The record as JSON, losslessly: ``json`` escapes NUL; a lone surrogate cannot be
-    UTF-8, so such a record is stored with every non-ASCII character escaped."""
-    text = json.dumps(record, default=str, ensure_ascii=False)
+    UTF-8, so such a record is stored with every non-ASCII character escaped. NaN and the
+    infinities (a record is quarantined for holding one) are kept as their text: written
+    as numbers they made `lineops quarantine list` print invalid JSON."""
+    try:
+        text = json.dumps(record, default=str, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        record = _finite(record)
+        text = json.dumps(record, default=str, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
