@@ -16,7 +16,7 @@ and value origin and shifted when combined, which avoids the cancellation that n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -382,3 +382,7 @@ class PaneWindow:
         """Aggregates of the work units that changed since the previous call."""
         units, self._dirty = sorted(self._dirty), set()
         return self.aggregates(units)
+
+    def mark_dirty(self, units: Iterable[str]) -> None:
+        """Take ``units`` again at the next :meth:`take_dirty` (their push failed)."""
+        self._dirty.update(units)

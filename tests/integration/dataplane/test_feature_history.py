@@ -106,3 +106,25 @@ def test_an_unknown_line_is_a_404(served: ServedApp) -> None:
     url = f"{served.url}/v1/namespaces/plant-a/lines/no-such-line/features/history"
     answer = requests.get(url, params={"workUnit": "x", "featureService": "y"}, timeout=30)
     assert answer.status_code == 404 and answer.json()["field"] == "path.line"
+
+
+def test_a_failed_push_is_taken_again_without_new_readings(
+    served: ServedApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The aggregates taken for a push that fails (a full disk, here injected) are pushed
+    at the next materialisation; they waited for the unit's next readings before."""
+    ingestion = served.app.ingestion
+    body = f"work_unit,sensor,timestamp,value\npress-01,ram_force,{NOW.isoformat()},1000\n"
+    assert ingestion.ingest_bulk(LINE.name, body.encode(), "text/csv", backfill=True).accepted
+    import pyarrow.parquet as pq
+
+    def full_disk(*_args: object, **_kwargs: object) -> None:
+        raise OSError("No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pq, "write_table", full_disk)
+        with pytest.raises(OSError, match="No space"):
+            ingestion.materialize(LINE.name)
+    assert ingestion.materialize(LINE.name) == 1
+    answer = get(served, workUnit="press-01", featureService="sensor_last_v1")
+    assert len(answer.json()["rows"]) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -235,6 +235,12 @@ class LineIngestor:
         with self.lock:
             self._fold_pending()
             return self.window.take_dirty()
+
+    def retry_aggregates(self, units: Iterable[str]) -> None:
+        """Units whose aggregates were taken but not pushed: taken again at the next call
+        (else they waited for new readings, and a quiet unit's latest window was lost)."""
+        with self.lock:
+            self.window.mark_dirty(units)
 
     def _fold_pending(self) -> None:
         """Add the accepted readings not yet in the feature window, in arrival order."""

@@ -259,12 +259,18 @@ class IngestionService:
         aggregates = entry.ingestor.take_aggregates()
         if aggregates.empty:
             return 0
-        directory = self.aggregates_dir / f"line={line}"
-        directory.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(aggregates, preserve_index=False)
-        pq.write_table(table, directory / f"agg-{time.time_ns()}.parquet")
-        if self.feast is not None:
-            self.feast.push_aggregates(line, aggregates)
+        try:
+            # The online push first: repeating it overwrites, while the history file is
+            # appended, so it is written once the push went through.
+            if self.feast is not None:
+                self.feast.push_aggregates(line, aggregates)
+            directory = self.aggregates_dir / f"line={line}"
+            directory.mkdir(parents=True, exist_ok=True)
+            table = pa.Table.from_pandas(aggregates, preserve_index=False)
+            pq.write_table(table, directory / f"agg-{time.time_ns()}.parquet")
+        except Exception:
+            entry.ingestor.retry_aggregates(str(u) for u in aggregates["work_unit"])
+            raise
         ends = {
             str(unit): ts.timestamp()
             for unit, ts in zip(aggregates["work_unit"], aggregates["event_timestamp"], strict=True)
@@ -322,8 +328,10 @@ class IngestionService:
             if deadline is not None and time.monotonic() >= deadline:
                 skipped.append(line)
                 continue
-            with contextlib.suppress(Exception):
+            try:
                 self.materialize(line)
+            except Exception:  # the others are still pushed; this one is named
+                log.exception("shutdown: pending aggregates of line %s not pushed", line)
         if skipped:
             log.warning(
                 "shutdown deadline: pending aggregates of %d line(s) not pushed: %s",
