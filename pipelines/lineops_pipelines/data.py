@@ -38,6 +38,9 @@ RESERVED = {
 }
 # The card of a training set from a line's data plane (feature service, window, labels...).
 CARD_ATTR = "lineops.card"
+# The bound the data plane keeps readings within (lineops.dataplane.ingestion.payload);
+# pipeline components do not import the operator.
+MAX_VALUE = 1e100
 URL_SCHEMES = ("http://", "https://")
 TOKEN_FILE_ENV = "LINEOPS_API_TOKEN_FILE"
 FETCH_TIMEOUT_S = 600.0
@@ -177,6 +180,15 @@ def validate(
         finite = series.dropna().to_numpy(dtype=float)
         if not np.isfinite(finite).all():
             raise DataValidationError(f"column {column!r}: infinite values")
+        beyond = np.abs(finite) > MAX_VALUE
+        if beyond.any():
+            # Finite, but scaling squares it: 1e308 trained a model of NaN (NaN metrics,
+            # every later score null) instead of failing.
+            row = series.dropna().index[int(np.argmax(beyond))]
+            raise DataValidationError(
+                f"column {column!r}: {finite[int(np.argmax(beyond))]:g} at row {row} is beyond "
+                f"±{MAX_VALUE:g}"
+            )
         if len(finite) and np.ptp(finite) == 0:
             constant.append(column)
     # A constant reading count only says the line samples regularly: not a feature to learn

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineops.cli.errors import CliError
+from lineops.cli.mes_cmd import MAX_MAGNITUDE
+from lineops.mes.data import decimal
 
 TASKS = ("anomaly-detection", "fault-classification", "failure-prediction")
 # Header names that identify a row instead of holding a sensor value; ignored when scoring.
@@ -31,7 +33,7 @@ class SensorRows:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        decimal(text)
     except ValueError:
         return False
     return True
@@ -40,7 +42,7 @@ def _is_number(text: str) -> bool:
 def read_sensor_rows(path: str, features: list[str]) -> SensorRows:
     """Rows of ``features`` in model order from a CSV (header optional) or a whitespace table."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:  # a spreadsheet's byte-order mark
             text = handle.read()
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
@@ -62,12 +64,17 @@ def read_sensor_rows(path: str, features: list[str]) -> SensorRows:
 
     first = cells(lines[0][1])
     columns: list[int]
-    if all(_is_number(c) for c in first if c):
+    # A header holds no number (as in the MES CLIs): a first row of numbers with one bad
+    # cell is data with a bad cell, not a header of unknown feature names.
+    if any(_is_number(c) for c in first if c):
         header = None
         columns = list(range(len(features)))
         expected = len(features)
     else:
         header = [c.strip().lower() for c in first]
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:  # which copy is the feature? refuse rather than take the first
+            raise CliError(f"{path}: column {repeated[0]!r} appears more than once")
         lines = lines[1:]
         if not lines:
             raise CliError(f"{path}: no data rows after the header")
@@ -98,15 +105,19 @@ def read_sensor_rows(path: str, features: list[str]) -> SensorRows:
         values = []
         for j in columns:
             try:
-                value = float(row[j])
+                value = decimal(row[j])
             except ValueError:
                 name = header[j] if header else features[j]
                 raise CliError(
                     f"{path}: line {number}: column {name!r}: {row[j]!r} is not a number"
                 ) from None
-            if not math.isfinite(value):
+            if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+                # 1e308 is finite, but the model's scaling squares it: the score was null.
                 name = header[j] if header else features[j]
-                raise CliError(f"{path}: line {number}: column {name!r}: {row[j]!r} is not finite")
+                raise CliError(
+                    f"{path}: line {number}: column {name!r}: {row[j]!r} is not a finite "
+                    f"number within ±{MAX_MAGNITUDE:g}"
+                )
             values.append(value)
         rows.append(values)
         numbers.append(number)

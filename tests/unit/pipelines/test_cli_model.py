@@ -103,6 +103,13 @@ def test_score_csv_with_header_in_any_column_order(
         ("xmeas_1,bogus\n1,2\n", "column 'bogus' is not a feature"),
         ("xmeas_1,xmeas_2\n1,2\n", "features xmeas_3, xmeas_4, xmeas_5,"),
         ("xmeas_1,xmeas_2\n1,2\n", "and 30 more are missing (50 of the 52"),
+        # Finite, but the scaling squares it: the rows' scores came out null, exit 0.
+        (
+            ",".join(["1"] * 52) + "\n" + ",".join(["1e308"] + ["1"] * 51) + "\n",
+            "line 2: column 'xmeas_1': '1e308' is not a finite number within ±1e+100",
+        ),
+        (",".join(["1"] * 51 + ["1_0"]) + "\n", "line 1: column 'xmv_11': '1_0' is not a number"),
+        ("xmeas_1,xmeas_1\n1,2\n", "column 'xmeas_1' appears more than once"),
     ],
 )
 def test_score_rejects_bad_input(

@@ -23,6 +23,15 @@ def test_non_numeric_cells_fail_naming_the_column(small_frame: pd.DataFrame) -> 
         data.validate(small_frame, "anomaly-detection")
 
 
+def test_values_beyond_the_readings_bound_fail_naming_the_column(
+    small_frame: pd.DataFrame,
+) -> None:
+    # 1e308 is finite; it trained a model of NaN (NaN metrics, every later score null).
+    small_frame.loc[4, "f1"] = 1e308
+    with pytest.raises(data.DataValidationError, match=r"column 'f1': 1e\+308 at row 4 is beyond"):
+        data.validate(small_frame, "anomaly-detection")
+
+
 def test_class_imbalance_fails_naming_the_class(small_frame: pd.DataFrame) -> None:
     rare = small_frame[small_frame["fault"] != 2]
     frame = pd.concat([rare, small_frame[small_frame["fault"] == 2].head(1)])
