@@ -33,15 +33,31 @@ def normalise_lots(lots: pd.DataFrame) -> pd.DataFrame:
         if column not in lots.columns:
             raise LotsError(f"lots: missing column {column!r}")
     out = lots.copy()
+    for column in ("lot", "work_unit"):
+        # astype(str) below made an empty cell the lot "nan", matched like any other.
+        empty = out[column].isna() | (out[column].astype(str).str.strip() == "")
+        if empty.any():
+            raise LotsError(f"lots row {int(np.argmax(empty.to_numpy()))}: {column} is missing")
+    keys = out["lot"].astype(str) + "\x00" + out["work_unit"].astype(str)
+    repeated = keys.duplicated()
+    if repeated.any():
+        # Each row would get every window of its lot and unit: features from after its end.
+        row = int(np.argmax(repeated.to_numpy()))
+        first = int(np.argmax((keys == keys.iloc[row]).to_numpy()))
+        raise LotsError(
+            f"lots row {row}: lot {out['lot'].iloc[row]!r} on {out['work_unit'].iloc[row]!r} "
+            f"is already in row {first} (one row per lot and work unit)"
+        )
     for column in ("start", "end", "decision_time"):
         if column in out.columns:
             parsed = pd.to_datetime(out[column], utc=True, format="ISO8601", errors="coerce")
             missing = parsed.isna() & out[column].notna()
             if missing.any() or (column != "decision_time" and parsed.isna().any()):
                 row = int(np.argmax((missing | parsed.isna()).to_numpy()))
-                raise LotsError(
-                    f"lots row {row}: {column} is not a time: {out[column].iloc[row]!r}"
-                )
+                cell = out[column].iloc[row]
+                if pd.isna(cell):
+                    raise LotsError(f"lots row {row}: {column} is missing")
+                raise LotsError(f"lots row {row}: {column} is not a time: {str(cell)!r}")
             out[column] = parsed
     if (out["end"] < out["start"]).any():
         row = int(np.argmax((out["end"] < out["start"]).to_numpy()))

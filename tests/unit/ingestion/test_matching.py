@@ -75,3 +75,44 @@ def test_lot_without_readings_has_empty_features() -> None:
 def test_bad_lots_are_reported() -> None:
     with pytest.raises(LotsError, match="missing column 'end'"):
         training_set(pd.DataFrame(), pd.DataFrame([{"lot": 1, "work_unit": "w", "start": T0}]), [])
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # The same lot and unit twice: each row got both windows, data from after its end.
+        (
+            [("L1", "w", 0, 20), ("L2", "w", 20, 30), ("L1", "w", 20, 40)],
+            "lots row 2: lot 'L1' on 'w' is already in row 0 (one row per lot and work unit)",
+        ),
+        ([("L1", "w", 0, 20), (None, "w", 20, 40)], "lots row 1: lot is missing"),
+        ([("L1", " ", 0, 20)], "lots row 0: work_unit is missing"),
+        ([("L1", "w", 0, None)], "lots row 0: end is missing"),
+    ],
+)
+def test_lots_a_training_set_cannot_use_are_named(
+    rows: list[tuple[str | None, str, int, int | None]], message: str
+) -> None:
+    lots = pd.DataFrame(
+        [
+            {
+                "lot": lot,
+                "work_unit": unit,
+                "start": T0 + pd.Timedelta(minutes=start),
+                "end": None if end is None else T0 + pd.Timedelta(minutes=end),
+            }
+            for lot, unit, start, end in rows
+        ]
+    )
+    readings = pd.DataFrame(columns=["work_unit", "sensor", "timestamp", "value"])
+    with pytest.raises(LotsError) as caught:
+        training_set(readings, lots, ["s"])
+    assert str(caught.value) == message
+
+
+def test_one_lot_on_two_work_units_is_two_rows() -> None:
+    lots = pd.DataFrame(
+        [{"lot": "L1", "work_unit": u, "start": T0, "end": T0} for u in ("press", "grinder")]
+    )
+    readings = pd.DataFrame(columns=["work_unit", "sensor", "timestamp", "value"])
+    assert len(training_set(readings, lots, ["s"])) == 2
