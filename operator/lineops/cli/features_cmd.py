@@ -44,8 +44,10 @@ def _time(text: str | None, flag: str) -> pd.Timestamp | None:
         return None
     try:
         stamp = pd.Timestamp(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise CliError(f"{flag}: not a time: {text!r}") from None
+    if pd.isna(stamp):  # pd.Timestamp("") is NaT, which no lot's end compares with
+        raise CliError(f"{flag}: not a time: {text!r}")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -62,23 +64,40 @@ def _training_set(args: argparse.Namespace) -> int:
     name = line.metadata.name
     assert name is not None
     start, end = _time(args.start, "--from"), _time(args.end, "--to")
+    if start is not None and end is not None and not start <= end:
+        raise CliError(f"--to ({args.end}) is before --from ({args.start})")
+    if not args.out.endswith((".parquet", ".csv")):
+        raise CliError(f"--out {args.out}: name a .parquet or .csv file")
+    if not Path(args.out).resolve().parent.is_dir():
+        raise CliError(f"--out {args.out}: no such directory {Path(args.out).parent}")
     try:
         lots = normalise_lots(read_lots(args.lots))
     except (OSError, LotsError, ValueError) as exc:
         raise CliError(f"{args.lots}: {exc}") from None
+    units = {u.name for u in line.spec.work_units}
+    unknown = sorted(set(lots["work_unit"]) - units)
+    if unknown:  # its features would be empty, with no word of why
+        raise CliError(f"{args.lots}: work unit {unknown[0]!r} is not declared by line {name}")
     if start is not None:
         lots = lots[lots["end"] >= start]
     if end is not None:
         lots = lots[lots["end"] <= end]
+    if lots.empty:
+        raise CliError(f"{args.lots}: no lots end within --from/--to")
     data = Path(args.data) if args.data else load_settings().data_dir
+    if not (data / "offline").is_dir():  # every feature would be empty
+        raise CliError(f"--data {data}: no offline store ({data / 'offline'} does not exist)")
     store = OfflineStore(data / "offline")
     first = lots["start"].min() if len(lots) else None
     last = lots["as_of"].max() if len(lots) else None
     readings = store.read(name, first, last, work_units=sorted(set(lots["work_unit"])))
     result = training_set(readings, lots.drop(columns=["as_of"]), line_sensors(line.spec))
-    if args.out.endswith(".csv"):
-        result.to_csv(args.out, index=False)
-    else:
-        result.to_parquet(args.out, index=False)
+    try:
+        if args.out.endswith(".csv"):
+            result.to_csv(args.out, index=False)
+        else:
+            result.to_parquet(args.out, index=False)
+    except OSError as exc:  # a directory of that name, a read-only place
+        raise CliError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     print(f"{args.out}: {len(result)} lots, {len(result.columns)} columns")
     return 0
