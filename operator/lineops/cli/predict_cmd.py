@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -37,11 +38,14 @@ def register(sub: Any) -> None:
         help="a raw reading to log with the prediction (repeatable)",
     )
     p.add_argument(
-        "--endpoint", metavar="URL", help="the inspector's URL (default: the model's status)"
+        "--endpoint",
+        metavar="URL",
+        type=_url,
+        help="the inspector's URL (default: the model's status)",
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=30.0,
         metavar="SECONDS",
         help="how long to wait for the served champion's answer (default 30)",
@@ -77,10 +81,33 @@ def _readings(items: list[str]) -> dict[str, float]:
         try:
             if not sep or not sensor:
                 raise ValueError
-            out[sensor] = float(value)
+            number = float(value)
         except ValueError:
             raise CliError(f"--reading: expected SENSOR=NUMBER, got {item!r}") from None
+        if not math.isfinite(number):  # the request body would be NaN: not JSON
+            raise CliError(f"--reading: {sensor!r} is not finite: {value!r}")
+        if sensor in out:  # the first value was dropped without a word
+            raise CliError(f"--reading: {sensor!r} given twice")
+        out[sensor] = number
     return out
+
+
+def _timeout(text: str) -> float:
+    """--timeout: seconds, positive and finite (argparse type)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 < SECONDS <= 3600")
+    return seconds
+
+
+def _url(text: str) -> str:
+    """--endpoint: an http(s) URL (argparse type); urllib's ValueError was a traceback."""
+    if not text.startswith(("http://", "https://")) or len(text) <= len("https://"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text.rstrip("/")
 
 
 def _endpoint(namespace: str, line: str, model: str, kubeconfig: str | None) -> str:

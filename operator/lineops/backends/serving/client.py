@@ -147,13 +147,21 @@ class InspectorClient:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer: dict[str, Any] = json.loads(response.read())
-                return answer
+                text = response.read()
         except urllib.error.HTTPError as exc:
             raise InspectorError(exc.code, _message(exc.read())) from None
         except (urllib.error.URLError, OSError) as exc:
             cause = getattr(exc, "reason", None) or exc
             raise InspectorError(None, f"cannot reach {self.endpoint}: {cause}") from None
+        try:
+            answer = json.loads(text)
+        except ValueError:  # not the inspector answering (a proxy page, another service)
+            raise InspectorError(
+                None, f"{self.endpoint}{path} answered 200 with no JSON: {_message(text)[:200]}"
+            ) from None
+        if not isinstance(answer, dict):
+            raise InspectorError(None, f"{self.endpoint}{path} answered 200 with {answer!r:.200}")
+        return answer
 
 
 def _message(body: bytes) -> str:
