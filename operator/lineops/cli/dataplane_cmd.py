@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, http_url
 from lineops.cli.heap import freeze_startup_heap
 from lineops.cli.ingest_cmd import load_line
 from lineops.cli.malloc_arenas import limit_malloc_arenas
@@ -86,7 +86,9 @@ def register(sub: Any) -> None:
         "running data plane (--url: readings and records) or a database (--db: records)",
     )
     where = release.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="a running data plane, e.g. http://127.0.0.1:8081")
+    where.add_argument(
+        "--url", type=http_url, help="a running data plane, e.g. http://127.0.0.1:8081"
+    )
     where.add_argument("--db", help="database URL (MES records only; needs --line-file)")
     release.add_argument("--line", default=None, help="namespace/name (with --url)")
     release.add_argument("--line-file", default=None, help="the ProductionLine as it is now")

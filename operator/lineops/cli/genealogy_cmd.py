@@ -17,12 +17,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, http_url
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="a running data plane, e.g. http://127.0.0.1:8081")
+    where.add_argument(
+        "--url", type=http_url, help="a running data plane, e.g. http://127.0.0.1:8081"
+    )
     where.add_argument("--db", help="the data plane's database URL (reads it directly)")
     parser.add_argument("--line", required=True, metavar="NAMESPACE/NAME", help="the line")
     parser.add_argument("--token-file", default=None, help="bearer token (with --url)")
@@ -71,13 +73,16 @@ def register(actions: Any) -> None:
     epcis.set_defaults(func=run_epcis)
 
 
+MAX_DEPTH = 1000
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    if not 1 <= value <= MAX_DEPTH:  # as the API bounds it (--db overflowed in SQL)
+        raise argparse.ArgumentTypeError(f"{value} is not in 1..{MAX_DEPTH}")
     return value
 
 
@@ -132,17 +137,22 @@ def _direct(args: argparse.Namespace, read: Any) -> Any:
     line = LineRef(*_line(args.line))
     try:
         engine = new_engine(args.db)
-    except SchemaError as exc:
-        raise CliError(f"--db: {exc}") from None
+    except (SchemaError, SQLAlchemyError) as exc:  # ArgumentError: not a database URL
+        raise CliError(f"--db: {_first_line(exc)}") from None
     try:
         check_schema(engine, args.db, create_empty=False)
         return read(engine, line)
     except UnknownLot as exc:
         raise CliError(str(exc)) from None
     except (SQLAlchemyError, SchemaError) as exc:
-        raise CliError(f"--db: {exc}") from None
+        raise CliError(f"--db: {_first_line(exc)}") from None
     finally:
         engine.dispose()
+
+
+def _first_line(exc: Exception) -> str:
+    # SQLAlchemy appends "(Background on this error at: ...)" on a line of its own.
+    return str(exc).strip().splitlines()[0]
 
 
 def fetch_trace(args: argparse.Namespace, lot: str, direction: str) -> dict[str, Any]:

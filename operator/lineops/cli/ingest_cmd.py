@@ -6,30 +6,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.error
+import urllib.parse
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, http_url
+from lineops.cli.rules_cmd import load_lines
 from lineops.services import replay as replay_mod
 
 
 def load_line(path: str) -> ProductionLine:
-    """A ProductionLine manifest from a YAML file, validated like the API server would."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise CliError(f"{path}: {exc}") from None
-    try:
-        line = ProductionLine.model_validate(document)
-    except ValidationError as exc:
-        raise CliError(f"{path}: not a valid ProductionLine: {exc}") from None
-    if not line.metadata.name:
-        raise CliError(f"{path}: metadata.name is required")
-    return line
+    """The ProductionLine of a YAML file, validated like the API server would; errors are
+    one line naming the field (the same reading as ``lineops rules export``)."""
+    lines = load_lines(path)
+    if len(lines) > 1:
+        names = ", ".join(str(line.metadata.name) for line in lines)
+        raise CliError(f"{path}: holds {len(lines)} ProductionLines ({names}); give a file of one")
+    return lines[0]
 
 
 def register(sub: Any) -> None:
@@ -38,12 +34,14 @@ def register(sub: Any) -> None:
 
     replay = ops.add_parser("replay", help="stream a real dataset into an ingestion endpoint")
     replay.add_argument("--dataset", choices=replay_mod.DATASETS, required=True)
-    replay.add_argument("--url", required=True, help="endpoint base, e.g. http://127.0.0.1:8081")
+    replay.add_argument(
+        "--url", type=http_url, required=True, help="endpoint base, e.g. http://127.0.0.1:8081"
+    )
     replay.add_argument("--line", default=None, help="line name (default: the dataset's line)")
     replay.add_argument("--namespace", default="default", help="the line's namespace")
-    replay.add_argument("--speed", type=float, default=60.0, help="N x real time; 0 = max")
+    replay.add_argument("--speed", type=_speed, default=60.0, help="N x real time; 0 = max")
     replay.add_argument("--fault", type=int, default=0, help="Tennessee Eastman fault 0..21")
-    replay.add_argument("--limit", type=int, default=None, help="replay at most N rows")
+    replay.add_argument("--limit", type=_limit, default=None, help="replay at most N rows")
     replay.set_defaults(func=_replay)
 
     spec = ops.add_parser("line-spec", help="write a ProductionLine matching a dataset")
@@ -52,13 +50,39 @@ def register(sub: Any) -> None:
     spec.set_defaults(func=_line_spec)
 
 
+def _speed(text: str) -> float:
+    """--speed: 0 (as fast as possible) or 0.001..1e6 times real time (argparse type)."""
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    # A negative or NaN speed ran at full speed; 1e-300 overflowed the sleep.
+    if not (speed == 0 or 0.001 <= speed <= 1e6):
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 (as fast as possible) or 0.001..1e6")
+    return speed
+
+
+def _limit(text: str) -> int:
+    """--limit: a positive number of rows (argparse type); -958 replayed 2 rows."""
+    try:
+        limit = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if limit < 1:
+        raise argparse.ArgumentTypeError(f"{limit} is not a positive number of rows")
+    return limit
+
+
 def _replay(args: argparse.Namespace) -> int:
+    if args.fault and args.dataset != "te":
+        raise CliError(f"--fault: only the te dataset has faults, not {args.dataset}")
     try:
         frame = replay_mod.load(args.dataset, args.fault)
     except (replay_mod.DatasetError, OSError) as exc:
         raise CliError(str(exc)) from None
     line = args.line or replay_mod.LINES[args.dataset]
-    url = f"{args.url.rstrip('/')}/v1/namespaces/{args.namespace}/lines/{line}/readings"
+    ns, name = (urllib.parse.quote(part, safe="") for part in (args.namespace, line))
+    url = f"{args.url}/v1/namespaces/{ns}/lines/{name}/readings"
     try:
         stats = replay_mod.replay(
             frame,
@@ -67,6 +91,12 @@ def _replay(args: argparse.Namespace) -> int:
             speed=args.speed,
             limit=args.limit,
         )
+    except urllib.error.HTTPError as exc:  # the data plane's problem document says why
+        try:
+            detail = json.loads(exc.read()).get("detail", exc.reason)
+        except (ValueError, AttributeError):
+            detail = exc.reason
+        raise CliError(f"{url}: {exc.code} {detail}") from None
     except OSError as exc:
         raise CliError(f"{url}: {exc}") from None
     json.dump(stats.__dict__, sys.stdout, indent=2)
@@ -81,7 +111,10 @@ def _line_spec(args: argparse.Namespace) -> int:
         "# the installed bibmon package (not copied here). validRange = data range +/- 1x its\n"
         "# span: generous but finite, so junk values are still quarantined.\n"
     )
-    with open(args.out, "w", encoding="utf-8") as handle:
-        handle.write(header)
-        yaml.safe_dump(manifest, handle, sort_keys=False, width=100)
+    try:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(header)
+            yaml.safe_dump(manifest, handle, sort_keys=False, width=100)
+    except OSError as exc:  # no such directory, a directory of that name
+        raise CliError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     return 0

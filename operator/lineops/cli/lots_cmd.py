@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, http_url
 
 # The read side of the group (trace, recall, epcis): added when its module is installed.
 GENEALOGY_MODULE = "lineops.cli.genealogy_cmd"
@@ -48,7 +48,10 @@ def _now() -> str:
 
 def _connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--url", required=True, help="a running data plane, e.g. http://127.0.0.1:8081"
+        "--url",
+        type=http_url,
+        required=True,
+        help="a running data plane, e.g. http://127.0.0.1:8081",
     )
     parser.add_argument("--line", required=True, metavar="NAMESPACE/NAME", help="the line")
     parser.add_argument("--token-file", default=None, help="bearer token for the data plane")

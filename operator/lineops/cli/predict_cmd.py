@@ -15,7 +15,7 @@ from typing import Any
 
 from lineops.api.kinds import QUALITY_MODEL
 from lineops.backends.serving.client import InspectorClient, InspectorError, Prediction
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, http_url
 from lineops.cli.line_source import object_from_cluster, parse_line_ref
 
 
@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--endpoint",
         metavar="URL",
-        type=_url,
+        type=http_url,
         help="the inspector's URL (default: the model's status)",
     )
     p.add_argument(
@@ -101,13 +101,6 @@ def _timeout(text: str) -> float:
     if not 0 < seconds <= 3600:
         raise argparse.ArgumentTypeError(f"{text!r}: give 0 < SECONDS <= 3600")
     return seconds
-
-
-def _url(text: str) -> str:
-    """--endpoint: an http(s) URL (argparse type); urllib's ValueError was a traceback."""
-    if not text.startswith(("http://", "https://")) or len(text) <= len("https://"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
-    return text.rstrip("/")
 
 
 def _endpoint(namespace: str, line: str, model: str, kubeconfig: str | None) -> str:

@@ -1,0 +1,89 @@
+"""Option values several CLIs share or check up front (found by probing the CLIs with bad
+values): each is refused as one argparse line naming the option, not a traceback after the
+command had begun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lineops.cli.main import main
+
+REPLAY = ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["ingest", "replay", "--dataset", "te", "--url", "notaurl"], "--url: 'notaurl' is not"),
+        (["lots", "show", "P-1", "--url", "ftp://x", "--line", "a/b"], "--url: 'ftp://x' is not"),
+        (["lots", "trace", "--backward", "P-1", "--url", "x", "--line", "a/b"], "--url: 'x'"),
+        (
+            ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9", "--speed", "-5"],
+            "--speed: '-5': give 0 (as fast as possible) or 0.001..1e6",
+        ),
+        (
+            [
+                "ingest",
+                "replay",
+                "--dataset",
+                "te",
+                "--url",
+                "http://127.0.0.1:9",
+                "--speed",
+                "nan",
+            ],
+            "--speed: 'nan'",
+        ),
+        (
+            ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9", "--limit", "-9"],
+            "--limit: -9 is not a positive number of rows",
+        ),
+        (
+            ["lots", "trace", "--forward", "C-1", "--depth", "99999999999999999999", "--db", "x"],
+            "--depth: 99999999999999999999 is not in 1..1000",
+        ),
+    ],
+)
+def test_bad_option_values_are_argparse_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], words: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_replay_refuses_a_fault_of_a_dataset_without_faults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["ingest", "replay", "--dataset", "historian", "--url", "http://127.0.0.1:9"]
+    assert main([*argv, "--fault", "3"]) == 2
+    assert "--fault: only the te dataset has faults" in capsys.readouterr().err
+
+
+def test_line_spec_names_an_unwritable_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for out in (tmp_path / "nowhere" / "x.yaml", tmp_path):
+        assert main(["ingest", "line-spec", "--dataset", "historian", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert (
+            err.startswith(f"lineops: error: --out {out}: cannot write: ") and err.count("\n") == 1
+        )
+
+
+def test_a_line_file_error_is_one_line_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "line.yaml"
+    binary.write_bytes(bytes(range(256)))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "apiVersion: lineops.io/v1alpha1\nkind: ProductionLine\nmetadata: {name: x}\n"
+    )
+    for path, words in ((binary, "cannot read"), (broken, "spec: required value")):
+        argv = ["features", "training-set", "--line-file", str(path), "--lots", "l.csv"]
+        assert main([*argv, "--out", str(tmp_path / "t.csv")]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
