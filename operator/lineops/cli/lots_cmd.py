@@ -106,9 +106,15 @@ def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _print(args: argparse.Namespace, status: int, answer: Any, line: str) -> int:
+def _print(
+    args: argparse.Namespace, status: int, answer: Any, line: str, *, replaces: bool = False
+) -> int:
+    """The answer; a 200 to a POST is the idempotent repeat of a stored record, while a PUT
+    (``replaces``) answers 200 for every update, changed or not."""
     if args.json:
         print(json.dumps(answer, indent=2))
+    elif replaces:
+        print(line + (" (new)" if status == 201 else " (updated)"))
     else:
         print(line + ("" if status == 201 else " (already recorded: unchanged)"))
     return 0
@@ -224,6 +230,7 @@ def run_material(args: argparse.Namespace) -> int:
         material,
         f"{material['material']} in {material['unit']}"
         + ("" if low is None else f", low stock below {low}"),
+        replaces=True,
     )
 
 

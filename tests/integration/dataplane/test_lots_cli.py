@@ -75,10 +75,13 @@ def test_record_a_lot_history_and_show_it(
     shown = json.loads(out)
     assert [(i["lot"], i["quantity"]) for i in shown["inputs"]] == [("COIL-7", "2.25")]
     assert shown["qualityResults"][0]["measurements"] == {"width": 12.01}
-    status, out, _ = run(
-        capsys, "material", "steel-coil", "--unit", "kg", "--low-stock", "11", *where
-    )
-    assert status == 0
+    material = ["material", "steel-coil", "--unit", "kg"]
+    status, out, _ = run(capsys, *material, "--low-stock", "11", *where)
+    assert status == 0 and out == "steel-coil in kg, low stock below 11 (new)\n"
+    status, out, _ = run(capsys, *material, "--low-stock", "12", *where)
+    # A PUT replaces: it said "(already recorded: unchanged)" after changing the threshold.
+    assert status == 0 and out == "steel-coil in kg, low stock below 12 (updated)\n"
+    status, out, _ = run(capsys, *material, "--low-stock", "11", *where)
     status, out, _ = run(capsys, "inventory", "--material", "steel-coil", *where)
     assert out.splitlines()[0] == "steel-coil: 10.25 kg (threshold 11)  LOW"
     status, out, _ = run(
