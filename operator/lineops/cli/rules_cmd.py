@@ -8,6 +8,7 @@ Prometheus configured by hand. Check the output with ``promtool check rules``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any, Final
@@ -74,12 +75,26 @@ def _validate(path: str, document: dict[str, Any]) -> ProductionLine:
     return line
 
 
+# Kubernetes label syntax: an optional DNS-subdomain prefix, a name of at most 63
+# alphanumerics, '-', '_' or '.', and a value of the same form or empty.
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
 def _labels(pairs: list[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise CliError(f"--label: {pair!r} is not KEY=VALUE")
+        prefix, slash, name = key.rpartition("/")
+        if not _LABEL_NAME.match(name) or (
+            slash and (not _LABEL_PREFIX.match(prefix) or len(prefix) > 253)
+        ):
+            # The API server would refuse the PrometheusRule at apply time.
+            raise CliError(f"--label: {key!r} is not a Kubernetes label key")
+        if value and not _LABEL_NAME.match(value):
+            raise CliError(f"--label: {value!r} is not a Kubernetes label value")
         labels[key] = value
     return labels
 
@@ -115,11 +130,21 @@ def render(
 
 
 def _namespace(line: ProductionLine, override: str | None) -> str:
-    return override or line.metadata.namespace or DEFAULT_NAMESPACE
+    return override if override is not None else line.metadata.namespace or DEFAULT_NAMESPACE
 
 
 def run_export(args: argparse.Namespace) -> int:
     lines = load_lines(args.line_file)
+    seen: dict[tuple[str, str], int] = {}
+    for index, line in enumerate(lines):
+        key = (_namespace(line, args.namespace), str(line.metadata.name))
+        if key in seen:
+            # Two rule groups or PrometheusRules of one name: promtool and the API refuse them.
+            raise CliError(
+                f"{args.line_file}: ProductionLine {key[0]}/{key[1]} appears twice "
+                f"(lines {seen[key] + 1} and {index + 1} of the file's ProductionLines)"
+            )
+        seen[key] = index
     labels = _labels(args.label)
     if labels and args.format == FORMAT_RULE_FILE:
         raise CliError("--label applies to --format prometheusrule only")

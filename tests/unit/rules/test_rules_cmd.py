@@ -67,6 +67,20 @@ def test_multi_document_file_exports_every_line(
     assert names == ["press-line-1-lineops", "press-line-2-lineops"]
 
 
+def test_a_line_twice_in_one_namespace_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two rule groups of one name: promtool refused the file that was written with exit 0.
+    path = tmp_path / "lines.yaml"
+    path.write_text(yaml.safe_dump_all([example_document(), example_document()]), encoding="utf-8")
+    for fmt in ("rulefile", "prometheusrule"):
+        code, _, err = export(capsys, "--line-file", str(path), "--format", fmt)
+        assert code == 2
+        assert "/press-line-1 appears twice (lines 1 and 2 of the file's" in err
+    ok = ["--line-file", str(EXAMPLE), "--label", "team.example.com/owner=line-1"]
+    assert export(capsys, *ok)[0] == 0
+
+
 def test_note_when_the_operator_would_not_create_the_rule(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -121,6 +135,11 @@ def test_bad_line_files_name_the_problem(
         (["--line-file", str(EXAMPLE), "--namespace", "Bad_NS"], "is not a DNS label"),
         (["--line-file", str(EXAMPLE), "--label", "nolabel"], "is not KEY=VALUE"),
         (["--line-file", str(EXAMPLE), "--format", "rulefile", "--label", "a=b"], "--label"),
+        # Each was written with exit 0, and refused later by the API server.
+        (["--line-file", str(EXAMPLE), "--namespace", ""], "is not a DNS label"),
+        (["--line-file", str(EXAMPLE), "--label", "bad key=v"], "'bad key' is not a Kubernetes"),
+        (["--line-file", str(EXAMPLE), "--label", "Team.io/x=v"], "is not a Kubernetes label key"),
+        (["--line-file", str(EXAMPLE), "--label", "team=a b"], "'a b' is not a Kubernetes label"),
     ],
 )
 def test_bad_arguments(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
