@@ -146,6 +146,10 @@ def run_train(args: argparse.Namespace) -> int:
         )
     except (ValueError, FileNotFoundError) as exc:
         raise CliError(str(exc)) from None
+    except FileExistsError as exc:
+        raise CliError(
+            f"--out {args.out}: {exc.strerror or 'exists'} (not a model folder)"
+        ) from None
     summary = {"model": str(path), "task": args.task, "metrics": _round(metrics)}
     print(json.dumps(summary, indent=None if args.json else 2, sort_keys=True))
     return 0

@@ -43,7 +43,12 @@ def resolve(path_or_tag: str) -> Path:
 
 def load(path_or_tag: str) -> Model:
     directory = resolve(path_or_tag)
-    meta = json.loads((directory / MODEL_JSON).read_text())
+    try:
+        meta = json.loads((directory / MODEL_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # truncated, hand-edited, not UTF-8
+        raise ModelNotFoundError(f"{directory / MODEL_JSON}: not a model card: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ModelNotFoundError(f"{directory / MODEL_JSON}: not a model card (not an object)")
     if meta.get("format") == SKLEARN_FORMAT:  # an estimator an engineer's pipeline registered
         try:
             return SklearnModel.load(directory)
@@ -52,7 +57,10 @@ def load(path_or_tag: str) -> Model:
     task = meta.get("task")
     if task not in LOADERS:
         raise ModelNotFoundError(f"{path_or_tag}: unknown model task {task!r}")
-    model: Model = LOADERS[task].load(directory)
+    try:
+        model: Model = LOADERS[task].load(directory)
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:  # a weights file missing or torn
+        raise ModelNotFoundError(f"{directory}: the {task} model cannot be loaded: {exc}") from None
     return model
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,26 @@ def test_score_unknown_model(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "no such model directory" in capsys.readouterr().err
     assert main(["model", "score", "--model", "no-such-model:v1", "--csv", str(csv)]) == 2
     assert "no-such-model:v1" in capsys.readouterr().err
+
+
+def test_a_broken_model_folder_is_named_not_a_traceback(
+    anomaly_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "x.csv"
+    csv.write_text("1,2\n")
+    torn = tmp_path / "torn"
+    shutil.copytree(anomaly_model_dir, torn)
+    (torn / "model.json").write_text("{not json")
+    assert main(["model", "score", "--model", str(torn), "--csv", str(csv)]) == 2
+    err = capsys.readouterr().err
+    assert "model.json: not a model card" in err and err.count("\n") == 1
+    weightless = tmp_path / "weightless"
+    shutil.copytree(anomaly_model_dir, weightless)
+    for weights in weightless.glob("*.pt"):
+        weights.unlink()
+    assert main(["model", "score", "--model", str(weightless), "--csv", str(csv)]) == 2
+    err = capsys.readouterr().err
+    assert "model cannot be loaded" in err and err.count("\n") == 1
 
 
 def test_train_rejects_unknown_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
