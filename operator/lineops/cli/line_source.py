@@ -48,10 +48,17 @@ def object_from_cluster(
     from lineops.backends.kube import REQUEST_TIMEOUT, new_api_client
 
     ref = f"{kind.kind} {namespace}/{name}"
+    import yaml
+
     try:
         api = new_api_client(kubeconfig)
     except (ConfigException, OSError) as exc:
         raise CliError(f"cannot read {ref}: no cluster configuration ({exc}){hint}") from None
+    except yaml.YAMLError as exc:  # a kubeconfig that is not YAML: a ScannerError traceback
+        first = str(exc).strip().splitlines()[0]
+        raise CliError(
+            f"cannot read {ref}: the kubeconfig is not valid YAML ({first}){hint}"
+        ) from None
     try:
         obj: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(
             kind.group, kind.version, namespace, kind.plural, name, _request_timeout=REQUEST_TIMEOUT

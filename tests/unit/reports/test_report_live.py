@@ -349,6 +349,11 @@ def test_unreachable_cluster_without_line_file(
     assert "cannot read ProductionLine plant-a/press-line-1: no cluster configuration" in err
     assert "--line-file" in err
     assert not out.exists()
+    # A kubeconfig that is not YAML: one line, not PyYAML's ScannerError traceback.
+    broken = tmp_path / "broken-kubeconfig"
+    broken.write_text("clusters: [\n  - {name: x\n\tbad", encoding="utf-8")
+    err = error(capsys, [*base, "--kubeconfig", str(broken)])
+    assert f"cannot read {ref}: the kubeconfig is not valid YAML" in err and err.count("\n") == 1
 
 
 def test_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
