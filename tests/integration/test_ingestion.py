@@ -328,3 +328,48 @@ def test_a_killed_server_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
         for reading in entry["batch"]:
             key = (reading["sensor"], pd.Timestamp(reading["timestamp"]).value)
             assert key in keys, "an acknowledged reading was lost"
+
+
+def test_removing_a_line_stores_the_mqtt_readings_it_already_received(
+    tmp_path: Path, mosquitto: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The subscriber is stopped (which delivers what it holds) while the line is still
+    known: it used to be forgotten first, and those readings were dropped with a warning."""
+    import paho.mqtt.client as mqtt
+    from lineops.dataplane.ingestion import mqtt_client
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    # A long flush interval: what was received stays pending until the subscriber stops.
+    init = mqtt_client.MqttSubscriber.__init__
+    monkeypatch.setattr(init, "__kwdefaults__", {**init.__kwdefaults__, "flush_interval_s": 600.0})
+    service = IngestionService(tmp_path, CollectorRegistry(), feast=FeastStore.local(tmp_path))
+    service.configure_line(LINE, line_spec(mosquitto))
+    subscriber = service.mqtt_subscriber(LINE)
+    assert subscriber is not None and subscriber.wait_connected(10)
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge-remove")
+    publisher.connect("127.0.0.1", mosquitto)
+    publisher.loop_start()
+    try:
+        stamp_ms = int(time.time() * 1000)
+        topic = f"spBv1.0/{LINE}/DDATA/edge-1/press-01"
+
+        def received() -> bool:
+            # Publish until the subscription is in place (SUBACK), then wait for all five.
+            if not subscriber._pending:  # held, not yet flushed
+                for i in range(5):
+                    payload = {
+                        "timestamp": stamp_ms - i * 1000,
+                        "metrics": [{"name": "oil_temperature", "value": 40.0 + i}],
+                    }
+                    publisher.publish(topic, json.dumps(payload), qos=1).wait_for_publish(10)
+            return len(subscriber._pending) >= 5
+
+        wait_for(received, 20, "MQTT readings received")
+        held = len(subscriber._pending)
+        service.remove_line(LINE, delete_features=False)
+        stored = service.offline.read(LINE)
+        assert len(stored) == held and set(stored["sensor"]) == {"oil_temperature"}
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+        service.close()

@@ -181,12 +181,15 @@ class IngestionService:
 
     def remove_line(self, line: str, *, delete_features: bool = True) -> None:
         """Stop ingesting a line. Stored readings and quarantine stay (they are data)."""
-        with self._lock:
-            entry = self._lines.pop(line, None)
+        entry = self._lines.get(line)
         if entry is None:
             return
         if entry.mqtt is not None:
+            # Stopped while the line is still known: the subscriber's last messages are
+            # ingested, not dropped as readings of an unknown line.
             entry.mqtt.stop()
+        with self._lock:
+            self._lines.pop(line, None)
         self.metrics.forget_line(line)
         if delete_features and self.feast is not None:
             self.feast.remove_line(line)
@@ -238,7 +241,7 @@ class IngestionService:
         if line in self._lines:
             self.ingest_readings(line, readings, source="mqtt")
         else:
-            log.warning("MQTT readings for unknown line %s ignored", line)
+            log.warning("%d MQTT reading(s) for unknown line %s not stored", len(readings), line)
 
     def _quarantine_mqtt(self, line: str, device: str | None, payload: bytes, why: str) -> None:
         if line in self._lines:
