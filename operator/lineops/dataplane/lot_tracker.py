@@ -12,8 +12,9 @@ and writes to the store only on a change:
   lot's first reading instead).
 
 Readings older than the work unit's latest are ignored here (late readings of a lot that has
-moved on must not reopen it). A store error is logged and the batch's change is retried with
-the next batch (the readings themselves are stored already).
+moved on must not reopen it). A store error is logged and the batch's readings that name a
+lot are kept and observed again, before the next batch's (the readings themselves are stored
+already): a lot seen only in the failed batch still opens, at its own first reading's time.
 """
 
 from __future__ import annotations
@@ -49,13 +50,29 @@ class LotTracker:
         self.line = line
         self._current: dict[str, _Current] = {}
         self._lock = threading.Lock()
+        # The lot-naming readings of batches the store refused, observed again first.
+        self._retry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def observe(self, units: np.ndarray, lots: np.ndarray, stamps: np.ndarray) -> None:
         with self._lock:
+            if self._retry is not None:
+                old_units, old_lots, old_stamps = self._retry
+                units = np.concatenate((old_units, units))
+                lots = np.concatenate((old_lots, lots))
+                stamps = np.concatenate((old_stamps, stamps))
             try:
                 self._observe(units, lots, stamps)
             except Exception:
-                log.exception("%s: lots from readings not recorded; retried next batch", self.line)
+                has = lots.astype(bool)
+                self._retry = (units[has], lots[has], stamps[has])
+                log.exception(
+                    "%s: lots from %d reading(s) not recorded; observed again with the next "
+                    "batch",
+                    self.line,
+                    int(has.sum()),
+                )
+            else:
+                self._retry = None
 
     def _observe(self, units: np.ndarray, lots: np.ndarray, stamps: np.ndarray) -> None:
         has = lots.astype(bool)

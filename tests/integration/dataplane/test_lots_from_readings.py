@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from lineops.dataplane.db.tables import lots
 from sqlalchemy import select
@@ -82,3 +83,29 @@ def test_lots_follow_the_readings(tmp_path: Path, db_url: str) -> None:
         now = stored(served)
         assert now["L-3"][:4] == ("closed", "press-01", at(16), at(25))
         assert now["L-4"][:4] == ("open", "press-01", at(25), None)
+
+
+def test_a_store_error_does_not_lose_the_lots_of_its_batch(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses the first lot write (injected, as a lost database connection would);
+    the lot seen only in that batch still opens, at its own first reading, with the next
+    batch (it was never recorded, and the next lot opened at the next batch's time)."""
+    with served_dataplane(tmp_path / "data", db_url) as served:
+        repo = served.app.lots.repo
+        real = repo.open_from_readings
+        calls = {"n": 0}
+
+        def flaky(*args: Any, **kwargs: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise OSError("connection to the database lost")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(repo, "open_from_readings", flaky)
+        send(served, readings("press-01", "L-A", range(0, 3)))
+        assert stored(served) == {}  # refused; the readings themselves are stored
+        send(served, readings("press-01", "L-B", range(5, 7)))
+        now = stored(served)
+        assert now["L-A"][:4] == ("closed", "press-01", at(0), at(2))
+        assert now["L-B"][:4] == ("open", "press-01", at(5), None)
