@@ -4,6 +4,9 @@ command had begun."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,38 @@ def test_a_line_file_error_is_one_line_naming_the_field(
         assert main([*argv, "--out", str(tmp_path / "t.csv")]) == 2
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, err
+
+
+@pytest.fixture
+def another_service() -> Iterator[str]:
+    """A loopback server answering every request with 201 and an empty JSON object."""
+
+    class Empty(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Empty)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_lots_at_another_service_says_so(
+    another_service: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["lots", "receive", "COIL-1", "--material", "steel", "--quantity", "1", "--unit", "kg"]
+    argv += ["--supplier", "acme", "--supplier-lot", "A-1"]
+    assert main([*argv, "--url", another_service, "--line", "a/b"]) == 2
+    err = capsys.readouterr().err
+    assert f"--url {another_service}: the answer is not a lineops data plane's" in err

@@ -288,7 +288,24 @@ def _command(
     for flags, options in arguments:
         parser.add_argument(*flags, **options)
     _connection(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=_answers_checked(run))
+
+
+def _answers_checked(
+    run: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """``run`` with an answer that lacks what a data plane answers (another service at
+    --url) reported as such, not as a KeyError traceback."""
+
+    def checked(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except KeyError as exc:
+            raise CliError(
+                f"--url {args.url}: the answer is not a lineops data plane's (no {exc})"
+            ) from None
+
+    return checked
 
 
 LOT = _arg("lot", metavar="LOT")

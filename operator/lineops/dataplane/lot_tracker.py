@@ -66,8 +66,7 @@ class LotTracker:
                 has = lots.astype(bool)
                 self._retry = (units[has], lots[has], stamps[has])
                 log.exception(
-                    "%s: lots from %d reading(s) not recorded; observed again with the next "
-                    "batch",
+                    "%s: lots from %d reading(s) not recorded; observed again with the next batch",
                     self.line,
                     int(has.sum()),
                 )
