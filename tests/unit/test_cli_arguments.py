@@ -125,3 +125,10 @@ def test_lots_at_another_service_says_so(
     assert main([*argv, "--url", another_service, "--line", "a/b"]) == 2
     err = capsys.readouterr().err
     assert f"--url {another_service}: the answer is not a lineops data plane's" in err
+
+
+def test_a_measure_that_is_not_finite_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["lots", "quality", "Q-1", "--lot", "P-1", "--inspection", "i", "--outcome", "pass"]
+    with pytest.raises(SystemExit):
+        main([*argv, "--measure", "d=NaN", "--url", "http://127.0.0.1:9", "--line", "a/b"])
+    assert "--measure: d: 'NaN' is not a finite number" in capsys.readouterr().err

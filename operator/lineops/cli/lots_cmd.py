@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -200,13 +201,21 @@ def _measure(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
     try:
-        return key, json.loads(value)
+        parsed = json.loads(value)
     except ValueError:
         return key, value
+    if isinstance(parsed, float) and not math.isfinite(parsed):
+        # json.loads reads NaN and Infinity; the data plane refuses them without the name.
+        raise argparse.ArgumentTypeError(f"{key}: {value!r} is not a finite number")
+    return key, parsed
 
 
 def run_quality(args: argparse.Namespace) -> int:
     body = _fields(args, "result", "lot", "inspection", "outcome")
+    names = [key for key, _ in args.measure]
+    twice = sorted({key for key in names if names.count(key) > 1})
+    if twice:  # the last value won without a word
+        raise CliError(f"--measure: {twice[0]!r} given more than once")
     body.update(measurements=dict(args.measure), inspectedAt=args.at or _now())
     status, result = call(args, "POST", "quality-results", body)
     return _print(args, status, result, f"{result['result']}: {result['lot']} {result['outcome']}")
@@ -240,6 +249,9 @@ def run_inventory(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer, indent=2))
         return 0
+    if not answer["materials"]:  # nothing printed and exit 0 read as "all fine"
+        what = f"material {args.material!r}" if args.material else "any material"
+        print(f"no stock of {what} recorded on line {args.line}")
     for m in answer["materials"]:
         flag = "  LOW" if m["low"] else ""
         threshold = "" if m["lowStock"] is None else f" (threshold {m['lowStock']})"

@@ -84,6 +84,11 @@ def test_record_a_lot_history_and_show_it(
     status, out, _ = run(capsys, *material, "--low-stock", "11", *where)
     status, out, _ = run(capsys, "inventory", "--material", "steel-coil", *where)
     assert out.splitlines()[0] == "steel-coil: 10.25 kg (threshold 11)  LOW"
+    status, out, _ = run(capsys, "inventory", "--material", "unobtainium", *where)
+    assert (status, out) == (0, f"no stock of material 'unobtainium' recorded on line {LINE}\n")
+    quality = ["quality", "Q-8", "--lot", "P-7", "--inspection", "final", "--outcome", "pass"]
+    status, _, err = run(capsys, *quality, "--measure", "w=1", "--measure", "w=2", *where)
+    assert status == 2 and "--measure: 'w' given more than once" in err
     status, out, _ = run(
         capsys,
         "maintenance",
