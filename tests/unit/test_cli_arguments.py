@@ -23,7 +23,7 @@ REPLAY = ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9"]
         (["lots", "trace", "--backward", "P-1", "--url", "x", "--line", "a/b"], "--url: 'x'"),
         (
             ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9", "--speed", "-5"],
-            "--speed: '-5': give 0 (as fast as possible) or 0.001..1e6",
+            "--speed: '-5' is not 0 or 0.001..1e+06",
         ),
         (
             [

@@ -2,6 +2,7 @@
 argument types shared by several commands (argparse reports their refusals the same way)."""
 
 import argparse
+from collections.abc import Callable
 
 
 class CliError(Exception):
@@ -14,3 +15,20 @@ def http_url(text: str) -> str:
     if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
     return text.rstrip("/")
+
+
+def number_in(low: float, high: float, *, or_zero: bool = False) -> Callable[[str], float]:
+    """An argparse type: a number from ``low`` to ``high`` (or 0, with ``or_zero``). NaN,
+    infinities and values a sleep or a timeout cannot take are refused by the option."""
+    allowed = ("0 or " if or_zero else "") + f"{low:g}..{high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not ((or_zero and value == 0) or low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {allowed}")
+        return value
+
+    return parse

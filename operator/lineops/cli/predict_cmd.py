@@ -15,7 +15,7 @@ from typing import Any
 
 from lineops.api.kinds import QUALITY_MODEL
 from lineops.backends.serving.client import InspectorClient, InspectorError, Prediction
-from lineops.cli.errors import CliError, http_url
+from lineops.cli.errors import CliError, http_url, number_in
 from lineops.cli.line_source import object_from_cluster, parse_line_ref
 
 
@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=_timeout,
+        type=number_in(0.001, 3600),
         default=30.0,
         metavar="SECONDS",
         help="how long to wait for the served champion's answer (default 30)",
@@ -90,17 +90,6 @@ def _readings(items: list[str]) -> dict[str, float]:
             raise CliError(f"--reading: {sensor!r} given twice")
         out[sensor] = number
     return out
-
-
-def _timeout(text: str) -> float:
-    """--timeout: seconds, positive and finite (argparse type)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 0 < SECONDS <= 3600")
-    return seconds
 
 
 def _endpoint(namespace: str, line: str, model: str, kubeconfig: str | None) -> str:

@@ -30,9 +30,9 @@ def test_readings_are_sensor_number_pairs() -> None:
 @pytest.mark.parametrize(
     ("option", "value", "words"),
     [
-        ("--timeout", "-1", "give 0 < SECONDS <= 3600"),
-        ("--timeout", "nan", "give 0 < SECONDS <= 3600"),
-        ("--timeout", "1e308", "give 0 < SECONDS <= 3600"),
+        ("--timeout", "-1", "is not 0.001..3600"),
+        ("--timeout", "nan", "is not 0.001..3600"),
+        ("--timeout", "1e308", "is not 0.001..3600"),
         ("--endpoint", "notaurl", "is not an http:// or https:// URL"),
     ],
 )
