@@ -236,3 +236,14 @@ def test_parquet_names_must_be_text_and_decimal_values_are_numbers() -> None:
         with pytest.raises(PayloadError) as caught:
             parse_bulk(upload(**{column: pa.array([5])}), "application/vnd.apache.parquet")
         assert (caught.value.field, caught.value.status) == (column, 422)
+
+
+def test_a_time_beyond_the_stored_span_says_which_span() -> None:
+    # 9999-12-31 is valid ISO 8601; it was refused as "not an ISO 8601 time".
+    with pytest.raises(PayloadError) as caught:
+        parse_json_batch(body([reading(), reading(timestamp="9999-12-31T23:59:59Z")]))
+    assert caught.value.field == "readings[1].timestamp"
+    assert "within 1677-09-22..2262-04-11" in caught.value.problem
+    csv = HEADER + b"a,b,0001-01-01T00:00:00Z,1\n"
+    with pytest.raises(PayloadError, match=r"within 1677-09-22\.\.2262-04-11"):
+        parse_bulk(csv, "text/csv")

@@ -43,6 +43,9 @@ from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.problems import media_type
 
 MAX_READINGS: Final = 1_000_000
+# Reading times are nanoseconds since 1970 in an int64: 9999-12-31 is valid ISO 8601 but
+# cannot be stored, and the error says which range can.
+SPAN: Final = "1677-09-22..2262-04-11"
 # No sensor reads near it, and below it the window aggregates (sums of squares) stay finite:
 # 1e308 readings gave a mean of -inf and answers holding Infinity. Beyond it: non_numeric.
 MAX_VALUE: Final = 1e100
@@ -318,7 +321,8 @@ def timestamps_ns(stamps: Sequence[Any], path: str) -> np.ndarray:
         if bad.any():
             index = int(np.argmax(bad))
             raise PayloadError(
-                f"{path}[{index}].timestamp", f"not an ISO 8601 time: {stamps[index]!r}"
+                f"{path}[{index}].timestamp",
+                f"not an ISO 8601 time within {SPAN}: {stamps[index]!r}",
             )
         result: np.ndarray = parsed.astype("datetime64[ns, UTC]").astype(np.int64).to_numpy()
         return result
@@ -596,7 +600,9 @@ def table_batch(table: pa.Table) -> RawBatch:
     bad = parsed.isna().to_numpy()
     if bad.any():
         index = int(np.argmax(bad))
-        raise PayloadError(f"rows[{index}].timestamp", f"not an ISO 8601 time: {stamp[index]!r}")
+        raise PayloadError(
+            f"rows[{index}].timestamp", f"not an ISO 8601 time within {SPAN}: {stamp[index]!r}"
+        )
     return _with(
         frame, units, sensors, parsed.astype("datetime64[ns, UTC]").astype(np.int64).to_numpy()
     )
