@@ -34,6 +34,9 @@ class MonitorReport:
     plan: PlanSummary | None = None
     shifts: ShiftSnapshot | None = None  # OEE of the current and previous planned shift
     shifts_error: str | None = None
+    # Characteristics whose stored series cannot be charted, with why: the other charts,
+    # OEE, drift and the plan are still evaluated and exported.
+    chart_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def established(self) -> list[ChartSnapshot]:
@@ -70,6 +73,7 @@ class LineMonitor:
         self._store = store
         self._metrics = metrics
         self._trackers = {qc.name: ChartTracker(qc) for qc in spec.quality_characteristics}
+        self._broken: dict[str, str] = {}  # characteristic -> why its series cannot be charted
         self._counted: dict[str, int] = {}  # per characteristic: points already counted
         self._drift = drift
         self._oee_version: tuple[int, int] | None = None
@@ -88,8 +92,17 @@ class LineMonitor:
         report = MonitorReport()
         if self.spec.monitoring.spc:
             for name, tracker in self._trackers.items():
+                if name in self._broken:
+                    continue
                 rows = self._store.measurements(self.key, name, after_id=tracker.last_id)
-                report.charts.append(tracker.add(rows))
+                try:
+                    report.charts.append(tracker.add(rows))
+                except (MesInputError, ValueError) as exc:
+                    # One unusable series stopped the whole pass (every chart, OEE, status).
+                    # The tracker may hold part of the rows now: the chart stays off, and
+                    # said so, until the spec changes (a new monitor, a new tracker).
+                    self._broken[name] = str(exc)
+            report.chart_errors = dict(self._broken)
         latest = self._store.latest_plan(self.key)
         if self.spec.monitoring.oee:
             self._oee(report)

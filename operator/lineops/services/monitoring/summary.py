@@ -101,6 +101,7 @@ def apply_report(
         if report.shifts_error:
             # Said where it is read: status.shifts stays as last computed until it is fixed.
             parts.append(f"per-shift OEE not computed: {report.shifts_error}")
+        parts.extend(f"{qc} not charted: {why}" for qc, why in report.chart_errors.items())
         if worst is not None:
             parts.append(f"drift over {len(report.drift.features)} sensors")  # type: ignore[union-attr]
         conds.set(R.MONITORING_READY, "True", R.MONITORING_CONFIGURED, "; ".join(parts))
@@ -111,6 +112,7 @@ def apply_report(
         ]
         if spec.monitoring.oee:
             waiting.append(report.oee_error or "no machine-state events yet")
+        waiting.extend(f"{qc} not charted: {why}" for qc, why in report.chart_errors.items())
         conds.set(R.MONITORING_READY, "False", R.NO_DATA, "waiting for data: " + "; ".join(waiting))
 
     if report.in_control is None:
