@@ -38,7 +38,7 @@ RESERVED = {
 }
 # The card of a training set from a line's data plane (feature service, window, labels...).
 CARD_ATTR = "lineops.card"
-# The bound the data plane keeps readings within (lineops.dataplane.ingestion.payload);
+# lineops.mes.data.MAX_VALUE, the bound of every measured value in the operator;
 # pipeline components do not import the operator.
 MAX_VALUE = 1e100
 URL_SCHEMES = ("http://", "https://")

@@ -21,7 +21,7 @@ from lineops.cli.errors import CliError
 from lineops.mes import charts
 from lineops.mes.capability import Capability, capability
 from lineops.mes.charts import ChartKind, ChartSeries
-from lineops.mes.data import ChartData, decimal
+from lineops.mes.data import MAX_VALUE, ChartData, decimal
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import (
     Oee,
@@ -105,26 +105,19 @@ def _cell(table: Table, index: int, col: int, text: str) -> float:
         raise table.fail(index, f"column '{name}': {text!r} is not a number") from None
     if not math.isfinite(value):
         raise table.fail(index, f"column '{name}': {text!r} is not finite")
-    if abs(value) > MAX_MAGNITUDE:
-        raise table.fail(index, f"column '{name}': {text!r} is beyond ±{MAX_MAGNITUDE:g}")
+    if abs(value) > MAX_VALUE:
+        raise table.fail(index, f"column '{name}': {text!r} is beyond ±{MAX_VALUE:g}")
     return value
 
 
-# No measurement comes near it, and below it the sums of squares the statistics form stay
-# finite: a value beyond is a unit or parsing error, not data.
-MAX_MAGNITUDE = 1e100
-
-
 def spec_limit(text: str) -> float:
-    """An --lsl/--usl value: a finite number within ±MAX_MAGNITUDE (argparse type)."""
+    """An --lsl/--usl value: a finite number within ±MAX_VALUE (argparse type)."""
     try:
         value = decimal(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a finite number within ±{MAX_MAGNITUDE:g}"
-        )
+    if not math.isfinite(value) or abs(value) > MAX_VALUE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number within ±{MAX_VALUE:g}")
     return value
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineops.cli.errors import CliError
-from lineops.cli.mes_cmd import MAX_MAGNITUDE
-from lineops.mes.data import decimal
+from lineops.mes.data import MAX_VALUE, decimal
 
 TASKS = ("anomaly-detection", "fault-classification", "failure-prediction")
 # Header names that identify a row instead of holding a sensor value; ignored when scoring.
@@ -111,12 +110,12 @@ def read_sensor_rows(path: str, features: list[str]) -> SensorRows:
                 raise CliError(
                     f"{path}: line {number}: column {name!r}: {row[j]!r} is not a number"
                 ) from None
-            if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+            if not math.isfinite(value) or abs(value) > MAX_VALUE:
                 # 1e308 is finite, but the model's scaling squares it: the score was null.
                 name = header[j] if header else features[j]
                 raise CliError(
                     f"{path}: line {number}: column {name!r}: {row[j]!r} is not a finite "
-                    f"number within ±{MAX_MAGNITUDE:g}"
+                    f"number within ±{MAX_VALUE:g}"
                 )
             values.append(value)
         rows.append(values)

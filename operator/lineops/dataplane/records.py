@@ -12,9 +12,9 @@ from typing import Any, Final, Generic, TypeVar
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.errors import PayloadError
-from lineops.dataplane.ingestion.payload import MAX_VALUE
 from lineops.dataplane.ingestion.reasons import RecordReason as R
 from lineops.dataplane.repositories.mes import MachineEvent, Measurement, ProductionCount
+from lineops.mes.data import MAX_VALUE
 from lineops.mes.oee import MachineState
 
 T = TypeVar("T")
@@ -50,9 +50,6 @@ class _Reject(Exception):
 MAX_NAME: Final = 253
 MAX_BIGINT: Final = 2**63 - 1
 MAX_INT: Final = 2**31 - 1
-# The readings' bound (no measurement comes near it, and below it the sums of squares of
-# the live charts stay finite: 1.7e308 made the line page answer Infinity and NaN).
-MAX_MAGNITUDE: Final = MAX_VALUE
 
 
 def _storable(value: str, key: str, where: str, limit: int | None = MAX_NAME) -> str:
@@ -97,7 +94,7 @@ def _timestamp(record: Mapping[str, Any], where: str) -> str:
         ) from None
 
 
-def _number(record: Mapping[str, Any], key: str, where: str, bound: float = MAX_MAGNITUDE) -> float:
+def _number(record: Mapping[str, Any], key: str, where: str, bound: float = MAX_VALUE) -> float:
     value = record.get(key)
     if value is None:
         raise _Reject(R.MISSING_FIELD, f"{where}.{key}: missing")

@@ -13,6 +13,12 @@ from lineops.mes.errors import MesInputError
 
 FloatArray = NDArray[np.float64]
 
+# The largest magnitude a measured value may have, everywhere values enter (CSV cells, the
+# data plane's readings and records, model inputs): no measurement comes near it, and below
+# it the sums of squares the statistics form stay finite; beyond it is a unit or parsing
+# error, not data.
+MAX_VALUE = 1e100
+
 
 def decimal(text: str) -> float:
     """A number as a CSV cell writes it. Python's float() and int() also read digit groups

@@ -41,14 +41,12 @@ import pyarrow.parquet as pq
 
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.problems import media_type
+from lineops.mes.data import MAX_VALUE
 
 MAX_READINGS: Final = 1_000_000
 # Reading times are nanoseconds since 1970 in an int64: 9999-12-31 is valid ISO 8601 but
 # cannot be stored, and the error says which range can.
 SPAN: Final = "1677-09-22..2262-04-11"
-# No sensor reads near it, and below it the window aggregates (sums of squares) stay finite:
-# 1e308 readings gave a mean of -inf and answers holding Infinity. Beyond it: non_numeric.
-MAX_VALUE: Final = 1e100
 # Work units, sensors and lots are Kubernetes-style names; a lot longer than the lots API
 # takes (253) would be stored and tracked but could never be read or closed.
 MAX_TEXT: Final = 253
