@@ -98,7 +98,7 @@ def read_table(path: str) -> Table:
 
 
 def _cell(table: Table, index: int, col: int, text: str) -> float:
-    name = table.header[col] if table.header and col < len(table.header) else str(col + 1)
+    name = _name(table, col)
     try:
         value = decimal(text)
     except ValueError:
@@ -167,10 +167,11 @@ def _mes(table: Table, call: Callable[[], T]) -> T:
     try:
         return call()
     except MesInputError as exc:
-        raise _in_file(table, exc) from None
+        raise in_file(table, exc) from None
 
 
-def _in_file(table: Table, exc: MesInputError) -> CliError:
+def in_file(table: Table, exc: MesInputError) -> CliError:
+    """The error located in ``table``'s file: its path and, for a row, the row's line."""
     if exc.row is not None and 0 <= exc.row < len(table.lines):
         return CliError(f"{table.path}: {exc.located(table.line(exc.row))}")
     return CliError(f"{table.path}: {exc}")
@@ -270,7 +271,7 @@ def run_spc(args: argparse.Namespace) -> int:
     except MesInputError as exc:
         if exc.field == "phase1":
             raise CliError(f"--phase1: {exc.detail}") from None
-        raise _mes_error(table, exc) from None
+        raise in_file(table, exc) from None
     report: dict[str, Any] = {
         "chart": kind.value,
         "subgroups": len(data),
@@ -303,12 +304,6 @@ def run_spc(args: argparse.Namespace) -> int:
     if len(result.violations) > 20:
         print(f"  ... {len(result.violations) - 20} more (use --json)")
     return 0
-
-
-def _mes_error(table: Table, exc: MesInputError) -> CliError:
-    if exc.row is not None and 0 <= exc.row < len(table.lines):
-        return CliError(f"{table.path}: {exc.located(table.line(exc.row))}")
-    return CliError(f"{table.path}: {exc}")
 
 
 # ------------------------------------------------------------------------------ capability
@@ -532,7 +527,7 @@ def _oee_error(exc: MesInputError, args: argparse.Namespace, counts: Table) -> C
     if exc.field == "window":
         given = "--window" if args.window else "--shift" if args.shift else "the event log's span"
         return CliError(f"{given}: {exc.detail}")
-    return _in_file(counts, exc)
+    return in_file(counts, exc)
 
 
 def _oee_events(args: argparse.Namespace, ict: float | None) -> int:

@@ -29,6 +29,7 @@ from lineops.cli.mes_cmd import (
     Table,
     chart_data,
     ideal_cycle_time,
+    in_file,
     read_records,
     read_table,
     spc_rules,
@@ -99,12 +100,7 @@ Source = Callable[[QualityCharacteristic, list[str]], Series | None]
 
 
 def _in_table(table: Table) -> Locate:
-    def locate(exc: MesInputError) -> CliError:
-        if exc.row is not None and 0 <= exc.row < len(table.lines):
-            return CliError(f"{table.path}: {exc.located(table.line(exc.row))}")
-        return CliError(f"{table.path}: {exc}")
-
-    return locate
+    return lambda exc: in_file(table, exc)
 
 
 def _in_store(path: Path, what: str) -> Locate:
