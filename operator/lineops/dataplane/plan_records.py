@@ -7,13 +7,13 @@ the field): half a plan would mislead the shop floor.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.json_paths import non_finite_path
 from lineops.dataplane.repositories.plans import StoredPlan
 
 METHODS: Final = ("cp-sat", "edd", "wspt")
@@ -97,7 +97,7 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
         # because a NaN stored here made every later GET of the plans invalid JSON.
         document = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        raise _fail(_non_finite(payload, ""), "NaN or Infinity is not a JSON number") from None
+        raise _fail(non_finite_path(payload, ""), "NaN or Infinity is not a JSON number") from None
     return StoredPlan(
         created_at=created_at,
         method=str(method),
@@ -108,22 +108,3 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
         late_orders=late,
         document=document,
     )
-
-
-def _non_finite(value: Any, field: str) -> str:
-    """The path of the first NaN or infinite number in a decoded JSON document."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return field
-    children = (
-        value.items()
-        if isinstance(value, Mapping)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for key, child in children:
-        path = f"{field}[{key}]" if isinstance(key, int) else f"{field}.{key}" if field else key
-        found = _non_finite(child, path)
-        if found:
-            return found
-    return ""

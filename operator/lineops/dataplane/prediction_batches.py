@@ -33,6 +33,7 @@ import msgspec
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.ingestion.reasons import RecordReason as R
+from lineops.dataplane.json_paths import non_finite_path
 from lineops.dataplane.prediction_records import MAX_FEATURES, MAX_RESULT, head
 from lineops.dataplane.records import Parsed, Rejection, _Reject, _storable
 from lineops.dataplane.repositories.predictions import Prediction
@@ -134,9 +135,15 @@ def _non_finite(results: Mapping[str, list[Any]], where: str) -> dict[int, _Reje
             try:
                 json.dumps(value, allow_nan=False)
             except ValueError:
-                detail = f"{where}.results.{name}[{row}]: holds a number that is not finite"
-                bad.setdefault(row, _Reject(R.NON_NUMERIC, detail))
+                bad.setdefault(row, _unstorable(value, f"{where}.results.{name}[{row}]"))
     return bad
+
+
+def _unstorable(value: Any, field: str) -> _Reject:
+    path = non_finite_path(value, field)
+    if path:
+        return _Reject(R.NON_NUMERIC, f"{path}: not a finite number")
+    return _Reject(R.NON_NUMERIC, f"{field}: not storable JSON")
 
 
 def _rows(keys: list[str], columns: list[list[Any]], rows: int) -> list[dict[str, Any]]:

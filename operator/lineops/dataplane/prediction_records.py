@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.ingestion.reasons import RecordReason as R
+from lineops.dataplane.json_paths import non_finite_path
 from lineops.dataplane.records import (
     MAX_NAME,
     Parsed,
@@ -81,7 +82,9 @@ def _result(record: Mapping[str, Any], where: str) -> str:
     try:
         text = json.dumps(result, allow_nan=False, ensure_ascii=True, sort_keys=True)
     except ValueError:
-        raise _Reject(R.NON_NUMERIC, f"{where}.result: holds a number that is not finite") from None
+        path = non_finite_path(result, f"{where}.result")
+        problem = f"{path}: not a finite number" if path else f"{where}.result: not storable JSON"
+        raise _Reject(R.NON_NUMERIC, problem) from None
     if len(text) > MAX_RESULT:
         raise _Reject(R.WRONG_TYPE, f"{where}.result: longer than {MAX_RESULT} characters as JSON")
     return text

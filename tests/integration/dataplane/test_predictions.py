@@ -169,20 +169,23 @@ def test_non_finite_numbers_are_quarantined_on_both_paths(served: ServedApp) -> 
     batch = columns_of(rows)
     batch["results"]["score"][1] = float("nan")
     huge = prediction(features={"ram_force__mean": 10**400, "ram_force__count": 6})
+    nested = prediction(result={"scores": {"crack": [0.25, float("inf")]}})
     answer = requests.post(
         served.line_url("predictions"),
-        data=json.dumps({"records": [huge], "batches": [batch]}),  # json= refuses NaN itself
+        data=json.dumps({"records": [huge, nested], "batches": [batch]}),  # json= refuses NaN
         headers={"Content-Type": "application/json"},
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["received"], body["accepted"], body["quarantined"]) == (4, 2, 2)
-    assert body["reasons"] == {"non_numeric": 2}
+    assert (body["received"], body["accepted"], body["quarantined"]) == (5, 2, 3)
+    assert body["reasons"] == {"non_numeric": 3}
     details = {r["index"]: r["detail"] for r in body["rejected"]}
     assert details[0].startswith("records[0].features.ram_force__mean: 1000")
     assert details[0].endswith("is not finite")
-    assert details[2] == "batches[0].results.score[1]: holds a number that is not finite"
+    # The error names the number itself, however deep in the result it sits.
+    assert details[1] == "records[1].result.scores.crack[1]: not a finite number"
+    assert details[3] == "batches[0].results.score[1]: not a finite number"
     logged = requests.get(served.line_url("predictions"), timeout=30).json()["records"]
     assert [r["result"] for r in logged] == [{"score": 0.0}, {"score": 0.5}]
 
