@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError, http_url
+from lineops.cli.errors import CliError, http_url, one_line
 from lineops.cli.heap import freeze_startup_heap
 from lineops.cli.ingest_cmd import load_line
 from lineops.cli.malloc_arenas import limit_malloc_arenas
@@ -126,7 +126,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     try:
         before, after = upgrade(args.db, args.revision)
     except (SQLAlchemyError, SchemaError) as exc:
-        raise CliError(f"--db: {exc}") from None
+        raise CliError(f"--db: {one_line(exc)}") from None
     print(json.dumps({"from": before, "to": after}))
     return 0
 
@@ -137,13 +137,13 @@ def _current(args: argparse.Namespace) -> int:
     from lineops.dataplane.db.engine import SchemaError, current_revision, head_revision, new_engine
 
     try:
-        engine = new_engine(args.db)
+        engine = new_engine(args.db, must_exist=True)
         try:
             revision = current_revision(engine)
         finally:
             engine.dispose()
     except (SQLAlchemyError, SchemaError) as exc:
-        raise CliError(f"--db: {exc}") from None
+        raise CliError(f"--db: {one_line(exc)}") from None
     print(json.dumps({"current": revision, "head": head_revision()}))
     return 0
 
@@ -157,7 +157,7 @@ def _open(url: str) -> Any:
     try:
         return open_database(url, create_empty=False)
     except (SQLAlchemyError, SchemaError) as exc:
-        raise CliError(f"--db: {exc}") from None
+        raise CliError(f"--db: {one_line(exc)}") from None
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -314,7 +314,7 @@ async def _serve_async(args: argparse.Namespace, lines: list[ProductionLine]) ->
             offline_uri=offline_uri,
         )
     except (SQLAlchemyError, SchemaError) as exc:
-        raise CliError(f"--db: {exc}") from None
+        raise CliError(f"--db: {one_line(exc)}") from None
     except (OSError, ValueError) as exc:  # pyarrow: unknown scheme, unreachable store
         raise CliError(f"--offline: {exc}") from None
     for line in lines:

@@ -3,6 +3,10 @@ argument types shared by several commands (argparse reports their refusals the s
 
 import argparse
 from collections.abc import Callable
+from typing import Final
+
+# Lines SQLAlchemy adds to a driver's message: the statement, its parameters, a link.
+_SQLALCHEMY_EXTRAS: Final = ("[SQL:", "[parameters:", "(Background on this error at:")
 
 
 class CliError(Exception):
@@ -32,3 +36,19 @@ def number_in(low: float, high: float, *, or_zero: bool = False) -> Callable[[st
         return value
 
     return parse
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message as one line: SQLAlchemy puts the statement, its parameters
+    and a link on lines of their own (dropped), psycopg a hint on a second line (kept)."""
+    lines = (line.strip() for line in str(exc).splitlines())
+    return " ".join(line for line in lines if line and not line.startswith(_SQLALCHEMY_EXTRAS))
+
+
+def yaml_problem(exc: Exception) -> str:
+    """PyYAML's multi-line message as one line with the 1-based line and column."""
+    problem = getattr(exc, "problem", None) or one_line(exc)
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return str(problem)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lineops.cli.errors import CliError, http_url
+from lineops.cli.errors import CliError, http_url, one_line
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -136,23 +136,18 @@ def _direct(args: argparse.Namespace, read: Any) -> Any:
 
     line = LineRef(*_line(args.line))
     try:
-        engine = new_engine(args.db)
+        engine = new_engine(args.db, must_exist=True)
     except (SchemaError, SQLAlchemyError) as exc:  # ArgumentError: not a database URL
-        raise CliError(f"--db: {_first_line(exc)}") from None
+        raise CliError(f"--db: {one_line(exc)}") from None
     try:
         check_schema(engine, args.db, create_empty=False)
         return read(engine, line)
     except UnknownLot as exc:
         raise CliError(str(exc)) from None
     except (SQLAlchemyError, SchemaError) as exc:
-        raise CliError(f"--db: {_first_line(exc)}") from None
+        raise CliError(f"--db: {one_line(exc)}") from None
     finally:
         engine.dispose()
-
-
-def _first_line(exc: Exception) -> str:
-    # SQLAlchemy appends "(Background on this error at: ...)" on a line of its own.
-    return str(exc).strip().splitlines()[0]
 
 
 def fetch_trace(args: argparse.Namespace, lot: str, direction: str) -> dict[str, Any]:

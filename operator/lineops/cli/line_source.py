@@ -7,7 +7,7 @@ from typing import Any
 
 from lineops.api.kinds import ResourceInfo
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, yaml_problem
 
 
 def parse_line_ref(text: str) -> tuple[str, str]:
@@ -55,9 +55,8 @@ def object_from_cluster(
     except (ConfigException, OSError) as exc:
         raise CliError(f"cannot read {ref}: no cluster configuration ({exc}){hint}") from None
     except yaml.YAMLError as exc:  # a kubeconfig that is not YAML: a ScannerError traceback
-        first = str(exc).strip().splitlines()[0]
         raise CliError(
-            f"cannot read {ref}: the kubeconfig is not valid YAML ({first}){hint}"
+            f"cannot read {ref}: the kubeconfig is not valid YAML ({yaml_problem(exc)}){hint}"
         ) from None
     try:
         obj: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(

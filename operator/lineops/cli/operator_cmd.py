@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, one_line
 from lineops.cli.heap import freeze_startup_heap
 from lineops.cli.logs import configure_logging
 from lineops.cli.malloc_arenas import limit_malloc_arenas
@@ -150,7 +150,7 @@ def _check_database(url: str | None, data_dir: Path) -> None:
     try:
         open_database(url or embedded_url(data_dir.resolve())).close()
     except (SchemaError, SQLAlchemyError) as exc:
-        raise CliError(f"database: {exc}") from None
+        raise CliError(f"database: {one_line(exc)}") from None
 
 
 def _dest(flag: str) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError
-from lineops.cli.rules_cmd import load_lines, yaml_problem
+from lineops.cli.errors import CliError, yaml_problem
+from lineops.cli.rules_cmd import load_lines
 from lineops.planning import (
     Method,
     Objective,

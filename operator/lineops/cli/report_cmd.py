@@ -23,7 +23,7 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from lineops.api.productionline import ProductionLine, QualityCharacteristic
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, one_line
 from lineops.cli.line_source import line_from_cluster, parse_line_ref
 from lineops.cli.mes_cmd import (
     Table,
@@ -366,7 +366,7 @@ def _plan_live(args: argparse.Namespace, plan: Plan) -> None:
     try:
         db = open_database(sqlite_url(path), create_empty=False)
     except (SQLAlchemyError, SchemaError) as exc:
-        raise CliError(f"{path}: cannot open the MES store: {exc}") from None
+        raise CliError(f"{path}: cannot open the MES store: {one_line(exc)}") from None
     store = db.mes
     try:
         charted = _plan_line(line, _store_source(store, key, path, args.phase1), plan)
@@ -375,7 +375,7 @@ def _plan_live(args: argparse.Namespace, plan: Plan) -> None:
             store.measurements(key, qc.name) for qc in line.spec.quality_characteristics
         )
     except SQLAlchemyError as exc:
-        raise CliError(f"{path}: cannot read the MES store: {exc}") from None
+        raise CliError(f"{path}: cannot read the MES store: {one_line(exc)}") from None
     finally:
         db.close()
     if not (measured or events or counts):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from lineops.api.errors import describe_validation_error
 from lineops.api.kinds import PRODUCTION_LINE
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError
+from lineops.cli.errors import CliError, yaml_problem
 from lineops.services.prometheus_rules import prometheus_rule_for_line, rule_groups_for_line
 
 FORMAT_PROMETHEUS_RULE: Final = "prometheusrule"
@@ -53,15 +53,6 @@ def load_lines(path: str) -> list[ProductionLine]:
     if not lines:
         raise CliError(f"{path}: no {PRODUCTION_LINE.kind} found")
     return lines
-
-
-def yaml_problem(exc: yaml.YAMLError) -> str:
-    """PyYAML's multi-line message as one line with the 1-based line and column."""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    mark = getattr(exc, "problem_mark", None)
-    if mark is None:
-        return str(problem)
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
 
 
 def _validate(path: str, document: dict[str, Any]) -> ProductionLine:

@@ -149,6 +149,17 @@ def test_serve_takes_readings_and_records_and_stops_on_sigterm(tmp_path: Path, d
 
 
 def test_db_upgrade_and_current(db_url: str, capsys: Any) -> None:
+    if db_url.startswith("sqlite:///"):
+        # A read of a SQLite file that is not there is an error that creates nothing (it
+        # left an empty file, or a whole directory, behind); an empty file is an empty
+        # database.
+        path = Path(db_url.removeprefix("sqlite:///"))
+        missing = f"sqlite:///{path.parent / 'nowhere' / 'mes.db'}"
+        assert main(["db", "current", "--db", missing]) == 2
+        err = capsys.readouterr().err
+        assert "--db: " in err and "no database file at" in err and "lineops db upgrade" in err
+        assert not (path.parent / "nowhere").exists()
+        path.touch()
     assert main(["db", "current", "--db", db_url]) == 0
     assert json.loads(capsys.readouterr().out) == {"current": None, "head": head_revision()}
     assert main(["db", "upgrade", "--db", db_url]) == 0

@@ -3,6 +3,8 @@ PostgreSQL 15 (``db_url`` runs every test on both)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from lineops.dataplane.db.database import open_database
 from lineops.dataplane.db.engine import (
@@ -80,6 +82,18 @@ def test_refusal_never_creates_an_empty_database_when_not_allowed(db_url: str) -
         assert inspect(engine).get_table_names() == []
     finally:
         engine.dispose()
+
+
+def test_a_read_only_open_of_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    """Reports, lots and genealogy open the store read-only: a wrong path is named, and
+    neither the file nor its directory is left behind (both used to be created, and the
+    command then said the store was empty)."""
+    url = f"sqlite:///{tmp_path / 'typo' / 'lineops.db'}"
+    with pytest.raises(SchemaError, match=r"no database file at .*typo/lineops.db; `lineops db"):
+        open_database(url, create_empty=False)
+    assert list(tmp_path.iterdir()) == []
+    open_database(url).close()  # where creating is allowed (serving), it is created
+    assert (tmp_path / "typo" / "lineops.db").is_file()
 
 
 def test_mes_records_round_trip_per_line(db_url: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from lineops.dataplane.json_paths import non_finite_path
 
 

@@ -37,7 +37,7 @@ class Database:
 
 def open_database(url: str, *, create_empty: bool = True) -> Database:
     """Open and check; an empty database is created at the newest schema when allowed."""
-    engine = new_engine(url)
+    engine = new_engine(url, must_exist=not create_empty)
     try:
         check_schema(engine, url, create_empty=create_empty)
     except BaseException:

@@ -25,12 +25,22 @@ class SchemaError(RuntimeError):
     """The database's schema is not the one this code was written for."""
 
 
-def new_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs for the data plane's access pattern."""
+def new_engine(url: str, *, must_exist: bool = False) -> Engine:
+    """An engine with the settings each backend needs for the data plane's access pattern.
+
+    ``must_exist``: a SQLite file that is not there is an error instead of being created
+    (with its directory) by the first connection: a read-only command pointed at a wrong
+    path left an empty database file behind and reported "no records"."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            if must_exist and not path.is_file():
+                raise SchemaError(
+                    f"db {url}: no database file at {path}; `lineops db upgrade --db {url}` "
+                    "creates one"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -1,0 +1,41 @@
+"""One-line messages of the errors the CLI reports from libraries (SQLAlchemy, PyYAML)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from lineops.cli.errors import one_line, yaml_problem
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+
+def test_a_sqlalchemy_error_is_one_line_without_its_statement_and_link() -> None:
+    engine = create_engine("sqlite://")
+    try:
+        with engine.connect() as conn, pytest.raises(OperationalError) as caught:
+            conn.execute(text("SELECT * FROM lots WHERE lot = :lot"), {"lot": "L-1"})
+    finally:
+        engine.dispose()
+    assert "\n" in str(caught.value)  # what is being shortened: SQL, parameters, link
+    assert one_line(caught.value) == "(sqlite3.OperationalError) no such table: lots"
+
+
+def test_a_driver_hint_on_its_own_line_is_kept() -> None:
+    # A real refusal: nothing listens on loopback port 1.
+    engine = create_engine("postgresql+psycopg://u:p@127.0.0.1:1/x")
+    try:
+        with pytest.raises(OperationalError) as caught:
+            engine.connect()
+    finally:
+        engine.dispose()
+    message = one_line(caught.value)
+    assert "\n" not in message and "sqlalche.me" not in message
+    assert "Connection refused" in message and "Is the server running" in message, message
+
+
+def test_a_yaml_error_names_its_line_and_column() -> None:
+    with pytest.raises(yaml.YAMLError) as caught:
+        yaml.safe_load("a: 1\nb: [2\n")
+    problem = yaml_problem(caught.value)
+    assert "\n" not in problem
+    assert problem.endswith("(line 3, column 1)"), problem
