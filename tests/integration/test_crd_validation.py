@@ -319,6 +319,12 @@ CASES = [
         ("spec.training.epochs",),
         status=400,
     ),
+    # Names the objects made for a line or model could not be named after (kinds.name_problem):
+    # a line's Service "<line>-ingest", a model's "<model>-serving-canary".
+    Case("line-name-dotted", "line", "metadata.name", "press.line1", ("metadata.name", "no '.'")),
+    Case("line-name-digit-first", "line", "metadata.name", "1st-press", ("metadata.name",)),
+    Case("line-name-too-long", "line", "metadata.name", "l" * 57, ("at most 56 characters",)),
+    Case("model-name-too-long", "model", "metadata.name", "m" * 49, ("at most 48 characters",)),
 ]
 
 
@@ -351,6 +357,12 @@ def test_unmodified_bodies_are_valid(api_client: client.ApiClient, namespace: st
     """Otherwise a case could fail for a reason other than the one it names."""
     _create(api_client, namespace, minimal_line())
     _create(api_client, namespace, minimal_model())
+
+
+def test_names_at_the_limit_are_accepted(api_client: client.ApiClient, namespace: str) -> None:
+    """The name rule's bounds are the real ones: one character fewer than the refused cases."""
+    _create(api_client, namespace, with_change(minimal_line(), "metadata.name", "l" * 56))
+    _create(api_client, namespace, with_change(minimal_model(), "metadata.name", "m" * 48))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

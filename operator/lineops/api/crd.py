@@ -7,7 +7,15 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from lineops.api.kinds import CATEGORY, PRODUCTION_LINE, QUALITY_MODEL, ResourceInfo
+from lineops.api.base import cel, validations
+from lineops.api.kinds import (
+    CATEGORY,
+    DNS_1035_PATTERN,
+    PRODUCTION_LINE,
+    QUALITY_MODEL,
+    ResourceInfo,
+    name_rule,
+)
 from lineops.api.productionline import ProductionLine, ProductionLineSpec, ProductionLineStatus
 from lineops.api.qualitymodel import QualityModel, QualityModelSpec, QualityModelStatus
 from lineops.api.schema import Schema, structural_schema
@@ -105,6 +113,7 @@ def object_schema(kind: KindDefinition) -> Schema:
     # `false` ("must be true or undefined"), and undefined already means unknown fields are
     # pruned, which keeps status to what the models define.
     status = structural_schema(kind.status, keep_defaults=False)
+    info = kind.info
     return {
         "type": "object",
         "description": _description(kind.resource),
@@ -119,6 +128,16 @@ def object_schema(kind: KindDefinition) -> Schema:
             "spec": structural_schema(kind.spec),
             "status": status,
         },
+        # At apply time rather than as a failed reconcile: the operator checks the same
+        # (kinds.name_problem) for objects made before this rule or without it.
+        **validations(
+            cel(
+                f"self.metadata.name.matches('{DNS_1035_PATTERN}') && "
+                f"self.metadata.name.size() <= {info.max_name}",
+                f"metadata.name: {name_rule(info)}",
+                reason="FieldValueInvalid",
+            )
+        ),
     }
 
 

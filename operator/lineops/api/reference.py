@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineops.api.crd import KINDS, KindDefinition, object_schema
+from lineops.api.kinds import name_rule
 from lineops.api.schema import Schema
 
 HEADER = """\
@@ -151,6 +152,7 @@ def _kind_section(kind: KindDefinition) -> list[str]:
         f"- API version: `{info.api_version}`; plural `{info.plural}`; short names "
         + ", ".join(f"`{name}`" for name in info.short_names)
         + "",
+        f"- Name (`metadata.name`): {name_rule(info)}; the API server refuses any other",
         "- `kubectl get` columns: "
         + ", ".join(
             f"{c.name} (`{c.json_path}`{', wide' if c.priority else ''})" for c in kind.columns

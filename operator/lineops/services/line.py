@@ -15,6 +15,7 @@ from lineops.api.constants import (
     LABEL_LINE,
     QUALITY_MODEL_PLURAL,
 )
+from lineops.api.kinds import PRODUCTION_LINE, name_problem
 from lineops.api.productionline import ProductionLineSpec, ProductionLineStatus
 from lineops.backends.errors import BackendError, TransientBackendError
 from lineops.backends.kube import KubeBackend
@@ -71,7 +72,7 @@ class LineReconciler:
         Without ``analytics`` (a periodic resync) the charts, OEE and plan are left to the
         monitoring loop, which evaluates them anyway."""
         meta = body["metadata"]
-        conds, out, spec = begin(body, ProductionLineSpec, ProductionLineStatus)
+        conds, out, spec = begin(body, PRODUCTION_LINE, ProductionLineSpec, ProductionLineStatus)
         if spec is None:
             return finish(body, conds, out)
 
@@ -122,8 +123,10 @@ class LineReconciler:
     ) -> Outcome[ProductionLineStatus]:
         """Only the analytics part, for the frequent monitoring timer: charts, KPIs and
         the MonitoringReady/InControl conditions. A spec that does not validate is left to
-        the full reconcile, which reports it."""
+        the full reconcile, which reports it; so is a name that cannot be used."""
         conds, out = start(body, ProductionLineStatus)
+        if name_problem(PRODUCTION_LINE, body["metadata"]["name"]):
+            return out
         try:
             spec = ProductionLineSpec.model_validate(body.get("spec") or {})
         except ValidationError:

@@ -24,6 +24,7 @@ from lineops.api.constants import (
     PRODUCTION_LINE_PLURAL,
     QUALITY_MODEL_PLURAL,
 )
+from lineops.api.kinds import QUALITY_MODEL
 from lineops.api.qualitymodel import QualityModelSpec, QualityModelStatus, TrainingStatus
 from lineops.backends.errors import BackendError
 from lineops.backends.kube import KubeBackend
@@ -134,7 +135,7 @@ class ModelReconciler:
         self, body: dict[str, Any], lines: LineLookup | None
     ) -> Outcome[QualityModelStatus]:
         meta = body["metadata"]
-        conds, out, spec = begin(body, QualityModelSpec, QualityModelStatus)
+        conds, out, spec = begin(body, QUALITY_MODEL, QualityModelSpec, QualityModelStatus)
         if spec is None:
             return finish(body, conds, out)
 

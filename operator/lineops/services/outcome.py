@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from lineops.api import reasons as R
 from lineops.api.errors import describe_validation_error
+from lineops.api.kinds import ResourceInfo, name_problem
 from lineops.api.productionline import ProductionLineStatus
 from lineops.api.qualitymodel import QualityModelStatus
 from lineops.backends.errors import BackendError, TransientBackendError
@@ -108,18 +109,28 @@ SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
 def validate_spec(
-    model: type[SpecT], body: dict[str, Any], conds: ConditionSet, out: Outcome[Any]
+    model: type[SpecT],
+    body: dict[str, Any],
+    conds: ConditionSet,
+    out: Outcome[Any],
+    kind: ResourceInfo | None = None,
 ) -> SpecT | None:
     """The parsed spec, or None after recording why it is invalid (SpecValid and Ready
-    False with the field named, and a permanent error: retrying cannot fix a spec)."""
-    try:
-        spec = model.model_validate(body.get("spec") or {})
-    except ValidationError as exc:
-        message = describe_validation_error(exc)
-        conds.set(R.SPEC_VALID, "False", R.INVALID_SPEC, message)
-        conds.set(R.READY, "False", R.INVALID_SPEC, message)
-        out.error = InvalidSpec(message)
-        return None
+    False with the field named, and a permanent error: retrying cannot fix a spec). With
+    ``kind``, the object's name is checked too (the CRD's rule, for objects made before it)."""
+    message = name_problem(kind, body["metadata"]["name"]) if kind else None
+    if message is None:
+        try:
+            return _accepted(model.model_validate(body.get("spec") or {}), conds)
+        except ValidationError as exc:
+            message = describe_validation_error(exc)
+    conds.set(R.SPEC_VALID, "False", R.INVALID_SPEC, message)
+    conds.set(R.READY, "False", R.INVALID_SPEC, message)
+    out.error = InvalidSpec(message)
+    return None
+
+
+def _accepted(spec: SpecT, conds: ConditionSet) -> SpecT:
     conds.set(R.SPEC_VALID, "True", R.RECONCILED, "spec accepted")
     return spec
 
@@ -132,9 +143,10 @@ def start(body: dict[str, Any], status: type[StatusT]) -> tuple[ConditionSet, Ou
 
 
 def begin(
-    body: dict[str, Any], model: type[SpecT], status: type[StatusT]
+    body: dict[str, Any], kind: ResourceInfo, model: type[SpecT], status: type[StatusT]
 ) -> tuple[ConditionSet, Outcome[StatusT], SpecT | None]:
     """Every reconcile starts here: the object's conditions, an empty outcome, and its spec
-    (None when invalid, with the reason already recorded in the outcome)."""
+    (None when it or the object's name is invalid, with the reason already recorded in the
+    outcome)."""
     conds, out = start(body, status)
-    return conds, out, validate_spec(model, body, conds, out)
+    return conds, out, validate_spec(model, body, conds, out, kind)

@@ -67,6 +67,24 @@ def test_invalid_line_spec_is_a_permanent_error_naming_the_field() -> None:
     assert _cond(out.status, "SpecValid")["status"] == "False"
 
 
+def test_a_name_nothing_can_be_named_after_is_an_invalid_spec_that_creates_nothing() -> None:
+    """An object made before the CRDs carried the name rule (or with a CRD without it):
+    a dotted line name used to fail in the PrometheusRule step with a traceback, retried
+    forever; a 60-character model name got as far as a refused canary Service."""
+    for name, body, reconciler in (
+        ("press.line1", _body("productionline.yaml"), LineReconciler),
+        ("m" * 49, _body("qualitymodel.yaml"), ModelReconciler),
+    ):
+        body["metadata"]["name"] = name
+        kube = FakeKube()
+        out = _run(reconciler(cast(KubeBackend, kube)).reconcile(body))
+        assert isinstance(out.error, InvalidSpec)
+        ready = _cond(out.status, "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+        assert ready["message"].startswith(f"metadata.name: {name!r} cannot name a "), ready
+        assert kube.config_maps == {}
+
+
 def test_api_server_down_is_a_temporary_error_with_the_cause_in_status() -> None:
     kube = FakeKube()
     kube.down = True
