@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -113,6 +114,17 @@ class Schedule(SpecModel):
         description="Shifts, unique by name; no shifts means the line is planned around the clock.",
         json_schema_extra=NAME_KEYED_LIST,
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # The pattern only checks the shape: an unknown zone raised a KeyError out of the
+        # OEE computation on every reconcile, with no word in the status.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _unique_shift_names(self) -> Self:

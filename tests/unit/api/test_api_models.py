@@ -163,6 +163,15 @@ def test_schedule_defaults_to_utc() -> None:
     assert spec.schedule.timezone == "UTC" and spec.schedule.shifts == []
 
 
+def test_schedule_timezone_must_be_a_known_zone() -> None:
+    """The CRD's pattern checks only the shape; the OEE computation used to fail on every
+    reconcile of a line with a misspelt zone (a KeyError, and no status)."""
+    message = line_error(schedule={"timezone": "Europe/Berln"})
+    assert message == "spec.schedule.timezone: unknown IANA time zone 'Europe/Berln'"
+    spec = ProductionLineSpec.model_validate({**LINE, "schedule": {"timezone": "Asia/Kolkata"}})
+    assert spec.schedule is not None and spec.schedule.timezone == "Asia/Kolkata"
+
+
 def test_quality_model_defaults() -> None:
     spec = QualityModelSpec.model_validate(MODEL)
     assert spec.label is None
