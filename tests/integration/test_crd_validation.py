@@ -319,6 +319,13 @@ CASES = [
         ("spec.training.epochs",),
         status=400,
     ),
+    Case(
+        "training-parameter-the-operator-sets",
+        "model",
+        "spec.training",
+        {"parameters": {"epochs": "3", "model-name": "other-model"}},
+        ("spec.training.parameters", "set by the operator"),
+    ),
     # Names the objects made for a line or model could not be named after (kinds.name_problem):
     # a line's Service "<line>-ingest", a model's "<model>-serving-canary".
     Case("line-name-dotted", "line", "metadata.name", "press.line1", ("metadata.name", "no '.'")),

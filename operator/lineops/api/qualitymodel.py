@@ -39,6 +39,25 @@ MAX_REPLICAS: Final = 20
 MAX_METRICS: Final = 32
 
 ParameterName = Annotated[str, StringConstraints(max_length=63)]
+# Pipeline inputs the operator sets from the object (with '-' for '_' too, as parameters are
+# matched): a parameter of the same name silently replaced them, so a run could register
+# under another model's name or train for another task. ``dataset`` stays a parameter.
+RESERVED_PARAMETERS: Final = {
+    "task": "from spec.task",
+    "model_name": "from metadata.name",
+    "feature_service": "from spec.featureService",
+    "label": "from spec.label",
+    "promotion_metric": "from spec.promotion.metric",
+    "promotion_minimum": "from spec.promotion.minimum",
+    "must_beat_by": "from spec.promotion.mustBeatChampionBy",
+    "run_id": "(one per training trigger)",
+    "spec_hash": "(the hash of the spec)",
+    "champion_metrics": "(the serving champion's metrics)",
+    "champion_tag": "(the serving champion's tag)",
+}
+_RESERVED_SPELLINGS: Final = sorted(
+    {n for k in RESERVED_PARAMETERS for n in (k, k.replace("_", "-"))}
+)
 ParameterValue = Annotated[str, StringConstraints(max_length=1024)]
 MetricName = Annotated[str, StringConstraints(max_length=63)]
 Metrics = Annotated[
@@ -151,7 +170,19 @@ class Training(SpecModel):
                 "set either pipeline (shipped with lineops) or pipelineRef (your own), not both",
                 field_path=".pipelineRef",
                 reason="FieldValueForbidden",
-            )
+            ),
+            cel(
+                "!has(self.parameters) || !self.parameters.exists(k, k in "
+                + "["
+                + ", ".join(f"'{n}'" for n in _RESERVED_SPELLINGS)
+                + "])",
+                "parameters: "
+                + ", ".join(sorted(RESERVED_PARAMETERS))
+                + " are set by the operator from the object (e.g. task from spec.task, "
+                "model_name from metadata.name), not from parameters",
+                field_path=".parameters",
+                reason="FieldValueForbidden",
+            ),
         )
     )
 
@@ -199,6 +230,16 @@ class Training(SpecModel):
         if value is not None:
             check_cron(value)
         return value
+
+    @model_validator(mode="after")
+    def _no_reserved_parameters(self) -> Self:
+        for name in self.parameters:
+            source = RESERVED_PARAMETERS.get(name.replace("-", "_"))
+            if source is not None:
+                raise SpecProblem(
+                    f"set by the operator {source}, not from parameters", "parameters", name
+                )
+        return self
 
     @model_validator(mode="after")
     def _one_pipeline(self) -> Self:

@@ -172,6 +172,30 @@ def test_schedule_timezone_must_be_a_known_zone() -> None:
     assert spec.schedule is not None and spec.schedule.timezone == "Asia/Kolkata"
 
 
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("model-name", "from metadata.name"),
+        ("task", "from spec.task"),
+        ("promotion_metric", "from spec.promotion.metric"),
+        ("run-id", "(one per training trigger)"),
+    ],
+)
+def test_training_parameters_cannot_replace_what_the_operator_sets(name: str, source: str) -> None:
+    """They silently replaced the operator's own pipeline arguments: a run could register
+    under another model's name or train for another task."""
+    body = {**MODEL, "training": {"parameters": {"epochs": "3", name: "x"}}}
+    with pytest.raises(ValidationError) as caught:
+        QualityModelSpec.model_validate(body)
+    message = describe_validation_error(caught.value)
+    assert (
+        message
+        == f"spec.training.parameters.{name}: set by the operator {source}, not from parameters"
+    )
+    body["training"] = {"parameters": {"epochs": "3", "dataset": "te"}}  # a documented one
+    QualityModelSpec.model_validate(body)
+
+
 def test_quality_model_defaults() -> None:
     spec = QualityModelSpec.model_validate(MODEL)
     assert spec.label is None
