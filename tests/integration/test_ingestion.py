@@ -330,6 +330,38 @@ def test_a_killed_server_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
             assert key in keys, "an acknowledged reading was lost"
 
 
+def test_a_subscriber_that_failed_to_start_is_started_on_the_next_reconcile(
+    tmp_path: Path, mosquitto: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line's broker key was remembered before the subscriber started, so after one
+    failed start every later reconcile saw 'unchanged' and the line went Ready with no
+    subscriber. The failure is injected into the first start only (the one way to make a
+    valid spec fail); the second start is the real subscriber on a real broker."""
+    from lineops.dataplane.ingestion import mqtt_client
+
+    real_start = mqtt_client.MqttSubscriber.start
+    starts: list[int] = []
+
+    def failing_once(self: mqtt_client.MqttSubscriber) -> None:
+        starts.append(1)
+        if len(starts) == 1:
+            raise OSError("injected: the first start fails")
+        real_start(self)
+
+    monkeypatch.setattr(mqtt_client.MqttSubscriber, "start", failing_once)
+    service = IngestionService(tmp_path, CollectorRegistry(), feast=FeastStore.local(tmp_path))
+    try:
+        with pytest.raises(OSError, match="injected"):
+            service.configure_line(LINE, line_spec(mosquitto))
+        assert service.mqtt_subscriber(LINE) is None
+        service.configure_line(LINE, line_spec(mosquitto))  # the operator's retry
+        subscriber = service.mqtt_subscriber(LINE)
+        assert subscriber is not None and subscriber.wait_connected(10)
+        assert len(starts) == 2
+    finally:
+        service.remove_line(LINE, delete_features=False)
+
+
 def test_removing_a_line_stores_the_mqtt_readings_it_already_received(
     tmp_path: Path, mosquitto: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,7 +44,13 @@ MAX_SUBGROUP_SIZE: Final = 25
 
 CLOCK_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 TIMEZONE_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
-BROKER_PATTERN: Final = r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:[0-9]{1,5}$"
+# host:port with a port of 1..65535 (0 or 99999 were accepted and failed in the subscriber).
+PORT_PATTERN: Final = (
+    r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+)
+BROKER_PATTERN: Final = rf"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?:{PORT_PATTERN}$"
+# The group goes into "$share/<group>/<topic>": '/', '+' and '#' would change the filter.
+MQTT_GROUP_PATTERN: Final = r"^[A-Za-z0-9][-A-Za-z0-9_.]*$"
 
 Clock = Annotated[str, StringConstraints(pattern=CLOCK_PATTERN, max_length=5)]
 Unit = Annotated[str, StringConstraints(max_length=32)]
@@ -334,9 +340,12 @@ class MqttIngestion(SpecModel):
     broker: Annotated[str, StringConstraints(pattern=BROKER_PATTERN, max_length=260)] | None = (
         Field(default=None, description='Broker address "host:port"; required when enabled.')
     )
-    group: Annotated[str, StringConstraints(max_length=63)] | None = Field(
-        default=None,
-        description="Shared-subscription group, so that operator replicas split the stream.",
+    group: Annotated[str, StringConstraints(pattern=MQTT_GROUP_PATTERN, max_length=63)] | None = (
+        Field(
+            default=None,
+            description="Shared-subscription group, so that operator replicas split the stream "
+            "(letters, digits, '-', '_', '.').",
+        )
     )
 
     @model_validator(mode="after")

@@ -196,6 +196,17 @@ def test_training_parameters_cannot_replace_what_the_operator_sets(name: str, so
     QualityModelSpec.model_validate(body)
 
 
+def test_broker_port_is_1_to_65535() -> None:
+    """Exhaustively: port 0 made the subscriber fail (and, remembered, never retried);
+    99999 was accepted."""
+    import re
+
+    from lineops.api.productionline import BROKER_PATTERN
+
+    accepted = [port for port in range(70_000) if re.match(BROKER_PATTERN, f"mqtt.local:{port}")]
+    assert accepted == list(range(1, 65_536))
+
+
 def test_quality_model_defaults() -> None:
     spec = QualityModelSpec.model_validate(MODEL)
     assert spec.label is None

@@ -157,9 +157,10 @@ class IngestionService:
         if entry.mqtt is not None:
             entry.mqtt.stop()
             entry.mqtt = None
-        entry.mqtt_key = key
         if key is None or mqtt.broker is None:
+            entry.mqtt_key = None
             return
+        entry.mqtt_key = None  # until the subscriber runs: a failed start is tried again
         host, port = split_broker(mqtt.broker)
         subscriber = MqttSubscriber(
             host,
@@ -169,7 +170,7 @@ class IngestionService:
             client_id=f"{self._operator_id}-{line}",
         )
         subscriber.start()
-        entry.mqtt = subscriber
+        entry.mqtt, entry.mqtt_key = subscriber, key
 
     def observe_lots(self, line: str, observer: LotObserver | None) -> None:
         """Tell ``observer`` (in the batch's thread, after the stores have it) about a line's
