@@ -362,6 +362,13 @@ class Ingestion(SpecModel):
     mqtt: MqttIngestion = Field(default_factory=MqttIngestion, description="MQTT ingestion.")
 
 
+# Online features stay readable for this many windows after their last update; after that a
+# work unit that stopped reporting has no features rather than stale ones.
+FEATURE_TTL_WINDOWS: Final = 12
+# The ingestion service's materialisation tick: a shorter materializeEvery cannot be kept.
+MATERIALIZE_TICK: Final = "100ms"
+
+
 class Features(SpecModel):
     """Sensor-window features materialised into the Feast online store."""
 
@@ -376,6 +383,22 @@ class Features(SpecModel):
         if parse_duration(value) <= 0:
             raise ValueError("must be positive")
         return value
+
+    @model_validator(mode="after")
+    def _kept_fresh(self) -> Self:
+        every = self.materialize_every_seconds
+        if every < parse_duration(MATERIALIZE_TICK):
+            raise SpecProblem(
+                f"shorter than {MATERIALIZE_TICK}, the materialisation tick", "materializeEvery"
+            )
+        if every > FEATURE_TTL_WINDOWS * self.window_seconds:
+            raise SpecProblem(
+                f"longer than {FEATURE_TTL_WINDOWS} windows ({FEATURE_TTL_WINDOWS} x "
+                f"{self.window}), after which online features expire: they would go missing "
+                "between two materialisations",
+                "materializeEvery",
+            )
+        return self
 
     @property
     def window_seconds(self) -> float:

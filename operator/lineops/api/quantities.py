@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Final
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 DECIMAL_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?$"
 NON_NEGATIVE_DECIMAL_PATTERN: Final = r"^[0-9]+(\.[0-9]+)?$"
@@ -28,8 +28,23 @@ NonNegativeDecimal = Annotated[
 Fraction = Annotated[
     str, StringConstraints(pattern=FRACTION_PATTERN, max_length=DECIMAL_MAX_LENGTH)
 ]
+# No setting of a line or model needs more; far longer ones (1000000000d) overflowed the
+# timedeltas they become (a Feast TTL, a cooldown) with a traceback in the reconcile.
+MAX_DURATION: Final = "3650d"
+
+
+def _not_too_long(value: str) -> str:
+    if parse_duration(value) > parse_duration(MAX_DURATION):
+        raise ValueError(
+            f"{value} is longer than {MAX_DURATION}, the longest duration lineops takes"
+        )
+    return value
+
+
 Duration = Annotated[
-    str, StringConstraints(pattern=DURATION_PATTERN, max_length=DURATION_MAX_LENGTH)
+    str,
+    StringConstraints(pattern=DURATION_PATTERN, max_length=DURATION_MAX_LENGTH),
+    AfterValidator(_not_too_long),
 ]
 
 _DECIMAL_RE: Final = re.compile(DECIMAL_PATTERN)

@@ -20,9 +20,10 @@ the category `lineops` (`kubectl get lineops` lists them all).
 
 Numbers that are not integers are strings holding a decimal (`"74.050"`, `"-3"`, `"0.85"`), as
 Kubernetes API conventions advise. Durations are strings such as `500ms`, `1.2s`, `5m`,
-`1h30m` or `2d`. The API server rejects invalid objects with the messages listed under
-*Validation*; rules it cannot check surface as a `Ready=False` condition with reason
-`InvalidSpec` and a message naming the field.
+`1h30m` or `2d`, at most `3650d`. The API server rejects invalid objects with the messages
+listed under *Validation*; rules it cannot check (that bound, known time zones,
+`materializeEvery` between `100ms` and 12 feature windows) surface as a `Ready=False`
+condition with reason `InvalidSpec` and a message naming the field.
 
 In paths, `[]` stands for every item of a list and `{}` for every value of a map.
 """

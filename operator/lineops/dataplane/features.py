@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from lineops.api.productionline import ProductionLineSpec
+from lineops.api.productionline import FEATURE_TTL_WINDOWS, ProductionLineSpec
 from lineops.backends.feast_store import (
     EVENT_TIMESTAMP,
     WORK_UNIT_KEY,
@@ -47,9 +47,7 @@ SERVICES: Final[dict[str, tuple[str, ...]]] = {
     "sensor_last_v1": ("last",),
 }
 SERVICE_VERSIONS: Final = tuple(SERVICES)
-# Online features stay readable for this many windows after their last update; after that a
-# work unit that stopped reporting has no features rather than stale ones.
-TTL_WINDOWS: Final = 12
+TTL_WINDOWS: Final = FEATURE_TTL_WINDOWS
 NS: Final = 1_000_000_000
 
 # Columns of a sufficient-statistics frame (t in seconds from ``t0``, v relative to ``v0``).

@@ -207,6 +207,34 @@ def test_broker_port_is_1_to_65535() -> None:
     assert accepted == list(range(1, 65_536))
 
 
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        ({"window": "1000000000d"}, "spec.features.window: 1000000000d is longer than 3650d"),
+        ({"window": "1m", "materializeEvery": "30m"}, "spec.features.materializeEvery: longer "),
+        ({"materializeEvery": "50ms"}, "spec.features.materializeEvery: shorter than 100ms"),
+    ],
+)
+def test_feature_timing_that_cannot_work_is_refused(features: dict[str, str], message: str) -> None:
+    """A billion-day window overflowed the Feast TTL (retried every 10 s, forever); a push
+    interval past the TTL (12 windows) left online features expired between pushes; one
+    below the 100 ms tick was silently raised to it."""
+    assert line_error(features=features).startswith(message)
+    ProductionLineSpec.model_validate(
+        {**LINE, "features": {"window": "1m", "materializeEvery": "12m"}}
+    )
+
+
+def test_a_cooldown_too_long_for_a_timedelta_is_refused() -> None:
+    body = {**MODEL, "training": {"cooldown": "1000000000d"}}
+    with pytest.raises(ValidationError) as caught:
+        QualityModelSpec.model_validate(body)
+    assert describe_validation_error(caught.value).startswith(
+        "spec.training.cooldown: 1000000000d is longer than 3650d"
+    )
+    QualityModelSpec.model_validate({**MODEL, "training": {"cooldown": "3650d"}})
+
+
 def test_quality_model_defaults() -> None:
     spec = QualityModelSpec.model_validate(MODEL)
     assert spec.label is None
