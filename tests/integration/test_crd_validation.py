@@ -293,6 +293,13 @@ CASES = [
     ),
     Case("metric-unknown", "model", "spec.promotion", {"metric": "f1"}, ("metric",)),
     Case(
+        "metric-the-task-does-not-report",
+        "model",
+        "spec.promotion",
+        {"metric": "rmse"},
+        ("spec.promotion.metric", "must be one the task reports"),
+    ),
+    Case(
         "margin-negative",
         "model",
         "spec.promotion",

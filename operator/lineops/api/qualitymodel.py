@@ -88,6 +88,17 @@ class PromotionMetric(StrEnum):
         return self is not PromotionMetric.RMSE
 
 
+# The metrics each task's runs report (the shipped pipelines; an engineer's own pipeline must
+# report the chosen one under the same name), the task's default first. A metric the task
+# never reports blocked every promotion ("the run reported no macro_f1"), and macro_f1 was
+# the default for every task.
+TASK_METRICS: Final = {
+    Task.FAULT_CLASSIFICATION: (PromotionMetric.MACRO_F1, PromotionMetric.ACCURACY),
+    Task.ANOMALY_DETECTION: (PromotionMetric.DETECTION_RATE, PromotionMetric.AUC),
+    Task.FAILURE_PREDICTION: (PromotionMetric.RMSE,),
+}
+
+
 class RetrainOn(SpecModel):
     """Events that trigger retraining outside the schedule."""
 
@@ -265,9 +276,11 @@ class Training(SpecModel):
 class Promotion(SpecModel):
     """When a newly trained challenger replaces the serving champion."""
 
-    metric: PromotionMetric = Field(
-        default=PromotionMetric.MACRO_F1,
-        description="Metric compared; rmse is lower-is-better, the others higher-is-better.",
+    metric: PromotionMetric | None = Field(
+        default=None,
+        description="Metric compared; rmse is lower-is-better, the others higher-is-better. "
+        "One the task reports: macro_f1 (default) or accuracy for fault-classification, "
+        "detection_rate (default) or auc for anomaly-detection, rmse for failure-prediction.",
     )
     minimum: Decimal | None = Field(
         default=None,
@@ -276,6 +289,13 @@ class Promotion(SpecModel):
     must_beat_champion_by: NonNegativeDecimal = Field(
         default="0", description="Margin by which the challenger must beat the champion."
     )
+
+    @property
+    def chosen_metric(self) -> PromotionMetric:
+        """The metric, once the QualityModelSpec has filled in its task's default."""
+        if self.metric is None:
+            raise ValueError("promotion.metric is unset: validate it within a QualityModelSpec")
+        return self.metric
 
     @property
     def minimum_value(self) -> float | None:
@@ -429,7 +449,23 @@ class QualityModelSpec(SpecModel):
                 "label is required when task is fault-classification",
                 field_path=".label",
                 reason="FieldValueRequired",
-            )
+            ),
+            cel(
+                "!has(self.promotion) || !has(self.promotion.metric) || "
+                + " || ".join(
+                    f"(self.task == '{task.value}' && self.promotion.metric in ["
+                    + ", ".join(f"'{m.value}'" for m in metrics)
+                    + "])"
+                    for task, metrics in TASK_METRICS.items()
+                ),
+                "promotion.metric must be one the task reports: "
+                + "; ".join(
+                    f"{task.value}: " + " or ".join(m.value for m in metrics)
+                    for task, metrics in TASK_METRICS.items()
+                ),
+                field_path=".promotion.metric",
+                reason="FieldValueInvalid",
+            ),
         )
     )
 
@@ -452,6 +488,20 @@ class QualityModelSpec(SpecModel):
     def _label_for_classification(self) -> Self:
         if self.task is Task.FAULT_CLASSIFICATION and self.label is None:
             raise SpecProblem("label is required when task is fault-classification", "label")
+        return self
+
+    @model_validator(mode="after")
+    def _metric_for_task(self) -> Self:
+        reported = TASK_METRICS[self.task]
+        if self.promotion.metric is None:
+            self.promotion.metric = reported[0]
+        elif self.promotion.metric not in reported:
+            raise SpecProblem(
+                f"{self.promotion.metric.value} is not reported for {self.task.value}; use "
+                + " or ".join(m.value for m in reported),
+                "promotion",
+                "metric",
+            )
         return self
 
 

@@ -183,7 +183,7 @@ class TrainingService:
             state="Failed",
             started_at=state.started_at or training.started_at,
             finished_at=state.finished_at or ctx.timestamp(),
-            metrics=status_metrics(state.metrics, ctx.spec.promotion.metric.value),
+            metrics=status_metrics(state.metrics, ctx.spec.promotion.chosen_metric.value),
             message=message[:32000],
         )
         ctx.out.update.training = after
@@ -222,7 +222,7 @@ class TrainingService:
 
     def _observe(self, ctx: Context, before: TrainingStatus, state: RunState) -> TrainingStatus:
         """Record ``state`` in status.training; announce and gate a run that just ended."""
-        metric = ctx.spec.promotion.metric.value
+        metric = ctx.spec.promotion.chosen_metric.value
         request_name = before.request_name or ctx.request
         spec_hash = before.spec_hash or ctx.spec_hash
         message = _describe(state)
@@ -272,7 +272,7 @@ class TrainingService:
         if champion is not None and champion.version == version:
             return
         against = (champion.metrics if champion else None) or None
-        metric = ctx.spec.promotion.metric.value
+        metric = ctx.spec.promotion.chosen_metric.value
         if champion is not None and f"champion_{metric}" in metrics:
             # The run scored the champion on its own held-out rows: compare like with like.
             against = {metric: metrics[f"champion_{metric}"]}
@@ -325,7 +325,7 @@ class TrainingService:
                 "True",
                 R.RECONCILED,
                 f"champion {champion.version}"
-                + (f" ({ctx.spec.promotion.metric.value} {score})" if score else ""),
+                + (f" ({ctx.spec.promotion.chosen_metric.value} {score})" if score else ""),
             )
         else:
             ctx.conds.set(
@@ -362,7 +362,7 @@ class TrainingService:
             model=ctx.body["metadata"]["name"],
             namespace=ctx.body["metadata"]["namespace"],
             champion_metrics={k: float(v) for k, v in champion.items() if _is_number(v)},
-            promotion_metric=spec.promotion.metric.value,
+            promotion_metric=spec.promotion.chosen_metric.value,
             promotion_minimum=spec.promotion.minimum_value,
             must_beat_by=spec.promotion.margin_value,
             feature_service=spec.feature_service,

@@ -55,8 +55,8 @@ def decide(
     candidate: dict[str, str], champion: dict[str, str] | None, promotion: Promotion
 ) -> Verdict:
     """``candidate``/``champion`` are status metric maps (name -> decimal string)."""
-    metric = promotion.metric.value
-    better = promotion.metric.higher_is_better
+    metric = promotion.chosen_metric.value
+    better = promotion.chosen_metric.higher_is_better
     word = "at least" if better else "at most"
     score = score_of(candidate, metric)
     if score is None:

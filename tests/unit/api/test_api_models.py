@@ -243,9 +243,31 @@ def test_quality_model_defaults() -> None:
     assert spec.training.parameters == {} and spec.training.schedule is None
     assert not spec.training.retrain_on.spc_alert and spec.training.retrain_on.drift_psi is None
     assert spec.training.cooldown == "1h"
-    assert spec.promotion.metric is PromotionMetric.MACRO_F1
+    assert spec.promotion.metric is PromotionMetric.DETECTION_RATE  # the anomaly task's own
     assert spec.promotion.minimum is None and spec.promotion.must_beat_champion_by == "0"
     assert (spec.serving.replicas, spec.serving.canary_percent) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("task", "default", "refused", "use"),
+    [
+        ("fault-classification", "macro_f1", "rmse", "macro_f1 or accuracy"),
+        ("anomaly-detection", "detection_rate", "macro_f1", "detection_rate or auc"),
+        ("failure-prediction", "rmse", "macro_f1", "rmse"),
+    ],
+)
+def test_promotion_metric_defaults_to_and_must_be_one_the_task_reports(
+    task: str, default: str, refused: str, use: str
+) -> None:
+    """macro_f1 was the default for every task: a failure-prediction or anomaly model left
+    at it was never promoted ("the run reported no macro_f1")."""
+    body = {**MODEL, "task": task, "label": "fault"}
+    assert QualityModelSpec.model_validate(body).promotion.chosen_metric.value == default
+    with pytest.raises(ValidationError) as caught:
+        QualityModelSpec.model_validate({**body, "promotion": {"metric": refused}})
+    assert describe_validation_error(caught.value) == (
+        f"spec.promotion.metric: {refused} is not reported for {task}; use {use}"
+    )
 
 
 def test_default_lists_are_not_shared() -> None:
