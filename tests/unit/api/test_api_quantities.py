@@ -47,7 +47,17 @@ def test_parse_decimal_rejects_what_the_api_server_would(text: str) -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["0 3 * * *", "*/15 * * * *", "30 2 * * 1", "0 6-22/2 * * mon-fri", "0 0 1,15 jan,jul *"],
+    [
+        "0 3 * * *",
+        "*/15 * * * *",
+        "30 2 * * 1",
+        "0 6-22/2 * * mon-fri",
+        "0 0 1,15 jan,jul *",
+        "0 0 29 2 *",  # leap years only, but it does fire
+        "0 3 31 2 1",  # with a weekday too, cron fires on either: every Monday in February
+        "0 0 31 apr-jul *",  # July has a 31st
+        "5/15 * * * *",
+    ],
 )
 def test_check_cron_accepts(expression: str) -> None:
     check_cron(expression)
@@ -64,6 +74,11 @@ def test_check_cron_accepts(expression: str) -> None:
         ("0 0 * * 5-1", "day of week: range '5-1' is reversed"),
         ("*/0 * * * *", "minute: '\\*/0' is not a cron item"),
         ("0 3 * *", "expected 5 fields"),
+        # Accepted before, and then the model never (or hourly) retrained without a word:
+        ("0 3 31 2 *", "day of month: no month of '2' has day '31'"),
+        ("0 0 30,31 feb *", "no month of 'feb' has day '30,31'"),
+        ("*/90 * * * *", "minute: step 90 of '\\*/90' is longer than its range \\(0-59\\)"),
+        ("0 1-5/10 * * *", "hour: step 10 of '1-5/10' is longer than its range \\(1-5\\)"),
     ],
 )
 def test_check_cron_rejects(expression: str, message: str) -> None:
