@@ -431,6 +431,22 @@ def test_examples_apply_and_server_defaults_match_the_models(
     assert stored["spec"] == expected
 
 
+def test_a_serving_amount_left_out_gets_its_default_from_the_api_server(
+    api_client: client.ApiClient, namespace: str
+) -> None:
+    """The CRD's per-amount defaults are the models': setting only the memory request keeps
+    the CPU request (it used to be dropped, leaving the HPA nothing to scale on)."""
+    body = with_change(
+        minimal_model(), "spec.serving", {"resources": {"requests": {"memory": "1Gi"}}}
+    )
+    body["metadata"]["name"] = "partial-resources"
+    stored = _create(api_client, namespace, body)
+    assert stored["spec"]["serving"]["resources"] == {
+        "requests": {"cpu": "250m", "memory": "1Gi"},
+        "limits": {"memory": "2Gi"},
+    }
+
+
 def test_status_subresource_accepts_a_status_the_models_write(
     api_client: client.ApiClient, namespace: str
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
@@ -320,21 +321,78 @@ class ResourceAmounts(SpecModel):
         return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory)) if v is not None}
 
 
+# Defaults per amount, not only for the whole object: setting only the memory request used
+# to drop the CPU request (the HPA, whose target is a share of it, could then never scale).
+class RequestAmounts(ResourceAmounts):
+    """Resources reserved per Pod; an amount left out keeps its default."""
+
+    cpu: Quantity | None = Field(default="250m", description='CPU, e.g. "500m" or "2".')
+    memory: Quantity | None = Field(default="512Mi", description='Memory, e.g. "512Mi" or "2Gi".')
+
+
+class LimitAmounts(ResourceAmounts):
+    """Upper bounds per Pod; an amount left out keeps its default (no CPU limit)."""
+
+    memory: Quantity | None = Field(default="2Gi", description='Memory, e.g. "512Mi" or "2Gi".')
+
+
+_QUANTITY_FACTORS: Final = {
+    "": 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+}
+
+
+def parse_quantity(text: str) -> float:
+    """A Kubernetes quantity of QUANTITY_PATTERN's form as a number (cores or bytes)."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?", text)
+    if match is None:
+        raise ValueError(f"not a quantity: {text!r}")
+    return float(match.group(1)) * _QUANTITY_FACTORS[match.group(2) or ""]
+
+
 class ServingResources(SpecModel):
     """Requests and limits of each serving container (cluster profile)."""
 
     # Instances, not factories: the CRD's defaults come from the JSON schema's `default`.
-    requests: ResourceAmounts = Field(
-        default=ResourceAmounts(cpu="250m", memory="512Mi"),
+    requests: RequestAmounts = Field(
+        default=RequestAmounts(),
         description="Resources the scheduler reserves per Pod (the HPA's CPU target is a share "
         "of the CPU request).",
     )
-    limits: ResourceAmounts = Field(
-        default=ResourceAmounts(memory="2Gi"),
+    limits: LimitAmounts = Field(
+        default=LimitAmounts(),
         json_schema_extra={"default": {"memory": "2Gi"}},  # no `cpu: null` in the CRD
         description="Upper bounds per Pod; no CPU limit by default (throttling makes the "
         "latency tail worse than sharing).",
     )
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Self:
+        # The API server refused such a Deployment, and the status named the child object;
+        # a memory of "512m" (thousandths of a byte) is never what was meant.
+        for part, amounts in (("requests", self.requests), ("limits", self.limits)):
+            if amounts.memory is not None and amounts.memory.endswith("m"):
+                raise SpecProblem(
+                    f"{amounts.memory} is thousandths of a byte; write e.g. "
+                    f"{amounts.memory[:-1]}Mi",
+                    part,
+                    "memory",
+                )
+        for name in ("cpu", "memory"):
+            request, limit = getattr(self.requests, name), getattr(self.limits, name)
+            if request and limit and parse_quantity(request) > parse_quantity(limit):
+                raise SpecProblem(
+                    f"{request} is more than the limit {limit} (limits.{name})", "requests", name
+                )
+        return self
 
 
 class CanaryAnalysis(SpecModel):
@@ -424,6 +482,19 @@ class Serving(SpecModel):
         default_factory=CanaryAnalysis,
         description="Cluster profile: how long a canary is held and the limits it must keep.",
     )
+
+    @model_validator(mode="after")
+    def _autoscaling_needs_a_cpu_request(self) -> Self:
+        scales = self.max_replicas is not None and self.max_replicas > self.replicas
+        if scales and self.resources.requests.cpu is None:
+            raise SpecProblem(
+                "required when maxReplicas is above replicas: the autoscaler's target is a "
+                "share of it",
+                "resources",
+                "requests",
+                "cpu",
+            )
+        return self
 
     @model_validator(mode="after")
     def _canary_needs_replicas(self) -> Self:

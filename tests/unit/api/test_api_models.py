@@ -270,6 +270,45 @@ def test_promotion_metric_defaults_to_and_must_be_one_the_task_reports(
     )
 
 
+@pytest.mark.parametrize(
+    ("serving", "message"),
+    [
+        (
+            {"maxReplicas": 4, "resources": {"requests": {"memory": "4Gi"}}},
+            "spec.serving.resources.requests.memory: 4Gi is more than the limit 2Gi",
+        ),
+        (
+            {"resources": {"limits": {"memory": "512m"}}},
+            "spec.serving.resources.limits.memory: 512m is thousandths of a byte",
+        ),
+        (
+            {"maxReplicas": 3, "resources": {"requests": {"cpu": None}}},
+            "spec.serving.resources.requests.cpu: required when maxReplicas is above replicas",
+        ),
+        (
+            {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1500m"}}},
+            "spec.serving.resources.requests.cpu: 2 is more than the limit 1500m",
+        ),
+    ],
+)
+def test_serving_resources_the_cluster_would_refuse_name_the_field(
+    serving: dict[str, Any], message: str
+) -> None:
+    """The API server refused such serving Deployments and the status named the child."""
+    with pytest.raises(ValidationError) as caught:
+        QualityModelSpec.model_validate({**MODEL, "serving": serving})
+    assert describe_validation_error(caught.value).startswith(message)
+
+
+def test_a_serving_amount_left_out_keeps_its_default() -> None:
+    """Setting only the memory request dropped the CPU request (the HPA could not scale)."""
+    spec = QualityModelSpec.model_validate(
+        {**MODEL, "serving": {"resources": {"requests": {"memory": "1Gi"}}}}
+    )
+    assert spec.serving.resources.requests.as_dict() == {"cpu": "250m", "memory": "1Gi"}
+    assert spec.serving.resources.limits.as_dict() == {"memory": "2Gi"}
+
+
 def test_default_lists_are_not_shared() -> None:
     first = ProductionLineSpec.model_validate({**LINE, "qualityCharacteristics": [QC]})
     first.quality_characteristics[0].rules.append(RunRule.WECO_1)
