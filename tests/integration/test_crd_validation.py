@@ -293,6 +293,13 @@ CASES = [
     ),
     Case("metric-unknown", "model", "spec.promotion", {"metric": "f1"}, ("metric",)),
     Case(
+        "feature-service-the-data-plane-does-not-serve",
+        "model",
+        "spec.featureService",
+        "sensor_window_v2",
+        ("spec.featureService", "must be one the data plane serves"),
+    ),
+    Case(
         "metric-the-task-does-not-report",
         "model",
         "spec.promotion",

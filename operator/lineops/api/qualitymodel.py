@@ -89,6 +89,17 @@ class PromotionMetric(StrEnum):
         return self is not PromotionMetric.RMSE
 
 
+# What the data plane serves a model: its feature services (online at serving time, and the
+# training set's columns on the line path) and, on the line path (no dataset parameter), the
+# label sources per task. lineops.dataplane keeps its own tables equal to these (tested).
+FEATURE_SERVICES: Final = ("sensor_window_v1", "sensor_last_v1")
+LINE_LABELS: Final = {
+    Task.FAULT_CLASSIFICATION: ("fault",),
+    Task.ANOMALY_DETECTION: ("fault",),
+    Task.FAILURE_PREDICTION: ("failure",),
+}
+
+
 # The metrics each task's runs report (the shipped pipelines; an engineer's own pipeline must
 # report the chosen one under the same name), the task's default first. A metric the task
 # never reports blocked every promotion ("the run reported no macro_f1"), and macro_f1 was
@@ -235,6 +246,13 @@ class Training(SpecModel):
         description="One training row per work unit per interval (0s: one per reading time); "
         "raise it for lines that report many times per second.",
     )
+
+    @field_validator("window")
+    @classmethod
+    def _positive_window(cls, value: str) -> str:
+        if parse_duration(value) <= 0:
+            raise ValueError("must be positive")
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -522,6 +540,12 @@ class QualityModelSpec(SpecModel):
                 reason="FieldValueRequired",
             ),
             cel(
+                "self.featureService in [" + ", ".join(f"'{n}'" for n in FEATURE_SERVICES) + "]",
+                "featureService must be one the data plane serves: " + ", ".join(FEATURE_SERVICES),
+                field_path=".featureService",
+                reason="FieldValueInvalid",
+            ),
+            cel(
                 "!has(self.promotion) || !has(self.promotion.metric) || "
                 + " || ".join(
                     f"(self.task == '{task.value}' && self.promotion.metric in ["
@@ -559,6 +583,27 @@ class QualityModelSpec(SpecModel):
     def _label_for_classification(self) -> Self:
         if self.task is Task.FAULT_CLASSIFICATION and self.label is None:
             raise SpecProblem("label is required when task is fault-classification", "label")
+        return self
+
+    @model_validator(mode="after")
+    def _served_features_and_label(self) -> Self:
+        # Checked at run time only, before: the run was submitted and retried max_attempts
+        # times before the data plane refused it.
+        if self.feature_service not in FEATURE_SERVICES:
+            raise SpecProblem(
+                f"{self.feature_service!r} is not a feature service of the data plane; use "
+                + " or ".join(FEATURE_SERVICES),
+                "featureService",
+            )
+        sources = LINE_LABELS[self.task]
+        on_the_line = "dataset" not in self.training.parameters
+        if on_the_line and self.label is not None and self.label not in sources:
+            raise SpecProblem(
+                f"{self.label!r} is not a label source for {self.task.value} on the line's "
+                f"data; use {' or '.join(sources)} (or name a dataset in "
+                "spec.training.parameters, whose own column it then is)",
+                "label",
+            )
         return self
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lineops.api.productionline import ProductionLineSpec
+from lineops.api.qualitymodel import LINE_LABELS
 from lineops.dataplane.control import in_control
 from lineops.dataplane.features import (
     SERVICES,
@@ -49,11 +50,7 @@ LABEL_SOURCES: Final = {
     "fault": "machine events: the reason of the work unit's latest event (none: normal)",
     "failure": "machine events: hours until the work unit's next 'down' event",
 }
-TASK_LABELS: Final = {
-    "fault-classification": ("fault",),
-    "anomaly-detection": ("fault",),
-    "failure-prediction": ("failure",),
-}
+TASK_LABELS: Final = {task.value: sources for task, sources in LINE_LABELS.items()}
 DEFAULT_LABEL: Final = {
     "fault-classification": "fault",
     "anomaly-detection": "fault",

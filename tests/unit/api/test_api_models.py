@@ -261,7 +261,7 @@ def test_promotion_metric_defaults_to_and_must_be_one_the_task_reports(
 ) -> None:
     """macro_f1 was the default for every task: a failure-prediction or anomaly model left
     at it was never promoted ("the run reported no macro_f1")."""
-    body = {**MODEL, "task": task, "label": "fault"}
+    body = {**MODEL, "task": task, "label": "failure" if task == "failure-prediction" else "fault"}
     assert QualityModelSpec.model_validate(body).promotion.chosen_metric.value == default
     with pytest.raises(ValidationError) as caught:
         QualityModelSpec.model_validate({**body, "promotion": {"metric": refused}})
@@ -307,6 +307,43 @@ def test_a_serving_amount_left_out_keeps_its_default() -> None:
     )
     assert spec.serving.resources.requests.as_dict() == {"cpu": "250m", "memory": "1Gi"}
     assert spec.serving.resources.limits.as_dict() == {"memory": "2Gi"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"featureService": "sensor_window_v2"}, "spec.featureService: 'sensor_window_v2' is not"),
+        ({"label": "defect_type"}, "spec.label: 'defect_type' is not a label source for anomaly"),
+        (
+            {"task": "failure-prediction", "label": "fault"},
+            "spec.label: 'fault' is not a label source for failure-prediction",
+        ),
+        ({"training": {"window": "0s"}}, "spec.training.window: must be positive"),
+    ],
+)
+def test_what_the_line_path_cannot_train_on_is_refused_before_any_run(
+    changes: dict[str, Any], message: str
+) -> None:
+    """These were checked by the data plane only, after the run had been submitted (and
+    retried max_attempts times)."""
+    with pytest.raises(ValidationError) as caught:
+        QualityModelSpec.model_validate({**MODEL, **changes})
+    assert describe_validation_error(caught.value).startswith(message)
+
+
+def test_a_dataset_parameter_makes_the_label_the_datasets_own_column() -> None:
+    body = {**MODEL, "label": "defect_type", "training": {"parameters": {"dataset": "x.csv"}}}
+    assert QualityModelSpec.model_validate(body).label == "defect_type"
+
+
+def test_the_data_planes_tables_are_the_apis() -> None:
+    from lineops.api.qualitymodel import FEATURE_SERVICES, LINE_LABELS
+    from lineops.dataplane.features import SERVICES
+    from lineops.dataplane.training_set import DEFAULT_LABEL, TASK_LABELS
+
+    assert tuple(SERVICES) == FEATURE_SERVICES
+    assert {task.value: labels for task, labels in LINE_LABELS.items()} == TASK_LABELS
+    assert all(DEFAULT_LABEL[task] in labels for task, labels in TASK_LABELS.items())
 
 
 def test_default_lists_are_not_shared() -> None:

@@ -41,7 +41,7 @@ class RecordedBackend:
 
 BODY: dict[str, Any] = {
     "metadata": {"name": "m", "namespace": "ns", "generation": 2},
-    "spec": {"lineRef": "l", "task": "anomaly-detection", "featureService": "fs"},
+    "spec": {"lineRef": "l", "task": "anomaly-detection", "featureService": "sensor_window_v1"},
     "status": {"endpoint": "http://127.0.0.1:4000"},
 }
 
