@@ -40,11 +40,28 @@ REPLAY = ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9"]
         ),
         (
             ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9", "--limit", "-9"],
-            "--limit: -9 is not a positive number of rows",
+            "--limit: -9 is not 1..1000000000 rows",
         ),
         (
             ["lots", "trace", "--forward", "C-1", "--depth", "99999999999999999999", "--db", "x"],
-            "--depth: 99999999999999999999 is not in 1..1000",
+            "--depth: 99999999999999999999 is not 1..1000 levels",
+        ),
+        # A traceback from bind() after the data plane had started its work:
+        (["dataplane", "serve", "--port", "70000"], "--port: 70000 is not 0..65535"),
+        (["operator", "run", "--all-namespaces", "--metrics-port", "-1"], "-1 is not 0..65535"),
+        # SQLite reads LIMIT -1 as no limit at all:
+        (
+            ["quarantine", "list", "--db", "x", "--limit", "-1"],
+            "--limit: -1 is not 1..1000000 items",
+        ),
+        (
+            ["quarantine", "release", "--db", "x", "--limit", "0"],
+            "--limit: 0 is not 1..10000000 items",
+        ),
+        ([*REPLAY, "--fault", "22"], "--fault: 22 is not 0..21"),
+        (
+            [*REPLAY, "--fault", "two"],
+            "--fault: 'two' is not a whole number",
         ),
     ],
 )

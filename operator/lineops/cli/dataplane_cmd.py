@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError, http_url, one_line
+from lineops.cli.errors import CliError, http_url, integer_in, one_line
 from lineops.cli.heap import freeze_startup_heap
 from lineops.cli.ingest_cmd import load_line
 from lineops.cli.malloc_arenas import limit_malloc_arenas
@@ -35,7 +35,9 @@ def register(sub: Any) -> None:
         "prefix?endpoint_override=...; default: LINEOPS_OFFLINE_URI, else --data/offline)",
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8081, help="0 picks a free port")
+    serve.add_argument(
+        "--port", type=integer_in(0, 65535), default=8081, help="0 picks a free port"
+    )
     serve.add_argument(
         "--token-file",
         default=None,
@@ -77,7 +79,7 @@ def register(sub: Any) -> None:
         "--kind", default=None, help="readings, measurements, events, counts, predictions"
     )
     listing.add_argument("--reason", default=None)
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=integer_in(1, 10**6, "items"), default=100)
     listing.add_argument("--released", action="store_true", help="include released items")
     listing.set_defaults(func=_list)
     release = q_ops.add_parser(
@@ -99,7 +101,7 @@ def register(sub: Any) -> None:
         help="readings, measurements, events, counts (predictions are not re-ingested)",
     )
     release.add_argument("--reason", default=None)
-    release.add_argument("--limit", type=int, default=100_000)
+    release.add_argument("--limit", type=integer_in(1, 10**7, "items"), default=100_000)
     release.set_defaults(func=_release)
 
 

@@ -38,6 +38,24 @@ def number_in(low: float, high: float, *, or_zero: bool = False) -> Callable[[st
     return parse
 
 
+def integer_in(low: int, high: int, what: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (``what`` names the unit in
+    the refusal, e.g. "rows"). Unbounded ints were a traceback (a port of 70000), or meant
+    something else (SQLite reads LIMIT -1 as no limit)."""
+    allowed = f"{low}..{high}" + (f" {what}" if what else "")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not {allowed}")
+        return value
+
+    return parse
+
+
 def one_line(exc: BaseException) -> str:
     """An exception's message as one line: SQLAlchemy puts the statement, its parameters
     and a link on lines of their own (dropped), psycopg a hint on a second line (kept)."""

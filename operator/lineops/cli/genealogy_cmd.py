@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lineops.cli.errors import CliError, http_url, one_line
+from lineops.cli.errors import CliError, http_url, integer_in, one_line
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +46,12 @@ def register(actions: Any) -> None:
         "M2 (or until now); no LOT",
     )
     trace.add_argument("lot", metavar="LOT", nargs="?")
-    trace.add_argument("--depth", type=_positive, default=None, help="levels (default: all)")
+    trace.add_argument(
+        "--depth",
+        type=integer_in(1, MAX_DEPTH, "levels"),
+        default=None,
+        help="levels (default: all)",
+    )
     trace.add_argument(
         "--maintenance",
         action="store_true",
@@ -58,7 +63,12 @@ def register(actions: Any) -> None:
 
     recall = actions.add_parser("recall", help="everything made from a supplier lot")
     recall.add_argument("--supplier-lot", required=True, metavar="X")
-    recall.add_argument("--depth", type=_positive, default=None, help="levels (default: all)")
+    recall.add_argument(
+        "--depth",
+        type=integer_in(1, MAX_DEPTH, "levels"),
+        default=None,
+        help="levels (default: all)",
+    )
     recall.add_argument("--json", action="store_true", help="print the recall as JSON")
     _connection(recall)
     recall.set_defaults(func=run_recall)
@@ -74,16 +84,6 @@ def register(actions: Any) -> None:
 
 
 MAX_DEPTH = 1000
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 1 <= value <= MAX_DEPTH:  # as the API bounds it (--db overflowed in SQL)
-        raise argparse.ArgumentTypeError(f"{value} is not in 1..{MAX_DEPTH}")
-    return value
 
 
 def _line(text: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError, http_url, number_in
+from lineops.cli.errors import CliError, http_url, integer_in, number_in
 from lineops.cli.rules_cmd import load_lines
 from lineops.services import replay as replay_mod
 
@@ -45,25 +45,18 @@ def register(sub: Any) -> None:
         default=60.0,
         help="N x real time; 0 = max",
     )
-    replay.add_argument("--fault", type=int, default=0, help="Tennessee Eastman fault 0..21")
-    replay.add_argument("--limit", type=_limit, default=None, help="replay at most N rows")
+    replay.add_argument(
+        "--fault", type=integer_in(0, 21), default=0, help="Tennessee Eastman fault 0..21"
+    )
+    replay.add_argument(
+        "--limit", type=integer_in(1, 10**9, "rows"), default=None, help="replay at most N rows"
+    )
     replay.set_defaults(func=_replay)
 
     spec = ops.add_parser("line-spec", help="write a ProductionLine matching a dataset")
     spec.add_argument("--dataset", choices=replay_mod.DATASETS, required=True)
     spec.add_argument("--out", required=True)
     spec.set_defaults(func=_line_spec)
-
-
-def _limit(text: str) -> int:
-    """--limit: a positive number of rows (argparse type); -958 replayed 2 rows."""
-    try:
-        limit = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if limit < 1:
-        raise argparse.ArgumentTypeError(f"{limit} is not a positive number of rows")
-    return limit
 
 
 def _replay(args: argparse.Namespace) -> int:
