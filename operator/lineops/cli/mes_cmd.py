@@ -25,6 +25,7 @@ from lineops.mes.data import MAX_VALUE, ChartData, decimal
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import (
     Oee,
+    check_ideal_cycle_time,
     combine_oee,
     counts_from_records,
     events_from_records,
@@ -124,8 +125,10 @@ def spec_limit(text: str) -> float:
 def ideal_cycle_time(text: str) -> float:
     """--ideal-cycle-time: positive seconds (0 would make every performance 0 %)."""
     seconds = parse_duration(text, "--ideal-cycle-time")
-    if not seconds > 0:
-        raise CliError(f"--ideal-cycle-time: must be positive, got {text!r}")
+    try:
+        check_ideal_cycle_time(seconds)
+    except MesInputError as exc:
+        raise CliError(f"--ideal-cycle-time: {exc.detail}") from None
     return seconds
 
 

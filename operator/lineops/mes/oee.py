@@ -137,7 +137,9 @@ def _check_counts(total: int, good: int, row: int | None = None) -> None:
         raise MesInputError(f"total count {total} is beyond {MAX_COUNT:g}", row=row, field="total")
 
 
-def _check_ideal(seconds: float, work_unit: str | None = None) -> None:
+def check_ideal_cycle_time(seconds: float, work_unit: str | None = None) -> None:
+    """MesInputError unless ``seconds`` is a usable ideal cycle time (the CLI checks its
+    option with it too)."""
     # Zero would give performance 0 % and OEE 0 % without any error: a unit or typing slip.
     where = f" of work unit {work_unit!r}" if work_unit else ""
     if not seconds > 0:
@@ -162,7 +164,7 @@ def oee_from_totals(
     for name, value in (("planned_time", planned_time), ("downtime", downtime)):
         if value < 0:
             raise MesInputError(f"{name} ({value:g} s) is negative", field=name)
-    _check_ideal(ideal_cycle_time)
+    check_ideal_cycle_time(ideal_cycle_time)
     if downtime > planned_time:
         raise MesInputError(
             f"downtime ({downtime:g} s) exceeds planned time ({planned_time:g} s)",
@@ -425,9 +427,9 @@ def oee_from_events(
         )
     if isinstance(ideal_cycle_time, Mapping):
         for unit, seconds in ideal_cycle_time.items():
-            _check_ideal(seconds, unit)
+            check_ideal_cycle_time(seconds, unit)
     elif ideal_cycle_time is not None:
-        _check_ideal(ideal_cycle_time)
+        check_ideal_cycle_time(ideal_cycle_time)
     by_unit: dict[str, list[StateEvent]] = defaultdict(list)
     line_of: dict[str, str] = {}
     outside = 0

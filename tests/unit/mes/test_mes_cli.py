@@ -400,7 +400,15 @@ def test_an_ideal_cycle_time_of_zero_is_refused(
         capsys, "oee", "--planned-time", "420m", "--ideal-cycle-time", "0",
         "--total-count", "10", "--good-count", "9",
     )  # fmt: skip
-    assert err == "lineops: error: --ideal-cycle-time: must be positive, got '0'\n"
+    assert err == "lineops: error: --ideal-cycle-time: ideal cycle time (0 s) must be positive\n"
+    # The library's upper bound too, named by the option (one check, oee's).
+    err = _fails(
+        capsys, "oee", "--planned-time", "420m", "--ideal-cycle-time", "2000000000s",
+        "--total-count", "10", "--good-count", "9",
+    )  # fmt: skip
+    assert (
+        err == "lineops: error: --ideal-cycle-time: ideal cycle time (2e+09 s) is beyond 1e+09 s\n"
+    )
     events = _write(
         tmp_path,
         "events.csv",
