@@ -362,7 +362,7 @@ def run_epcis(args: argparse.Namespace) -> int:
     if args.url is not None:
         document = _http(args, "epcis", {"from": args.start, "to": args.end})
     else:
-        from lineops.dataplane.epcis import export
+        from lineops.dataplane.epcis import export, line_has_lots
         from lineops.dataplane.repositories.lot_links import utc_text
 
         try:
@@ -371,7 +371,16 @@ def run_epcis(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         if end <= start:
             raise CliError(f"--to: {args.end} is not after --from ({args.start})")
-        document = _direct(args, lambda engine, line: export(engine, line, start, end))
+        document, known = _direct(
+            args,
+            lambda engine, line: (export(engine, line, start, end), line_has_lots(engine, line)),
+        )
+        if not known:
+            print(
+                f"lineops: note: line {args.line} has no lots in this database; check the "
+                "line's namespace/name",
+                file=sys.stderr,
+            )
     text = json.dumps(document, indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(text)

@@ -115,6 +115,19 @@ def _with_units(event: dict[str, Any], units: dict[str, str]) -> dict[str, Any]:
     return event
 
 
+def line_has_lots(engine: Engine, line: LineRef) -> bool:
+    """Whether the database holds any lot of ``line``: a database knows no lines, so this is
+    the one hint that a line name is wrong (a data plane answers 404 for one it does not
+    serve)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(lots.c.lot)
+            .where(lots.c.namespace == line.namespace, lots.c.line == line.name)
+            .limit(1)
+        ).first()
+    return found is not None
+
+
 def export(
     engine: Engine, line: LineRef, start: str, end: str, now: datetime | None = None
 ) -> dict[str, Any]:

@@ -115,6 +115,17 @@ def test_recall_and_epcis(
         )
         assert code == 0 and out.strip() == f"wrote {target}: 9 EPCIS event(s)"
         assert check(json.loads(target.read_text())) == []
+    # A mistyped line: over HTTP the data plane answers 404; a database knows no lines, so
+    # the empty document comes with a note (it used to come alone).
+    window = ["--from", at(days=-6), "--to", at(days=1)]
+    code, out, err = lots(["epcis", *window, "--db", db_url, "--line", "plant/typo"], capsys)
+    assert code == 0 and json.loads(out)["epcisBody"]["eventList"] == []
+    assert err == (
+        "lineops: note: line plant/typo has no lots in this database; check the line's "
+        "namespace/name\n"
+    )
+    code, out, err = lots(["epcis", *window, "--db", db_url, "--line", LINE_ARG], capsys)
+    assert code == 0 and err == ""
 
 
 def test_errors_name_what_is_wrong(
