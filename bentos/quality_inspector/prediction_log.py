@@ -162,7 +162,14 @@ class PredictionLog:
         assert self._url is not None
         with httpx.Client(timeout=30.0) as client:
             while (taken := self._take()) is not None:
-                self._post(client, taken)
+                count = taken["predictions"]
+                try:
+                    self._post(client, taken)
+                except Exception:
+                    # The poster must outlive any one batch: when it died, nothing more was
+                    # logged, and once the queue was full every predict blocked on it.
+                    log.exception("prediction log: %d predictions not logged", count)
+                    self._on_failure(count)
 
     def _post(self, client: httpx.Client, taken: dict[str, Any]) -> None:
         assert self._url is not None
@@ -175,9 +182,19 @@ class PredictionLog:
                 problem = str(exc)
             else:
                 if answer.status_code == 200:
-                    reply = answer.json()
+                    reply = _reply(answer)
+                    if reply is None:
+                        # Something answered that is not the data plane (a proxy's page): the
+                        # batch may or may not be stored, and sending it again could log it
+                        # twice, so it is counted as not logged.
+                        problem = f"200 without a data plane's answer: {answer.text[:300]!r}"
+                        break
                     if reply.get("quarantined"):
-                        log.warning("data plane quarantined predictions: %s", reply["rejected"][:3])
+                        log.warning(
+                            "data plane quarantined %s predictions: %s",
+                            reply["quarantined"],
+                            reply.get("rejected", [])[:3],
+                        )
                     return
                 problem = f"{answer.status_code} {answer.text[:300]}"
                 if answer.status_code < 500:
@@ -185,6 +202,19 @@ class PredictionLog:
             time.sleep(min(2.0**attempt * 0.2, 5.0))  # backoff between attempts, not a sync
         log.error("prediction log: %d predictions not logged: %s", count, problem)
         self._on_failure(count)
+
+
+def _reply(answer: httpx.Response) -> dict[str, Any] | None:
+    """The data plane's ingest answer, or None when the body is not one."""
+    try:
+        reply = answer.json()
+    except ValueError:
+        return None
+    if not isinstance(reply, dict) or not isinstance(reply.get("accepted"), int):
+        return None
+    if not isinstance(reply.get("rejected", []), list):
+        return None
+    return reply
 
 
 def _piece(batch: dict[str, Any], start: int, end: int, rows: int) -> dict[str, Any]:

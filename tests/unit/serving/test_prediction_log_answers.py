@@ -1,0 +1,78 @@
+"""The serving's prediction log when something other than the data plane answers.
+
+A stand-in HTTP server plays what is being tested: a proxy in front of the data plane that
+answers 200 with a page of its own (no real data plane answers that way). Before, the
+poster thread died on it: nothing more was logged, and once the queue was full every predict
+blocked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.kube import wait_for
+
+ROOT = Path(__file__).resolve().parents[3]
+GOOD = {"received": 1, "accepted": 1, "quarantined": 0, "rejected": []}
+
+
+@pytest.fixture
+def answers() -> Iterator[tuple[str, list[bytes], list[dict[str, Any]]]]:
+    """A loopback server answering POSTs with the queued bodies in turn (all 200)."""
+    queued: list[bytes] = []
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # http.server calls do_<METHOD>
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = queued.pop(0) if queued else json.dumps(GOOD).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="stand-in", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", queued, received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    "page", [b"<html>502 bad gateway</html>", b"[]", b'{"quarantined": 1}', b'{"accepted": "1"}']
+)
+def test_a_foreign_200_is_counted_as_not_logged_and_logging_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+    answers: tuple[str, list[bytes], list[dict[str, Any]]],
+    page: bytes,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "bentos"))
+    from quality_inspector.prediction_log import PredictionLog
+
+    url, queued, received = answers
+    queued.append(page)
+    failed: list[int] = []
+    plog = PredictionLog(url, "plant", "line-a", None, failed.append)
+    try:
+        plog.add({"modelTag": "m:1", "workUnit": "press-01", "result": {"score": 0.1}})
+        wait_for(lambda: failed == [1], timeout=30, what="the foreign answer counted")
+        plog.add({"modelTag": "m:1", "workUnit": "press-01", "result": {"score": 0.2}})
+        wait_for(lambda: len(received) == 2, timeout=30, what="the next batch posted")
+    finally:
+        plog.close()
+    # Not sent again: whether the proxy stored it is unknown, and a retry could log it twice.
+    assert [r["records"][0]["result"]["score"] for r in received] == [0.1, 0.2]
+    assert failed == [1] and plog.queued == 0
