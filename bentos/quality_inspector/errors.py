@@ -1,4 +1,5 @@
-"""Why a request cannot be answered: 4xx errors that name the problem (never a 500)."""
+"""Why a request cannot be answered: 4xx errors that name the problem, and 503 when the
+service cannot answer now (never a 500)."""
 
 from __future__ import annotations
 
@@ -49,5 +50,18 @@ def too_large(rows: int, limit: int) -> RequestProblem:
     )
 
 
-def not_ready(problem: str) -> RequestProblem:
-    return RequestProblem(HTTPStatus.SERVICE_UNAVAILABLE, f"not ready: {problem}")
+class Unavailable(Exception):
+    """The service cannot answer now (still loading, the feature store unreachable or holding
+    garbage): answered 503 with this message as a Response, since BentoML replaces the message
+    of any error of status 500 or more with a generic one (so a 503 never said why)."""
+
+
+def not_ready(problem: str) -> Unavailable:
+    return Unavailable(f"not ready: {problem}")
+
+
+def store_failed(work_unit: str, exc: Exception) -> Unavailable:
+    return Unavailable(
+        f"feature store: reading work_unit {work_unit!r} failed: "
+        f"{type(exc).__name__}: {str(exc)[:300]}"
+    )

@@ -32,6 +32,8 @@ import pandas as pd
 from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from lineops.backends.feast_store import WORK_UNIT_KEY, FeastStore, feature_service_name
 
+from quality_inspector import errors
+
 CACHED_UNITS: Final = 4_096  # work units whose rows are kept (a line has far fewer)
 
 
@@ -99,16 +101,23 @@ class OnlineFeatures:
     def read(self, work_unit: str) -> OnlineRow:
         """The unit's row read through Feast (no cache)."""
         self.reads += 1
-        response = self._store.store.get_online_features(
-            features=self._service, entity_rows=[{WORK_UNIT_KEY: work_unit}]
-        ).to_dict(include_event_timestamps=True)
+        try:
+            response = self._store.store.get_online_features(
+                features=self._service, entity_rows=[{WORK_UNIT_KEY: work_unit}]
+            ).to_dict(include_event_timestamps=True)
+        except Exception as exc:  # the store's I/O boundary: Redis down, a broken file, ...
+            raise errors.store_failed(work_unit, exc) from exc
         values: dict[str, float | None] = {}
         newest: float | None = None
         for key, column in response.items():
             if key == WORK_UNIT_KEY or key.endswith("__ts"):
                 continue
             value = column[0]
-            values[key] = None if value is None else float(value)
+            try:
+                values[key] = None if value is None else float(value)
+            except (TypeError, ValueError) as exc:
+                garbage = ValueError(f"{key} holds {value!r:.80}, not a number")
+                raise errors.store_failed(work_unit, garbage) from exc
             stamp = response.get(f"{key}__ts", [None])[0]
             if value is not None and stamp:
                 newest = stamp if newest is None else max(newest, stamp)

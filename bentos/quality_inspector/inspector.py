@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 RESULT_FIELDS = ("label", "raw_label", "probabilities", "score", "alarm", "rul")
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 @dataclass(frozen=True)
 class Champion:
     tag: str
@@ -204,4 +207,10 @@ class Inspector:
         if not np.isfinite(matrix).all():
             bad = int(np.argwhere(~np.isfinite(matrix))[0][0])
             raise errors.bad_field(f"rows[{bad}]", "holds a value that is not finite")
+        # The model computes in float32: a larger value became infinite there and the rows
+        # came back null with 200, as if the window were not full.
+        beyond = np.abs(matrix) > FLOAT32_MAX
+        if beyond.any():
+            bad = int(np.argwhere(beyond)[0][0])
+            raise errors.bad_field(f"rows[{bad}]", f"holds a value beyond ±{FLOAT32_MAX:.3g}")
         return score_columns(self.champion.model, matrix), matrix

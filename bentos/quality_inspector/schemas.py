@@ -3,10 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Name = Field(min_length=1, max_length=253)
+# What the data plane stores of a name (at most 253 characters, no control character such as
+# NUL): one it would refuse was answered 200 here and its prediction then quarantined there.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+WorkUnit = Annotated[
+    str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN, description="a work unit")
+]
+Lot = Annotated[str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN)]
+# The data plane's bound for a measured value (lineops.mes.data.MAX_VALUE); strict: "12.5"
+# and true were coerced to numbers, NaN and infinities logged as null.
+Reading = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e100, le=1e100)]
+SensorName = Annotated[str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN)]
+MAX_READINGS = 1000
+
+
+class PredictRequest(BaseModel):
+    """``predict``'s body. Unknown fields are refused: ``lots`` for ``lot`` was ignored, and
+    the lot silently missing from the log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    work_unit: WorkUnit
+    lot: Lot | None = None
+    readings: dict[SensorName, Reading] | None = Field(
+        None, max_length=MAX_READINGS, description="raw readings logged with the prediction"
+    )
 
 
 class Result(BaseModel):
@@ -59,11 +85,12 @@ class Status(BaseModel):
 
 
 class BatchRequest(BaseModel):
-    """Rows of feature values, one time series in order (a backfill)."""
+    """``predict_batch``'s body: rows of feature values, one time series in order (a
+    backfill). An empty ``rows`` was a 500."""
 
     model_config = ConfigDict(extra="forbid")
 
     columns: list[str] = Field(min_length=1, description="feature names, one per row value")
     rows: list[list[float]] = Field(min_length=1, description="feature values, in time order")
-    lots: list[str | None] | None = Field(None, description="a lot per row (logged), optional")
-    work_unit: str | None = Field(None, min_length=1, max_length=253)
+    lots: list[Lot | None] | None = Field(None, description="a lot per row (logged), optional")
+    work_unit: WorkUnit | None = None

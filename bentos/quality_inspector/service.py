@@ -13,14 +13,13 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
 import bentoml
 import msgspec
 import pandas as pd
 from lineops.cli.heap import freeze_startup_heap
-from pydantic import Field
 from starlette.responses import Response
 
 from quality_inspector import errors
@@ -30,14 +29,20 @@ from quality_inspector.history_seed import HistorySeed
 from quality_inspector.inspector import Champion, Inspector
 from quality_inspector.metrics import ServingMetrics
 from quality_inspector.prediction_log import PredictionLog
-from quality_inspector.schemas import BatchResult, Prediction, Result
+from quality_inspector.schemas import (
+    BatchRequest,
+    BatchResult,
+    Lot,
+    Prediction,
+    PredictRequest,
+    Result,
+    WorkUnit,
+)
 
 log = logging.getLogger("quality_inspector")
 RETRY_SECONDS = 2.0  # a line's feature service may be registered after the service starts
 
 _encode = msgspec.json.Encoder().encode
-WorkUnit = Annotated[str, Field(min_length=1, max_length=253, description="a work unit")]
-Lot = Annotated[str | None, Field(None, min_length=1, max_length=253)]
 
 
 def _abnormal(result: dict[str, Any], classes_normal: str | None) -> bool | None:
@@ -129,11 +134,11 @@ class QualityInspector:
 
     # ------------------------------------------------------------------ endpoints
 
-    @bentoml.api
+    @bentoml.api(input_spec=PredictRequest)
     async def predict(
         self,
         work_unit: WorkUnit,
-        lot: Lot = None,
+        lot: Lot | None = None,
         readings: dict[str, float] | None = None,
     ) -> Prediction:
         """Judge a work unit from its newest online features; ``lot`` and the caller's raw
@@ -145,11 +150,16 @@ class QualityInspector:
         one-thread pool and back), in a thread when they must be read through Feast
         (milliseconds of blocking work, once per unit per materialisation) or the unit's
         history of rows from the data plane (once per unit, models with a window)."""
-        inspector = self._ready()[0]
-        online = inspector.features.cached(work_unit)
-        if online is None or inspector.needs_seed(work_unit):
-            return await anyio.to_thread.run_sync(self._predict, work_unit, lot, readings, online)
-        return self._predict(work_unit, lot, readings, online)
+        try:
+            inspector = self._ready()[0]
+            online = inspector.features.cached(work_unit)
+            if online is None or inspector.needs_seed(work_unit):
+                return await anyio.to_thread.run_sync(
+                    self._predict, work_unit, lot, readings, online
+                )
+            return self._predict(work_unit, lot, readings, online)
+        except errors.Unavailable as exc:
+            return _unavailable(exc)  # type: ignore[return-value]
 
     def _predict(
         self,
@@ -165,6 +175,9 @@ class QualityInspector:
             answer, used = inspector.predict(work_unit, now, online)
         except errors.RequestProblem as exc:
             metrics.refuse(_reason(exc))
+            raise
+        except errors.Unavailable:
+            metrics.refuse("feature_store_failed")
             raise
         champion = inspector.champion
         prediction = Prediction(
@@ -196,7 +209,7 @@ class QualityInspector:
         metrics.latency("predict").observe(time.perf_counter() - started)
         return prediction
 
-    @bentoml.api
+    @bentoml.api(input_spec=BatchRequest)
     def predict_batch(
         self,
         columns: list[str],
@@ -207,7 +220,10 @@ class QualityInspector:
         """Score rows of feature values (``columns`` names them) as one series in time order:
         a backfill. One call is the batch: rows of different callers are never merged, since
         a model with a window would read them as one series (so no adaptive batching)."""
-        inspector, metrics, prediction_log = self._ready()
+        try:
+            inspector, metrics, prediction_log = self._ready()
+        except errors.Unavailable as exc:
+            return _unavailable(exc)  # type: ignore[return-value]
         started = time.perf_counter()
         if lots is not None and len(lots) != len(rows):
             raise errors.bad_field("lots", f"{len(lots)} lots for {len(rows)} rows")
@@ -299,6 +315,11 @@ def _label(result: dict[str, Any]) -> str:
 def _normal_class(champion: Champion) -> str | None:
     classes = getattr(champion.model, "classes", None)
     return str(classes[0]) if classes else None  # the normal class comes first
+
+
+def _unavailable(exc: errors.Unavailable) -> Response:
+    """503 with the reason, in the body shape of the service's own refusals."""
+    return Response(_encode([{"error": str(exc)}]), status_code=503, media_type="application/json")
 
 
 def _reason(exc: errors.RequestProblem) -> str:

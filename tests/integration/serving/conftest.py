@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -132,24 +133,11 @@ class Served:
         return requests.post(f"{self.url}/{endpoint}", json=body, timeout=60)
 
 
-@pytest.fixture(scope="module")
-def inspector(
-    plant: Plant, model_store: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Served]:
-    home, tag = model_store
+@contextmanager
+def serving(env: dict[str, str], log: Path, until: str = "/readyz") -> Iterator[Served]:
+    """A real ``bentoml serve`` of the quality inspector with ``env`` added to ours, once
+    ``until`` answers 200."""
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "bentoml.log"
-    env = {
-        **os.environ,
-        "BENTOML_HOME": str(home),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "LINEOPS_SERVING_MODEL_TAG": tag,
-        "LINEOPS_SERVING_MODEL_NAME": "press-fault",
-        "LINEOPS_SERVING_DATA_DIR": str(plant.data_dir),
-        "LINEOPS_SERVING_DATAPLANE_URL": plant.served.url,
-        "LINEOPS_SERVING_MAX_FEATURE_AGE": "10m",
-        "LINEOPS_SERVING_MAX_BATCH_ROWS": str(MAX_BATCH),
-    }
     command = [
         str(Path(sys.executable).parent / "bentoml"),
         "serve",
@@ -161,21 +149,22 @@ def inspector(
         "--port",
         str(port),
     ]
+    environment = {**os.environ, "BENTOML_DO_NOT_TRACK": "True", **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     served = Served(f"http://127.0.0.1:{port}", process, log)
     try:
 
-        def ready() -> bool:
+        def up() -> bool:
             assert process.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
             try:
-                return requests.get(f"{served.url}/readyz", timeout=2).status_code == 200
+                return requests.get(f"{served.url}{until}", timeout=2).status_code == 200
             except (requests.ConnectionError, requests.Timeout):  # still starting
                 return False
 
-        wait_for(ready, 120, "/readyz of bentoml serve")
+        wait_for(up, 120, f"{until} of bentoml serve")
         yield served
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -184,3 +173,21 @@ def inspector(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def inspector(
+    plant: Plant, model_store: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    home, tag = model_store
+    env = {
+        "BENTOML_HOME": str(home),
+        "LINEOPS_SERVING_MODEL_TAG": tag,
+        "LINEOPS_SERVING_MODEL_NAME": "press-fault",
+        "LINEOPS_SERVING_DATA_DIR": str(plant.data_dir),
+        "LINEOPS_SERVING_DATAPLANE_URL": plant.served.url,
+        "LINEOPS_SERVING_MAX_FEATURE_AGE": "10m",
+        "LINEOPS_SERVING_MAX_BATCH_ROWS": str(MAX_BATCH),
+    }
+    with serving(env, tmp_path_factory.mktemp("serve") / "bentoml.log") as served:
+        yield served

@@ -12,7 +12,15 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.serving.conftest import LINE, MAX_BATCH, Plant, Served, free_port, wait_for
+from tests.integration.serving.conftest import (
+    LINE,
+    MAX_BATCH,
+    Plant,
+    Served,
+    free_port,
+    serving,
+    wait_for,
+)
 from tests.support.serving_model import FEATURES, MODEL_WINDOW
 
 
@@ -133,6 +141,23 @@ def other_units(plant: Plant) -> None:
             413,
             "501 rows",
         ),
+        # Found by a review of the service's HTTP edges (stop 35): these were a 500, a 200
+        # that lost part of the request, or a 200 whose log record the data plane refused.
+        ("predict_batch", {"columns": FEATURES, "rows": []}, 400, "rows"),
+        ("predict_batch", {"columns": FEATURES, "rows": [[1e39, 1.0, 1.0]]}, 400, "rows[0]"),
+        ("predict_batch", {"columns": FEATURES, "rows": [[1.0] * 3], "lot": ["L"]}, 400, "lot"),
+        (
+            "predict_batch",
+            {"columns": FEATURES, "rows": [[1.0] * 3], "lots": ["L\u0000"]},
+            400,
+            "lots",
+        ),
+        ("predict", {"work_unit": "press-01", "lots": "L-17"}, 400, "lots"),
+        ("predict", {"work_unit": "press-01", "lot": "L\u0000"}, 400, "lot"),
+        ("predict", {"work_unit": "press-01", "readings": {"t": "12.5"}}, 400, "readings"),
+        ("predict", {"work_unit": "press-01", "readings": {"t": True}}, 400, "readings"),
+        ("predict", {"work_unit": "press-01", "readings": {"t": 1e200}}, 400, "readings"),
+        ("predict", {"work_unit": "press-01", "readings": {"": 1.0}}, 400, "readings"),
     ],
 )
 def test_bad_requests_are_4xx_naming_the_problem(
@@ -153,6 +178,31 @@ def test_a_body_that_is_not_json_is_a_400(inspector: Served) -> None:
     assert 400 <= answer.status_code < 500, answer.text
 
 
+def test_a_service_that_cannot_answer_says_why_in_its_503(
+    model_store: tuple[Path, str], tmp_path: Path
+) -> None:
+    """BentoML replaces the message of any error of 500 or more, so the 503 of a service
+    still loading said only "An unexpected error has occurred"; it now carries the reason, in
+    the body shape of the service's own refusals. (A model tag that is not in the store
+    keeps this real service loading.)"""
+    home, _ = model_store
+    env = {
+        "BENTOML_HOME": str(home),
+        "LINEOPS_SERVING_MODEL_TAG": "press-fault:nosuchversion",
+        "LINEOPS_SERVING_DATA_DIR": str(tmp_path),
+    }
+    with serving(env, tmp_path / "bentoml.log", until="/livez") as served:
+        for endpoint, body in (
+            ("predict", {"work_unit": "press-01"}),
+            ("predict_batch", {"columns": FEATURES, "rows": [[1.0, 1.0, 1.0]]}),
+        ):
+            answer = served.post(endpoint, body)
+            assert answer.status_code == 503, answer.text
+            (refusal,) = answer.json()
+            assert refusal["error"].startswith("not ready: "), refusal
+            assert "nosuchversion" in refusal["error"], refusal
+
+
 def test_the_typed_client_reads_answers_and_refusals(inspector: Served) -> None:
     """lineops.backends.serving.client against the real service: typed answers, and a refusal
     as an InspectorError carrying the status and the service's message."""
@@ -168,6 +218,10 @@ def test_the_typed_client_reads_answers_and_refusals(inspector: Served) -> None:
     with pytest.raises(InspectorError) as refused:
         client.predict("ghost-01")
     assert refused.value.status == 404 and "'ghost-01' has no features" in refused.value.message
+    with pytest.raises(InspectorError) as invalid:
+        client.predict("")
+    # BentoML's validation answer names the field in its detail (the client dropped it).
+    assert invalid.value.status == 400 and "work_unit: " in invalid.value.message
     with pytest.raises(InspectorError) as unreachable:
         InspectorClient(f"http://127.0.0.1:{free_port()}", timeout=5).predict("press-01")
     assert unreachable.value.status is None and "cannot reach" in unreachable.value.message

@@ -165,13 +165,27 @@ class InspectorClient:
 
 
 def _message(body: bytes) -> str:
-    """BentoML answers a refusal as ``{"error": "..."}`` (or a list of those, for a request
-    that fails validation); anything else is shown as received."""
+    """The service's refusals are ``[{"error": "<field>: ..."}]``; BentoML's validation
+    answer is ``{"error": "1 validation error for ...", "detail": [{"loc": [...], "msg":
+    ...}]}``, whose fields are in ``detail`` (they were dropped, leaving a message that named
+    no field); anything else is shown as received."""
     text = body.decode(errors="replace")
     try:
         parsed = json.loads(text)
     except ValueError:
         return text.strip()[:2000]
     items = parsed if isinstance(parsed, list) else [parsed]
-    errors = [str(i["error"]) for i in items if isinstance(i, dict) and "error" in i]
+    errors = [_error(i) for i in items if isinstance(i, dict) and "error" in i]
     return "; ".join(errors) if errors else text.strip()[:2000]
+
+
+def _error(item: dict[str, Any]) -> str:
+    details = item.get("detail")
+    if not isinstance(details, list):
+        return str(item["error"])
+    named = [
+        ".".join(str(part) for part in d.get("loc", ())) + f": {d.get('msg', '')}"
+        for d in details
+        if isinstance(d, dict)
+    ]
+    return f"{item['error']}: " + "; ".join(named) if named else str(item["error"])
