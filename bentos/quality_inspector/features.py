@@ -140,8 +140,11 @@ def change_counter(store: FeastStore) -> Callable[[], int] | None:
     lock = threading.Lock()
 
     def version() -> int:
-        with lock:
-            value = connection.execute("PRAGMA data_version").fetchone()[0]
+        try:
+            with lock:
+                value = connection.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:  # the file went away or is not a database any more
+            raise errors.Unavailable(f"feature store: {path}: {exc}") from exc
         return int(value)
 
     return version

@@ -159,6 +159,8 @@ class QualityInspector:
                 )
             return self._predict(work_unit, lot, readings, online)
         except errors.Unavailable as exc:
+            if self.metrics is not None:  # ready: the feature store failed on this read
+                self.metrics.refuse("feature_store_failed")
             return _unavailable(exc)  # type: ignore[return-value]
 
     def _predict(
@@ -175,9 +177,6 @@ class QualityInspector:
             answer, used = inspector.predict(work_unit, now, online)
         except errors.RequestProblem as exc:
             metrics.refuse(_reason(exc))
-            raise
-        except errors.Unavailable:
-            metrics.refuse("feature_store_failed")
             raise
         champion = inspector.champion
         prediction = Prediction(

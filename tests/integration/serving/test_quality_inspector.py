@@ -203,6 +203,41 @@ def test_a_service_that_cannot_answer_says_why_in_its_503(
             assert "nosuchversion" in refusal["error"], refusal
 
 
+def test_a_feature_store_that_fails_on_a_read_is_a_503_naming_it(
+    plant: Plant, model_store: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A failing store was a 500 counted nowhere (Feast's exception escaped). Here a real
+    service reads a copy of the plant's real SQLite online store, which is then overwritten
+    with bytes that are not a database (a broken volume, a wrong file)."""
+    import shutil
+
+    home, tag = model_store
+    data = tmp_path / "data"
+    shutil.copytree(plant.data_dir / "feast", data / "feast")
+    env = {
+        "BENTOML_HOME": str(home),
+        "LINEOPS_SERVING_MODEL_TAG": tag,
+        "LINEOPS_SERVING_MODEL_NAME": "press-fault",
+        "LINEOPS_SERVING_DATA_DIR": str(data),
+        "LINEOPS_SERVING_MAX_FEATURE_AGE": "10m",
+    }
+    with serving(env, tmp_path / "bentoml.log") as served:
+        (data / "feast" / "online_store.db").write_bytes(b"not a database\n" * 512)
+        answer = served.post("predict", {"work_unit": "press-01"})
+        assert answer.status_code == 503, answer.text
+        (refusal,) = answer.json()
+        assert refusal["error"].startswith("feature store: "), refusal
+        metrics = requests.get(f"{served.url}/metrics", timeout=30).text
+    refused = [
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "lineops_serving_refused_total"
+        and sample.labels.get("reason") == "feature_store_failed"
+    ]
+    assert refused == [1.0]
+
+
 def test_the_typed_client_reads_answers_and_refusals(inspector: Served) -> None:
     """lineops.backends.serving.client against the real service: typed answers, and a refusal
     as an InspectorError carrying the status and the service's message."""
