@@ -21,6 +21,7 @@ from lineops.dataplane.features import features_from_stats, group_stats, wide_fe
 
 LOT_COLUMNS: Final = ("lot", "work_unit", "start", "end")
 AS_OF: Final = "as_of"
+KEYS: Final = frozenset({"lot", "work_unit"})
 
 
 class LotsError(ValueError):
@@ -32,6 +33,11 @@ def normalise_lots(lots: pd.DataFrame) -> pd.DataFrame:
     for column in LOT_COLUMNS:
         if column not in lots.columns:
             raise LotsError(f"lots: missing column {column!r}")
+    if AS_OF in lots.columns:  # it was overwritten without a word
+        raise LotsError(
+            f"lots: column {AS_OF!r} is lineops's own (each lot's cut-off: decision_time, else "
+            "end); rename yours"
+        )
     out = lots.copy()
     for column in ("lot", "work_unit"):
         # astype(str) below made an empty cell the lot "nan", matched like any other.
@@ -119,6 +125,9 @@ def training_set(
     features = (
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["lot", "work_unit"])
     )
+    clash = sorted(set(lots.columns) & (set(features.columns) | set(feature_columns)) - KEYS)
+    if clash:  # pandas kept both as <name>_x and <name>_y, or the lot's column passed as one
+        raise LotsError(f"lots: column {clash[0]!r} is also a feature's name; rename it")
     out = lots.merge(features, on=["lot", "work_unit"], how="left")
     for column in feature_columns:
         if column not in out.columns:

@@ -116,3 +116,25 @@ def test_one_lot_on_two_work_units_is_two_rows() -> None:
     )
     readings = pd.DataFrame(columns=["work_unit", "sensor", "timestamp", "value"])
     assert len(training_set(readings, lots, ["s"])) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # It was overwritten by the computed cut-off without a word.
+        ({"as_of": T0}, "lots: column 'as_of' is lineops's own"),
+        # pandas kept both, as s__count_x and s__count_y (or, with no readings, the lot's own
+        # column passed for the feature).
+        ({"s__count": 7}, "lots: column 's__count' is also a feature's name; rename it"),
+    ],
+)
+def test_a_lot_column_lineops_computes_itself_is_refused(
+    extra: dict[str, object], message: str
+) -> None:
+    lots = pd.DataFrame([{"lot": "A", "work_unit": "w", "start": T0, "end": T0, **extra}])
+    for readings in (
+        pd.DataFrame(columns=["work_unit", "sensor", "timestamp", "value"]),
+        pd.DataFrame([{"work_unit": "w", "sensor": "s", "timestamp": T0, "value": 1.0}]),
+    ):
+        with pytest.raises(LotsError, match=message):
+            training_set(readings, lots, ["s"])
