@@ -8,15 +8,14 @@ blocked."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.kube import wait_for
+from tests.support.loopback_http import serving_post
 
 ROOT = Path(__file__).resolve().parents[3]
 GOOD = {"received": 1, "accepted": 1, "quarantined": 0, "rejected": []}
@@ -28,27 +27,12 @@ def answers() -> Iterator[tuple[str, list[bytes], list[dict[str, Any]]]]:
     queued: list[bytes] = []
     received: list[dict[str, Any]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # http.server calls do_<METHOD>
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = queued.pop(0) if queued else json.dumps(GOOD).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(_: str, body: bytes) -> tuple[str, bytes]:
+        received.append(json.loads(body))
+        return "text/html", queued.pop(0) if queued else json.dumps(GOOD).encode()
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="stand-in", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", queued, received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_post(answer, "stand-in") as at:
+        yield f"http://{at}", queued, received
 
 
 @pytest.mark.parametrize(
