@@ -148,13 +148,24 @@ def solve(
         _hint_all(built, solver)
     wall = time.perf_counter() - began
     if best is None:
-        return Schedule(
+        plan = Schedule(
             assignments=fallback.assignments,
             method=fallback.method,
             status=f"fallback: CP-SAT found no schedule in {options.time_limit:g} s",
             wall_seconds=wall,
             notes=fallback.notes,
         )
+        # Dispatching places every operation, past the horizon if need be (where no
+        # off-shift window is laid out): such a plan was returned with exit 0.
+        broken = violations(problem, plan, kept=[(a.job, a.index) for a in fixed])
+        if broken:
+            raise PlanInfeasibleError(
+                f"CP-SAT found no schedule in {options.time_limit:g} s and the "
+                f"{fallback.method.value} dispatch plan does not fit: "
+                + "; ".join(broken[:3])
+                + "; give CP-SAT more time (--time-limit) or a longer horizon"
+            )
+        return plan
     schedule = Schedule(
         assignments=tuple(sorted(best, key=lambda a: (a.start, a.work_unit, a.job))),
         method=Method.CP_SAT,

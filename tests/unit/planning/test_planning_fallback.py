@@ -11,6 +11,7 @@ from lineops.planning import (
     Job,
     Method,
     Operation,
+    PlanInfeasibleError,
     Problem,
     SolveOptions,
     solve,
@@ -48,3 +49,25 @@ def test_no_solution_in_time_returns_the_dispatch_plan(
     assert schedule.method is rule
     assert schedule.status == "fallback: CP-SAT found no schedule in 5 s"
     assert violations(problem, schedule) == []
+
+
+def test_a_fallback_plan_that_breaks_the_problem_is_an_error_not_a_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dispatching places every operation, past the horizon if need be: with no CP-SAT
+    schedule in time such a plan came back (exit 0) with only a note."""
+    make = solver._solver
+
+    def no_time(options: SolveOptions, seconds: float, *tuning: Any) -> Any:
+        cp = make(options, seconds, *tuning)
+        cp.parameters.max_time_in_seconds = 0.0
+        return cp
+
+    monkeypatch.setattr(solver, "_solver", no_time)
+    jobs = tuple(Job(f"j{j}", (Operation((Alternative("m", 60),)),)) for j in range(5))
+    problem = Problem(jobs, ("m",), horizon=200)  # 300 s of work on one unit
+    with pytest.raises(PlanInfeasibleError) as caught:
+        solve(problem, SolveOptions(time_limit=5, workers=1))
+    message = str(caught.value)
+    assert message.startswith("CP-SAT found no schedule in 5 s and the edd dispatch plan")
+    assert "horizon" in message
