@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,19 +86,22 @@ def _line(path: str, name: str | None) -> ProductionLine:
     return lines[0]
 
 
-def _book(args: argparse.Namespace, line: ProductionLine) -> OrderBook:
+def _horizon(args: argparse.Namespace) -> timedelta | None:
+    if args.horizon is None:
+        return None
+    try:
+        return duration(args.horizon, "--horizon")
+    except PlanningInputError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _book(args: argparse.Namespace, line: ProductionLine, horizon: timedelta | None) -> OrderBook:
     try:
         data = yaml.safe_load(_read(args.orders))
     except yaml.YAMLError as exc:
         raise CliError(f"{args.orders}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise CliError(f"{args.orders}: expected a mapping with products and orders")
-    horizon = None
-    if args.horizon is not None:
-        try:
-            horizon = duration(args.horizon, "--horizon")
-        except PlanningInputError as exc:
-            raise CliError(str(exc)) from None
     try:
         return order_book(data, line, horizon=horizon)
     except PlanningInputError as exc:
@@ -154,7 +158,7 @@ def _print_plan(report: dict[str, Any], title: str) -> None:
     late = report["lateOrders"]
     print(f"late orders: {', '.join(late) if late else 'none'}")
     for name in late:
-        print(f"  {name}: {report['tardiness'][name] / 3600:.1f} h late")
+        print(f"  {name}: {_late(report['tardiness'][name])} late")
     print("utilisation: " + ", ".join(f"{u} {s:.0%}" for u, s in report["utilisation"].items()))
     for note in report["notes"]:
         print(f"note: {note}")
@@ -189,9 +193,13 @@ def run_plan(args: argparse.Namespace) -> int:
             "give --orders FILE and --line-file FILE (or: lineops plan jssp --instance FILE)"
         )
     _check_gantt(args.gantt)
+    # The options first, as the docs say: a bad --time-limit or --horizon was reported only
+    # after the order book had been read (or as its missing file).
+    options = _options(args, Objective(args.objective))
+    horizon = _horizon(args)
     line = _line(args.line_file, args.line)
-    book = _book(args, line)
-    schedule = _solve(book.problem, _options(args, Objective(args.objective)), args.orders)
+    book = _book(args, line, horizon)
+    schedule = _solve(book.problem, options, args.orders)
     report = plan_report(book, schedule)
     title = f"Line {line.metadata.name}"
     if args.json:
@@ -311,3 +319,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     jssp.add_argument("--instance", required=True, metavar="FILE", help="the instance file")
     _solver_arguments(jssp, 60.0)
     jssp.set_defaults(func=run_jssp)
+
+
+def _late(seconds: float) -> str:
+    """Hours, or minutes and seconds under an hour: 5 s late printed as '0.0 h late'."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"

@@ -15,8 +15,9 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.json_paths import non_finite_path
 from lineops.dataplane.repositories.plans import StoredPlan
+from lineops.planning.schedule import Method
 
-METHODS: Final = ("cp-sat", "edd", "wspt")
+METHODS: Final = tuple(method.value for method in Method)  # mwkr was refused (422)
 MAX_TEXT: Final = 253
 MAX_BIGINT: Final = 2**63 - 1
 

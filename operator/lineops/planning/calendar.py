@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from lineops.api.productionline import Schedule
@@ -59,5 +60,19 @@ def maintenance_before(
 ) -> tuple[datetime, datetime]:
     """The maintenance window a failure prediction asks for: ``duration`` long, ending
     ``lead`` before the predicted failure (the margin for the prediction's error)."""
-    end = predicted_failure - lead
-    return end - duration, end
+    end = after(predicted_failure, -lead)
+    return after(end, -duration), end
+
+
+# Python subtracts and adds aware datetimes that share a tzinfo by their wall-clock times:
+# across a daylight-saving change a night shift of 9 real hours counted 8, and an 8-hour job
+# was printed as 9 (orders.py took that arithmetic at face value). Real time is UTC's.
+def after(when: datetime, delta: timedelta) -> datetime:
+    """``when`` plus ``delta`` of elapsed time, in ``when``'s zone."""
+    assert when.tzinfo is not None
+    return (when.astimezone(UTC) + delta).astimezone(when.tzinfo)
+
+
+def between(start: datetime, end: datetime) -> int:
+    """Whole seconds elapsed from ``start`` to ``end``."""
+    return math.floor((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds())

@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 
 from lineops.api.productionline import ProductionLine
 from lineops.api.quantities import parse_duration
-from lineops.planning.calendar import OFF_SHIFT, maintenance_before, off_shift
+from lineops.planning.calendar import OFF_SHIFT, after, between, maintenance_before, off_shift
 from lineops.planning.errors import PlanningInputError
 from lineops.planning.problem import Alternative, Job, Operation, Problem, Window
 from lineops.planning.validate import MAX_TIME
 
 DEFAULT_HORIZON = timedelta(days=14)
+MAX_NUMBER = 1e15  # quantities and rates; far beyond any order, and exact as a float
 ANY_PRODUCT = "*"
 
 
@@ -35,16 +36,34 @@ class OrderBook:
     origin: datetime
 
     def at(self, seconds: int) -> datetime:
-        return self.origin + timedelta(seconds=seconds)
+        return after(self.origin, timedelta(seconds=seconds))
 
     def seconds(self, when: datetime) -> int:
-        return math.floor((when - self.origin).total_seconds())
+        return between(self.origin, when)
+
+
+# The keys each part of an order book may have: any other was ignored without a word
+# (``horizion: 1d`` planned 14 days; ``priorty: 5`` planned priority 1).
+BOOK_KEYS = ("start", "horizon", "products", "orders", "changeovers", "maintenance")
+PRODUCT_KEYS = ("name", "routing")
+STEP_KEYS = ("workUnits",)
+UNIT_KEYS = ("name", "cycleTime", "ratePerHour")
+ORDER_KEYS = ("id", "product", "quantity", "release", "due", "priority", "after")
+MAINTENANCE_KEYS = ("workUnit", "reason", "start", "end", "predictedFailure", "duration", "lead")
+CHANGEOVER_KEYS = ("workUnit", "from", "to", "time")
+
+
+def _known(entry: Mapping[str, Any], keys: Sequence[str], where: str) -> None:
+    unknown = sorted(str(k) for k in entry if k not in keys)
+    if unknown:
+        raise PlanningInputError(where, f"unknown key {unknown[0]!r} (expected {', '.join(keys)})")
 
 
 def order_book(
     data: Mapping[str, Any], line: ProductionLine, *, horizon: timedelta | None = None
 ) -> OrderBook:
     zone = ZoneInfo(line.spec.schedule.timezone if line.spec.schedule else "UTC")
+    _known(data, BOOK_KEYS, "order book")
     orders = _list(data, "orders", "order book")
     if not orders:
         raise PlanningInputError("orders", "the order book has no orders")
@@ -59,12 +78,12 @@ def order_book(
         text = data.get("horizon")
         horizon = DEFAULT_HORIZON if text is None else duration(text, "horizon")
     try:
-        end = origin + horizon
+        end = after(origin, horizon)
     except OverflowError:
         raise PlanningInputError("horizon", "the plan would end after year 9999") from None
 
     def book_seconds(when: datetime) -> int:
-        return math.floor((when - origin).total_seconds())
+        return between(origin, when)
 
     units = tuple(unit.name for unit in line.spec.work_units)
     jobs = []
@@ -117,6 +136,7 @@ def _products(entries: Sequence[Any], line: ProductionLine) -> dict[str, tuple[_
             raise PlanningInputError(where, "expected a mapping with name and routing")
         name = _text(entry.get("name"), f"{where}: name")
         where = f"product {name}"
+        _known(entry, PRODUCT_KEYS, where)
         if name in products:
             raise PlanningInputError(where, "defined twice")
         routing = entry.get("routing")
@@ -137,12 +157,14 @@ def _step(where: str, step: Any, line: ProductionLine) -> _Step:
         raise PlanningInputError(
             where, "expected workUnits: a non-empty list of eligible work units"
         )
+    _known(step, STEP_KEYS, where)
     units = []
     for item in step["workUnits"]:
         spec = {"name": item} if isinstance(item, str) else item
         if not isinstance(spec, Mapping):
             raise PlanningInputError(where, f"work unit {item!r}: expected a name or a mapping")
         name = _text(spec.get("name"), f"{where}: work unit name")
+        _known(spec, UNIT_KEYS, f"{where}: {name}")
         unit = line.spec.work_unit(name)
         if unit is None:
             known = ", ".join(u.name for u in line.spec.work_units)
@@ -179,6 +201,7 @@ def _order(
         raise PlanningInputError(f"orders[{index}]", "expected a mapping")
     name = _text(entry.get("id"), f"orders[{index}]: id")
     where = f"order {name}"
+    _known(entry, ORDER_KEYS, where)
     product = _text(entry.get("product"), f"{where}: product")
     if product not in products:
         raise PlanningInputError(where, f"unknown product {product!r}")
@@ -196,6 +219,14 @@ def _order(
     weight = entry.get("priority", 1)
     if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
         raise PlanningInputError(where, f"priority must be a whole number >= 1, got {weight!r}")
+    for i, step in enumerate(products[product]):
+        for unit, seconds in step.units:
+            if quantity * seconds > MAX_TIME:  # math.ceil(inf) was a traceback
+                raise PlanningInputError(
+                    f"{where}, operation {i}",
+                    f"{quantity:g} units on {unit} take {quantity * seconds:g} s, beyond the "
+                    f"limit of {MAX_TIME} s",
+                )
     operations = tuple(
         Operation(
             tuple(Alternative(unit, math.ceil(quantity * seconds)) for unit, seconds in step.units)
@@ -215,11 +246,18 @@ def _maintenance(
     where = f"maintenance[{index}]"
     if not isinstance(entry, Mapping):
         raise PlanningInputError(where, "expected a mapping")
+    _known(entry, MAINTENANCE_KEYS, where)
     unit = _text(entry.get("workUnit"), f"{where}: workUnit")
     if unit not in units:
         raise PlanningInputError(where, f"unknown work unit {unit!r}")
     reason = _text(entry.get("reason"), f"{where}: reason")
     if entry.get("predictedFailure") is not None:
+        both = [k for k in ("start", "end") if entry.get(k) is not None]
+        if both:  # one of the two ways was dropped without a word
+            raise PlanningInputError(
+                where,
+                f"give predictedFailure (with duration, lead) or start and end, not {both[0]} too",
+            )
         failure = _time(entry["predictedFailure"], f"{where}: predictedFailure", zone)
         length = duration(entry.get("duration"), f"{where}: duration")
         lead = duration(entry.get("lead", "0s"), f"{where}: lead")
@@ -241,10 +279,12 @@ def _changeovers(
     """Changeover times per (work unit, from, to); ``from``/``to`` default to any product,
     and a specific pair overrides a wildcard whatever the order of the entries."""
     found: dict[tuple[str, str, str], tuple[int, int]] = {}
+    rules: dict[tuple[str, str, str], int] = {}
     for index, entry in enumerate(entries):
         where = f"changeovers[{index}]"
         if not isinstance(entry, Mapping):
             raise PlanningInputError(where, "expected a mapping")
+        _known(entry, CHANGEOVER_KEYS, where)
         unit = _text(entry.get("workUnit"), f"{where}: workUnit")
         if unit not in units:
             raise PlanningInputError(where, f"unknown work unit {unit!r}")
@@ -254,12 +294,22 @@ def _changeovers(
             if name != ANY_PRODUCT and _text(name, f"{where}: {side}") not in products:
                 raise PlanningInputError(where, f"{side}: unknown product {name!r}")
             sides.append([name] if name != ANY_PRODUCT else list(products))
-        time = round(duration(entry.get("time"), f"{where}: time").total_seconds())
+        # Up, as processing times are: 500ms was rounded to no changeover at all.
+        time = math.ceil(duration(entry.get("time"), f"{where}: time").total_seconds())
         specific = sum(entry.get(side, ANY_PRODUCT) != ANY_PRODUCT for side in ("from", "to"))
+        if specific == 2 and sides[0] == sides[1]:
+            raise PlanningInputError(
+                where,
+                f"from and to are both {sides[0][0]!r}: no changeover between the same product",
+            )
+        rule = (unit, str(entry.get("from", ANY_PRODUCT)), str(entry.get("to", ANY_PRODUCT)))
+        if rule in rules:  # the last one won without a word
+            raise PlanningInputError(where, f"the same changeover as changeovers[{rules[rule]}]")
+        rules[rule] = index
         for before in sides[0]:
-            for after in sides[1]:
-                key = (unit, before, after)
-                if before != after and (key not in found or found[key][0] <= specific):
+            for next_product in sides[1]:
+                key = (unit, before, next_product)
+                if before != next_product and (key not in found or found[key][0] <= specific):
                     found[key] = (specific, time)
     return {key: time for key, (_, time) in found.items()}
 
@@ -286,9 +336,17 @@ def _text(value: Any, where: str) -> str:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PlanningInputError(where, f"expected a number, got {value!r}")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PlanningInputError(where, f"expected a number, got {value!r:.80}")
+    try:
+        number = float(value)  # an int beyond a float: OverflowError (was a traceback)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        raise PlanningInputError(
+            where, f"expected a number within ±{MAX_NUMBER:g}, got {value!r:.80}"
+        )
+    return number
 
 
 def duration(value: Any, where: str) -> timedelta:

@@ -60,6 +60,10 @@ def test_a_plan_is_stored_and_read_back_newest_last(
     assert (answer.status_code, answer.json()["field"]) == (400, "query.latest")
     page = requests.get(url, params={"after": records[0]["id"]}, timeout=30).json()["records"]
     assert [r["status"] for r in page] == ["FEASIBLE"]
+    # Every rule `lineops plan --fallback` can name is a method a plan is stored with (mwkr
+    # was refused with 422, so the documented `plan --json | curl` failed for it).
+    mwkr = requests.post(url, json={**plan, "method": "mwkr"}, timeout=30)
+    assert mwkr.status_code == 201, mwkr.text
 
 
 def _broken(plan: dict[str, Any], **row: Any) -> dict[str, Any]:

@@ -95,6 +95,10 @@ def test_bad_plan_options_are_named(
     args = ["plan", "--orders", str(ORDERS), "--line-file", str(LINE), "--workers", "1"]
     assert main([*args, *extra]) == 2
     assert capsys.readouterr().err.startswith(f"lineops: error: {message}")
+    # Before anything is read, as the docs say (a missing order book was reported instead).
+    missing = ["plan", "--orders", "no-such-book.yaml", "--line-file", "no-such-line.yaml"]
+    assert main([*missing, "--workers", "1", *extra]) == 2
+    assert capsys.readouterr().err.startswith(f"lineops: error: {message}")
 
 
 def test_a_gantt_path_that_is_a_file_fails_before_the_solve(
@@ -149,3 +153,9 @@ def test_plan_rejects_an_unknown_fallback_rule(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         main(args)
     assert "invalid choice: 'fifo'" in capsys.readouterr().err
+
+
+def test_lateness_under_an_hour_is_not_printed_as_zero_hours() -> None:
+    from lineops.cli.plan_cmd import _late
+
+    assert [_late(s) for s in (5, 65, 3600, 5400)] == ["5 s", "1 min 5 s", "1.0 h", "1.5 h"]
