@@ -440,6 +440,39 @@ def _identifiers(expr: str) -> set[str]:
             },
             "metrics.serviceMonitor.enabled needs metrics.service.enabled",
         ),
+        # Found by a review of values the schema accepted (stop 35), each rendering a broken
+        # or surprising install:
+        # a Deployment and bindings naming a ServiceAccount nobody creates,
+        ({"serviceAccount": {"create": False}}, "serviceAccount.name: required when"),
+        # the operator's roles bound to every Pod of the namespace,
+        ({"serviceAccount": {"name": "default"}}, 'serviceAccount.name: not "default"'),
+        # alerts on a scrape job nothing produces (all of them silent),
+        (
+            {"metrics": {"prometheusRule": {"enabled": True}}},
+            "metrics.prometheusRule.enabled needs metrics.serviceMonitor.enabled",
+        ),
+        # a second volume on a path the chart mounts,
+        (
+            {"modelStore": {"existingClaim": "models", "mountPath": "/tmp/"}},
+            "modelStore.mountPath: /tmp/ is where the chart mounts something else",
+        ),
+        # an image reference with two tags, given to every data plane too,
+        ({"image": {"repository": "ghcr.io/lineops/lineops:1.2"}}, "/image/repository"),
+        # durations the Prometheus Operator refuses (units out of order or twice),
+        (
+            {"metrics": {"prometheusRule": {"notReadyFor": "5m5m"}}},
+            "/metrics/prometheusRule/notReadyFor",
+        ),
+        # thousandths of a byte,
+        (
+            {"operator": {"resources": {"requests": {"memory": "384m"}}}},
+            "/operator/resources/requests/memory",
+        ),
+        # a Secret key the API server refuses as a path.
+        (
+            {"kfp": {"host": "http://kfp:8888", "tokenSecret": {"name": "k", "key": "..data"}}},
+            "/kfp/tokenSecret/key",
+        ),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(
@@ -450,6 +483,22 @@ def test_bad_values_are_refused_naming_the_field(
     proc = tools.run("helm", "template", RELEASE, str(CHART), "--values", str(path), check=False)
     assert proc.returncode != 0, f"accepted {values}"
     assert message in proc.stderr, proc.stderr
+
+
+def test_a_release_name_is_refused_when_the_metrics_service_cannot_be_named_after_it(
+    tools: Tools,
+) -> None:
+    """Service names are DNS-1035 labels: "1abc-lineops-metrics" or "my.ops-..." were
+    rendered (the API server refuses them); a long release name kept its 63 characters only
+    before the suffix."""
+    for release in ("1abc", "my.ops"):
+        proc = tools.run("helm", "template", release, str(CHART), check=False)
+        assert proc.returncode != 0 and "not a DNS-1035 label" in proc.stderr, proc.stderr
+    long = "plant-north-quality-inspection-operator-prod-eu1"
+    rendered = list(yaml.safe_load_all(tools.run("helm", "template", long, str(CHART)).stdout))
+    (service,) = [d for d in rendered if d and d["kind"] == "Service"]
+    name = service["metadata"]["name"]
+    assert len(name) <= 63 and name.endswith("-metrics"), name
 
 
 def test_default_render_matches_the_committed_snapshot(tools: Tools) -> None:

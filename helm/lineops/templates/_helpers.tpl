@@ -7,7 +7,23 @@
 {{- end -}}
 
 {{- define "lineops.serviceAccountName" -}}
+{{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) -}}
+{{- fail "serviceAccount.name: required when serviceAccount.create is false (the existing ServiceAccount the operator runs as)" -}}
+{{- end -}}
+{{- if eq .Values.serviceAccount.name "default" -}}
+{{- fail "serviceAccount.name: not \"default\": the operator's roles would be bound to every Pod of the namespace that runs as it" -}}
+{{- end -}}
 {{- default (include "lineops.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/* The operator's metrics Service, also the scrape job its alerts select: truncated so the
+suffix fits in 63 characters, and a DNS-1035 label as Service names must be. */}}
+{{- define "lineops.metricsName" -}}
+{{- $name := printf "%s-metrics" (include "lineops.fullname" . | trunc 55 | trimSuffix "-") -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- fail (printf "the release name %q makes the metrics Service %q, not a DNS-1035 label (a letter first, no '.'): choose another release name or set metrics.service.enabled=false" .Release.Name $name) -}}
+{{- end -}}
+{{- $name -}}
 {{- end -}}
 
 {{- define "lineops.labels" -}}
