@@ -468,6 +468,11 @@ def _identifiers(expr: str) -> set[str]:
             {"operator": {"resources": {"requests": {"memory": "384m"}}}},
             "/operator/resources/requests/memory",
         ),
+        # a selector label overridden (the rendered Pod labels held it twice),
+        (
+            {"operator": {"podLabels": {"app.kubernetes.io/component": "worker"}}},
+            "operator.podLabels: app.kubernetes.io/component is the chart's own selector label",
+        ),
         # a Secret key the API server refuses as a path.
         (
             {"kfp": {"host": "http://kfp:8888", "tokenSecret": {"name": "k", "key": "..data"}}},
