@@ -231,6 +231,9 @@ def _hint_all(built: CpModel, solver: Any) -> None:
 
 def _infeasible(problem: Problem) -> str:
     if problem.horizon is not None:
+        too_long = _longer_than_any_gap(problem, problem.horizon)
+        if too_long:  # "give a longer horizon" would not help this one
+            return too_long
         for job in problem.jobs:
             # an order that cannot fit even alone, on its fastest work units
             work = sum(op.shortest for op in job.operations)
@@ -245,3 +248,39 @@ def _infeasible(problem: Problem) -> str:
             "the blocked windows; give a longer horizon"
         )
     return "no schedule satisfies the constraints"
+
+
+def _longer_than_any_gap(problem: Problem, horizon: int) -> str:
+    """An operation that fits between no two blocked windows of any eligible unit (they
+    run without a break), named with the longest gap; "" when there is none, or when the
+    horizon's end is what cuts the longest gap (a longer horizon may help then)."""
+    gaps = {unit: _gaps(problem, unit, horizon) for unit in problem.work_units}
+    for job in problem.jobs:
+        for index, op in enumerate(job.operations):
+            if all(
+                gaps[alt.work_unit] is not None and alt.duration > gaps[alt.work_unit]  # type: ignore[operator]
+                for alt in op.alternatives
+            ):
+                best = max(op.alternatives, key=lambda alt: gaps[alt.work_unit] or 0)
+                return (
+                    f"order {job.name}, operation {index}: needs {best.duration} s without a "
+                    f"break on {best.work_unit}, but the longest time between its blocked "
+                    f"windows (off shift, maintenance) is {gaps[best.work_unit]} s; split the "
+                    "order or lengthen the shifts"
+                )
+    return ""
+
+
+def _gaps(problem: Problem, unit: str, horizon: int) -> int | None:
+    """The longest time ``unit`` is free between blocked windows, or None when it has none
+    or the free time before the horizon's end is longer (the horizon is what cuts it)."""
+    windows = sorted((w.start, w.end) for w in problem.blocked if w.work_unit == unit)
+    if not windows:
+        return None
+    longest, cursor = 0, 0
+    for start, end in windows:
+        longest = max(longest, min(start, horizon) - cursor)
+        cursor = max(cursor, end)
+    # A window reaching past the horizon, or more free time before it than anywhere: the
+    # horizon is what limits. (Off-shift windows are laid out up to the horizon exactly.)
+    return None if cursor > horizon or horizon - cursor > longest else longest

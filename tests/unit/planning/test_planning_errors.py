@@ -141,6 +141,23 @@ def test_an_order_that_cannot_fit_alone_is_named_when_infeasible() -> None:
     )
 
 
+def test_an_operation_longer_than_every_shift_is_named_not_the_horizon() -> None:
+    """Nine hours of work on a unit with eight-hour shifts: 'give a longer horizon' was the
+    answer, though no horizon helps (found by the planning input review, stop 35)."""
+    day, shift = 24 * 3600, 8 * 3600
+    nights = tuple(Window("press", d * day + shift, (d + 1) * day, "off shift") for d in range(7))
+    problem = Problem(
+        (_job("WO-1", ("press", 9 * 3600)),), ("press",), blocked=nights, horizon=7 * day
+    )
+    with pytest.raises(PlanInfeasibleError) as caught:
+        solve(problem, SolveOptions(time_limit=2, workers=1))
+    assert str(caught.value) == (
+        "order WO-1, operation 0: needs 32400 s without a break on press, but the longest "
+        "time between its blocked windows (off shift, maintenance) is 28800 s; split the "
+        "order or lengthen the shifts"
+    )
+
+
 def test_a_model_cp_sat_rejects_is_an_input_error_not_a_crash(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
