@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from itertools import pairwise
 from typing import Any, Final
 
 from lineops.api.productionline import ProductionLineSpec
@@ -20,6 +21,7 @@ from lineops.planning.schedule import Method
 METHODS: Final = tuple(method.value for method in Method)  # mwkr was refused (422)
 MAX_TEXT: Final = 253
 MAX_BIGINT: Final = 2**63 - 1
+Row = tuple[str, int, str, datetime, datetime]  # order, index, work unit, start, end
 
 
 def _fail(field: str, detail: str) -> PayloadError:
@@ -57,16 +59,41 @@ def _whole(value: Any, field: str) -> int:
     return value
 
 
-def _row(spec: ProductionLineSpec, row: Any, field: str) -> None:
+def _row(spec: ProductionLineSpec, row: Any, field: str) -> Row:
     if not isinstance(row, Mapping):
         raise _fail(field, "expected an object")
-    _text(row.get("order"), f"{field}.order")
-    _whole(row.get("index"), f"{field}.index")
+    order = _text(row.get("order"), f"{field}.order")
+    index = _whole(row.get("index"), f"{field}.index")
     unit = _text(row.get("workUnit"), f"{field}.workUnit")
     if spec.work_unit(unit) is None:
         raise _fail(f"{field}.workUnit", f"{unit!r} is not a work unit of the line")
-    if _time(row.get("end"), f"{field}.end") < _time(row.get("start"), f"{field}.start"):
+    start, end = _time(row.get("start"), f"{field}.start"), _time(row.get("end"), f"{field}.end")
+    if end < start:
         raise _fail(f"{field}.end", "before start")
+    return order, index, unit, start, end
+
+
+def _consistent(rows: list[Row], start: datetime, end: datetime) -> None:
+    """A schedule a plan could be: each operation once, within the plan's span, one at a
+    time per work unit. (A plan holding an operation twice, overlapping itself, or rows
+    outside its own span was stored as it came.)"""
+    seen: dict[tuple[str, int], int] = {}
+    for i, (order, index, _, row_start, row_end) in enumerate(rows):
+        if (order, index) in seen:
+            raise _fail(
+                f"schedule[{i}]",
+                f"order {order} operation {index} is already in schedule[{seen[order, index]}]",
+            )
+        seen[order, index] = i
+        if row_start < start or row_end > end:
+            raise _fail(f"schedule[{i}]", "outside the plan's start..end")
+    by_unit = sorted(range(len(rows)), key=lambda i: (rows[i][2], rows[i][3], rows[i][4]))
+    for before, after in pairwise(by_unit):
+        if rows[before][2] == rows[after][2] and rows[after][3] < rows[before][4]:
+            raise _fail(
+                f"schedule[{after}]",
+                f"overlaps schedule[{before}] on {rows[after][2]}",
+            )
 
 
 def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> StoredPlan:
@@ -78,20 +105,26 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
         raise _fail("method", f"expected one of {', '.join(METHODS)}")
     status = _text(payload.get("status"), "status", 128)
     start, end = payload.get("start"), payload.get("end")
-    if _time(end, "end") < _time(start, "start"):
+    plan_start, plan_end = _time(start, "start"), _time(end, "end")
+    if plan_end < plan_start:
         raise _fail("end", "before start")
     schedule = payload.get("schedule")
     if not isinstance(schedule, list):
         raise _fail("schedule", "expected a list of operations")
-    for i, row in enumerate(schedule):
-        _row(spec, row, f"schedule[{i}]")
+    rows = [_row(spec, row, f"schedule[{i}]") for i, row in enumerate(schedule)]
+    _consistent(rows, plan_start, plan_end)
+    orders = {row[0] for row in rows}
     tardiness = payload.get("tardiness")
     if not isinstance(tardiness, Mapping):
         raise _fail("tardiness", "expected an object: order -> seconds late")
     late = 0
     for order, seconds in tardiness.items():
         late += _whole(seconds, f"tardiness.{_text(order, 'tardiness')}") > 0
+        if order not in orders:
+            raise _fail(f"tardiness.{order}", "not an order of the schedule")
     weighted = _whole(payload.get("weightedTardiness"), "weightedTardiness")
+    if (weighted > 0) != (late > 0):
+        raise _fail("weightedTardiness", f"{weighted} with {late} order(s) late in tardiness")
     try:
         # ensure_ascii escapes NUL and lone surrogates in the free-form parts (notes,
         # reasons), so any JSON the checks let through is storable text; allow_nan=False

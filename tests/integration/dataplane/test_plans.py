@@ -42,7 +42,13 @@ def test_a_plan_is_stored_and_read_back_newest_last(
     url = served.line_url("plans")
     first = requests.post(url, json=plan, timeout=30)
     assert first.status_code == 201, first.text
-    second_plan = {**plan, "status": "FEASIBLE", "lateOrders": [], "tardiness": {"WO-1001": 60}}
+    second_plan = {
+        **plan,
+        "status": "FEASIBLE",
+        "lateOrders": [],
+        "tardiness": {"WO-1001": 60},
+        "weightedTardiness": 120,
+    }
     second = requests.post(url, json=second_plan, timeout=30)
     assert second.status_code == 201, second.text
     records = requests.get(url, timeout=30).json()["records"]
@@ -104,6 +110,30 @@ def test_a_bad_plan_is_refused_whole_naming_the_field(
     assert answer.status_code == 422, answer.text
     body = answer.json()
     assert (body["field"], body["detail"]) == (field, f"{field}: {detail}")
+    assert requests.get(served.line_url("plans"), timeout=30).json()["records"] == []
+
+
+def test_a_plan_that_contradicts_itself_is_refused(served: ServedApp, plan: dict[str, Any]) -> None:
+    """Found by the planning input review (stop 35): such plans were stored as they came."""
+    twice = copy.deepcopy(plan)
+    twice["schedule"].append(dict(twice["schedule"][0]))
+    outside = _broken(plan, end="2099-01-01T00:00:00+00:00")
+    overlapping = copy.deepcopy(plan)
+    first = overlapping["schedule"][0]
+    overlapping["schedule"].append({**first, "order": "WO-X", "index": 0})
+    cases = [
+        (twice, f"schedule[{len(plan['schedule'])}]", "is already in schedule[0]"),
+        (outside, "schedule[3]", "outside the plan's start..end"),
+        (overlapping, None, "overlaps schedule["),
+        ({**plan, "tardiness": {"ZZ": 5}}, "tardiness.ZZ", "not an order of the schedule"),
+        ({**plan, "tardiness": {}, "weightedTardiness": 999}, "weightedTardiness", "999 with 0"),
+    ]
+    for bad, field, detail in cases:
+        answer = requests.post(served.line_url("plans"), json=bad, timeout=30)
+        assert answer.status_code == 422, answer.text
+        body = answer.json()
+        assert detail in body["detail"], body
+        assert field is None or body["field"] == field, body
     assert requests.get(served.line_url("plans"), timeout=30).json()["records"] == []
 
 
