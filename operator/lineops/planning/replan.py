@@ -9,7 +9,9 @@ another start) against the previous plan, so the floor sees as few changes as po
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
+from lineops.planning.errors import PlanningInputError
 from lineops.planning.options import SolveOptions
 from lineops.planning.problem import Job, Problem, Window
 from lineops.planning.schedule import Assignment, Schedule
@@ -17,9 +19,46 @@ from lineops.planning.solver import solve
 
 
 def started(problem: Problem, previous: Schedule, now: int) -> list[Assignment]:
-    """The previous plan's operations that began before ``now`` (of orders still planned)."""
-    names = {job.name for job in problem.jobs}
-    return [a for a in previous.assignments if a.start < now and a.job in names]
+    """The previous plan's operations that began before ``now`` (of orders still planned),
+    each checked against the problem: they are kept as they are, so one the problem cannot
+    hold was a KeyError, or an AssertionError blaming the model."""
+    jobs = {job.name: job for job in problem.jobs}
+    kept = [a for a in previous.assignments if a.start < now and a.job in jobs]
+    placed: dict[tuple[str, int], Assignment] = {}
+    for a in kept:
+        where = f"previous plan: order {a.job}, operation {a.index}"
+        operations = jobs[a.job].operations
+        if not 0 <= a.index < len(operations):
+            raise PlanningInputError(where, f"the order has {len(operations)} operation(s)")
+        durations = {alt.work_unit: alt.duration for alt in operations[a.index].alternatives}
+        if a.work_unit not in durations:
+            raise PlanningInputError(
+                where, f"{a.work_unit!r} is not one of its work units ({', '.join(durations)})"
+            )
+        if a.end - a.start != durations[a.work_unit]:
+            raise PlanningInputError(
+                where,
+                f"it takes {durations[a.work_unit]} s on {a.work_unit}, the plan gives it "
+                f"{a.end - a.start} s",
+            )
+        if (a.job, a.index) in placed:
+            raise PlanningInputError(where, "placed twice")
+        placed[a.job, a.index] = a
+    for (job, index), a in placed.items():
+        before = placed.get((job, index - 1))
+        if index > 0 and (before is None or before.end > a.start):
+            raise PlanningInputError(
+                f"previous plan: order {job}, operation {index}",
+                f"started before operation {index - 1} had ended",
+            )
+    by_unit = sorted(kept, key=lambda a: (a.work_unit, a.start))
+    for first, second in pairwise(by_unit):
+        if first.work_unit == second.work_unit and second.start < first.end:
+            raise PlanningInputError(
+                f"previous plan: order {second.job}, operation {second.index}",
+                f"overlaps order {first.job}, operation {first.index} on {first.work_unit}",
+            )
+    return kept
 
 
 def replan(

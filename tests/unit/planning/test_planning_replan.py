@@ -15,6 +15,7 @@ from lineops.planning import (
     Job,
     Method,
     Operation,
+    PlanningInputError,
     Problem,
     Schedule,
     SolveOptions,
@@ -174,3 +175,34 @@ def test_a_breakdown_that_hits_nothing_moves_nothing(problem: Problem, data: st.
     assert new.objectives["tardiness"] == plan.objectives["tardiness"]
     assert moved_operations(plan, new) == 0
     assert new.objectives["moved"] == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"work_unit": "lathe"}, "'lathe' is not one of its work units"),  # was a KeyError
+        ({"index": 9}, "the order has 2 operation(s)"),
+        ({"end": 1}, "it takes 4 s on m1, the plan gives it 1 s"),
+    ],
+)
+def test_a_previous_plan_the_problem_cannot_hold_is_named(
+    change: dict[str, object], message: str
+) -> None:
+    """Its started operations are kept as they are: one the problem cannot hold was a
+    KeyError or 'CP-SAT plan breaks the problem' (a model error), found by the planning input
+    review (stop 35)."""
+    job = Job("A", (Operation((Alternative("m1", 4),)), Operation((Alternative("m2", 3),))))
+    problem = Problem((job,), ("m1", "m2"))
+    good = Assignment("A", 0, "m1", 0, 4)
+    previous = Schedule(
+        (replace(good, **change), Assignment("A", 1, "m2", 4, 7)), Method.EDD, "dispatch"
+    )
+    with pytest.raises(PlanningInputError) as caught:
+        started(problem, previous, now=5)
+    assert str(caught.value).startswith("previous plan: order A, operation ")
+    assert message in str(caught.value)
+    # Operation 1 started before operation 0 had ended.
+    early = Schedule((good, Assignment("A", 1, "m2", 2, 5)), Method.EDD, "dispatch")
+    with pytest.raises(PlanningInputError, match="started before operation 0 had ended"):
+        started(problem, early, now=5)
+    assert started(problem, Schedule((good,), Method.EDD, "dispatch"), now=5) == [good]
