@@ -48,7 +48,6 @@ REPLAY = ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9"]
         ),
         # A traceback from bind() after the data plane had started its work:
         (["dataplane", "serve", "--port", "70000"], "--port: 70000 is not 0..65535"),
-        (["operator", "run", "--all-namespaces", "--metrics-port", "-1"], "-1 is not 0..65535"),
         # SQLite reads LIMIT -1 as no limit at all:
         (
             ["quarantine", "list", "--db", "x", "--limit", "-1"],

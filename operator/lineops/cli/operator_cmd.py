@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lineops.cli.errors import CliError, integer_in, one_line
+from lineops.cli.errors import CliError, one_line
 from lineops.cli.heap import freeze_startup_heap
 from lineops.cli.logs import configure_logging
 from lineops.cli.malloc_arenas import limit_malloc_arenas
@@ -46,14 +46,14 @@ def register(sub: Any) -> None:
     )
     run.add_argument(
         "--metrics-port",
-        type=integer_in(0, 65535),
+        type=int,  # bounded by the settings, whose error names the flag
         default=None,
         help="port for /metrics and /healthz; 0 picks a free port (default "
         "$LINEOPS_METRICS_PORT, else 8080)",
     )
     run.add_argument(
         "--ingest-port",
-        type=integer_in(0, 65535),
+        type=int,
         default=None,
         help="port for readings and MES records (embedded profile; 0 picks a free port; "
         "default $LINEOPS_INGEST_PORT, else 8081)",

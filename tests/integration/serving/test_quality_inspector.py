@@ -178,16 +178,16 @@ def test_a_body_that_is_not_json_is_a_400(inspector: Served) -> None:
     assert 400 <= answer.status_code < 500, answer.text
 
 
-def test_a_service_that_cannot_answer_says_why_in_its_503(
-    model_store: tuple[Path, str], tmp_path: Path
-) -> None:
+def test_a_service_that_cannot_answer_says_why_in_its_503(tmp_path: Path) -> None:
     """BentoML replaces the message of any error of 500 or more, so the 503 of a service
     still loading said only "An unexpected error has occurred"; it now carries the reason, in
     the body shape of the service's own refusals. (A model tag that is not in the store
     keeps this real service loading.)"""
-    home, _ = model_store
+    # A BentoML home of its own: `bentoml serve` clears its home's Prometheus multiprocess
+    # directory at start and exit, which emptied the module's inspector's /metrics (the
+    # scrape test after this one then saw no histogram).
     env = {
-        "BENTOML_HOME": str(home),
+        "BENTOML_HOME": str(tmp_path / "bentoml-home"),
         "LINEOPS_SERVING_MODEL_TAG": "press-fault:nosuchversion",
         "LINEOPS_SERVING_DATA_DIR": str(tmp_path),
     }
@@ -214,8 +214,10 @@ def test_a_feature_store_that_fails_on_a_read_is_a_503_naming_it(
     home, tag = model_store
     data = tmp_path / "data"
     shutil.copytree(plant.data_dir / "feast", data / "feast")
+    # Its own BentoML home (see the test above), holding the same model.
+    shutil.copytree(home, tmp_path / "bentoml-home", ignore=shutil.ignore_patterns("prometheus*"))
     env = {
-        "BENTOML_HOME": str(home),
+        "BENTOML_HOME": str(tmp_path / "bentoml-home"),
         "LINEOPS_SERVING_MODEL_TAG": tag,
         "LINEOPS_SERVING_MODEL_NAME": "press-fault",
         "LINEOPS_SERVING_DATA_DIR": str(data),
