@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from lineops.cli.main import main
-from lineops.planning import SolveOptions, solver
 
 ROOT = Path(__file__).resolve().parents[3]
 LINE = ROOT / "examples" / "productionline.yaml"
@@ -127,18 +125,8 @@ def test_plan_needs_both_files(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("rule", ["edd", "wspt", "mwkr"])
 def test_plan_fallback_rule_is_used_when_cp_sat_finds_nothing(
-    rule: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    rule: str, cp_sat_without_time: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The real solver with no time at all: it stops before any solution, so the plan is
-    # the --fallback rule's.
-    make = solver._solver
-
-    def no_time(options: SolveOptions, seconds: float, *tuning: Any) -> Any:
-        cp = make(options, seconds, *tuning)
-        cp.parameters.max_time_in_seconds = 0.0
-        return cp
-
-    monkeypatch.setattr(solver, "_solver", no_time)
     args = ["plan", "--orders", str(ORDERS), "--line-file", str(LINE), "--json"]
     assert main([*args, *FAST, "--fallback", rule]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 from lineops.planning import (
@@ -15,7 +14,6 @@ from lineops.planning import (
     Problem,
     SolveOptions,
     solve,
-    solver,
     violations,
 )
 
@@ -33,17 +31,8 @@ def _shop(seed: int) -> Problem:
 
 @pytest.mark.parametrize("rule", [Method.EDD, Method.WSPT, Method.MWKR])
 def test_no_solution_in_time_returns_the_dispatch_plan(
-    rule: Method, monkeypatch: pytest.MonkeyPatch
+    rule: Method, cp_sat_without_time: None
 ) -> None:
-    # The real solver with no time at all: it stops before any solution (status UNKNOWN).
-    make = solver._solver
-
-    def no_time(options: SolveOptions, seconds: float, *tuning: Any) -> Any:
-        cp = make(options, seconds, *tuning)
-        cp.parameters.max_time_in_seconds = 0.0
-        return cp
-
-    monkeypatch.setattr(solver, "_solver", no_time)
     problem = _shop(seed=1)
     schedule = solve(problem, SolveOptions(time_limit=5, workers=1, fallback=rule))
     assert schedule.method is rule
@@ -52,18 +41,10 @@ def test_no_solution_in_time_returns_the_dispatch_plan(
 
 
 def test_a_fallback_plan_that_breaks_the_problem_is_an_error_not_a_plan(
-    monkeypatch: pytest.MonkeyPatch,
+    cp_sat_without_time: None,
 ) -> None:
     """Dispatching places every operation, past the horizon if need be: with no CP-SAT
     schedule in time such a plan came back (exit 0) with only a note."""
-    make = solver._solver
-
-    def no_time(options: SolveOptions, seconds: float, *tuning: Any) -> Any:
-        cp = make(options, seconds, *tuning)
-        cp.parameters.max_time_in_seconds = 0.0
-        return cp
-
-    monkeypatch.setattr(solver, "_solver", no_time)
     jobs = tuple(Job(f"j{j}", (Operation((Alternative("m", 60),)),)) for j in range(5))
     problem = Problem(jobs, ("m",), horizon=200)  # 300 s of work on one unit
     with pytest.raises(PlanInfeasibleError) as caught:
