@@ -26,9 +26,9 @@ from lineops.api.kinds import API_VERSION, PRODUCTION_LINE, ResourceInfo
 from lineops.api.meta import ObjectMeta
 from lineops.api.quantities import (
     Decimal,
-    Duration,
     Fraction,
     NonNegativeDecimal,
+    PositiveDuration,
     optional_decimal,
     parse_decimal,
     parse_duration,
@@ -185,7 +185,7 @@ class WorkUnit(SpecModel):
     """An ISA-95 work unit: one machine or station of the line."""
 
     name: DnsLabel = Field(description="Work-unit name (DNS label), unique within the line.")
-    ideal_cycle_time: Duration = Field(
+    ideal_cycle_time: PositiveDuration = Field(
         description="Ideal (nameplate) time to produce one unit, e.g. 1.2s; the basis of OEE "
         "performance."
     )
@@ -195,13 +195,6 @@ class WorkUnit(SpecModel):
         description="Sensors of this work unit, unique by name.",
         json_schema_extra=NAME_KEYED_LIST,
     )
-
-    @field_validator("ideal_cycle_time")
-    @classmethod
-    def _positive_cycle_time(cls, value: str) -> str:
-        if parse_duration(value) <= 0:
-            raise ValueError("must be positive")
-        return value
 
     @model_validator(mode="after")
     def _unique_sensor_names(self) -> Self:
@@ -372,17 +365,12 @@ MATERIALIZE_TICK: Final = "100ms"
 class Features(SpecModel):
     """Sensor-window features materialised into the Feast online store."""
 
-    window: Duration = Field(default="5m", description="Aggregation window of sensor features.")
-    materialize_every: Duration = Field(
+    window: PositiveDuration = Field(
+        default="5m", description="Aggregation window of sensor features."
+    )
+    materialize_every: PositiveDuration = Field(
         default="1m", description="How often features are materialised to the online store."
     )
-
-    @field_validator("window", "materialize_every")
-    @classmethod
-    def _positive(cls, value: str) -> str:
-        if parse_duration(value) <= 0:
-            raise ValueError("must be positive")
-        return value
 
     @model_validator(mode="after")
     def _kept_fresh(self) -> Self:

@@ -30,6 +30,7 @@ from lineops.api.quantities import (
     Duration,
     Fraction,
     NonNegativeDecimal,
+    PositiveDuration,
     optional_decimal,
     parse_decimal,
     parse_duration,
@@ -235,7 +236,7 @@ class Training(SpecModel):
     cooldown: Duration = Field(
         default="1h", description="Minimum time between two event-triggered trainings."
     )
-    window: Duration = Field(
+    window: PositiveDuration = Field(
         default="30d",
         description="How much of the line's history a run trains on: the window ends at the "
         "line's newest reading when the run starts, so each retraining moves it forward. "
@@ -246,13 +247,6 @@ class Training(SpecModel):
         description="One training row per work unit per interval (0s: one per reading time); "
         "raise it for lines that report many times per second.",
     )
-
-    @field_validator("window")
-    @classmethod
-    def _positive_window(cls, value: str) -> str:
-        if parse_duration(value) <= 0:
-            raise ValueError("must be positive")
-        return value
 
     @field_validator("schedule")
     @classmethod
@@ -370,10 +364,11 @@ _QUANTITY_FACTORS: Final = {
 
 def parse_quantity(text: str) -> float:
     """A Kubernetes quantity of QUANTITY_PATTERN's form as a number (cores or bytes)."""
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?", text)
+    match = re.match(QUANTITY_PATTERN, text)
     if match is None:
         raise ValueError(f"not a quantity: {text!r}")
-    return float(match.group(1)) * _QUANTITY_FACTORS[match.group(2) or ""]
+    suffix = match.group(2) or ""
+    return float(text[: len(text) - len(suffix)]) * _QUANTITY_FACTORS[suffix]
 
 
 class ServingResources(SpecModel):

@@ -47,6 +47,16 @@ Duration = Annotated[
     AfterValidator(_not_too_long),
 ]
 
+
+def _positive(value: str) -> str:
+    if parse_duration(value) <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+# A duration of zero is a unit or typing slip (a window, a cycle time, a push interval).
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+
 _DECIMAL_RE: Final = re.compile(DECIMAL_PATTERN)
 _DURATION_RE: Final = re.compile(DURATION_PATTERN)
 # "ms" must be tried before "m", or "5ms" would read as five minutes followed by junk.
