@@ -13,6 +13,7 @@ Pure: imports nothing from the operator's layers (checked by import-linter).
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -35,6 +36,9 @@ DEFAULT_IMAGE: Final = f"ghcr.io/lineops/lineops:{__version__}"
 LOCAL_HOST: Final = "127.0.0.1"
 CLUSTER_HOST: Final = "0.0.0.0"  # in a Pod: probes and scrapes come from outside
 
+PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+# A DNS-1123 subdomain, what Kubernetes takes as a Secret's name.
+SECRET_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 Port = Annotated[int, Field(ge=0, le=65535)]
 Seconds = Annotated[float, Field(gt=0)]
 
@@ -199,6 +203,19 @@ class Settings(BaseSettings):
         min_length=1,
         description="Cluster profile: image of the per-line ingestion Deployment.",
     )
+    image_pull_policy: PullPolicy | None = Field(
+        default=None,
+        description="Cluster profile: `imagePullPolicy` of the data-plane containers (they "
+        "run the operator's image; the chart passes its `image.pullPolicy`). Unset: "
+        "Kubernetes' default for the image reference.",
+    )
+    image_pull_secrets: str | None = Field(
+        default=None,
+        description="Cluster profile: comma-separated names of registry-credential Secrets "
+        "(`kubernetes.io/dockerconfigjson`) put into the `imagePullSecrets` of the data-plane "
+        "and serving Pods; like every Secret a Pod uses, each must exist in the line's or "
+        "model's namespace (the chart passes its `imagePullSecrets`). Unset: none.",
+    )
     db_secret: str | None = Field(
         default=None,
         description="Cluster profile: Secret (in the line's namespace, key `url`) with the "
@@ -286,6 +303,27 @@ class Settings(BaseSettings):
             raise PydanticCustomError("feast_pair", "needs LINEOPS_FEAST_REDIS too")
         return value
 
+    @field_validator("image_pull_secrets")
+    @classmethod
+    def _secret_names(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        names = [name.strip() for name in value.split(",")]
+        for name in names:
+            if not SECRET_NAME.fullmatch(name) or len(name) > 253:
+                raise PydanticCustomError(
+                    "secret_name",
+                    "{name} is not a Secret name (lower-case letters, digits, '-' and '.', "
+                    "starting and ending with a letter or digit)",
+                    {"name": repr(name)},
+                )
+        return ",".join(names)
+
+    @property
+    def pull_secrets(self) -> tuple[str, ...]:
+        """LINEOPS_IMAGE_PULL_SECRETS as a tuple of names (empty when unset)."""
+        return tuple(self.image_pull_secrets.split(",")) if self.image_pull_secrets else ()
+
     @model_validator(mode="before")
     @classmethod
     def _host_by_profile(cls, data: Any) -> Any:
@@ -323,6 +361,8 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "Cluster profile": (
         "image",
+        "image_pull_policy",
+        "image_pull_secrets",
         "db_secret",
         "feast_secret",
         "api_token_secret",

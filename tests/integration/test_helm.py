@@ -142,7 +142,8 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "crds-not-kept": {"crds": {"enabled": True, "keep": False}},
     "watch-namespaces": {"operator": {"watchNamespaces": ["lines-a", "lines-b"]}},
     "cluster-stores": {
-        "image": {"digest": "sha256:" + "a" * 64},
+        "image": {"digest": "sha256:" + "a" * 64, "pullPolicy": "Always"},
+        "imagePullSecrets": [{"name": "regcred"}, {"name": "mirror-creds"}],
         "dataPlane": {
             "dbSecret": "lineops-db",
             "feastSecret": "lineops-feast",
@@ -260,6 +261,9 @@ def test_template_renders_each_documented_combination(
     elif combination == "cluster-stores":
         assert container["image"] == "ghcr.io/lineops/lineops@sha256:" + "a" * 64
         assert env["LINEOPS_IMAGE"] == "registry.example/lineops:1.2.3"
+        # the operator Pod's pull settings, passed on to the Pods the operator creates
+        assert container["imagePullPolicy"] == env["LINEOPS_IMAGE_PULL_POLICY"] == "Always"
+        assert env["LINEOPS_IMAGE_PULL_SECRETS"] == "regcred,mirror-creds"
         assert env["LINEOPS_DB_SECRET"] == "lineops-db"
         # Names only: the operator references these Secrets, it never reads them.
         assert env["LINEOPS_FEAST_SECRET"] == "lineops-feast"
@@ -869,6 +873,7 @@ def test_operator_as_the_charts_service_account_runs_a_cluster_line(
         "--timeout", "3m", "--set", "crds.keep=false", "--set", "training.enabled=false",
         "--set", "dataPlane.dbSecret=lineops-db", "--set", "dataPlane.feastSecret=lineops-feast",
         "--set", "dataPlane.apiTokenSecret=lineops-api-token",
+        "--set", "imagePullSecrets[0].name=regcred",
     )  # fmt: skip
     operator_log = tmp_path / "operator.log"
     proc: subprocess.Popen[bytes] | None = None
@@ -927,6 +932,8 @@ def test_operator_as_the_charts_service_account_runs_a_cluster_line(
         pod = dep["spec"]["template"]["spec"]
         data_plane = pod["containers"][0]
         assert data_plane["image"] == chart_env["LINEOPS_IMAGE"]
+        assert data_plane["imagePullPolicy"] == chart_env["LINEOPS_IMAGE_PULL_POLICY"]
+        assert pod["imagePullSecrets"] == [{"name": "regcred"}]
         refs = {
             e["name"]: e["valueFrom"]["secretKeyRef"] for e in data_plane["env"] if "valueFrom" in e
         }

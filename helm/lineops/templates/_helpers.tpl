@@ -49,3 +49,10 @@ app.kubernetes.io/component: operator
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* imagePullSecrets' names, comma-separated (LINEOPS_IMAGE_PULL_SECRETS). */ -}}
+{{- define "lineops.pullSecretNames" -}}
+{{- $names := list -}}
+{{- range . }}{{ $names = append $names .name }}{{ end -}}
+{{- join "," $names -}}
+{{- end }}

@@ -129,6 +129,7 @@ async def configure(
                         config.bento_image_repository,
                         config.bento_feast_config_map,
                         config.api_token_secret,
+                        config.pull_secrets,
                     ),
                     service_url,
                 ),

@@ -52,6 +52,9 @@ class WorkloadConfig:
     ``token``, mounted as a file)."""
 
     image: str = DEFAULT_IMAGE
+    # None leaves the policy to Kubernetes' default for the image reference
+    pull_policy: str | None = None
+    pull_secrets: tuple[str, ...] = ()
     db_secret: str | None = None
     feast_secret: str | None = None
     api_token_secret: str | None = None
@@ -61,6 +64,8 @@ class WorkloadConfig:
     def from_settings(cls, settings: Settings) -> WorkloadConfig:
         return cls(
             image=settings.image,
+            pull_policy=settings.image_pull_policy,
+            pull_secrets=settings.pull_secrets,
             db_secret=settings.db_secret,
             feast_secret=settings.feast_secret,
             api_token_secret=settings.api_token_secret,
@@ -213,6 +218,11 @@ def ingestion_workload(
             },
         },
     }
+    pod = deployment["spec"]["template"]["spec"]
+    if config.pull_secrets:
+        pod["imagePullSecrets"] = [{"name": secret} for secret in config.pull_secrets]
+    if config.pull_policy is not None:
+        pod["containers"][0]["imagePullPolicy"] = config.pull_policy
     service = {
         "apiVersion": "v1",
         "kind": "Service",

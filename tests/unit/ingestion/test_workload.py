@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,7 +18,7 @@ from lineops.services.data_plane_workload import (
     endpoint_url,
     ingestion_workload,
 )
-from lineops.settings import Settings, load_settings
+from lineops.settings import Settings, SettingsError, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "productionline.yaml"
 
@@ -118,11 +119,46 @@ def test_the_operator_settings_become_the_workload_config(
         "LINEOPS_FEAST_SECRET": "feast",
         "LINEOPS_API_TOKEN_SECRET": "token",
         "LINEOPS_LOG_FORMAT": "json",
+        "LINEOPS_IMAGE_PULL_POLICY": "Always",
+        "LINEOPS_IMAGE_PULL_SECRETS": "regcred, mirror.creds",
     }.items():
         monkeypatch.setenv(name, value)
     assert WorkloadConfig.from_settings(load_settings()) == WorkloadConfig(
-        "img:3", "db", "feast", "token", "json"
+        image="img:3",
+        pull_policy="Always",
+        pull_secrets=("regcred", "mirror.creds"),
+        db_secret="db",
+        feast_secret="feast",
+        api_token_secret="token",
+        log_format="json",
     )
+
+
+def test_pull_policy_and_secrets_reach_the_pod_only_when_set() -> None:
+    plain, _ = ingestion_workload(_body(), "cm", "m")
+    pod = plain["spec"]["template"]["spec"]
+    assert "imagePullSecrets" not in pod and "imagePullPolicy" not in pod["containers"][0]
+    config = WorkloadConfig(pull_policy="Never", pull_secrets=("regcred", "mirror"))
+    dep, _ = ingestion_workload(_body(), "cm", "m", config)
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror"}]
+    assert pod["containers"][0]["imagePullPolicy"] == "Never"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("LINEOPS_IMAGE_PULL_SECRETS", "regcred,Bad_Name", "'Bad_Name' is not a Secret name"),
+        ("LINEOPS_IMAGE_PULL_SECRETS", "regcred,,other", "'' is not a Secret name"),
+        ("LINEOPS_IMAGE_PULL_POLICY", "always", "'Always', 'IfNotPresent' or 'Never'"),
+    ],
+)
+def test_bad_pull_settings_are_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"{name}: .*{re.escape(words)}"):
+        load_settings()
 
 
 def test_a_new_manifest_rolls_the_pods() -> None:

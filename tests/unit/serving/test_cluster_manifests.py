@@ -89,6 +89,14 @@ def test_a_configured_token_is_mounted_from_its_secret() -> None:
     assert m.TOKEN_DIR in mounts
 
 
+def test_pull_secrets_reach_the_serving_pods() -> None:
+    plain = m.deployment(OWNER, _spec(), TAG, m.WorkloadSettings("r"), URL, replicas=1)
+    assert "imagePullSecrets" not in plain["spec"]["template"]["spec"]
+    settings = m.WorkloadSettings("r", pull_secrets=("regcred",))
+    dep = m.deployment(OWNER, _spec(), TAG, settings, URL, replicas=1)
+    assert dep["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+
+
 def test_canary_deployment_is_its_own_track_and_records_ride_on_the_stable_one() -> None:
     settings = m.WorkloadSettings("r")
     canary = m.deployment(OWNER, _spec(), "press-fault:v2", settings, URL, canary=True, replicas=2)

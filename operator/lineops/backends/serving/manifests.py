@@ -44,6 +44,8 @@ class WorkloadSettings:
     image_repository: str
     feast_config_map: str = "lineops-feast-repo"
     token_secret: str | None = None
+    # registry-credential Secrets (in the model's namespace) for the bento images
+    pull_secrets: tuple[str, ...] = ()
 
 
 def stable_name(model: str) -> str:
@@ -228,6 +230,10 @@ def deployment(
             },
         },
     }
+    if settings.pull_secrets:
+        body["spec"]["template"]["spec"]["imagePullSecrets"] = [
+            {"name": secret} for secret in settings.pull_secrets
+        ]
     if replicas is not None:
         body["spec"]["replicas"] = replicas
     return body
