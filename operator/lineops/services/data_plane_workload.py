@@ -130,7 +130,7 @@ def ingestion_workload(
                 },
             }
         )
-    deployment = {
+    deployment: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": child_metadata(body, name, labels),
