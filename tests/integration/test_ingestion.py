@@ -26,6 +26,7 @@ from lineops.dataplane.ingestion import IngestionServer, IngestionService
 from prometheus_client import CollectorRegistry
 
 from tests.support.kube import wait_for as support_wait_for
+from tests.support.mosquitto import broker
 
 pytestmark = pytest.mark.integration
 
@@ -194,7 +195,7 @@ def test_mqtt_readings_reach_the_online_store(tmp_path: Path, mosquitto: int) ->
     service.configure_line(LINE, line_spec(mosquitto))
     subscriber = service.mqtt_subscriber(LINE)
     assert subscriber is not None
-    assert subscriber.wait_connected(10)
+    assert subscriber.wait_subscribed(10)
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge")
     publisher.connect("127.0.0.1", mosquitto)
     publisher.loop_start()
@@ -233,6 +234,68 @@ def test_mqtt_readings_reach_the_online_store(tmp_path: Path, mosquitto: int) ->
     finally:
         publisher.loop_stop()
         publisher.disconnect()
+        service.close()
+
+
+def test_a_refused_subscription_is_reported_not_taken_for_a_working_one(
+    tmp_path: Path,
+) -> None:
+    """A real Mosquitto whose access control (its dynamic-security plugin, shipped with the
+    Debian package; the plain acl_file of 2.0 grants every subscription and filters at
+    delivery) lets the client connect but not subscribe: it answers SUBACK with a failure
+    code (0x80). The subscriber must not count as subscribed, must say why, and the line's
+    gauge stays 0; the same client on a broker that grants the topic reaches 1."""
+    plugin = Path("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so")
+    assert plugin.exists(), f"{plugin} (Debian package mosquitto) is missing"
+    access = tmp_path / "dynamic-security.json"
+    access.write_text(
+        json.dumps(
+            {
+                "defaultACLAccess": {
+                    "publishClientSend": True,
+                    "publishClientReceive": True,
+                    "subscribe": False,
+                    "unsubscribe": True,
+                },
+                "clients": [],
+                "groups": [],
+                "roles": [],
+            }
+        )
+    )
+    service = IngestionService(
+        tmp_path / "refused", CollectorRegistry(), feast=FeastStore.local(tmp_path / "refused")
+    )
+
+    def gauge(svc: IngestionService) -> float | None:
+        for metric in svc.metrics.collect():
+            if metric.name == "lineops_ingest_mqtt_subscribed":
+                return next((x.value for x in metric.samples if x.labels["line"] == LINE), None)
+        return None
+
+    try:
+        with broker(tmp_path, f"plugin {plugin}\nplugin_opt_config_file {access}\n") as port:
+            service.configure_line(LINE, line_spec(port))
+            subscriber = service.mqtt_subscriber(LINE)
+            assert subscriber is not None
+            refusal = wait_for(lambda: subscriber.refusal, 10, "the broker's SUBACK")
+            assert f"spBv1.0/{LINE}/DDATA/+/+" in refusal
+            assert not subscriber.wait_subscribed(0)
+            assert gauge(service) == 0.0
+    finally:
+        service.close()
+    granted_dir = tmp_path / "granted"
+    granted_dir.mkdir()
+    service = IngestionService(
+        granted_dir, CollectorRegistry(), feast=FeastStore.local(granted_dir)
+    )
+    try:
+        with broker(granted_dir) as port:
+            service.configure_line(LINE, line_spec(port))
+            subscriber = service.mqtt_subscriber(LINE)
+            assert subscriber is not None and subscriber.wait_subscribed(10)
+            assert subscriber.refusal is None and gauge(service) == 1.0
+    finally:
         service.close()
 
 
@@ -356,7 +419,7 @@ def test_a_subscriber_that_failed_to_start_is_started_on_the_next_reconcile(
         assert service.mqtt_subscriber(LINE) is None
         service.configure_line(LINE, line_spec(mosquitto))  # the operator's retry
         subscriber = service.mqtt_subscriber(LINE)
-        assert subscriber is not None and subscriber.wait_connected(10)
+        assert subscriber is not None and subscriber.wait_subscribed(10)
         assert len(starts) == 2
     finally:
         service.remove_line(LINE, delete_features=False)
@@ -377,7 +440,7 @@ def test_removing_a_line_stores_the_mqtt_readings_it_already_received(
     service = IngestionService(tmp_path, CollectorRegistry(), feast=FeastStore.local(tmp_path))
     service.configure_line(LINE, line_spec(mosquitto))
     subscriber = service.mqtt_subscriber(LINE)
-    assert subscriber is not None and subscriber.wait_connected(10)
+    assert subscriber is not None and subscriber.wait_subscribed(10)
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge-remove")
     publisher.connect("127.0.0.1", mosquitto)
     publisher.loop_start()

@@ -23,7 +23,9 @@ class IngestionMetrics(Collector):
     """``lineops_ingest_readings_total{line,outcome}`` (accepted|quarantined),
     ``lineops_ingest_quarantined_total{line,reason}``,
     ``lineops_ingest_batches_total{line,source,result}`` (stored|rejected) and
-    ``lineops_feature_freshness_seconds{line,work_unit}``."""
+    ``lineops_feature_freshness_seconds{line,work_unit}`` and
+    ``lineops_ingest_mqtt_subscribed{line}`` (1 while the broker grants the line's
+    subscription, 0 while connecting or refused; only for lines that ingest over MQTT)."""
 
     def __init__(self, registry: CollectorRegistry, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
@@ -32,6 +34,7 @@ class IngestionMetrics(Collector):
         self._quarantined: dict[str, Tally[str]] = {}
         self._batches: Tally[tuple[str, str, str]] = Tally()
         self._window_end: dict[str, dict[str, float]] = {}
+        self._mqtt: dict[str, bool] = {}
         registry.register(self)
 
     def record_batch(
@@ -54,6 +57,14 @@ class IngestionMetrics(Collector):
             for unit, end in window_ends.items():
                 ends[unit] = max(end, ends.get(unit, end))
 
+    def record_mqtt(self, line: str, subscribed: bool | None) -> None:
+        """The line's MQTT subscription state; None: the line no longer uses MQTT."""
+        with self._lock:
+            if subscribed is None:
+                self._mqtt.pop(line, None)
+            else:
+                self._mqtt[line] = subscribed
+
     def forget_line(self, line: str) -> None:
         """Drop every series of a deleted line, counters included: a deleted line's counters
         would otherwise be exported for the life of the process (a line re-created under the
@@ -62,6 +73,7 @@ class IngestionMetrics(Collector):
             self._window_end.pop(line, None)
             self._accepted.pop(line, None)
             self._quarantined.pop(line, None)
+            self._mqtt.pop(line, None)
             for key in [k for k in self._batches if k[0] == line]:
                 del self._batches[key]
 
@@ -92,8 +104,16 @@ class IngestionMetrics(Collector):
             "Age of the newest online features of a work unit (now - window end).",
             labels=["line", "work_unit"],
         )
+        mqtt = GaugeMetricFamily(
+            "lineops_ingest_mqtt_subscribed",
+            "1 while the MQTT broker grants the line's subscription, 0 while connecting, "
+            "disconnected or refused.",
+            labels=["line"],
+        )
         now = self._clock()
         with self._lock:
+            for line, subscribed in sorted(self._mqtt.items()):
+                mqtt.add_metric([line], 1.0 if subscribed else 0.0)
             lines = set(self._accepted) | set(self._quarantined)
             for line in sorted(lines):
                 tally = self._quarantined.get(line, Tally())
@@ -110,3 +130,4 @@ class IngestionMetrics(Collector):
         yield quarantined
         yield batches
         yield freshness
+        yield mqtt

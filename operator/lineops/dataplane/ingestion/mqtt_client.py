@@ -80,6 +80,7 @@ class MqttSubscriber:
         flush_interval_s: float = 0.2,
         max_batch: int = 10_000,
         qos: int = 1,
+        on_state: Callable[[bool], None] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.topics = list(topics)
@@ -90,7 +91,12 @@ class MqttSubscriber:
         self._pending: list[MqttMessage] = []
         self._cond = threading.Condition()
         self._stopping = False
-        self._connected = threading.Event()
+        # Set once the broker granted every subscription (SUBACK), not at CONNACK: a
+        # refused subscription (an ACL, shared subscriptions off) leaves a connected
+        # client that receives nothing.
+        self._subscribed = threading.Event()
+        self._on_state = on_state or (lambda _subscribed: None)
+        self.refusal: str | None = None
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -100,6 +106,7 @@ class MqttSubscriber:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._flusher = threading.Thread(
             target=self._flush_loop, name=f"mqtt-{client_id}", daemon=True
@@ -112,10 +119,34 @@ class MqttSubscriber:
             log.warning("MQTT connect to %s:%s refused: %s", self.host, self.port, reason)
             return
         client.subscribe([(topic, self._qos) for topic in self.topics])
-        self._connected.set()
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        problems = []
+        for topic, reason in zip(self.topics, reasons, strict=False):
+            if getattr(reason, "is_failure", False):
+                problems.append(f"{topic}: {reason}")
+            elif int(getattr(reason, "value", self._qos)) < self._qos:
+                # QoS 0 granted for QoS 1 asked: messages lost in a crash are not redelivered
+                log.warning(
+                    "MQTT broker %s:%s granted QoS %s for %s (asked %s): a reading received "
+                    "but not yet stored when the data plane stops is not redelivered",
+                    self.host, self.port, int(reason.value), topic, self._qos,
+                )  # fmt: skip
+        if problems:
+            self.refusal = "; ".join(problems)
+            log.error(
+                "MQTT broker %s:%s refused the subscription, no readings arrive: %s",
+                self.host, self.port, self.refusal,
+            )  # fmt: skip
+            self._on_state(False)
+            return
+        self.refusal = None
+        self._subscribed.set()
+        self._on_state(True)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        self._connected.clear()
+        self._subscribed.clear()
+        self._on_state(False)
         if not self._stopping:
             log.warning("MQTT disconnected from %s:%s: %s", self.host, self.port, reason)
 
@@ -159,8 +190,9 @@ class MqttSubscriber:
         self._client.loop_start()
         self._flusher.start()
 
-    def wait_connected(self, timeout_s: float) -> bool:
-        return self._connected.wait(timeout_s)
+    def wait_subscribed(self, timeout_s: float) -> bool:
+        """True once the broker granted every subscription (within ``timeout_s``)."""
+        return self._subscribed.wait(timeout_s)
 
     def stop(self) -> None:
         """Deliver what was received, then disconnect."""

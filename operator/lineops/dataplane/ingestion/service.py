@@ -159,6 +159,7 @@ class IngestionService:
             entry.mqtt = None
         if key is None or mqtt.broker is None:
             entry.mqtt_key = None
+            self.metrics.record_mqtt(line, None)
             return
         entry.mqtt_key = None  # until the subscriber runs: a failed start is tried again
         host, port = split_broker(mqtt.broker)
@@ -168,7 +169,9 @@ class IngestionService:
             [shared(ddata_topic(line), mqtt.group)],
             self._bridge,
             client_id=f"{self._operator_id}-{line}",
+            on_state=lambda subscribed: self.metrics.record_mqtt(line, subscribed),
         )
+        self.metrics.record_mqtt(line, False)  # until the broker grants the subscription
         subscriber.start()
         entry.mqtt, entry.mqtt_key = subscriber, key
 
