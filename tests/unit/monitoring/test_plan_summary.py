@@ -16,6 +16,12 @@ STORED = {
         "tardiness": {"WO-1": 0, "WO-2": 3600, "WO-3": 0},
         "lateOrders": ["WO-2"],
         "blocked": [
+            {  # the line's nights: blocked for the planner, but no maintenance
+                "workUnit": "press-01",
+                "start": "2026-12-01T22:00:00+01:00",
+                "end": "2026-12-02T06:00:00+01:00",
+                "reason": "off shift",
+            },
             {
                 "workUnit": "grinder-01",
                 "start": "2026-12-09T11:00:00+01:00",
@@ -39,6 +45,7 @@ def test_counts_and_the_first_window_not_yet_over() -> None:
     assert before.weighted_tardiness == 5400
     assert before.next_maintenance is not None
     assert before.next_maintenance.work_unit == "press-01"  # the earlier of the two
+    assert before.next_maintenance.reason == "planned die maintenance"  # not the night
     during = summarise_plan(STORED, datetime(2026, 12, 9, 0, 30, tzinfo=UTC))
     assert during.next_maintenance is not None and during.next_maintenance.work_unit == "press-01"
     after = summarise_plan(STORED, datetime(2026, 12, 9, 1, 30, tzinfo=UTC))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lineops.planning.calendar import OFF_SHIFT
+
 
 @dataclass(frozen=True)
 class Window:
@@ -34,12 +36,15 @@ def _time(text: str) -> datetime:
 
 def summarise_plan(stored: dict[str, Any], now: datetime) -> PlanSummary:
     """``stored`` as GET …/plans answers a record; ``now`` decides which window is next:
-    the first one (by start) that has not ended yet."""
+    the first maintenance window (by start) that has not ended yet; off-shift windows
+    are not maintenance."""
     document = stored.get("plan") or {}
     windows = sorted(
         (
             Window(str(b["workUnit"]), _time(b["start"]), _time(b["end"]), str(b.get("reason", "")))
             for b in document.get("blocked") or []
+            # the line's off-shift hours are blocked too, but they are not maintenance
+            if b.get("reason") != OFF_SHIFT
         ),
         key=lambda w: (w.start, w.work_unit),
     )
