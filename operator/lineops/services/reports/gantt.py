@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from lineops.planning.calendar import after
 from lineops.planning.problem import Problem
 from lineops.planning.schedule import Schedule, tardiness, utilisation, weighted_tardiness
 from lineops.services.reports import png
@@ -69,7 +70,8 @@ class GanttContent:
     origin: datetime | None  # times are seconds from it; None: unitless numbers
 
     def when(self, value: int) -> datetime | int:
-        return value if self.origin is None else self.origin + timedelta(seconds=value)
+        # elapsed seconds, not wall-clock ones: the plan's times across a DST change
+        return value if self.origin is None else after(self.origin, timedelta(seconds=value))
 
     def span(self, value: int) -> str:
         """A length of time as a planner reads it."""
@@ -188,7 +190,7 @@ def gantt_png(content: GanttContent, path: Path) -> Path:
         ax.xaxis.set_major_locator(MultipleLocator(4 if hours <= 36 else 12 if hours <= 96 else 24))
         ax.xaxis.set_major_formatter(
             FuncFormatter(
-                lambda hours, _: (origin + timedelta(hours=hours)).strftime("%a %d %b %H:%M")
+                lambda hours, _: after(origin, timedelta(hours=hours)).strftime("%a %d %b %H:%M")
             )
         )
         fig.autofmt_xdate()
