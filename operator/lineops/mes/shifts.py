@@ -243,7 +243,11 @@ def _oee_of(
     ideal = 0.0
     total = good = 0
     first = bisect_left(records.count_times, shift.start)
-    last = bisect_left(records.count_times, stop)
+    # A shift is [start, end): a count stamped at its end is the next shift's. Cut short
+    # at ``until`` (the shift so far), a count stamped at ``until`` is already in: the live
+    # tracker's ``until`` is its newest record, often a count.
+    cut = bisect_right if stop < shift.end else bisect_left
+    last = cut(records.count_times, stop)
     for row, rec in records.counts[first:last]:
         ict = rec.ideal_cycle_time
         if ict is None:

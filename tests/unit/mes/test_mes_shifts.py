@@ -192,6 +192,21 @@ def test_the_current_shift_so_far_stops_at_now() -> None:
     assert so_far.availability == pytest.approx(3 / 4)
 
 
+def test_a_count_stamped_at_now_is_in_the_shift_so_far_but_one_at_the_end_is_not() -> None:
+    shift = shift_occurrences(SCHEDULE, local(19, 7), local(19, 8))[0]  # early, 06:00-14:00
+    events = [StateEvent(local(19, 5), "press", RUN)]
+    counts = [
+        CountRecord(local(19, 8), "press", 500, 495),
+        CountRecord(local(19, 10), "press", 700, 700),  # the newest record: "now"
+        CountRecord(local(19, 14), "press", 9, 9),  # stamped at the shift's end
+    ]
+    so_far = shift_oee(shift, events, counts[:2], [], IDEAL, until=local(19, 10))
+    assert so_far.total_count == 1200
+    whole = shift_oee(shift, events, counts, [], IDEAL)
+    assert whole.total_count == 1200  # [06:00, 14:00): the 14:00 count is the next shift's
+    assert shift_oee(shift, events, counts, [], IDEAL, until=local(19, 15)).total_count == 1200
+
+
 def test_current_and_previous_shift() -> None:
     results = shifts_oee(SCHEDULE, local(19, 6), local(20, 6), [], [], [], IDEAL)
     current, previous = current_and_previous(results, local(19, 23))
