@@ -99,15 +99,38 @@ def _utc(moment: datetime, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall time; for one skipped by a spring-forward change, the
+    change itself (zoneinfo's fold=0 reading lands after the next wall times: a boundary at
+    02:30 would become 03:30, after a shift starting at 03:00)."""
+    wall = datetime.combine(day, clock)
+    early = wall.replace(tzinfo=zone).astimezone(UTC)
+    if early.astimezone(zone).replace(tzinfo=None) == wall:
+        return early
+    # In the gap: the change is between the reading with the offset after it and ``early``.
+    before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    lo, hi = min(before, early), max(before, early)
+    offset = lo.astimezone(zone).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(zone).utcoffset() == offset:
+            lo = mid
+        else:
+            hi = mid
+    # transitions fall on whole seconds: the first one after ``lo``
+    return lo.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def shift_occurrences(
     schedule: Schedule | None, start: datetime, end: datetime
 ) -> list[ShiftOccurrence]:
     """Every shift occurrence overlapping [start, end), whole (not clipped), by start.
 
     ``start``/``end`` must be aware. Without a schedule or shifts the line is planned around
-    the clock: one occurrence per local day, named ``day``. A shift starting at a wall time
-    that does not exist (skipped by a spring-forward change) starts at the same wall time
-    read with the offset before the change, as ``zoneinfo`` does for ``fold=0``."""
+    the clock: one occurrence per local day, named ``day``. A shift boundary at a wall time
+    that does not exist (skipped by a spring-forward change) is the moment of the change, so
+    back-to-back shifts stay back to back; a shift that lies wholly in the skipped hour does
+    not occur that day. A wall time that occurs twice (fall back) is its first occurrence."""
     lo, hi = _utc(start, "start"), _utc(end, "end")
     zone = _zone(schedule)
     shifts = [(s.name, _clock(s.start), _clock(s.end)) for s in schedule.shifts] if schedule else []
@@ -120,9 +143,9 @@ def shift_occurrences(
     while day <= last_day:
         for name, begin_clock, end_clock in shifts:
             finish_day = day + timedelta(days=1) if end_clock <= begin_clock else day
-            begin = datetime.combine(day, begin_clock, zone).astimezone(UTC)
-            finish = datetime.combine(finish_day, end_clock, zone).astimezone(UTC)
-            if finish > lo and begin < hi:
+            begin = _instant(day, begin_clock, zone)
+            finish = _instant(finish_day, end_clock, zone)
+            if finish > begin and finish > lo and begin < hi:
                 found.append(ShiftOccurrence(name, day, begin, finish))
         day += timedelta(days=1)
     return sorted(found, key=lambda s: (s.start, s.name))

@@ -17,42 +17,46 @@ def shift_spans(
     schedule: Schedule, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
     """The shifts' occurrences overlapping [start, end), merged (back-to-back shifts run on),
-    as aware datetimes. Shift times are local to the schedule's time zone, so a day with a
+    in the schedule's time zone. Shift times are local to that zone, so a day with a
     daylight-saving change has a shorter or longer shift, as on the shop floor."""
     if not schedule.shifts:
         return []
     zone = ZoneInfo(schedule.timezone)
+    # Compared in UTC: aware datetimes sharing a tzinfo compare by wall time and ignore
+    # fold, so in the hour a fall-back change repeats, 02:30 (second pass) < 02:45 (first).
+    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
     spans = []
     # The occurrences are laid out once, in lineops.mes.shifts (OEE per shift uses them too).
-    for shift in shift_occurrences(schedule, start, end):
-        begin, finish = shift.start.astimezone(zone), shift.end.astimezone(zone)
-        if finish > start and begin < end:
-            spans.append((max(begin, start), min(finish, end)))
+    for shift in shift_occurrences(schedule, lo, hi):
+        if shift.end > lo and shift.start < hi:
+            spans.append((max(shift.start, lo), min(shift.end, hi)))
     merged: list[tuple[datetime, datetime]] = []
     for begin, finish in sorted(spans):
         if merged and begin <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
         else:
             merged.append((begin, finish))
-    return merged
+    return [(begin.astimezone(zone), finish.astimezone(zone)) for begin, finish in merged]
 
 
 def off_shift(
     schedule: Schedule | None, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
-    """The gaps between shifts in [start, end); none when the line runs around the clock
-    (no schedule or no shifts)."""
+    """The gaps between shifts in [start, end), in the schedule's time zone; none when the
+    line runs around the clock (no schedule or no shifts)."""
     if schedule is None or not schedule.shifts:
         return []
+    zone = ZoneInfo(schedule.timezone)
     gaps = []
-    cursor = start
+    cursor = start.astimezone(UTC)
     for begin, finish in shift_spans(schedule, start, end):
+        begin, finish = begin.astimezone(UTC), finish.astimezone(UTC)  # compared in UTC
         if begin > cursor:
             gaps.append((cursor, begin))
         cursor = max(cursor, finish)
-    if cursor < end:
-        gaps.append((cursor, end))
-    return gaps
+    if cursor < end.astimezone(UTC):
+        gaps.append((cursor, end.astimezone(UTC)))
+    return [(lo.astimezone(zone), hi.astimezone(zone)) for lo, hi in gaps]
 
 
 def maintenance_before(

@@ -19,7 +19,7 @@ from lineops.mes.shifts import (
     shift_oee,
     shifts_oee,
 )
-from lineops.planning.calendar import shift_spans
+from lineops.planning.calendar import off_shift, shift_spans
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SCHEDULE = Schedule(
@@ -251,3 +251,43 @@ def test_planning_calendar_spans_the_dst_night_in_real_hours() -> None:
     assert spans == [(local(24, 20), local(25, 8))]
     begin, end = (moment.astimezone(UTC) for moment in spans[0])
     assert (end - begin).total_seconds() == 13 * H  # 12 wall-clock hours + the repeated one
+
+
+def test_a_shift_boundary_in_the_skipped_hour_is_the_moment_of_the_change() -> None:
+    # Berlin skips 02:00-03:00 on 2026-03-29 (01:00 UTC). Boundaries at 02:30 are that
+    # moment: "a" ends and "c" starts at it, "b" (02:30-03:00) does not occur that night.
+    schedule = Schedule(
+        timezone="Europe/Berlin",
+        shifts=[
+            Shift(name="a", start="22:00", end="02:30"),
+            Shift(name="b", start="02:30", end="03:00"),
+            Shift(name="c", start="03:00", end="14:00"),
+        ],
+    )
+    change = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    night = shift_occurrences(schedule, change - timedelta(hours=1), change + timedelta(hours=1))
+    assert [(s.name, s.start, s.end) for s in night] == [
+        ("a", datetime(2026, 3, 28, 21, 0, tzinfo=UTC), change),
+        ("c", change, datetime(2026, 3, 29, 12, 0, tzinfo=UTC)),
+    ]
+    # No planned second is in two shifts, none is negative: the week has no overlaps.
+    week = shift_occurrences(schedule, change - timedelta(days=3), change + timedelta(days=3))
+    assert all(s.end > s.start for s in week)
+    assert all(b.start >= a.end for a, b in zip(week, week[1:], strict=False))
+
+
+def test_off_shift_hours_around_the_repeated_hour_are_real_hours() -> None:
+    # Berlin repeats 02:00-03:00 on 2026-10-25. A shift ending at 02:30 ends at its first
+    # occurrence (00:30 UTC); the next starts at 03:00 CET (02:00 UTC): 1.5 h off shift.
+    schedule = Schedule(
+        timezone="Europe/Berlin",
+        shifts=[
+            Shift(name="late", start="18:00", end="02:30"),
+            Shift(name="early", start="03:00", end="10:00"),
+        ],
+    )
+    gaps = off_shift(schedule, local(24, 18), local(25, 10))
+    assert [(lo.astimezone(UTC), hi.astimezone(UTC)) for lo, hi in gaps] == [
+        (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 2, 0, tzinfo=UTC))
+    ]
+    assert all(str(lo.tzinfo) == "Europe/Berlin" for lo, _ in gaps)
