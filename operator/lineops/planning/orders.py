@@ -73,7 +73,7 @@ def order_book(
         _time(data["start"], "start", zone)
         if data.get("start") is not None
         else min(release for _, release, _ in parsed)
-    )
+    ).astimezone(zone)  # the plan's times on the line's clock, whatever offset start had
     if horizon is None:
         text = data.get("horizon")
         horizon = DEFAULT_HORIZON if text is None else duration(text, "horizon")

@@ -396,3 +396,16 @@ def test_seconds_are_real_time_across_a_daylight_saving_change() -> None:
     assert parsed.problem.horizon == 48 * 3600  # a duration is elapsed time
     # And back: second 19 h after the start is 06:00 local, on the winter offset.
     assert parsed.at(19 * 3600).isoformat() == "2026-10-25T06:00:00+01:00"
+
+
+def test_a_start_with_an_offset_gives_times_on_the_lines_clock() -> None:
+    """A start written with the summer offset (or an unquoted YAML timestamp) is the same
+    instant, but the plan's times are shown in the line's zone: after the change, 06:00 is
+    06:00+01:00 on the wall, not 07:00+02:00."""
+    book = _book(start="2026-10-24T12:00:00+02:00", horizon="2d")
+    book["orders"][0].update(release="2026-10-24T12:00:00+02:00", due="2026-10-25T06:00:00")
+    book["orders"][1].update(release="2026-10-24T12:00:00+02:00", due="2026-10-26T06:00:00")
+    book["maintenance"] = []
+    parsed = order_book(book, _line(shifts=[]))
+    assert parsed.at(19 * 3600).isoformat() == "2026-10-25T06:00:00+01:00"
+    assert parsed.origin.isoformat() == "2026-10-24T12:00:00+02:00"
