@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -408,8 +409,19 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime] | None:
             start_t, end_t = (time.fromisoformat(g.zfill(5)) for g in match.groups()[1:])
         except ValueError as exc:
             raise CliError(f"--shift: {exc}") from None
-        return shift_window(day, start_t, end_t)
+        return shift_window(day, start_t, end_t, _zone(args.timezone))
+    if args.timezone:
+        raise CliError("--timezone: only with --shift (a --window carries its own offsets)")
     return None
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise CliError(f"--timezone: {name!r} is not a known IANA time zone") from None
 
 
 def read_records(path: str, required: Sequence[str]) -> tuple[list[dict[str, str | None]], Table]:
@@ -529,7 +541,10 @@ def _oee_error(exc: MesInputError, args: argparse.Namespace, counts: Table) -> C
         return CliError(f"{args.events}: {exc.detail}")
     if exc.field == "window":
         given = "--window" if args.window else "--shift" if args.shift else "the event log's span"
-        return CliError(f"{given}: {exc.detail}")
+        hint = ""
+        if args.shift and not args.timezone and "UTC offset" in exc.detail:
+            hint = " (give --timezone ZONE: the shift's wall times are then that zone's)"
+        return CliError(f"{given}: {exc.detail}{hint}")
     return in_file(counts, exc)
 
 
@@ -629,5 +644,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     oee.add_argument("--counts", metavar="FILE", help="counts: timestamp,work_unit,total,good")
     oee.add_argument("--window", metavar="START/END", help="ISO 8601 timestamps")
     oee.add_argument("--shift", metavar="DATE@HH:MM-HH:MM", help="e.g. 2024-03-01@22:00-06:00")
+    oee.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA zone of --shift's wall times (e.g. Europe/Berlin); needed when the event "
+        "log's timestamps carry UTC offsets",
+    )
     oee.add_argument("--json", action="store_true")
     oee.set_defaults(func=run_oee)

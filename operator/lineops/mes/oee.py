@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from lineops.mes.data import decimal
 from lineops.mes.errors import MesInputError
+from lineops.mes.wall_clock import local_instant
 
 UNSPECIFIED_REASON = "unspecified"
 DEFAULT_LINE = "line"
@@ -185,13 +187,17 @@ def oee_from_totals(
     )
 
 
-def shift_window(day: date, start: time, end: time) -> tuple[datetime, datetime]:
-    """The window of a shift starting on ``day``; an end at or before the start is next day."""
-    begin = datetime.combine(day, start)
-    finish = datetime.combine(day, end)
-    if finish <= begin:
-        finish += timedelta(days=1)
-    return begin, finish
+def shift_window(
+    day: date, start: time, end: time, zone: ZoneInfo | None = None
+) -> tuple[datetime, datetime]:
+    """The window of a shift starting on ``day``; an end at or before the start is next day.
+    Without ``zone`` the window is naive (for event logs without UTC offsets); with it, the
+    wall times are that zone's, as instants (a DST night is 7 or 9 real hours long)."""
+    finish_day = day + timedelta(days=1) if end <= start else day
+    if zone is not None:
+        begin_at, finish_at = local_instant(day, start, zone), local_instant(finish_day, end, zone)
+        return begin_at.astimezone(zone), finish_at.astimezone(zone)
+    return datetime.combine(day, start), datetime.combine(finish_day, end)
 
 
 # --------------------------------------------------------------------------- parsing records
@@ -433,10 +439,16 @@ def oee_from_events(
     by_unit: dict[str, list[StateEvent]] = defaultdict(list)
     line_of: dict[str, str] = {}
     outside = 0
+    # Durations in UTC: aware datetimes that share a tzinfo (a window in the line's zone)
+    # subtract by wall clock, so a DST night of 9 real hours counted 8.
+    aware = start.tzinfo is not None
+    lo, hi = (start.astimezone(UTC), end.astimezone(UTC)) if aware else (start, end)
     for ev in ordered:
+        if aware:
+            ev = replace(ev, timestamp=ev.timestamp.astimezone(UTC))
         by_unit[ev.work_unit].append(ev)
         line_of.setdefault(ev.work_unit, ev.line)
-    tallies = {unit: _unit_tally(evs, start, end) for unit, evs in sorted(by_unit.items())}
+    tallies = {unit: _unit_tally(evs, lo, hi) for unit, evs in sorted(by_unit.items())}
     for i, rec in enumerate(counts):
         if rec.work_unit not in tallies:
             raise MesInputError(

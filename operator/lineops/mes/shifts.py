@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import CountRecord, MachineState, OeeRatios, StateEvent
+from lineops.mes.wall_clock import local_instant
 
 if TYPE_CHECKING:
     from lineops.api.productionline import Schedule
@@ -99,28 +100,6 @@ def _utc(moment: datetime, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a local wall time; for one skipped by a spring-forward change, the
-    change itself (zoneinfo's fold=0 reading lands after the next wall times: a boundary at
-    02:30 would become 03:30, after a shift starting at 03:00)."""
-    wall = datetime.combine(day, clock)
-    early = wall.replace(tzinfo=zone).astimezone(UTC)
-    if early.astimezone(zone).replace(tzinfo=None) == wall:
-        return early
-    # In the gap: the change is between the reading with the offset after it and ``early``.
-    before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    lo, hi = min(before, early), max(before, early)
-    offset = lo.astimezone(zone).utcoffset()
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        if mid.astimezone(zone).utcoffset() == offset:
-            lo = mid
-        else:
-            hi = mid
-    # transitions fall on whole seconds: the first one after ``lo``
-    return lo.replace(microsecond=0) + timedelta(seconds=1)
-
-
 def shift_occurrences(
     schedule: Schedule | None, start: datetime, end: datetime
 ) -> list[ShiftOccurrence]:
@@ -143,8 +122,8 @@ def shift_occurrences(
     while day <= last_day:
         for name, begin_clock, end_clock in shifts:
             finish_day = day + timedelta(days=1) if end_clock <= begin_clock else day
-            begin = _instant(day, begin_clock, zone)
-            finish = _instant(finish_day, end_clock, zone)
+            begin = local_instant(day, begin_clock, zone)
+            finish = local_instant(finish_day, end_clock, zone)
             if finish > begin and finish > lo and begin < hi:
                 found.append(ShiftOccurrence(name, day, begin, finish))
         day += timedelta(days=1)

@@ -257,3 +257,22 @@ def test_combined_oee_weights_by_time_not_by_unit() -> None:
     assert both.availability == pytest.approx(0.6)  # not the mean of 0.9 and 0.5
     assert both.total_count == 1800 and both.good_count == 1700
     assert combine_oee([a]) == a
+
+
+def test_oee_from_events_counts_real_hours_when_window_and_events_share_a_zone() -> None:
+    # Berlin's clocks go back on 2026-10-25: 22:00 to 06:00 is nine hours. Datetimes that
+    # share a ZoneInfo subtract by wall clock (eight), so the figures are taken in UTC.
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 10, 24, 22, tzinfo=berlin)
+    end = datetime(2026, 10, 25, 6, tzinfo=berlin)
+    events = [
+        StateEvent(datetime(2026, 10, 24, 21, tzinfo=berlin), "press", MachineState.RUNNING),
+        StateEvent(datetime(2026, 10, 25, 5, tzinfo=berlin), "press", MachineState.DOWN),
+    ]
+    report = oee_from_events(events, [], window=(start, end), ideal_cycle_time=1.0)
+    unit = report.work_units["press"]
+    assert unit.planned_production_time == 9 * 3600
+    assert (unit.run_time, unit.down_time) == (8 * 3600, 3600)
+    assert report.window == (start, end)  # shown as given

@@ -201,6 +201,39 @@ timestamp,work_unit,total,good
     assert code == 0 and "note:" not in out  # the log's span holds every count
 
 
+def test_oee_shift_of_a_log_with_offsets_takes_a_timezone_and_real_hours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Berlin's clocks go back on 2026-10-25: the night shift 22:00-06:00 lasts nine real
+    hours. A log with UTC offsets needs --timezone (a naive shift window cannot be compared
+    with it, and the message says what to give)."""
+    events = _write(
+        tmp_path,
+        "events.csv",
+        """
+timestamp,line,work_unit,state,reason
+2026-10-24T18:00:00+00:00,L1,press-01,running,
+2026-10-25T12:00:00+00:00,L1,press-01,idle,
+""",
+    )
+    counts = _write(tmp_path, "counts.csv", "timestamp,work_unit,total,good\n")
+    argv = ["oee", "--events", events, "--counts", counts, "--shift", "2026-10-24@22:00-06:00"]
+    code, _, err = _run(capsys, *argv, "--ideal-cycle-time", "10s")
+    assert code != 0 and "--shift" in err and "--timezone" in err
+    code, out, _ = _run(
+        capsys, *argv, "--timezone", "Europe/Berlin", "--ideal-cycle-time", "10s", "--json"
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["planned_production_time_s"] == 9 * 3600
+    assert report["window"] == {
+        "start": "2026-10-24T22:00:00+02:00",
+        "end": "2026-10-25T06:00:00+01:00",
+    }
+    code, _, err = _run(capsys, *argv, "--timezone", "Mars/Olympus")
+    assert code != 0 and "--timezone: 'Mars/Olympus' is not a known IANA time zone" in err
+
+
 def test_oee_totals_options_are_refused_with_an_event_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

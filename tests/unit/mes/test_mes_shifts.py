@@ -6,6 +6,7 @@ maintenance of one unit and of the whole line, and states spanning a shift bound
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -273,7 +274,7 @@ def test_a_shift_boundary_in_the_skipped_hour_is_the_moment_of_the_change() -> N
     # No planned second is in two shifts, none is negative: the week has no overlaps.
     week = shift_occurrences(schedule, change - timedelta(days=3), change + timedelta(days=3))
     assert all(s.end > s.start for s in week)
-    assert all(b.start >= a.end for a, b in zip(week, week[1:], strict=False))
+    assert all(b.start >= a.end for a, b in pairwise(week))
 
 
 def test_off_shift_hours_around_the_repeated_hour_are_real_hours() -> None:
