@@ -29,6 +29,7 @@ from lineops.dataplane.db.database import Database, open_database
 from lineops.dataplane.feature_history import FeatureHistoryApi
 from lineops.dataplane.genealogy_api import GenealogyApi
 from lineops.dataplane.ingestion.http_server import IngestionServer
+from lineops.dataplane.ingestion.reasons import VOCABULARY
 from lineops.dataplane.ingestion.service import IngestionService
 from lineops.dataplane.line_page import LinePage
 from lineops.dataplane.lines import LineRef
@@ -256,6 +257,15 @@ class DataPlaneApp:
             return problem(400, "malformed-body", f"body: not valid JSON ({exc})", field="body")
         if not isinstance(body, dict):
             return problem(422, "invalid-payload", "body: must be a JSON object", field="body")
+        # A misspelt key ("reasons") must not widen the release to every quarantined item.
+        unknown = sorted(str(key) for key in body if key not in ("kind", "reason"))
+        if unknown:
+            return problem(
+                422,
+                "invalid-payload",
+                f"{unknown[0]}: unknown key (expected kind, reason)",
+                field=unknown[0],
+            )
         kind, reason = body.get("kind"), body.get("reason")
         for name, value in (("kind", kind), ("reason", reason)):
             if value is not None and not isinstance(value, str):
@@ -264,6 +274,13 @@ class DataPlaneApp:
             allowed = ", ".join(("readings", *KINDS))
             return problem(
                 422, "invalid-payload", f"kind: {kind!r} is not one of {allowed}", field="kind"
+            )
+        if reason is not None and reason not in VOCABULARY:
+            return problem(
+                422,
+                "invalid-payload",
+                f"reason: {reason!r} is not a quarantine reason ({', '.join(VOCABULARY)})",
+                field="reason",
             )
         result = await asyncio.to_thread(self.release, ref, kind, reason)
         return web.json_response(result.as_dict())

@@ -664,6 +664,7 @@ def openapi_document() -> dict[str, Any]:
                                 "kind": {"enum": ["readings", *KINDS]},
                                 "reason": {"enum": list(VOCABULARY)},
                             },
+                            "additionalProperties": False,
                         }
                     }
                 },
@@ -673,7 +674,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "what was examined, released and is still quarantined",
                     "content": {"application/json": {"schema": _ref("ReleaseResult")}},
                 },
-                **_errors(400, 401, 404, 422),
+                **_errors(400, 401, 404, 415, 422),
             },
             "security": [{}, {"bearer": []}],
         }

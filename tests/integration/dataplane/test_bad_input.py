@@ -597,3 +597,27 @@ def test_a_mixed_records_batch_stores_every_item(served: ServedApp, route: str) 
     assert kept == answer["accepted"]
     assert served.app.db.quarantine.counts_by_reason(ref) == answer["reasons"]
     assert all(item.kind == route for item in served.app.db.quarantine.list(ref))
+
+
+# ------------------------------------------------------------------ release
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"reasons": ["late"]}, "reasons", "unknown key"),
+        ({"kind": "readings", "reason": "unknown-sensor"}, "reason", "not a quarantine reason"),
+    ],
+)
+def test_a_release_body_with_a_misspelt_key_or_reason_is_refused_and_releases_nothing(
+    served: ServedApp, body: dict[str, Any], field: str, words: str
+) -> None:
+    """A typo must not widen a release: ``reasons`` (for ``reason``) released every
+    quarantined reading, including the ones kept there on purpose."""
+    unknown = reading(sensor="no_such_sensor")
+    sent = post(served, "readings", json.dumps({"readings": [unknown]}).encode()).json()
+    assert sent["reasons"] == {"unknown_sensor": 1}
+    answer = post(served, "quarantine:release", json.dumps(body).encode())
+    assert words in assert_problem(answer, 422, field)["detail"]
+    assert stored(served)["readings_quarantined"] == {"unknown_sensor": 1}
+    assert served.app.ingestion.offline.count(LINE.name) == 0
