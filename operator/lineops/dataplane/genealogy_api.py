@@ -359,13 +359,18 @@ class GenealogyApi:
         runs = [i for i in lots if i.kind == "production" and i.work_unit and i.started_at]
         if not runs:
             return []
-        now = datetime.now(UTC).isoformat()
+        now = pd.Timestamp(datetime.now(UTC))
         frame = pd.DataFrame(
             {
                 "lot": [i.lot for i in runs],
                 "work_unit": [i.work_unit for i in runs],
                 "start": [i.started_at for i in runs],
-                "end": [i.ended_at or now for i in runs],
+                # An open lot runs until now, or until its start when that is later (a
+                # sensor clock ahead of this one within the allowed skew): never an end
+                # before the start, which the lot matching refuses.
+                "end": [
+                    i.ended_at or max(now, pd.Timestamp(i.started_at)).isoformat() for i in runs
+                ],
             }
         )
         sensors = line_sensors(spec)

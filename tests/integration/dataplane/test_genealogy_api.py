@@ -432,3 +432,17 @@ def test_bad_requests_are_problem_documents(served: ServedApp) -> None:
     problem_of(get(served, "epcis", **{"from": at()}), 400, "query.to")
     other = served.line_url("suppliers/scorecard").replace(LINE.name, "no-such-line")
     problem_of(requests.get(other, timeout=30), 404, "path.line")
+
+
+def test_an_open_lot_that_starts_after_the_servers_clock_has_a_window(served: ServedApp) -> None:
+    """A sensor clock ahead of the data plane's (within the readings' allowed skew) opens a
+    lot whose start is later than "now": its window ends at its start instead of before it
+    (which the lot matching refuses: the route answered 500)."""
+    start = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    body = {"lot": "L-AHEAD", "product": "ring", "workUnit": "press-01", "start": start}
+    created = requests.post(served.line_url("lots"), json=body, timeout=60)
+    assert created.status_code == 201, created.text
+    answer = get(served, "lots/L-AHEAD/sensor-windows")
+    assert answer.status_code == 200, answer.text
+    (window,) = [w for w in answer.json()["windows"] if w["lot"] == "L-AHEAD"]
+    assert window["open"] is True and window["end"] is None and window["start"] == start
