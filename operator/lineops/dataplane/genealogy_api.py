@@ -275,6 +275,10 @@ class GenealogyApi:
                     f"(got {', '.join(given) or 'none'})",
                 )
             selector = given[0]
+            if selector != "from" and "workUnit" in request.query:
+                # Only a time window is narrowed to a work unit; answering the other
+                # selectors unfiltered would look like a filter that matched.
+                raise _BadQuery("query.workUnit", "only with from+to (a time window)")
             if selector == "modelTag":
                 tag = _name(request, "modelTag")
                 return {

@@ -159,7 +159,7 @@ def genealogy_paths() -> dict[str, Any]:
                 _query("modelTag", _TEXT),
                 _query("from", _TIME),
                 _query("to", _TIME),
-                _query("workUnit", _TEXT),
+                _query("workUnit", _TEXT, "with from+to only (refused with the others)"),
                 _query("outOfControl", _TEXT),
                 _query("afterMaintenance", _TEXT),
                 _query("beforeMaintenance", _TEXT),

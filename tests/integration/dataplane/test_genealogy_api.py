@@ -429,6 +429,11 @@ def test_bad_requests_are_problem_documents(served: ServedApp) -> None:
         "query.beforeMaintenance",
     )
     problem_of(get(served, "lots/nope/sensor-windows"), 404, "path.lot")
+    # workUnit narrows a time window only: with another selector it was silently ignored
+    problem_of(get(served, "lots", modelTag="inspector:v2", workUnit="x"), 400, "query.workUnit")
+    problem_of(
+        get(served, "lots", outOfControl="ring_diameter", workUnit="x"), 400, "query.workUnit"
+    )
     problem_of(get(served, "epcis", **{"from": at()}), 400, "query.to")
     other = served.line_url("suppliers/scorecard").replace(LINE.name, "no-such-line")
     problem_of(requests.get(other, timeout=30), 404, "path.line")
