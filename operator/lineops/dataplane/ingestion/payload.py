@@ -474,6 +474,10 @@ def _read_csv(body: bytes) -> pa.Table:
         header = _csv_header(body)
         return pacsv.read_csv(
             io.BytesIO(body),
+            # The header's names as _csv_header reads them (spaces after the commas and
+            # quotes stripped): Arrow's own kept " sensor", "missing column" for a column
+            # that is there.
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=True,
