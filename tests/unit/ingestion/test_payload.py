@@ -114,7 +114,9 @@ def test_csv_upload_keeps_junk_values_as_non_numeric() -> None:
 
 def test_csv_header_names_with_spaces_and_quotes_are_the_columns() -> None:
     # "work_unit, sensor, ..." as spreadsheets write it: was "sensor: missing column"
-    text = '\ufeffwork_unit, sensor ,"timestamp", value\npress-01,ram_force,2026-01-01T00:00:00Z,7\n'
+    text = (
+        '\ufeffwork_unit, sensor ,"timestamp", value\npress-01,ram_force,2026-01-01T00:00:00Z,7\n'
+    )
     batch = parse_bulk(text.encode(), "text/csv")
     assert (batch.work_unit.tolist(), batch.sensor.tolist()) == (["press-01"], ["ram_force"])
     assert batch.value.tolist() == [7.0]
