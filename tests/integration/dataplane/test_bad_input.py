@@ -440,6 +440,26 @@ def test_readings_sent_twice_are_quarantined_as_duplicates(served: ServedApp, ro
     assert served.app.ingestion.offline.count(LINE.name) == 4
 
 
+def test_a_backfill_sent_twice_is_stored_once(served: ServedApp) -> None:
+    """A backfill reaches back past the duplicate memory (the lateness horizon, minutes):
+    the second copy of a year-old day was stored again but for its last minutes."""
+    rows = ["work_unit,sensor,timestamp,value"] + [
+        f"press-01,ram_force,2025-01-01T06:{m:02d}:00+00:00,{1000 + m}" for m in range(20)
+    ]
+    body = ("\n".join(rows) + "\n").encode()
+    first = post(served, "readings:bulk?backfill=true", body, CSV).json()
+    assert (first["accepted"], first["quarantined"]) == (20, 0)
+    again = post(served, "readings:bulk?backfill=true", body, CSV).json()
+    assert (again["accepted"], again["quarantined"]) == (0, 20)
+    assert again["reasons"] == {"duplicate": 20}
+    assert served.app.ingestion.offline.count(LINE.name) == 20
+    # A backfill overlapping the stored day stores only what is new.
+    more = rows[:1] + [f"press-01,ram_force,2025-01-01T06:{m:02d}:00+00:00,7" for m in (19, 20)]
+    third = post(served, "readings:bulk?backfill=true", ("\n".join(more) + "\n").encode(), CSV)
+    assert (third.json()["accepted"], third.json()["reasons"]) == (1, {"duplicate": 1})
+    assert served.app.ingestion.offline.count(LINE.name) == 21
+
+
 def test_a_duplicate_with_another_value_is_quarantined_first_write_wins(
     served: ServedApp,
 ) -> None:

@@ -134,6 +134,30 @@ class LineIngestor:
             self.window.add(units, sensors, stamps, values)
             return len(recent)
 
+    def _stored_keys(self, batch: RawBatch) -> np.ndarray | None:
+        """Keys of the readings already stored over the batch's time span, for its work
+        units (sorted). A backfill reaches back past the duplicate memory (the lateness
+        horizon): without them a backfill sent twice, or a released quarantine whose
+        readings were also sent again, stored readings twice."""
+        if len(batch) == 0:
+            return None
+        stamps = batch.timestamp_ns
+        stored = self._offline.read(
+            self.line,
+            pd.Timestamp(int(stamps.min()), tz="UTC"),
+            pd.Timestamp(int(stamps.max()), tz="UTC"),
+            work_units=sorted({str(u) for u in pd.unique(batch.work_unit)}),
+            columns=["work_unit", "sensor", "timestamp"],
+        )
+        if stored.empty:
+            return None
+        keys = reading_keys(
+            stored["work_unit"].to_numpy(dtype=object),
+            stored["sensor"].to_numpy(dtype=object),
+            stored["timestamp"].astype("int64").to_numpy(),
+        )
+        return np.sort(keys)
+
     def ingest(
         self, batch: RawBatch, *, source: str = "http", backfill: bool = False
     ) -> BatchResult:
@@ -148,6 +172,7 @@ class LineIngestor:
                 now_ns=now.value,
                 max_skew_ns=self._max_skew_ns,
                 lateness_ns=None if backfill else self.lateness_ns,
+                stored_keys=self._stored_keys(batch) if backfill else None,
             )
             reason = classified.reason
             ok = reason == 0

@@ -25,6 +25,16 @@ def reading_keys(work_unit: np.ndarray, sensor: np.ndarray, timestamp_ns: np.nda
     return keys
 
 
+def contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Per key, whether it is in ``sorted_keys``."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.searchsorted(sorted_keys, keys)
+    pos[pos == len(sorted_keys)] = 0
+    found: np.ndarray = sorted_keys[pos] == keys
+    return found
+
+
 class LineState:
     """Watermark (newest accepted timestamp) per work unit, and accepted keys newer than
     ``horizon_ns`` behind the oldest watermark."""
@@ -36,12 +46,7 @@ class LineState:
         self._stamps = np.array([], dtype=np.int64)  # aligned with _keys
 
     def seen(self, keys: np.ndarray) -> np.ndarray:
-        if len(self._keys) == 0:
-            return np.zeros(len(keys), dtype=bool)
-        pos = np.searchsorted(self._keys, keys)
-        pos[pos == len(self._keys)] = 0
-        found: np.ndarray = self._keys[pos] == keys
-        return found
+        return contains(self._keys, keys)
 
     def accept(self, work_unit: np.ndarray, timestamp_ns: np.ndarray, keys: np.ndarray) -> None:
         if len(keys) == 0:

@@ -16,7 +16,7 @@ import pandas as pd
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.ingestion.payload import Names, RawBatch
 from lineops.dataplane.ingestion.reasons import Reason
-from lineops.dataplane.ingestion.state import LineState
+from lineops.dataplane.ingestion.state import LineState, contains
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,11 @@ def classify(
     now_ns: int,
     max_skew_ns: int,
     lateness_ns: int | None,
+    stored_keys: np.ndarray | None = None,
 ) -> Classified:
     """Reason code and key per reading. ``lateness_ns`` None skips the late check
-    (backfills)."""
+    (backfills); ``stored_keys`` (sorted), keys already stored beyond the duplicate memory,
+    are duplicates too."""
     n = len(batch)
     reason = np.zeros(n, dtype=np.int8)
     units, sensors = batch.names()
@@ -119,6 +121,8 @@ def classify(
     ordered = wanted[order]
     seen = np.empty(len(index), dtype=bool)
     seen[order] = state.seen(ordered)
+    if stored_keys is not None:
+        seen[order] |= contains(stored_keys, ordered)
     if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
         # Repeated within the batch (rare): all but the first sent are duplicates.
         again = pd.Series(wanted).duplicated(keep="first").to_numpy()
