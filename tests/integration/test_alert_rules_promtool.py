@@ -115,8 +115,11 @@ def test_every_alert_of_the_chart_and_the_operator_fires_on_its_condition(tmp_pa
 
 def test_serving_down_fires_for_a_failed_champion_only(tmp_path: Path) -> None:
     """LineopsServingDown: a model whose Serving condition is False because its champion
-    failed, keeps restarting or never became ready, for `servingDownFor` (5m); not a model
-    deliberately off (Disabled), one without a champion yet (NoChampion), or a served one."""
+    failed, keeps restarting or never became ready, for `servingDownFor` (5m), also when
+    the reason changes meanwhile (each reason is its own series, which restarted `for`); not
+    a model deliberately off (Disabled), one without a champion yet (NoChampion), one in a
+    canary step or after a rolled-back canary (the previous champion answers), or a served
+    one."""
     chart = rule_groups(of_kind(render(MONITORING), "PrometheusRule"))
     rule = next(
         r for g in chart["groups"] for r in g["rules"] if r.get("alert") == "LineopsServingDown"
@@ -127,27 +130,43 @@ def test_serving_down_fires_for_a_failed_champion_only(tmp_path: Path) -> None:
     quiet = [
         {**base, "name": "off-model", "reason": "Disabled"},
         {**base, "name": "new-model", "reason": "NoChampion"},
+        {**base, "name": "canary-model", "reason": "Canary"},
+        {**base, "name": "rolled-back-model", "reason": "CanaryRolledBack"},
         {**base, "name": "ok-model", "reason": "Deployed"},
     ]
     gauge = "lineops_resource_condition"
     # Restarting for 3 minutes, then served again: shorter than `for`, no alert.
     flapping = {**base, "name": "flaky-model", "reason": "Restarting"}
     inputs = [{"series": promtool.series(gauge, failed), "values": "0x30"}]
-    inputs += [{"series": promtool.series(gauge, q), "values": "0x30"} for q in quiet[:2]]
-    inputs.append({"series": promtool.series(gauge, quiet[2]), "values": "1x30"})
+    inputs += [{"series": promtool.series(gauge, q), "values": "0x30"} for q in quiet[:4]]
+    inputs.append({"series": promtool.series(gauge, quiet[4]), "values": "1x30"})
     inputs.append({"series": promtool.series(gauge, flapping), "values": "0x2 _x28"})
+    # Down all along, its reason switching every 4 minutes (Restarting <-> ServingFailed).
+    switching = {**base, "name": "switching-model"}
+    for first, reason in ((0, "Restarting"), (4, "ServingFailed")):
+        values = " ".join(
+            "0" if (minute // 4) % 2 == first // 4 else "_" for minute in range(31)
+        )
+        inputs.append(
+            {"series": promtool.series(gauge, {**switching, "reason": reason}), "values": values}
+        )
     description = (
-        "Serving=False with reason ServingFailed for 5m: predictions for this model are not "
-        "answered; kubectl describe shows the condition's message (the failing process, its "
-        "exit code or log line)."
+        "Serving=False for 5m: the current champion does not answer (failed, restarting or "
+        "not ready); kubectl describe shows the condition's reason and message (the failing "
+        "process, its exit code or log line, and whether an earlier version answers "
+        "meanwhile)."
     )
-    firing = {
-        "exp_labels": {**failed, "severity": "critical"},
-        "exp_annotations": {
-            "summary": "QualityModel plant-a/press-inspector is not served",
-            "description": description,
-        },
-    }
+
+    def firing(labels: dict[str, str]) -> dict[str, Any]:
+        without_reason = {k: v for k, v in labels.items() if k != "reason"}
+        return {
+            "exp_labels": {**without_reason, "severity": "critical"},
+            "exp_annotations": {
+                "summary": f"QualityModel plant-a/{labels['name']} is not served",
+                "description": description,
+            },
+        }
+
     result = promtool.run_unit_tests(
         tmp_path,
         chart,
@@ -157,7 +176,11 @@ def test_serving_down_fires_for_a_failed_champion_only(tmp_path: Path) -> None:
                 "input_series": inputs,
                 "alert_rule_test": [
                     {"eval_time": "4m", "alertname": "LineopsServingDown", "exp_alerts": []},
-                    {"eval_time": "10m", "alertname": "LineopsServingDown", "exp_alerts": [firing]},
+                    {
+                        "eval_time": "10m",
+                        "alertname": "LineopsServingDown",
+                        "exp_alerts": [firing(failed), firing(switching)],
+                    },
                 ],
             }
         ],
