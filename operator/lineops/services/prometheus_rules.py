@@ -232,10 +232,12 @@ def _spc_group(line: _Line) -> Group:
         ),
         # Distance of the latest point from the centre line in sigmas of the plotted
         # statistic (the limits sit at 3 sigma), comparable across charts on one dashboard.
+        # Only where the UCL is above the centre: a series that never varied (zero sigma)
+        # or a c chart centred on 0 gave NaN or infinities.
         _record(
             RECORD_SPC_ZSCORE,
             f"3 * ({line.select(SPC_LAST_VALUE)} - {line.select(SPC_CENTER)})"
-            f" / ({line.select(SPC_UCL)} - {line.select(SPC_CENTER)})",
+            f" / (({line.select(SPC_UCL)} - {line.select(SPC_CENTER)}) > 0)",
         ),
     ]
     for qc in line.spec.quality_characteristics:

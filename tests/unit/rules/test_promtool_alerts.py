@@ -248,6 +248,7 @@ def test_low_stock_alert_per_material_while_below(
 
 def test_recording_rules(tmp_path: Path, rule_file: dict[str, Any]) -> None:
     xbar = {**PIN, "characteristic": "ring_diameter", "chart": "xbar"}
+    flat = {**PIN, "characteristic": "ring_width", "chart": "imr"}
     test = {
         "input_series": [
             {
@@ -267,6 +268,10 @@ def test_recording_rules(tmp_path: Path, rule_file: dict[str, Any]) -> None:
             {"series": series("lineops_spc_last_value", xbar), "values": "74.02x10"},
             {"series": series("lineops_spc_center", xbar), "values": "74x10"},
             {"series": series("lineops_spc_ucl", xbar), "values": "74.015x10"},
+            # a characteristic that never varied: UCL = centre, no z-score (was NaN / Inf)
+            {"series": series("lineops_spc_last_value", flat), "values": "5x10"},
+            {"series": series("lineops_spc_center", flat), "values": "5x10"},
+            {"series": series("lineops_spc_ucl", flat), "values": "5x10"},
         ],
         "promql_expr_test": [
             {
