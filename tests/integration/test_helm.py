@@ -347,6 +347,7 @@ def test_template_renders_each_documented_combination(
         alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
         assert set(alerts) == {
             "LineopsOperatorDown",
+            "LineopsOperatorAbsent",
             "LineopsReconcileErrors",
             "LineopsResourceNotReady",
             "LineopsTrainingFailed",
