@@ -108,6 +108,17 @@ def head(
     return tag, unit, timestamp, feature_ts
 
 
+PREDICTION_FIELDS: Final = (
+    "modelTag",
+    "workUnit",
+    "lot",
+    "timestamp",
+    "featureTimestamp",
+    "features",
+    "result",
+)
+
+
 def _prediction(spec: ProductionLineSpec, record: Mapping[str, Any], where: str) -> Prediction:
     tag, unit, timestamp, feature_ts = head(spec, record, where)
     return Prediction(
@@ -123,4 +134,4 @@ def _prediction(spec: ProductionLineSpec, record: Mapping[str, Any], where: str)
 
 def parse_predictions(spec: ProductionLineSpec, payload: Any) -> Parsed[Prediction]:
     """Validate ``{"records": [...]}``; every record ends up accepted or rejected."""
-    return parse_envelope(spec, payload, _prediction)
+    return parse_envelope(spec, payload, _prediction, PREDICTION_FIELDS)

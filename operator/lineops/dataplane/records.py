@@ -5,7 +5,7 @@ rejection with the reason and the field, for the quarantine store and the counte
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar
@@ -208,13 +208,35 @@ _PARSERS: dict[str, Callable[[ProductionLineSpec, Mapping[str, Any], str], Any]]
 }
 
 
+# The fields of each record kind. Another field is quarantined with the record rather than
+# dropped: "sample_size" for sampleSize charted a p-chart point against the wrong n.
+FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "measurements": ("characteristic", "timestamp", "value", "sampleSize", "lot"),
+    "events": ("workUnit", "timestamp", "state", "reason"),
+    "counts": ("workUnit", "timestamp", "total", "good"),
+}
+
+
+def known_fields(record: Mapping[str, Any], fields: Sequence[str], where: str) -> None:
+    """Raises _Reject (wrong_type) naming the first field not in ``fields``."""
+    unknown = sorted(str(key) for key in record if key not in fields)
+    if unknown:
+        raise _Reject(
+            R.WRONG_TYPE,
+            # repr: a key may hold what no database text takes (NUL, lone surrogates)
+            f"{where}: unknown field {unknown[0]!r:.80} (expected {', '.join(fields)})",
+        )
+
+
 def parse_envelope(
     spec: ProductionLineSpec,
     payload: Any,
     parse: Callable[[ProductionLineSpec, Mapping[str, Any], str], T],
+    fields: Sequence[str] | None = None,
 ) -> Parsed[T]:
     """Validate ``{"records": [...]}`` with ``parse`` per record; every record ends up
-    accepted or rejected (the envelope of every record route: MES records, predictions)."""
+    accepted or rejected (the envelope of every record route: MES records, predictions).
+    With ``fields``, a record with any other field is rejected."""
     if not isinstance(payload, Mapping):
         raise PayloadError("body", "must be a JSON object with a 'records' list")
     records = payload.get("records")
@@ -231,6 +253,8 @@ def parse_envelope(
             )
             continue
         try:
+            if fields is not None:
+                known_fields(record, fields, where)
             result.accepted.append(parse(spec, record, where))
         except _Reject as exc:
             result.rejected.append(Rejection(i, exc.reason, exc.detail, record))
@@ -239,4 +263,4 @@ def parse_envelope(
 
 def parse_records(kind: str, spec: ProductionLineSpec, payload: Any) -> Parsed[Any]:
     """Validate ``{"records": [...]}`` of one MES record kind."""
-    return parse_envelope(spec, payload, _PARSERS[kind])
+    return parse_envelope(spec, payload, _PARSERS[kind], FIELDS[kind])

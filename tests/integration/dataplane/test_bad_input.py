@@ -327,6 +327,36 @@ def test_records_of_the_wrong_type_inside_a_batch_are_quarantined_not_refused(
     assert after["measurements"] == 1 and after["quarantine"] == 8
 
 
+@pytest.mark.parametrize(
+    ("route", "record", "field"),
+    [
+        # "sample_size" for sampleSize: the point was charted against the chart's own n
+        (
+            "measurements",
+            {"characteristic": "reject_fraction", "value": 2, "sample_size": 50},
+            "'sample_size'",
+        ),
+        ("counts", {"workUnit": "press-01", "total": 5, "good": 4, "scrap": 1}, "'scrap'"),
+        ("events", {"workUnit": "press-01", "state": "down", "cause": "jam"}, "'cause'"),
+        (
+            "predictions",
+            {"modelTag": "m:1", "features": {"a": 1.0}, "result": {}, "model": "m"},
+            "'model'",
+        ),
+    ],
+)
+def test_a_record_with_an_unknown_field_is_quarantined_naming_it(
+    served: ServedApp, route: str, record: dict[str, Any], field: str
+) -> None:
+    """An unknown field was dropped and the record stored without it."""
+    sent = {**record, "timestamp": now()}
+    answer = post(served, route, json.dumps({"records": [sent]}).encode())
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["accepted"], body["reasons"]) == (0, {"wrong_type": 1})
+    assert f"records[0]: unknown field {field}" in body["rejected"][0]["detail"]
+
+
 # ------------------------------------------------------------------ values beyond the stores
 
 
