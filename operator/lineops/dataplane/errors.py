@@ -28,3 +28,9 @@ class IngestionDisabled(PermissionError):
 
 class LineConflict(ValueError):
     """A line name already served for another namespace (stores are keyed by name)."""
+
+
+def plus_hint(text: str) -> str:
+    """What to add to a refused query time that holds a space: an unencoded '+' of its UTC
+    offset, which a URL query reads as a space (so '…+01:00' arrived as '… 01:00')."""
+    return " (a '+' in a URL query is a space: write the offset as %2B01:00)" if " " in text else ""

@@ -37,6 +37,7 @@ from aiohttp import web
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.feast_store import EVENT_TIMESTAMP
+from lineops.dataplane.errors import plus_hint
 from lineops.dataplane.features import SERVICES, service_features
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import _BadQuery, _int, _name
@@ -153,7 +154,9 @@ def _until(text: str | None) -> pd.Timestamp | None:
     try:
         when = pd.Timestamp(text[:64])
     except (ValueError, OverflowError, TypeError):
-        raise _BadQuery("query.until", f"until: {text[:40]!r} is not an RFC 3339 time") from None
+        raise _BadQuery(
+            "query.until", f"until: {text[:40]!r} is not an RFC 3339 time{plus_hint(text)}"
+        ) from None
     if when is pd.NaT or when.tzinfo is None:
-        raise _BadQuery("query.until", f"until: {text[:40]!r} has no UTC offset")
+        raise _BadQuery("query.until", f"until: {text[:40]!r} has no UTC offset{plus_hint(text)}")
     return when.tz_convert("UTC")

@@ -32,6 +32,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.control import chart_intervals
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.epcis import CONTENT_TYPE, export
+from lineops.dataplane.errors import plus_hint
 from lineops.dataplane.features import line_sensors
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.matching import training_set
@@ -156,7 +157,7 @@ def _time(request: web.Request, name: str) -> str:
     try:
         return utc_text(text, name)
     except ValueError as exc:
-        raise _BadQuery(f"query.{name}", str(exc)) from None
+        raise _BadQuery(f"query.{name}", f"{exc}{plus_hint(text)}") from None
 
 
 def _window(request: web.Request) -> tuple[str, str]:

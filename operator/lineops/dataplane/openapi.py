@@ -340,7 +340,10 @@ def _add_reads(paths: dict[str, Any]) -> None:
         "last seconds before the newest one, as an Arrow IPC stream",
         [
             _query("window", {"enum": ["first-day", "recent"]}),
-            _query("seconds", {"type": "integer", "minimum": 1, "maximum": 366 * 86_400}),
+            {
+                **_query("seconds", {"type": "integer", "minimum": 1, "maximum": 366 * 86_400}),
+                "description": "window=recent only (refused with first-day)",
+            },
         ],
         {"application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}}},
     )

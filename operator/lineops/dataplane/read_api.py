@@ -157,6 +157,8 @@ class ReadApi:
         def read(line: LineRef) -> bytes:
             window = request.query.get("window", "recent")
             if window == "first-day":
+                if "seconds" in request.query:  # was accepted, any value, and ignored
+                    raise _BadQuery("query.seconds", "only with window=recent")
                 return arrow_bytes(self._offline.first_day(line.name, READING_COLUMNS))
             if window != "recent":
                 raise _BadQuery("query.window", f"window: {window!r} is not first-day or recent")

@@ -100,6 +100,9 @@ def _number(record: Mapping[str, Any], key: str, where: str, bound: float = MAX_
         raise _Reject(R.MISSING_FIELD, f"{where}.{key}: missing")
     if isinstance(value, bool):
         raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r} is not a number")
+    if isinstance(value, str) and "_" in value:
+        # Python's float() reads "7_4.0" as 74.0; readings quarantine such text
+        raise _Reject(R.NON_NUMERIC, f"{where}.{key}: {value!r:.80} is not a number")
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond a float

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
-from lineops.dataplane.errors import PayloadError
+from lineops.dataplane.errors import PayloadError, plus_hint
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import _BadQuery
@@ -39,7 +39,7 @@ def _when(request: web.Request, name: str) -> datetime | None:
     try:
         return parse_time(text, f"query.{name}")
     except PayloadError as exc:
-        raise _BadQuery(exc.field, f"{name}: {exc.problem}") from None
+        raise _BadQuery(exc.field, f"{name}: {exc.problem}{plus_hint(text)}") from None
 
 
 def _range(request: web.Request) -> tuple[datetime | None, datetime | None]:

@@ -29,6 +29,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.api.quantities import parse_duration
 from lineops.dataplane.control import out_of_control
 from lineops.dataplane.db.database import Database
+from lineops.dataplane.errors import plus_hint
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.problems import problem, unknown_line
@@ -74,10 +75,12 @@ def parse_request(query: dict[str, str], now: pd.Timestamp) -> TrainingSetReques
             until = pd.Timestamp(text)
         except (ValueError, OverflowError, TypeError):
             raise TrainingSetError(
-                "query.until", f"until: {text!r} is not an RFC 3339 time"
+                "query.until", f"until: {text!r} is not an RFC 3339 time{plus_hint(text)}"
             ) from None
         if until is pd.NaT or until.tzinfo is None:
-            raise TrainingSetError("query.until", f"until: {text!r} has no UTC offset")
+            raise TrainingSetError(
+                "query.until", f"until: {text!r} has no UTC offset{plus_hint(text)}"
+            )
     return TrainingSetRequest(
         feature_service=query["featureService"],
         task=task,

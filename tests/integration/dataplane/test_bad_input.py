@@ -305,6 +305,7 @@ def test_records_of_the_wrong_type_inside_a_batch_are_quarantined_not_refused(
         good,
         7,
         {**good, "value": "seventy-four"},
+        {**good, "value": "7_4.0"},  # float() reads 74.0; readings quarantine it
         {**good, "characteristic": 5},
         {**good, "timestamp": "yesterday"},
         {**good, "lot": "\u0000"},  # PostgreSQL text cannot hold NUL
@@ -315,16 +316,17 @@ def test_records_of_the_wrong_type_inside_a_batch_are_quarantined_not_refused(
     answer = post(served, "measurements", json.dumps({"records": records}).encode())
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["received"], body["accepted"], body["quarantined"]) == (9, 1, 8)
-    assert body["reasons"] == {"wrong_type": 5, "non_numeric": 1, "bad_timestamp": 2}
-    assert [r["index"] for r in body["rejected"]] == [1, 2, 3, 4, 5, 6, 7, 8]
-    assert body["rejected"][2]["detail"].startswith("records[3].characteristic:")
-    assert body["rejected"][6]["detail"] == "records[7].lot: must be a string, got dict"
-    assert body["rejected"][7]["detail"] == (
-        "records[8].timestamp: '0001-01-01T00:00:00+01:00' falls outside years 1..9999 in UTC"
+    assert (body["received"], body["accepted"], body["quarantined"]) == (10, 1, 9)
+    assert body["reasons"] == {"wrong_type": 5, "non_numeric": 2, "bad_timestamp": 2}
+    assert [r["index"] for r in body["rejected"]] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert body["rejected"][2]["detail"] == "records[3].value: '7_4.0' is not a number"
+    assert body["rejected"][3]["detail"].startswith("records[4].characteristic:")
+    assert body["rejected"][7]["detail"] == "records[8].lot: must be a string, got dict"
+    assert body["rejected"][8]["detail"] == (
+        "records[9].timestamp: '0001-01-01T00:00:00+01:00' falls outside years 1..9999 in UTC"
     )
     after = stored(served)
-    assert after["measurements"] == 1 and after["quarantine"] == 8
+    assert after["measurements"] == 1 and after["quarantine"] == 9
 
 
 @pytest.mark.parametrize(
@@ -671,3 +673,13 @@ def test_a_release_body_with_a_misspelt_key_or_reason_is_refused_and_releases_no
     assert words in assert_problem(answer, 422, field)["detail"]
     assert stored(served)["readings_quarantined"] == {"unknown_sensor": 1}
     assert served.app.ingestion.offline.count(LINE.name) == 0
+
+
+def test_seconds_with_the_first_day_window_is_refused(served: ServedApp) -> None:
+    """`seconds` sizes the recent window only; with first-day it was taken, any value."""
+    url = served.line_url("readings")
+    answer = requests.get(url, params={"window": "first-day", "seconds": "-5"}, timeout=30)
+    assert "window=recent" in assert_problem(answer, 400, "query.seconds")["detail"]
+    assert requests.get(url, params={"window": "first-day"}, timeout=30).status_code == 200
+    answer = requests.get(url, params={"window": "recent", "seconds": "0"}, timeout=30)
+    assert_problem(answer, 400, "query.seconds")

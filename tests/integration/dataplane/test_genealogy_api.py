@@ -435,6 +435,9 @@ def test_bad_requests_are_problem_documents(served: ServedApp) -> None:
         get(served, "lots", outOfControl="ring_diameter", workUnit="x"), 400, "query.workUnit"
     )
     problem_of(get(served, "epcis", **{"from": at()}), 400, "query.to")
+    # An offset's '+' not encoded arrives as a space: the answer says so.
+    raw = served.line_url("lots") + "?from=2026-01-01T00:00:00+01:00&to=2026-01-02T00:00:00Z"
+    assert "%2B" in problem_of(requests.get(raw, timeout=30), 400, "query.from")["detail"]
     other = served.line_url("suppliers/scorecard").replace(LINE.name, "no-such-line")
     problem_of(requests.get(other, timeout=30), 404, "path.line")
 
