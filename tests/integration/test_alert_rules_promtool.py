@@ -144,9 +144,7 @@ def test_serving_down_fires_for_a_failed_champion_only(tmp_path: Path) -> None:
     # Down all along, its reason switching every 4 minutes (Restarting <-> ServingFailed).
     switching = {**base, "name": "switching-model"}
     for first, reason in ((0, "Restarting"), (4, "ServingFailed")):
-        values = " ".join(
-            "0" if (minute // 4) % 2 == first // 4 else "_" for minute in range(31)
-        )
+        values = " ".join("0" if (minute // 4) % 2 == first // 4 else "_" for minute in range(31))
         inputs.append(
             {"series": promtool.series(gauge, {**switching, "reason": reason}), "values": values}
         )
