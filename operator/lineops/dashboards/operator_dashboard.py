@@ -85,9 +85,13 @@ def build() -> db.Dashboard:
         .with_panel(
             single(
                 "Training requests (range)",
-                "Training requests created in the time range: one per QualityModel spec hash.",
+                "Training requests created in the time range: one per QualityModel spec hash. "
+                "A model's series is born at its first request, which increase() does not "
+                "see: the first value of series born in the range is added.",
                 query(
-                    f"sum(increase(lineops_training_requests_total{{{NS}}}[$__range]))",
+                    f"sum(increase(lineops_training_requests_total{{{NS}}}[$__range])) "
+                    f"+ (sum(min_over_time(lineops_training_requests_total{{{NS}}}[$__range]) "
+                    f"unless lineops_training_requests_total{{{NS}}} offset $__range) or vector(0))",
                     instant=True,
                 ),
             )
@@ -106,7 +110,8 @@ def build() -> db.Dashboard:
         .with_panel(
             graph(
                 "Training requests per model",
-                "lineops_training_requests_total by namespace and model.",
+                "lineops_training_requests_total by namespace and model (a model's first "
+                "request starts its series and shows no increase).",
                 query(
                     f"sum by (namespace, model) (increase(lineops_training_requests_total"
                     f"{{{NS}}}[$__rate_interval]))",

@@ -93,6 +93,14 @@ def test_every_panel_query_parses_and_returns_the_series_the_operator_exports(
             )
             exported = exported_names(op.metrics())
             checked, with_data = _check_all(prom, namespace, exported)
+            # The model's one request started its series: increase() alone said 0.
+            requests_panel = next(
+                expr
+                for path in sorted(DASHBOARDS.glob("*.json"))
+                for title, expr in panel_queries(json.loads(path.read_text()))
+                if title == "Training requests (range)"
+            )
+            assert _values(prom.query(substitute(requests_panel, namespace))) == 1.0
     # Every query ran; most of them (all but the serving panels, reconcile errors and drift,
     # whose series this run does not produce) had to return data.
     assert checked >= 35 and with_data >= 25, (checked, with_data)
