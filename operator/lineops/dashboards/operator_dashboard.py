@@ -90,8 +90,9 @@ def build() -> db.Dashboard:
                 "see: the first value of series born in the range is added.",
                 query(
                     f"sum(increase(lineops_training_requests_total{{{NS}}}[$__range])) "
-                    f"+ (sum(min_over_time(lineops_training_requests_total{{{NS}}}[$__range]) "
-                    f"unless lineops_training_requests_total{{{NS}}} offset $__range) or vector(0))",
+                    f"+ (sum(min_over_time(lineops_training_requests_total{{{NS}}}"
+                    f"[$__range]) unless lineops_training_requests_total{{{NS}}} "
+                    "offset $__range) or vector(0))",
                     instant=True,
                 ),
             )
