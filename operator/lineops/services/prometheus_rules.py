@@ -192,7 +192,9 @@ def _oee_group(line: _Line) -> Group:
             line.labels(SEVERITY_WARNING),
             f"No OEE metrics for line {line.name}",
             f"The operator has not exported {OEE_RATIO} for {line.where} for {ABSENT_FOR}; "
-            "OEE alerts cannot fire. Check the operator and the line's ingestion.",
+            "OEE alerts cannot fire. The operator is not scraped, or no machine event of the "
+            "line has reached its data plane. (Events that stop later leave the last OEE in "
+            "place: this alert does not see that.)",
             ABSENT_FOR,
         )
     )
