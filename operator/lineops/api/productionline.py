@@ -494,6 +494,13 @@ class SpcStatus(StatusModel):
         default=None, description="No run rule fires on any quality characteristic."
     )
     violations: int = Field(default=0, ge=0, description="Run-rule violations currently open.")
+    counted: dict[ShortText, Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        max_length=MAX_QUALITY_CHARACTERISTICS,
+        description="Per quality characteristic, the subgroups whose run-rule violations "
+        "are counted in lineops_spc_violations_total; a restarted operator starts from "
+        "here, so the violations it re-reads do not count (and alert) again.",
+    )
 
 
 class DriftStatus(StatusModel):

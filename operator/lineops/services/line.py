@@ -157,8 +157,13 @@ class LineReconciler:
         if self._monitors is None:
             return
         meta = body["metadata"]
+        spc = ((body.get("status") or {}).get("spc")) or {}
         monitor = self._monitors.for_line(
-            meta["namespace"], meta["name"], int(meta.get("generation") or 0), spec
+            meta["namespace"],
+            meta["name"],
+            int(meta.get("generation") or 0),
+            spec,
+            spc.get("counted") if isinstance(spc.get("counted"), dict) else None,
         )
         # Data-plane reads and numpy work: off the event loop.
         try:

@@ -153,12 +153,16 @@ class _Monitors:
     def __init__(self, report: MonitorReport) -> None:
         self.report = report
 
-    def for_line(self, namespace: str, name: str, generation: int, spec: Any) -> _Monitor:
+    def for_line(
+        self, namespace: str, name: str, generation: int, spec: Any, counted: Any = None
+    ) -> _Monitor:
+        self.counted = counted  # what the line's status said was counted
         return _Monitor(self.report)
 
 
 def _report(in_control: bool) -> MonitorReport:
     chart = ChartSnapshot("ring_diameter", "xbar-r", 30, 25, established=True)
+    counted = {"ring_diameter": 30}  # what the monitor counted, kept across restarts
     if not in_control:
         chart.open_violations = [Violation(27, "xbar", "nelson-1")]
     oee = Oee(
@@ -174,7 +178,7 @@ def _report(in_control: bool) -> MonitorReport:
         failures=1,
     )
     drift = DriftSnapshot((FeatureDrift("press-01/vibration_rms", 0.31, "significant", 0.4, 0.01),))
-    return MonitorReport(charts=[chart], drift=drift, oee={"": oee})
+    return MonitorReport(charts=[chart], drift=drift, oee={"": oee}, counted=counted)
 
 
 def _shift(name: str, start: datetime, busy: float, run: float) -> ShiftOee:
@@ -233,7 +237,9 @@ def test_the_monitoring_status_is_the_api_models(in_control: bool) -> None:
     assert full.update.kpis == Kpis(
         oee="0.540", availability="0.800", performance="0.750", quality="0.900"
     )
-    assert full.update.spc == SpcStatus(in_control=in_control, violations=0 if in_control else 1)
+    assert full.update.spc == SpcStatus(
+        in_control=in_control, violations=0 if in_control else 1, counted={"ring_diameter": 30}
+    )
     assert full.update.drift == DriftStatus(
         max_psi="0.310", feature="press-01/vibration_rms", band="significant", drifting=1
     )
@@ -244,9 +250,23 @@ def test_the_monitoring_status_is_the_api_models(in_control: bool) -> None:
         "performance": "0.750",
         "quality": "0.900",
     }
-    assert patch["spc"] == {"inControl": in_control, "violations": 0 if in_control else 1}
+    assert patch["spc"] == {
+        "inControl": in_control,
+        "violations": 0 if in_control else 1,
+        "counted": {"ring_diameter": 30},
+    }
     assert patch["observedGeneration"] == 3
 
     timer = asyncio.run(reconciler.monitor(body))
     assert "observedGeneration" not in timer.status  # only the full reconcile observes
     assert timer.status["drift"]["maxPsi"] == "0.310"
+
+
+def test_what_the_status_says_was_counted_reaches_a_new_monitor() -> None:
+    """After a restart the monitor starts from status.spc.counted, not from zero."""
+    fake = _Monitors(_report(True))
+    reconciler = LineReconciler(cast(KubeBackend, FakeKube()), cast(LineMonitors, fake))
+    body = _body("productionline.yaml")
+    body["status"] = {"spc": {"counted": {"ring_diameter": 12}}}
+    asyncio.run(reconciler.reconcile(body))
+    assert fake.counted == {"ring_diameter": 12}

@@ -7,6 +7,7 @@ since the last one. A new spec generation starts afresh (limits may have changed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ class MonitorReport:
     # Characteristics whose stored series cannot be charted, with why: the other charts,
     # OEE, drift and the plan are still evaluated and exported.
     chart_errors: dict[str, str] = field(default_factory=dict)
+    # Per characteristic, the subgroups whose violations are counted (status.spc.counted).
+    counted: dict[str, int] = field(default_factory=dict)
 
     @property
     def established(self) -> list[ChartSnapshot]:
@@ -111,6 +114,7 @@ class LineMonitor:
             report.drift = self._drift.evaluate()
         report.plan = None if latest is None else summarise_plan(latest, datetime.now(UTC))
         self._export(report)
+        report.counted = dict(self._counted)
         return report
 
     def _oee(self, report: MonitorReport) -> None:
@@ -168,7 +172,15 @@ class LineMonitor:
     def inherit_counted(self, previous: LineMonitor) -> None:
         """A new generation re-reads every record; violations its predecessor already
         counted must not be counted twice (the counter would jump on every spec edit)."""
-        self._counted = {qc: n for qc, n in previous._counted.items() if qc in self._trackers}
+        self.restore_counted(previous._counted)
+
+    def restore_counted(self, counted: Mapping[str, int]) -> None:
+        """What a predecessor counted, in this process or (status.spc.counted) before a
+        restart: re-read violations are not counted again. The counter itself restarts at
+        0 with the process, which Prometheus reads as a reset, not as new violations."""
+        self._counted = {
+            qc: int(n) for qc, n in counted.items() if qc in self._trackers and int(n) >= 0
+        }
 
     def _export(self, report: MonitorReport) -> None:
         m, ns, line = self._metrics, self.namespace, self.name
@@ -241,8 +253,15 @@ class LineMonitors:
         self._monitors: dict[LineRef, LineMonitor] = {}
 
     def for_line(
-        self, namespace: str, name: str, generation: int, spec: ProductionLineSpec
+        self,
+        namespace: str,
+        name: str,
+        generation: int,
+        spec: ProductionLineSpec,
+        counted: Mapping[str, int] | None = None,
     ) -> LineMonitor:
+        """The line's monitor; a new one (a first reconcile after a start) takes
+        ``counted`` from the line's status.spc.counted."""
         key = LineRef(namespace, name)
         current = self._monitors.get(key)
         if current is None or current.generation != generation:
@@ -257,6 +276,8 @@ class LineMonitors:
             )
             if current is not None:
                 fresh.inherit_counted(current)
+            elif counted:
+                fresh.restore_counted(counted)
             self._monitors[key] = current = fresh
         return current
 

@@ -68,7 +68,11 @@ def apply_report(
             band=worst.band,
             drifting=sum(f.psi > limit for f in report.drift.features),  # type: ignore[union-attr]
         )
-    status.spc = SpcStatus(violations=report.open_violations, in_control=report.in_control)
+    status.spc = SpcStatus(
+        violations=report.open_violations,
+        in_control=report.in_control,
+        counted=report.counted or None,
+    )
     plan = report.plan
     if plan is not None:
         window = plan.next_maintenance
