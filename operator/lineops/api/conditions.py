@@ -22,6 +22,7 @@ RFC3339_PATTERN: Final = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 MAX_CONDITIONS: Final = 16
+MAX_MESSAGE: Final = 4096  # a condition message kubectl describe can still show
 
 Timestamp = Annotated[str, StringConstraints(pattern=RFC3339_PATTERN, max_length=64)]
 
@@ -51,6 +52,16 @@ Conditions = Annotated[
 ]
 
 
+def clip_message(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` cut to ``limit`` characters, saying how much was cut. A backend's error
+    text (a Feast exception, a log tail) can be of any length: past the schema's 32 KiB the
+    Condition itself was refused and the reconcile wrote no status at all."""
+    if len(message) <= limit:
+        return message
+    cut = f" … ({len(message) - limit} more characters)"
+    return message[: limit - len(cut)] + cut
+
+
 def now_rfc3339() -> str:
     """The current time in the second-precision form the API server itself writes."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -76,6 +87,7 @@ def set_condition(
     ``lastTransitionTime`` only moves when ``status`` changes, so a resync that finds
     nothing new produces an identical list and therefore no status patch.
     """
+    message = clip_message(message)
     previous = find_condition(conditions, type_)
     if previous is not None and previous.status == status:
         transition = previous.last_transition_time

@@ -6,6 +6,7 @@ import pytest
 from lineops.api import reasons
 from lineops.api.conditions import (
     CONDITION_TYPE_PATTERN,
+    MAX_MESSAGE,
     REASON_PATTERN,
     Condition,
     find_condition,
@@ -105,3 +106,13 @@ def test_condition_types() -> None:
         "PromotionBlocked",
         "SpecValid",
     }
+
+
+def test_a_message_of_any_length_is_clipped_not_refused() -> None:
+    # A Feast exception of 40 KB made Condition() raise: the reconcile wrote no status.
+    long = "x" * 40_000
+    (cond,) = set_condition([], "Ready", "False", "BackendError", long, now=T0)
+    assert len(cond.message) == MAX_MESSAGE
+    assert cond.message.endswith(f"({40_000 - MAX_MESSAGE} more characters)")
+    short = set_condition([], "Ready", "True", "Reconciled", "fine", now=T0)[0]
+    assert short.message == "fine"
