@@ -216,6 +216,8 @@ def _counts(r: Mapping[str, Any]) -> tuple[int | None, int | None, int | None]:
         raise _fail("good", "exceeds total")
     if total is not None and good is not None and scrap is not None and good + scrap > total:
         raise _fail("scrap", "good + scrap exceed total")
+    if total is not None and scrap is not None and scrap > total:
+        raise _fail("scrap", "exceeds total")
     return total, good, scrap
 
 

@@ -489,3 +489,63 @@ def test_concurrent_opposite_edges_cannot_both_land(served: ServedApp) -> None:
     assert all(a.status_code == 201 or "cycle" in a.json()["detail"] for a in answers), [
         a.text for a in answers
     ]
+
+
+def test_concurrent_closes_with_other_counts_store_one_and_refuse_the_rest(
+    served: ServedApp,
+) -> None:
+    """Two stations close one lot at once, one all scrap, one all good: both read it open
+    and both answered 201, the later silently replacing the first. Now one is stored and
+    the other gets 409, on each of 12 lots."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    end = "2026-11-02T08:00:00Z"
+    lots = [f"R-{i}" for i in range(12)]
+    for lot in lots:
+        assert post(served, "lots", production(lot)).status_code == 201
+    bodies = [
+        (lot, counts)
+        for lot in lots
+        for counts in ({"total": 10, "good": 0, "scrap": 10}, {"total": 40, "good": 40})
+    ]
+
+    def close(item: tuple[str, dict[str, Any]]) -> tuple[str, int, dict[str, Any]]:
+        lot, counts = item
+        answer = post(served, f"lots/{lot}:close", {"end": end, **counts})
+        return lot, answer.status_code, counts
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(close, bodies))
+    for lot in lots:
+        codes = sorted(code for name, code, _ in answers if name == lot)
+        assert codes == [201, 409], (lot, codes)
+        (won,) = [counts for name, code, counts in answers if name == lot and code == 201]
+        shown = requests.get(served.line_url(f"lots/{lot}"), timeout=30).json()
+        assert shown["good"] == str(won["good"]), (lot, shown, won)
+
+
+def test_a_close_does_not_rewrite_an_earlier_close(served: ServedApp) -> None:
+    """A close without `good` (scrap only, or no counts) was rewritten by a later one."""
+    seed(served)
+    assert post(served, "lots", production("P-2")).status_code == 201
+    first = post(served, "lots/P-1:close", {"end": "2026-11-02T07:00:00Z", "total": 10, "scrap": 2})
+    assert first.status_code == 201, first.text
+    other = post(served, "lots/P-1:close", {"end": "2026-11-02T09:00:00Z", "total": 50, "good": 50})
+    assert other.status_code == 409 and other.json()["field"] == "path.lot"
+    bare = post(served, "lots/P-2:close", {"end": "2026-11-02T07:00:00Z"})
+    assert bare.status_code == 201, bare.text
+    moved = post(served, "lots/P-2:close", {"end": "2026-11-02T11:00:00Z"})
+    assert moved.status_code == 409
+    # Counts may still be added to a lot closed without them (as from its readings).
+    counted = post(served, "lots/P-2:close", {"end": "2026-11-02T07:00:00Z", "good": 7})
+    assert counted.status_code == 201, counted.text
+    shown = requests.get(served.line_url("lots/P-1"), timeout=30).json()
+    assert (shown["total"], shown["scrap"], shown["good"]) == ("10", "2", None)
+
+
+def test_scrap_beyond_the_total_is_refused(served: ServedApp) -> None:
+    seed(served)
+    answer = post(
+        served, "lots/P-1:close", {"end": "2026-11-02T08:00:00Z", "total": 10, "scrap": 25}
+    )
+    assert answer.status_code == 422 and answer.json()["field"] == "scrap"

@@ -408,9 +408,12 @@ class LotRepository:
     def close(self, line: LineRef, lot: str, closing: LotClose) -> Written:
         """Close a production lot: its good quantity becomes stock for downstream lots.
         Closing again with the same values answers the same; with others, 409. A lot closed
-        from readings (no counts) takes the counts of a later close."""
+        without counts (from readings) takes the counts of a later close, once."""
 
         def attempt(conn: Connection) -> Written:
+            # Two closes racing each read the lot open and both wrote: the second silently
+            # replaced the first's counts, after both had answered 201.
+            self._lock_line(conn, line)
             stored = self._lot_row(conn, line, lot)
             if stored is None:
                 raise Refused(404, "unknown-lot", "path.lot", f"lot {lot!r} is not recorded")
@@ -424,12 +427,17 @@ class LotRepository:
             )
             if stored.status == "closed" and same:
                 return Written(False, stored)
-            if stored.status == "closed" and stored.good is not None:
+            counted = (stored.total, stored.good, stored.scrap) != (None, None, None)
+            counts = (closing.total, closing.good, closing.scrap) != (None, None, None)
+            # Only counts may be added to a lot closed without them; anything else (other
+            # counts, another end without counts) would rewrite a recorded close.
+            if stored.status == "closed" and (counted or not counts):
                 raise Refused(
                     409,
                     "lot-closed",
                     "path.lot",
-                    f"lot {lot!r} was already closed at {stored.ended_at} with other counts",
+                    f"lot {lot!r} was already closed at {stored.ended_at} with other "
+                    + ("counts" if counted else "values"),
                 )
             if stored.started_at is not None and closing.ended_at < stored.started_at:
                 raise Refused(
