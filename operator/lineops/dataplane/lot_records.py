@@ -57,10 +57,20 @@ def _integer(text: str) -> int | Decimal:
     return int(text) if len(text) <= 4000 else Decimal(text)
 
 
-def _object(payload: Any) -> Mapping[str, Any]:
+def _object(payload: Any, keys: tuple[str, ...]) -> Mapping[str, Any]:
+    """The body as an object of ``keys`` only: another key was dropped without a word, so
+    a misspelt "totl" closed a lot with no counts."""
     if not isinstance(payload, Mapping):
         raise _fail("body", "must be a JSON object")
+    _known(payload, keys, "")
     return payload
+
+
+def _known(entry: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
+    unknown = sorted(str(k) for k in entry if k not in keys)
+    if unknown:
+        field = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise _fail(field[:200], f"unknown field (expected {', '.join(keys)})")
 
 
 def text(value: Any, field: str, limit: int | None = MAX_TEXT) -> str:
@@ -184,7 +194,19 @@ def _not_before(start: str, end: str | None, field: str) -> None:
 
 
 def receipt(payload: Any) -> MaterialLot:
-    r = _object(payload)
+    r = _object(
+        payload,
+        (
+            "lot",
+            "material",
+            "unit",
+            "quantity",
+            "supplier",
+            "supplierLot",
+            "receivedAt",
+            "expectedAt",
+        ),
+    )
     received = when(r.get("receivedAt"), "receivedAt")
     return MaterialLot(
         lot=text(r.get("lot"), "lot"),
@@ -199,7 +221,7 @@ def receipt(payload: Any) -> MaterialLot:
 
 
 def work_order(payload: Any) -> WorkOrder:
-    r = _object(payload)
+    r = _object(payload, ("workOrder", "product", "quantity", "unit", "due", "status"))
     return WorkOrder(
         work_order=text(r.get("workOrder"), "workOrder"),
         product=text(r.get("product"), "product"),
@@ -222,7 +244,22 @@ def _counts(r: Mapping[str, Any]) -> tuple[int | None, int | None, int | None]:
 
 
 def production_lot(spec: ProductionLineSpec, payload: Any) -> ProductionLot:
-    r = _object(payload)
+    r = _object(
+        payload,
+        (
+            "lot",
+            "product",
+            "workUnit",
+            "start",
+            "end",
+            "unit",
+            "workOrder",
+            "recipe",
+            "total",
+            "good",
+            "scrap",
+        ),
+    )
     start = when(r.get("start"), "start")
     end = _optional_when(r, "end")
     _not_before(start, end, "end")
@@ -246,13 +283,13 @@ def production_lot(spec: ProductionLineSpec, payload: Any) -> ProductionLot:
 
 
 def lot_close(payload: Any) -> LotClose:
-    r = _object(payload)
+    r = _object(payload, ("end", "total", "good", "scrap"))
     total, good, scrap = _counts(r)
     return LotClose(ended_at=when(r.get("end"), "end"), total=total, good=good, scrap=scrap)
 
 
 def consumption(payload: Any) -> Consumption:
-    r = _object(payload)
+    r = _object(payload, ("consumption", "inputs", "consumedAt", "outputLot", "maintenance"))
     output, repair = r.get("outputLot"), r.get("maintenance")
     if (output is None) == (repair is None):
         raise _fail("outputLot", "give exactly one of outputLot and maintenance")
@@ -267,6 +304,7 @@ def consumption(payload: Any) -> Consumption:
         where = f"inputs[{i}]"
         if not isinstance(item, Mapping):
             raise _fail(where, "expected an object {lot, quantity, unit}")
+        _known(item, ("lot", "quantity", "unit"), where)
         lot = text(item.get("lot"), f"{where}.lot")
         if lot in seen:
             raise _fail(f"{where}.lot", f"{lot!r} is listed twice; give its total once")
@@ -288,7 +326,7 @@ def consumption(payload: Any) -> Consumption:
 
 
 def quality_result(payload: Any) -> QualityResult:
-    r = _object(payload)
+    r = _object(payload, ("result", "lot", "inspection", "outcome", "measurements", "inspectedAt"))
     return QualityResult(
         result=text(r.get("result"), "result"),
         lot=text(r.get("lot"), "lot"),
@@ -300,7 +338,7 @@ def quality_result(payload: Any) -> QualityResult:
 
 
 def maintenance(spec: ProductionLineSpec, payload: Any) -> Maintenance:
-    r = _object(payload)
+    r = _object(payload, ("maintenance", "workUnit", "kind", "reason", "start", "end"))
     start = when(r.get("start"), "start")
     end = _optional_when(r, "end")
     _not_before(start, end, "end")
@@ -322,7 +360,7 @@ def maintenance(spec: ProductionLineSpec, payload: Any) -> Maintenance:
 def material(payload: Any, name: str | None = None) -> Material:
     """A material's unit and low-stock threshold; ``name`` from the path (PUT), else the
     body's ``material``."""
-    r = _object(payload)
+    r = _object(payload, ("material", "unit", "lowStock"))
     threshold = r.get("lowStock")
     return Material(
         material=text(name, "path.material") if name else text(r.get("material"), "material"),

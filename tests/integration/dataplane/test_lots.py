@@ -343,7 +343,7 @@ BAD = [
     ("consumptions", consumption(maintenance="M-9"), 422, "maintenance", "not recorded"),
     (
         "consumptions",
-        consumption(C="x", outputLot="P-1", maintenance="M"),
+        consumption(outputLot="P-1", maintenance="M"),
         422,
         "outputLot",
         "exactly one",
@@ -384,6 +384,17 @@ BAD = [
     ("materials", {"material": "steel-coil", "unit": "t"}, 422, "unit", "recorded in 'kg'"),
     ("lots", production(lot="P-2", product="steel-coil"), 422, "unit", "'kg'"),
     ("material-lots", receipt(lot="S-9", unit="g"), 422, "unit", "'kg'"),
+    # a misspelt field was dropped: "totl" closed the lot with no counts
+    ("lots/P-1:close", {"end": T0, "totl": 40, "good": 40}, 422, "totl", "unknown field"),
+    ("lots", production(lot="P-2", work_order="WO-1"), 422, "work_order", "unknown field"),
+    ("material-lots", receipt(lot="S-9", expectedAT=T0), 422, "expectedAT", "unknown field"),
+    (
+        "consumptions",
+        {**consumption(), "inputs": [{"lot": "S-1", "quantity": 1, "unit": "kg", "qty": 1}]},
+        422,
+        "inputs[0].qty",
+        "unknown field",
+    ),
     ("lots/NOPE:close", {"end": T0}, 404, "path.lot", "NOPE"),
     ("lots/S-1:close", {"end": T0}, 409, "path.lot", "material lot"),
 ]
