@@ -173,6 +173,10 @@ class StockMetrics:
             self.low.labels(*key).set(1 if s.low else 0)
             if s.low_stock_micros is not None:
                 self.threshold.labels(*key).set(s.low_stock_micros / 1_000_000)
+            else:  # a removed threshold: no stale series
+                self.threshold.remove_by_labels(
+                    {"namespace": line.namespace, "line": line.name, "material": s.material}
+                )
 
     def forget(self, line: LineRef) -> None:
         labels = {"namespace": line.namespace, "line": line.name}
@@ -220,6 +224,7 @@ class LotsApi:
         render: Callable[[Any], dict[str, Any]],
         *,
         stock: bool = True,
+        refresh_always: bool = False,
     ) -> web.Response:
         found = await line_body(request, self._spec_of)
         if isinstance(found, web.Response):
@@ -228,7 +233,7 @@ class LotsApi:
 
         def run() -> Written:
             written = write(ref, spec, parse.decode(body))
-            if stock and written.created:
+            if stock and (written.created or refresh_always):
                 self.refresh_metrics(ref)
             return written
 
@@ -298,6 +303,9 @@ class LotsApi:
             request,
             lambda ref, _s, p: self.repo.set_material(ref, parse.material(p, name)),
             material_json,
+            # A PUT that changes the threshold answers 200 (not created) but moves the
+            # low-stock gauges: a raised threshold must be able to fire the alert now.
+            refresh_always=True,
         )
 
     def _line(self, request: web.Request) -> LineRef | web.Response:

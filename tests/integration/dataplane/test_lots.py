@@ -228,6 +228,22 @@ def test_thresholds_inventory_and_the_low_stock_gauge(served: ServedApp) -> None
     )
     assert again.status_code == 200
     assert requests.get(served.line_url("inventory"), timeout=30).json()["lowStock"] == []
+    # ...and the gauges follow the PUT at once (they waited for an unrelated stock write).
+    scraped = requests.get(served.url + "/metrics", timeout=30).text
+    assert f"lineops_material_low_stock{{{labels}}} 0.0" in scraped
+    assert f"lineops_material_low_stock_threshold{{{labels}}} 5.0" in scraped
+    raised = requests.put(
+        served.line_url("materials/steel-coil"), json={"unit": "kg", "lowStock": 50}, timeout=30
+    )
+    assert raised.status_code == 200
+    scraped = requests.get(served.url + "/metrics", timeout=30).text
+    assert f"lineops_material_low_stock{{{labels}}} 1.0" in scraped
+    # A removed threshold leaves no threshold series behind.
+    removed = requests.put(served.line_url("materials/steel-coil"), json={"unit": "kg"}, timeout=30)
+    assert removed.status_code == 200
+    scraped = requests.get(served.url + "/metrics", timeout=30).text
+    assert f"lineops_material_low_stock_threshold{{{labels}}}" not in scraped
+    assert f"lineops_material_low_stock{{{labels}}} 0.0" in scraped
 
 
 STOCK_GAUGES = (
