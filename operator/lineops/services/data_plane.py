@@ -40,13 +40,23 @@ class DataPlane(Protocol):
     async def remove(self, namespace: str, name: str) -> None: ...
 
 
-def _endpoints(spec: ProductionLineSpec, http_url: str) -> str:
+def _ingestion(spec: ProductionLineSpec, http_url: str, prefix: str = "") -> Verdict:
+    """IngestionReady for a data plane that runs: True with its endpoints, or False
+    Disabled when the spec enables neither HTTP nor MQTT (True IngestionStarted said
+    "no ingestion enabled", which reads as working)."""
     parts = []
     if spec.ingestion.http.enabled:
         parts.append(f"HTTP {http_url}")
     if spec.ingestion.mqtt.enabled:
         parts.append(f"MQTT {spec.ingestion.mqtt.broker} topic spBv1.0/<line>/DDATA/+/+")
-    return "; ".join(parts) or "no ingestion enabled in spec.ingestion"
+    if not parts:
+        return (
+            "False",
+            R.DISABLED,
+            prefix + "spec.ingestion enables neither http nor mqtt: the line takes no readings "
+            "(MES records, lots and plans are still taken)",
+        )
+    return ("True", R.INGESTION_STARTED, prefix + "; ".join(parts))
 
 
 class EmbeddedDataPlane:
@@ -85,7 +95,7 @@ class EmbeddedDataPlane:
         url = f"{self._client.url}/v1/namespaces/{namespace}/lines/{name}/readings"
         return DataPlaneStatus(
             ("True", R.FEATURES_APPLIED, features),
-            ("True", R.INGESTION_STARTED, _endpoints(spec, url)),
+            _ingestion(spec, url),
         )
 
     async def remove(self, namespace: str, name: str) -> None:
@@ -131,11 +141,7 @@ class ClusterDataPlane:
                 R.FEATURES_APPLIED,
                 f"applied by Deployment {name} (window {spec.features.window})",
             ),
-            (
-                "True",
-                R.INGESTION_STARTED,
-                f"Deployment {name} {available}/{desired} available; " + _endpoints(spec, url),
-            ),
+            _ingestion(spec, url, f"Deployment {name} {available}/{desired} available; "),
         )
 
     async def remove(self, namespace: str, name: str) -> None:

@@ -189,8 +189,10 @@ class _Kube:
         return self.replicas
 
 
-def _configure(replicas: tuple[int, int] | None) -> Any:
+def _configure(replicas: tuple[int, int] | None, ingestion: Any = None) -> Any:
     body = _body()
+    if ingestion is not None:
+        body["spec"]["ingestion"] = ingestion
     spec = ProductionLineSpec.model_validate(body["spec"])
     kube = _Kube(replicas)
     cm = {"metadata": {"name": "press-line-1-lineops"}, "data": {MANIFEST_KEY: "m"}}
@@ -218,3 +220,12 @@ def test_available_reports_the_in_cluster_endpoint() -> None:
         "http://press-line-1-ingest.plant-a.svc:8081/v1/namespaces/plant-a/lines/press-line-1/readings"
         in (verdict.ingestion[2])
     )
+
+
+def test_a_line_without_any_ingestion_says_so_instead_of_started() -> None:
+    off = {"http": {"enabled": False}, "mqtt": {"enabled": False}}
+    _, verdict = _configure((1, 1), off)
+    assert verdict.problem is None  # the line itself is fine: records, lots, plans
+    status, reason, message = verdict.ingestion
+    assert (status, reason) == ("False", "Disabled")
+    assert "neither http nor mqtt" in message
