@@ -10,11 +10,11 @@ writes. :func:`merge_patch` dumps exactly that:
 
 * a field is written when it was set, by a constructor argument or an assignment; fields left
   at their defaults are not (``model_dump(exclude_unset=True)``);
-* ``None`` inside a part that is filled in field by field (``training``, ``kpis``, ``spc``,
+* ``None`` inside a part that is filled in field by field (``training``, ``kpis``,
   ``drift``) means "not known": it is left out, so the stored value stays;
 * a part that is one value (``champion``, ``challenger``: a model version with its metrics and
-  score; ``serving``; a line's ``plan``) is written whole, a ``None`` field as ``null``, so
-  nothing of the previous value stays;
+  score; ``serving``; a line's ``plan`` and ``spc``) is written whole, a ``None`` field as
+  ``null``, so nothing of the previous value stays;
 * a top-level field assigned ``None`` (``status.challenger = None``) is written as ``null``,
   which removes it from the object.
 """
@@ -27,7 +27,7 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from lineops.api.base import StatusModel
-from lineops.api.productionline import PlanStatus
+from lineops.api.productionline import PlanStatus, SpcStatus
 from lineops.api.qualitymodel import ChallengerStatus, ChampionStatus, ServingStatus
 
 ModelT = TypeVar("ModelT", bound=StatusModel)
@@ -37,6 +37,7 @@ WRITTEN_WHOLE: Final[tuple[type[BaseModel], ...]] = (
     ChallengerStatus,
     ServingStatus,
     PlanStatus,  # a plan without a next maintenance window clears the old one
+    SpcStatus,  # an inControl no longer known is removed, not kept
 )
 
 

@@ -270,3 +270,32 @@ def test_what_the_status_says_was_counted_reaches_a_new_monitor() -> None:
     body["status"] = {"spc": {"counted": {"ring_diameter": 12}}}
     asyncio.run(reconciler.reconcile(body))
     assert fake.counted == {"ring_diameter": 12}
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == type_)
+
+
+def test_monitoring_turned_off_removes_its_figures_and_says_why() -> None:
+    """In-Control and OEE kept their last values after monitoring.spc/oee went off (None
+    inside a part written field by field keeps the stored value)."""
+    monitors = cast(LineMonitors, _Monitors(_report(False)))
+    reconciler = LineReconciler(cast(KubeBackend, FakeKube()), monitors)
+    body = _body("productionline.yaml")
+    body["spec"]["monitoring"].update(spc=False, oee=False)
+    patch = asyncio.run(reconciler.reconcile(body)).status
+    assert patch["spc"] is None and patch["kpis"] is None
+    in_control = _condition(patch, "InControl")
+    assert (in_control["status"], in_control["reason"]) == ("Unknown", "Disabled")
+
+
+def test_an_in_control_no_longer_known_is_removed_not_kept() -> None:
+    """A spec edit restarts the charts: until they have limits again, inControl is not
+    known, and the stored false must not stay next to an Unknown InControl."""
+    report = _report(True)
+    report.charts = [ChartSnapshot("ring_diameter", "xbar-r", 3, 25, established=False)]
+    monitors = cast(LineMonitors, _Monitors(report))
+    reconciler = LineReconciler(cast(KubeBackend, FakeKube()), monitors)
+    patch = asyncio.run(reconciler.reconcile(_body("productionline.yaml"))).status
+    assert patch["spc"]["inControl"] is None  # null: removes the stored value
+    assert _condition(patch, "InControl")["status"] == "Unknown"

@@ -48,7 +48,9 @@ def apply_report(
     """Set ``status.kpis`` (when the line has an OEE), ``status.drift`` (when a sensor has a
     PSI) and ``status.spc``, and the MonitoringReady and InControl conditions."""
     line_oee = report.oee.get("")
-    if line_oee is not None:
+    if not spec.monitoring.oee:
+        status.kpis = None  # removed: the OEE column kept the last value after oee: false
+    elif line_oee is not None:
         status.kpis = Kpis(
             oee=_ratio(line_oee.oee),
             availability=_ratio(line_oee.availability),
@@ -68,10 +70,17 @@ def apply_report(
             band=worst.band,
             drifting=sum(f.psi > limit for f in report.drift.features),  # type: ignore[union-attr]
         )
-    status.spc = SpcStatus(
-        violations=report.open_violations,
-        in_control=report.in_control,
-        counted=report.counted or None,
+    # Written whole (services/status.py): an inControl that is not known any more (SPC
+    # off, or new limits being set up after a spec edit) is removed, not left at its old
+    # value next to an Unknown InControl condition.
+    status.spc = (
+        SpcStatus(
+            violations=report.open_violations,
+            in_control=report.in_control,
+            counted=report.counted or None,
+        )
+        if spec.monitoring.spc
+        else None
     )
     plan = report.plan
     if plan is not None:
@@ -119,7 +128,9 @@ def apply_report(
         waiting.extend(f"{qc} not charted: {why}" for qc, why in report.chart_errors.items())
         conds.set(R.MONITORING_READY, "False", R.NO_DATA, "waiting for data: " + "; ".join(waiting))
 
-    if report.in_control is None:
+    if not spec.monitoring.spc:
+        conds.set(R.IN_CONTROL, "Unknown", R.DISABLED, "spec.monitoring.spc is off")
+    elif report.in_control is None:
         conds.set(R.IN_CONTROL, "Unknown", R.NO_DATA, "no control chart has trial limits yet")
     elif report.in_control:
         conds.set(
