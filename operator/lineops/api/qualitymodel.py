@@ -660,6 +660,11 @@ class ChallengerStatus(StatusModel):
     score: ShortText | None = Field(
         default=None, description="Value of spec.promotion.metric for this version."
     )
+    spec_hash: ShortText | None = Field(
+        default=None,
+        description="Training spec hash the version was trained for; a challenger of an "
+        "earlier spec is dropped, not promoted by a later change of spec.promotion.",
+    )
 
 
 class CanaryStatus(StatusModel):

@@ -252,21 +252,39 @@ class TrainingService:
             ctx.out.events.append(Event("Normal", R.TRAINING_SUCCEEDED, message))
             if not stale:
                 version = state.model_tag or f"run:{state.run_id}"
-                self._gate(ctx, version, after.metrics, state.finished_at)
+                self._gate(ctx, version, after.metrics, state.finished_at, spec_hash)
         return after
 
     def gate_challenger(self, ctx: Context) -> None:
         """Re-judge a blocked challenger: a changed spec.promotion may let it through now."""
         challenger = ctx.status.challenger
         if (
-            challenger is not None
-            and challenger.version
-            and "challenger" not in ctx.out.update.model_fields_set
+            challenger is None
+            or not challenger.version
+            or "challenger" in ctx.out.update.model_fields_set
         ):
-            self._gate(ctx, challenger.version, dict(challenger.metrics), None)
+            return
+        if challenger.spec_hash is not None and challenger.spec_hash != ctx.spec_hash:
+            # Trained on what the spec no longer names (features, label, pipeline): a later
+            # change of spec.promotion promoted it in the same reconcile.
+            ctx.out.update.challenger = None
+            ctx.conds.set(
+                R.PROMOTION_BLOCKED,
+                "False",
+                R.CHALLENGER_SUPERSEDED,
+                f"{challenger.version} was trained for spec hash {challenger.spec_hash}, "
+                f"superseded by {ctx.spec_hash}: dropped, not judged",
+            )
+            return
+        self._gate(ctx, challenger.version, dict(challenger.metrics), None, challenger.spec_hash)
 
     def _gate(
-        self, ctx: Context, version: str, metrics: dict[str, str], finished: str | None
+        self,
+        ctx: Context,
+        version: str,
+        metrics: dict[str, str],
+        finished: str | None,
+        spec_hash: str | None,
     ) -> None:
         champion = ctx.champion
         if champion is not None and champion.version == version:
@@ -292,7 +310,9 @@ class TrainingService:
                 Event("Normal", R.PROMOTED, f"{version} is the champion: {verdict.message}")
             )
             return
-        ctx.out.update.challenger = ChallengerStatus(version=version, metrics=metrics, score=score)
+        ctx.out.update.challenger = ChallengerStatus(
+            version=version, metrics=metrics, score=score, spec_hash=spec_hash
+        )
         message = f"{version} not promoted: {verdict.message}"
         ctx.conds.set(R.PROMOTION_BLOCKED, "True", verdict.reason, message)
         if before is None or before.message != message:

@@ -116,7 +116,12 @@ def test_champion_and_challenger_are_written_whole() -> None:
     status.champion = ChampionStatus(version="v1", metrics={}, score="0.9")
     assert merge_patch(status) == {
         # score null: no score of an earlier challenger stays behind
-        "challenger": {"version": "v2", "metrics": {"macro_f1": "0.8"}, "score": None},
+        "challenger": {
+            "version": "v2",
+            "metrics": {"macro_f1": "0.8"},
+            "score": None,
+            "specHash": None,
+        },
         "champion": {"version": "v1", "metrics": {}, "score": "0.9", "servedSince": None},
     }
 

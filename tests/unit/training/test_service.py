@@ -150,6 +150,32 @@ def test_the_gate_compares_with_the_champion_scored_on_the_same_held_out_rows() 
     assert "beats the champion's 0.85" in message, message
 
 
+def test_a_challenger_of_an_earlier_spec_is_dropped_not_promoted_by_a_new_threshold() -> None:
+    """Run 1 is below the minimum; the user changes the training spec (here its parameters;
+    a feature service or label alike) and lowers the minimum in one edit. Run 1 was trained
+    for a spec that is gone: it was promoted in that same reconcile."""
+    h = Harness()
+    h.step()
+    run1 = h.training["runId"]
+    h.backend.finish(run1, macro_f1=0.75)
+    h.step()
+    assert h.cond("PromotionBlocked")["reason"] == "BelowMinimum"
+    assert h.body["status"]["challenger"]["specHash"] == h.training["specHash"]
+    h.body["spec"]["training"]["parameters"] = {"epochs": "21"}
+    h.body["spec"]["promotion"]["minimum"] = "0.7"
+    h.step()
+    assert "champion" not in h.body["status"] and "challenger" not in h.body["status"]
+    dropped = h.cond("PromotionBlocked")
+    assert (dropped["status"], dropped["reason"]) == ("False", "ChallengerSuperseded")
+    assert f"model:{run1}" in dropped["message"]
+    # The new spec's own run is judged as usual.
+    run2 = h.training["runId"]
+    assert run2 != run1
+    h.backend.finish(run2, macro_f1=0.72)
+    h.step()
+    assert h.body["status"]["champion"]["version"] == f"model:{run2}"
+
+
 def test_below_minimum_keeps_ready_false() -> None:
     h = Harness()
     h.step()
