@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from lineops.cli.errors import one_line, yaml_problem
@@ -39,3 +41,34 @@ def test_a_yaml_error_names_its_line_and_column() -> None:
     problem = yaml_problem(caught.value)
     assert "\n" not in problem
     assert problem.endswith("(line 3, column 1)"), problem
+
+
+def test_an_unwritable_output_path_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lineops.cli.main import main
+
+    taken = tmp_path / "a-file"
+    taken.write_text("mine")
+    for argv in (
+        ["dataplane", "openapi", "--out", str(tmp_path / "missing" / "x.json")],
+        ["dashboards", "generate", "--out", str(taken)],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("lineops: error: ") and err.count("\n") == 1, err
+        assert str(tmp_path) in err
+    assert taken.read_text() == "mine"
+
+
+def test_an_input_that_is_not_utf8_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lineops.cli.main import main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a\n\xff\xfe1\n")
+    assert main(["pipeline", "validate", str(bad)]) == 2
+    assert capsys.readouterr().err == (
+        "lineops: error: an input is not UTF-8 text (invalid start byte)\n"
+    )

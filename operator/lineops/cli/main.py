@@ -71,6 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so the interpreter's last flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        # A path the user named that cannot be read or written (--out in a missing or
+        # read-only directory, a directory where a file is wanted): one line, not a
+        # traceback. Commands name their own inputs where they can; this is the rest.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"lineops: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"lineops: error: an input is not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

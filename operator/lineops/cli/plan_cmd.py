@@ -13,12 +13,12 @@ import json
 import math
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError, yaml_problem
+from lineops.cli.errors import CliError, integer_in, yaml_problem
 from lineops.cli.rules_cmd import load_lines
 from lineops.planning import (
     Method,
@@ -39,7 +39,7 @@ from lineops.planning.orders import OrderBook, duration, order_book
 
 def _read(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")  # a BOM is not part of line 1
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -188,6 +188,15 @@ def _check_gantt(out: str | None) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    # The plan-level defaults (None in the parser: see _solver_arguments).
+    if args.time_limit is None:
+        args.time_limit = DEFAULT_TIME_LIMIT
+    if args.workers is None:
+        args.workers = DEFAULT_WORKERS
+    if args.objective is None:
+        args.objective = Objective.LEXICOGRAPHIC.value
+    if args.fallback is None:
+        args.fallback = Method.EDD.value
     if not (args.orders and args.line_file):
         raise CliError(
             "give --orders FILE and --line-file FILE (or: lineops plan jssp --instance FILE)"
@@ -216,7 +225,49 @@ def run_plan(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ job-shop files
 
 
+# Options of `lineops plan` that `plan jssp` does not take before its name: argparse lets
+# the subcommand's defaults overwrite them, so `plan --json jssp` printed text and
+# `plan --time-limit 0 jssp` solved anyway.
+PLAN_ONLY: Final = (
+    ("orders", "--orders"),
+    ("line_file", "--line-file"),
+    ("line", "--line"),
+    ("horizon", "--horizon"),
+)
+
+
+def _jssp_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The jssp subcommand's own options (dest ``jssp_*``) as the solver options; refuses
+    plan-level options given before ``jssp``."""
+    given = [flag for dest, flag in PLAN_ONLY if getattr(args, dest, None) is not None]
+    given += [
+        flag
+        for dest, flag in (
+            ("time_limit", "--time-limit"),
+            ("workers", "--workers"),
+            ("gantt", "--gantt"),
+        )
+        if getattr(args, dest) is not None
+    ]
+    given += ["--json"] if args.json else []
+    given += ["--objective"] if args.objective is not None else []
+    given += ["--fallback"] if args.fallback is not None else []
+    if given:
+        raise CliError(
+            f"plan jssp: {', '.join(given)} given before 'jssp' "
+            "(jssp takes --instance, --time-limit, --workers, --json and --gantt after its name)"
+        )
+    return argparse.Namespace(
+        instance=args.instance,
+        time_limit=args.jssp_time_limit,
+        workers=args.jssp_workers,
+        json=args.jssp_json,
+        gantt=args.jssp_gantt,
+    )
+
+
 def run_jssp(args: argparse.Namespace) -> int:
+    args = _jssp_args(args)
     _check_gantt(args.gantt)
     try:
         problem = parse_jssp(_read(args.instance), args.instance)
@@ -258,20 +309,42 @@ def run_jssp(args: argparse.Namespace) -> int:
     return 0
 
 
-def _solver_arguments(parser: argparse.ArgumentParser, time_limit: float) -> None:
+DEFAULT_TIME_LIMIT: Final = 30.0
+JSSP_TIME_LIMIT: Final = 60.0
+DEFAULT_WORKERS: Final = 2
+
+
+def _solver_arguments(
+    parser: argparse.ArgumentParser, time_limit: float, prefix: str = "", unset: bool = False
+) -> None:
+    """``unset``: defaults None (run_plan applies them), so that `plan jssp` can tell an
+    option given to `plan` from one left alone."""
     parser.add_argument(
         "--time-limit",
+        dest=f"{prefix}time_limit",
         type=float,
-        default=time_limit,
+        default=None if unset else time_limit,
         metavar="S",
         help=f"CP-SAT wall time in seconds (default {time_limit:g})",
     )
     parser.add_argument(
-        "--workers", type=int, default=2, metavar="N", help="CP-SAT search workers (default 2)"
+        "--workers",
+        dest=f"{prefix}workers",
+        # Past a few thousand CP-SAT fails (a traceback past 2**31); more workers than
+        # cores only time-slice them.
+        type=integer_in(1, 1024, "workers"),
+        default=None if unset else DEFAULT_WORKERS,
+        metavar="N",
+        help=f"CP-SAT search workers, 1..1024 (default {DEFAULT_WORKERS})",
     )
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument(
-        "--gantt", metavar="DIR", help="write the Gantt chart (PNG + HTML + index.html) into DIR"
+        "--json", dest=f"{prefix}json", action="store_true", help="print the plan as JSON"
+    )
+    parser.add_argument(
+        "--gantt",
+        dest=f"{prefix}gantt",
+        metavar="DIR",
+        help="write the Gantt chart (PNG + HTML + index.html) into DIR",
     )
 
 
@@ -296,18 +369,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     plan.add_argument(
         "--objective",
         choices=[o.value for o in Objective],
-        default=Objective.LEXICOGRAPHIC.value,
+        default=None,
         help="tardiness (weighted by priority), makespan, or lexicographic: tardiness, then "
         "makespan (default)",
     )
     plan.add_argument(
         "--fallback",
         choices=[Method.EDD.value, Method.WSPT.value, Method.MWKR.value],
-        default=Method.EDD.value,
+        default=None,
         help="dispatch rule when CP-SAT finds no plan in time: earliest due date, weighted "
         "shortest processing time or most work remaining (default edd)",
     )
-    _solver_arguments(plan, 30.0)
+    _solver_arguments(plan, DEFAULT_TIME_LIMIT, unset=True)
     plan.set_defaults(func=run_plan)
     sub = plan.add_subparsers(dest="plan_command", metavar="COMMAND")
     jssp = sub.add_parser(
@@ -317,7 +390,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "then one line per job of 'machine duration' pairs (machines from 0).",
     )
     jssp.add_argument("--instance", required=True, metavar="FILE", help="the instance file")
-    _solver_arguments(jssp, 60.0)
+    _solver_arguments(jssp, JSSP_TIME_LIMIT, prefix="jssp_")
     jssp.set_defaults(func=run_jssp)
 
 

@@ -37,6 +37,33 @@ def test_jssp_prints_makespan_and_schedule(
     assert text.startswith("makespan 6 (cp-sat OPTIMAL, lower bound 6)\nschedule\n")
 
 
+def test_plan_options_before_jssp_are_refused_not_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`plan --json jssp` printed text and `plan --time-limit 0 jssp` solved anyway: the
+    subcommand's defaults overwrote what was given to `plan`."""
+    instance = tmp_path / "tiny.txt"
+    instance.write_text("\ufeff2 2\r\n0 3 1 2\r\n1 4 0 1\r\n")  # a BOM and CRLF: fine
+    for before in (["--json"], ["--time-limit", "0"], ["--orders", str(ORDERS)]):
+        assert main(["plan", *before, "jssp", "--instance", str(instance), *FAST]) == 2
+        err = capsys.readouterr().err
+        assert f"plan jssp: {before[0]} given before 'jssp'" in err, err
+    assert main(["plan", "jssp", "--instance", str(instance), "--json", *FAST]) == 0
+    assert json.loads(capsys.readouterr().out)["makespan"] == 6
+
+
+@pytest.mark.parametrize("workers", ["0", "1025", "3000000000"])
+def test_workers_out_of_range_are_refused_by_name(
+    workers: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance = tmp_path / "tiny.txt"
+    instance.write_text("2 2\n0 3 1 2\n1 4 0 1\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["plan", "jssp", "--instance", str(instance), "--workers", workers])
+    assert exit_.value.code == 2
+    assert f"--workers: {workers} is not 1..1024 workers" in capsys.readouterr().err
+
+
 def test_a_bad_jssp_file_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     instance = tmp_path / "bad.txt"
     instance.write_text("# header next\n1 2\n0 3 7 2\n")
