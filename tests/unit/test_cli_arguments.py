@@ -57,6 +57,13 @@ REPLAY = ["ingest", "replay", "--dataset", "te", "--url", "http://127.0.0.1:9"]
             ["quarantine", "release", "--db", "x", "--limit", "0"],
             "--limit: 0 is not 1..10000000 items",
         ),
+        # A typo listed nothing, exit 0, as if the quarantine were empty:
+        (
+            ["quarantine", "list", "--db", "x", "--kind", "measurement"],
+            "invalid choice: 'measurement'",
+        ),
+        # "Target nan" was drawn on the capability chart:
+        (["report", "--csv", "x.csv", "--target", "nan"], "--target"),
         ([*REPLAY, "--fault", "22"], "--fault: 22 is not 0..21"),
         (
             [*REPLAY, "--fault", "two"],

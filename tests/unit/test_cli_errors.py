@@ -72,3 +72,21 @@ def test_an_input_that_is_not_utf8_is_one_line(
     assert capsys.readouterr().err == (
         "lineops: error: an input is not UTF-8 text (invalid start byte)\n"
     )
+
+
+def test_nan_in_a_recipe_or_a_measurement_is_refused_before_anything_is_sent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """json.loads reads NaN, also nested ([NaN]); json.dumps wrote it back, non-standard
+    JSON the data plane refuses without naming the option. Nothing listens on port 1: a
+    request would be a different error."""
+    from lineops.cli.main import main
+
+    target = ["--url", "http://127.0.0.1:1", "--line", "default/press-line-1"]
+    produce = ["lots", "produce", "L2", "--product", "p", "--work-unit", "w"]
+    assert main([*produce, "--recipe", '{"a": [NaN]}', *target]) == 2
+    assert "--recipe: not JSON (NaN is not a finite number)" in capsys.readouterr().err
+    quality = ["lots", "quality", "R1", "--lot", "L2", "--inspection", "h", "--outcome", "pass"]
+    with pytest.raises(SystemExit):
+        main([*quality, "--measure", "k=[NaN]", *target])
+    assert "k: '[NaN]' is not a finite number" in capsys.readouterr().err

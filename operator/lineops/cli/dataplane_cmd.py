@@ -76,7 +76,11 @@ def register(sub: Any) -> None:
     listing.add_argument("--db", required=True)
     listing.add_argument("--line", default=None, help="namespace/name")
     listing.add_argument(
-        "--kind", default=None, help="readings, measurements, events, counts, predictions"
+        "--kind",
+        default=None,
+        # a typo ("measurement") listed nothing, exit 0, as if the quarantine were empty
+        choices=("readings", "measurements", "events", "counts", "predictions"),
+        help="readings, measurements, events, counts, predictions",
     )
     listing.add_argument("--reason", default=None)
     listing.add_argument("--limit", type=integer_in(1, 10**6, "items"), default=100)
@@ -211,6 +215,13 @@ def _release(args: argparse.Namespace) -> int:
     line = load_line(args.line_file)
     assert line.metadata.name is not None
     ref = LineRef(line.metadata.namespace or "default", line.metadata.name)
+    if args.line is not None and args.line != f"{ref.namespace}/{ref.name}":
+        # --db releases the line of --line-file; a different --line was ignored (exit 0,
+        # nothing examined) although the user meant another namespace.
+        raise CliError(
+            f"--line {args.line}: --db releases the line of --line-file, "
+            f"{ref.namespace}/{ref.name}; set metadata.namespace there instead"
+        )
     db = _open(args.db)
     try:
         result = release_records(

@@ -82,7 +82,11 @@ def call(args: argparse.Namespace, method: str, route: str, body: Any = None) ->
         f"{args.url.rstrip('/')}/v1/namespaces/{urllib.parse.quote(namespace, safe='')}/lines/"
         f"{urllib.parse.quote(name, safe='')}/{route}"
     )
-    data = None if body is None else json.dumps(body).encode()
+    # allow_nan=False: what is sent is standard JSON, or nothing is sent (1e999 in a recipe)
+    try:
+        data = None if body is None else json.dumps(body, allow_nan=False).encode()
+    except ValueError:
+        raise CliError(f"{route}: a number in the body is not finite (NaN or Infinity)") from None
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=120) as answer:
@@ -142,11 +146,19 @@ def run_receive(args: argparse.Namespace) -> int:
     )
 
 
+class _NotFinite(ValueError):
+    """NaN, Infinity or -Infinity in JSON text: not JSON (RFC 8259), refused by the data plane."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotFinite(f"{name} is not a finite number")
+
+
 def _recipe(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        recipe = json.loads(text)
+        recipe = json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
         raise CliError(f"--recipe: not JSON ({exc})") from None
     if not isinstance(recipe, dict):
@@ -201,11 +213,14 @@ def _measure(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(value, parse_constant=_no_constant)
+    except _NotFinite:
+        # json.loads reads NaN and Infinity, also inside lists and objects ([NaN]); the
+        # data plane refuses them without the name.
+        raise argparse.ArgumentTypeError(f"{key}: {value!r} is not a finite number") from None
     except ValueError:
         return key, value
-    if isinstance(parsed, float) and not math.isfinite(parsed):
-        # json.loads reads NaN and Infinity; the data plane refuses them without the name.
+    if isinstance(parsed, float) and not math.isfinite(parsed):  # 1e999
         raise argparse.ArgumentTypeError(f"{key}: {value!r} is not a finite number")
     return key, parsed
 

@@ -477,7 +477,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     one.add_argument("--rules", default="weco", help="nelson | weco | all | comma list")
     one.add_argument("--lsl", type=spec_limit, help="lower specification limit (adds capability)")
     one.add_argument("--usl", type=spec_limit, help="upper specification limit (adds capability)")
-    one.add_argument("--target", type=float, help="nominal value, drawn on the histogram")
+    one.add_argument(
+        "--target", type=spec_limit, help="nominal value, drawn on the histogram"
+    )  # finite and within ±1e100, as --lsl/--usl: "nan" drew "Target nan"
     one.add_argument("--unit", help="engineering unit for axis titles, e.g. mm")
     line = report.add_argument_group("a whole production line")
     line.add_argument("--line-file", metavar="FILE.yaml", help="a ProductionLine manifest")

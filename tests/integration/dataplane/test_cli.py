@@ -217,6 +217,9 @@ def test_quarantined_records_are_released_once_after_a_spec_fix(
         "still_quarantined": 1,
         "reasons": {"non_numeric": 1},
     }
+    # --line is for --url; with --db another namespace was ignored (nothing examined)
+    assert main([*release, "--line", "prod/press-line-1"]) == 2
+    assert "--db releases the line of --line-file" in capsys.readouterr().err
     assert main(release) == 0  # idempotent: nothing released twice
     second = json.loads(capsys.readouterr().out)
     assert (second["examined"], second["released"]) == (1, 0)
