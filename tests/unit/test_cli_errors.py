@@ -90,3 +90,18 @@ def test_nan_in_a_recipe_or_a_measurement_is_refused_before_anything_is_sent(
     with pytest.raises(SystemExit):
         main([*quality, "--measure", "k=[NaN]", *target])
     assert "k: '[NaN]' is not a finite number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("revision", "words"),
+    [("nope", "Can't locate revision"), ("head+1", "not a revision of this schema")],
+)
+def test_an_unknown_schema_revision_is_named(
+    revision: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lineops.cli.main import main
+
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["db", "upgrade", "--db", db, "--revision", revision]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lineops: error: --revision {revision!r}: ") and words in err, err

@@ -125,6 +125,7 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
     from lineops.dataplane.db.engine import SchemaError, upgrade
@@ -133,6 +134,11 @@ def _upgrade(args: argparse.Namespace) -> int:
         before, after = upgrade(args.db, args.revision)
     except (SQLAlchemyError, SchemaError) as exc:
         raise CliError(f"--db: {one_line(exc)}") from None
+    except (CommandError, AssertionError) as exc:
+        # Alembic's refusal of an unknown revision ("nope", "head+1", ""): a traceback before
+        raise CliError(
+            f"--revision {args.revision!r}: {str(exc) or 'not a revision of this schema'}"
+        ) from None
     print(json.dumps({"from": before, "to": after}))
     return 0
 

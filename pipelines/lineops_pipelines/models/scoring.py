@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,14 @@ def load(path_or_tag: str) -> Model:
         raise ModelNotFoundError(f"{path_or_tag}: unknown model task {task!r}")
     try:
         model: Model = LOADERS[task].load(directory)
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:  # a weights file missing or torn
-        raise ModelNotFoundError(f"{directory}: the {task} model cannot be loaded: {exc}") from None
+    # A weights file missing, torn, empty (EOFError) or not a torch file at all
+    # (pickle.UnpicklingError, e.g. "Unsupported operand 103"): a traceback before.
+    except (OSError, KeyError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        # torch's own text runs to several paragraphs (weights_only advice): its first line
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ModelNotFoundError(
+            f"{directory}: the {task} model cannot be loaded: {first}"
+        ) from None
     return model
 
 

@@ -153,6 +153,15 @@ def test_a_broken_model_folder_is_named_not_a_traceback(
     assert main(["model", "score", "--model", str(weightless), "--csv", str(csv)]) == 2
     err = capsys.readouterr().err
     assert "model cannot be loaded" in err and err.count("\n") == 1
+    # Weights that are not a torch file, or empty: an UnpicklingError / EOFError traceback.
+    for name, content in (("garbage", b"garbage\n"), ("empty", b"")):
+        broken = tmp_path / name
+        shutil.copytree(anomaly_model_dir, broken)
+        for weights in broken.glob("*.pt"):
+            weights.write_bytes(content)
+        assert main(["model", "score", "--model", str(broken), "--csv", str(csv)]) == 2
+        err = capsys.readouterr().err
+        assert "model cannot be loaded" in err and err.count("\n") == 1, (name, err)
 
 
 def test_train_rejects_unknown_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
