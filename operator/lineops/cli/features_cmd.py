@@ -91,6 +91,11 @@ def _training_set(args: argparse.Namespace) -> int:
     first = lots["start"].min() if len(lots) else None
     last = lots["as_of"].max() if len(lots) else None
     readings = store.read(name, first, last, work_units=sorted(set(lots["work_unit"])))
+    if readings.empty:  # every feature of every lot would be empty (docs/ingestion.md)
+        raise CliError(
+            f"--data {data}: no readings of line {name} for the lots' work units between "
+            f"{first} and {last}: every feature would be empty"
+        )
     result = training_set(readings, lots.drop(columns=["as_of"]), line_sensors(line.spec))
     try:
         if args.out.endswith(".csv"):

@@ -107,3 +107,14 @@ def test_a_data_directory_without_an_offline_store_is_named(
     lots = _lots(tmp_path, "L1,press-01,2026-01-05T06:00Z,2026-01-05T06:09Z\n")
     code, text = _run(capsys, tmp_path / "empty", lots, "--out", str(tmp_path / "t.parquet"))
     assert code == 2 and "no offline store" in text
+
+
+def test_an_offline_store_without_the_lots_readings_is_named(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lots a week after the stored hour: every feature was empty, exit 0."""
+    lots = _lots(tmp_path, "L1,press-01,2026-01-12T06:00Z,2026-01-12T06:09Z\n")
+    out = tmp_path / "t.csv"
+    code, text = _run(capsys, data, lots, "--out", str(out))
+    assert code == 2 and "no readings of line press-line-1" in text, text
+    assert not out.exists()
