@@ -33,7 +33,7 @@ from lineops.api.qualitymodel import (
     QualityModelStatus,
     ServingStatus,
 )
-from lineops.backends.errors import BackendError
+from lineops.backends.errors import BackendError, TransientBackendError
 from lineops.backends.kube import KubeBackend
 from lineops.backends.serving.protocol import ServeRequest, ServingBackend, ServingState
 from lineops.services.conditions import ConditionSet
@@ -86,8 +86,15 @@ class ServingService:
             state = await self.backend.ensure(
                 ServeRequest(namespace, name, champion.version, owner=body, spec=spec)
             )
+        except TransientBackendError as exc:
+            # The backend did not answer (throttled, restarting): what is served is not
+            # known, not failed. ServingFailed means a champion's process died; a 429 said
+            # so, moved lastTransitionTime, and contradicted status.serving and Ready.
+            conds.set(R.SERVING, "Unknown", R.BACKEND_ERROR, f"serving backend unreachable: {exc}")
+            out.error = backend_error(exc)
+            return
         except BackendError as exc:
-            conds.set(R.SERVING, "False", R.SERVING_FAILED, f"serving backend: {exc}")
+            conds.set(R.SERVING, "False", R.BACKEND_REJECTED, f"serving backend refused: {exc}")
             out.error = backend_error(exc)
             return
         self._report(champion.version, state, conds, out)

@@ -118,3 +118,32 @@ def test_a_change_in_the_backend_touches_the_model() -> None:
     (_plural, ns, name, patch) = kube.patches[0]
     assert (ns, name) == ("ns", "m")
     assert ANNOTATION_SERVING_CHANGED in patch["metadata"]["annotations"]
+
+
+class FailingBackend(RecordedBackend):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(ServingState("Serving"))
+        self.error = error
+
+    async def ensure(self, request: ServeRequest) -> ServingState:
+        raise self.error
+
+
+def test_a_backend_that_does_not_answer_makes_serving_unknown_not_failed() -> None:
+    """A 429 from the API server said Serving=False ServingFailed (a champion's process
+    died), moved lastTransitionTime, and contradicted status.serving and Ready."""
+    from lineops.backends.errors import PermanentBackendError, TransientBackendError
+
+    spec = QualityModelSpec.model_validate({**BODY["spec"], "serving": {"replicas": 1}})
+    for error, expected in (
+        (TransientBackendError("429 Too Many Requests"), ("Unknown", R.BACKEND_ERROR)),
+        (PermanentBackendError("403 Forbidden"), ("False", R.BACKEND_REJECTED)),
+    ):
+        service = ServingService(FailingBackend(error), FakeKube())  # type: ignore[arg-type]
+        conds = ConditionSet([], 2)
+        out = Outcome(QualityModelStatus())
+        champion = ChampionStatus(version="m:v1")
+        asyncio.run(service.reconcile(BODY, spec, champion, conds, out))
+        cond = conds.get(R.SERVING)
+        assert cond is not None and (cond.status, cond.reason) == expected
+        assert str(error) in (cond.message or "") and out.error is not None
