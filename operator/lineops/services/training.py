@@ -41,6 +41,7 @@ from lineops.services.training_policy import (
     Trigger,
     next_trigger,
     parse_time,
+    retry_at,
     retry_due,
     split_attempt,
 )
@@ -216,8 +217,8 @@ class TrainingService:
             ctx.now,
             line_timezone(ctx.line),
         )
-        if waiting:
-            training.message = waiting
+        if waiting:  # the run's own outcome (model, metrics) stays in the message
+            training.message = f"{training.message}; {waiting}" if training.message else waiting
         return trigger
 
     def _observe(self, ctx: Context, before: TrainingStatus, state: RunState) -> TrainingStatus:
@@ -326,8 +327,10 @@ class TrainingService:
             ctx.conds.set(R.TRAINED, "True", R.TRAINING_SUCCEEDED, f"run {run_id}: {message}")
         elif state == "Failed":
             due = retry_due(run_id, training.finished_at, self.policy, ctx.now)
+            # When, not how long: "in 29s", "in 28s" rewrote the status on every poll.
+            at = retry_at(run_id, training.finished_at, self.policy)
             then = (
-                f"retrying as {due[0]} in {int(due[1])}s"
+                f"retrying as {due[0]} " + (f"at {at}" if at and due[1] > 0 else "now")
                 if due
                 else f"gave up after {split_attempt(run_id)[1]} attempt(s); change the spec "
                 "to try again"

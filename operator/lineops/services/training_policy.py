@@ -96,6 +96,17 @@ def retry_due(
     return attempt_id(base, attempt + 1), max(0.0, wait)
 
 
+def retry_at(run_id: str, finished_at: str | None, policy: TrainingPolicy) -> str | None:
+    """When the next attempt after a failed ``run_id`` is due (RFC 3339), None when attempts
+    are spent or the run's end is not known."""
+    _, attempt = split_attempt(run_id)
+    finished = parse_time(finished_at)
+    if attempt >= policy.max_attempts or finished is None:
+        return None
+    due = finished + timedelta(seconds=policy.backoff(attempt))
+    return due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def event_window(now: datetime, cooldown_seconds: float) -> str:
     """The cooldown window ``now`` falls into, as ``YYYYMMDDHHMM`` of its start."""
     span = max(60.0, cooldown_seconds)
@@ -148,7 +159,8 @@ def next_trigger(
     if last_started is not None:
         ready_at = last_started + timedelta(seconds=cooldown_seconds)
         if now < ready_at:
-            left = int((ready_at - now).total_seconds())
-            return None, f"{event[1]}; in cooldown for another {left}s"
+            # An absolute time: "for another 3599s" changed the status on every reconcile.
+            until = ready_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return None, f"{event[1]}; retraining held by the cooldown until {until}"
     run_id = f"{request}-e{event_window(now, cooldown_seconds)}"
     return Trigger(event[0], run_id, event[1]), ""

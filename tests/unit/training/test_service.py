@@ -215,9 +215,14 @@ def test_backoff_not_elapsed_waits() -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     h.backend.fail(h.training["runId"], "train", "boom", now)
     h.step()
+    first = h.cond("Trained")["message"]
     h.step()
     assert len(h.backend.requests) == 1
-    assert "retrying as" in h.cond("Trained")["message"]
+    # When, not how long ("in 3599s", "in 3598s"): the status does not change per poll.
+    wait = timedelta(seconds=h.policy.backoff(1))
+    due = (datetime.strptime(now, "%Y-%m-%dT%H:%M:%SZ") + wait).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert first.endswith(f"retrying as {h.training['runId']}-a2 at {due}"), first
+    assert h.cond("Trained")["message"] == first
 
 
 def test_a_restarted_operator_finds_its_run_instead_of_starting_another() -> None:
