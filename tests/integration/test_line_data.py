@@ -262,15 +262,20 @@ def test_cluster_profile_renders_an_owned_ingestion_deployment_and_service(
     with run_operator(operator_identity, namespace, env):
         line = res.create(api_client, namespace, _line())
 
-        def waiting() -> dict[str, Any] | None:
+        def decided() -> dict[str, Any] | None:
             obj = res.get(api_client, namespace, "ProductionLine", NAME)
             cond = res.condition(obj, "IngestionReady")
-            return obj if cond and cond["reason"] == "Pending" else None
+            return obj if cond and cond["reason"] in ("Pending", "IngestionStarted") else None
 
-        # Before a replica is available the line says so (the first reconcile sees 0/1).
-        obj = wait_for(waiting, timeout=60, what="IngestionReady=False Pending")
-        message = res.condition(obj, "IngestionReady")["message"]  # type: ignore[index]
-        assert "Deployment press-line-1-ingest: 0/1 replicas available" in message
+        # Before a replica is available the line says so when its reconcile reads 0/1. kwok
+        # may report the replica available before that read (it did on a loaded CI
+        # machine): then the line is started at once, which the assertions below check;
+        # the Pending text itself is pinned by tests/unit/ingestion/test_workload.py.
+        obj = wait_for(decided, timeout=60, what="IngestionReady Pending or started")
+        first = res.condition(obj, "IngestionReady")
+        assert first is not None
+        if first["reason"] == "Pending":
+            assert "Deployment press-line-1-ingest: 0/1 replicas available" in first["message"]
 
         def serving() -> dict[str, Any] | None:
             current = res.get(api_client, namespace, "ProductionLine", NAME)
