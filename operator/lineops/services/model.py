@@ -221,7 +221,17 @@ class ModelReconciler:
         before = conds.get(R.TRAINED)
         conds.set(R.TRAINED, "False", problem.reason, problem.message)
         status = read_status(QualityModelStatus, body.get("status"))
-        if not (status.champion is not None and status.champion.version):
+        champion = status.champion
+        if champion is not None and champion.version:
+            # The champion still serves, so Ready stays True (docs/operator.md); it kept
+            # whatever it said before (a BackendError, LineNotFound) next to this problem.
+            conds.set(
+                R.READY,
+                "True",
+                R.RECONCILED,
+                f"champion {champion.version}; no new training: {problem.message}"[:4096],
+            )
+        else:
             conds.set(R.READY, "False", problem.reason, problem.message)
         if before is None or (before.reason, before.message) != (problem.reason, problem.message):
             out.events.append(Event("Warning", problem.reason, problem.message[:1024]))

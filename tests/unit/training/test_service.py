@@ -380,3 +380,24 @@ def test_backend_down_is_a_temporary_error() -> None:
     out = h.step()
     assert isinstance(out.error, DependencyUnavailable)
     assert h.cond("Ready")["reason"] == "BackendError"
+
+
+def test_a_pipeline_problem_keeps_ready_true_while_the_champion_serves() -> None:
+    """With a champion, a pipelineRef to a missing ConfigMap left Ready as it was before
+    (a BackendError or LineNotFound from an earlier reconcile) next to the new problem."""
+    h = Harness()
+    h.step()
+    h.backend.finish(h.training["runId"], macro_f1=0.91)
+    h.step()
+    assert h.cond("Ready")["status"] == "True"
+    # An earlier reconcile's cause, as a backend outage leaves it:
+    ready = h.cond("Ready")
+    ready.update(status="False", reason="BackendError", message="training backend: down")
+    h.body["spec"]["training"].pop("pipeline")
+    h.body["spec"]["training"]["parameters"] = {}
+    h.body["spec"]["training"]["pipelineRef"] = {"configMap": {"name": "no-such-pipeline"}}
+    h.step()
+    trained, ready = h.cond("Trained"), h.cond("Ready")
+    assert (trained["status"], trained["reason"]) == ("False", "PipelineNotFound")
+    assert (ready["status"], ready["reason"]) == ("True", "Reconciled")
+    assert "no new training" in ready["message"] and "no-such-pipeline" in ready["message"]
