@@ -205,6 +205,9 @@ def test_settings_are_frozen() -> None:
         ("LINEOPS_TRAINING", "maybe", "must be a valid boolean"),
         ("LINEOPS_TRAINING_MAX_ATTEMPTS", "0", "must be greater than or equal to 1"),
         ("LINEOPS_TRAINING_RETRY_SECONDS", "-1", "must be greater than or equal to 0"),
+        ("LINEOPS_IMAGE_PULL_SECRETS", "regcred,Bad_Name", "'Bad_Name' is not a Secret name"),
+        ("LINEOPS_IMAGE_PULL_SECRETS", "regcred,,other", "'' is not a Secret name"),
+        ("LINEOPS_IMAGE_PULL_POLICY", "always", "must be 'Always', 'IfNotPresent' or 'Never'"),
     ],
 )
 def test_a_bad_value_names_the_variable(
