@@ -25,6 +25,7 @@ from lineops.mes.charts import ChartKind, ChartSeries
 from lineops.mes.data import MAX_VALUE, ChartData, decimal
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import (
+    MAX_COUNT,
     Oee,
     check_ideal_cycle_time,
     combine_oee,
@@ -382,6 +383,8 @@ def _count(value: int | None, flag: str) -> int:
         raise CliError(f"{flag} is required without --events")
     if value < 0:
         raise CliError(f"{flag}: count {value} is negative")
+    if value > MAX_COUNT:  # checked here, or the refusal named a CSV column 'total'
+        raise CliError(f"{flag}: count {value} is beyond {MAX_COUNT:g}")
     return value
 
 

@@ -90,9 +90,12 @@ def _horizon(args: argparse.Namespace) -> timedelta | None:
     if args.horizon is None:
         return None
     try:
-        return duration(args.horizon, "--horizon")
+        horizon = duration(args.horizon, "--horizon")
     except PlanningInputError as exc:
         raise CliError(str(exc)) from None
+    if horizon <= timedelta(0):  # refused later under the order book's name otherwise
+        raise CliError(f"--horizon: must be positive, got {args.horizon!r}")
+    return horizon
 
 
 def _book(args: argparse.Namespace, line: ProductionLine, horizon: timedelta | None) -> OrderBook:

@@ -310,6 +310,11 @@ def test_negative_count_flag(capsys: pytest.CaptureFixture[str]) -> None:
         "-5", "--good-count", "0",
     )  # fmt: skip
     assert "--total-count: count -5 is negative" in err
+    err = _fails(
+        capsys, "oee", "--planned-time", "1h", "--ideal-cycle-time", "1s", "--total-count",
+        "9" * 29, "--good-count", "5",
+    )  # fmt: skip
+    assert f"--total-count: count {'9' * 29} is beyond 1e+15" in err  # was "column 'total'"
 
 
 def test_bad_duration(capsys: pytest.CaptureFixture[str]) -> None:

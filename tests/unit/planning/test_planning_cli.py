@@ -112,6 +112,8 @@ def test_a_bad_order_book_names_the_order(
         (["--time-limit", "inf"], "--time-limit: must be a finite number of seconds > 0, got inf"),
         (["--time-limit", "0"], "--time-limit: must be a finite number of seconds > 0, got 0"),
         (["--horizon", "99999999999d"], "--horizon: 99999999999d is beyond the limit of"),
+        # was refused under the order book's name, as if the file held it
+        (["--horizon", "0d"], "--horizon: must be positive, got '0d'"),
     ],
 )
 def test_bad_plan_options_are_named(
