@@ -139,3 +139,29 @@ def test_spec_update_drops_pending_readings_and_replays_the_store(
     ingestor.update_spec(wider)
     aggregates = ingestor.take_aggregates()
     assert aggregates.loc[0, "ram_force__count"] == 1  # once, from the store
+
+
+def test_a_retry_after_a_failed_quarantine_write_stores_each_reading_once(
+    stores: Stores, spec: ProductionLineSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readings were written before the quarantine: when the quarantine write failed,
+    the client's retry stored the readings a second time (the duplicate memory is only
+    updated once both stores have the batch)."""
+    ingestor = stores.ingestor(spec)
+    batch = parse_json_batch(body(MIXED))
+    real = stores.quarantine.add_rows
+    calls = []
+
+    def failing_once(rows: object) -> None:
+        calls.append(rows)
+        if len(calls) == 1:
+            raise OSError("database is locked")
+        real(rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stores.quarantine, "add_rows", failing_once)
+    with pytest.raises(OSError):
+        ingestor.ingest(batch)
+    assert stores.offline.count(LINE) == 0  # nothing of the failed batch is stored
+    retried = ingestor.ingest(parse_json_batch(body(MIXED)))
+    assert retried.accepted == stores.offline.count(LINE) == 3
+    assert "duplicate" not in retried.reasons and retried.quarantined == 4

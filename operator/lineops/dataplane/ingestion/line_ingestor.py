@@ -179,14 +179,18 @@ class LineIngestor:
             accepted = int(ok.sum())
             # All accepted (the common case): views instead of copies.
             pick: np.ndarray | slice = slice(None) if accepted == len(batch) else ok
-            if accepted:
-                self._offline.append(
-                    self.line, self._accepted_table(batch, classified, pick, now, batch_id)
-                )
+            # The quarantine first: if the readings' write failed after it, a retry
+            # quarantines its bad items again (kept twice, nothing lost); the other way round,
+            # a failed quarantine write after stored readings made the retry store them twice
+            # (the duplicate memory is only updated once both stores have the batch).
             bad = np.flatnonzero(~ok)
             if len(bad):
                 self._quarantine.add_rows(
                     self._quarantine_rows(batch, reason, bad, source, batch_id, now)
+                )
+            if accepted:
+                self._offline.append(
+                    self.line, self._accepted_table(batch, classified, pick, now, batch_id)
                 )
             # Memory and counters change only after the stores have the batch: a failed
             # write leaves everything as if the batch never arrived, and the client retries.
