@@ -73,6 +73,41 @@ def _row(spec: ProductionLineSpec, row: Any, field: str) -> Row:
     return order, index, unit, start, end
 
 
+def _blocked(spec: ProductionLineSpec, payload: Mapping[str, Any]) -> None:
+    """``blocked`` (optional): windows on work units of the line, with offsets. The line's
+    monitor reads them for its next maintenance window; a plan with a window without a
+    work unit, or a naive time, was stored and then stopped the monitor on every tick."""
+    windows = payload.get("blocked")
+    if windows is None:
+        return
+    if not isinstance(windows, list):
+        raise _fail("blocked", "expected a list of {workUnit, start, end, reason}")
+    for i, window in enumerate(windows):
+        field = f"blocked[{i}]"
+        if not isinstance(window, Mapping):
+            raise _fail(field, "expected an object")
+        unit = _text(window.get("workUnit"), f"{field}.workUnit")
+        if spec.work_unit(unit) is None:
+            raise _fail(f"{field}.workUnit", f"{unit!r} is not a work unit of the line")
+        start = _time(window.get("start"), f"{field}.start")
+        if _time(window.get("end"), f"{field}.end") < start:
+            raise _fail(f"{field}.end", "before start")
+        reason = window.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise _fail(f"{field}.reason", "expected a string")
+
+
+def _late_orders(payload: Mapping[str, Any]) -> None:
+    """``lateOrders`` (optional), a list of order ids. Not trusted: the stored count comes
+    from ``tardiness``, and the line's status reads that count (it counted this list, so
+    "lateOrders": 5 stopped the line's monitor)."""
+    listed = payload.get("lateOrders")
+    if listed is not None and (
+        not isinstance(listed, list) or not all(isinstance(o, str) for o in listed)
+    ):
+        raise _fail("lateOrders", "expected a list of order ids")
+
+
 def _consistent(rows: list[Row], start: datetime, end: datetime) -> None:
     """A schedule a plan could be: each operation once, within the plan's span, one at a
     time per work unit. (A plan holding an operation twice, overlapping itself, or rows
@@ -113,15 +148,19 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
         raise _fail("schedule", "expected a list of operations")
     rows = [_row(spec, row, f"schedule[{i}]") for i, row in enumerate(schedule)]
     _consistent(rows, plan_start, plan_end)
+    _blocked(spec, payload)
     orders = {row[0] for row in rows}
     tardiness = payload.get("tardiness")
     if not isinstance(tardiness, Mapping):
         raise _fail("tardiness", "expected an object: order -> seconds late")
-    late = 0
+    late_orders: set[str] = set()
     for order, seconds in tardiness.items():
-        late += _whole(seconds, f"tardiness.{_text(order, 'tardiness')}") > 0
+        if _whole(seconds, f"tardiness.{_text(order, 'tardiness')}") > 0:
+            late_orders.add(order)
         if order not in orders:
             raise _fail(f"tardiness.{order}", "not an order of the schedule")
+    late = len(late_orders)
+    _late_orders(payload)
     weighted = _whole(payload.get("weightedTardiness"), "weightedTardiness")
     if (weighted > 0) != (late > 0):
         raise _fail("weightedTardiness", f"{weighted} with {late} order(s) late in tardiness")

@@ -137,6 +137,34 @@ def test_a_plan_that_contradicts_itself_is_refused(served: ServedApp, plan: dict
     assert requests.get(served.line_url("plans"), timeout=30).json()["records"] == []
 
 
+def test_blocked_windows_and_late_orders_are_checked(
+    served: ServedApp, plan: dict[str, Any]
+) -> None:
+    """The line's monitor reads them: a window without a work unit, a naive time or a
+    lateOrders that is not a list was stored, then stopped the monitor on every tick."""
+    window = {
+        "workUnit": "press-01",
+        "start": "2026-12-08T22:00:00+01:00",
+        "end": "2026-12-09T02:00:00+01:00",
+        "reason": "planned die maintenance",
+    }
+    cases = [
+        ({"blocked": "none"}, "blocked", "expected a list"),
+        ({"blocked": [{**window, "workUnit": None}]}, "blocked[0].workUnit", "non-empty"),
+        ({"blocked": [{**window, "workUnit": "lathe-9"}]}, "blocked[0].workUnit", "lathe-9"),
+        ({"blocked": [{**window, "start": "2026-12-08T22:00:00"}]}, "blocked[0].start", "offset"),
+        ({"blocked": [{**window, "end": "2026-12-08T21:00:00+01:00"}]}, "blocked[0].end", "before"),
+        ({"lateOrders": 5}, "lateOrders", "list of order ids"),
+    ]
+    for change, field, detail in cases:
+        answer = requests.post(served.line_url("plans"), json={**plan, **change}, timeout=30)
+        assert answer.status_code == 422, (change, answer.text)
+        body = answer.json()
+        assert body["field"] == field and detail in body["detail"], body
+    answer = requests.post(served.line_url("plans"), json={**plan, "blocked": [window]}, timeout=30)
+    assert answer.status_code == 201, answer.text
+
+
 def test_plans_of_an_unknown_line_are_404(served: ServedApp, plan: dict[str, Any]) -> None:
     url = served.url + "/v1/namespaces/plant-a/lines/nope/plans"
     assert requests.post(url, json=plan, timeout=30).status_code == 404

@@ -12,9 +12,11 @@ STORED = {
     "method": "cp-sat",
     "end": "2026-12-10T20:00:00+01:00",
     "weightedTardiness": 5400,
+    "lateOrders": 1,  # as the data plane counted it from tardiness
     "plan": {
+        "schedule": [{"order": order, "index": 0} for order in ("WO-1", "WO-2", "WO-3")],
         "tardiness": {"WO-1": 0, "WO-2": 3600, "WO-3": 0},
-        "lateOrders": ["WO-2"],
+        "lateOrders": ["WO-2", "WO-3"],  # the client's list, not trusted
         "blocked": [
             {  # the line's nights: blocked for the planner, but no maintenance
                 "workUnit": "press-01",

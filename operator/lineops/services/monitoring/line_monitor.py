@@ -35,6 +35,7 @@ class MonitorReport:
     plan: PlanSummary | None = None
     shifts: ShiftSnapshot | None = None  # OEE of the current and previous planned shift
     shifts_error: str | None = None
+    plan_error: str | None = None  # the current plan could not be summarised
     # Characteristics whose stored series cannot be charted, with why: the other charts,
     # OEE, drift and the plan are still evaluated and exported.
     chart_errors: dict[str, str] = field(default_factory=dict)
@@ -112,7 +113,13 @@ class LineMonitor:
             self._shift_oee(report, latest)
         if self._drift is not None:
             report.drift = self._drift.evaluate()
-        report.plan = None if latest is None else summarise_plan(latest, datetime.now(UTC))
+        try:
+            report.plan = None if latest is None else summarise_plan(latest, datetime.now(UTC))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A plan stored before the data plane checked its blocked windows: the line's
+            # other analytics go on (the monitor pass stopped on every tick).
+            report.plan = None
+            report.plan_error = f"the current plan cannot be summarised: {exc!r}"
         self._export(report)
         report.counted = dict(self._counted)
         return report

@@ -53,8 +53,10 @@ def summarise_plan(stored: dict[str, Any], now: datetime) -> PlanSummary:
         plan_id=int(stored["id"]),
         created_at=str(stored["createdAt"]),
         method=str(stored.get("method", "")),
-        orders=len(document.get("tardiness") or {}),
-        orders_late=len(document.get("lateOrders") or []),
+        # The orders of the schedule, and the count the data plane stored from tardiness
+        # (not the plan's own list, taken as sent).
+        orders=len({str(row.get("order")) for row in document.get("schedule") or []}),
+        orders_late=int(stored.get("lateOrders") or 0),
         weighted_tardiness=int(stored.get("weightedTardiness") or 0),
         end=str(stored.get("end", "")),
         next_maintenance=upcoming,

@@ -114,6 +114,8 @@ def apply_report(
         if report.shifts_error:
             # Said where it is read: status.shifts stays as last computed until it is fixed.
             parts.append(f"per-shift OEE not computed: {report.shifts_error}")
+        if report.plan_error:
+            parts.append(report.plan_error)
         parts.extend(f"{qc} not charted: {why}" for qc, why in report.chart_errors.items())
         if worst is not None:
             parts.append(f"drift over {len(report.drift.features)} sensors")  # type: ignore[union-attr]
