@@ -488,7 +488,13 @@ def _add_plans(paths: dict[str, Any]) -> None:
             "Stored plans in the order they were posted, after an id; latest=true: the newest",
             [
                 _query("after", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 100_000}),
+                {
+                    **_query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                    ),
+                    "description": "plans per page (whole documents: a small page)",
+                },
                 _query("latest", {"enum": ["true", "false"]}),
             ],
             _records_of(stored),

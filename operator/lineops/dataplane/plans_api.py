@@ -23,7 +23,10 @@ from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.plan_records import parse_plan
 from lineops.dataplane.problems import problem, unknown_line
-from lineops.dataplane.read_api import MAX_PAGE, _BadQuery, _int
+from lineops.dataplane.read_api import _BadQuery, _int
+
+PLAN_PAGE: Final = 10
+MAX_PLAN_PAGE: Final = 100
 from lineops.dataplane.record_routes import line_body, payload_problem
 from lineops.dataplane.repositories.plans import PlanRepository, StoredPlan
 
@@ -81,7 +84,10 @@ class PlansApi:
 
         def read() -> dict[str, Any]:
             after = _int(request, "after", 0, 0, 2**63 - 1)
-            limit = _int(request, "limit", MAX_PAGE, 1, MAX_PAGE)
+            # Plans are whole documents (tens of MB for a large order book): the 100,000 of
+            # the record routes let one plain GET take gigabytes of the (embedded: the
+            # operator's) process.
+            limit = _int(request, "limit", PLAN_PAGE, 1, MAX_PLAN_PAGE)
             latest = request.query.get("latest", "false")
             if latest not in ("true", "false"):
                 raise _BadQuery("query.latest", f"latest: expected true or false, got {latest!r}")

@@ -137,6 +137,19 @@ def test_a_plan_that_contradicts_itself_is_refused(served: ServedApp, plan: dict
     assert requests.get(served.line_url("plans"), timeout=30).json()["records"] == []
 
 
+def test_plans_come_a_small_page_at_a_time(served: ServedApp, plan: dict[str, Any]) -> None:
+    """Plans are whole documents: a plain GET answered up to 100,000 of them (268 MB and
+    2 GB of the server's memory for ten large plans)."""
+    url = served.line_url("plans")
+    ids = [requests.post(url, json=plan, timeout=30).json()["id"] for _ in range(12)]
+    first = requests.get(url, timeout=30).json()["records"]
+    assert [r["id"] for r in first] == ids[:10]
+    rest = requests.get(url, params={"after": ids[9]}, timeout=30).json()["records"]
+    assert [r["id"] for r in rest] == ids[10:]
+    answer = requests.get(url, params={"limit": "101"}, timeout=30)
+    assert (answer.status_code, answer.json()["field"]) == (400, "query.limit")
+
+
 def test_blocked_windows_and_late_orders_are_checked(
     served: ServedApp, plan: dict[str, Any]
 ) -> None:
