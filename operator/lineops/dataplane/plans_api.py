@@ -24,11 +24,11 @@ from lineops.dataplane.lines import LineRef
 from lineops.dataplane.plan_records import parse_plan
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.read_api import _BadQuery, _int
+from lineops.dataplane.record_routes import line_body, payload_problem
+from lineops.dataplane.repositories.plans import PlanRepository, StoredPlan
 
 PLAN_PAGE: Final = 10
 MAX_PLAN_PAGE: Final = 100
-from lineops.dataplane.record_routes import line_body, payload_problem
-from lineops.dataplane.repositories.plans import PlanRepository, StoredPlan
 
 PATH: Final = "/plans"
 
