@@ -171,6 +171,9 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
         document = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     except ValueError:
         raise _fail(non_finite_path(payload, ""), "NaN or Infinity is not a JSON number") from None
+    beyond = non_finite_path(payload, "")
+    if beyond:  # an integer no float holds (10**400): stored, then unreadable elsewhere
+        raise _fail(beyond, "a number beyond the range of a float")
     return StoredPlan(
         created_at=created_at,
         method=str(method),

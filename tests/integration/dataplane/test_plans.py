@@ -96,6 +96,8 @@ def _broken(plan: dict[str, Any], **row: Any) -> dict[str, Any]:
             "schedule[3].note[1]",
             "NaN or Infinity is not a JSON number",
         ),
+        # docs/dataplane.md: an integer beyond a float is a 422 too (it was stored)
+        ({"note": 10**400}, "schedule[3].note", "a number beyond the range of a float"),
     ],
 )
 def test_a_bad_plan_is_refused_whole_naming_the_field(
