@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any, Final
 
 from lineops.dataplane.errors import PayloadError
@@ -163,4 +164,9 @@ def parse_batch(payload: object, computed_at: str) -> list[ShiftRecord]:
                 f"the same shift start as records[{starts[record.shift_start]}]",
             )
         starts[record.shift_start] = i
+    # One batch is one layout of shifts: two of them at once would count hours twice.
+    by_start = sorted(range(len(records)), key=lambda i: records[i].shift_start)
+    for before, after in pairwise(by_start):
+        if records[after].shift_start < records[before].shift_end:
+            raise PayloadError(f"records[{after}].shiftStart", f"overlaps records[{before}]")
     return records

@@ -61,6 +61,20 @@ def test_shifts_are_upserted_and_read_back_by_range(served: ServedApp) -> None:
     assert [r["shift"] for r in later["records"]] == ["early"]
 
 
+def test_a_new_layout_replaces_the_shifts_it_overlaps(served: ServedApp) -> None:
+    """After a schedule change the monitor recomputes recent shifts under new starts: the
+    rows of the old layout stayed, and the history counted those hours twice."""
+    url = served.line_url("shifts")
+    assert requests.put(url, json={"records": [NIGHT, EARLY]}, timeout=30).ok
+    moved = _shift("early", "2026-10-25T07:00:00+01:00", "2026-10-25T15:00:00+01:00", 27_000.0)
+    assert requests.put(url, json={"records": [moved]}, timeout=30).ok
+    records = requests.get(url, timeout=30).json()["records"]
+    assert [(r["shift"], r["shiftStart"]) for r in records] == [
+        ("night", "2026-10-24T20:00:00+00:00"),  # not overlapped: kept
+        ("early", "2026-10-25T06:00:00+00:00"),  # the new early shift, the old one gone
+    ]
+
+
 @pytest.mark.parametrize(
     ("record", "field"),
     [
@@ -74,6 +88,8 @@ def test_shifts_are_upserted_and_read_back_by_range(served: ServedApp) -> None:
         ({**EARLY, "runSeconds": 10**400}, "records[1].runSeconds"),  # was a 500
         ({**EARLY, "shift": ""}, "records[1].shift"),
         ({**EARLY, "shiftStart": NIGHT["shiftStart"]}, "records[1].shiftStart"),
+        # one layout of shifts per batch: an early shift starting inside the night
+        ({**EARLY, "shiftStart": "2026-10-25T05:00:00+01:00"}, "records[1].shiftStart"),
     ],
 )
 def test_a_bad_record_refuses_the_batch_naming_it(

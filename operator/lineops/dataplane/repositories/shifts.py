@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lineops.dataplane.db.tables import maintenance, shift_oee
@@ -58,7 +58,8 @@ class ShiftRepository:
         self.engine = engine
 
     def upsert(self, line: LineRef, records: Sequence[ShiftRecord]) -> None:
-        """Insert or replace by shift start, all in one transaction."""
+        """Insert or replace by shift start, all in one transaction; stored shifts that an
+        incoming one overlaps (an earlier layout of the schedule) are replaced too."""
         if not records:
             return
         rows = [{**asdict(r), "namespace": line.namespace, "line": line.name} for r in records]
@@ -68,7 +69,20 @@ class ShiftRepository:
             index_elements=["namespace", "line", "shift_start"],
             set_={c.name: statement.excluded[c.name] for c in _COLUMNS},
         )
+        t = shift_oee.c
         with self.engine.begin() as conn:
+            # A schedule change moves the shifts' starts: the rows of the old layout that
+            # the new records overlap go, or the history counted those hours twice.
+            for record in records:
+                conn.execute(
+                    delete(shift_oee).where(
+                        t.namespace == line.namespace,
+                        t.line == line.name,
+                        t.shift_start < record.shift_end,
+                        t.shift_end > record.shift_start,
+                        t.shift_start != record.shift_start,
+                    )
+                )
             conn.execute(statement, rows)
 
     def between(
