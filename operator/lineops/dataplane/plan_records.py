@@ -122,6 +122,16 @@ def _consistent(rows: list[Row], start: datetime, end: datetime) -> None:
         seen[order, index] = i
         if row_start < start or row_end > end:
             raise _fail(f"schedule[{i}]", "outside the plan's start..end")
+    # Along a routing, an operation starts once the one before it ended (operation 1
+    # before operation 0 was stored).
+    by_order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1]))
+    for before, after in pairwise(by_order):
+        if rows[before][0] == rows[after][0] and rows[after][3] < rows[before][4]:
+            raise _fail(
+                f"schedule[{after}]",
+                f"order {rows[after][0]} operation {rows[after][1]} starts before operation "
+                f"{rows[before][1]} (schedule[{before}]) ends",
+            )
     by_unit = sorted(range(len(rows)), key=lambda i: (rows[i][2], rows[i][3], rows[i][4]))
     for before, after in pairwise(by_unit):
         if rows[before][2] == rows[after][2] and rows[after][3] < rows[before][4]:
@@ -164,6 +174,9 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
     weighted = _whole(payload.get("weightedTardiness"), "weightedTardiness")
     if (weighted > 0) != (late > 0):
         raise _fail("weightedTardiness", f"{weighted} with {late} order(s) late in tardiness")
+    total = sum(int(seconds) for seconds in tardiness.values())
+    if weighted < total:  # every priority weight is a whole number >= 1
+        raise _fail("weightedTardiness", f"{weighted} is below the sum of tardiness, {total} s")
     try:
         # ensure_ascii escapes NUL and lone surrogates in the free-form parts (notes,
         # reasons), so any JSON the checks let through is storable text; allow_nan=False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +124,26 @@ def test_a_plan_that_contradicts_itself_is_refused(served: ServedApp, plan: dict
     overlapping = copy.deepcopy(plan)
     first = overlapping["schedule"][0]
     overlapping["schedule"].append({**first, "order": "WO-X", "index": 0})
+    # the same order's next operation moved to start before this one ends
+    backwards = copy.deepcopy(plan)
+    rows = backwards["schedule"]
+    one = next(r for r in rows if r["order"] == first["order"] and r["index"] == 1)
+    zero = next(r for r in rows if r["order"] == first["order"] and r["index"] == 0)
+    length = datetime.fromisoformat(one["end"]) - datetime.fromisoformat(one["start"])
+    one["start"] = zero["start"]
+    one["end"] = (datetime.fromisoformat(zero["start"]) + length).isoformat()
     cases = [
         (twice, f"schedule[{len(plan['schedule'])}]", "is already in schedule[0]"),
         (outside, "schedule[3]", "outside the plan's start..end"),
         (overlapping, None, "overlaps schedule["),
         ({**plan, "tardiness": {"ZZ": 5}}, "tardiness.ZZ", "not an order of the schedule"),
         ({**plan, "tardiness": {}, "weightedTardiness": 999}, "weightedTardiness", "999 with 0"),
+        (
+            {**plan, "tardiness": {first["order"]: 86_400}, "weightedTardiness": 1},
+            "weightedTardiness",
+            "1 is below the sum of tardiness, 86400 s",
+        ),
+        (backwards, None, "starts before operation"),
     ]
     for bad, field, detail in cases:
         answer = requests.post(served.line_url("plans"), json=bad, timeout=30)
