@@ -110,7 +110,10 @@ def test_measurements_events_and_counts_drive_status_and_metrics(
             )  # type: ignore[index]
 
         obj = wait_for(in_control, timeout=60, what="InControl=True after Phase I")
-        assert obj["status"]["spc"] == {"inControl": True, "violations": 0}
+        spc = obj["status"]["spc"]
+        assert (spc["inControl"], spc["violations"]) == (True, 0)
+        # the subgroups whose violations are counted, kept for a restarted operator
+        assert spc["counted"]["ring_diameter"] >= 25
 
         # Phase II: a constructed +0.02 mm shift of the mean: beyond the 3-sigma limits.
         shifted = rings[:10] + 0.02
@@ -126,6 +129,7 @@ def test_measurements_events_and_counts_drive_status_and_metrics(
         assert "ring_diameter: nelson-1 on xbar" in message
         assert obj["status"]["spc"]["inControl"] is False
         assert obj["status"]["spc"]["violations"] >= 1
+        assert obj["status"]["spc"]["counted"]["ring_diameter"] > spc["counted"]["ring_diameter"]
 
         # OEE: press-01 runs 06:00-14:00 with a 30 min breakdown; 20,000 parts, 19,600 good
         # at an ideal cycle time of 1.2 s.
