@@ -196,11 +196,18 @@ def test_a_service_that_cannot_answer_says_why_in_its_503(tmp_path: Path) -> Non
             ("predict", {"work_unit": "press-01"}),
             ("predict_batch", {"columns": FEATURES, "rows": [[1.0, 1.0, 1.0]]}),
         ):
-            answer = served.post(endpoint, body)
-            assert answer.status_code == 503, answer.text
-            (refusal,) = answer.json()
-            assert refusal["error"].startswith("not ready: "), refusal
-            assert "nosuchversion" in refusal["error"], refusal
+
+            def refused_naming_the_tag(endpoint: str = endpoint, body: Any = body) -> bool:
+                # While the service is still loading it says so ("not ready: loading the
+                # model and the feature store"); once the load failed, why (polled: a loaded
+                # CI machine answered before the load had failed).
+                answer = served.post(endpoint, body)
+                assert answer.status_code == 503, answer.text
+                (refusal,) = answer.json()
+                assert refusal["error"].startswith("not ready: "), refusal
+                return "nosuchversion" in refusal["error"]
+
+            wait_for(refused_naming_the_tag, 60, f"{endpoint}'s 503 naming the missing model")
 
 
 def test_a_feature_store_that_fails_on_a_read_is_a_503_naming_it(
