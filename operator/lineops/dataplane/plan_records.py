@@ -64,13 +64,22 @@ def _row(spec: ProductionLineSpec, row: Any, field: str) -> Row:
         raise _fail(field, "expected an object")
     order = _text(row.get("order"), f"{field}.order")
     index = _whole(row.get("index"), f"{field}.index")
-    unit = _text(row.get("workUnit"), f"{field}.workUnit")
+    return (order, index, *_on_unit(spec, row, field))
+
+
+def _on_unit(
+    spec: ProductionLineSpec, entry: Mapping[str, Any], field: str
+) -> tuple[str, datetime, datetime]:
+    """(work unit, start, end) of a schedule row or a blocked window: a work unit of the
+    line, times with an offset, the end not before the start."""
+    unit = _text(entry.get("workUnit"), f"{field}.workUnit")
     if spec.work_unit(unit) is None:
         raise _fail(f"{field}.workUnit", f"{unit!r} is not a work unit of the line")
-    start, end = _time(row.get("start"), f"{field}.start"), _time(row.get("end"), f"{field}.end")
+    start = _time(entry.get("start"), f"{field}.start")
+    end = _time(entry.get("end"), f"{field}.end")
     if end < start:
         raise _fail(f"{field}.end", "before start")
-    return order, index, unit, start, end
+    return unit, start, end
 
 
 def _blocked(spec: ProductionLineSpec, payload: Mapping[str, Any]) -> None:
@@ -86,12 +95,7 @@ def _blocked(spec: ProductionLineSpec, payload: Mapping[str, Any]) -> None:
         field = f"blocked[{i}]"
         if not isinstance(window, Mapping):
             raise _fail(field, "expected an object")
-        unit = _text(window.get("workUnit"), f"{field}.workUnit")
-        if spec.work_unit(unit) is None:
-            raise _fail(f"{field}.workUnit", f"{unit!r} is not a work unit of the line")
-        start = _time(window.get("start"), f"{field}.start")
-        if _time(window.get("end"), f"{field}.end") < start:
-            raise _fail(f"{field}.end", "before start")
+        _on_unit(spec, window, field)
         reason = window.get("reason")
         if reason is not None and not isinstance(reason, str):
             raise _fail(f"{field}.reason", "expected a string")
