@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -22,6 +22,8 @@ from lineops.backends.errors import PermanentBackendError, TransientBackendError
 from lineops.backends.kube_cache import ConfigMapCache
 
 T = TypeVar("T")
+# What a status patch came to (KubeBackend.patch_custom_status).
+StatusPatch = Literal["patched", "gone", "conflict"]
 # (connect, read) seconds for every request: a hung API server must not hang a worker.
 REQUEST_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 # How long whether a resource is served (a CRD is installed) is believed without asking.
@@ -139,10 +141,22 @@ class KubeBackend:
         return True
 
     async def patch_custom_status(
-        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
-    ) -> bool:
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        resource_version: str | None = None,
+    ) -> StatusPatch:
         """Merge-patch a custom object's status subresource (what kopf does with a handler's
-        ``patch.status``, for work that runs outside a handler); False if the object is gone."""
+        ``patch.status``, for work that runs outside a handler): ``"gone"`` if the object is
+        gone. With ``resource_version`` the API server applies the patch only to that version
+        of the object (optimistic lock): ``"conflict"`` if it has changed since, nothing is
+        written. A merge patch replaces a list whole, so a patch of ``conditions`` computed
+        from an older read would put back conditions another writer has changed since."""
+        patch: dict[str, Any] = {"status": dict(status)}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
         try:
             await self._call(
                 self._custom.patch_namespaced_custom_object_status,
@@ -151,13 +165,15 @@ class KubeBackend:
                 namespace,
                 plural,
                 name,
-                {"status": dict(status)},
+                patch,
             )
         except ApiException as exc:
             if exc.status == 404:
-                return False
+                return "gone"
+            if exc.status == 409 and resource_version is not None:
+                return "conflict"
             raise
-        return True
+        return "patched"
 
     async def served(self, group: str, version: str, plural: str, namespace: str) -> bool:
         """Whether the API server serves this resource (e.g. the Prometheus Operator's CRDs).

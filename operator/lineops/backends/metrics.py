@@ -52,6 +52,12 @@ class OperatorMetrics:
             "(LINEOPS_MONITOR_SECONDS), each line is re-evaluated that much less often.",
             registry=self.registry,
         )
+        self.monitor_conflicts = Counter(
+            "lineops_monitor_conflicts_total",
+            "Monitoring ticks whose status patch was refused because the line had changed "
+            "since it was read (optimistic lock); the next pass evaluates it again.",
+            registry=self.registry,
+        )
         self.training_requests_total = Counter(
             "lineops_training_requests_total",
             "Training requests created (one per QualityModel spec hash).",

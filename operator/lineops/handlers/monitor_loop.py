@@ -109,11 +109,25 @@ class MonitorLoop:
             with self._metrics.track(PRODUCTION_LINE_KIND):
                 outcome = await self._lines.monitor(body, watchers=self._watchers.get(key, []))
                 changes = changed_fields(body.get("status") or {}, outcome.status)
+                written = "patched"
                 if changes:
-                    await self._kube.patch_custom_status(
-                        PRODUCTION_LINE_PLURAL, namespace, name, changes
+                    # Only onto the version this tick read: a reconcile that wrote its own
+                    # conditions meanwhile (a model's Ready, a new Trained) would otherwise
+                    # have them put back to what they were, as the list is replaced whole.
+                    written = await self._kube.patch_custom_status(
+                        PRODUCTION_LINE_PLURAL,
+                        namespace,
+                        name,
+                        changes,
+                        resource_version=meta.get("resourceVersion"),
                     )
-                publish(PRODUCTION_LINE_KIND, body, self._metrics, outcome)
+                if written == "conflict":
+                    # The next pass evaluates the line again on the newer version; its
+                    # Events would be posted from the older one now.
+                    log.debug("%s/%s changed while it was monitored", namespace, name)
+                    self._metrics.monitor_conflicts.inc()
+                else:
+                    publish(PRODUCTION_LINE_KIND, body, self._metrics, outcome)
         except asyncio.CancelledError:
             raise
         except Exception:
