@@ -151,7 +151,7 @@ class DataPlaneApp:
         self.genealogy = GenealogyApi(self.db, self.ingestion.offline, self.spec_of)
         app.router.add_routes(self.genealogy.routes(LINE_PATH))
         # The live line page for people at the line (HTML polling its JSON; outside /v1).
-        app.router.add_routes(LinePage(self.db, self.spec_of).routes())
+        app.router.add_routes(LinePage(self.db, self.spec_of, predictions=token is None).routes())
         app.router.add_get("/openapi.json", self._openapi)
 
     @property

@@ -30,6 +30,9 @@ DEFAULT_LINE = "line"
 # value is a unit or parsing error (inf would report performance inf, invalid JSON).
 MAX_IDEAL_CYCLE_TIME = 1e9  # seconds, about 31 years per part
 MAX_COUNT = 10**15
+# A line's current OEE (status.kpis, the line page) is judged over its last 8 recorded hours:
+# one shift.
+RECENT_SPAN = timedelta(hours=8)
 
 
 class MachineState(StrEnum):
@@ -198,6 +201,22 @@ def shift_window(
         begin_at, finish_at = local_instant(day, start, zone), local_instant(finish_day, end, zone)
         return begin_at.astimezone(zone), finish_at.astimezone(zone)
     return datetime.combine(day, start), datetime.combine(finish_day, end)
+
+
+def recent_window(
+    events: Sequence[StateEvent], counts: Sequence[CountRecord], span: timedelta = RECENT_SPAN
+) -> tuple[datetime, datetime] | None:
+    """The window a line's current OEE is judged over: its last ``span`` of records, from
+    the later of the first state event and the newest record minus ``span`` up to the
+    newest record, event or count (a running machine sends counts, not events: a window
+    ending at the last event left its latest output out; pass ``through_end`` to
+    ``oee_from_events`` so a count at the end is in). None while that is empty: one state
+    event and nothing after it."""
+    if not events:
+        return None
+    end = max([e.timestamp for e in events] + [c.timestamp for c in counts])
+    start = max(min(e.timestamp for e in events), end - span)
+    return (start, end) if start < end else None
 
 
 # --------------------------------------------------------------------------- parsing records
@@ -407,12 +426,16 @@ def oee_from_events(
     *,
     window: tuple[datetime, datetime] | None = None,
     ideal_cycle_time: float | Mapping[str, float] | None = None,
+    through_end: bool = False,
 ) -> OeeReport:
     """OEE per work unit and per line over ``window`` (default: first to last event).
 
     The state in force at the window start is the last event before it, so a window may
     start mid-state (e.g. a night shift from 22:00 to 06:00). Counts are attributed by their
-    timestamp, in [start, end). Line figures add up the times and counts of their units.
+    timestamp, in [start, end): a count at a period's end is the next period's. With
+    ``through_end`` in [start, end]: a window cut at the newest record (``recent_window``)
+    would otherwise always leave out the newest count. Line figures add up the times and
+    counts of their units.
     """
     if not events:
         raise MesInputError("the state event log is empty", field="events")
@@ -462,7 +485,7 @@ def oee_from_events(
                 row=i,
                 field="timestamp",
             )
-        if not start <= rec.timestamp < end:
+        if not (start <= rec.timestamp < end or (through_end and rec.timestamp == end)):
             outside += 1
             continue
         ict = rec.ideal_cycle_time

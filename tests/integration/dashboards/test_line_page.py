@@ -84,6 +84,20 @@ def test_line_page_shows_violations_and_updates_as_data_arrives(
         By.CSS_SELECTOR, '#chart-ring_diameter svg[data-chart="xbar"] circle'
     )
     assert len(points) == 35
+    window = browser.find_element(By.ID, "oee-window").text
+    assert window.startswith("over 2026-11-20T06:00:00+00:00 to 2026-11-20T14:00:00+00:00"), window
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-stale") == "false"
     # docs/line-page.png is refreshed on request only, so a test run leaves the tree clean.
     if os.environ.get("LINEOPS_UPDATE_SCREENSHOT") == "1":
         browser.save_screenshot(str(SCREENSHOT))
+
+    # The line goes (its ProductionLine deleted): the charts stay, under a banner saying
+    # they are not current, instead of looking live.
+    async def remove() -> None:
+        served.app.remove_line(LINE)
+
+    served.run(remove())
+    wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-stale") == "true")
+    banner = browser.find_element(By.ID, "stale").text
+    assert "the data plane answered 404" in banner, banner
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart-ring_diameter svg")

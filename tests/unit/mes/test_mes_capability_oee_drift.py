@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import numpy as np
 import pytest
@@ -18,6 +18,7 @@ from lineops.mes.oee import (
     events_from_records,
     oee_from_events,
     oee_from_totals,
+    recent_window,
     shift_window,
 )
 
@@ -276,3 +277,24 @@ def test_oee_from_events_counts_real_hours_when_window_and_events_share_a_zone()
     assert unit.planned_production_time == 9 * 3600
     assert (unit.run_time, unit.down_time) == (8 * 3600, 3600)
     assert report.window == (start, end)  # shown as given
+
+
+def test_the_recent_window_runs_to_the_newest_record_and_keeps_its_count() -> None:
+    t = lambda hour: datetime(2026, 11, 20, hour, tzinfo=UTC)  # noqa: E731
+    events = [
+        StateEvent(t(6), "press-01", MachineState.RUNNING),
+        StateEvent(t(8), "press-01", MachineState.DOWN),
+    ]
+    counts = [CountRecord(t(7), "press-01", 100, 90), CountRecord(t(9), "press-01", 1000, 10)]
+
+    window = recent_window(events, counts)
+    report = oee_from_events(events, counts, window=window, ideal_cycle_time=1.0, through_end=True)
+
+    assert window == (t(6), t(9))
+    assert report.work_units["press-01"].quality == pytest.approx(100 / 1100)
+    # A period's window leaves a count at its end to the next period.
+    period = oee_from_events(events, counts, window=window, ideal_cycle_time=1.0)
+    assert period.work_units["press-01"].quality == pytest.approx(0.9)
+    # Older records fall out after 8 h; one event alone is no window.
+    assert recent_window(events, [CountRecord(t(20), "press-01", 1, 1)]) == (t(12), t(20))
+    assert recent_window(events[:1], []) is None

@@ -1,4 +1,4 @@
-"""Routes of the live line page (outside /v1: read-only aggregates, open like /metrics)."""
+"""Routes of the live line page (outside /v1: read-only, without the data plane's token)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,17 @@ LIVE_PATH: Final = PAGE_PATH + "/live"
 
 class LinePage:
     def __init__(
-        self, db: Database, spec_of: Callable[[str, str], ProductionLineSpec | None]
+        self,
+        db: Database,
+        spec_of: Callable[[str, str], ProductionLineSpec | None],
+        *,
+        predictions: bool = True,
     ) -> None:
         self._db = db
         self._spec_of = spec_of
+        # Off when the data plane guards its records with a token: the prediction log
+        # (lots, work units, model answers) is such a record, and this page has no token.
+        self._predictions = predictions
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(PAGE_PATH, self._page), web.get(LIVE_PATH, self._live)]
@@ -43,7 +50,9 @@ class LinePage:
         spec = self._spec_of(ns, line)
         if spec is None:
             return unknown_line(ns, line)
-        state = await asyncio.to_thread(line_state, self._db, LineRef(ns, line), spec)
+        state = await asyncio.to_thread(
+            line_state, self._db, LineRef(ns, line), spec, predictions=self._predictions
+        )
         body = json.dumps(state, sort_keys=True)
         # The page polls; an unchanged state answers 304 and the page keeps what it drew.
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'

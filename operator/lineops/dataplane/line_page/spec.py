@@ -27,7 +27,7 @@ def line_page_paths() -> dict[str, Any]:
         PAGE_PATH: {
             "get": {
                 "summary": "The live line page (HTML): control charts with limits and flagged "
-                "points, OEE, current alarms, latest predictions; polls the live state",
+                "points, OEE, rule violations, latest predictions; polls the live state",
                 "parameters": _PARAMETERS,
                 "responses": {
                     "200": {"description": "the page", "content": {"text/html": {}}},
@@ -38,8 +38,9 @@ def line_page_paths() -> dict[str, Any]:
         LIVE_PATH: {
             "get": {
                 "summary": "The line page's state: charts (points, centre line, limits, "
-                "violations per point), alarms newest first, OEE, latest predictions; ETag "
-                "and If-None-Match (304 when unchanged)",
+                "violations per point), rule violations newest first, OEE over the last 8 "
+                "recorded hours, the 10 newest predictions (null when the data plane has a "
+                "token); ETag and If-None-Match (304 when unchanged)",
                 "parameters": _PARAMETERS,
                 "responses": {
                     "200": {

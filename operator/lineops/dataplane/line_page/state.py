@@ -20,6 +20,7 @@ from lineops.mes.oee import (
     counts_from_records,
     events_from_records,
     oee_from_events,
+    recent_window,
 )
 from lineops.mes.report_content import ControlChartContent, control_chart_content
 from lineops.mes.stored_series import count_records, event_records, stored_subgroups
@@ -27,8 +28,11 @@ from lineops.mes.stored_series import count_records, event_records, stored_subgr
 LATEST_PREDICTIONS: Final = 10
 
 
-def line_state(db: Database, line: LineRef, spec: ProductionLineSpec) -> dict[str, Any]:
-    """Charts, alarms, OEE and predictions of ``line`` now (blocking: database reads)."""
+def line_state(
+    db: Database, line: LineRef, spec: ProductionLineSpec, *, predictions: bool = True
+) -> dict[str, Any]:
+    """Charts, alarms, OEE and, with ``predictions``, the newest predictions of ``line``
+    now (blocking: database reads)."""
     charts = [_chart(db, line, qc) for qc in spec.quality_characteristics]
     alarms = [
         {"characteristic": c["name"], "chart": p["name"], "subgroup": p["x"][i], "rules": rules}
@@ -43,7 +47,8 @@ def line_state(db: Database, line: LineRef, spec: ProductionLineSpec) -> dict[st
         # Newest first: what the line has to look at now.
         "alarms": sorted(alarms, key=lambda a: -a["subgroup"]),
         "oee": _oee(db, line, spec),
-        "predictions": _predictions(db, line),
+        # None: not shown (the data plane guards its records with a token; see LinePage).
+        "predictions": _predictions(db, line) if predictions else None,
     }
 
 
@@ -115,9 +120,15 @@ def _oee(db: Database, line: LineRef, spec: ProductionLineSpec) -> dict[str, Any
     try:
         states = events_from_records(event_records(events))
         counts = counts_from_records(count_records(db.mes.counts(line)))
+        # The window the operator's status.kpis use, so the page and the status agree.
+        window = recent_window(states, counts)
+        if window is None:
+            return {"note": "one machine event so far: OEE needs a span of time after it"}
         ideal = {w.name: w.ideal_cycle_seconds for w in spec.work_units}
-        report = oee_from_events(states, counts, ideal_cycle_time=ideal)
-    except (MesInputError, ValueError) as exc:
+        report = oee_from_events(
+            states, counts, window=window, ideal_cycle_time=ideal, through_end=True
+        )
+    except (MesInputError, ValueError, TypeError) as exc:
         return {"error": str(exc)}
     start, end = report.window
     return {
@@ -128,9 +139,7 @@ def _oee(db: Database, line: LineRef, spec: ProductionLineSpec) -> dict[str, Any
 
 
 def _predictions(db: Database, line: LineRef) -> list[dict[str, Any]]:
-    # The log has no "newest first" read yet; a line page is opened by people, not polled
-    # by thousands, and reads the ids only once per change (see routes.version).
-    rows = PredictionRepository(db.engine).list(line)[-LATEST_PREDICTIONS:]
+    rows = PredictionRepository(db.engine).newest(line, LATEST_PREDICTIONS)
     return [
         {
             "id": pid,
@@ -140,5 +149,5 @@ def _predictions(db: Database, line: LineRef) -> list[dict[str, Any]]:
             "timestamp": p.timestamp,
             "result": json.loads(p.result),
         }
-        for pid, p in reversed(rows)
+        for pid, p in rows
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from lineops.api.productionline import ProductionLineSpec
@@ -18,12 +18,17 @@ from lineops.backends.mes_metrics import MesMetrics
 from lineops.dataplane.lines import LineRef
 from lineops.mes.chart_tracker import ChartSnapshot, ChartTracker
 from lineops.mes.errors import MesInputError
-from lineops.mes.oee import CountRecord, MachineState, Oee, StateEvent, oee_from_events
+from lineops.mes.oee import (
+    CountRecord,
+    MachineState,
+    Oee,
+    StateEvent,
+    oee_from_events,
+    recent_window,
+)
 from lineops.services.monitoring.drift_tracker import DriftSnapshot, DriftTracker
 from lineops.services.monitoring.plan_summary import PlanSummary, summarise_plan
 from lineops.services.monitoring.shift_tracker import ShiftSnapshot, ShiftTracker
-
-OEE_WINDOW = timedelta(hours=8)  # one shift: OEE is judged over the last 8 recorded hours
 
 
 @dataclass
@@ -164,12 +169,13 @@ class LineMonitor:
                 for c in self._store.counts(self.key)
             ]
             self._records = (states, counts)
-            end = max([s.timestamp for s in states] + [c.timestamp for c in counts])
-            start = max(min(s.timestamp for s in states), end - OEE_WINDOW)
-            if not start < end:
+            window = recent_window(states, counts)
+            if window is None:
                 return
             ideal = {w.name: w.ideal_cycle_seconds for w in self.spec.work_units}
-            result = oee_from_events(states, counts, window=(start, end), ideal_cycle_time=ideal)
+            result = oee_from_events(
+                states, counts, window=window, ideal_cycle_time=ideal, through_end=True
+            )
         except (MesInputError, ValueError) as exc:
             # Records that cannot be combined are reported, never a crash of the reconcile.
             report.oee_error = str(exc)

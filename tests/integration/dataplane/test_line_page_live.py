@@ -1,0 +1,98 @@
+"""The line page's JSON (``/lines/{ns}/{line}/live``) on a served data plane: OEE over the
+window the operator's status uses (up to the newest record, not the last machine event),
+the newest predictions first, and no prediction records when the data plane has a token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support.dataplane_server import LINE, ServedApp, served_dataplane
+
+TOKEN = "line-page-token"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[ServedApp]:
+    with served_dataplane(tmp_path, f"sqlite:///{tmp_path / 'mes.db'}") as app:
+        yield app
+
+
+def _live(served: ServedApp) -> dict[str, Any]:
+    answer = requests.get(f"{served.url}/lines/{LINE.namespace}/{LINE.name}/live", timeout=30)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _post(served: ServedApp, kind: str, records: list[dict[str, Any]], **headers: str) -> None:
+    answer = requests.post(
+        served.line_url(kind), json={"records": records}, headers=headers, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["quarantined"] == 0, answer.text
+
+
+def _event(hour: int, state: str) -> dict[str, Any]:
+    return {"workUnit": "press-01", "timestamp": f"2026-11-20T{hour:02d}:00:00Z", "state": state}
+
+
+def _count(hour: int, total: int, good: int) -> dict[str, Any]:
+    return {
+        "workUnit": "press-01",
+        "timestamp": f"2026-11-20T{hour:02d}:00:00Z",
+        "total": total,
+        "good": good,
+    }
+
+
+def _prediction(n: int) -> dict[str, Any]:
+    return {
+        "modelTag": "press-fault:v1",
+        "workUnit": "press-01",
+        "lot": f"L-{n}",
+        "timestamp": f"2026-11-29T10:{n:02d}:00Z",
+        "features": {"ram_force__mean": 1200.5},
+        "result": {"label": "normal"},
+    }
+
+
+def test_oee_counts_the_output_after_the_last_machine_event(served: ServedApp) -> None:
+    _post(served, "events", [_event(6, "running")])
+    assert _live(served)["oee"] == {
+        "note": "one machine event so far: OEE needs a span of time after it"
+    }
+
+    # Down since 08:00; a count at 09:00 is the newest record: the window runs to it.
+    _post(served, "events", [_event(8, "down")])
+    _post(served, "counts", [_count(7, 100, 90), _count(9, 1000, 10)])
+    oee = _live(served)["oee"]
+
+    assert oee["window"] == ["2026-11-20T06:00:00+00:00", "2026-11-20T09:00:00+00:00"]
+    assert oee["line"]["availability"] == pytest.approx(2 / 3)  # 2 h running of 3
+    assert oee["line"]["quality"] == pytest.approx(100 / 1100)
+
+
+def test_the_newest_predictions_come_first(served: ServedApp) -> None:
+    _post(served, "predictions", [_prediction(n) for n in range(12)])
+
+    shown = _live(served)["predictions"]
+
+    assert [p["lot"] for p in shown] == [f"L-{n}" for n in range(11, 1, -1)]
+
+
+def test_a_data_plane_with_a_token_shows_no_prediction_records(tmp_path: Path) -> None:
+    with served_dataplane(tmp_path, f"sqlite:///{tmp_path / 'mes.db'}", token=TOKEN) as served:
+        _post(served, "predictions", [_prediction(1)], Authorization=f"Bearer {TOKEN}")
+
+        state = _live(served)
+
+        assert state["predictions"] is None
+        assert state["line"] == LINE.name  # the rest of the page is there
+        # The log itself is where it was, behind the token.
+        guarded = requests.get(served.line_url("predictions"), timeout=30)
+        assert guarded.status_code == 401
