@@ -99,6 +99,9 @@ BELOW_MINIMUM: Final = "BelowMinimum"
 CHALLENGER_SUPERSEDED: Final = "ChallengerSuperseded"
 """The blocked challenger was trained for an earlier training spec: it is dropped, not
 re-judged (a changed promotion threshold must not promote a model of other features)."""
+NO_MODEL_REGISTERED: Final = "NoModelRegistered"
+"""The run succeeded without registering a model (no model tag): there is nothing to serve,
+so it is not judged at all."""
 CHAMPION_NOT_BEATEN: Final = "ChampionNotBeaten"
 """The challenger does not beat the champion by ``spec.promotion.mustBeatChampionBy``."""
 NO_CHAMPION: Final = "NoChampion"

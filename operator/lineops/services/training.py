@@ -235,6 +235,12 @@ class TrainingService:
                 f"{message}; not gated: trained for spec hash {spec_hash}, "
                 f"superseded by spec hash {ctx.spec_hash}"
             )[:32000]
+        # Only a registered model can be served: a run that ended without a model tag (the
+        # pipeline registered nothing, or the store that holds its model is not configured)
+        # was promoted as "run:<id>", a tag serving could never load.
+        unregistered = state.state == "Succeeded" and not stale and not state.model_tag
+        if unregistered:
+            message = f"{message}; not gated: the run registered no model to serve"[:32000]
         after = TrainingStatus(
             request_name=request_name,
             spec_hash=spec_hash,
@@ -251,9 +257,12 @@ class TrainingService:
             ctx.out.events.append(Event("Warning", R.TRAINING_FAILED, message))
         if changed and state.state == "Succeeded":
             ctx.out.events.append(Event("Normal", R.TRAINING_SUCCEEDED, message))
-            if not stale:
-                version = state.model_tag or f"run:{state.run_id}"
-                self._gate(ctx, version, after.metrics, state.finished_at, spec_hash)
+            if not stale and state.model_tag:
+                self._gate(ctx, state.model_tag, after.metrics, state.finished_at, spec_hash)
+            elif unregistered:
+                blocked = f"run {state.run_id} registered no model to serve: {_describe(state)}"
+                ctx.conds.set(R.PROMOTION_BLOCKED, "True", R.NO_MODEL_REGISTERED, blocked)
+                ctx.out.events.append(Event("Warning", R.NO_MODEL_REGISTERED, blocked))
         return after
 
     def gate_challenger(self, ctx: Context) -> None:

@@ -382,7 +382,7 @@ def test_a_cluster_run_promotes_its_model_to_champion(
 def test_a_cluster_run_without_a_model_says_why_in_status(
     stand_in: tuple[StandIn, str], tmp_path: Path
 ) -> None:
-    """No model for the run in the store: the run is Succeeded, the gate blocks, and
+    """No model for the run in the store: the run is Succeeded, not judged, and
     status.training.message names the store and the missing label."""
     server, host = stand_in
     store = tmp_path / "bentoml"
@@ -397,7 +397,8 @@ def test_a_cluster_run_without_a_model_says_why_in_status(
     message = h.training["message"]
     assert message.startswith("model not registered: ")
     assert f"run-id={h.training['runId']}" in message and str(store) in message
-    assert h.cond("PromotionBlocked")["status"] == "True"
+    blocked = h.cond("PromotionBlocked")
+    assert (blocked["status"], blocked["reason"]) == ("True", "NoModelRegistered")
     assert "champion" not in h.body["status"]
 
 

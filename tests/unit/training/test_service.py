@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -184,6 +185,23 @@ def test_below_minimum_keeps_ready_false() -> None:
     assert h.cond("PromotionBlocked")["reason"] == "BelowMinimum"
     assert h.cond("Ready")["reason"] == "NotTrained"
     assert h.cond("Trained")["status"] == "True"
+
+
+def test_a_run_that_registered_no_model_is_not_promoted() -> None:
+    h = Harness()
+    h.step()
+    run_id = h.training["runId"]
+    h.backend.finish(run_id, macro_f1=0.91)
+    h.backend.runs[run_id] = replace(h.backend.runs[run_id], model_tag=None)
+
+    out = h.step()
+
+    assert [e.reason for e in out.events] == ["TrainingSucceeded", "NoModelRegistered"]
+    assert h.cond("PromotionBlocked")["reason"] == "NoModelRegistered"
+    assert "champion" not in h.body["status"] and "challenger" not in h.body["status"]
+    assert "registered no model" in h.cond("Trained")["message"]
+    assert h.training["message"].endswith("not gated: the run registered no model to serve")
+    assert h.cond("Ready")["reason"] == "NotTrained"
 
 
 def test_failures_retry_with_backoff_then_stay_failed_until_the_spec_changes() -> None:
