@@ -31,6 +31,15 @@ def missing_features(unit: str, names: list[str]) -> RequestProblem:
     )
 
 
+def unusable_features(unit: str, values: list[str], limit: float) -> RequestProblem:
+    shown = ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+    return RequestProblem(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        f"work_unit: {unit!r} has feature values the model cannot use (not finite, or "
+        f"beyond ±{limit:.3g}): {shown}",
+    )
+
+
 def stale(unit: str, age_s: float, limit_s: float, timestamp: str) -> RequestProblem:
     return RequestProblem(
         HTTPStatus.CONFLICT,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -159,6 +160,16 @@ class Inspector:
             raise errors.missing_features(work_unit, missing)
         used = {n: float(online.values[n]) for n in self.champion.features}  # type: ignore[arg-type]
         row = np.array([used[n] for n in self.champion.features], dtype=float)
+        # As predict_batch refuses them: a NaN (a deviation over one reading) or a value the
+        # model's float32 cannot hold answered 200 with a null label, and stayed in the
+        # unit's window to spoil the answers after it.
+        unusable = [
+            f"{n}={used[n]!r}"
+            for n in self.champion.features
+            if not math.isfinite(used[n]) or abs(used[n]) > FLOAT32_MAX
+        ]
+        if unusable:
+            raise errors.unusable_features(work_unit, unusable, FLOAT32_MAX)
         if self.needs_seed(work_unit):
             self._seed_history(work_unit, online.timestamp)
         with self._lock:

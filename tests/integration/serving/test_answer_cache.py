@@ -82,3 +82,26 @@ def test_the_model_runs_once_per_new_row_with_the_cache_and_per_request_without(
     assert runs == ([1, 2] if cache else [1, 2, 2, 2])
     assert [a["label"] for a in answers] == [None, "1", "1", "1"]
     assert [a["history_rows"] for a in answers] == [1, 2, 2, 2]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1e39])
+def test_a_feature_value_the_model_cannot_use_is_refused_and_kept_out_of_the_window(
+    bad: float, model_store: tuple[Path, str], config: Any, inspector_module: Any
+) -> None:
+    from quality_inspector.errors import RequestProblem
+    from quality_inspector.features import OnlineRow
+
+    champion = inspector_module.Champion.load(model_store[1])
+    inspector = inspector_module.Inspector(config, champion, features=None)
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    good: dict[str, float | None] = {n: 1800.0 if "force" in n else 3.0 for n in FEATURES}
+    inspector.predict("press-01", now, OnlineRow(good, now - pd.Timedelta(seconds=30)))
+    spoiled = {**good, FEATURES[0]: bad}
+
+    with pytest.raises(RequestProblem) as refused:
+        inspector.predict("press-01", now, OnlineRow(spoiled, now - pd.Timedelta(seconds=20)))
+
+    assert refused.value.error_code.value == 422
+    assert f"{FEATURES[0]}={bad!r}" in str(refused.value)
+    answer, _used = inspector.predict("press-01", now, OnlineRow(good, now))
+    assert answer["history_rows"] == 2  # the refused row is not in the unit's window
