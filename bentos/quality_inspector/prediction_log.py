@@ -101,6 +101,12 @@ class PredictionLog:
     def queued(self) -> int:
         return self._queued
 
+    @property
+    def full(self) -> bool:
+        """Whether adding a record now would wait for the poster (the caller should not be
+        on the event loop then)."""
+        return self._url is not None and self._queued + 1 > CAPACITY
+
     def close(self, timeout: float = 10.0) -> None:
         """Post what is queued, then stop (service shutdown)."""
         if self._url is not None and self._thread.is_alive():

@@ -149,11 +149,15 @@ class QualityInspector:
         the rest is BentoML's request handling: less than handing the call to BentoML's
         one-thread pool and back), in a thread when they must be read through Feast
         (milliseconds of blocking work, once per unit per materialisation) or the unit's
-        history of rows from the data plane (once per unit, models with a window)."""
+        history of rows from the data plane (once per unit, models with a window), or when
+        the prediction log is full and the answer must wait for room in it."""
         try:
-            inspector = self._ready()[0]
+            inspector, _metrics, prediction_log = self._ready()
             online = inspector.features.cached(work_unit)
-            if online is None or inspector.needs_seed(work_unit):
+            # A full prediction log (the data plane down) makes the caller wait for room:
+            # in a thread, or the wait froze every request of the worker, /livez included,
+            # until the kubelet restarted it and the queued predictions were lost.
+            if online is None or inspector.needs_seed(work_unit) or prediction_log.full:
                 return await anyio.to_thread.run_sync(
                     self._predict, work_unit, lot, readings, online
                 )

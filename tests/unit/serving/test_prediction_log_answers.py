@@ -60,3 +60,40 @@ def test_a_foreign_200_is_counted_as_not_logged_and_logging_goes_on(
     # Not sent again: whether the proxy stored it is unknown, and a retry could log it twice.
     assert [r["records"][0]["result"]["score"] for r in received] == [0.1, 0.2]
     assert failed == [1] and plog.queued == 0
+
+
+def test_full_says_when_adding_would_wait_for_the_poster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The service judges on the event loop only while ``full`` is False: adding to a full
+    log waits (back-pressure), which on the loop froze every request of the worker."""
+    import threading
+
+    monkeypatch.syspath_prepend(str(ROOT / "bentos"))
+    import quality_inspector.prediction_log as module
+
+    monkeypatch.setattr(module, "CAPACITY", 2)
+    monkeypatch.setattr(module, "LINGER_S", 0.0)
+    release, posting = threading.Event(), threading.Event()
+
+    def held(_: str, body: bytes) -> tuple[str, bytes]:
+        posting.set()
+        release.wait(30)  # the data plane hangs until the test lets it answer
+        n = len(json.loads(body)["records"])
+        return "application/json", json.dumps({**GOOD, "received": n, "accepted": n}).encode()
+
+    with serving_post(held, "stand-in") as at:
+        plog = module.PredictionLog(f"http://{at}", "plant", "line-a", None, lambda n: None)
+        try:
+            record = {"modelTag": "m:1", "workUnit": "press-01", "result": {"score": 0.1}}
+            plog.add(record)
+            wait_for(posting.is_set, timeout=30, what="the first POST in flight")
+            plog.add(record)
+            assert not plog.full  # one queued behind the POST in flight, room for one more
+            plog.add(record)
+            assert plog.full
+            release.set()
+            wait_for(lambda: not plog.full, timeout=30, what="room again once it answers")
+        finally:
+            release.set()
+            plog.close()
