@@ -199,11 +199,14 @@ class TrainingService:
             return Trigger("spec", ctx.request, f"spec hash {ctx.spec_hash}")
         if state == "Failed":
             due = retry_due(run_id, training.finished_at, self.policy, ctx.now)
-            if due is None or due[1] > 0:
-                return None  # spent, or the backoff has not elapsed (the poll timer returns)
-            _, attempt = split_attempt(due[0])
-            return Trigger("spec", due[0], f"attempt {attempt} of {self.policy.max_attempts}")
-        if state != "Succeeded":
+            if due is not None:
+                if due[1] > 0:
+                    return None  # the backoff has not elapsed (the poll timer returns)
+                _, attempt = split_attempt(due[0])
+                return Trigger("spec", due[0], f"attempt {attempt} of {self.policy.max_attempts}")
+            # Attempts spent: the spec's run is given up, but a later schedule slot or line
+            # event still starts a run of its own (one outage ended scheduled retraining).
+        elif state != "Succeeded":
             return None
         policy = ctx.spec.training
         trigger, waiting = next_trigger(
@@ -217,6 +220,10 @@ class TrainingService:
             ctx.now,
             line_timezone(ctx.line),
         )
+        if trigger is not None and trigger.run_id == split_attempt(run_id)[0]:
+            # The slot or event window of the run just recorded (a KFP clock behind ours
+            # made the slot look later than the run's start): it ran, whatever it came to.
+            return None
         if waiting:  # the run's own outcome (model, metrics) stays in the message
             training.message = f"{training.message}; {waiting}" if training.message else waiting
         return trigger
@@ -343,6 +350,11 @@ class TrainingService:
                 if due
                 else f"gave up after {split_attempt(run_id)[1]} attempt(s); change the spec "
                 "to try again"
+                + (
+                    ", or the next schedule slot starts a new run"
+                    if ctx.spec.training.schedule
+                    else ""
+                )
             )
             ctx.conds.set(R.TRAINED, "False", R.TRAINING_FAILED, f"run {run_id}: {message}; {then}")
         elif state == "Running":

@@ -227,6 +227,52 @@ def test_failures_retry_with_backoff_then_stay_failed_until_the_spec_changes() -
     assert len(h.backend.requests) == 4 and h.training["state"] == "Running"
 
 
+def test_a_schedule_slot_runs_once_though_the_backend_dates_its_run_before_the_slot() -> None:
+    # The fake backend dates every run 2025-03-10: a KFP clock behind the operator's.
+    h = Harness()
+    h.body["spec"]["training"]["schedule"] = "0 * * * *"
+    h.step()
+    h.backend.finish(h.training["runId"], macro_f1=0.91)
+    h.step()
+    slot_run = h.training["runId"]
+    assert "-s" in slot_run and h.training["state"] == "Running"
+    h.backend.finish(slot_run, macro_f1=0.92)
+    h.step()
+    submits = len(h.backend.submits)
+
+    for _ in range(3):
+        out = h.step()
+        assert "TrainingRunning" not in [e.reason for e in out.events]
+    assert len(h.backend.submits) == submits and h.training["runId"] == slot_run
+
+
+def test_spent_retries_leave_the_next_schedule_slot_to_start_a_run() -> None:
+    h = Harness(retry_seconds=0)
+    h.body["spec"]["training"]["schedule"] = "0 * * * *"
+    h.step()
+    base = h.training["runId"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for run_id in (base, f"{base}-a2", f"{base}-a3"):
+        assert h.training["runId"] == run_id
+        # Started now: after the latest hourly slot, so no slot is due yet.
+        h.backend.runs[run_id] = replace(h.backend.runs[run_id], started_at=now)
+        h.backend.fail(run_id, "load", "data plane unreachable", now)
+        h.step()
+    assert h.training["runId"] == f"{base}-a3" and len(h.backend.requests) == 3
+    assert h.cond("Trained")["message"].endswith(
+        "change the spec to try again, or the next schedule slot starts a new run"
+    )
+    h.step()
+    assert len(h.backend.requests) == 3
+
+    # Two hours on, as far as the schedule is concerned: a slot after the failed run's start.
+    earlier = datetime.now(UTC) - timedelta(hours=2)
+    h.body["status"]["training"]["startedAt"] = earlier.strftime("%Y-%m-%dT%H:%M:%SZ")
+    h.step()
+    assert "-s" in h.training["runId"] and h.training["state"] == "Running"
+    assert len(h.backend.requests) == 4
+
+
 def test_backoff_not_elapsed_waits() -> None:
     h = Harness(retry_seconds=3600)
     h.step()
