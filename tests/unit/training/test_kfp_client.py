@@ -30,7 +30,7 @@ from kfp import dsl
 from lineops.backends.training.contract import unwrap
 from lineops.backends.training.kfp_client import KfpSettings, KfpTrainingBackend
 from lineops.backends.training.kfp_platform import PodMounts
-from lineops.backends.training.runs import RunRequest
+from lineops.backends.training.runs import RunRequest, TrainingBackendError
 from lineops.settings import load_settings
 from lineops_pipelines.components.register_model import register_model
 
@@ -48,6 +48,10 @@ def _validated(model: str, body: dict[str, Any]) -> Any:
     return api._ApiClient__deserialize(body, model)  # the generated client's own decoder
 
 
+class _NotFound(Exception):
+    """What KFP answers 404 for."""
+
+
 class StandIn:
     def __init__(self) -> None:
         self.experiments: dict[str, dict[str, Any]] = {}
@@ -56,6 +60,10 @@ class StandIn:
         self.terminates: list[str] = []
         self.token_seen: list[str | None] = []
         self.failures_left = 0  # 503s to serve before answering (backoff)
+        # While cleared, requests for a run wait for it to be set (a KFP that stopped
+        # answering); set by default.
+        self.answering = threading.Event()
+        self.answering.set()
         # Pipelines uploaded to KFP (spec.training.pipelineRef.kfp): id -> V2beta1Pipeline
         # fields plus its versions, id -> V2beta1PipelineVersion fields.
         self.pipelines: dict[str, dict[str, Any]] = {}
@@ -152,7 +160,10 @@ class StandIn:
                 run["state"] = "CANCELING"
             return {}
         if path.startswith("/apis/v2beta1/runs/") and method == "GET":
-            return self.runs[path.rsplit("/", 1)[1]]
+            run_id = path.rsplit("/", 1)[1]
+            if run_id not in self.runs:  # deleted in KFP (or never made): KFP's 404
+                raise _NotFound(f"run {run_id} not found")
+            return self.runs[run_id]
         raise AssertionError(f"unexpected {method} {path}")
 
 
@@ -174,6 +185,8 @@ def stand_in() -> Iterator[tuple[StandIn, str]]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
             state.token_seen.append(self.headers.get("Authorization"))
+            if url.path.startswith("/apis/v2beta1/runs/"):
+                state.answering.wait(60)
             if state.failures_left and url.path.startswith("/apis/v2beta1/runs/"):
                 state.failures_left -= 1
                 self.send_response(503)
@@ -182,6 +195,8 @@ def stand_in() -> Iterator[tuple[StandIn, str]]:
             try:
                 answer = state.handle(method, url.path, parse_qs(url.query), body)
                 code = 200
+            except _NotFound as exc:
+                answer, code = {"error": str(exc), "code": 5}, 404
             except (AssertionError, KeyError) as exc:
                 answer, code = {"error": str(exc)}, 400
             data = json.dumps(answer).encode()
@@ -306,6 +321,50 @@ def test_submit_is_idempotent_by_run_name_and_status_follows_the_run(
 
     asyncio.run(scenario())
     assert set(server.token_seen) == {"Bearer secret-1"}
+
+
+def test_a_skipped_run_failed_and_a_deleted_run_is_gone_not_a_backend_error(
+    stand_in: tuple[StandIn, str],
+) -> None:
+    server, host = stand_in
+    settings = KfpSettings(host=host, backoff_seconds=0.01)
+
+    async def scenario() -> None:
+        backend = KfpTrainingBackend(settings, PIPELINES)
+        await backend.submit("m-train-abc", _request("m-train-abc"))
+        (run,) = server.runs.values()
+        run.update(state="SKIPPED", finished_at="2025-03-10T10:03:00Z")
+        skipped = await backend.status("m-train-abc")
+        assert skipped is not None and skipped.state == "Failed"
+        assert "SKIPPED" in skipped.message
+
+        # Deleted in KFP after the backend had cached its id: gone, so the service can
+        # submit the run again (a 404 was a backend error, retried for ever).
+        server.runs.clear()
+        assert await backend.status("m-train-abc") is None
+        again = await backend.submit("m-train-abc", _request("m-train-abc"))
+        assert again.state == "Pending" and server.creates == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_kfp_that_stops_answering_is_a_backend_error_after_the_request_timeout(
+    stand_in: tuple[StandIn, str],
+) -> None:
+    server, host = stand_in
+    settings = KfpSettings(host=host, backoff_seconds=0.01, retries=1, request_timeout=(1.0, 0.5))
+
+    async def scenario() -> None:
+        backend = KfpTrainingBackend(settings, PIPELINES)
+        await backend.submit("m-train-abc", _request("m-train-abc"))
+        server.answering.clear()
+        try:
+            with pytest.raises(TrainingBackendError, match="timed out"):
+                await asyncio.wait_for(backend.status("m-train-abc"), timeout=30)
+        finally:
+            server.answering.set()
+
+    asyncio.run(scenario())
 
 
 def test_a_succeeded_run_reads_metrics_and_tag_from_the_model_store(

@@ -43,7 +43,8 @@ PHASE: Final[dict[str, RunPhase]] = {
     "PAUSED": "Running",
     "CANCELING": "Running",
     "SUCCEEDED": "Succeeded",
-    "SKIPPED": "Succeeded",
+    # A skipped run trained nothing: as a success it showed Trained=True with no model.
+    "SKIPPED": "Failed",
     "FAILED": "Failed",
     "CANCELED": "Failed",
 }
@@ -58,6 +59,9 @@ class KfpSettings:
     namespace: str | None = None  # multi-user KFP: the profile namespace
     retries: int = 3
     backoff_seconds: float = 0.5
+    # Seconds to connect and to wait for an answer, per KFP request: kfp.Client sets none, so
+    # a KFP that stops answering held a thread of the operator's shared pool for good.
+    request_timeout: tuple[float, float] = (5.0, 30.0)
     # The BENTOML_HOME the pipeline pods register models in, as mounted in the operator's Pod;
     # None: a succeeded run reports no metrics (and the promotion gate says why).
     model_store: Path | None = None
@@ -158,6 +162,22 @@ def with_results(state: RunState, kfp_id: str, store: Path | None) -> RunState:
     )
 
 
+def _bound_requests(client: Any, timeout: tuple[float, float]) -> None:
+    """Give every request of a kfp.Client ``timeout`` (connect, read) unless the call sets
+    its own: the client's generated APIs share one REST client, and kfp.Client passes none
+    (urllib3 then waits for ever)."""
+    api = getattr(getattr(client, "_run_api", None), "api_client", None)
+    rest = getattr(api, "rest_client", None)
+    if rest is None:  # not a kfp.Client (a test's factory)
+        return
+    send = rest.request
+
+    def request(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+        return send(*args, _request_timeout=_request_timeout or timeout, **kwargs)
+
+    rest.request = request
+
+
 def _failure(run: Any) -> tuple[str | None, str]:
     tasks = list(getattr(run.run_details, "task_details", None) or [])
     failed = [t for t in tasks if str(t.state) == "FAILED" and not t.child_tasks]
@@ -226,13 +246,22 @@ class KfpTrainingBackend:
 
                 factory = kfp.Client
             self._client = factory(host=self.settings.host, existing_token=token)
+            _bound_requests(self._client, self.settings.request_timeout)
             self._token = token
         return self._client
 
     def _find(self, run_id: str) -> Any:
         kfp_id = self._ids.get(run_id)
         if kfp_id is not None:
-            return self._kfp().get_run(kfp_id)
+            try:
+                return self._kfp().get_run(kfp_id)
+            except Exception as exc:
+                if getattr(exc, "status", None) != 404:
+                    raise
+                # Deleted in KFP: the run is gone, not the backend (a 404 kept as a backend
+                # error was retried for ever); None lets the service submit it again.
+                del self._ids[run_id]
+                return None
         predicate = {"key": "name", "operation": "EQUALS", "string_value": run_id}
         page = self._kfp().list_runs(
             page_size=2,
