@@ -127,6 +127,26 @@ def test_failure_model_learns_synthetic_degradation(tmp_path: Path) -> None:
     assert rows[0]["rul"] is None and rows[-1]["rul"] is not None
 
 
+def test_a_lower_rul_cap_does_not_buy_a_lower_rmse() -> None:
+    """Every failure model is scored against RUL capped at the same 125 cycles: a model
+    trained to a cap of 10 predicts at most 10 and is worse at the task, not better."""
+    frame = synthetic_degradation(n_units=12, seed=0)
+    feats = ["s_1", "s_2", "s_3", "s_4"]
+    test = synthetic_degradation(n_units=6, seed=1)
+    scores = {}
+    for cap in (125.0, 10.0):
+        model = training.train(
+            "failure-prediction",
+            frame,
+            feats,
+            epochs=15,
+            overrides={"window": 10, "hidden": 16, "rul_cap": cap},
+        )
+        scores[cap] = training.evaluate(model, test)["rmse"]
+
+    assert scores[10.0] > scores[125.0], scores
+
+
 def _three_classes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """600 rows of 6 features and labels 0-2 from a nonlinear rule: trees with depth."""
     x = rng.normal(size=(600, 6))
