@@ -24,6 +24,7 @@ def quality_training(
     reduced: bool = False,
     label: str = "fault",
     split_by: str = "auto",
+    test_fraction: float = 0.25,
     epochs: int = 0,
     seed: int = 0,
     parameters: str = "{}",
@@ -42,7 +43,11 @@ def quality_training(
         dataset=loaded.outputs["dataset"], task=task, label=label
     ).set_display_name("validate")
     parts = split_dataset(
-        dataset=loaded.outputs["dataset"], task=task, split_by=split_by, parameters=parameters
+        dataset=loaded.outputs["dataset"],
+        task=task,
+        split_by=split_by,
+        parameters=parameters,
+        test_fraction=test_fraction,
     ).set_display_name("split")
     parts.after(checked)
     trained = train_model(

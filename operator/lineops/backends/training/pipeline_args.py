@@ -79,17 +79,20 @@ def arguments(request: RunRequest, inputs: dict[str, dict[str, Any]]) -> dict[st
     if request.label is not None:
         known["label"] = request.label
     extra: dict[str, str] = {}
+    given: list[str] = []  # the names as the spec spells them, for the error
     for name, value in request.parameters.items():
         key = name.replace("-", "_")
         if key in inputs:
             known[key] = value
         else:
-            extra[name] = value
+            # Under the component's name: "rul-cap" reached the model as an unknown setting.
+            extra[key] = value
+            given.append(name)
     args = {k: _convert(k, v, inputs[k]["type"]) for k, v in known.items() if k in inputs}
     if extra:
         overflow = next((n for n in OVERFLOW_INPUTS if n in inputs and n not in args), None)
         if overflow is None:
-            unknown = ", ".join(sorted(extra))
+            unknown = ", ".join(sorted(given))
             raise StepFailed(
                 "parameters",
                 f"unknown parameter(s) {unknown}; the pipeline takes {', '.join(sorted(inputs))}",
