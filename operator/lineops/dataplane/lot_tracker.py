@@ -9,7 +9,8 @@ and writes to the store only on a change:
   material is the line's name, unit ``pcs``, quantities 0 until it is closed with counts;
 - the previous lot of the work unit closes at its last reading's time (after a restart the
   tracker has not seen that reading: the lot still open on the work unit closes at the new
-  lot's first reading instead).
+  lot's first reading instead; readings from before that open lot's start are late, as
+  below, and leave it open).
 
 Readings older than the work unit's latest are ignored here (late readings of a lot that has
 moved on must not reopen it). A store error is logged and the batch's readings that name a
@@ -22,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from lineops.dataplane.lines import LineRef
 from lineops.dataplane.repositories.lots import LotRepository
 
 log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -39,7 +41,16 @@ class _Current:
 
 
 def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
+    # Whole microseconds, cut down: ns / 1e9 as a float rounded 00.999999999 up to the next
+    # second, after the reading itself, and the lot's first reading fell outside its window.
+    return (EPOCH + timedelta(microseconds=ns // 1000)).isoformat()
+
+
+def _ns(stamp: str) -> int:
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
 
 
 class LotTracker:
@@ -99,8 +110,17 @@ class LotTracker:
             self.repo.close_from_readings(self.line, current.lot, _iso(current.last_ns))
         else:
             # First sight of the work unit since start: a lot left open on it before a
-            # restart ends where the new one begins.
-            for stale in self.repo.open_lots_on(self.line, unit):
+            # restart ends where the new one begins, unless it began after these readings:
+            # they are late (replayed), and the open lot is still the one being made (it
+            # was closed before its own start, its window empty).
+            still_open = self.repo.open_lots_on(self.line, unit)
+            newest = max((_ns(at) for _, at in still_open), default=None)
+            if newest is not None and newest > first_ns:
+                lot_now = next(name for name, at in reversed(still_open) if _ns(at) == newest)
+                self._current[unit] = _Current(lot_now, newest)
+                self._segment(unit, lot, first_ns, last_ns)  # judged against that lot
+                return
+            for stale, _ in still_open:
                 if stale != lot:
                     self.repo.close_from_readings(self.line, stale, started)
         self.repo.open_from_readings(self.line, lot, unit, started, self.line.name)

@@ -83,6 +83,15 @@ def test_lots_follow_the_readings(tmp_path: Path, db_url: str) -> None:
         now = stored(served)
         assert now["L-3"][:4] == ("closed", "press-01", at(16), at(25))
         assert now["L-4"][:4] == ("open", "press-01", at(25), None)
+    # Restart again, and the first readings after it are late ones of L-3 (a replay): L-4,
+    # begun after them, stays open (it was closed before its own start), and its own next
+    # readings extend it.
+    with served_dataplane(data, db_url) as served:
+        send(served, readings("press-01", "L-3", range(20, 22)))
+        send(served, readings("press-01", "L-4", range(27, 29)))
+        after = stored(served)
+        assert after["L-3"][:4] == ("closed", "press-01", at(16), at(25))
+        assert after["L-4"][:4] == ("open", "press-01", at(25), None)
 
 
 def test_a_store_error_does_not_lose_the_lots_of_its_batch(

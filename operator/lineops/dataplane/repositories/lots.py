@@ -688,10 +688,10 @@ class LotRepository:
             )
         return done.rowcount == 1
 
-    def open_lots_on(self, line: LineRef, work_unit: str) -> list[str]:
-        """Production lots still open on a work unit, oldest first."""
+    def open_lots_on(self, line: LineRef, work_unit: str) -> list[tuple[str, str]]:
+        """Production lots still open on a work unit, oldest first: (lot, started at)."""
         query = (
-            select(lots.c.lot)
+            select(lots.c.lot, lots.c.started_at)
             .where(
                 _of(lots, line),
                 lots.c.work_unit == work_unit,
@@ -701,7 +701,7 @@ class LotRepository:
             .order_by(lots.c.started_at, lots.c.id)
         )
         with self.engine.connect() as conn:
-            return [str(r[0]) for r in conn.execute(query)]
+            return [(str(r[0]), str(r[1])) for r in conn.execute(query)]
 
     # ------------------------------------------------------------------ reads
 
