@@ -242,8 +242,16 @@ def render_tree(trace: dict[str, Any]) -> list[str]:
             )
 
     def walk(name: str, prefix: str, path: tuple[str, ...]) -> None:
-        edges = children.get(name, [])
-        for i, edge in enumerate(edges):
+        # Depth first with a stack of its own (each frame: the edges of a lot, the next one
+        # to print): recursion stopped a trace of 1,000 levels (the largest --depth) with a
+        # RecursionError.
+        stack = [(children.get(name, []), 0, prefix, path)]
+        while stack:
+            edges, i, prefix, path = stack.pop()
+            if i >= len(edges):
+                continue
+            stack.append((edges, i + 1, prefix, path))
+            edge = edges[i]
             last = i == len(edges) - 1
             branch, below = ("└─ ", "   ") if last else ("├─ ", "│  ")
             far = edge["inputLot"] if backward else (edge["outputLot"] or edge["maintenance"])
@@ -260,7 +268,7 @@ def render_tree(trace: dict[str, Any]) -> list[str]:
             lines.append(f"{prefix}{branch}{amount}  {_describe(lots, far)}")
             shown.add(far)
             notes(far, prefix + below)
-            walk(far, prefix + below, (*path, far))
+            stack.append((children.get(far, []), 0, prefix + below, (*path, far)))
 
     for start in trace["starts"]:
         lines.append(_describe(lots, start))

@@ -30,13 +30,14 @@ dropped. Times are stored in UTC, so ``eventTimeZoneOffset`` is ``+00:00``.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from lineops.dataplane.db.tables import consumptions, lots
 from lineops.dataplane.lines import LineRef
@@ -82,9 +83,16 @@ def _urn(kind: str, line: LineRef, name: str) -> str:
     return f"urn:lineops:{kind}:{_part(line.namespace)}:{_part(line.name)}:{_part(name)}"
 
 
-def _event_id(line: LineRef, *parts: str) -> str:
-    key = "\x1f".join((line.namespace, line.name, *parts))
-    return f"urn:uuid:{uuid.uuid5(_EVENT_IDS, key)}"
+def _identified(line: LineRef, event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` with its ``eventID``: a name-based UUID of its content, so the same event
+    exported twice has the same id, and an event that changed (a lot's counts corrected, a
+    maintenance record's parts split over two windows) has a new one. An id of the lot or
+    record alone gave two different events one id: a receiver that drops repeated ids
+    kept the first and lost the other."""
+    content = json.dumps({k: v for k, v in event.items() if k != "eventID"}, sort_keys=True)
+    key = "\x1f".join((line.namespace, line.name, content))
+    event["eventID"] = f"urn:uuid:{uuid.uuid5(_EVENT_IDS, key)}"
+    return event
 
 
 def _decimal(micros: int) -> int | float:
@@ -133,7 +141,7 @@ def export(
 ) -> dict[str, Any]:
     """The EPCISDocument of the events in ``[start, end)`` (UTC ISO 8601 as stored), in
     event-time order."""
-    events: list[tuple[str, str, dict[str, Any]]] = []
+    events: list[tuple[datetime, str, dict[str, Any]]] = []
     of_line = (lots.c.namespace == line.namespace, lots.c.line == line.name)
     c = consumptions.c
     of_line_c = (c.namespace == line.namespace, c.line == line.name)
@@ -166,6 +174,10 @@ def export(
                 lots.c.kind == "production",
                 lots.c.ended_at >= start,
                 lots.c.ended_at < end,
+                # With an output: a lot closed from its readings alone has none yet (it was
+                # exported as produced with quantity 0); it is exported once closed with
+                # counts.
+                or_(lots.c.good.is_not(None), lots.c.quantity_micros > 0),
             )
         ).all()
         inputs: dict[str, list[tuple[str, int, str]]] = {}
@@ -193,7 +205,7 @@ def export(
             "type": "ObjectEvent",
             "eventTime": _when(received_at),
             "eventTimeZoneOffset": "+00:00",
-            "eventID": _event_id(line, "receipt", lot),
+            "eventID": "",
             "action": "ADD",
             "bizStep": "receiving",
             "disposition": "in_progress",
@@ -206,14 +218,14 @@ def export(
             event["sourceList"] = [
                 {"type": "owning_party", "source": f"urn:lineops:party:{_part(supplier)}"}
             ]
-        events.append((event["eventTime"], event["eventID"], _with_units(event, units)))
+        events.append(_entry(line, _with_units(event, units)))
     for lot, unit, micros, work_unit, ended_at in produced:
         units = {}
         event = {
             "type": "TransformationEvent",
             "eventTime": _when(ended_at),
             "eventTimeZoneOffset": "+00:00",
-            "eventID": _event_id(line, "production", lot),
+            "eventID": "",
             "transformationID": _urn("transformation", line, lot),
             "bizStep": "commissioning",
             "disposition": "active",
@@ -226,22 +238,22 @@ def export(
             where = {"id": _urn("workunit", line, work_unit)}
             event["readPoint"] = where
             event["bizLocation"] = dict(where)
-        events.append((event["eventTime"], event["eventID"], _with_units(event, units)))
+        events.append(_entry(line, _with_units(event, units)))
     for record, rows in _by_record(repairs):
         units = {}
         event = {
             "type": "TransformationEvent",
             "eventTime": _when(max(r[4] for r in rows)),
             "eventTimeZoneOffset": "+00:00",
-            "eventID": _event_id(line, "maintenance", record),
+            "eventID": "",
             "transformationID": _urn("maintenance", line, record),
             "bizStep": "repairing",
             "inputQuantityList": [
                 _quantity(line, str(r[1]), int(r[2]), str(r[3]), units) for r in rows
             ],
         }
-        events.append((event["eventTime"], event["eventID"], _with_units(event, units)))
-    events.sort(key=lambda e: (e[0], e[1]))
+        events.append(_entry(line, _with_units(event, units)))
+    events.sort(key=lambda e: (e[0], e[1]))  # by instant: "…00.25Z" sorted before "…00Z"
     return {
         "@context": [GS1_CONTEXT, EXTENSION_CONTEXT],
         "type": "EPCISDocument",
@@ -252,6 +264,11 @@ def export(
         .replace("+00:00", "Z"),
         "epcisBody": {"eventList": [e for _, _, e in events]},
     }
+
+
+def _entry(line: LineRef, event: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]]:
+    event = _identified(line, event)
+    return datetime.fromisoformat(event["eventTime"]), event["eventID"], event
 
 
 def _by_record(rows: Iterable[Any]) -> list[tuple[str, list[Any]]]:
