@@ -24,7 +24,7 @@ import logging
 from typing import Any, Final, Literal
 
 from lineops.api import reasons as R
-from lineops.api.conditions import now_rfc3339
+from lineops.api.conditions import clip_message, now_rfc3339
 from lineops.api.constants import QUALITY_MODEL_PLURAL
 from lineops.api.qualitymodel import (
     CanaryStatus,
@@ -116,7 +116,7 @@ class ServingService:
         previous = before.serving
         since = previous.since if previous is not None and previous.state == state else None
         out.update.serving = ServingStatus(
-            state=state, since=since or now_rfc3339(), message=message
+            state=state, since=since or now_rfc3339(), message=clip_message(message)
         )
         if before.endpoint is not None:
             out.update.endpoint = None
@@ -133,7 +133,9 @@ class ServingService:
             challenger=state.pending,
             state=state.phase,
             since=state.since or None,
-            message=state.message or None,
+            # A backend's message can carry a process log's tail: past the schema's 32 KiB
+            # the whole status was refused.
+            message=clip_message(state.message) or None,
             canary=None
             if canary is None
             else CanaryStatus(

@@ -147,3 +147,16 @@ def test_a_backend_that_does_not_answer_makes_serving_unknown_not_failed() -> No
         cond = conds.get(R.SERVING)
         assert cond is not None and (cond.status, cond.reason) == expected
         assert str(error) in (cond.message or "") and out.error is not None
+
+
+def test_a_backend_message_longer_than_the_schema_allows_is_clipped_not_refused() -> None:
+    # A failed process's log tail: 40,000 characters, past the status schema's 32 KiB.
+    tail = "Traceback (most recent call last):\n" + "x" * 40_000
+    failed = ServingState("Failed", "http://127.0.0.1:4000", failures=3, message=tail)
+
+    _, conds, out = _run(failed, "m:v1")
+
+    message = out.status["serving"]["message"]
+    assert message.startswith("Traceback") and len(message) <= 4096
+    assert message.endswith("more characters)")
+    assert conds.get(R.SERVING) is not None
