@@ -231,10 +231,18 @@ class QualityInspector:
         if lots is not None and len(lots) != len(rows):
             raise errors.bad_field("lots", f"{len(lots)} lots for {len(rows)} rows")
         try:
+            if work_unit is not None and inspector.features.row(work_unit).timestamp is None:
+                # Checked as predict checks it: a unit the line does not have was scored and
+                # its whole batch then quarantined by the data plane, out of sight.
+                features = inspector.features
+                raise errors.unknown_work_unit(work_unit, features.service, features.line)
             results, matrix = inspector.predict_batch(columns, rows)
         except errors.RequestProblem as exc:
             metrics.refuse(_reason(exc))
             raise
+        except errors.Unavailable as exc:  # the feature store failed on the unit's read
+            metrics.refuse("feature_store_failed")
+            return _unavailable(exc)  # type: ignore[return-value]
         champion = inspector.champion
         # The log gets one columnar batch (a column per feature and result field; the data
         # plane stores a prediction per row): no record per row here (benchmarks/serving.py).

@@ -126,6 +126,12 @@ def other_units(plant: Plant) -> None:
         ("predict", {"work_unit": "grinder-01"}, 422, "ram_force__mean"),
         ("predict", {"work_unit": "furnace-01"}, 409, "stale"),
         ("predict_batch", {"rows": [[1.0]]}, 400, "columns"),
+        (
+            "predict_batch",
+            {"columns": FEATURES, "rows": [[1.0] * 3], "work_unit": "ghost-01"},
+            404,
+            "'ghost-01' has no features",
+        ),
         ("predict_batch", {"columns": FEATURES, "rows": [["x", 1, 2]]}, 400, "rows"),
         ("predict_batch", {"columns": FEATURES, "rows": [[1.0, 2.0]]}, 400, "rows[0]: 2 values"),
         ("predict_batch", {"columns": ["a"], "rows": [[1.0]]}, 400, "ram_force__mean"),
