@@ -143,7 +143,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "watch-namespaces": {"operator": {"watchNamespaces": ["lines-a", "lines-b"]}},
     "cluster-stores": {
         "image": {"digest": "sha256:" + "a" * 64, "pullPolicy": "Always"},
-        "imagePullSecrets": [{"name": "regcred"}, {"name": "mirror-creds"}],
+        "imagePullSecrets": [{"name": "regcred"}, {"name": "mirror.creds"}],
         "dataPlane": {
             "dbSecret": "lineops-db",
             "feastSecret": "lineops-feast",
@@ -263,7 +263,7 @@ def test_template_renders_each_documented_combination(
         assert env["LINEOPS_IMAGE"] == "registry.example/lineops:1.2.3"
         # the operator Pod's pull settings, passed on to the Pods the operator creates
         assert container["imagePullPolicy"] == env["LINEOPS_IMAGE_PULL_POLICY"] == "Always"
-        assert env["LINEOPS_IMAGE_PULL_SECRETS"] == "regcred,mirror-creds"
+        assert env["LINEOPS_IMAGE_PULL_SECRETS"] == "regcred,mirror.creds"
         assert env["LINEOPS_DB_SECRET"] == "lineops-db"
         # Names only: the operator references these Secrets, it never reads them.
         assert env["LINEOPS_FEAST_SECRET"] == "lineops-feast"
@@ -415,6 +415,13 @@ def _identifiers(expr: str) -> set[str]:
             "/operator/terminationGracePeriodSeconds",
         ),
         ({"operator": {"watchNamespaces": ["Not_A_Namespace"]}}, "/operator/watchNamespaces/0"),
+        # SIGKILL before the operator's graceful stop (up to 10 s) could end.
+        (
+            {"operator": {"terminationGracePeriodSeconds": 0}},
+            "/operator/terminationGracePeriodSeconds",
+        ),
+        ({"dataPlane": {"image": "Registry/Lineops latest"}}, "/dataPlane/image"),
+        ({"imagePullSecrets": [{"name": "Bad_Name"}]}, "/imagePullSecrets/0/name"),
         ({"crds": {"enabled": "yes"}}, "/crds/enabled"),
         (
             {"operator": {"extraEnv": [{"name": "PATH", "value": "/x"}]}},
