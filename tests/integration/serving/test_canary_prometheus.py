@@ -117,6 +117,41 @@ def test_the_canary_queries_measure_the_canary_pods_only() -> None:
 
 
 def test_no_requests_from_the_canary_is_nothing_to_judge() -> None:
+    """Scraped, but no request in the window: 0/0, nothing to judge (the canary is then
+    promoted on the period alone, as the status says)."""
+    paths = {"canary": Exporter(ok=0, failed=0)}
+    with exporters(paths) as target:
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "scrape_configs": [
+                _job("canary", target, "press-fault-serving-canary-6d5f7c9b8-x2k4q")
+            ],
+        }
+        with running_prometheus(config, {}) as url:
+            wait_for(
+                lambda: (
+                    len(query(url, "count_over_time(bentoml_service_request_total[1m]) >= 3")) == 2
+                ),
+                timeout=30,
+                interval=0.5,
+                what="three scrapes of the exporter",
+            )
+            source = PrometheusCanaryMetrics(url)
+
+            async def measure() -> Any:
+                try:
+                    return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 60)
+                finally:
+                    await source.close()
+
+            measured = asyncio.run(measure())
+    assert (measured.error_rate, measured.latency_p99) == (None, None)
+
+
+def test_no_series_of_the_canary_is_unavailable_not_a_promotion() -> None:
+    """No series at all for the canary's Pods: Prometheus does not scrape them (the served
+    Pods have their request series from their start), which was read as "no requests" and
+    promoted the canary unmeasured."""
     with running_prometheus({"global": {"scrape_interval": "1s"}, "scrape_configs": []}, {}) as url:
         source = PrometheusCanaryMetrics(url)
 
@@ -126,8 +161,8 @@ def test_no_requests_from_the_canary_is_nothing_to_judge() -> None:
             finally:
                 await source.close()
 
-        measured = asyncio.run(measure())
-    assert (measured.error_rate, measured.latency_p99) == (None, None)
+        with pytest.raises(MetricsUnavailable, match="no request series of press-fault-serving"):
+            asyncio.run(measure())
 
 
 def test_an_unreachable_prometheus_is_unavailable_not_a_verdict() -> None:

@@ -144,3 +144,18 @@ def test_no_requests_is_no_reason_to_roll_back() -> None:
 def test_the_window_starts_when_the_canary_became_available() -> None:
     assert window(up(NEW, since=T0), T0 + 100) == 100
     assert window(up(NEW, since=T0), T0 + 5) == 30  # at least a few scrapes
+
+
+def test_the_canary_pod_pattern_matches_the_names_kubernetes_gives() -> None:
+    import re
+
+    from lineops.backends.serving.canary_metrics import pod_pattern
+
+    short = "press-fault-serving-canary"
+    assert re.fullmatch(pod_pattern(short), f"{short}-6d5f7c9b8-x2k4q")
+    assert not re.fullmatch(pod_pattern(short), "press-fault-serving-7c9d8f6b5-p9l3m")
+    # A 40-character model: the Pod name's base is cut to 58 characters before its random 5.
+    long = "a" * 40 + "-serving-canary"
+    base = f"{long}-6d5f7c9b8-"[:58]
+    assert re.fullmatch(pod_pattern(long), base + "x2k4q")
+    assert not re.fullmatch(pod_pattern(long), "a" * 40 + "-serving-7c9d8f6b5-p9l3m")

@@ -46,9 +46,25 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Kubernetes cuts a Pod's generated name base to 58 characters before the 5 random ones: a
+# canary of a model name of 32 characters or more has Pods named <deployment>-<part of the
+# hash><random>, which "<deployment>-<hash>-<id>" did not match (no series: promoted as "no
+# requests measured").
+POD_NAME_BASE: Final = 58
+
+
+def pod_pattern(deployment: str) -> str:
+    """A regex of the names of ``deployment``'s Pods (``<deployment>-<hash>-<id>``, cut as
+    Kubernetes cuts them)."""
+    base = f"{deployment}-"
+    if len(base) <= POD_NAME_BASE:
+        return re.escape(base) + "[a-z0-9-]+"
+    return re.escape(base[:POD_NAME_BASE]) + "[a-z0-9]{5}"
+
+
 def queries(namespace: str, deployment: str, tag: str, window: float) -> tuple[str, str]:
     """(error-rate, p99) PromQL for the canary's Pods (``<deployment>-<hash>-<id>``)."""
-    pods = _quote(re.escape(deployment) + "-[a-z0-9]+-[a-z0-9]+")
+    pods = _quote(pod_pattern(deployment))
     ns = _quote(namespace)
     w = f"{max(int(window), 1)}s"
     base = f"namespace={ns},pod=~{pods}"
@@ -72,9 +88,14 @@ class PrometheusCanaryMetrics:
         self, namespace: str, deployment: str, tag: str, window: float
     ) -> Measurement:
         errors, p99 = queries(namespace, deployment, tag, window)
-        return Measurement(await self._scalar(errors), await self._scalar(p99), window)
+        error_rate = await self._scalar(errors, missing=f"no request series of {deployment}")
+        return Measurement(error_rate, await self._scalar(p99), window)
 
-    async def _scalar(self, expr: str) -> float | None:
+    async def _scalar(self, expr: str, missing: str | None = None) -> float | None:
+        """The query's value; None for NaN (0/0: no requests in the window). No result at
+        all: None, or with ``missing`` MetricsUnavailable (the served Pods have their
+        request series from their start, so none means Prometheus does not scrape them,
+        which a canary promoted as "no requests measured")."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
         try:
@@ -89,6 +110,10 @@ class PrometheusCanaryMetrics:
             raise MetricsUnavailable(f"Prometheus {self.url} refused the query: {error}")
         result = body.get("data", {}).get("result") or []
         if not result:
+            if missing is not None:
+                raise MetricsUnavailable(
+                    f"Prometheus {self.url} has {missing} (are its Pods scraped?)"
+                )
             return None
         value = float(result[0]["value"][1])
         return None if value != value else value  # NaN: 0/0, no requests in the window

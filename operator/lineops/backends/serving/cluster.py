@@ -155,7 +155,7 @@ class ClusterServingBackend:
         if plan.measure and canary is not None:
             plan = plan_for(await self._measure(ns, model, request.tag, window(canary, now)))
         try:
-            await self._apply(request.owner, spec, plan, canary_obj is not None)
+            await self._apply(request.owner, spec, plan, None if canary is None else canary.tag)
         except ValueError as exc:  # a tag that names no image
             raise ServingBackendError(f"serving {ns}/{model}: {exc}") from exc
         state = self._state(key, plan, now)
@@ -198,7 +198,7 @@ class ClusterServingBackend:
             return MetricsFailed(str(exc))
 
     async def _apply(
-        self, owner: Mapping[str, Any], spec: QualityModelSpec, plan: Plan, canary_exists: bool
+        self, owner: Mapping[str, Any], spec: QualityModelSpec, plan: Plan, canary_tag: str | None
     ) -> None:
         namespace, model = owner["metadata"]["namespace"], owner["metadata"]["name"]
         key = (namespace, model)
@@ -226,9 +226,15 @@ class ClusterServingBackend:
             self._hpa[key] = False
         if plan.canary is not None:
             tag, pods = plan.canary
+            if canary_tag is not None and canary_tag != tag:
+                # A newer champion while a canary runs: a canary of its own, not the old one
+                # updated in place. That kept the old one's creation time and Available
+                # condition, so the new tag was rolled back as "not Available within 600 s"
+                # while its Pods started, or promoted on the old one's time.
+                await self._kube.delete_object(APPS, "deployments", namespace, m.canary_name(model))
             body = m.deployment(owner, spec, tag, settings, url, canary=True, replicas=pods)
             await self._kube.server_side_apply(body, "deployments")
-        elif canary_exists:
+        elif canary_tag is not None:
             await self._kube.delete_object(APPS, "deployments", namespace, m.canary_name(model))
 
     def _state(self, key: tuple[str, str], plan: Plan, now: float) -> ServingState:
