@@ -35,6 +35,7 @@ from lineops.api.quantities import (
 )
 from lineops.api.uniqueness import duplicate_names
 from lineops.mes.kinds import SUBGROUP_CHARTS, ChartKind
+from lineops.mes.rules import RULES, ZONE_KINDS
 
 MAX_WORK_UNITS: Final = 100
 MAX_SENSORS: Final = 200
@@ -54,6 +55,10 @@ MQTT_GROUP_PATTERN: Final = r"^[A-Za-z0-9][-A-Za-z0-9_.]*$"
 
 Clock = Annotated[str, StringConstraints(pattern=CLOCK_PATTERN, max_length=5)]
 Unit = Annotated[str, StringConstraints(max_length=32)]
+
+ATTRIBUTE_CHARTS: Final = frozenset({ChartKind.P, ChartKind.NP, ChartKind.C, ChartKind.U})
+# Rules an attribute chart does not evaluate (lineops.mes.rules.applies).
+ZONE_RULES: Final = frozenset(r for r, spec in RULES.items() if spec.kind in ZONE_KINDS)
 
 
 class RunRule(StrEnum):
@@ -293,6 +298,16 @@ class QualityCharacteristic(SpecModel):
             raise SpecProblem("imr charts need subgroupSize 1", "subgroupSize")
         for index, name in duplicate_names(rule.value for rule in self.rules):
             raise SpecProblem(f"duplicate rule {name!r}", "rules", index)
+        if self.chart in ATTRIBUTE_CHARTS:
+            for index, rule in enumerate(self.rules):
+                if rule.value in ZONE_RULES:
+                    raise SpecProblem(
+                        f"{rule.value} reads the 1- and 2-sigma zones, which assume normally "
+                        "distributed points; on p, np, c and u charts use nelson-1..4, weco-1 "
+                        "or weco-4",
+                        "rules",
+                        index,
+                    )
         return self
 
     @property

@@ -36,7 +36,7 @@ from lineops.mes.oee import (
     shift_window,
 )
 from lineops.mes.phases import analyze
-from lineops.mes.rules import parse_rules
+from lineops.mes.rules import not_applicable, parse_rules
 
 T = TypeVar("T")
 
@@ -283,6 +283,9 @@ def run_spc(args: argparse.Namespace) -> int:
         "phase1": args.phase1,
         "phase1_removed": list(one.removed),
         "rules": list(rules),
+        # Asked for but not evaluated on this kind of chart (rules.applies): zone rules on
+        # attribute charts. On R, S and MR only the 3-sigma rule runs (docs/mes.md).
+        "rules_not_applicable": list(not_applicable(kind.is_attribute, rules)),
     }
     if kind in (ChartKind.XBAR_R, ChartKind.XBAR_S, ChartKind.NP):
         report["subgroup_size"] = one.params.n
@@ -298,6 +301,11 @@ def run_spc(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"{kind.value} chart, {len(data)} subgroups, rules {', '.join(rules)}")
+    if report["rules_not_applicable"]:
+        print(
+            f"  not evaluated on a {kind.value} chart (zone rules assume normal data): "
+            + ", ".join(report["rules_not_applicable"])
+        )
     print(f"{'chart':<6} {'center':>12} {'lcl':>12} {'ucl':>12} {'points':>7} {'signals':>8}")
     for s in result.series:
         lcl = "varies" if s.varying_limits else f"{s.lcl[0]:.6g}"

@@ -88,9 +88,12 @@ def phase_one(
 
 
 def monitor(params: ChartParams, data: ChartData, rules: Iterable[str]) -> ChartResult:
-    """Plot ``data`` against fixed limits and evaluate ``rules`` on every statistic."""
+    """Plot ``data`` against fixed limits and evaluate ``rules`` on each statistic they
+    apply to (``rules.applies``)."""
     series = apply(params, data)
-    found = violations(((s.name, s.points, s.z()) for s in series), rules)
+    found = violations(
+        ((s.name, s.points, s.z()) for s in series), rules, attribute=params.kind.is_attribute
+    )
     return ChartResult(params, series, tuple(found))
 
 

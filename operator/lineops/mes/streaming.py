@@ -29,7 +29,7 @@ import numpy as np
 from lineops.mes.charts import ChartKind, ChartParams, apply
 from lineops.mes.data import ChartData, FloatArray, finite_row
 from lineops.mes.errors import MesInputError
-from lineops.mes.rules import MAX_LOOKBACK, RULES, IndexArray, Violation, evaluate
+from lineops.mes.rules import MAX_LOOKBACK, RULES, IndexArray, Violation, applies, evaluate
 from lineops.mes.streaming_scalar import (
     COLUMN_SUM_MAX,
     pairwise_sum,
@@ -221,7 +221,11 @@ class SpcStream:
         self.rules = tuple(rules)
         kind = params.kind
         self._kind = kind
-        self._streams = {name: RuleStream(self.rules) for name in kind.statistics}
+        attribute = kind.is_attribute
+        self._streams = {
+            name: RuleStream(tuple(r for r in self.rules if applies(attribute, name, r)))
+            for name in kind.statistics
+        }
         self._last_individual: float | None = None
         self._seen = 0  # subgroups (individuals, samples) seen so far
         # Centres and sigmas taken from ``apply`` itself, so they are the batch floats.

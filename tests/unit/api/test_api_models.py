@@ -478,6 +478,12 @@ def test_valid_range_needs_two_values() -> None:
             {"rules": ["nelson-1", "weco-2", "nelson-1"]},
             "spec.qualityCharacteristics[0].rules[2]: duplicate rule 'nelson-1'",
         ),
+        (
+            {"chart": "p", "subgroupSize": 25, "rules": ["nelson-1", "nelson-6"]},
+            "spec.qualityCharacteristics[0].rules[1]: nelson-6 reads the 1- and 2-sigma zones, "
+            "which assume normally distributed points; on p, np, c and u charts use "
+            "nelson-1..4, weco-1 or weco-4",
+        ),
     ],
 )
 def test_quality_characteristic_rules(changes: dict[str, Any], message: str) -> None:
@@ -493,6 +499,7 @@ def test_quality_characteristic_rules(changes: dict[str, Any], message: str) -> 
         {"chart": "imr", "subgroupSize": 1},
         {"chart": "xbar-s", "subgroupSize": 25},
         {"chart": "p", "subgroupSize": 25},
+        {"chart": "c", "rules": ["nelson-1", "nelson-2", "nelson-3", "nelson-4", "weco-4"]},
         {"rules": [r.value for r in RunRule]},
     ],
 )

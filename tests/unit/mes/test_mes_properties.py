@@ -102,7 +102,11 @@ def test_constant_series_is_in_control_and_any_change_is_not(value: float, k: in
 
 
 def _batch(kind: ChartKind, params, data: ChartData) -> list[tuple[int, str, str]]:
-    found = violations(((s.name, s.points, s.z()) for s in apply(params, data)), ALL_RULES)
+    found = violations(
+        ((s.name, s.points, s.z()) for s in apply(params, data)),
+        ALL_RULES,
+        attribute=kind.is_attribute,
+    )
     return [(v.index, v.chart, v.rule) for v in found]
 
 

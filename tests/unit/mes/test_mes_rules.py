@@ -95,3 +95,48 @@ def test_parse_rules() -> None:
 def test_mismatched_arrays_are_rejected() -> None:
     with pytest.raises(MesInputError, match="equal 1-d"):
         evaluate(np.zeros(3), np.zeros(4), ["nelson-1"])
+
+
+def test_zone_rules_do_not_run_on_attribute_charts_nor_pattern_rules_on_dispersion() -> None:
+    from lineops.mes.charts import ChartData
+    from lineops.mes.kinds import ChartKind
+    from lineops.mes.phases import analyze
+
+    # An in-control p chart, p 0.02 and n 50: a count of 0 is 1.01 sigma below the centre,
+    # and 36 % of samples are 0; five in a row fired weco-3 / nelson-6.
+    counts = [
+        1,
+        2,
+        2,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        2,
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+        2,
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+        2,
+    ]  # p-bar 25 / 1250
+    data = ChartData.attributes(counts, [50] * len(counts))
+    _, result = analyze(ChartKind.P, data, ["nelson-1", "nelson-6", "weco-3"])
+    assert result.violations == ()
+
+    # Individuals alternating by half a sigma: 8 moving ranges below their mean fired weco-4
+    # on the MR chart; only the 3-sigma rule runs there.
+    values = [10.0 + (0.5 if i % 2 else 0.0) + (3.0 if i % 10 == 0 else 0.0) for i in range(40)]
+    _, result = analyze(ChartKind.IMR, ChartData.individuals(values), ["weco-1", "weco-4"])
+    assert not [v for v in result.violations if v.chart == "mr" and v.rule == "weco-4"]
