@@ -153,6 +153,25 @@ def test_readings_in_features_out_through_redis_and_the_sql_registry(
         )
         assert online("vibration_rms__mean") == pytest.approx(sum(i % 7 for i in range(60)) / 60)
         assert online("vibration_rms__max") == 6.0
+        # A late reading changes the window but not its end (the newest reading): Redis
+        # skipped a write not newer than the stored one, and the window stayed at 60.
+        late = {
+            "work_unit": "press-01",
+            "sensor": "vibration_rms",
+            "timestamp": (now - pd.Timedelta(seconds=30.5)).isoformat(),
+            "value": 50.0,
+        }
+        answer = _post(
+            f"{url}/v1/namespaces/{NAMESPACE}/lines/{LINE}/readings", {"readings": [late]}
+        )
+        assert answer["accepted"] == 1, answer
+        wait_for(
+            lambda: online("vibration_rms__count") == 61,
+            timeout=60,
+            interval=0.1,
+            what="the late reading in Redis's window",
+        )
+        assert online("vibration_rms__max") == 50.0
         # The line's objects live in the registry database, its values in Redis ...
         engine = create_engine(feast_env["LINEOPS_FEAST_REGISTRY_URL"])
         try:

@@ -14,16 +14,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from prometheus_client import CollectorRegistry
 
 from lineops.api.productionline import ProductionLineSpec
-from lineops.backends.feast_store import FeastStore
+from lineops.backends.feast_store import EVENT_TIMESTAMP, FeastStore
 from lineops.dataplane.errors import IngestionDisabled, LineConflict, PayloadError, UnknownLine
 from lineops.dataplane.features import apply_line_features
 from lineops.dataplane.ingestion.line_ingestor import BatchResult, LineIngestor, LotObserver
@@ -51,6 +52,8 @@ class _Line:
     mqtt_key: tuple[str, str | None] | None = None
     next_push: float = 0.0
     namespace: str = "default"
+    # The event time last pushed per work unit (see IngestionService._later).
+    pushed: dict[str, pd.Timestamp] = field(default_factory=dict)
 
 
 class IngestionService:
@@ -266,6 +269,7 @@ class IngestionService:
         aggregates = entry.ingestor.take_aggregates()
         if aggregates.empty:
             return 0
+        aggregates = _later(aggregates, entry.pushed)
         try:
             # The online push first: repeating it overwrites, while the history file is
             # appended, so it is written once the push went through.
@@ -278,6 +282,9 @@ class IngestionService:
         except Exception:
             entry.ingestor.retry_aggregates(str(u) for u in aggregates["work_unit"])
             raise
+        entry.pushed.update(
+            zip(aggregates["work_unit"].astype(str), aggregates[EVENT_TIMESTAMP], strict=True)
+        )
         ends = {
             str(unit): ts.timestamp()
             for unit, ts in zip(aggregates["work_unit"], aggregates["event_timestamp"], strict=True)
@@ -346,3 +353,22 @@ class IngestionService:
                 ", ".join(skipped),
             )
         self.quarantine.close()
+
+
+def _later(aggregates: pd.DataFrame, pushed: dict[str, pd.Timestamp]) -> pd.DataFrame:
+    """``aggregates`` with each unit's event time moved past the one last pushed for it (by
+    a microsecond at a time). A late reading changes a window but not its end (the unit's
+    newest reading), and Feast's Redis store skips a write whose event time is not newer
+    than the stored one: the corrected window never reached serving."""
+    if not pushed:
+        return aggregates
+    step = pd.Timedelta(microseconds=1)
+    times = [
+        max(end, pushed[unit] + step) if unit in pushed else end
+        for unit, end in zip(
+            aggregates["work_unit"].astype(str), aggregates[EVENT_TIMESTAMP], strict=True
+        )
+    ]
+    out = aggregates.copy()
+    out[EVENT_TIMESTAMP] = pd.to_datetime(times, utc=True)
+    return out
