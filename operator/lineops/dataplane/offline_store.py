@@ -268,25 +268,45 @@ class OfflineStore:
         days = stamps // NS_PER_DAY
         part = f"part-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
         unique_days = np.unique(days)
-        for day in unique_days:
-            rows = table if len(unique_days) == 1 else table.filter(pa.array(days == day))
-            directory = self._partition(line, _day(int(day)))
-            self._ensure_dir(directory)
-            # Dictionary-encoded names and no compression beyond snappy: appends are on the
-            # hot path, reads are rare and batch.
-            if self.is_local:
-                final = Path(directory) / f"{part}.parquet"
-                tmp = Path(directory) / f".{part}.parquet.tmp"
-                pq.write_table(rows, tmp, compression="snappy", use_dictionary=DICTIONARY_COLUMNS)
-                if self._fsync:
-                    _sync_to_disk(tmp)
-                os.replace(tmp, final)
-                if self._fsync:
-                    _sync_to_disk(Path(directory))
-            else:
-                self._put(f"{directory}/{part}.parquet", _serialise(rows, "snappy"))
+        published: list[str] = []
+        try:
+            for day in unique_days:
+                rows = table if len(unique_days) == 1 else table.filter(pa.array(days == day))
+                directory = self._partition(line, _day(int(day)))
+                self._ensure_dir(directory)
+                # Dictionary-encoded names and no compression beyond snappy: appends are on
+                # the hot path, reads are rare and batch.
+                final = f"{directory}/{part}.parquet"
+                if self.is_local:
+                    tmp = Path(directory) / f".{part}.parquet.tmp"
+                    pq.write_table(
+                        rows, tmp, compression="snappy", use_dictionary=DICTIONARY_COLUMNS
+                    )
+                    if self._fsync:
+                        _sync_to_disk(tmp)
+                    os.replace(tmp, final)
+                    if self._fsync:
+                        _sync_to_disk(Path(directory))
+                else:
+                    self._put(final, _serialise(rows, "snappy"))
+                published.append(final)
+        except BaseException:
+            # All or nothing: a batch over midnight whose second day failed kept its first
+            # day's file, and the retry the failure asks for stored those readings twice.
+            self._unpublish(published)
+            raise
         written: int = table.num_rows
         return written
+
+    def _unpublish(self, paths: list[str]) -> None:
+        for path in paths:
+            try:
+                if self.is_local:
+                    Path(path).unlink(missing_ok=True)
+                else:
+                    self.filesystem.delete_file(path)
+            except OSError:
+                log.exception("could not remove %s of a failed append: delete it by hand", path)
 
     # -- reads -----------------------------------------------------------------------------
 

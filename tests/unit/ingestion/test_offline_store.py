@@ -145,3 +145,46 @@ def test_written_schema_is_the_store_schema(tmp_path: Path) -> None:
     store.append(LINE, readings(3))
     written = pq.read_schema(store.files(LINE)[0])
     assert written.remove_metadata().equals(SCHEMA)
+
+
+@pytest.mark.parametrize("where", ["local", "object-store"])
+def test_a_batch_over_midnight_that_fails_on_its_second_day_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """All or nothing: the first day's file was kept, and the retry the failure asks for
+    stored those readings twice."""
+    store = (
+        OfflineStore(tmp_path / "offline")
+        if where == "local"
+        else OfflineStore.from_uri(f"mock:///bucket/{tmp_path.name}/offline")
+    )
+    batch = pa.concat_tables(
+        [readings(5, seed=1), readings(5, day=DAY + pd.Timedelta(days=1), seed=2)]
+    )
+    import lineops.dataplane.offline_store as module
+
+    calls = {"n": 0}
+    real_write, real_put = module.pq.write_table, OfflineStore._put
+
+    def second_fails() -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+
+    def write_table(*args: object, **kwargs: object) -> None:
+        second_fails()
+        real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    def put(self: OfflineStore, path: str, data: pa.Buffer) -> None:
+        second_fails()
+        real_put(self, path, data)
+
+    monkeypatch.setattr(module.pq, "write_table", write_table)
+    monkeypatch.setattr(OfflineStore, "_put", put)
+    with pytest.raises(OSError, match="No space left"):
+        store.append(LINE, batch)
+    assert store.count(LINE) == 0
+    assert [n for n in stored_names(store) if not n.startswith(".")] == []
+
+    store.append(LINE, batch)  # the retry
+    assert store.count(LINE) == 10
