@@ -179,8 +179,11 @@ def test_a_batch_over_midnight_that_fails_on_its_second_day_leaves_nothing(
         second_fails()
         real_put(self, path, data)
 
-    monkeypatch.setattr(module.pq, "write_table", write_table)
-    monkeypatch.setattr(OfflineStore, "_put", put)
+    # The object store serialises with write_table too: count the step that publishes.
+    if where == "local":
+        monkeypatch.setattr(module.pq, "write_table", write_table)
+    else:
+        monkeypatch.setattr(OfflineStore, "_put", put)
     with pytest.raises(OSError, match="No space left"):
         store.append(LINE, batch)
     assert store.count(LINE) == 0
