@@ -106,6 +106,26 @@ def test_restart_remembers_what_was_stored(stores: Stores, spec: ProductionLineS
     assert aggregates.loc[0, "ram_force__count"] == 2
 
 
+def test_a_restart_remembers_a_unit_quiet_for_longer_than_the_horizon(
+    stores: Stores, spec: ProductionLineSpec
+) -> None:
+    """Memory is rebuilt from the line's newest readings: the grinder, quiet for an hour,
+    had no watermark and no duplicate keys after a restart, and its batch sent again was
+    stored twice."""
+    quiet = batch(
+        ("grinder-01", "wheel_wear", -3600, 5.0), ("grinder-01", "wheel_wear", -3599, 6.0)
+    )
+    first = stores.ingestor(spec)
+    first.ingest(parse_json_batch(quiet))
+    first.ingest(parse_json_batch(batch(("press-01", "ram_force", 0, 1.0))))
+    again = stores.ingestor(spec)  # a new process on the same data
+
+    result = again.ingest(parse_json_batch(quiet))
+
+    assert result.reasons == {"duplicate": 2}
+    assert stores.offline.count(LINE) == 3
+
+
 def test_spec_update_applies_new_ranges(stores: Stores, spec: ProductionLineSpec) -> None:
     ingestor = stores.ingestor(spec)
     assert ingestor.ingest(parse_json_batch(batch(("press-01", "ram_force", 0, 3000.0)))).reasons

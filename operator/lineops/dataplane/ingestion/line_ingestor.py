@@ -134,19 +134,21 @@ class LineIngestor:
             self.window.add(units, sensors, stamps, values)
             return len(recent)
 
-    def _stored_keys(self, batch: RawBatch) -> np.ndarray | None:
+    def _stored_keys(self, batch: RawBatch, units: list[str] | None = None) -> np.ndarray | None:
         """Keys of the readings already stored over the batch's time span, for its work
-        units (sorted). A backfill reaches back past the duplicate memory (the lateness
-        horizon): without them a backfill sent twice, or a released quarantine whose
-        readings were also sent again, stored readings twice."""
+        units (or ``units``; sorted). A backfill reaches back past the duplicate memory (the
+        lateness horizon): without them a backfill sent twice, or a released quarantine
+        whose readings were also sent again, stored readings twice."""
         if len(batch) == 0:
             return None
         stamps = batch.timestamp_ns
+        if units is None:
+            units = sorted({str(u) for u in pd.unique(batch.work_unit)})
         stored = self._offline.read(
             self.line,
             pd.Timestamp(int(stamps.min()), tz="UTC"),
             pd.Timestamp(int(stamps.max()), tz="UTC"),
-            work_units=sorted({str(u) for u in pd.unique(batch.work_unit)}),
+            work_units=units,
             columns=["work_unit", "sensor", "timestamp"],
         )
         if stored.empty:
@@ -157,6 +159,20 @@ class LineIngestor:
             stored["timestamp"].astype("int64").to_numpy(),
         )
         return np.sort(keys)
+
+    def _unseen_keys(self, batch: RawBatch) -> np.ndarray | None:
+        """Stored keys for the batch's work units that have no watermark in memory: new
+        ones, or ones quiet for longer than the restore horizon before a restart or a spec
+        change (memory is rebuilt from the line's newest readings). Their duplicate memory
+        is empty, so a batch of theirs sent again was stored twice. Read once per such unit:
+        the batch gives it a watermark."""
+        if len(batch) == 0:
+            return None
+        known = self.state.watermarks
+        names = batch.work_unit_names
+        distinct = names.distinct if names is not None else pd.unique(batch.work_unit)
+        unseen = sorted({str(u) for u in distinct if u is not None} - known.keys())
+        return self._stored_keys(batch, unseen) if unseen else None
 
     def ingest(
         self, batch: RawBatch, *, source: str = "http", backfill: bool = False
@@ -172,7 +188,7 @@ class LineIngestor:
                 now_ns=now.value,
                 max_skew_ns=self._max_skew_ns,
                 lateness_ns=None if backfill else self.lateness_ns,
-                stored_keys=self._stored_keys(batch) if backfill else None,
+                stored_keys=self._stored_keys(batch) if backfill else self._unseen_keys(batch),
             )
             reason = classified.reason
             ok = reason == 0
