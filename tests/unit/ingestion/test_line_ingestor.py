@@ -126,6 +126,27 @@ def test_a_restart_remembers_a_unit_quiet_for_longer_than_the_horizon(
     assert stores.offline.count(LINE) == 3
 
 
+def test_a_restart_rebuilds_the_same_window_features(
+    stores: Stores, spec: ProductionLineSpec
+) -> None:
+    """The live window keeps whole panes (window/20): its oldest pane reaches up to a pane
+    past the window, and a restore of only the window's span lost readings of it."""
+    # The newest reading a second before a pane boundary (panes of 15 s on the epoch's
+    # grid): the oldest kept pane then begins 14 s before (newest - window).
+    shift = -(NOW.value // 10**9 % 15) - 1
+    payload = batch(
+        *(("press-01", "ram_force", shift - second, float(second)) for second in range(330))
+    )
+    live = stores.ingestor(spec)
+    live.ingest(parse_json_batch(payload))
+    before = live.take_aggregates()
+
+    after = stores.ingestor(spec).take_aggregates()  # a new process on the same data
+
+    assert after.loc[0, "ram_force__count"] == before.loc[0, "ram_force__count"] > 300
+    assert after.loc[0, "ram_force__mean"] == before.loc[0, "ram_force__mean"]
+
+
 def test_spec_update_applies_new_ranges(stores: Stores, spec: ProductionLineSpec) -> None:
     ingestor = stores.ingestor(spec)
     assert ingestor.ingest(parse_json_batch(batch(("press-01", "ram_force", 0, 3000.0)))).reasons

@@ -122,7 +122,10 @@ class LineIngestor:
         """Rebuild watermarks, duplicate keys and feature windows from recent stored
         readings. Returns how many readings were replayed into memory."""
         with self.lock:
-            horizon = max(self.lateness_ns, self.window.window_ns)
+            # The live window keeps whole panes: its oldest one may begin up to a pane
+            # before (newest - window), and restored only from there it held fewer readings
+            # than before the restart (308 became 301 at 1 Hz over 5 min).
+            horizon = max(self.lateness_ns, self.window.window_ns + self.window.pane_ns)
             recent = self._offline.recent(self.line, horizon)
             if recent.empty:
                 return 0
