@@ -468,3 +468,27 @@ def test_removing_a_line_stores_the_mqtt_readings_it_already_received(
         publisher.loop_stop()
         publisher.disconnect()
         service.close()
+
+
+def test_removing_a_line_removes_all_of_its_feast_objects(tmp_path: Path) -> None:
+    """Its feature services and views went, its push and batch sources stayed in the
+    registry."""
+    feast = FeastStore.local(tmp_path)
+    service = IngestionService(tmp_path, CollectorRegistry(), feast=feast)
+    service.configure_line(LINE, line_spec())
+    prefix = "press_line_1__"
+
+    def mine() -> list[str]:
+        store = feast.store
+        objects = [
+            *store.list_feature_services(),
+            *store.list_feature_views(allow_cache=False),
+            *store.list_data_sources(allow_cache=False),
+        ]
+        return sorted(o.name for o in objects if o.name.startswith(prefix))
+
+    assert any(name.endswith("_push") for name in mine())
+
+    service.remove_line(LINE)
+
+    assert mine() == []

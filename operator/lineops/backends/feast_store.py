@@ -458,7 +458,8 @@ class FeastStore:
         return self._index
 
     def remove_line(self, line: str) -> None:
-        """Delete a line's feature services and views (their online tables go with them)."""
+        """Delete a line's feature services, views (their online tables go with them) and
+        data sources (its push and batch sources stayed in the registry)."""
         prefix = f"{line_id(line)}__"
         with self._apply_lock, _feast_errors(f"removing line {line!r}"):
             for fs in self.store.list_feature_services():
@@ -467,6 +468,13 @@ class FeastStore:
             for fv in self.store.list_feature_views(allow_cache=False):
                 if fv.name.startswith(prefix):
                     self.store.apply([], objects_to_delete=[fv], partial=False)
+            sources: list[Any] = [
+                ds
+                for ds in self.store.list_data_sources(allow_cache=False)
+                if ds.name.startswith(prefix)
+            ]
+            if sources:
+                self.store.apply([], objects_to_delete=sources, partial=False)
             self._plans.pop(line, None)
             self._refs.pop(line, None)
             if self._index is not None:
