@@ -99,3 +99,27 @@ def test_close_cancelled_by_the_shutdown_deadline_still_leaves_no_process(
 
     groups = asyncio.run(scenario())
     assert [g for g in groups if group_members(g)] == []
+
+
+def test_the_exit_message_reads_only_the_end_of_a_large_log(tmp_path: Path) -> None:
+    """The log takes a line per request; it was read whole (on the event loop) to keep its
+    last 600 bytes."""
+    import subprocess
+
+    from lineops.backends.serving.local import _Process
+
+    log = tmp_path / "m-v1.log"
+    with log.open("wb") as out:
+        out.write(b"GET /predict 200\n" * 200_000)  # 3.4 MB of access lines
+        out.write(b"RuntimeError: model m:v1 not found in the store\n")
+    popen = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    popen.wait()
+    process = _Process("m:v1", "http://127.0.0.1:1", popen, log)
+
+    message = process.exit_message()
+
+    assert message.startswith("m:v1 exited with code 3; log ")
+    assert message.endswith("RuntimeError: model m:v1 not found in the store")
+    assert process.exit_message() == message
+    missing = _Process("m:v1", "http://127.0.0.1:1", popen, tmp_path / "gone.log")
+    assert missing.exit_message() == "m:v1 exited with code 3"

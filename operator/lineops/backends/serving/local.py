@@ -117,8 +117,12 @@ class _Process:
         else:
             what = f"exited with code {code}"
         tail = ""
-        with contextlib.suppress(OSError):
-            data = self.log.read_bytes()[-_LOG_TAIL:].decode(errors="replace").strip()
+        with contextlib.suppress(OSError), self.log.open("rb") as log:
+            # Only the end: the log takes a line per request and was read whole, on the
+            # event loop, to keep its last 600 bytes.
+            size = log.seek(0, os.SEEK_END)
+            log.seek(max(0, size - _LOG_TAIL))
+            data = log.read().decode(errors="replace").strip()
             tail = f"; log {self.log}: …{data.splitlines()[-1][-300:]}" if data else ""
         return f"{self.tag} {what}{tail}"
 
