@@ -189,8 +189,13 @@ def stand_in() -> Iterator[tuple[StandIn, str]]:
                 state.answering.wait(60)
             if state.failures_left and url.path.startswith("/apis/v2beta1/runs/"):
                 state.failures_left -= 1
+                page = b"<html>upstream connect error</html>"
                 self.send_response(503)
+                # What an auth proxy in front of KFP sends along: never for the status.
+                self.send_header("Set-Cookie", "oauth2_proxy=secret-session; HttpOnly")
+                self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
+                self.wfile.write(page)
                 return
             try:
                 answer = state.handle(method, url.path, parse_qs(url.query), body)
@@ -346,6 +351,25 @@ def test_a_skipped_run_failed_and_a_deleted_run_is_gone_not_a_backend_error(
         assert again.state == "Pending" and server.creates == 2
 
     asyncio.run(scenario())
+
+
+def test_a_kfp_error_is_reported_as_status_reason_and_body_without_headers(
+    stand_in: tuple[StandIn, str],
+) -> None:
+    server, host = stand_in
+    settings = KfpSettings(host=host, backoff_seconds=0.01, retries=1)
+
+    async def scenario() -> str:
+        backend = KfpTrainingBackend(settings, PIPELINES)
+        await backend.submit("m-train-abc", _request("m-train-abc"))
+        server.failures_left = 1
+        with pytest.raises(TrainingBackendError) as failed:
+            await backend.status("m-train-abc")
+        return str(failed.value)
+
+    message = asyncio.run(scenario())
+    assert message == f"KFP at {host}: 503 Service Unavailable: <html>upstream connect error</html>"
+    assert "secret-session" not in message
 
 
 def test_a_kfp_that_stops_answering_is_a_backend_error_after_the_request_timeout(

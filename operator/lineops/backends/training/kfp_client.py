@@ -162,6 +162,21 @@ def with_results(state: RunState, kfp_id: str, store: Path | None) -> RunState:
     )
 
 
+def _error(exc: Exception) -> str:
+    """An API error as status, reason and the start of the body: its str() carries the HTTP
+    response headers too (an auth proxy's Set-Cookie), which went into the model's status."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        return str(exc)
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode(errors="replace")
+    detail = " ".join(str(body or "").split())[:300]
+    return f"{status} {getattr(exc, 'reason', '') or ''}".strip() + (
+        f": {detail}" if detail else ""
+    )
+
+
 def _bound_requests(client: Any, timeout: tuple[float, float]) -> None:
     """Give every request of a kfp.Client ``timeout`` (connect, read) unless the call sets
     its own: the client's generated APIs share one REST client, and kfp.Client passes none
@@ -220,7 +235,7 @@ class KfpTrainingBackend:
         except (StepFailed, TrainingBackendError):
             raise
         except Exception as exc:  # kfp_server_api.ApiException, urllib3 errors, ...
-            raise TrainingBackendError(f"KFP at {self.settings.host}: {exc}") from exc
+            raise TrainingBackendError(f"KFP at {self.settings.host}: {_error(exc)}") from exc
 
     async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         delay = self.settings.backoff_seconds
