@@ -62,8 +62,11 @@ class Cron:
             frozenset(_values(day, 1, 31, ())),
             frozenset(_values(month, 1, 12, _MONTHS_ALL)),
             frozenset(weekdays),
-            any_day=day == "*",
-            any_weekday=weekday == "*",
+            # As Vixie cron: a field that starts with "*" (also "*/2") is a star, and then the
+            # day must match both fields; otherwise either ("0 3 */2 * 1" is odd days that
+            # are Mondays, not odd days or Mondays).
+            any_day=day.startswith("*"),
+            any_weekday=weekday.startswith("*"),
         )
 
     def day_matches(self, moment: datetime) -> bool:

@@ -32,6 +32,14 @@ def test_day_of_month_or_day_of_week_when_both_are_restricted() -> None:
     assert cron.latest(_at("2025-03-02 00:00")) == _at("2025-03-01 12:00")  # the 1st
 
 
+def test_a_stepped_star_is_a_star_as_in_vixie_cron() -> None:
+    # "*/2" in the day of month: odd days that are Mondays (2025-03-17 is one; the 10th is
+    # an even Monday, the 11th an odd Tuesday), not odd days or Mondays.
+    cron = Cron.parse("0 3 */2 * mon")
+    assert cron.latest(_at("2025-03-17 12:00")) == _at("2025-03-17 03:00")
+    assert cron.latest(_at("2025-03-16 12:00")) == _at("2025-03-03 03:00")
+
+
 def test_rare_slots_are_found_and_named_by_minute() -> None:
     leap = Cron.parse("0 0 29 feb *").latest(_at("2027-01-01 00:00"))
     assert leap == _at("2024-02-29 00:00")
