@@ -35,6 +35,9 @@ ATTEMPTS: Final = 5
 # millisecond of CPU each, against the requests; a tenth of a second of delay in the log
 # makes that one POST per 0.1 s.
 LINGER_S: Final = 0.1
+# Refusals that may pass when asked again: a token being rotated (the file is read again at
+# every attempt), a timeout, throttling. Other 4xx refuse the batch itself.
+RETRIED: Final = frozenset({401, 408, 429})
 _encode = msgspec.json.Encoder().encode  # 5-10x the stdlib's speed, same JSON for these
 
 
@@ -203,7 +206,7 @@ class PredictionLog:
                         )
                     return
                 problem = f"{answer.status_code} {answer.text[:300]}"
-                if answer.status_code < 500:
+                if answer.status_code < 500 and answer.status_code not in RETRIED:
                     break  # refused: the same batch would be refused again
             time.sleep(min(2.0**attempt * 0.2, 5.0))  # backoff between attempts, not a sync
         log.error("prediction log: %d predictions not logged: %s", count, problem)

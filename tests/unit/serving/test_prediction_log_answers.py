@@ -97,3 +97,53 @@ def test_full_says_when_adding_would_wait_for_the_poster(
         finally:
             release.set()
             plog.close()
+
+
+def test_a_401_while_the_token_is_rotated_is_retried_with_the_new_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The token file is read at every attempt; a 401 ended the attempts and the batch was
+    lost while a rotated Secret reached the two sides at different moments."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    monkeypatch.syspath_prepend(str(ROOT / "bentos"))
+    import quality_inspector.prediction_log as module
+
+    monkeypatch.setattr(module, "LINGER_S", 0.0)
+    token = tmp_path / "token"
+    token.write_text("old\n")
+    seen: list[str] = []
+
+    class Plane(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            sent = self.headers.get("Authorization", "")
+            seen.append(sent)
+            if sent != "Bearer new":
+                token.write_text("new\n")  # the Secret's new value reaches the serving Pod
+                status, body = 401, b'{"title": "unauthorized"}'
+            else:
+                status, body = 200, json.dumps(GOOD).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Plane)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    failed: list[int] = []
+    plog = module.PredictionLog(
+        f"http://127.0.0.1:{server.server_address[1]}", "plant", "line-a", token, failed.append
+    )
+    try:
+        plog.add({"modelTag": "m:1", "workUnit": "press-01", "result": {"score": 0.1}})
+        wait_for(lambda: "Bearer new" in seen, timeout=30, what="the retry with the new token")
+    finally:
+        plog.close()
+        server.shutdown()
+        server.server_close()
+    assert seen == ["Bearer old", "Bearer new"] and failed == []
