@@ -181,3 +181,28 @@ def test_compare_with_champion(
     )
     assert out.promote is promote
     assert "macro_f1" in out.reason
+
+
+@pytest.mark.parametrize(
+    ("metric", "candidate", "champion", "minimum", "promote"),
+    [
+        ("rmse", 30.0, {"rmse": 20.0}, 0.0, False),  # worse: higher
+        ("rmse", 15.0, {"rmse": 20.0}, 0.0, True),
+        ("rmse", 15.0, {}, 10.0, False),  # the minimum of a lower-is-better metric is a maximum
+        ("neg_rmse", -15.0, {}, 0.0, True),  # 0.0 is no bound: nothing reaches it
+        ("macro_f1", float("nan"), {}, 0.0, False),
+        ("macro_f1", 0.9, {"macro_f1": float("nan")}, 0.0, True),
+    ],
+)
+def test_compare_with_champion_reads_each_metric_in_its_direction(
+    metric: str, candidate: float, champion: dict[str, float], minimum: float, promote: bool
+) -> None:
+    out = compare_with_champion.python_func(
+        task="failure-prediction",
+        candidate_metrics=json.dumps({metric: candidate}),
+        champion_metrics=json.dumps(champion),
+        metric=metric,
+        minimum=minimum,
+        must_beat_by=0.0,
+    )
+    assert out.promote is promote, out.reason
