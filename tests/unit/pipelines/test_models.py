@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from lineops_pipelines import classifier_selection, te_data, training
 from lineops_pipelines.baselines import PCAMonitor
 from lineops_pipelines.models import scoring
@@ -363,3 +364,18 @@ def test_string_parameters_are_converted_by_the_config_field_type() -> None:
         training.make_config("fault-classification", overrides={"trees": "many"})
     with pytest.raises(ValueError, match="'switch_fault': 'tiny' is not a number"):
         training.make_config("fault-classification", overrides={"switch_fault": "tiny"})
+
+
+def test_macro_f1_counts_a_test_class_the_model_never_learnt() -> None:
+    # The model knows classes 0 and 1 and answers perfectly on them; class 2 (code 2, past
+    # its classes) is only in the test rows, always answered as 0.
+    truth = np.array([0, 0, 1, 1, 2, 2])
+    answers = np.array([0, 0, 1, 1, 0, 0])
+    out = training.classification_metrics(truth, answers, ["0", "1"])
+    f1_normal = 2 * 1.0 * 0.5 / 1.5  # precision 0.5, recall 1
+    assert out["macro_f1"] == pytest.approx((f1_normal + 1.0 + 0.0) / 3)
+    # A class the model knows that neither the rows nor the answers hold is not averaged in.
+    known_more = training.classification_metrics(
+        np.array([0, 1]), np.array([0, 1]), ["0", "1", "2"]
+    )
+    assert known_more["macro_f1"] == 1.0
