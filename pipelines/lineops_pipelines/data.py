@@ -298,6 +298,13 @@ def split(
         if "run" not in frame:
             raise DataValidationError("column 'run': needed to split by run")
         names = list(dict.fromkeys(frame["run"]))
+        if tcol == "timestamp":
+            # Held out: the runs that ended last. In appearance order the line's training
+            # set (sorted by work unit, then time) held out the alphabetically last units,
+            # and the rest trained on runs newer than them. (A sample or cycle number is
+            # relative to its run: appearance order stays.)
+            ends = frame.groupby("run", sort=False)[tcol].max()
+            names = list(ends.reindex(names).sort_values(kind="stable").index)
         n_test = max(1, round(len(names) * test_fraction))
         test_runs = set(names[-n_test:])
         train = frame[~frame["run"].isin(test_runs)]

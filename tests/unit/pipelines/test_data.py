@@ -68,6 +68,25 @@ def test_run_split_holds_out_whole_runs(small_frame: pd.DataFrame) -> None:
     assert "c" not in set(parts.train["run"])
 
 
+def test_run_split_holds_out_the_runs_that_ended_last() -> None:
+    """A line's training set comes sorted by work unit, then time: in appearance order the
+    alphabetically last unit was held out, though others ran later."""
+    start = pd.Timestamp("2026-11-01", tz="UTC")
+    frames = [
+        pd.DataFrame(
+            {
+                "run": unit,
+                "timestamp": start + pd.to_timedelta(offset + np.arange(10), unit="h"),
+                "f1": np.arange(10.0),
+                "rul": np.arange(9, -1, -1),
+            }
+        )
+        for unit, offset in (("grinder-01", 100), ("press-01", 0), ("press-02", 10))
+    ]
+    parts = data.split(pd.concat(frames, ignore_index=True), by="run", test_fraction=0.34)
+    assert set(parts.test["run"]) == {"grinder-01"}
+
+
 def test_te_dataset_uses_the_canonical_split() -> None:
     frame = data.load_dataset("te", reduced=True)
     parts = data.split(frame)
