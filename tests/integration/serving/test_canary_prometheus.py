@@ -78,6 +78,29 @@ def _job(name: str, target: str, pod: str) -> dict[str, Any]:
     }
 
 
+def _measure(url: str, window: float) -> Any:
+    """The canary's measurement through the operator's source, its session closed."""
+    source = PrometheusCanaryMetrics(url)
+
+    async def measure() -> Any:
+        try:
+            return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, window)
+        finally:
+            await source.close()
+
+    return asyncio.run(measure())
+
+
+def _scraped(url: str, series: int) -> None:
+    """Wait for three scrapes of every request series (a rate needs two samples)."""
+    wait_for(
+        lambda: len(query(url, f"count_over_time({SERIES}[1m]) >= 3")) == series,
+        timeout=30,
+        interval=0.5,
+        what=f"three scrapes of {series} series",
+    )
+
+
 def test_the_canary_queries_measure_the_canary_pods_only() -> None:
     # Canary: 10 % errors, and those slow (p99 in the 0.5-1 s bucket). Stable: no errors.
     paths = {"canary": Exporter(ok=9, failed=1), "stable": Exporter(ok=90, failed=0)}
@@ -90,27 +113,8 @@ def test_the_canary_queries_measure_the_canary_pods_only() -> None:
             ],
         }
         with running_prometheus(config, {}) as prometheus:
-            # A rate needs two samples of each series.
-            wait_for(
-                lambda: (
-                    len(
-                        query(prometheus, "count_over_time(bentoml_service_request_total[1m]) >= 3")
-                    )
-                    == 4
-                ),
-                timeout=30,
-                interval=0.5,
-                what="three scrapes of both exporters",
-            )
-            source = PrometheusCanaryMetrics(prometheus)
-
-            async def measure() -> Any:
-                try:
-                    return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 30)
-                finally:
-                    await source.close()
-
-            measured = asyncio.run(measure())
+            _scraped(prometheus, 4)
+            measured = _measure(prometheus, 30)
     assert measured.error_rate == pytest.approx(0.1, rel=1e-6)  # the stable Pod's 0 % not mixed in
     assert measured.latency_p99 is not None and 0.5 < measured.latency_p99 <= 1.0
     assert measured.window == 30
@@ -128,23 +132,8 @@ def test_no_requests_from_the_canary_is_nothing_to_judge() -> None:
             ],
         }
         with running_prometheus(config, {}) as url:
-            wait_for(
-                lambda: (
-                    len(query(url, "count_over_time(bentoml_service_request_total[1m]) >= 3")) == 2
-                ),
-                timeout=30,
-                interval=0.5,
-                what="three scrapes of the exporter",
-            )
-            source = PrometheusCanaryMetrics(url)
-
-            async def measure() -> Any:
-                try:
-                    return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 60)
-                finally:
-                    await source.close()
-
-            measured = asyncio.run(measure())
+            _scraped(url, 2)
+            measured = _measure(url, 60)
     assert (measured.error_rate, measured.latency_p99) == (None, None)
 
 
@@ -152,27 +141,14 @@ def test_no_series_of_the_canary_is_unavailable_not_a_promotion() -> None:
     """No series at all for the canary's Pods: Prometheus does not scrape them (the served
     Pods have their request series from their start), which was read as "no requests" and
     promoted the canary unmeasured."""
-    with running_prometheus({"global": {"scrape_interval": "1s"}, "scrape_configs": []}, {}) as url:
-        source = PrometheusCanaryMetrics(url)
-
-        async def measure() -> Any:
-            try:
-                return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 60)
-            finally:
-                await source.close()
-
-        with pytest.raises(MetricsUnavailable, match="no request series of press-fault-serving"):
-            asyncio.run(measure())
+    empty = {"global": {"scrape_interval": "1s"}, "scrape_configs": []}
+    with (
+        running_prometheus(empty, {}) as url,
+        pytest.raises(MetricsUnavailable, match="no request series of press-fault-serving"),
+    ):
+        _measure(url, 60)
 
 
 def test_an_unreachable_prometheus_is_unavailable_not_a_verdict() -> None:
-    source = PrometheusCanaryMetrics(f"http://127.0.0.1:{free_port()}")
-
-    async def measure() -> Any:
-        try:
-            return await source.measure(NAMESPACE, "press-fault-serving-canary", TAG, 60)
-        finally:
-            await source.close()
-
     with pytest.raises(MetricsUnavailable, match=r"Prometheus http://127\.0\.0\.1"):
-        asyncio.run(measure())
+        _measure(f"http://127.0.0.1:{free_port()}", 60)
