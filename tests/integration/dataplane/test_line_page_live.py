@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.integration.dashboards import line_data
 from tests.support.dataplane_server import LINE, ServedApp, served_dataplane
 
 TOKEN = "line-page-token"
@@ -96,3 +97,18 @@ def test_a_data_plane_with_a_token_shows_no_prediction_records(tmp_path: Path) -
         # The log itself is where it was, behind the token.
         guarded = requests.get(served.line_url("predictions"), timeout=30)
         assert guarded.status_code == 401
+
+
+def test_the_newest_alarms_are_sent_and_the_total_counted(served: ServedApp) -> None:
+    """A line's whole history of violations was sent every 2 s."""
+    base = served.line_url("").rstrip("/")
+    line_data.in_control_phase(base)
+    for hour in (9, 11, 13):  # 60 subgroups 0.02 mm off target: beyond the 3-sigma limits
+        line_data.shifted_phase(base, subgroups=20, start_hour=hour)
+
+    state = _live(served)
+
+    assert len(state["alarms"]) == 50 < state["alarmsTotal"]
+    subgroups = [a["subgroup"] for a in state["alarms"]]
+    # Numbered from 1 on the chart: the 85th subgroup is the newest.
+    assert subgroups == sorted(subgroups, reverse=True) and subgroups[0] == 85

@@ -98,6 +98,9 @@ function render(s) {
     alarms.appendChild(el("li", {style: "color:#1a7f37"}, "none: every chart in control"));
   for (const a of s.alarms) alarms.appendChild(el("li", {class: "alarm"},
     `${a.characteristic} ${a.chart} subgroup ${a.subgroup}: ${a.rules.join(", ")}`));
+  if (s.alarmsTotal > s.alarms.length)
+    alarms.appendChild(el("li", {class: "muted"},
+      `and ${s.alarmsTotal - s.alarms.length} older (the charts flag every one)`));
   const oee = document.getElementById("oee"); oee.replaceChildren();
   const win = document.getElementById("oee-window");
   win.textContent = s.oee && s.oee.window ?
@@ -134,7 +137,7 @@ function render(s) {
     for (const v of cells) tr.appendChild(el("td", {}, v));
     preds.appendChild(tr);
   }
-  document.body.setAttribute("data-alarms", String(s.alarms.length));
+  document.body.setAttribute("data-alarms", String(s.alarmsTotal));
 }
 // What is drawn stays on screen when a poll fails, under a banner that says since when it
 // is not current: a line page left showing old charts as if live is worse than none.

@@ -38,9 +38,9 @@ def line_page_paths() -> dict[str, Any]:
         LIVE_PATH: {
             "get": {
                 "summary": "The line page's state: charts (points, centre line, limits, "
-                "violations per point), rule violations newest first, OEE over the last 8 "
-                "recorded hours, the 10 newest predictions (null when the data plane has a "
-                "token); ETag and If-None-Match (304 when unchanged)",
+                "violations per point), the 50 newest rule violations and their total, OEE "
+                "over the last 8 recorded hours, the 10 newest predictions (null when the "
+                "data plane has a token); ETag and If-None-Match (304 when unchanged)",
                 "parameters": _PARAMETERS,
                 "responses": {
                     "200": {

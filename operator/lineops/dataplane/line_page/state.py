@@ -26,6 +26,7 @@ from lineops.mes.report_content import ControlChartContent, control_chart_conten
 from lineops.mes.stored_series import count_records, event_records, stored_subgroups
 
 LATEST_PREDICTIONS: Final = 10
+MAX_ALARMS: Final = 50
 
 
 def line_state(
@@ -44,8 +45,10 @@ def line_state(
         "namespace": line.namespace,
         "line": line.name,
         "characteristics": charts,
-        # Newest first: what the line has to look at now.
-        "alarms": sorted(alarms, key=lambda a: -a["subgroup"]),
+        # Newest first: what the line has to look at now; the newest MAX_ALARMS only (a
+        # line's whole history of violations was sent every 2 s), and how many in all.
+        "alarms": sorted(alarms, key=lambda a: -a["subgroup"])[:MAX_ALARMS],
+        "alarmsTotal": len(alarms),
         "oee": _oee(db, line, spec),
         # None: not shown (the data plane guards its records with a token; see LinePage).
         "predictions": _predictions(db, line) if predictions else None,
