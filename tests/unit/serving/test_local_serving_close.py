@@ -123,3 +123,29 @@ def test_the_exit_message_reads_only_the_end_of_a_large_log(tmp_path: Path) -> N
     assert process.exit_message() == message
     missing = _Process("m:v1", "http://127.0.0.1:1", popen, tmp_path / "gone.log")
     assert missing.exit_message() == "m:v1 exited with code 3"
+
+
+def test_processes_left_by_a_crashed_operator_are_stopped_and_others_spared(
+    tmp_path: Path,
+) -> None:
+    """Each started process leaves <model dir>/pids/<pid> with its start time: a restarted
+    operator stops those still running, never a process that got the pid since."""
+    import subprocess
+
+    from lineops.backends.serving.local import _kill_leftovers, _record_pid
+
+    left = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    reused = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        _record_pid(tmp_path, left.pid)
+        (tmp_path / "pids" / str(reused.pid)).write_text("1")  # another process's start time
+
+        assert _kill_leftovers(tmp_path) == 1
+
+        assert left.wait(timeout=10) == -9
+        assert reused.poll() is None  # spared
+        assert list((tmp_path / "pids").iterdir()) == []
+    finally:
+        for process in (left, reused):
+            process.kill()
+            process.wait()

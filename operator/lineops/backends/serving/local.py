@@ -209,7 +209,7 @@ class LocalServingBackend:
                     os.killpg(process.popen.pid, signal.SIGKILL)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.popen.wait(timeout=1.0)  # reaped: it was killed, this is quick
-                self._live.discard(process)
+                self._reaped(process)
             # Endpoints a cancelled close did not reach (stop is idempotent), briefly.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
@@ -236,6 +236,9 @@ class LocalServingBackend:
             except (OSError, ValueError):
                 return 0
 
+        # A crashed operator (SIGKILL, out of memory) left its processes running, with
+        # their ports and models loaded: they would pile up beside the new ones.
+        await asyncio.to_thread(_kill_leftovers, directory)
         try:
             endpoint = StableEndpoint(
                 self.config.host, await asyncio.to_thread(previous_port), f"{namespace}/{model}"
@@ -470,7 +473,12 @@ class LocalServingBackend:
             )
         process = _Process(want.tag, f"http://{cfg.host}:{port}", popen, logfile)
         self._live.add(process)
+        _record_pid(directory, popen.pid)
         return process
+
+    def _reaped(self, process: _Process) -> None:
+        self._live.discard(process)
+        _forget_pid(process.log.parent, process.popen.pid)
 
     async def _terminate(self, process: _Process) -> None:
         """SIGTERM to the process group, ``term_grace`` seconds (``close_grace`` once the
@@ -479,7 +487,7 @@ class LocalServingBackend:
             await self._signal_group(process)
         finally:
             if process.popen.returncode is not None:
-                self._live.discard(process)
+                self._reaped(process)
 
     async def _signal_group(self, process: _Process) -> None:
         pgid = process.popen.pid
@@ -496,3 +504,54 @@ class LocalServingBackend:
                 await asyncio.sleep(0.1)
         process.popen.poll()
         log.warning("serving process group %d of %s still alive after SIGKILL", pgid, process.tag)
+
+
+# --- processes left by an earlier operator ------------------------------------------------
+# Each started process has a file <model dir>/pids/<pid> holding its start time (the kernel's
+# clock ticks since boot, /proc/<pid>/stat field 22): a pid the kernel has given to another
+# process since is never signalled.
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]
+
+
+def _record_pid(directory: Path, pid: int) -> None:
+    started = _start_time(pid)
+    if started is None:
+        return  # already gone
+    with contextlib.suppress(OSError):
+        (directory / "pids").mkdir(exist_ok=True)
+        (directory / "pids" / str(pid)).write_text(started)
+
+
+def _forget_pid(directory: Path, pid: int) -> None:
+    with contextlib.suppress(OSError):
+        (directory / "pids" / str(pid)).unlink(missing_ok=True)
+
+
+def _kill_leftovers(directory: Path) -> int:
+    """SIGKILL the process groups an earlier operator started for this model and left
+    running; returns how many."""
+    killed = 0
+    try:
+        entries = list((directory / "pids").iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            pid, recorded = int(entry.name), entry.read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if _start_time(pid) == recorded:
+            log.warning("stopping serving process %d left running by an earlier operator", pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+                killed += 1
+        with contextlib.suppress(OSError):
+            entry.unlink()
+    return killed
