@@ -138,7 +138,9 @@ def test_processes_left_by_a_crashed_operator_are_stopped_and_others_spared(
     reused = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
         _record_pid(tmp_path, left.pid)
-        (tmp_path / "pids" / str(reused.pid)).write_text("1")  # another process's start time
+        # The same pid, another process's start time; and a file without a start time.
+        (tmp_path / "pids" / str(reused.pid)).write_text(f"{reused.pid} 1")
+        (tmp_path / "pids" / "legacy").write_text(f"{reused.pid}")
 
         assert _kill_leftovers(tmp_path) == 1
 

@@ -125,6 +125,21 @@ def test_a_dead_worker_without_a_verdict_is_failed_with_the_log_tail(tmp_path: P
     assert files.read_state(directory) == state  # the verdict is sticky
 
 
+def test_a_worker_pid_reused_by_another_process_is_not_taken_for_the_worker(
+    tmp_path: Path,
+) -> None:
+    """After a restart the recorded pid may belong to another process: with the start time
+    in the pid file, the run is seen as a dead worker's, not Running for ever."""
+    backend = _backend(tmp_path)
+    running = RunState("r1", "Running", started_at="2025-01-01T00:00:00Z")
+    directory = _seed(backend, "r1", running, None)
+    # This test's own process under the worker's pid, with another start time.
+    (directory / files.PID).write_text(f"{os.getpid()} 1\n")
+    state = asyncio.run(backend.status("r1"))
+    assert state is not None and state.state == "Failed"
+    assert "worker exited unexpectedly" in state.message
+
+
 def test_a_run_whose_worker_never_started_fails_after_a_grace_period(tmp_path: Path) -> None:
     backend = _backend(tmp_path)
     directory = _seed(backend, "r1", RunState("r1", "Pending"), None)

@@ -39,6 +39,7 @@ from typing import Final
 
 import aiohttp
 
+from lineops.backends import process_ids
 from lineops.backends.serving.protocol import (
     ChangeListener,
     Phase,
@@ -507,26 +508,14 @@ class LocalServingBackend:
 
 
 # --- processes left by an earlier operator ------------------------------------------------
-# Each started process has a file <model dir>/pids/<pid> holding its start time (the kernel's
-# clock ticks since boot, /proc/<pid>/stat field 22): a pid the kernel has given to another
-# process since is never signalled.
-
-
-def _start_time(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rpartition(")")[2].split()[19]
+# Each started process has a file <model dir>/pids/<pid> holding its pid and start time
+# (lineops.backends.process_ids): a pid reused by another process is never signalled.
 
 
 def _record_pid(directory: Path, pid: int) -> None:
-    started = _start_time(pid)
-    if started is None:
-        return  # already gone
     with contextlib.suppress(OSError):
         (directory / "pids").mkdir(exist_ok=True)
-        (directory / "pids" / str(pid)).write_text(started)
+        (directory / "pids" / str(pid)).write_text(process_ids.recorded(pid))
 
 
 def _forget_pid(directory: Path, pid: int) -> None:
@@ -544,10 +533,10 @@ def _kill_leftovers(directory: Path) -> int:
         return 0
     for entry in entries:
         try:
-            pid, recorded = int(entry.name), entry.read_text().strip()
-        except (OSError, ValueError):
+            pid = process_ids.same_process(entry.read_text(), strict=True)
+        except OSError:
             continue
-        if _start_time(pid) == recorded:
+        if pid is not None:
             log.warning("stopping serving process %d left running by an earlier operator", pid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)

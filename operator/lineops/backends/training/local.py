@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Final
 
+from lineops.backends import process_ids
 from lineops.backends.training import local_files as files
 from lineops.backends.training.runs import RunRequest, RunState, TrainingBackendError
 
@@ -182,7 +183,7 @@ class LocalTrainingBackend:
                 env=env,
                 start_new_session=True,  # not in the operator's process group: survives it
             )
-        files.write_atomic(directory / files.PID, f"{child.pid}\n")
+        files.write_atomic(directory / files.PID, process_ids.recorded(child.pid) + "\n")
         self._children[run_id] = child
         return pending
 
@@ -204,7 +205,7 @@ class LocalTrainingBackend:
             if time.time() - directory.stat().st_mtime < START_GRACE_SECONDS:
                 return state or RunState(run_id, "Pending", message="worker starting")
             return self._dead(directory, run_id, state, "worker was never started")
-        if _alive(pid):
+        if _alive(pid) and files.is_worker(directory):
             return state
         # The worker may have written its final state just before exiting.
         final = files.read_state(directory)
@@ -232,7 +233,10 @@ class LocalTrainingBackend:
                 files.write_canceled(directory, canceled)
         # Also on a repeated cancel: an earlier one may have given up waiting.
         pid = files.read_pid(directory)
-        if pid is not None:
+        # Not when another process has the worker's pid since (its group is not ours). A
+        # dead worker's group may still hold its children, and no process gets the group's
+        # id while a member lives: that group is ours.
+        if pid is not None and (files.is_worker(directory) or not _alive(pid)):
             self._stop(run_id, pid)
         files.write_state(directory, canceled)  # state.json says so too, for people and tools
         return canceled

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from lineops.backends import process_ids
 from lineops.backends.training.runs import RunState
 
 REQUEST: Final = "request.json"
@@ -95,10 +96,21 @@ def read_canceled(directory: Path) -> RunState | None:
 
 
 def read_pid(directory: Path) -> int | None:
+    """The worker's pid as recorded (None: no pid file yet)."""
     try:
-        return int((directory / PID).read_text().strip())
-    except (FileNotFoundError, ValueError):
+        return int((directory / PID).read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
         return None
+
+
+def is_worker(directory: Path) -> bool:
+    """Whether the recorded worker process still runs under its pid: after a restart the
+    pid may belong to another process (taken for a live worker: Running for ever, and its
+    group signalled on cancel)."""
+    try:
+        return process_ids.same_process((directory / PID).read_text()) is not None
+    except FileNotFoundError:
+        return False
 
 
 def log_tail(directory: Path, lines: int = 20, max_chars: int = 4000) -> str:
