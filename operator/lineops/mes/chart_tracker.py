@@ -84,7 +84,9 @@ class ChartTracker:
         """Take measurements stored after ``last_id``; returns the chart as it now stands."""
         before = self.subgroups
         for row_id, m in rows:
-            self.last_id = max(self.last_id, row_id)
+            if row_id <= self.last_id:
+                continue  # taken already (rows read twice must not be charted twice)
+            self.last_id = row_id
             if self.kind.is_attribute:
                 self._counts.append(m.value)
                 self._sizes.append(float(m.sample_size or self.qc.subgroup_size))

@@ -78,3 +78,36 @@ def test_a_restarted_monitor_counts_only_new_violations(tmp_path: Path) -> None:
             LINE.namespace, LINE.name, 1, spec
         ).evaluate()
         assert _violations(fresh) > counted
+
+
+def test_a_reconcile_and_the_loop_evaluating_a_line_at_once_chart_each_row_once(
+    tmp_path: Path,
+) -> None:
+    """Both read the rows after the same last id in their threads: the charts took them
+    twice (twice the subgroups, false violations). Many threads, one monitor."""
+    import threading
+
+    spec = load_line(str(EXAMPLE_LINE)).spec
+    rng = random.Random(5)
+    with served_dataplane(tmp_path, embedded_url(tmp_path)) as served:
+        _post(served, [74.0 + rng.gauss(0, 0.005) for _ in range(200)], 0)
+        monitor = LineMonitors(
+            LocalDataPlane(served.app), MesMetrics(CollectorRegistry())
+        ).for_line(LINE.namespace, LINE.name, 1, spec)
+        start = threading.Barrier(4)
+        reports = []
+
+        def evaluate() -> None:
+            start.wait()
+            reports.append(monitor.evaluate())
+
+        threads = [threading.Thread(target=evaluate) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+        charted = [
+            c.subgroups for r in reports for c in r.charts if c.characteristic == "ring_diameter"
+        ]
+        assert len(charted) == 4 and max(charted) == 40  # 200 measurements, 5 a subgroup

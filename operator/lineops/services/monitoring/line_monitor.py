@@ -7,6 +7,7 @@ since the last one. A new spec generation starts afresh (limits may have changed
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,6 +91,10 @@ class LineMonitor:
         # The parsed records of the newest OEE computation, for the per-shift OEE.
         self._records: tuple[list[StateEvent], list[CountRecord]] | None = None
         self._shifts = ShiftTracker(self.key, spec, store)
+        # A reconcile and the monitoring loop may evaluate the same line at once (each in a
+        # thread): both read the rows after the same last id, and the charts took them twice
+        # (false run-rule violations, InControl=False, counters doubled).
+        self._evaluating = threading.Lock()
         # Every violation series exists from the start at 0: increase() in an alert needs a
         # sample before the first violation, or the first one would never fire.
         for qc in spec.quality_characteristics:
@@ -98,6 +103,10 @@ class LineMonitor:
                     metrics.spc_violations.labels(namespace, name, qc.name, rule.value, chart)
 
     def evaluate(self) -> MonitorReport:
+        with self._evaluating:
+            return self._evaluate()
+
+    def _evaluate(self) -> MonitorReport:
         report = MonitorReport()
         if self.spec.monitoring.spc:
             for name, tracker in self._trackers.items():
