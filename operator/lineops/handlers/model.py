@@ -139,7 +139,7 @@ async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     )
     reconciler = components(memo).models
     # Its serving processes are gone before kopf removes the finalizer.
-    await reconciler.retire(body.metadata.namespace or "", body.metadata.name or "")
+    await reconciler.retire(body.metadata.namespace or "", body.metadata.name or "", plain(body))
     reconciler.forget(body.metadata.uid or "")
     lines = components(memo).lines
     lines.forget_model(body.metadata.namespace or "", body.metadata.name or "")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from lineops.api import reasons as R
 from lineops.api.conditions import now_rfc3339
@@ -28,6 +29,7 @@ from lineops.api.kinds import QUALITY_MODEL
 from lineops.api.qualitymodel import QualityModelSpec, QualityModelStatus, TrainingStatus
 from lineops.backends.errors import BackendError
 from lineops.backends.kube import KubeBackend
+from lineops.backends.training.runs import IN_FLIGHT
 from lineops.services.children import child_metadata
 from lineops.services.conditions import ConditionSet
 from lineops.services.outcome import Event, Outcome, backend_failed, begin, finish
@@ -40,6 +42,9 @@ from lineops.services.training import DRIFT_ANNOTATION, Context, TrainingService
 REQUESTED = "Requested"
 # (namespace, name) -> the line as ``line_view`` keeps it, or None when there is no such line.
 LineLookup = Callable[[str, str], dict[str, Any] | None]
+
+log = logging.getLogger(__name__)
+CANCEL_SECONDS: Final = 10.0  # a deletion waits this long for the run's cancel at most
 
 
 def line_view(line: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,10 +99,30 @@ class ModelReconciler:
     def forget(self, uid: str) -> None:
         self._locks.pop(uid, None)
 
-    async def retire(self, namespace: str, name: str) -> None:
-        """The model is being deleted: stop serving it (its processes are gone on return)."""
+    async def retire(self, namespace: str, name: str, body: dict[str, Any] | None = None) -> None:
+        """The model is being deleted: stop serving it (its processes are gone on return),
+        and cancel its training run in flight (from ``body``'s status), at best: a run kept
+        training for hours after its model was gone."""
         if self._serving is not None:
             await self._serving.retire(namespace, name)
+        if self._training is None or body is None:
+            return
+        training = read_status(QualityModelStatus, body.get("status")).training
+        if training is None or not training.run_id or training.state not in IN_FLIGHT:
+            return
+        try:
+            await asyncio.wait_for(
+                self._training.backend.cancel(training.run_id, "model deleted"), CANCEL_SECONDS
+            )
+        except (TimeoutError, BackendError) as exc:
+            # Never blocks the deletion: the run may finish on its own; said where it shows.
+            log.warning(
+                "model %s/%s deleted; run %s not canceled: %s",
+                namespace,
+                name,
+                training.run_id,
+                exc,
+            )
 
     async def _serve(
         self,

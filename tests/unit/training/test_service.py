@@ -465,3 +465,23 @@ def test_a_pipeline_problem_keeps_ready_true_while_the_champion_serves() -> None
     assert (trained["status"], trained["reason"]) == ("False", "PipelineNotFound")
     assert (ready["status"], ready["reason"]) == ("True", "Reconciled")
     assert "no new training" in ready["message"] and "no-such-pipeline" in ready["message"]
+
+
+def test_deleting_a_model_cancels_its_run_in_flight() -> None:
+    h = Harness()
+    h.step()
+    run_id = h.training["runId"]
+    reconciler = h.reconciler()
+
+    asyncio.run(reconciler.retire("ns", h.body["metadata"]["name"], h.body))
+
+    assert h.backend.cancels == [(run_id, "model deleted")]
+    # A finished run is left alone, and a backend that is down does not stop the deletion.
+    h.backend.cancels.clear()
+    h.backend.finish(run_id, macro_f1=0.9)
+    h.step()
+    asyncio.run(reconciler.retire("ns", h.body["metadata"]["name"], h.body))
+    assert h.backend.cancels == []
+    h.body["status"]["training"]["state"] = "Running"
+    h.backend.down = True
+    asyncio.run(reconciler.retire("ns", h.body["metadata"]["name"], h.body))
