@@ -91,9 +91,12 @@ async def configure(
     settings.background.instant_exit_timeout = 1.0
     # kopf turns object-log lines at this level into Events. At INFO every handler's and
     # timer's "succeeded" line became one: an Event POST per object per resync period (a
-    # thousand objects: 33 POSTs a second of noise). Our own Events are posted explicitly
-    # (kopf.event, any level); kopf's warnings and errors still become Events.
-    settings.posting.level = logging.WARNING
+    # thousand objects: 33 POSTs a second of noise); at WARNING every retry of a reconcile
+    # that waits on a backend ("failed temporarily", logged at ERROR) was one more Error
+    # Event (a Deployment stuck pulling its image: about 17,000 a day per line). Our own
+    # Events are posted explicitly (kopf.event), once per transition; what kopf logs stays
+    # in the log, and the object's conditions say why it waits.
+    settings.posting.level = logging.CRITICAL
 
     # Before any metric exists: series of deleted lines must be removable (see metrics_mode).
     if inherited := single_process():
