@@ -492,3 +492,32 @@ def test_removing_a_line_removes_all_of_its_feast_objects(tmp_path: Path) -> Non
     service.remove_line(LINE)
 
     assert mine() == []
+
+
+def test_a_line_whose_feast_removal_failed_is_removed_on_the_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line was forgotten before Feast was asked: the deletion's retry found no line
+    and did nothing, and its Feast objects stayed."""
+    feast = FeastStore.local(tmp_path)
+    service = IngestionService(tmp_path, CollectorRegistry(), feast=feast)
+    service.configure_line(LINE, line_spec())
+    real = feast.remove_line
+    calls: list[str] = []
+
+    def failing_once(line: str) -> None:
+        calls.append(line)
+        if len(calls) == 1:
+            raise OSError("injected: the registry is not reachable")
+        real(line)
+
+    monkeypatch.setattr(feast, "remove_line", failing_once)
+    with pytest.raises(OSError, match="injected"):
+        service.remove_line(LINE)
+    assert service.namespace_of(LINE) is not None  # still known: the retry can finish it
+
+    service.remove_line(LINE)
+
+    assert calls == [LINE, LINE] and service.namespace_of(LINE) is None
+    views = feast.store.list_feature_views(allow_cache=False)
+    assert not [v for v in views if v.name.startswith("press_line_1__")]

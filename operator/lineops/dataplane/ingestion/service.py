@@ -195,11 +195,13 @@ class IngestionService:
             # Stopped while the line is still known: the subscriber's last messages are
             # ingested, not dropped as readings of an unknown line.
             entry.mqtt.stop()
+        if delete_features and self.feast is not None:
+            # Before the line is forgotten: when Feast fails, the deletion's retry must still
+            # find the line here (it then did nothing, and the line's Feast objects stayed).
+            self.feast.remove_line(line)
         with self._lock:
             self._lines.pop(line, None)
         self.metrics.forget_line(line)
-        if delete_features and self.feast is not None:
-            self.feast.remove_line(line)
 
     def _entry(self, line: str) -> _Line:
         entry = self._lines.get(line)
