@@ -62,6 +62,7 @@ def line_view(line: Mapping[str, Any]) -> dict[str, Any]:
             "namespace": meta.get("namespace"),
             "uid": meta.get("uid"),
             "annotations": {k: annotations[k] for k in (DRIFT_ANNOTATION,) if k in annotations},
+            **{k: meta[k] for k in ("deletionTimestamp",) if k in meta},
         },
         "spec": {k: copy.deepcopy(spec[k]) for k in ("schedule",) if k in spec},
         "status": {k: copy.deepcopy(status[k]) for k in ("spc", "drift") if k in status},
@@ -179,6 +180,18 @@ class ModelReconciler:
                     f"spec.lineRef: ProductionLine {spec.line_ref!r} not found in namespace "
                     f"{meta['namespace']!r}; waiting for it to be created",
                 )
+                return finish(body, conds, out)
+            if (line.get("metadata") or {}).get("deletionTimestamp"):
+                # Runs against a data plane that is going away failed and spent the
+                # retries; the champion keeps serving while it can.
+                conds.set(
+                    R.READY,
+                    "False",
+                    R.LINE_NOT_READY,
+                    f"spec.lineRef: ProductionLine {spec.line_ref!r} is being deleted; "
+                    "nothing is trained against it",
+                )
+                await self._serve(body, spec, conds, out)
                 return finish(body, conds, out)
             backend = self._training.backend if self._training is not None else None
             pipeline = await resolve(self._kube, meta["namespace"], spec, backend)

@@ -485,3 +485,15 @@ def test_deleting_a_model_cancels_its_run_in_flight() -> None:
     h.body["status"]["training"]["state"] = "Running"
     h.backend.down = True
     asyncio.run(reconciler.retire("ns", h.body["metadata"]["name"], h.body))
+
+
+def test_a_model_of_a_line_being_deleted_starts_no_run() -> None:
+    h = Harness()
+    h.line["metadata"]["deletionTimestamp"] = "2026-12-01T03:00:00Z"
+
+    h.step()
+
+    assert h.backend.requests == {}
+    ready = h.cond("Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "LineNotReady")
+    assert "is being deleted" in ready["message"]
