@@ -39,6 +39,10 @@ CLUSTER_HOST: Final = "0.0.0.0"  # in a Pod: probes and scrapes come from outsid
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 # A DNS-1123 subdomain, what Kubernetes takes as a Secret's name.
 SECRET_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# A label key: an optional DNS-subdomain prefix and "/", then a name of 1-63 characters; a
+# value: empty or 1-63 characters (Kubernetes' label syntax).
+LABEL_NAME: Final = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)")
+LABEL_VALUE: Final = re.compile(r"(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)")
 Port = Annotated[int, Field(ge=0, le=65535)]
 Seconds = Annotated[float, Field(gt=0)]
 
@@ -252,6 +256,13 @@ class Settings(BaseSettings):
         "`feature_store.yaml` the serving Pods read online features with (mounted as their "
         "`LINEOPS_SERVING_FEAST_REPO`; optional: without it the Pods stay unready).",
     )
+    prometheus_rule_labels: str | None = Field(
+        default=None,
+        description="Labels (`key=value`, comma-separated) of the PrometheusRule the operator "
+        "creates per line, e.g. the `release` label a kube-prometheus-stack Prometheus selects "
+        "rules by (the chart passes its `metrics.prometheusRule.labels`). Unset: only "
+        "lineops' own labels, which such a Prometheus ignores.",
+    )
     prometheus_url: str | None = Field(
         default=None,
         description="Cluster profile: Prometheus' HTTP API (e.g. `http://prometheus:9090`), "
@@ -319,6 +330,33 @@ class Settings(BaseSettings):
                 )
         return ",".join(names)
 
+    @field_validator("prometheus_rule_labels")
+    @classmethod
+    def _rule_labels(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for pair in value.split(","):
+            key, equals, label = (part.strip() for part in pair.partition("="))
+            prefix, _, name = key.rpartition("/")
+            good_key = LABEL_NAME.fullmatch(name) is not None and (
+                not prefix or (SECRET_NAME.fullmatch(prefix) is not None and len(prefix) <= 253)
+            )
+            if not equals or not good_key or LABEL_VALUE.fullmatch(label) is None:
+                raise PydanticCustomError(
+                    "label",
+                    "{pair} is not key=value with a Kubernetes label key and value",
+                    {"pair": repr(pair.strip())},
+                )
+        return value
+
+    @property
+    def rule_labels(self) -> dict[str, str]:
+        """LINEOPS_PROMETHEUS_RULE_LABELS as a mapping (empty when unset)."""
+        if not self.prometheus_rule_labels:
+            return {}
+        pairs = (pair.partition("=") for pair in self.prometheus_rule_labels.split(","))
+        return {key.strip(): label.strip() for key, _, label in pairs}
+
     @property
     def pull_secrets(self) -> tuple[str, ...]:
         """LINEOPS_IMAGE_PULL_SECRETS as a tuple of names (empty when unset)."""
@@ -368,6 +406,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
         "api_token_secret",
         "bento_image_repository",
         "bento_feast_config_map",
+        "prometheus_rule_labels",
         "prometheus_url",
         "kfp_host",
         "kfp_token_file",

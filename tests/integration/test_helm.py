@@ -158,6 +158,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
         },
         "modelStore": {"existingClaim": "lineops-models"},
         "training": {"enabled": False},
+        "metrics": {"prometheusRule": {"labels": {"team": "qa", "release": "kube-prom"}}},
         "operator": {
             "extraEnv": [{"name": "LINEOPS_RESYNC_SECONDS", "value": "30"}],
             "terminationGracePeriodSeconds": 45,
@@ -264,6 +265,8 @@ def test_template_renders_each_documented_combination(
         # the operator Pod's pull settings, passed on to the Pods the operator creates
         assert container["imagePullPolicy"] == env["LINEOPS_IMAGE_PULL_POLICY"] == "Always"
         assert env["LINEOPS_IMAGE_PULL_SECRETS"] == "regcred,mirror.creds"
+        # the labels a Prometheus selects rules by, for the PrometheusRules of the lines too
+        assert env["LINEOPS_PROMETHEUS_RULE_LABELS"] == "release=kube-prom,team=qa"
         assert env["LINEOPS_DB_SECRET"] == "lineops-db"
         # Names only: the operator references these Secrets, it never reads them.
         assert env["LINEOPS_FEAST_SECRET"] == "lineops-feast"
@@ -422,6 +425,10 @@ def _identifiers(expr: str) -> set[str]:
         ),
         ({"dataPlane": {"image": "Registry/Lineops latest"}}, "/dataPlane/image"),
         ({"imagePullSecrets": [{"name": "Bad_Name"}]}, "/imagePullSecrets/0/name"),
+        (
+            {"metrics": {"prometheusRule": {"labels": {"release": "a,b"}}}},
+            "/metrics/prometheusRule/labels/release",
+        ),
         ({"crds": {"enabled": "yes"}}, "/crds/enabled"),
         (
             {"operator": {"extraEnv": [{"name": "PATH", "value": "/x"}]}},

@@ -95,6 +95,7 @@ def test_every_variable_is_read(clean_env: pytest.MonkeyPatch) -> None:
         "LINEOPS_BENTO_IMAGE_REPOSITORY": "registry.example/bentos",
         "LINEOPS_BENTO_FEAST_CONFIG_MAP": "plant-feast",
         "LINEOPS_PROMETHEUS_URL": "http://prometheus:9090",
+        "LINEOPS_PROMETHEUS_RULE_LABELS": "release=kube-prom",
         "LINEOPS_KFP_HOST": "http://kfp:8888",
         "LINEOPS_KFP_TOKEN_FILE": "/var/run/secrets/kfp/token",
         "LINEOPS_KFP_EXPERIMENT": "plant-a",
@@ -136,6 +137,7 @@ def test_every_variable_is_read(clean_env: pytest.MonkeyPatch) -> None:
         "api_token_secret": "lineops-api-token",
         "bento_image_repository": "registry.example/bentos",
         "bento_feast_config_map": "plant-feast",
+        "prometheus_rule_labels": "release=kube-prom",
         "prometheus_url": "http://prometheus:9090",
         "kfp_host": "http://kfp:8888",
         "kfp_token_file": Path("/var/run/secrets/kfp/token"),
@@ -208,6 +210,16 @@ def test_settings_are_frozen() -> None:
         ("LINEOPS_IMAGE_PULL_SECRETS", "regcred,Bad_Name", "'Bad_Name' is not a Secret name"),
         ("LINEOPS_IMAGE_PULL_SECRETS", "regcred,,other", "'' is not a Secret name"),
         ("LINEOPS_IMAGE_PULL_POLICY", "always", "must be 'Always', 'IfNotPresent' or 'Never'"),
+        (
+            "LINEOPS_PROMETHEUS_RULE_LABELS",
+            "release=kube-prom,team",
+            "'team' is not key=value with a Kubernetes label key and value",
+        ),
+        (
+            "LINEOPS_PROMETHEUS_RULE_LABELS",
+            "release=kube prom",
+            "'release=kube prom' is not key=value",
+        ),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -431,3 +443,10 @@ def test_every_lineops_name_in_the_code_is_a_setting() -> None:
             continue
         unknown |= set(re.findall(r"LINEOPS_[A-Z0-9_]*[A-Z0-9]", path.read_text("utf-8")))
     assert unknown - VARIABLES - service_variables() == set()
+
+
+def test_prometheus_rule_labels_are_read_as_a_mapping(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("LINEOPS_PROMETHEUS_RULE_LABELS", "release=kube-prom, example.com/team=qa")
+    assert load_settings().rule_labels == {"release": "kube-prom", "example.com/team": "qa"}
+    clean_env.delenv("LINEOPS_PROMETHEUS_RULE_LABELS")
+    assert load_settings().rule_labels == {}

@@ -56,3 +56,14 @@ app.kubernetes.io/component: operator
 {{- range . }}{{ $names = append $names .name }}{{ end -}}
 {{- join "," $names -}}
 {{- end }}
+
+{{/*
+A label map as key=value pairs joined by commas, keys sorted (LINEOPS_PROMETHEUS_RULE_LABELS).
+*/}}
+{{- define "lineops.labelPairs" -}}
+{{- $pairs := list -}}
+{{- range $key := keys . | sortAlpha -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key (get $ $key | toString)) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}

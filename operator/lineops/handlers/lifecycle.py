@@ -177,7 +177,7 @@ async def configure(
         # kopf retries a failed start-up: release what this attempt built first.
         await close_all(probes, app, backend, kube, serving)
         raise
-    lines = LineReconciler(kube, monitors, plane)
+    lines = LineReconciler(kube, monitors, plane, config.rule_labels)
     # kopf hands every handler the indices; these two are live views the loop keeps reading.
     loop = MonitorLoop(
         lines,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,10 +52,13 @@ class LineReconciler:
         kube: KubeBackend,
         monitors: LineMonitors | None = None,
         data_plane: DataPlane | None = None,
+        rule_labels: Mapping[str, str] | None = None,
     ) -> None:
         self._kube = kube
         self._monitors = monitors
         self._data_plane = data_plane
+        # Added to each line's PrometheusRule (a Prometheus selects rules by such labels).
+        self._rule_labels = dict(rule_labels or {})
         self._waker = RetrainWaker(kube)
         # (namespace, model) -> uid of the line that last woke it: a line wakes each waiting
         # model once, not on every reconcile (that was a GET of every model each time).
@@ -211,7 +214,9 @@ class LineReconciler:
                 "no PrometheusRule CRD in the cluster: export the alert rules with "
                 "`lineops rules export`"
             )
-        rule = prometheus_rule_for_line(meta["namespace"], meta["name"], spec)
+        rule = prometheus_rule_for_line(
+            meta["namespace"], meta["name"], spec, labels=self._rule_labels
+        )
         rule["metadata"] = {
             **rule["metadata"],
             **child_metadata(body, rule["metadata"]["name"], rule["metadata"].get("labels", {})),

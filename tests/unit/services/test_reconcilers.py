@@ -153,3 +153,12 @@ def test_prometheus_rule_is_applied_only_where_the_crd_is_served() -> None:
     assert rule["metadata"]["labels"]["lineops.io/line"] == "press-line-1"
     assert "PrometheusRule press-line-1-lineops" in _cond(out.status, "Ready")["message"]
     assert "AlertRulesApplied" in [e.reason for e in out.events]
+
+
+def test_the_prometheus_rule_carries_the_labels_a_prometheus_selects_rules_by() -> None:
+    kube = FakeKube()
+    kube.served_plurals.add("prometheusrules")
+    rec = LineReconciler(cast(KubeBackend, kube), rule_labels={"release": "kube-prom"})
+    _run(rec.reconcile(_body("productionline.yaml")))
+    labels = kube.custom[("prometheusrules", "ns", "press-line-1-lineops")]["metadata"]["labels"]
+    assert labels["release"] == "kube-prom" and labels["lineops.io/line"] == "press-line-1"
