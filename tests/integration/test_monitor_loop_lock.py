@@ -50,11 +50,14 @@ class _StandInLines:
         return Outcome(update=status)
 
 
-class _NoMonitors:
+class _Monitors:
     """The loop asks its monitors only to forget a line deleted during a tick."""
 
+    def __init__(self) -> None:
+        self.forgotten: list[str] = []
+
     def forget(self, namespace: str, name: str) -> None:
-        raise AssertionError(f"{namespace}/{name} was not deleted")
+        self.forgotten.append(f"{namespace}/{name}")
 
 
 def _set_status(api: client.ApiClient, namespace: str, name: str, status: dict[str, Any]) -> Any:
@@ -67,16 +70,17 @@ def _loop(
     api: client.ApiClient, bodies: dict[Any, list[dict[str, Any]]]
 ) -> tuple[MonitorLoop, _StandInLines, OperatorMetrics]:
     lines, metrics = _StandInLines(), OperatorMetrics()
+    monitors = _Monitors()
     loop = MonitorLoop(
         lines,  # type: ignore[arg-type]
-        _NoMonitors(),  # type: ignore[arg-type]
+        monitors,  # type: ignore[arg-type]
         KubeBackend(api),
         metrics,
         bodies,
         {},
         period=3600.0,
     )
-    return loop, lines, metrics
+    return loop, lines, metrics, monitors
 
 
 def test_a_tick_on_a_stale_read_does_not_put_back_a_reconciles_conditions(
@@ -97,7 +101,7 @@ def test_a_tick_on_a_stale_read_does_not_put_back_a_reconciles_conditions(
     _set_status(
         api_client, namespace, name, {"conditions": [_condition("Ready", "True", "Reconciled")]}
     )
-    loop, lines, metrics = _loop(api_client, {(namespace, name): [stale]})
+    loop, lines, metrics, _ = _loop(api_client, {(namespace, name): [stale]})
 
     asyncio.run(loop.run_once())
 
@@ -108,7 +112,7 @@ def test_a_tick_on_a_stale_read_does_not_put_back_a_reconciles_conditions(
     assert metrics.monitor_conflicts._value.get() == 1
 
     # The next pass, on the version the watch now holds, writes its condition next to Ready.
-    loop, lines, metrics = _loop(api_client, {(namespace, name): [now]})
+    loop, lines, metrics, _ = _loop(api_client, {(namespace, name): [now]})
     asyncio.run(loop.run_once())
 
     after = get(api_client, namespace, "ProductionLine", name)
@@ -118,3 +122,43 @@ def test_a_tick_on_a_stale_read_does_not_put_back_a_reconciles_conditions(
         ("MonitoringReady", "True"),
     ]
     assert metrics.monitor_conflicts._value.get() == 0
+
+
+def test_a_line_deleted_during_its_tick_leaves_no_series_behind(
+    api_client: client.ApiClient, namespace: str
+) -> None:
+    """Between the delete handler (which forgets the line's series) and the watch's DELETED
+    event the index still holds the line: a tick ending then exported its series again, and
+    nothing forgot them after."""
+    line = example("productionline.yaml")
+    name = line["metadata"]["name"]
+    create(api_client, namespace, line)
+    _set_status(api_client, namespace, name, {"observedGeneration": 1})
+    body = get(api_client, namespace, "ProductionLine", name)
+    assert body is not None
+    bodies = {(namespace, name): [body]}
+    loop, lines, metrics, monitors = _loop(api_client, bodies)
+    real = lines.monitor
+
+    async def deleted_meanwhile(body: dict[str, Any], watchers: Any = ()) -> Outcome[Any]:
+        outcome = await real(body, watchers)
+        marked = {
+            **body,
+            "metadata": {**body["metadata"], "deletionTimestamp": "2026-12-01T03:00:00Z"},
+        }
+        bodies[(namespace, name)] = [marked]
+        return outcome
+
+    lines.monitor = deleted_meanwhile  # type: ignore[method-assign]
+
+    asyncio.run(loop.run_once())
+
+    assert lines.ticks == 1
+    assert monitors.forgotten == [f"{namespace}/{name}"]
+    exported = [
+        s
+        for m in metrics.registry.collect()
+        for s in m.samples
+        if s.labels.get("name") == name and s.labels.get("kind") == "ProductionLine"
+    ]
+    assert exported == []

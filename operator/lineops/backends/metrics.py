@@ -7,6 +7,7 @@ operators in one test process never share counters.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +105,8 @@ class OperatorMetrics:
         O(resources), 12 % of the operator's time at 1,000 lines (issue 24)."""
         for labels in self._condition_series.pop((kind, namespace, name), ()):
             self.condition.remove(*labels)
+
+    def forget_model(self, namespace: str, name: str) -> None:
+        """Drop a deleted QualityModel's training-request series (it stayed, for ever)."""
+        with contextlib.suppress(KeyError):
+            self.training_requests_total.remove(namespace, name)

@@ -137,6 +137,7 @@ async def model_deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     components(memo).metrics.forget(
         QUALITY_MODEL_KIND, body.metadata.namespace or "", body.metadata.name or ""
     )
+    components(memo).metrics.forget_model(body.metadata.namespace or "", body.metadata.name or "")
     reconciler = components(memo).models
     # Its serving processes are gone before kopf removes the finalizer.
     await reconciler.retire(body.metadata.namespace or "", body.metadata.name or "", plain(body))

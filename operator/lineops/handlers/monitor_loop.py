@@ -133,9 +133,11 @@ class MonitorLoop:
         except Exception:
             # One line's failure must not stop the others' monitoring; the next pass retries.
             log.exception("monitoring %s/%s failed", namespace, name)
-        if key not in self._bodies:
-            # Deleted while it was being evaluated: the delete handler has already dropped
-            # its monitor and series, which this tick may have created again.
+        current = next(iter(self._bodies.get(key, ())), None)
+        if current is None or (current.get("metadata") or {}).get("deletionTimestamp"):
+            # Deleted (or being deleted) while it was being evaluated: the delete handler may
+            # have dropped its monitor and series already, which this tick created again;
+            # between that handler and the watch's DELETED event the index still holds it.
             self._monitors.forget(namespace, name)
             self._metrics.forget(PRODUCTION_LINE_KIND, namespace, name)
 

@@ -58,3 +58,22 @@ def test_conditions_are_replaced_and_forgotten_per_resource() -> None:
     metrics.forget("ProductionLine", "ns", "a")
     metrics.forget("ProductionLine", "ns", "a")  # twice: nothing left to drop, no error
     assert _condition_series(metrics) == {("ProductionLine", "ns", "b", "Ready", "Pending")}
+
+
+def test_a_deleted_models_training_request_series_goes() -> None:
+    from lineops.backends.metrics import OperatorMetrics
+
+    metrics = OperatorMetrics()
+    metrics.training_requests_total.labels("plant-a", "press-fault").inc()
+    metrics.training_requests_total.labels("plant-a", "other").inc()
+
+    metrics.forget_model("plant-a", "press-fault")
+    metrics.forget_model("plant-a", "press-fault")  # twice: a repeated delete handler
+
+    models = {
+        s.labels["model"]
+        for m in metrics.registry.collect()
+        for s in m.samples
+        if s.name == "lineops_training_requests_total"
+    }
+    assert models == {"other"}
