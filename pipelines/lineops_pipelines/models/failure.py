@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from lineops_pipelines.data import DataValidationError
 from lineops_pipelines.models.classifier import window_stats
 from lineops_pipelines.models.common import (
     Standardiser,
@@ -144,12 +145,20 @@ class FailureModel(TorchModelBase):
     ) -> FailureModel:
         """Train on units: (x (n, F) in cycle order, rul (n,)). Whole units are held out."""
         config = config or FailureConfig()
+        w = config.window
+        usable = sum(len(x) >= w for x, _ in runs)
+        if usable < 2:
+            # One unit to fit on and one to stop early with, at least: fewer failed with
+            # "need at least one array to concatenate".
+            raise DataValidationError(
+                f"failure-prediction needs at least 2 training units with {w} or more rows "
+                f"(the model's window); got {usable} of {len(runs)} unit(s)"
+            )
         generator = set_seed(seed)
         n_val = max(1, round(len(runs) * config.val_fraction))
         order = np.random.default_rng(seed).permutation(len(runs))
         val_ids, fit_ids = set(order[:n_val].tolist()), order[n_val:].tolist()
         standardiser = Standardiser.fit(np.vstack([runs[i][0] for i in fit_ids]))
-        w = config.window
 
         def tensors(ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
             xs, ys = [], []
@@ -158,6 +167,12 @@ class FailureModel(TorchModelBase):
                 if len(x) >= w:
                     xs.append(sliding_windows(standardiser.transform(x), w))
                     ys.append(np.minimum(y[w - 1 :], config.rul_cap) / config.rul_cap)
+            if not xs:
+                raise DataValidationError(
+                    f"no unit of the {'validation' if ids == sorted(val_ids) else 'training'} "
+                    f"part has {w} or more rows (the model's window): use a smaller window "
+                    "or more data"
+                )
             return (
                 torch.tensor(np.concatenate(xs), dtype=torch.float32),
                 torch.tensor(np.concatenate(ys), dtype=torch.float32),

@@ -379,3 +379,15 @@ def test_macro_f1_counts_a_test_class_the_model_never_learnt() -> None:
         np.array([0, 1]), np.array([0, 1]), ["0", "1", "2"]
     )
     assert known_more["macro_f1"] == 1.0
+
+
+def test_too_few_units_for_a_failure_model_is_a_clear_data_error() -> None:
+    from lineops_pipelines.data import DataValidationError
+
+    frame = synthetic_degradation(n_units=2, seed=0)
+    feats = ["s_1", "s_2", "s_3", "s_4"]
+    one_unit = frame[frame["run"] == frame["run"].iloc[0]]
+    with pytest.raises(DataValidationError, match="at least 2 training units"):
+        training.train("failure-prediction", one_unit, feats, epochs=1, overrides={"window": 10})
+    with pytest.raises(DataValidationError, match="with 500 or more rows"):
+        training.train("failure-prediction", frame, feats, epochs=1, overrides={"window": 500})
