@@ -174,6 +174,27 @@ def test_quarantine_counts_lists_and_releases_once(db_url: str) -> None:
         db.close()
 
 
+def test_a_release_of_more_items_than_one_statement_binds_is_marked(db_url: str) -> None:
+    """100,000 ids (a release's default limit) in one IN list are more parameters than
+    PostgreSQL takes (65,535): the release failed after re-ingesting its items."""
+    db = open_database(db_url)
+    try:
+        q = db.quarantine
+        q.add(
+            A,
+            "readings",
+            [Rejected("late", f"readings[{i}]", {}) for i in range(70_000)],
+            source="http",
+        )
+        ids = [item.id for item in q.list(A, limit=70_000)]
+        assert len(ids) == 70_000
+        with db.engine.begin() as conn:
+            assert q.mark_released(ids, conn) == 70_000
+        assert q.counts_by_reason(A) == {}
+    finally:
+        db.close()
+
+
 def test_an_older_schema_is_refused_with_the_command_to_run(db_url: str) -> None:
     upgrade(db_url, "0001")  # the first revision; the code needs a later one
     engine = new_engine(db_url)

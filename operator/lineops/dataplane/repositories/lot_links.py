@@ -18,6 +18,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from lineops.dataplane.db.tables import lots, maintenance, predictions
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories import IN_LIST_SIZE
 from lineops.dataplane.repositories.genealogy import LOT_COLUMNS, LotInfo, UnknownLot
 
 
@@ -109,8 +110,11 @@ class LotLinksRepository:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
+        names = [str(r[0]) for r in rows]
         infos = {
-            i.lot: i for i in self._lots_where(line, lots.c.lot.in_([str(r[0]) for r in rows]))
+            i.lot: i
+            for start in range(0, len(names), IN_LIST_SIZE)
+            for i in self._lots_where(line, lots.c.lot.in_(names[start : start + IN_LIST_SIZE]))
         }
         return [
             JudgedLot(str(r[0]), int(r[1]), str(r[2]), str(r[3]), infos.get(str(r[0])))

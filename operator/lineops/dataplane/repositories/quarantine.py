@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 from lineops.dataplane.db.tables import quarantine
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories import IN_LIST_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,12 +195,20 @@ class QuarantineRepository:
         if not ids:
             return 0
         t = quarantine.c
-        result = conn.execute(
-            update(quarantine)
-            .where(t.id.in_(list(ids)), t.released_at.is_(None))
-            .values(released_at=datetime.now(UTC).isoformat())
-        )
-        return int(result.rowcount)
+        now = datetime.now(UTC).isoformat()
+        marked = 0
+        # In pieces: one IN list of 100,000 ids (a release's default limit) is more bound
+        # parameters than PostgreSQL takes (65,535), and the release failed on every retry
+        # after re-ingesting its items.
+        for start in range(0, len(ids), IN_LIST_SIZE):
+            piece = list(ids[start : start + IN_LIST_SIZE])
+            result = conn.execute(
+                update(quarantine)
+                .where(t.id.in_(piece), t.released_at.is_(None))
+                .values(released_at=now)
+            )
+            marked += int(result.rowcount)
+        return marked
 
 
 def where_clauses(
