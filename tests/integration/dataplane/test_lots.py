@@ -320,6 +320,25 @@ def test_concurrent_repeats_of_one_consumption_consume_once(served: ServedApp) -
     assert stock(served, "steel-coil")["onHand"] == "15.25"
 
 
+def test_concurrent_receipts_of_a_new_material_in_two_units_store_one_unit(
+    served: ServedApp,
+) -> None:
+    """The unit check read, then wrote: receipts in kg and lb at once both passed it, and
+    the material's stock added kilograms to pounds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [
+        receipt(f"R-{i}", material="brass-bar", unit="kg" if i % 2 else "lb") for i in range(8)
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda body: post(served, "material-lots", body).status_code, bodies))
+    assert sorted(set(codes)) == [201, 422]
+    t = lots.c
+    with served.app.db.engine.connect() as conn:
+        units = set(conn.execute(select(t.unit).where(t.material == "brass-bar")).scalars().all())
+    assert len(units) == 1
+
+
 BAD = [
     # (route, body, status, field, words in the detail)
     ("consumptions", consumption(inputs=[("NOPE", 1, "kg")]), 422, "inputs[0].lot", "NOPE"),

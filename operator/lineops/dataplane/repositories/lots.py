@@ -315,6 +315,9 @@ class LotRepository:
         digest = payload_hash(receipt)
 
         def attempt(conn: Connection) -> Written:
+            # The unit check reads, then writes: two receipts of a new material in kg and lb
+            # at once both passed it, and inventory added the two up.
+            self._lock_line(conn, line)
             if self._prior(conn, lots, "lot", line, receipt.lot, digest):
                 return Written(False, self._lot_row(conn, line, receipt.lot))
             declared = self._material_unit(conn, line, receipt.material)
@@ -370,6 +373,7 @@ class LotRepository:
         digest = payload_hash(produced)
 
         def attempt(conn: Connection) -> Written:
+            self._lock_line(conn, line)  # the unit check below reads, then writes
             if self._prior(conn, lots, "lot", line, produced.lot, digest):
                 return Written(False, self._lot_row(conn, line, produced.lot))
             if produced.work_order is not None and not self._exists(
@@ -599,6 +603,7 @@ class LotRepository:
         digest = payload_hash(material)
 
         def attempt(conn: Connection) -> Written:
+            self._lock_line(conn, line)  # the unit check below reads, then writes
             other = conn.execute(
                 select(lots.c.unit)
                 .where(
