@@ -22,6 +22,8 @@ from lineops.dataplane.repositories.quarantine import Rejected
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.support.postgres import PostgresServer
+
 A = LineRef("plant-a", "press-line-1")
 B = LineRef("plant-b", "press-line-1")  # same name, other namespace: a different line
 
@@ -193,6 +195,40 @@ def test_a_release_of_more_items_than_one_statement_binds_is_marked(db_url: str)
         assert q.counts_by_reason(A) == {}
     finally:
         db.close()
+
+
+def test_data_planes_opening_one_empty_database_together_all_start(
+    postgres_server: PostgresServer,
+) -> None:
+    """A Deployment per line on one PostgreSQL: each process found it empty and created the
+    tables, and all but one crashed on the duplicates. Six processes start at once."""
+    import subprocess
+    import sys
+
+    name = postgres_server.create_database("race")
+    url = postgres_server.url(name)
+    code = (
+        "import sys; from lineops.dataplane.db.database import open_database; "
+        "open_database(sys.argv[1]).close()"
+    )
+    try:
+        starts = [
+            subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]
+        failures = [p.communicate(timeout=120)[1] for p in starts if p.wait(timeout=120) != 0]
+        assert failures == []
+        assert current_revision(new_engine(url)) == head_revision()
+    finally:
+        postgres_server.drop_database(name)
+
+
+def test_an_upgrade_to_an_older_revision_is_refused(db_url: str) -> None:
+    upgrade(db_url)
+    with pytest.raises(SchemaError, match=r"revision 0002 is older than the database's"):
+        upgrade(db_url, "0002")
+    assert current_revision(new_engine(db_url)) == head_revision()
+    assert upgrade(db_url, "head") == (head_revision(), head_revision())
 
 
 def test_an_older_schema_is_refused_with_the_command_to_run(db_url: str) -> None:

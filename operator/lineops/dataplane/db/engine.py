@@ -9,16 +9,19 @@ empty database is created at the newest revision on first start.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# The PostgreSQL advisory lock migrations run under (any fixed 64-bit key of our own).
+MIGRATION_LOCK: Final = 0x6C696E656F7073  # "lineops"
 
 
 class SchemaError(RuntimeError):
@@ -82,11 +85,19 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
-    """Apply migrations up to ``revision``; returns (before, after)."""
+    """Apply migrations up to ``revision``; returns (before, after). A ``revision`` older
+    than the database's is refused (SchemaError): an upgrade to it did nothing and said
+    so only in its output."""
     engine = new_engine(url)
     try:
         before = current_revision(engine)
+        _refuse_older(url, before, revision)
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Data planes of one database start together (a Deployment per line): each
+                # found it empty and created the tables, and all but one crashed on the
+                # duplicates. Under the lock, the later ones find the schema made.
+                conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             config = alembic_config(url)
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
@@ -94,6 +105,19 @@ def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
     finally:
         engine.dispose()
     return before, after or ""
+
+
+def _refuse_older(url: str, current: str | None, revision: str) -> None:
+    if current is None or revision in ("head", "heads", current):
+        return
+    script = ScriptDirectory.from_config(alembic_config(url))
+    below = {rev.revision for rev in script.iterate_revisions(current, "base")} - {current}
+    if revision in below:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise SchemaError(
+            f"db {shown}: revision {revision} is older than the database's ({current}); "
+            "lineops does not downgrade a database"
+        )
 
 
 def check_schema(engine: Engine, url_for_message: str, *, create_empty: bool = True) -> None:
