@@ -223,6 +223,32 @@ def test_data_planes_opening_one_empty_database_together_all_start(
         postgres_server.drop_database(name)
 
 
+def test_a_migration_that_fails_midway_leaves_no_tables_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pysqlite began the transaction only before data changes: the tables a killed
+    migration had created stayed, with no revision, and every later start refused the
+    database ("holds tables but no lineops schema revision")."""
+    import lineops.dataplane.db.engine as engine_module
+
+    url = f"sqlite:///{tmp_path / 'mes.db'}"
+    real = engine_module.command.upgrade
+
+    def killed_midway(config: object, revision: str) -> None:
+        real(config, revision)  # every table created, in the migration's transaction
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(engine_module.command, "upgrade", killed_midway)
+    with pytest.raises(RuntimeError, match="killed"):
+        upgrade(url)
+    assert inspect(new_engine(url)).get_table_names() == []
+
+    monkeypatch.setattr(engine_module.command, "upgrade", real)
+    db = open_database(url)  # starts as on an empty database
+    db.close()
+    assert current_revision(new_engine(url)) == head_revision()
+
+
 def test_an_upgrade_to_an_older_revision_is_refused(db_url: str) -> None:
     upgrade(db_url)
     with pytest.raises(SchemaError, match=r"revision 0002 is older than the database's"):

@@ -28,12 +28,16 @@ class SchemaError(RuntimeError):
     """The database's schema is not the one this code was written for."""
 
 
-def new_engine(url: str, *, must_exist: bool = False) -> Engine:
+def new_engine(url: str, *, must_exist: bool = False, ddl: bool = False) -> Engine:
     """An engine with the settings each backend needs for the data plane's access pattern.
 
     ``must_exist``: a SQLite file that is not there is an error instead of being created
     (with its directory) by the first connection: a read-only command pointed at a wrong
-    path left an empty database file behind and reported "no records"."""
+    path left an empty database file behind and reported "no records".
+
+    ``ddl`` (migrations): on SQLite the transaction begins at its start, so schema changes
+    are part of it (pysqlite begins one only before data changes: a migration killed midway
+    left its tables with the old revision, and every later start refused the database)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -44,8 +48,13 @@ def new_engine(url: str, *, must_exist: bool = False) -> Engine:
                     "creates one"
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        args: dict[str, Any] = {"check_same_thread": False}
+        if ddl:
+            args["isolation_level"] = None  # pysqlite leaves BEGIN to the "begin" event
+        engine = create_engine(url, connect_args=args)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if ddl:
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise SchemaError(
@@ -88,7 +97,7 @@ def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
     """Apply migrations up to ``revision``; returns (before, after). A ``revision`` older
     than the database's is refused (SchemaError): an upgrade to it did nothing and said
     so only in its output."""
-    engine = new_engine(url)
+    engine = new_engine(url, ddl=True)
     try:
         before = current_revision(engine)
         _refuse_older(url, before, revision)
