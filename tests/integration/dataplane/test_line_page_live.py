@@ -112,3 +112,30 @@ def test_the_newest_alarms_are_sent_and_the_total_counted(served: ServedApp) -> 
     subgroups = [a["subgroup"] for a in state["alarms"]]
     # Numbered from 1 on the chart: the 85th subgroup is the newest.
     assert subgroups == sorted(subgroups, reverse=True) and subgroups[0] == 85
+
+
+def test_an_unchanged_line_answers_304_without_charting_its_history(
+    served: ServedApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineops.dataplane.line_page.routes as routes
+
+    computed: list[str] = []
+    real = routes.line_state
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        computed.append("state")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "line_state", counted)
+    url = f"{served.url}/lines/{LINE.namespace}/{LINE.name}/live"
+    first = requests.get(url, timeout=30)
+    etag = first.headers["ETag"]
+
+    again = requests.get(url, headers={"If-None-Match": etag}, timeout=30)
+
+    assert (first.status_code, again.status_code) == (200, 304)
+    assert computed == ["state"]  # the 304 came from the records' newest ids alone
+    _post(served, "events", [_event(6, "running")])
+    changed = requests.get(url, headers={"If-None-Match": etag}, timeout=30)
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.json()["oee"] is not None

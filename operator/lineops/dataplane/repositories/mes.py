@@ -107,6 +107,18 @@ class MesRepository:
         with self.engine.connect() as conn:
             return [(int(r[0]), Measurement(*r[1:])) for r in conn.execute(query)]
 
+    def records_version(self, line: LineRef) -> tuple[int, int, int]:
+        """Newest measurement, event and count row ids: unchanged means the line's MES
+        records are unchanged (rows are only added; a removed line's go with it)."""
+        with self.engine.connect() as conn:
+            newest = [
+                conn.execute(
+                    select(func.coalesce(func.max(table.c.id), 0)).where(_of(table, line))
+                ).scalar_one()
+                for table in (measurements, machine_events, production_counts)
+            ]
+        return int(newest[0]), int(newest[1]), int(newest[2])
+
     def oee_version(self, line: LineRef) -> tuple[int, int]:
         """Newest event and count row ids: unchanged means the OEE inputs are unchanged."""
         with self.engine.connect() as conn:

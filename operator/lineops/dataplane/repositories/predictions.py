@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, Engine, Select, and_, delete, insert, select
+from sqlalchemy import Connection, Engine, Select, and_, delete, func, insert, select
 
 from lineops.dataplane.db.tables import predictions
 from lineops.dataplane.lines import LineRef
@@ -114,6 +114,17 @@ class PredictionRepository:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [(int(r[0]), Prediction(*r[1:])) for r in rows]
+
+    def newest_id(self, line: LineRef) -> int:
+        """The id of the line's newest prediction (0: none)."""
+        t = predictions.c
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(func.coalesce(func.max(t.id), 0)).where(
+                    t.namespace == line.namespace, t.line == line.name
+                )
+            ).scalar_one()
+        return int(found)
 
     def delete_line(self, line: LineRef) -> None:
         with self.engine.begin() as conn:
