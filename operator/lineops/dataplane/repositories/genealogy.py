@@ -338,8 +338,10 @@ def _with_depths(
 def find_cycles(
     edges: Sequence[TraceEdge], starts: Sequence[str], direction: Direction
 ) -> list[list[str]]:
-    """Every cycle among the traced edges, once each, as ``[a, b, ..., a]`` in the
-    direction of the trace (iterative depth-first search: a back edge closes a cycle)."""
+    """A cycle per back edge of an iterative depth-first search over the traced edges, as
+    ``[a, b, ..., a]`` in the direction of the trace. Every lot on some cycle is on one of
+    them, but not every cycle is listed: with A->B, A->C, B->A and C->B, A->C->B->A is not
+    (it shares its back edge with A->B->A). Enough to name the lots to repair."""
     adjacency: dict[str, list[str]] = {}
     for edge in edges:
         far = edge.far(direction)
