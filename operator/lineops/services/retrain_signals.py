@@ -71,8 +71,12 @@ class RetrainWaker:
                     {"metadata": {"annotations": annotation}},
                     missing_ok=True,  # deleted since the index saw it
                 )
-                if touched:
-                    woken.append(watcher.model)
+                if not touched:
+                    # Deleted since the index saw it: remembering it would bring back what
+                    # forget() dropped (an entry per deleted model, for good).
+                    self._holding.pop(key, None)
+                    continue
+                woken.append(watcher.model)
             self._holding[key] = reason
         return woken
 

@@ -55,6 +55,7 @@ def test_a_deleted_model_is_skipped_and_a_failed_patch_is_retried() -> None:
     kube.missing.add("gone")
     waker = RetrainWaker(cast(KubeBackend, kube))
     assert _wake(waker, _line(False), Watcher("gone", spc_alert=True)) == []
+    assert waker._holding == {}  # nothing kept for a model that is gone
     kube.down = True
     model = Watcher("m", spc_alert=True)
     with pytest.raises(KubeUnavailable, match="unreachable"):
