@@ -120,8 +120,9 @@ class Settings(BaseSettings):
     resync_seconds: Seconds = Field(
         default=60.0,
         description="Period of the full reconcile timer of every ProductionLine and "
-        "QualityModel (also when a cron schedule slot is noticed). Read when the handlers are "
-        "imported.",
+        "QualityModel (also when a cron schedule slot is noticed); an object's first one comes "
+        "at a random point of the second half of the first period, so objects do not all "
+        "resync at once. Read when the handlers are imported.",
     )
     monitor_seconds: Seconds = Field(
         default=10.0,

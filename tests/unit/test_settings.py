@@ -450,3 +450,11 @@ def test_prometheus_rule_labels_are_read_as_a_mapping(clean_env: pytest.MonkeyPa
     assert load_settings().rule_labels == {"release": "kube-prom", "example.com/team": "qa"}
     clean_env.delenv("LINEOPS_PROMETHEUS_RULE_LABELS")
     assert load_settings().rule_labels == {}
+
+
+def test_first_resyncs_are_spread_over_the_first_period() -> None:
+    from lineops.handlers.config import RESYNC_SECONDS, resync_delay
+
+    delays = [resync_delay() for _ in range(200)]
+    assert all(0.5 * RESYNC_SECONDS <= d <= RESYNC_SECONDS for d in delays)
+    assert max(delays) - min(delays) > 0.2 * RESYNC_SECONDS  # spread, not one moment

@@ -11,7 +11,8 @@ environment, so a bad value fails here first, with the error naming the variable
 
 from __future__ import annotations
 
-from typing import Final
+import random
+from typing import Any, Final
 
 from lineops.services.training_policy import TrainingPolicy
 from lineops.settings import Settings, load_settings
@@ -22,3 +23,10 @@ RESYNC_SECONDS: Final = AT_REGISTRATION.resync_seconds
 POLL_SECONDS: Final = AT_REGISTRATION.training_poll_seconds
 # The poll timer's ``when`` filter needs the attempt limit (is a retry still to come?).
 TRAINING_POLICY: Final = TrainingPolicy.from_settings(AT_REGISTRATION)
+
+
+def resync_delay(**_: Any) -> float:
+    """The first resync of an object, somewhere in the first period (then every period): at
+    the same moment for all, a thousand objects' resyncs met at start-up + 60 s, and every
+    period after."""
+    return random.uniform(0.5, 1.0) * RESYNC_SECONDS

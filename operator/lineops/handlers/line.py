@@ -8,7 +8,7 @@ import kopf
 
 from lineops.api.constants import GROUP, PRODUCTION_LINE_KIND, PRODUCTION_LINE_PLURAL, VERSION
 from lineops.handlers.components import Components, components
-from lineops.handlers.config import RESYNC_SECONDS
+from lineops.handlers.config import RESYNC_SECONDS, resync_delay
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.handlers.stopping import until_stopped
 from lineops.services.retrain_signals import Watcher
@@ -19,7 +19,7 @@ RESOURCE = (GROUP, VERSION, PRODUCTION_LINE_PLURAL)
 @kopf.on.resume(*RESOURCE)
 @kopf.on.create(*RESOURCE)
 @kopf.on.update(*RESOURCE)
-@kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+@kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=resync_delay)
 async def reconcile_line(
     body: kopf.Body,
     patch: kopf.Patch,

@@ -23,7 +23,7 @@ from lineops.api.constants import (
 )
 from lineops.api.qualitymodel import RetrainOn
 from lineops.handlers.components import Components, components
-from lineops.handlers.config import POLL_SECONDS, RESYNC_SECONDS, TRAINING_POLICY
+from lineops.handlers.config import POLL_SECONDS, RESYNC_SECONDS, TRAINING_POLICY, resync_delay
 from lineops.handlers.glue import apply_outcome, plain
 from lineops.handlers.stopping import until_stopped
 from lineops.services.model import LineLookup, line_view
@@ -91,7 +91,7 @@ async def pipeline_config_map_event(body: kopf.Body, memo: kopf.Memo, **kwargs: 
 @kopf.on.resume(*RESOURCE)
 @kopf.on.create(*RESOURCE)
 @kopf.on.update(*RESOURCE)
-@kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+@kopf.timer(*RESOURCE, id="resync", interval=RESYNC_SECONDS, initial_delay=resync_delay)
 @kopf.timer(*RESOURCE, id="training-poll", interval=POLL_SECONDS, when=_training_in_progress)
 async def reconcile_model(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any
