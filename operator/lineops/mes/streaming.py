@@ -323,6 +323,14 @@ class SpcStream:
     def _attribute_point(self, values: Sequence[float], index: int) -> tuple[float, float]:
         """The plotted point of one sample and its sigma (which varies with n on p and u)."""
         kind = self._kind
+        expected = 1 if kind is ChartKind.C else 2
+        if len(values) != expected:
+            # As the batch path refuses it (a c chart given [count, size] raised a bare
+            # "too many values to unpack").
+            shape = "[count]" if expected == 1 else "[count, sample size]"
+            raise MesInputError(
+                f"a {kind.value} chart point is {shape}, got {len(values)} value(s)", row=index
+            )
         if kind is ChartKind.C:
             (count,) = values
             return _check_count(float(count), index), self._sigma_a
@@ -331,10 +339,15 @@ class SpcStream:
         n = float(size)
         if not (math.isfinite(n) and n > 0.0):
             raise MesInputError(f"sample size {n:g} must be positive", row=index, field="n")
+        if kind in (ChartKind.P, ChartKind.NP) and c > n:
+            # A share above 1: the batch path refuses it, the stream charted it.
+            raise MesInputError(f"count {c:g} exceeds sample size {n:g}", row=index, field="count")
         if kind is ChartKind.NP:
             if n != self._n:
                 raise MesInputError(
-                    f"sample size {n:g} differs from Phase I size {self._n}", field="n"
+                    f"sample size {n:g} differs from Phase I size {self._n}",
+                    row=index,
+                    field="n",
                 )
             return c, self._sigma_a
         center = self.params.center

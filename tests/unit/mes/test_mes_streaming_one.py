@@ -190,3 +190,10 @@ def test_update_one_accepts_other_numbers_and_checks_input() -> None:
         p_stream.update_one([3, 40])
     with pytest.raises(MesInputError, match="count -1 is negative"):
         p_stream.update_one([-1, 50])
+    # As the batch path: no share above 1, and a point's shape per chart kind.
+    with pytest.raises(MesInputError, match="count 60 exceeds sample size 50") as above:
+        p_stream.update_one([60, 50])
+    assert above.value.row == 0  # the stream's point index (the refused calls above took none)
+    c_stream = SpcStream(phase_one(ChartKind.C, ChartData.attributes([3, 4, 5])).params, ["weco-1"])
+    with pytest.raises(MesInputError, match=r"a c chart point is \[count\], got 2 value"):
+        c_stream.update_one([3, 50])
