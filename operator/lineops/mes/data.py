@@ -38,6 +38,10 @@ def finite_row(row: Sequence[float], index: int) -> list[float]:
             raise MesInputError(f"value {j} ({cell!r}) is not a number", row=index) from None
         if not math.isfinite(value):
             raise MesInputError(f"value {j} ({cell!r}) is not finite", row=index)
+        if abs(value) > MAX_VALUE:
+            # As the CLI and the data plane refuse it: squares of 1e200 overflow, and the
+            # limits came out inf and NaN with only a RuntimeWarning.
+            raise MesInputError(f"value {j} ({cell!r}) is beyond ±{MAX_VALUE:g}", row=index)
         out.append(value)
     return out
 
@@ -58,6 +62,9 @@ def as_subgroups(
         bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
         if bad.size:
             raise MesInputError("value is not finite", row=int(bad[0]))
+        beyond = np.flatnonzero((np.abs(arr) > MAX_VALUE).any(axis=1))
+        if beyond.size:
+            raise MesInputError(f"value is beyond ±{MAX_VALUE:g}", row=int(beyond[0]))
         return arr
     expected = subgroup_size
     parsed: list[list[float]] = []

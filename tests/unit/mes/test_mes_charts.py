@@ -124,3 +124,18 @@ def test_phase_two_subgroup_size_must_match() -> None:
 def test_subgroup_of_one_is_not_an_xbar_chart() -> None:
     with pytest.raises(MesInputError, match="at least 2 values"):
         estimate(ChartKind.XBAR_R, ChartData.subgroups([[1.0], [2.0]]))
+
+
+def test_values_beyond_the_cap_are_refused_naming_the_row() -> None:
+    """As the CLI and the data plane refuse them: 1e200 made the limits inf and NaN."""
+    from lineops.mes.data import as_subgroups, finite_row
+    from lineops.mes.errors import MesInputError
+
+    with pytest.raises(MesInputError, match=r"beyond ±1e\+100") as listed:
+        as_subgroups([[1.0, 2.0], [1e200, -1e200]])
+    assert listed.value.row == 1
+    with pytest.raises(MesInputError, match=r"beyond ±1e\+100") as array:
+        as_subgroups(np.array([[1.0, 2.0], [3.0, 4.0], [-2e100, 1.0]]))
+    assert array.value.row == 2
+    with pytest.raises(MesInputError, match="beyond"):
+        finite_row(["1e101"], 7)
