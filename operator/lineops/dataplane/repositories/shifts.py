@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lineops.dataplane.db.tables import maintenance, shift_oee
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories import IN_LIST_SIZE
 
 PLANNED = "planned"
 
@@ -70,17 +71,30 @@ class ShiftRepository:
             set_={c.name: statement.excluded[c.name] for c in _COLUMNS},
         )
         t = shift_oee.c
+        of_line = (t.namespace == line.namespace, t.line == line.name)
         with self.engine.begin() as conn:
             # A schedule change moves the shifts' starts: the rows of the old layout that
-            # the new records overlap go, or the history counted those hours twice.
-            for record in records:
+            # the new records overlap go, or the history counted those hours twice. One read
+            # of the span and one delete (a statement per record made a history import of
+            # thousands of shifts as many round trips).
+            stored = conn.execute(
+                select(t.shift_start, t.shift_end).where(
+                    *of_line,
+                    t.shift_start < max(r.shift_end for r in records),
+                    t.shift_end > min(r.shift_start for r in records),
+                )
+            ).all()
+            starts = {r.shift_start for r in records}
+            replaced = [
+                start
+                for start, end in stored
+                if start not in starts
+                and any(start < r.shift_end and end > r.shift_start for r in records)
+            ]
+            for piece in range(0, len(replaced), IN_LIST_SIZE):
                 conn.execute(
                     delete(shift_oee).where(
-                        t.namespace == line.namespace,
-                        t.line == line.name,
-                        t.shift_start < record.shift_end,
-                        t.shift_end > record.shift_start,
-                        t.shift_start != record.shift_start,
+                        *of_line, t.shift_start.in_(replaced[piece : piece + IN_LIST_SIZE])
                     )
                 )
             conn.execute(statement, rows)
