@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lineops.mes.charts import (
     MIN_SUBGROUPS,
@@ -52,6 +53,22 @@ def _out_of_limits(kind: ChartKind, series: Sequence[ChartSeries]) -> set[int]:
     return flagged
 
 
+def _estimate_kept(kind: ChartKind, data: ChartData, keep: NDArray[np.bool_]) -> ChartParams:
+    """Phase I parameters from the kept subgroups. On I-MR only the moving ranges of two
+    kept neighbours count: estimated from the kept values joined up, a removed value's
+    neighbours made a moving range that never happened (Minitab drops every range that
+    touches an omitted value)."""
+    if kind is not ChartKind.IMR or keep.all():
+        return estimate(kind, data.take(keep))
+    assert data.values is not None
+    joined = estimate(kind, data.take(keep))  # the checks, and the centre of the kept values
+    both = keep[1:] & keep[:-1]
+    if not both.any():
+        raise MesInputError("no two neighbouring individuals kept: no moving range to estimate")
+    ranges = np.abs(np.diff(data.values))[both]
+    return ChartParams(kind, joined.center, float(ranges.mean()), 1)
+
+
 def phase_one(
     kind: ChartKind | str,
     data: ChartData,
@@ -73,7 +90,7 @@ def phase_one(
         if not 0 <= i < total:
             raise MesInputError(f"excluded subgroup {i} is outside 0..{total - 1}", row=i)
         keep[i] = False
-    params = estimate(kind, data.take(keep))
+    params = _estimate_kept(kind, data, keep)
     iterations = 1
     while remove_out_of_control and iterations <= max_iterations:
         kept_idx = np.flatnonzero(keep)
@@ -81,7 +98,7 @@ def phase_one(
         if not flagged or kept_idx.size - len(flagged) < 2:
             break
         keep[kept_idx[sorted(flagged)]] = False
-        params = estimate(kind, data.take(keep))
+        params = _estimate_kept(kind, data, keep)
         iterations += 1
     removed = tuple(int(i) for i in np.flatnonzero(~keep))
     return PhaseOne(params, removed, iterations)

@@ -139,3 +139,16 @@ def test_values_beyond_the_cap_are_refused_naming_the_row() -> None:
     assert array.value.row == 2
     with pytest.raises(MesInputError, match="beyond"):
         finite_row(["1e101"], 7)
+
+
+def test_imr_phase_one_drops_the_moving_ranges_of_a_removed_value() -> None:
+    """Removing x[5] joined x[4] and x[6] into a moving range that never happened."""
+    from lineops.mes.data import ChartData
+    from lineops.mes.kinds import ChartKind
+    from lineops.mes.phases import phase_one
+
+    x = [10.0, 11.0, 10.0, 12.0, 11.0, 30.0, 11.5, 10.0, 11.0, 10.5]
+    one = phase_one(ChartKind.IMR, ChartData.individuals(x), exclude=[5])
+    ranges = [abs(b - a) for i, (a, b) in enumerate(zip(x, x[1:])) if 5 not in (i, i + 1)]
+    assert one.params.spread == pytest.approx(sum(ranges) / len(ranges))
+    assert one.params.center == pytest.approx(sum(v for i, v in enumerate(x) if i != 5) / 9)
