@@ -220,5 +220,13 @@ def _canary_events(
     kind = _CANARY_EVENTS.get((canary.state, canary.step))
     if kind is None and canary.state == "Promoted":
         kind = ("Normal", R.CANARY_PROMOTED)
+    if (
+        kind is not None
+        and kind[1] == R.CANARY_PROMOTED
+        and "no requests measured" in canary.reason
+    ):
+        # Promoted on readiness and the period alone: the traffic split is by connection,
+        # and keep-alive clients may never have reached the canary. Worth a look.
+        kind = ("Warning", R.CANARY_PROMOTED)
     if kind is not None:
         out.events.append(Event(kind[0], kind[1], f"{canary.tag}: {canary.reason}"[:1024]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from lineops.mes.charts import ChartKind, apply, estimate
@@ -149,6 +151,7 @@ def test_imr_phase_one_drops_the_moving_ranges_of_a_removed_value() -> None:
 
     x = [10.0, 11.0, 10.0, 12.0, 11.0, 30.0, 11.5, 10.0, 11.0, 10.5]
     one = phase_one(ChartKind.IMR, ChartData.individuals(x), exclude=[5])
-    ranges = [abs(b - a) for i, (a, b) in enumerate(zip(x, x[1:])) if 5 not in (i, i + 1)]
+    pairs = enumerate(itertools.pairwise(x))
+    ranges = [abs(b - a) for i, (a, b) in pairs if 5 not in (i, i + 1)]
     assert one.params.spread == pytest.approx(sum(ranges) / len(ranges))
     assert one.params.center == pytest.approx(sum(v for i, v in enumerate(x) if i != 5) / 9)

@@ -101,3 +101,28 @@ def test_a_cluster_start_says_what_it_waits_for() -> None:
     cond = conds.get(R.SERVING)
     assert cond is not None and cond.reason == R.SERVING_STARTING
     assert "waiting for its Deployment: 0/1 Pods available" in (cond.message or "")
+
+
+def test_a_canary_promoted_without_measured_traffic_is_a_warning() -> None:
+    """The split is by connection: keep-alive clients may never reach the canary, and a
+    promotion on readiness and the period alone deserves a look."""
+    quiet = CanaryState(
+        "Progressing",
+        "m:v2",
+        "2026-11-29T10:05:00Z",
+        "held 300 s Available; no requests measured (maxErrorRate 0.01, ...)",
+        "Promoting",
+    )
+    before = {"canary": {"state": "Progressing", "step": "Analysing", "tag": "m:v2"}}
+    _, out = _run(ServingState("Canary", URL, "m:v1", "m:v2", canary=quiet), "m:v2", before)
+    assert [(e.type, e.reason) for e in out.events] == [("Warning", R.CANARY_PROMOTED)]
+
+    measured = CanaryState(
+        "Progressing",
+        "m:v2",
+        "2026-11-29T10:05:00Z",
+        "held 300 s Available; error rate 0",
+        "Promoting",
+    )
+    _, out = _run(ServingState("Canary", URL, "m:v1", "m:v2", canary=measured), "m:v2", before)
+    assert [(e.type, e.reason) for e in out.events] == [("Normal", R.CANARY_PROMOTED)]
