@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from lineops.backends.training import local_files as files
 
 from tests.support import resources as res
 from tests.support.kube import wait_for
@@ -210,7 +211,8 @@ def test_an_operator_restart_neither_loses_nor_duplicates_the_run(
         )
     run_id = _training(running)["runId"]
     run_dir = Path(env["LINEOPS_DATA_DIR"]) / "runs" / run_id
-    pid = int((run_dir / "worker.pid").read_text())
+    pid = files.read_pid(run_dir)  # "<pid> <start time>"
+    assert pid is not None
     state = json.loads((run_dir / "state.json").read_text())["state"]
     if state in ("Pending", "Running"):
         os.kill(pid, 0)  # the worker outlived the operator (raises if it did not)
@@ -350,7 +352,8 @@ def test_a_spec_change_cancels_the_run_in_flight_and_trains_the_new_spec(
     assert old["state"] == "Failed" and old["failing_step"] is None
     assert old["message"] == f"canceled: superseded by spec hash {second['specHash']}"
     assert old.get("model_tag") is None
-    assert group_members(int((runs / first["runId"] / "worker.pid").read_text())) == []
+    worker = files.read_pid(runs / first["runId"])
+    assert worker is not None and group_members(worker) == []
     (canceled,) = _events(api_client, namespace, "superseded", "TrainingCanceled")
     assert canceled.type == "Normal" and first["runId"] in canceled.message
     assert "superseded by spec hash" in canceled.message
