@@ -8,14 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def stat_fields(pid: int | str) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the parenthesised command name (state, ppid, pgrp,
+    ...; the name may hold spaces and parentheses); None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:  # gone, or exited between listing /proc and reading it
+        return None
+
+
 def start_time(pid: int) -> str | None:
     """The start time of process ``pid``, or None when no such process runs."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: fields after the last ")".
-    return stat.rpartition(")")[2].split()[19]
+    fields = stat_fields(pid)
+    return None if fields is None else fields[19]
 
 
 def recorded(pid: int) -> str:

@@ -41,6 +41,7 @@ from sqlalchemy import Engine, or_, select
 
 from lineops.dataplane.db.tables import consumptions, lots
 from lineops.dataplane.lines import LineRef
+from lineops.dataplane.repositories import IN_LIST_SIZE
 
 GS1_CONTEXT: Final = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 EXTENSION_CONTEXT: Final = {"lineops": "https://lineops.io/epcis/"}
@@ -182,10 +183,10 @@ def export(
         ).all()
         inputs: dict[str, list[tuple[str, int, str]]] = {}
         names = [str(r[0]) for r in produced]
-        for i in range(0, len(names), 5_000):
+        for i in range(0, len(names), IN_LIST_SIZE):
             for row in conn.execute(
                 select(c.output_lot, c.input_lot, c.quantity_micros, c.unit)
-                .where(*of_line_c, c.output_lot.in_(names[i : i + 5_000]))
+                .where(*of_line_c, c.output_lot.in_(names[i : i + IN_LIST_SIZE]))
                 .order_by(c.output_lot, c.input_lot, c.id)
             ):
                 inputs.setdefault(str(row[0]), []).append((str(row[1]), int(row[2]), str(row[3])))

@@ -49,15 +49,6 @@ def default_pipelines_dir(configured: Path | None = None) -> Path:
     return Path(spec.origin).resolve().parents[1] / "compiled"
 
 
-def _stat(pid: int | str) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the parenthesised command name (state, ppid, pgrp,
-    ...); None when the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
-    except OSError:  # gone, or exited between listing /proc and reading it
-        return None
-
-
 _EXITED: Final = ("Z", "X")  # zombie (exited, not reaped) or dead
 
 
@@ -69,7 +60,7 @@ def _alive(pid: int) -> bool:
         except ProcessLookupError:
             return False
         return True
-    fields = _stat(pid)
+    fields = process_ids.stat_fields(pid)
     return fields is not None and fields[0] not in _EXITED
 
 
@@ -82,7 +73,7 @@ def _group_alive(pgid: int) -> bool:
             return False
         return True
     for entry in os.listdir("/proc"):
-        fields = _stat(entry) if entry.isdigit() else None
+        fields = process_ids.stat_fields(entry) if entry.isdigit() else None
         if fields and len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in _EXITED:
             return True
     return False
