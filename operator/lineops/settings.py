@@ -43,6 +43,18 @@ SECRET_NAME: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 # value: empty or 1-63 characters (Kubernetes' label syntax).
 LABEL_NAME: Final = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)")
 LABEL_VALUE: Final = re.compile(r"(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)")
+
+
+def label_problem(key: str, value: str) -> str | None:
+    """Which part of a Kubernetes label is malformed ("key" or "value"), or None."""
+    prefix, slash, name = key.rpartition("/")
+    if LABEL_NAME.fullmatch(name) is None or (
+        slash and (SECRET_NAME.fullmatch(prefix) is None or len(prefix) > 253)
+    ):
+        return "key"
+    return None if LABEL_VALUE.fullmatch(value) is not None else "value"
+
+
 Port = Annotated[int, Field(ge=0, le=65535)]
 Seconds = Annotated[float, Field(gt=0)]
 
@@ -338,11 +350,7 @@ class Settings(BaseSettings):
             return None
         for pair in value.split(","):
             key, equals, label = (part.strip() for part in pair.partition("="))
-            prefix, _, name = key.rpartition("/")
-            good_key = LABEL_NAME.fullmatch(name) is not None and (
-                not prefix or (SECRET_NAME.fullmatch(prefix) is not None and len(prefix) <= 253)
-            )
-            if not equals or not good_key or LABEL_VALUE.fullmatch(label) is None:
+            if not equals or label_problem(key, label) is not None:
                 raise PydanticCustomError(
                     "label",
                     "{pair} is not key=value with a Kubernetes label key and value",

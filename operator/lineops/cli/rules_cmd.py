@@ -8,7 +8,6 @@ Prometheus configured by hand. Check the output with ``promtool check rules``.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any, Final
@@ -21,6 +20,7 @@ from lineops.api.kinds import PRODUCTION_LINE
 from lineops.api.productionline import ProductionLine
 from lineops.cli.errors import CliError, yaml_problem
 from lineops.services.prometheus_rules import prometheus_rule_for_line, rule_groups_for_line
+from lineops.settings import label_problem
 
 FORMAT_PROMETHEUS_RULE: Final = "prometheusrule"
 FORMAT_RULE_FILE: Final = "rulefile"
@@ -66,25 +66,17 @@ def _validate(path: str, document: dict[str, Any]) -> ProductionLine:
     return line
 
 
-# Kubernetes label syntax: an optional DNS-subdomain prefix, a name of at most 63
-# alphanumerics, '-', '_' or '.', and a value of the same form or empty.
-_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-
-
 def _labels(pairs: list[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise CliError(f"--label: {pair!r} is not KEY=VALUE")
-        prefix, slash, name = key.rpartition("/")
-        if not _LABEL_NAME.match(name) or (
-            slash and (not _LABEL_PREFIX.match(prefix) or len(prefix) > 253)
-        ):
-            # The API server would refuse the PrometheusRule at apply time.
+        problem = label_problem(key, value)
+        # The API server would refuse the PrometheusRule at apply time.
+        if problem == "key":
             raise CliError(f"--label: {key!r} is not a Kubernetes label key")
-        if value and not _LABEL_NAME.match(value):
+        if problem == "value":
             raise CliError(f"--label: {value!r} is not a Kubernetes label value")
         labels[key] = value
     return labels
