@@ -126,14 +126,22 @@ class LocalDataPlane:
     def counts(self, line: LineRef) -> list[ProductionCount]:
         return self._mes.counts(line)
 
+    def _readings_of(self, line: LineRef) -> str:
+        """The name readings are stored under, refused for a line whose name is served for
+        another namespace: its monitor would judge drift on that line's readings."""
+        owner = self._app.ingestion.namespace_of(line.name)
+        if owner is not None and owner != line.namespace:
+            raise LineNameTaken(str(LineConflict(line.name, owner)))
+        return line.name
+
     def readings_count(self, line: LineRef) -> int:
-        return self._offline.count(line.name)
+        return self._offline.count(self._readings_of(line))
 
     def readings_first_day(self, line: LineRef) -> pd.DataFrame:
-        return self._offline.first_day(line.name, READING_COLUMNS)
+        return self._offline.first_day(self._readings_of(line), READING_COLUMNS)
 
     def readings_recent(self, line: LineRef, horizon_ns: int) -> pd.DataFrame:
-        return self._offline.recent(line.name, horizon_ns)
+        return self._offline.recent(self._readings_of(line), horizon_ns)
 
     def latest_plan(self, line: LineRef) -> dict[str, Any] | None:
         rows = self._plans.list(line, latest=True)

@@ -29,6 +29,12 @@ class IngestionDisabled(PermissionError):
 class LineConflict(ValueError):
     """A line name already served for another namespace (stores are keyed by name)."""
 
+    def __init__(self, line: str, owner: str) -> None:
+        super().__init__(
+            f"metadata.name: line {line!r} is already served for namespace {owner!r}; "
+            "line names must be unique across namespaces"
+        )
+
 
 def plus_hint(text: str) -> str:
     """What to add to a refused query time that holds a space: an unencoded '+' of its UTC

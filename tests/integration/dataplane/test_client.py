@@ -12,6 +12,7 @@ from lineops.backends.data_plane_client import (
     DataPlaneRejected,
     DataPlaneUnavailable,
     HttpDataPlane,
+    LineNameTaken,
     LocalDataPlane,
 )
 from lineops.backends.mes_metrics import MesMetrics
@@ -118,6 +119,17 @@ def test_http_client_reads_what_the_local_client_reads(tmp_path: Path, db_url: s
         other = type(LINE)("plant-b", LINE.name)
         with pytest.raises(DataPlaneUnavailable, match="404"):
             remote.events(other)
+        # In process (embedded profile), a same-named line of another namespace is refused
+        # (readings are stored by line name): its monitor read the first line's readings.
+        with pytest.raises(LineNameTaken, match="'plant-a'"):
+            local.configure_line(other, spec)
+        for read in (
+            lambda: local.readings_count(other),
+            lambda: local.readings_first_day(other),
+            lambda: local.readings_recent(other, 60 * 1_000_000_000),
+        ):
+            with pytest.raises(LineNameTaken, match="already served for namespace"):
+                read()
         bad = requests.get(
             served.line_url("measurements") + "?characteristic=x&after=-1",
             headers=auth,

@@ -127,10 +127,7 @@ class IngestionService:
         with self._lock:
             entry = self._lines.get(line)
             if entry is not None and entry.namespace != namespace:
-                raise LineConflict(
-                    f"metadata.name: line {line!r} is already served for namespace "
-                    f"{entry.namespace!r}; line names must be unique across namespaces"
-                )
+                raise LineConflict(line, entry.namespace)
             if entry is None:
                 ingestor = LineIngestor(
                     line,
