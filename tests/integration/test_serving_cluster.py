@@ -272,7 +272,64 @@ def test_cluster_serving_canary_promotion_rollback_and_deletion(
             warnings = [(t, r) for t, r, _ in _events(api_client, namespace)]
             assert ("Warning", "CanaryRolledBack") in warnings, warnings
 
-            # 4. Deleting the model removes its workloads.
+            # 4. Scaled to 0 and back: v3 was rolled back, so v2 serves again (the stable
+            # Deployment is kept at 0 Pods with its record; deleted, v3 was rolled out).
+            res.patch(
+                api_client,
+                namespace,
+                "QualityModel",
+                MODEL,
+                {"spec": {"serving": {"replicas": 0, "maxReplicas": None, "canaryPercent": 0}}},
+            )
+
+            def suspended() -> Any:
+                obj = res.get(api_client, namespace, "QualityModel", MODEL)
+                dep = _deployment(api_client, namespace, STABLE)
+                ok = res.has_condition(obj, "Serving", "False", "Disabled")
+                return dep if ok and dep is not None and dep.spec.replicas == 0 else None
+
+            dep = wait_for(suspended, timeout=60, interval=0.3, what="serving suspended")
+            assert dep.spec.template.spec.containers[0].image.endswith("/inspector:v2")
+            hpas = client.AutoscalingV2Api(api_client).list_namespaced_horizontal_pod_autoscaler
+            assert not hpas(namespace, label_selector=f"lineops.io/model={MODEL}").items
+            res.patch(
+                api_client,
+                namespace,
+                "QualityModel",
+                MODEL,
+                {"spec": {"serving": {"replicas": 2, "canaryPercent": 50}}},
+            )
+
+            def back() -> Any:
+                serving = _serving(api_client, namespace)
+                dep = _deployment(api_client, namespace, STABLE)
+                ok = serving.get("champion") == f"{MODEL}:v2" and serving.get("state") == "Serving"
+                up = dep is not None and (dep.status.available_replicas or 0) == 2
+                return dep if ok and up else None
+
+            dep = wait_for(back, timeout=60, interval=0.3, what="v2 serving again")
+            assert dep.spec.template.spec.containers[0].image.endswith("/inspector:v2")
+            assert _serving(api_client, namespace)["canary"]["state"] == "RolledBack"
+            assert _deployment(api_client, namespace, CANARY) is None
+
+            # 5. Handing replicas to an HPA keeps them: applied without spec.replicas, the
+            # field was reset to 1 before the HPA scaled again.
+            res.patch(
+                api_client,
+                namespace,
+                "QualityModel",
+                MODEL,
+                {"spec": {"serving": {"maxReplicas": 3}}},
+            )
+            wait_for(
+                lambda: hpas(namespace, label_selector=f"lineops.io/model={MODEL}").items,
+                timeout=60,
+                interval=0.3,
+                what="the HPA",
+            )
+            assert apps.read_namespaced_deployment(STABLE, namespace).spec.replicas == 2
+
+            # 6. Deleting the model removes its workloads.
             res.delete(api_client, namespace, "QualityModel", MODEL)
 
             def gone() -> bool:

@@ -240,9 +240,12 @@ class KubeBackend:
         )
         return "updated"
 
-    async def server_side_apply(self, body: Mapping[str, Any], plural: str) -> None:
+    async def server_side_apply(
+        self, body: Mapping[str, Any], plural: str, manager: str = "lineops"
+    ) -> None:
         """Server-side apply as field manager ``lineops``: the API server merges our fields and
-        leaves fields other managers own (an HPA's replicas, a mesh's annotations) alone."""
+        leaves fields other managers own (an HPA's replicas, a mesh's annotations) alone.
+        Another ``manager`` owns only the fields of its (partial) ``body``."""
         api_version, meta = body["apiVersion"], body["metadata"]
         prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
         path = f"{prefix}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
@@ -250,7 +253,7 @@ class KubeBackend:
             self._api.call_api,
             path,
             "PATCH",
-            query_params=[("fieldManager", "lineops"), ("force", "true")],
+            query_params=[("fieldManager", manager), ("force", "true")],
             header_params={
                 "Content-Type": "application/apply-patch+yaml",
                 "Accept": "application/json",

@@ -67,7 +67,7 @@ class ServingService:
         before = read_status(QualityModelStatus, body.get("status"))
         try:
             if spec.serving.replicas == 0:
-                await self.backend.stop(namespace, name)
+                await self.backend.suspend(namespace, name)
                 self._idle(
                     before,
                     conds,

@@ -109,6 +109,14 @@ def test_a_canary_over_a_limit_is_rolled_back(measured: Measurement, words: str)
     # A newer champion gets its own canary.
     newer = decide(want("m:v3"), up(OLD), None, plan.record, T0 + 200)
     assert newer.canary == ("m:v3", 2)
+    # Serving back after spec.serving.replicas 0 (the stable Deployment kept at 0 Pods, its
+    # record with it): still the old tag, and looked at again until its Pods answer.
+    suspended = Workload(OLD, 0, 0, True, None, T0)
+    back = decide(want(), suspended, None, plan.record, T0 + 300)
+    assert (back.stable_tag, back.canary, back.serving) == (OLD, None, None)
+    assert back.wake_after and "once its Deployment is available (0/0" in back.message
+    rolling = decide(want(), Workload(OLD, 2, 1, False, None, T0), None, plan.record, T0 + 310)
+    assert rolling.stable_tag == OLD and rolling.serving == OLD and rolling.wake_after
 
 
 def test_a_canary_never_available_is_rolled_back_after_the_start_timeout() -> None:

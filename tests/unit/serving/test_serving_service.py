@@ -35,6 +35,9 @@ class RecordedBackend:
     async def stop(self, namespace: str, model: str) -> None:
         self.calls.append(("stop", namespace, model))
 
+    async def suspend(self, namespace: str, model: str) -> None:
+        self.calls.append(("suspend", namespace, model))
+
     async def close(self) -> None:
         pass
 
@@ -96,9 +99,12 @@ def test_each_state_has_its_condition_and_status() -> None:
 
 def test_nothing_is_served_without_a_champion_or_with_zero_replicas() -> None:
     state = ServingState("Serving", "u", "m:v1")
-    for champion, replicas, reason in (("m:v1", 0, R.DISABLED), (None, 1, R.NO_CHAMPION)):
+    for champion, replicas, reason, call in (
+        ("m:v1", 0, R.DISABLED, "suspend"),  # kept to serve again (a canary's record)
+        (None, 1, R.NO_CHAMPION, "stop"),
+    ):
         backend, conds, out = _run(state, champion, replicas)
-        assert backend.calls == [("stop", "ns", "m")]
+        assert backend.calls == [(call, "ns", "m")]
         cond = conds.get(R.SERVING)
         assert cond is not None and (cond.status, cond.reason) == ("False", reason)
         assert out.status["endpoint"] is None  # removed from the object

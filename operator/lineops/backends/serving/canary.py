@@ -198,15 +198,20 @@ def decide(
         )
     old = stable.tag
     if record is not None and record.state == ROLLED_BACK and record.tag == tag:
+        # Also after spec.serving.replicas went 0 and back (the stable Deployment was kept at
+        # 0 Pods with this record): the tag judged bad is not rolled out without a canary.
+        up = stable.available and stable.available_replicas > 0
         return Plan(
             old,
             None,
             record,
             "Serving",
-            old,
+            old if stable.available_replicas else None,
             None,
-            f"{tag} was rolled back ({record.reason}); {old} keeps serving",
+            f"{tag} was rolled back ({record.reason}); {old} keeps serving"
+            + ("" if up else f" once its Deployment is available ({_count(stable)})"),
             canary_state=_state(record),
+            wake_after=None if up else poll,
         )
     if want.canary_percent == 0 or stable.available_replicas == 0:
         # Nothing to compare against (or no canary asked for): a rolling update.

@@ -48,6 +48,9 @@ from lineops.backends.serving.protocol import (
 
 APPS: Final = "apps/v1"
 HPA: Final = "autoscaling/v2"
+# Field managers owning only a Deployment's spec.replicas (see suspend and _apply).
+SUSPEND_MANAGER: Final = "lineops-suspend"
+HANDOVER_MANAGER: Final = "lineops-handover-to-hpa"
 log = logging.getLogger(__name__)
 
 
@@ -155,7 +158,7 @@ class ClusterServingBackend:
         if plan.measure and canary is not None:
             plan = plan_for(await self._measure(ns, model, request.tag, window(canary, now)))
         try:
-            await self._apply(request.owner, spec, plan, None if canary is None else canary.tag)
+            await self._apply(request.owner, spec, plan, stable, canary)
         except ValueError as exc:  # a tag that names no image
             raise ServingBackendError(f"serving {ns}/{model}: {exc}") from exc
         state = self._state(key, plan, now)
@@ -181,6 +184,29 @@ class ClusterServingBackend:
         self._hpa.pop(key, None)
         self._stopped.add(key)
 
+    async def suspend(self, namespace: str, model: str) -> None:
+        key = (namespace, model)
+        if key in self._stopped:
+            return
+        self._cancel(key)
+        # The HPA would scale the Deployment back up; a canary has nothing to compare with.
+        await self._kube.delete_object(
+            HPA, "horizontalpodautoscalers", namespace, m.stable_name(model)
+        )
+        await self._kube.delete_object(APPS, "deployments", namespace, m.canary_name(model))
+        if await self._kube.get_object(APPS, "deployments", namespace, m.stable_name(model)):
+            # Only spec.replicas, as a manager of its own: the tag and the canary record stay
+            # (deleted, a tag rolled back was rolled out directly when scaled up again).
+            # lineops' next apply with replicas takes the field back (force).
+            await self._kube.server_side_apply(
+                _replicas_only(namespace, m.stable_name(model), 0),
+                "deployments",
+                manager=SUSPEND_MANAGER,
+            )
+        self._states.pop(key, None)
+        self._hpa[key] = False
+        self._stopped.add(key)
+
     async def close(self) -> None:
         for key in list(self._wakes):
             self._cancel(key)
@@ -198,13 +224,34 @@ class ClusterServingBackend:
             return MetricsFailed(str(exc))
 
     async def _apply(
-        self, owner: Mapping[str, Any], spec: QualityModelSpec, plan: Plan, canary_tag: str | None
+        self,
+        owner: Mapping[str, Any],
+        spec: QualityModelSpec,
+        plan: Plan,
+        stable_now: Workload | None,
+        canary_now: Workload | None,
     ) -> None:
         namespace, model = owner["metadata"]["namespace"], owner["metadata"]["name"]
         key = (namespace, model)
+        canary_tag = None if canary_now is None else canary_now.tag
         url = self.config.dataplane_url(namespace, spec.line_ref)
         settings = self.config.workload
         hpa = m.autoscaler(owner, spec)
+        if hpa is not None and stable_now is not None and not self._hpa.get(key):
+            # Handing spec.replicas to the HPA: applied without it, the field lineops owned
+            # is reset to its default, 1, and the HPA scales up again from there (the
+            # Kubernetes docs' "transferring ownership"). A manager of its own keeps it at
+            # least at minReplicas (an HPA leaves a Deployment at 0 alone) until the HPA
+            # writes it.
+            await self._kube.server_side_apply(
+                _replicas_only(
+                    namespace,
+                    m.stable_name(model),
+                    max(stable_now.replicas, spec.serving.replicas),
+                ),
+                "deployments",
+                manager=HANDOVER_MANAGER,
+            )
         stable = m.deployment(
             owner,
             spec,
@@ -276,3 +323,13 @@ class ClusterServingBackend:
                 listener(*key)
             except Exception:  # a listener's bug must not stop the others
                 log.exception("serving change listener failed")
+
+
+def _replicas_only(namespace: str, name: str, replicas: int) -> dict[str, Any]:
+    """A partial Deployment for another field manager: spec.replicas alone."""
+    return {
+        "apiVersion": APPS,
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": replicas},
+    }

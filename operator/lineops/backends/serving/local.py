@@ -195,6 +195,10 @@ class LocalServingBackend:
         if slot is not None:
             await self._close_slot(slot)
 
+    async def suspend(self, namespace: str, model: str) -> None:
+        # No canary record here: the champion's processes simply go.
+        await self.stop(namespace, model)
+
     async def close(self) -> None:
         """Operator shutdown: every model's processes get SIGTERM, ``close_grace`` seconds,
         then SIGKILL. Cancelled (shutdown's deadline passed), it SIGKILLs whatever still

@@ -94,5 +94,10 @@ class ServingBackend(Protocol):
     async def stop(self, namespace: str, model: str) -> None:
         """Stop serving the model and wait until its processes are gone (idempotent)."""
 
+    async def suspend(self, namespace: str, model: str) -> None:
+        """``spec.serving.replicas`` 0: serve nothing, but keep what serving again needs
+        (the cluster profile keeps the stable Deployment at 0 Pods: the tag it ran and its
+        last canary's outcome, so a tag rolled back is not rolled out when scaled up)."""
+
     async def close(self) -> None:
         """Stop serving every model (operator shutdown)."""
