@@ -195,8 +195,10 @@ def parse_plan(spec: ProductionLineSpec, payload: Any, created_at: str) -> Store
         created_at=created_at,
         method=str(method),
         status=status,
-        start=str(start),
-        end=str(end),
+        # Normalised: any ISO 8601 form was accepted ("2026-12-10 20:23:21+01:00", no
+        # seconds), and the line's status, which takes RFC 3339 only, failed on every tick.
+        start=plan_start.isoformat(),
+        end=plan_end.isoformat(),
         weighted_tardiness=weighted,
         late_orders=late,
         document=document,

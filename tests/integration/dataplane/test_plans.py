@@ -71,6 +71,16 @@ def test_a_plan_is_stored_and_read_back_newest_last(
     # was refused with 422, so the documented `plan --json | curl` failed for it).
     mwkr = requests.post(url, json={**plan, "method": "mwkr"}, timeout=30)
     assert mwkr.status_code == 201, mwkr.text
+    # Any ISO 8601 form is taken, and stored as RFC 3339 (the line's status takes nothing
+    # else: "2026-12-10 20:23:21+01:00" stopped the line's monitoring on every tick).
+    end = datetime.fromisoformat(plan["end"])
+    spaced = {**plan, "end": str(end), "start": plan["start"][:16] + "+01:00"}
+    answer = requests.post(url, json=spaced, timeout=30)
+    assert answer.status_code == 201, answer.text
+    stored = requests.get(url, params={"latest": "true"}, timeout=30).json()["records"][0]
+    assert " " in spaced["end"]  # str(datetime), as a script may write it
+    assert stored["end"] == end.isoformat() != spaced["end"]
+    assert stored["start"] == plan["start"][:16] + ":00+01:00"
 
 
 def _broken(plan: dict[str, Any], **row: Any) -> dict[str, Any]:

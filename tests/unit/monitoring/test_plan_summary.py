@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 from lineops.services.monitoring.plan_summary import summarise_plan
@@ -54,3 +55,13 @@ def test_counts_and_the_first_window_not_yet_over() -> None:
     assert after.next_maintenance is not None
     assert after.next_maintenance.reason.startswith("predicted spindle")
     assert summarise_plan(STORED, datetime(2026, 12, 31, tzinfo=UTC)).next_maintenance is None
+
+
+def test_a_plan_stored_before_times_were_normalised_reads_as_rfc_3339() -> None:
+    # Stored as sent once: any ISO 8601 form; the status (RFC 3339 only) refused it on every
+    # tick. A window's reason sent as null is no reason, not the text "None".
+    old = {**STORED, "end": "2026-12-10 20:23:21+01:00", "plan": copy.deepcopy(STORED["plan"])}
+    old["plan"]["blocked"][2]["reason"] = None
+    summary = summarise_plan(old, datetime(2026, 12, 1, tzinfo=UTC))
+    assert summary.end == "2026-12-10T20:23:21+01:00"
+    assert summary.next_maintenance is not None and summary.next_maintenance.reason == ""

@@ -41,7 +41,9 @@ def summarise_plan(stored: dict[str, Any], now: datetime) -> PlanSummary:
     document = stored.get("plan") or {}
     windows = sorted(
         (
-            Window(str(b["workUnit"]), _time(b["start"]), _time(b["end"]), str(b.get("reason", "")))
+            Window(
+                str(b["workUnit"]), _time(b["start"]), _time(b["end"]), str(b.get("reason") or "")
+            )
             for b in document.get("blocked") or []
             # the line's off-shift hours are blocked too, but they are not maintenance
             if b.get("reason") != OFF_SHIFT
@@ -58,6 +60,7 @@ def summarise_plan(stored: dict[str, Any], now: datetime) -> PlanSummary:
         orders=len({str(row.get("order")) for row in document.get("schedule") or []}),
         orders_late=int(stored.get("lateOrders") or 0),
         weighted_tardiness=int(stored.get("weightedTardiness") or 0),
-        end=str(stored.get("end", "")),
+        # RFC 3339 whatever ISO 8601 form a plan stored before normalising carries.
+        end=_time(str(stored["end"])).isoformat() if stored.get("end") else "",
         next_maintenance=upcoming,
     )
