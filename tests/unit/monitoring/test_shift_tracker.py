@@ -148,3 +148,43 @@ def test_planned_maintenance_from_history_and_plan_is_excluded(db: Database) -> 
     )
     # The plan's off-shift window is not maintenance: the late shift so far is all planned.
     assert snap.current is not None and snap.current.planned_busy_time == 2 * H
+
+
+def test_a_shift_recomputed_keeps_maintenance_before_the_recompute_window(db: Database) -> None:
+    # Early shift 05:00-13:00 UTC on the 20th with planned maintenance 05:00-05:30. A record a
+    # day later puts the recompute window's start at 06:00 on the 20th, inside that shift: the
+    # shift is computed whole, so its maintenance must be too (it was fetched from 06:00 on,
+    # and the stored row lost its half hour of maintenance).
+    tracker, reader = _tracker(db)
+    with db.engine.begin() as conn:
+        conn.execute(
+            maintenance.insert(),
+            {
+                "namespace": LINE.namespace,
+                "line": LINE.name,
+                "maintenance": "m1",
+                "payload_hash": "m1",
+                "created_at": "2026-11-20T00:00:00Z",
+                "work_unit": "press-01",
+                "kind": "planned",
+                "reason": "service",
+                "start": "2026-11-20T05:00:00Z",
+                "end": "2026-11-20T05:30:00Z",
+            },
+        )
+    states = [
+        StateEvent(utc(4), "press-01", MachineState.RUNNING),
+        StateEvent(utc(5), "press-01", MachineState.IDLE),
+        StateEvent(utc(5, 30), "press-01", MachineState.RUNNING),
+    ]
+    counts = [CountRecord(utc(14), "press-01", 1, 1)]
+
+    def early() -> tuple[float, float]:
+        row = next(r for r in reader.shifts.between(LINE) if r.shift == "early")
+        return row.planned_busy_seconds, row.maintenance_seconds
+
+    tracker.evaluate(states, counts, (3, 1), None)
+    assert early() == (7.5 * H, 0.5 * H)
+    next_day = CountRecord(datetime(2026, 11, 21, 6, tzinfo=UTC), "press-01", 1, 1)
+    tracker.evaluate(states, [*counts, next_day], (3, 2), None)
+    assert early() == (7.5 * H, 0.5 * H)

@@ -18,7 +18,7 @@ from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.data_plane_client import DataPlaneReader
 from lineops.dataplane.lines import LineRef
 from lineops.mes.oee import CountRecord, StateEvent
-from lineops.mes.shifts import Maintenance, ShiftOee, shifts_oee
+from lineops.mes.shifts import Maintenance, ShiftOee, shift_occurrences, shifts_oee
 from lineops.planning.calendar import OFF_SHIFT
 
 SHIFT_HISTORY = timedelta(days=7)  # how far back a fresh monitor (re)writes the history
@@ -66,9 +66,14 @@ class ShiftTracker:
         now = max([s.timestamp for s in states] + [c.timestamp for c in counts])
         back = SHIFT_RECOMPUTE if self._stored_once else SHIFT_HISTORY
         since = max(min(s.timestamp for s in states), now - back)
+        # Each shift overlapping ``since`` is computed whole: its maintenance is asked for
+        # from the shift's start (from ``since``, a recomputed shift lost what came before).
+        first = min(
+            (o.start for o in shift_occurrences(self._spec.schedule, since, now)), default=since
+        )
         maintenance = [
             Maintenance(m.work_unit, m.start, m.end or now)
-            for m in self._store.planned_maintenance(self._line, since, now)
+            for m in self._store.planned_maintenance(self._line, min(first, since), now)
         ] + plan_maintenance(plan)
         key = (version, tuple(maintenance))
         if key == self._key:
