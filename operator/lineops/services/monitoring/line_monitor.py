@@ -84,6 +84,7 @@ class LineMonitor:
         self._metrics = metrics
         self._trackers = {qc.name: ChartTracker(qc) for qc in spec.quality_characteristics}
         self._broken: dict[str, str] = {}  # characteristic -> why its series cannot be charted
+        self._oee_exported: set[tuple[str, str]] = set()  # (work unit, component) set last
         self._counted: dict[str, int] = {}  # per characteristic: points already counted
         self._drift = drift
         self._oee_version: tuple[int, int] | None = None
@@ -227,11 +228,21 @@ class LineMonitor:
         for found in report.drift.features if report.drift else ():
             m.drift_psi.labels(ns, line, found.feature).set(found.psi)
         self._export_plan(report.plan)
+        exported = set()
         for unit, oee in report.oee.items():
             for component in ("availability", "performance", "quality", "oee"):
                 value = getattr(oee, component)
                 if value is not None:
                     m.oee_ratio.labels(ns, line, unit, component).set(value)
+                    exported.add((unit, component))
+        # A ratio without a denominator now (no count in the window, records refused): no
+        # sample, rather than the last value left standing. Only those: a series removed and
+        # set again could miss a scrape and read as stale.
+        for unit, component in self._oee_exported - exported:
+            m.oee_ratio.remove_by_labels(
+                {"namespace": ns, "line": line, "work_unit": unit, "component": component}
+            )
+        self._oee_exported = exported
         self._export_shifts(report.shifts)
 
     def _export_shifts(self, shifts: ShiftSnapshot | None) -> None:
