@@ -574,6 +574,7 @@ def _oee_events(args: argparse.Namespace, ict: float | None) -> int:
         "window": {"start": report.window[0].isoformat(), "end": report.window[1].isoformat()},
         **_oee_json(overall),
         "counts_outside_window": report.counts_outside,
+        "counts_before_first_event": report.counts_before_events,
         "lines": {name: _oee_json(o) for name, o in report.lines.items()},
         "work_units": {
             name: {"line": report.line_of[name], **_oee_json(o)}
@@ -598,6 +599,11 @@ def _oee_events(args: argparse.Namespace, ict: float | None) -> int:
             print(f"  {reason:<24} {secs / 60:8.1f} min")
     if report.counts_outside:
         print(_outside_note(report.counts_outside, args.counts))
+    if report.counts_before_events:
+        print(
+            f"note: {report.counts_before_events} row(s) of {args.counts} are stamped before "
+            "their work unit's first state event (time not known) and are not counted"
+        )
     return 0
 
 

@@ -214,9 +214,15 @@ def recent_window(
     event and nothing after it."""
     if not events:
         return None
-    end = max([e.timestamp for e in events] + [c.timestamp for c in counts])
-    start = max(min(e.timestamp for e in events), end - span)
-    return (start, end) if start < end else None
+    # As instants: datetimes sharing one tzinfo compare by wall clock (the autumn hour).
+    end = max([e.timestamp for e in events] + [c.timestamp for c in counts], key=_instant)
+    start = max(min((e.timestamp for e in events), key=_instant), end - span, key=_instant)
+    return (start, end) if _instant(start) < _instant(end) else None
+
+
+def _instant(moment: datetime) -> datetime:
+    """An aware time in UTC (a naive one as it is): what to order and compare by."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------- parsing records
@@ -398,6 +404,9 @@ class OeeReport:
     line_of: dict[str, str]
     # Count rows stamped outside the window: not in any figure, so callers can say so.
     counts_outside: int = 0
+    # Count rows in the window stamped before their unit's first state event: made in time
+    # not known (no state yet), so not in any figure either.
+    counts_before_events: int = 0
 
 
 def _unit_tally(events: Sequence[StateEvent], start: datetime, end: datetime) -> _Tally:
@@ -439,12 +448,12 @@ def oee_from_events(
     """
     if not events:
         raise MesInputError("the state event log is empty", field="events")
-    ordered = sorted(events, key=lambda e: e.timestamp)
+    ordered = sorted(events, key=lambda e: _instant(e.timestamp))
     if window is None:
         window = (ordered[0].timestamp, ordered[-1].timestamp)
     start, end = window
     try:
-        if not start < end:
+        if not _instant(start) < _instant(end):
             raise MesInputError(f"window start {start} must be before end {end}", field="window")
     except TypeError:
         raise MesInputError(
@@ -472,6 +481,8 @@ def oee_from_events(
         by_unit[ev.work_unit].append(ev)
         line_of.setdefault(ev.work_unit, ev.line)
     tallies = {unit: _unit_tally(evs, lo, hi) for unit, evs in sorted(by_unit.items())}
+    tallies_first = {unit: evs[0].timestamp for unit, evs in by_unit.items()}
+    before_first = 0
     for i, rec in enumerate(counts):
         if rec.work_unit not in tallies:
             raise MesInputError(
@@ -485,8 +496,14 @@ def oee_from_events(
                 row=i,
                 field="timestamp",
             )
-        if not (start <= rec.timestamp < end or (through_end and rec.timestamp == end)):
+        # Compared as instants: aware datetimes sharing one tzinfo (ZoneInfo) compare by
+        # wall clock, so a count in the repeated autumn hour fell on the wrong side.
+        stamp = _instant(rec.timestamp)
+        if not (lo <= stamp < hi or (through_end and stamp == hi)):
             outside += 1
+            continue
+        if stamp < tallies_first[rec.work_unit]:
+            before_first += 1  # made before the unit's first event: time unknown
             continue
         ict = rec.ideal_cycle_time
         if ict is None:
@@ -514,4 +531,5 @@ def oee_from_events(
         lines={name: t.result() for name, t in sorted(lines.items())},
         line_of=line_of,
         counts_outside=outside,
+        counts_before_events=before_first,
     )

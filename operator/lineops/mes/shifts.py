@@ -179,6 +179,15 @@ def prepare(events: Sequence[StateEvent], counts: Sequence[CountRecord]) -> Reco
         ((_utc(rec.timestamp, f"counts[{i}].timestamp"), i, rec) for i, rec in enumerate(counts)),
         key=lambda item: (item[0], item[1]),
     )
+    for _, i, rec in stamped:
+        if rec.work_unit not in units:
+            # No time to set its parts against (performance was inflated, above 1, by the
+            # ideal time of parts made in no run time); oee_from_events refuses it too.
+            raise MesInputError(
+                f"work unit {rec.work_unit!r} has counts but no state events",
+                row=i,
+                field="work_unit",
+            )
     return Records(
         units=dict(sorted(units.items())),
         count_times=[stamp for stamp, _, _ in stamped],
@@ -250,7 +259,11 @@ def _oee_of(
     # tracker's ``until`` is its newest record, often a count.
     cut = bisect_right if stop < shift.end else bisect_left
     last = cut(records.count_times, stop)
-    for row, rec in records.counts[first:last]:
+    for stamp, (row, rec) in zip(
+        records.count_times[first:last], records.counts[first:last], strict=True
+    ):
+        if stamp < records.units[rec.work_unit][0][0]:
+            continue  # made before the unit's first event: time unknown, not counted
         ict = rec.ideal_cycle_time
         if ict is None:
             ict = ideal_cycle_time.get(rec.work_unit)
