@@ -122,7 +122,8 @@ class Schedule(SpecModel):
     shifts: list[Shift] = Field(
         default_factory=list,
         max_length=MAX_SHIFTS,
-        description="Shifts, unique by name; no shifts means the line is planned around the clock.",
+        description="Shifts, unique by name and not overlapping; no shifts means the line is "
+        "planned around the clock.",
         json_schema_extra=NAME_KEYED_LIST,
     )
 
@@ -141,6 +142,27 @@ class Schedule(SpecModel):
     def _unique_shift_names(self) -> Self:
         for index, name in duplicate_names(shift.name for shift in self.shifts):
             raise SpecProblem(f"duplicate name {name!r}", "shifts", index, "name")
+        return self
+
+    @model_validator(mode="after")
+    def _shifts_do_not_overlap(self) -> Self:
+        # One hour of the day belongs to one shift: overlapping shifts counted that time
+        # twice in the line's OEE, and the shift history replaced one with the other.
+        taken: list[tuple[int, int, int]] = []  # (from, to) minutes of the day, shift index
+        for index, shift in enumerate(self.shifts):
+            lo, hi = _minutes(shift.start), _minutes(shift.end)
+            spans = [(lo, hi)] if lo < hi else [(lo, 24 * 60), (0, hi)]
+            for a, b in spans:
+                for c, d, other in taken:
+                    if a < d and c < b:
+                        raise SpecProblem(
+                            f"{shift.name!r} ({shift.start}-{shift.end}) overlaps "
+                            f"{self.shifts[other].name!r} ({self.shifts[other].start}-"
+                            f"{self.shifts[other].end}); shifts must not overlap",
+                            "shifts",
+                            index,
+                        )
+            taken.extend((a, b, index) for a, b in spans)
         return self
 
 

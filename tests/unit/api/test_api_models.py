@@ -528,6 +528,26 @@ def test_shift_rules() -> None:
     )
 
 
+def test_shifts_must_not_overlap() -> None:
+    early = {"name": "early", "start": "06:00", "end": "14:00"}
+    late = {"name": "late", "start": "14:00", "end": "22:00"}
+    night = {"name": "night", "start": "22:00", "end": "06:00"}
+    ProductionLineSpec.model_validate({**LINE, "schedule": {"shifts": [early, late, night]}})
+    mid = {"name": "mid", "start": "10:00", "end": "18:00"}
+    assert line_error(schedule={"shifts": [early, mid]}) == (
+        "spec.schedule.shifts[1]: 'mid' (10:00-18:00) overlaps 'early' (06:00-14:00); "
+        "shifts must not overlap"
+    )
+    # Across midnight, either way round.
+    dawn = {"name": "dawn", "start": "05:00", "end": "07:00"}
+    assert "'dawn' (05:00-07:00) overlaps 'night'" in line_error(
+        schedule={"shifts": [night, dawn]}
+    )
+    assert "'night' (22:00-06:00) overlaps 'dawn'" in line_error(
+        schedule={"shifts": [dawn, night]}
+    )
+
+
 def test_mqtt_needs_a_broker_when_enabled() -> None:
     message = line_error(ingestion={"mqtt": {"enabled": True}})
     assert message == "spec.ingestion.mqtt.broker: broker is required when mqtt is enabled"
