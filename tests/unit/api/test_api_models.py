@@ -540,12 +540,8 @@ def test_shifts_must_not_overlap() -> None:
     )
     # Across midnight, either way round.
     dawn = {"name": "dawn", "start": "05:00", "end": "07:00"}
-    assert "'dawn' (05:00-07:00) overlaps 'night'" in line_error(
-        schedule={"shifts": [night, dawn]}
-    )
-    assert "'night' (22:00-06:00) overlaps 'dawn'" in line_error(
-        schedule={"shifts": [dawn, night]}
-    )
+    assert "'dawn' (05:00-07:00) overlaps 'night'" in line_error(schedule={"shifts": [night, dawn]})
+    assert "'night' (22:00-06:00) overlaps 'dawn'" in line_error(schedule={"shifts": [dawn, night]})
 
 
 def test_mqtt_needs_a_broker_when_enabled() -> None:
