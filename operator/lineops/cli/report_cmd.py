@@ -15,6 +15,8 @@ report behind.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +64,7 @@ from lineops.services.reports import (
     write_index,
     write_oee,
 )
+from lineops.services.reports.files import write_file
 from lineops.services.reports.live import count_records, event_records, stored_subgroups
 from lineops.settings import load_settings
 
@@ -75,6 +78,7 @@ Records = list[dict[str, str | None]]
 EVENT_COLUMNS = ("timestamp", "work_unit", "state")
 COUNT_COLUMNS = ("timestamp", "work_unit", "total", "good")
 STORE_FILE = DB_FILE
+DEFAULT_RULES = "weco"
 
 
 @dataclass
@@ -93,6 +97,7 @@ class Series:
     data: ChartData
     locate: Locate
     phase1: int | None  # limits from the first N subgroups; None: all
+    source: str  # where the data came from, for messages: a file, the store
 
 
 # A line mode's way to a characteristic's data; None (with a note) when there is none.
@@ -135,12 +140,14 @@ def _spc_writers(
     usl: float | None,
     target: float | None,
     cpk_target: float | None,
+    where: str | None = None,
 ) -> list[Writer]:
+    """``where`` names the characteristic and its data when --phase1 is one for several."""
     try:
         chart = control_chart_content(kind, data, rules, title=title, unit=unit, phase1=phase1)
     except MesInputError as exc:
         if exc.field == "phase1":
-            raise CliError(f"--phase1: {exc.detail}") from None
+            raise CliError(f"--phase1: {where + ': ' if where else ''}{exc.detail}") from None
         raise locate(exc) from None
     stem = title
     writers: list[Writer] = [lambda out: write_control_chart(chart, out, stem)]
@@ -168,7 +175,7 @@ def _plan_csv(args: argparse.Namespace, plan: Plan) -> None:
         raise CliError(f"--lsl ({args.lsl:g}) must be below --usl ({args.usl:g})")
     if args.subgroup_size is not None and args.subgroup_size < 1:
         raise CliError(f"--subgroup-size must be positive, got {args.subgroup_size}")
-    rules = spc_rules(args.rules)
+    rules = spc_rules(DEFAULT_RULES if args.rules is None else args.rules)
     table = read_table(args.csv)
     data = chart_data(table, kind, args.subgroup_size)
     title = args.title or Path(args.csv).stem
@@ -212,6 +219,7 @@ def _plan_line(line: ProductionLine, source: Source, plan: Plan) -> int:
             usl=qc.usl_value if measured else None,
             target=qc.target_value,
             cpk_target=cpk_target,
+            where=f"{qc.name} ({series.source})",
         )
         charted += 1
     return charted
@@ -231,7 +239,7 @@ def _csv_source(data_dir: Path, phase1: int | None) -> Source:
             return None
         table = read_table(str(path))
         data = chart_data(table, qc.chart, qc.subgroup_size)
-        return Series(data, _in_table(table), phase1)
+        return Series(data, _in_table(table), phase1, str(path))
 
     return source
 
@@ -349,7 +357,8 @@ def _store_source(store: MesRepository, key: LineRef, path: Path, phase1: int | 
             )
         locate = _in_store(path, f"{qc.name} subgroup")
         data = _on(locate, stored.chart_data)
-        return Series(data, locate, phase1 or min(PHASE1_SUBGROUPS, stored.count))
+        phase1_or_trial = phase1 or min(PHASE1_SUBGROUPS, stored.count)
+        return Series(data, locate, phase1_or_trial, f"{stored.count} subgroups stored in {path}")
 
     return source
 
@@ -421,6 +430,20 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise CliError("--csv needs --chart")
     if args.chart and not args.csv:
         raise CliError("--chart applies to --csv; a line file names each characteristic's chart")
+    if not args.csv:
+        # A line's characteristics bring their own; OEE has none. Ignoring them silently left
+        # a user believing e.g. --lsl had been applied.
+        why = "; a line sets it per characteristic" if args.line or args.line_file else ""
+        for flag, value in (
+            ("--subgroup-size", args.subgroup_size),
+            ("--rules", args.rules),
+            ("--lsl", args.lsl),
+            ("--usl", args.usl),
+            ("--target", args.target),
+            ("--unit", args.unit),
+        ):
+            if value is not None:
+                raise CliError(f"{flag} applies to --csv{why}")
     if args.line_file and not (args.data or args.oee_events or args.line):
         raise CliError("--line-file needs --data DIR (one <characteristic>.csv each) or --line")
     if args.phase1 is not None and args.phase1 < 2:
@@ -442,6 +465,24 @@ def _plan(args: argparse.Namespace) -> Plan:
     return plan
 
 
+def _draw(plan: Plan, stage: Path) -> list[Artifact]:
+    """Every chart's files in ``stage``. A chart that cannot be drawn is a message, not a
+    traceback, and ``--out`` is not touched yet."""
+    try:
+        return [write(stage) for write in plan.writers]
+    except OSError:
+        raise
+    except Exception as exc:  # matplotlib, plotly: whatever the renderers raise
+        detail = one_line(exc) or "no details"
+        raise CliError(f"cannot draw the report: {type(exc).__name__}: {detail}") from None
+
+
+def _publish(drawn: Artifact, out: Path) -> Artifact:
+    """A drawn chart's files moved into ``out``, each replaced whole."""
+    png, page = (write_file(out / path.name, path.read_bytes()) for path in (drawn.png, drawn.html))
+    return dataclasses.replace(drawn, png=png, html=page)
+
+
 def run_report(args: argparse.Namespace) -> int:
     _check_arguments(args)
     plan = _plan(args)
@@ -449,8 +490,11 @@ def run_report(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise CliError(f"--out: {out} exists and is not a directory")
     try:
-        prepare(out)
-        artifacts = [write(out) for write in plan.writers]
+        # Drawn apart first: a failure while drawing leaves the folder as it was.
+        with tempfile.TemporaryDirectory(prefix="lineops-report-") as stage:
+            drawn = _draw(plan, Path(stage))
+            prepare(out)
+            artifacts = [_publish(artifact, out) for artifact in drawn]
         index = write_index(out, plan.title, artifacts, plan.notes)
     except OSError as exc:
         raise CliError(f"--out: cannot write the report: {exc}") from None
@@ -474,7 +518,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     one.add_argument("--csv", metavar="FILE", help="one subgroup per row (attribute: count,n)")
     one.add_argument("--chart", choices=[k.value for k in ChartKind])
     one.add_argument("--subgroup-size", type=int, metavar="N")
-    one.add_argument("--rules", default="weco", help="nelson | weco | all | comma list")
+    one.add_argument("--rules", help=f"nelson | weco | all | comma list (default: {DEFAULT_RULES})")
     one.add_argument("--lsl", type=spec_limit, help="lower specification limit (adds capability)")
     one.add_argument("--usl", type=spec_limit, help="upper specification limit (adds capability)")
     one.add_argument(

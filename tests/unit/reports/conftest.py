@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from matplotlib.figure import Figure
 
 from tests.unit.mes.conftest import ORANGE_JUICE, PISTON_RINGS
 
@@ -80,3 +82,17 @@ def inputs(tmp_path: Path) -> Inputs:
     data = tmp_path / "data"
     data.mkdir()
     return write_inputs(data)
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[Figure]:
+    """Every matplotlib figure saved during the test, to look at what the PNG shows."""
+    figures: list[Figure] = []
+    save = Figure.savefig
+
+    def spy(self: Figure, *args: Any, **kwargs: Any) -> None:
+        figures.append(self)
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    return figures

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lineops.services.reports.gantt import GanttContent
+from lineops.services.reports.gantt import Bar, Blocked, GanttContent, gantt_figure
 
 
 def _content(origin: datetime) -> GanttContent:
@@ -25,3 +25,33 @@ def test_a_time_after_the_autumn_change_is_the_plans_instant() -> None:
 def test_without_an_origin_times_stay_numbers() -> None:
     content = GanttContent("jssp", [], [], [], {}, {}, {}, [], None)
     assert content.when(42) == 42 and content.stamp(42) == "42"
+
+
+def test_interactive_bars_across_the_autumn_change_end_where_their_hover_says() -> None:
+    # plotly.js reads an ISO time's clock and drops its offset; a bar's length is elapsed
+    # milliseconds. Bars are drawn on the local clock: both ends local, length their
+    # difference, so an 8-hour operation from 22:00 CEST ends at 05:00 (CET) on the axis.
+    origin = datetime(2026, 10, 24, 22, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    eight_hours = 8 * 3600
+    content = GanttContent(
+        "line",
+        ["press-01"],
+        [Bar("press-01", "WO-1", 0, 0, eight_hours, "#1f77b4", False)],
+        [Blocked("press-01", eight_hours, eight_hours + 3600, "maintenance")],
+        {"WO-1": 0},
+        {"WO-1": None},
+        {"press-01": 0.9},
+        [],
+        origin,
+    )
+    fig = gantt_figure(content)
+    drawn = {}
+    for trace in fig.data:
+        for base, length, text in zip(trace.base, trace.x, trace.text, strict=True):
+            start = datetime.fromisoformat(base)
+            assert start.tzinfo is None  # an offset would be dropped by plotly.js anyway
+            drawn[text.split(" ")[0]] = (start, start + timedelta(milliseconds=length))
+    assert drawn["WO-1"] == (datetime(2026, 10, 24, 22, 0), datetime(2026, 10, 25, 5, 0))
+    assert drawn["maintenance"] == (datetime(2026, 10, 25, 5, 0), datetime(2026, 10, 25, 6, 0))
+    hover = next(t for t in fig.data if t.name == "WO-1").text[0]
+    assert "2026-10-24T22:00+02:00 - 2026-10-25T05:00+01:00 (8h00m)" in hover

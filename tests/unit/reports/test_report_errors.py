@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,59 @@ def test_out_must_be_a_folder(
     code, err = report(capsys, "--csv", str(inputs.rings), "--chart", "xbar-r", "--out", str(file))
     assert code == 2
     assert "is not a directory" in err
+
+
+def test_phase1_error_of_a_line_names_the_characteristic_and_its_file(
+    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = report(
+        capsys,
+        "--line-file", EXAMPLE_LINE, "--data", str(inputs.rings.parent), "--phase1", "99",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 2
+    assert f"--phase1: ring_diameter ({inputs.rings}): phase1 (99) must be between 2 and" in err
+    assert not (tmp_path / "o").exists()
+
+
+CSV_ONLY = [
+    ["--lsl", "73.95"],
+    ["--usl", "74.05"],
+    ["--target", "74"],
+    ["--rules", "nelson"],
+    ["--unit", "mm"],
+    ["--subgroup-size", "5"],
+]
+
+
+@pytest.mark.parametrize("option", CSV_ONLY, ids=lambda o: o[0])
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param(
+            lambda i: ["--line-file", EXAMPLE_LINE, "--data", str(i.rings.parent)], id="files"
+        ),
+        pytest.param(lambda i: ["--line", "plant-a/press-line-1"], id="live"),
+    ],
+)
+def test_line_modes_refuse_the_options_of_one_csv(
+    inputs: Inputs,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    mode: Callable[[Inputs], list[str]],
+    option: list[str],
+) -> None:
+    # A line's characteristics carry their own limits, rules, unit and subgroup size: the
+    # options were ignored without a word.
+    code, err = report(capsys, *mode(inputs), *option, "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert f"{option[0]} applies to --csv; a line sets it per characteristic" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_oee_report_refuses_the_options_of_one_csv(
+    inputs: Inputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _oee(capsys, tmp_path, inputs.events, inputs.counts, "--unit", "mm")
+    assert code == 2
+    assert "--unit applies to --csv" in err

@@ -195,3 +195,10 @@ def test_rewriting_a_report_folder_is_stable(inputs: Inputs, tmp_path: Path) -> 
     first = (out / "ring_diameter-control-chart.html").read_bytes()
     assert main(args) == 0
     assert (out / "ring_diameter-control-chart.html").read_bytes() == first
+
+
+def test_one_csv_without_rules_is_judged_by_the_weco_rules(inputs: Inputs, tmp_path: Path) -> None:
+    out = tmp_path / "weco"
+    assert main(["report", "--csv", str(inputs.rings), "--chart", "xbar-r", "--out", str(out)]) == 0
+    page = (out / "ring_diameter-control-chart.html").read_text(encoding="utf-8")
+    assert "<li>weco-1:" in page and "<li>weco-4:" in page and "nelson-" not in page

@@ -12,6 +12,7 @@ job-shop instance).
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,11 +30,16 @@ from lineops.planning.problem import Problem
 from lineops.planning.schedule import Schedule, tardiness, utilisation, weighted_tardiness
 from lineops.services.reports import png
 from lineops.services.reports.content import percent
+from lineops.services.reports.files import write_file
 from lineops.services.reports.pages import Fact, facts_table, figure_div, page
 from lineops.services.reports.style import VIOLATION
 from lineops.services.reports.writer import Artifact, file_stem
 
 BLOCKED: Final = "#bdbdbd"
+# Hours between time-axis ticks of the PNG: the first that gives at most MAX_TICKS ticks,
+# else whole weeks.
+_TICK_HOURS: Final = (1, 2, 3, 4, 6, 12, 24, 48, 168)
+MAX_TICKS: Final = 12
 # Twenty distinguishable colours; orders beyond twenty reuse them (hover names the order).
 _PALETTE: Final = [to_hex(colormaps["tab20"](i)) for i in range(20)]
 
@@ -84,6 +90,12 @@ class GanttContent:
         when = self.when(value)
         return when.isoformat(timespec="minutes") if isinstance(when, datetime) else str(when)
 
+    def clock(self, value: int) -> datetime:
+        """The local wall-clock time, without its UTC offset (plotly.js drops offsets)."""
+        when = self.when(value)
+        assert isinstance(when, datetime), "a plan without an origin has no clock times"
+        return when.replace(tzinfo=None)
+
 
 def gantt_content(
     title: str, problem: Problem, schedule: Schedule, origin: datetime | None = None
@@ -95,10 +107,12 @@ def gantt_content(
         for a in sorted(schedule.assignments, key=lambda a: (a.work_unit, a.start))
     ]
     end = max(schedule.makespan, 1)
+    # Only what falls within the plan, 0 .. makespan: a shift that ended before the plan's
+    # start was drawn left of it, and one running over the start began before the axis.
     blocked = [
-        Blocked(w.work_unit, w.start, min(w.end, end), w.reason)
+        Blocked(w.work_unit, max(w.start, 0), min(w.end, end), w.reason)
         for w in problem.blocked
-        if w.start < end
+        if w.start < end and w.end > 0
     ]
     due = {job.name: job.due for job in problem.jobs}
     late_orders = sum(1 for t in late.values() if t > 0)
@@ -179,15 +193,16 @@ def gantt_png(content: GanttContent, path: Path) -> Path:
                 va="center",
                 fontsize=7,
                 clip_on=True,
+                **png.PLAIN,
             )
-    ax.set_yticks(range(len(rows)), list(rows))
+    ax.set_yticks(range(len(rows)), list(rows), **png.PLAIN)
     ax.invert_yaxis()
     ax.set_xlabel("Time" if dates else "Time units")
     if content.origin is not None:
         origin = content.origin
-        hours = max(b.end for b in content.bars) / 3600 if content.bars else 24.0
+        low, high = ax.get_xlim()
         # Ticks on whole steps from the plan's start (often a shift start).
-        ax.xaxis.set_major_locator(MultipleLocator(4 if hours <= 36 else 12 if hours <= 96 else 24))
+        ax.xaxis.set_major_locator(MultipleLocator(tick_hours(high - low)))
         ax.xaxis.set_major_formatter(
             FuncFormatter(
                 lambda hours, _: after(origin, timedelta(hours=hours)).strftime("%a %d %b %H:%M")
@@ -199,9 +214,18 @@ def gantt_png(content: GanttContent, path: Path) -> Path:
     legend.append(Patch(facecolor="white", edgecolor=VIOLATION, label="Late order"))
     fig.legend(handles=legend, loc="outside lower right", ncols=2, fontsize=8, frameon=False)
     late = sum(1 for t in content.tardiness.values() if t > 0)
-    ax.set_title(f"{content.title}: production plan · {late} order(s) late")
-    fig.savefig(path, dpi=png.DPI, format="png")
-    return path
+    ax.set_title(f"{content.title}: production plan · {late} order(s) late", **png.PLAIN)
+    return png.save(fig, path)
+
+
+def tick_hours(hours: float) -> int:
+    """Hours between ticks so that an axis of ``hours`` has at most ``MAX_TICKS`` of them
+    (a multi-week plan had one every 24 h, dozens of overlapping labels)."""
+    most = MAX_TICKS - 1  # intervals
+    for step in _TICK_HOURS:
+        if hours / step <= most:
+            return step
+    return 168 * math.ceil(hours / (168 * most))
 
 
 # ------------------------------------------------------------------------------------ HTML
@@ -210,13 +234,17 @@ def gantt_png(content: GanttContent, path: Path) -> Path:
 def gantt_figure(content: GanttContent) -> go.Figure:
     dates = content.origin is not None
 
+    # plotly.js reads an ISO time's clock and ignores its UTC offset, while a bar's length is
+    # elapsed milliseconds: across a DST change a bar ended an hour off its hover text. Both
+    # ends are therefore local clock times and the length is their difference (an 8-hour
+    # night shift into winter time is drawn 22:00 to 05:00, 7 clock hours long).
     def x(value: int) -> str | int:
-        when = content.when(value)
-        return when.isoformat() if isinstance(when, datetime) else when
+        return content.clock(value).isoformat() if dates else value
 
     def length(start: int, end: int) -> int:
-        # A date axis measures bar lengths in milliseconds.
-        return (end - start) * 1000 if dates else end - start
+        if not dates:
+            return end - start
+        return (content.clock(end) - content.clock(start)) // timedelta(milliseconds=1)
 
     fig = go.Figure()
     fig.add_trace(
@@ -227,7 +255,10 @@ def gantt_figure(content: GanttContent) -> go.Figure:
             orientation="h",
             name="Blocked",
             marker={"color": BLOCKED, "pattern": {"shape": "/"}},
-            text=[b.reason for b in content.blocked],
+            text=[
+                f"{b.reason} ({content.stamp(b.start)} - {content.stamp(b.end)})"
+                for b in content.blocked
+            ],
             textposition="none",
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
@@ -248,6 +279,7 @@ def gantt_figure(content: GanttContent) -> go.Figure:
                 },
                 text=[
                     f"{b.label} op {b.index}: {content.stamp(b.start)} - {content.stamp(b.end)}"
+                    f" ({content.span(b.end - b.start)})"
                     for b in mine
                 ],
                 textposition="none",
@@ -305,8 +337,7 @@ def gantt_page(content: GanttContent, div_id: str = "gantt") -> str:
 def write_gantt(content: GanttContent, out_dir: Path, stem: str = "plan") -> Artifact:
     base = f"{file_stem(stem)}-gantt"
     late = sum(1 for t in content.tardiness.values() if t > 0)
-    html_path = out_dir / f"{base}.html"
-    html_path.write_text(gantt_page(content, base), encoding="utf-8")
+    html_path = write_file(out_dir / f"{base}.html", gantt_page(content, base))
     return Artifact(
         title=f"{content.title}: production plan",
         png=gantt_png(content, out_dir / f"{base}.png"),

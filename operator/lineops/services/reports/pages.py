@@ -29,6 +29,13 @@ from lineops.services.reports.content import (
     rule_legend,
     waterfall_bars,
 )
+from lineops.services.reports.files import write_file
+from lineops.services.reports.formatting import (
+    capability_format,
+    given,
+    panel_format,
+    waterfall_label,
+)
 from lineops.services.reports.style import (
     CENTER,
     HISTOGRAM,
@@ -95,10 +102,9 @@ def page(title: str, body: str, *, back_to_index: bool = True) -> str:
 
 
 def write_plotly_js(directory: Path) -> Path:
-    """The plotly.js bundle of the installed plotly package, next to the pages."""
-    target = directory / PLOTLY_JS
-    target.write_text(get_plotlyjs(), encoding="utf-8")
-    return target
+    """The plotly.js bundle of the installed plotly package, next to the pages; left alone
+    when the folder already holds this very bundle (4.8 MB rewritten on every report)."""
+    return write_file(directory / PLOTLY_JS, get_plotlyjs(), skip_unchanged=True)
 
 
 def figure_div(fig: go.Figure, div_id: str) -> str:
@@ -112,21 +118,40 @@ def figure_div(fig: go.Figure, div_id: str) -> str:
 # ------------------------------------------------------------------------- control charts
 
 
+def _span(content: ControlChartContent) -> tuple[float, float]:
+    """The shared x axis: every panel's points (a moving range starts at subgroup 2)."""
+    first = min(p.x[0] for p in content.panels if p.x)
+    last = max(p.x[-1] for p in content.panels if p.x)
+    return first - 0.5, last + 0.5
+
+
+def _across(
+    panel: Panel, span: tuple[float, float], values: list[float]
+) -> tuple[list[float], list[float]]:
+    """x and y of a limit, a band edge or the centre line: stepped with the points where it
+    varies with the sample size; otherwise a horizontal line across the whole axis, as in the
+    PNG (a single point, e.g. the one moving range of two values, drew no line at all)."""
+    if panel.varying_limits:
+        return [float(x) for x in panel.x], values
+    return list(span), [values[0]] * 2
+
+
 def _band(
     fig: go.Figure,
     row: int,
     panel: Panel,
-    lower: list[float],
-    upper: list[float],
+    span: tuple[float, float],
+    edges: tuple[list[float], list[float]],
     color: str,
     name: str,
     first: bool,
 ) -> None:
     shape = "hvh" if panel.varying_limits else "linear"
+    lower, upper = (_across(panel, span, edge) for edge in edges)
     fig.add_trace(
         go.Scatter(
-            x=panel.x,
-            y=lower,
+            x=lower[0],
+            y=lower[1],
             mode="lines",
             line={"width": 0, "shape": shape},
             hoverinfo="skip",
@@ -138,8 +163,8 @@ def _band(
     )
     fig.add_trace(
         go.Scatter(
-            x=panel.x,
-            y=upper,
+            x=upper[0],
+            y=upper[1],
             mode="lines",
             line={"width": 0, "shape": shape},
             fill="tonexty",
@@ -163,35 +188,41 @@ def control_chart_figure(content: ControlChartContent) -> go.Figure:
         vertical_spacing=0.08,
         subplot_titles=[p.label for p in content.panels],
     )
+    span = _span(content)
     for row, panel in enumerate(content.panels, start=1):
         first = row == 1
-        _band(fig, row, panel, panel.lcl, panel.ucl, ZONE_A, "Zone A (2-3σ)", first)
-        _band(fig, row, panel, *panel.zones[2], ZONE_B, "Zone B (1-2σ)", first)
-        _band(fig, row, panel, *panel.zones[1], ZONE_C, "Zone C (±1σ)", first)
+        number = panel_format(panel)
+        _band(fig, row, panel, span, (panel.lcl, panel.ucl), ZONE_A, "Zone A (2-3σ)", first)
+        _band(fig, row, panel, span, panel.zones[2], ZONE_B, "Zone B (1-2σ)", first)
+        _band(fig, row, panel, span, panel.zones[1], ZONE_C, "Zone C (±1σ)", first)
         shape = "hvh" if panel.varying_limits else "linear"
         for values, name in ((panel.ucl, "UCL"), (panel.lcl, "LCL")):
+            x, y = _across(panel, span, values)
             fig.add_trace(
                 go.Scatter(
-                    x=panel.x,
-                    y=values,
+                    x=x,
+                    y=y,
                     mode="lines",
                     name=name,
                     legendgroup="limits",
                     line={"color": LIMIT, "dash": "dash", "shape": shape},
                     showlegend=first,
+                    hovertemplate=f"{name} %{{y:{number}}}<extra></extra>",
                 ),
                 row=row,
                 col=1,
             )
         fig.add_trace(
             go.Scatter(
-                x=panel.x,
-                y=[panel.center] * len(panel.x),
+                # The centre never varies: across the whole axis.
+                x=list(span),
+                y=[panel.center] * 2,
                 mode="lines",
                 name="Center line",
                 legendgroup="center",
                 showlegend=first,
                 line={"color": CENTER},
+                hovertemplate=f"CL %{{y:{number}}}<extra></extra>",
             ),
             row=row,
             col=1,
@@ -204,7 +235,7 @@ def control_chart_figure(content: ControlChartContent) -> go.Figure:
                 name=panel.label,
                 line={"color": POINTS, "width": 1},
                 marker={"size": 5},
-                hovertemplate="subgroup %{x}<br>%{y:.5g}<extra></extra>",
+                hovertemplate=f"subgroup %{{x}}<br>%{{y:{number}}}<extra></extra>",
             ),
             row=row,
             col=1,
@@ -230,6 +261,18 @@ def control_chart_figure(content: ControlChartContent) -> go.Figure:
                 row=row,
                 col=1,
             )
+        if content.phase1 and content.phase1 < content.subgroups:
+            # The end of Phase I, dotted as in the PNG: limits from the subgroups left of it.
+            fig.add_vline(
+                x=content.phase1 + 0.5,
+                line={"color": CENTER, "dash": "dot", "width": 1.2},
+                row=row,
+                col=1,
+                annotation_text="End of Phase I (limits)" if first else None,
+                annotation_position="top left",
+                annotation_font_size=10,
+            )
+    fig.update_xaxes(range=list(span))
     fig.update_xaxes(title_text="Subgroup", row=rows, col=1)
     fig.update_layout(
         height=320 * rows + 140,
@@ -247,8 +290,11 @@ def control_chart_page(content: ControlChartContent, div_id: str = "control-char
         Fact("Run-rule violations", str(content.violation_count), content.in_control),
     ]
     for p in content.panels:
-        limits = "varies with n" if p.varying_limits else f"{p.lcl[0]:.5g} .. {p.ucl[0]:.5g}"
-        facts.append(Fact(f"{p.label}: center / limits", f"{p.center:.5g} / {limits}"))
+        number = panel_format(p)
+        limits = (
+            "varies with n" if p.varying_limits else f"{p.lcl[0]:{number}} .. {p.ucl[0]:{number}}"
+        )
+        facts.append(Fact(f"{p.label}: center / limits", f"{p.center:{number}} / {limits}"))
     rules = "".join(f"<li>{html.escape(r)}</li>" for r in rule_legend(content.rules))
     found = [
         f"<li>subgroup {p.x[i]} ({html.escape(p.name)}): {html.escape(', '.join(rs))}</li>"
@@ -304,7 +350,9 @@ def capability_figure(content: CapabilityContent) -> go.Figure:
     ):
         if value is not None:
             fig.add_vline(
-                x=value, line={"color": color, "dash": dash}, annotation_text=f"{name} {value:g}"
+                x=value,
+                line={"color": color, "dash": dash},
+                annotation_text=f"{name} {given(value)}",
             )
     unit = f" [{content.unit}]" if content.unit else ""
     fig.update_layout(
@@ -325,7 +373,7 @@ def capability_page(content: CapabilityContent, div_id: str = "capability") -> s
         Fact("Cpk", _index(r.cpk)),
         Fact("Pp", _index(r.pp)),
         Fact("Ppk", _index(r.ppk)),
-        Fact("Mean", f"{r.mean:.6g}"),
+        Fact("Mean", format(r.mean, capability_format(content))),
         Fact(f"Within σ ({r.within_method})", f"{r.sigma_within:.4g}"),
         Fact("Overall σ", f"{r.sigma_overall:.4g}"),
         Fact("Measurements", str(r.count)),
@@ -359,7 +407,7 @@ def waterfall_figure(content: OeeContent) -> go.Figure:
                 base=[b.bottom for b in mine],
                 name=name,
                 marker={"color": color},
-                text=[f"{b.height:.3g} {unit} ({b.share:.1%})" for b in mine],
+                text=["{} ({})".format(*waterfall_label(b, unit)) for b in mine],
                 textposition="outside",
                 hovertemplate="%{x}: %{text}<extra></extra>",
             )

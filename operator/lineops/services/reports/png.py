@@ -25,6 +25,13 @@ from lineops.services.reports.content import (
     percent,
     waterfall_bars,
 )
+from lineops.services.reports.files import replacing
+from lineops.services.reports.formatting import (
+    capability_format,
+    given,
+    panel_format,
+    waterfall_label,
+)
 from lineops.services.reports.style import (
     CENTER,
     CONNECTOR,
@@ -41,10 +48,15 @@ from lineops.services.reports.style import (
 )
 
 DPI: Final = 120
+# Text from users (titles, units, order and work-unit names, reasons) is drawn as typed: as
+# mathtext a "$" garbled the label, or failed the whole report ("$_$").
+PLAIN: Final[dict[str, Any]] = {"parse_math": False}
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, format="png")
+def save(fig: Figure, path: Path) -> Path:
+    """The figure as ``path``, replaced whole (a failure leaves the old file)."""
+    with replacing(path) as file:
+        fig.savefig(file, dpi=DPI, format="png")
     return path
 
 
@@ -105,9 +117,10 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
             )
     if not panel.varying_limits:
         # Values of the lines at the right edge, where a reader looks for them.
+        number = panel_format(panel)
         for value, name in ((panel.ucl[0], "UCL"), (panel.center, "CL"), (panel.lcl[0], "LCL")):
             ax.annotate(
-                f"{name} {value:.5g}",
+                f"{name} {value:{number}}",
                 (1.0, value),
                 xycoords=("axes fraction", "data"),
                 xytext=(4, 0),
@@ -159,8 +172,9 @@ def control_chart_png(content: ControlChartContent, path: Path) -> Path:
         f"{content.title}{unit}: {content.kind.value} control chart\n"
         + textwrap.fill(detail, width=120),
         fontsize=11,
+        **PLAIN,
     )
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def capability_png(content: CapabilityContent, path: Path) -> Path:
@@ -193,16 +207,20 @@ def capability_png(content: CapabilityContent, path: Path) -> Path:
     )
     for value, name in ((r.lsl, "LSL"), (r.usl, "USL")):
         if value is not None:
-            ax.axvline(value, color=LIMIT, linestyle="--", linewidth=1.6, label=f"{name} {value:g}")
+            ax.axvline(
+                value, color=LIMIT, linestyle="--", linewidth=1.6, label=f"{name} {given(value)}"
+            )
     if content.target is not None:
         ax.axvline(
             content.target,
             color=TARGET,
             linestyle=":",
             linewidth=1.6,
-            label=f"Target {content.target:g}",
+            label=f"Target {given(content.target)}",
         )
-    ax.axvline(r.mean, color=CENTER, linewidth=1, label=f"Mean {r.mean:.5g}")
+    ax.axvline(
+        r.mean, color=CENTER, linewidth=1, label=f"Mean {r.mean:{capability_format(content)}}"
+    )
     lines = [
         f"Cp  {_index(r.cp)}   Cpk {_index(r.cpk)}",
         f"Pp  {_index(r.pp)}   Ppk {_index(r.ppk)}",
@@ -219,11 +237,11 @@ def capability_png(content: CapabilityContent, path: Path) -> Path:
         bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85},
     )
     unit = f" [{content.unit}]" if content.unit else ""
-    ax.set_xlabel(f"{content.title}{unit}")
+    ax.set_xlabel(f"{content.title}{unit}", **PLAIN)
     ax.set_ylabel("Density")
     ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"{content.title}: process capability (Cpk {_index(r.cpk)})")
-    return _save(fig, path)
+    ax.set_title(f"{content.title}: process capability (Cpk {_index(r.cpk)})", **PLAIN)
+    return save(fig, path)
 
 
 def _index(value: float | None) -> str:
@@ -239,9 +257,8 @@ def waterfall_png(content: OeeContent, path: Path) -> Path:
     for i, bar in enumerate(bars):
         color = TOTAL if bar.total else LOSS[bar.factor]
         ax.bar(i, bar.height, bottom=bar.bottom, color=color, width=0.65)
-        sign = "" if bar.total else "−"
         ax.annotate(
-            f"{sign}{bar.height:.3g} {unit}\n{bar.share:.1%}",
+            "\n".join(waterfall_label(bar, unit)),
             (i, bar.bottom + max(bar.height, 0.0)),
             xytext=(0, 3),
             textcoords="offset points",
@@ -255,13 +272,19 @@ def waterfall_png(content: OeeContent, path: Path) -> Path:
     ax.set_xticks(range(len(bars)), [b.label for b in bars], rotation=20, ha="right")
     # Work-unit times add up: two units over an 8-hour shift plan 16 machine hours.
     ax.set_ylabel(f"Machine time [{unit}]")
-    ax.set_ylim(0, (o.planned_production_time or 1.0) / scale * 1.15)
+    # From the bars, not the planned time: above 100 % performance the net run time is
+    # longer than the run time (a negative speed loss), and a fixed top cut it off.
+    low = min(0.0, *(bar.bottom + min(bar.height, 0.0) for bar in bars))
+    top = max(bar.bottom + max(bar.height, 0.0) for bar in bars)
+    ax.set_ylim(low, max(top, (o.planned_production_time or 1.0) / scale) * 1.15)
     ax.grid(True, axis="y", alpha=0.3)
     legend = [Patch(color=TOTAL, label="Time")]
     legend += [Patch(color=c, label=f"{factor.capitalize()} loss") for factor, c in LOSS.items()]
-    ax.legend(handles=legend, loc="upper right", fontsize=9)
+    # Below the axes: bars above 100 % performance reach the top right corner.
+    fig.legend(handles=legend, loc="outside lower center", ncols=4, fontsize=9, frameon=False)
     ax.set_title(
         f"{content.title}: OEE {percent(o.oee)} = availability {percent(o.availability)}"
-        f" × performance {percent(o.performance)} × quality {percent(o.quality)}"
+        f" × performance {percent(o.performance)} × quality {percent(o.quality)}",
+        **PLAIN,
     )
-    return _save(fig, path)
+    return save(fig, path)

@@ -21,6 +21,7 @@ from lineops.services.reports.content import (
     OeeContent,
     percent,
 )
+from lineops.services.reports.files import write_file
 
 INDEX: Final = "index.html"
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -50,18 +51,13 @@ def file_stem(name: str) -> str:
     return _UNSAFE.sub("_", name).strip("._") or "chart"
 
 
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def write_control_chart(content: ControlChartContent, out_dir: Path, stem: str) -> Artifact:
     base = f"{file_stem(stem)}-control-chart"
     n = content.violation_count
     return Artifact(
         title=f"{content.title}: {content.kind.value} control chart",
         png=_png().control_chart_png(content, out_dir / f"{base}.png"),
-        html=_write(out_dir / f"{base}.html", pages.control_chart_page(content, base)),
+        html=write_file(out_dir / f"{base}.html", pages.control_chart_page(content, base)),
         summary="in control" if n == 0 else f"{n} run-rule violation(s)",
         ok=n == 0,
     )
@@ -76,7 +72,7 @@ def write_capability(
     return Artifact(
         title=f"{content.title}: capability",
         png=_png().capability_png(content, out_dir / f"{base}.png"),
-        html=_write(out_dir / f"{base}.html", pages.capability_page(content, base)),
+        html=write_file(out_dir / f"{base}.html", pages.capability_page(content, base)),
         summary=f"Cpk {r.cpk:.2f}, Ppk {pp}",
         ok=None if cpk_target is None else r.cpk >= cpk_target,
     )
@@ -90,7 +86,7 @@ def write_oee(
     return Artifact(
         title=f"{content.title}: OEE waterfall",
         png=_png().waterfall_png(content, out_dir / f"{base}.png"),
-        html=_write(out_dir / f"{base}.html", pages.oee_page(content, base)),
+        html=write_file(out_dir / f"{base}.html", pages.oee_page(content, base)),
         summary=f"OEE {percent(o.oee)} (A {percent(o.availability)}, "
         f"P {percent(o.performance)}, Q {percent(o.quality)})",
         ok=None if oee_target is None or o.oee is None else o.oee >= oee_target,
@@ -120,7 +116,7 @@ def write_index(
         + "</table>"
         + (f"<h2>Notes</h2><ul>{note_list}</ul>" if notes else "")
     )
-    return _write(out_dir / INDEX, pages.page(title, body, back_to_index=False))
+    return write_file(out_dir / INDEX, pages.page(title, body, back_to_index=False))
 
 
 def prepare(out_dir: Path) -> None:
