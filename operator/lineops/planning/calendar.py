@@ -77,6 +77,8 @@ def after(when: datetime, delta: timedelta) -> datetime:
     return (when.astimezone(UTC) + delta).astimezone(when.tzinfo)
 
 
-def between(start: datetime, end: datetime) -> int:
-    """Whole seconds elapsed from ``start`` to ``end``."""
-    return math.floor((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds())
+def between(start: datetime, end: datetime, *, up: bool = False) -> int:
+    """Whole seconds elapsed from ``start`` to ``end``, rounded down (``up``: up, for a
+    release or the end of a blocked window, which nothing may come before)."""
+    elapsed = (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+    return math.ceil(elapsed) if up else math.floor(elapsed)

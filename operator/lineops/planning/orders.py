@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,9 @@ def order_book(
         if data.get("start") is not None
         else min(release for _, release, _ in parsed)
     ).astimezone(zone)  # the plan's times on the line's clock, whatever offset start had
+    # Whole seconds, as every time of the plan is: a start at .7 s (datetime.now() in a
+    # script) put every window and start 0.3 s early, before the shift they were kept from.
+    origin = origin.replace(microsecond=0)
     if horizon is None:
         text = data.get("horizon")
         horizon = DEFAULT_HORIZON if text is None else duration(text, "horizon")
@@ -82,8 +86,8 @@ def order_book(
     except OverflowError:
         raise PlanningInputError("horizon", "the plan would end after year 9999") from None
 
-    def book_seconds(when: datetime) -> int:
-        return between(origin, when)
+    def book_seconds(when: datetime, up: bool = False) -> int:
+        return between(origin, when, up=up)
 
     units = tuple(unit.name for unit in line.spec.work_units)
     jobs = []
@@ -99,14 +103,14 @@ def order_book(
                 name=job.name,
                 operations=job.operations,
                 product=job.product,
-                release=book_seconds(release),
+                release=book_seconds(release, up=True),
                 due=due_s,
                 weight=job.weight,
                 after=_names(raw.get("after", []), f"{where}: after"),
             )
         )
     blocked = [
-        Window(unit, book_seconds(start), book_seconds(finish), OFF_SHIFT)
+        Window(unit, book_seconds(start), book_seconds(finish, up=True), OFF_SHIFT)
         for start, finish in off_shift(line.spec.schedule, origin, end)
         for unit in units
     ]
@@ -229,11 +233,18 @@ def _order(
                 )
     operations = tuple(
         Operation(
-            tuple(Alternative(unit, math.ceil(quantity * seconds)) for unit, seconds in step.units)
+            tuple(Alternative(unit, _seconds(quantity, seconds)) for unit, seconds in step.units)
         )
         for step in products[product]
     )
     return Job(name=name, operations=operations, product=product, weight=weight), release, due
+
+
+def _seconds(quantity: float, per_unit: float) -> int:
+    """Whole seconds for ``quantity`` units, up; rounded to the microsecond first, as a rate
+    from a duration is exact to it: 12000 x 1.1 s is 13200.000000000002 in floats, and went
+    up to 13201 s."""
+    return math.ceil(round(quantity * per_unit, 6))
 
 
 def _maintenance(
@@ -241,7 +252,7 @@ def _maintenance(
     entry: Any,
     units: Sequence[str],
     zone: ZoneInfo,
-    seconds: Callable[[datetime], int],
+    seconds: Callable[[datetime, bool], int],
 ) -> Window:
     where = f"maintenance[{index}]"
     if not isinstance(entry, Mapping):
@@ -270,7 +281,7 @@ def _maintenance(
         end = _time(entry.get("end"), f"{where}: end", zone)
     if end <= start:
         raise PlanningInputError(where, "end is not after start")
-    return Window(unit, seconds(start), seconds(end), reason)
+    return Window(unit, seconds(start, False), seconds(end, True), reason)
 
 
 def _changeovers(
@@ -365,6 +376,8 @@ def duration(value: Any, where: str) -> timedelta:
 def _time(value: Any, where: str, zone: ZoneInfo) -> datetime:
     if isinstance(value, datetime):  # YAML reads unquoted timestamps as datetimes
         when = value
+    elif isinstance(value, date):  # and an unquoted date as a date: its local midnight
+        when = datetime.combine(value, dt_time())
     elif isinstance(value, str):
         try:
             when = datetime.fromisoformat(value)

@@ -409,3 +409,34 @@ def test_a_start_with_an_offset_gives_times_on_the_lines_clock() -> None:
     parsed = order_book(book, _line(shifts=[]))
     assert parsed.at(19 * 3600).isoformat() == "2026-10-25T06:00:00+01:00"
     assert parsed.origin.isoformat() == "2026-10-24T12:00:00+02:00"
+
+
+def test_a_quantity_times_a_rate_is_not_a_second_longer_from_float_error() -> None:
+    # 12000 x 1.1 s is 13200.000000000002 in floats: it went up to 13201 s.
+    book = _book()
+    book["products"][1]["routing"][0]["workUnits"][0]["cycleTime"] = "1.1s"
+    book["orders"][1]["quantity"] = 12000
+    wo2 = order_book(book, _line()).problem.jobs[1]
+    assert wo2.operations[0].alternatives[0].duration == 13200
+
+
+def test_fractions_of_a_second_never_put_work_before_a_shift_or_release() -> None:
+    # A start from datetime.now().isoformat(): the plan's second 0 is its whole second, a
+    # release with a fraction is the next whole second, and a blocked window ends on the
+    # whole second after its end (it was 0.3 s short: work started before the shift).
+    book = _book(start="2026-12-01T05:00:00.700", maintenance=[])
+    book["orders"][0]["release"] = "2026-12-01T05:00:00.700"
+    book["orders"][1]["release"] = "2026-12-01T08:00:00.200+01:00"
+    parsed = order_book(book, _line())
+    assert parsed.origin == datetime(2026, 12, 1, 5, tzinfo=BERLIN)
+    assert [job.release for job in parsed.problem.jobs] == [1, 3 * 3600 + 1]
+    night = next(w for w in parsed.problem.blocked if w.reason == OFF_SHIFT)
+    assert (night.start, night.end) == (0, 3600)  # 05:00-06:00, the end of the first night
+
+
+def test_an_unquoted_yaml_date_is_the_lines_midnight_like_a_quoted_one() -> None:
+    book = _book()
+    book["orders"][1]["due"] = datetime(2026, 12, 3).date()  # YAML's `due: 2026-12-03`
+    quoted = _book()
+    quoted["orders"][1]["due"] = "2026-12-03"
+    assert order_book(book, _line()).problem == order_book(quoted, _line()).problem
