@@ -289,7 +289,9 @@ def _changeovers(
 ) -> dict[tuple[str, str, str], int]:
     """Changeover times per (work unit, from, to); ``from``/``to`` default to any product,
     and a specific pair overrides a wildcard whatever the order of the entries."""
-    found: dict[tuple[str, str, str], tuple[int, int]] = {}
+    # (unit, from, to) -> (specificity, seconds, entry, a later entry as specific with
+    # another time)
+    found: dict[tuple[str, str, str], tuple[int, int, int, int | None]] = {}
     rules: dict[tuple[str, str, str], int] = {}
     for index, entry in enumerate(entries):
         where = f"changeovers[{index}]"
@@ -320,9 +322,22 @@ def _changeovers(
         for before in sides[0]:
             for next_product in sides[1]:
                 key = (unit, before, next_product)
-                if before != next_product and (key not in found or found[key][0] <= specific):
-                    found[key] = (specific, time)
-    return {key: time for key, (_, time) in found.items()}
+                if before == next_product:
+                    continue
+                if key not in found or found[key][0] < specific:
+                    found[key] = (specific, time, index, None)
+                elif found[key][0] == specific and found[key][1] != time:
+                    found[key] = (*found[key][:3], index)
+    for (unit, before, next_product), (_, _, first, other) in found.items():
+        if other is not None:
+            # {from: a} and {to: b} both cover a -> b, none more specific: the later one won,
+            # so the plan changed with the order of the entries.
+            raise PlanningInputError(
+                f"changeovers[{other}]",
+                f"overlaps changeovers[{first}] from {before!r} to {next_product!r} on {unit} "
+                f"with another time; give that pair a changeover with both from and to",
+            )
+    return {key: time for key, (_, time, _, _) in found.items()}
 
 
 def _list(data: Mapping[str, Any], key: str, where: str) -> list[Any]:

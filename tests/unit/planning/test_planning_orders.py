@@ -440,3 +440,27 @@ def test_an_unquoted_yaml_date_is_the_lines_midnight_like_a_quoted_one() -> None
     quoted = _book()
     quoted["orders"][1]["due"] = "2026-12-03"
     assert order_book(book, _line()).problem == order_book(quoted, _line()).problem
+
+
+def test_changeovers_as_specific_with_other_times_for_one_pair_are_refused() -> None:
+    # {from: ring-a} and {to: ring-b} both cover ring-a -> ring-b: whichever came last won.
+    both = [
+        {"workUnit": "press-01", "from": "ring-a", "time": "10m"},
+        {"workUnit": "press-01", "to": "ring-b", "time": "2h"},
+    ]
+    for entries in (both, both[::-1]):
+        with pytest.raises(PlanningInputError) as caught:
+            order_book(_book(changeovers=entries), _line())
+        assert str(caught.value) == (
+            "changeovers[1]: overlaps changeovers[0] from 'ring-a' to 'ring-b' on press-01 with "
+            "another time; give that pair a changeover with both from and to"
+        )
+    # The pair given (anywhere in the list) settles it; the same time is no conflict.
+    pair = {"workUnit": "press-01", "from": "ring-a", "to": "ring-b", "time": "30m"}
+    for entries in ([*both, pair], [pair, *both]):
+        changeovers = order_book(_book(changeovers=entries), _line()).problem.changeovers
+        assert changeovers[("press-01", "ring-a", "ring-b")] == 1800
+    same = [{**both[0], "time": "1h"}, {**both[1], "time": "1h"}]
+    assert order_book(_book(changeovers=same), _line()).problem.changeovers == {
+        ("press-01", "ring-a", "ring-b"): 3600
+    }
