@@ -43,6 +43,13 @@ def started(problem: Problem, previous: Schedule, now: int) -> list[Assignment]:
             )
         if (a.job, a.index) in placed:
             raise PlanningInputError(where, "placed twice")
+        if a.start < jobs[a.job].release:
+            # The order book moved the release past work already begun: no plan can keep
+            # both (it was an AssertionError blaming CP-SAT's plan).
+            raise PlanningInputError(
+                where,
+                f"started at {a.start} s, before the order's release at {jobs[a.job].release} s",
+            )
         placed[a.job, a.index] = a
     for (job, index), a in placed.items():
         before = placed.get((job, index - 1))
@@ -51,6 +58,17 @@ def started(problem: Problem, previous: Schedule, now: int) -> list[Assignment]:
                 f"previous plan: order {job}, operation {index}",
                 f"started before operation {index - 1} had ended",
             )
+    for (job, index), a in placed.items():
+        for other in jobs[job].after if index == 0 else ():
+            # It began: every order it waits for must have ended by then, in the kept part
+            # (else "no schedule fits in the horizon", and a longer horizon was advised).
+            last = len(jobs[other].operations) - 1 if other in jobs else -1
+            done = placed.get((other, last))
+            if other in jobs and (done is None or done.end > a.start):
+                raise PlanningInputError(
+                    f"previous plan: order {job}, operation 0",
+                    f"started at {a.start} s, before order {other}, which it waits for, had ended",
+                )
     by_unit = sorted(kept, key=lambda a: (a.work_unit, a.start))
     for first, second in pairwise(by_unit):
         if first.work_unit == second.work_unit and second.start < first.end:

@@ -206,3 +206,36 @@ def test_a_previous_plan_the_problem_cannot_hold_is_named(
     with pytest.raises(PlanningInputError, match="started before operation 0 had ended"):
         started(problem, early, now=5)
     assert started(problem, Schedule((good,), Method.EDD, "dispatch"), now=5) == [good]
+
+
+def test_started_work_the_changed_order_book_forbids_is_named() -> None:
+    """Found by a review of the planning path: a release moved past work begun was an
+    AssertionError blaming CP-SAT's plan; an order made to wait for one it started before
+    was "no schedule fits in the horizon; give a longer horizon"."""
+    a = Job("A", (Operation((Alternative("m1", 100),)), Operation((Alternative("m1", 100),))))
+    b = Job("B", (Operation((Alternative("m1", 50),)),))
+    previous = Schedule(
+        (
+            Assignment("B", 0, "m1", 0, 50),
+            Assignment("A", 0, "m1", 50, 150),
+            Assignment("A", 1, "m1", 150, 250),
+        ),
+        Method.EDD,
+        "dispatch",
+    )
+    later = Problem((replace(a, release=100), b), ("m1",), horizon=2000)
+    with pytest.raises(PlanningInputError) as caught:
+        replan(later, previous, now=120, options=SolveOptions(time_limit=2))
+    assert str(caught.value) == (
+        "previous plan: order A, operation 0: started at 50 s, before the order's release at 100 s"
+    )
+    waits = Problem((a, replace(b, after=("A",))), ("m1",), horizon=2000)
+    with pytest.raises(PlanningInputError) as caught:
+        replan(waits, previous, now=60, options=SolveOptions(time_limit=2))
+    assert str(caught.value) == (
+        "previous plan: order B, operation 0: started at 0 s, before order A, which it waits "
+        "for, had ended"
+    )
+    # Waiting for an order that had ended when it began is fine.
+    done = Problem((replace(a, after=("B",)), b), ("m1",), horizon=2000)
+    assert len(started(done, previous, now=60)) == 2
