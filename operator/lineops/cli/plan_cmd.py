@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -61,13 +61,16 @@ def _options(args: argparse.Namespace, objective: Objective) -> SolveOptions:
     )
 
 
-def _solve(problem: Problem, options: SolveOptions, source: str) -> Schedule:
+def _solve(
+    problem: Problem, options: SolveOptions, source: str, origin: datetime | None = None
+) -> Schedule:
     try:
         return solve(problem, options)
-    except PlanningInputError as exc:
-        raise CliError(f"{source}: {exc}") from None
-    except PlanInfeasibleError as exc:
-        raise CliError(f"{source}: {exc}") from None
+    except (PlanningInputError, PlanInfeasibleError) as exc:
+        # The model's times are seconds from the plan's start: say which instant that is,
+        # or "released at 522000 s" is arithmetic left to the reader.
+        at = "" if origin is None else f" (times in s from the plan start, {origin.isoformat()})"
+        raise CliError(f"{source}: {exc}{at}") from None
 
 
 # ------------------------------------------------------------------------ the order book
@@ -211,7 +214,7 @@ def run_plan(args: argparse.Namespace) -> int:
     horizon = _horizon(args)
     line = _line(args.line_file, args.line)
     book = _book(args, line, horizon)
-    schedule = _solve(book.problem, options, args.orders)
+    schedule = _solve(book.problem, options, args.orders, book.origin)
     report = plan_report(book, schedule)
     title = f"Line {line.metadata.name}"
     if args.json:

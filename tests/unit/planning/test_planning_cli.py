@@ -106,6 +106,21 @@ def test_a_bad_order_book_names_the_order(
     assert err.startswith(f"lineops: error: {orders}: order WO-1003: due 2026-12-01T00:00:00+01:00")
 
 
+def test_an_order_the_horizon_cannot_hold_says_when_second_zero_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = yaml.safe_load(ORDERS.read_text())
+    book["horizon"] = "2d"
+    book["orders"][2]["release"] = "2026-12-08T23:00:00"
+    book["orders"][2].pop("due", None)
+    orders = tmp_path / "orders.yaml"
+    orders.write_text(yaml.safe_dump(book))
+    assert main(["plan", "--orders", str(orders), "--line-file", str(LINE), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "order WO-1003: released at" in err, err
+    assert err.rstrip().endswith("(times in s from the plan start, 2026-12-07T06:00:00+01:00)")
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
