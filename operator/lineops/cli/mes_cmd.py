@@ -37,6 +37,7 @@ from lineops.mes.oee import (
 )
 from lineops.mes.phases import analyze
 from lineops.mes.rules import not_applicable, parse_rules
+from lineops.services.reports.formatting import spread_format
 
 T = TypeVar("T")
 
@@ -308,10 +309,14 @@ def run_spc(args: argparse.Namespace) -> int:
         )
     print(f"{'chart':<6} {'center':>12} {'lcl':>12} {'ucl':>12} {'points':>7} {'signals':>8}")
     for s in result.series:
-        lcl = "varies" if s.varying_limits else f"{s.lcl[0]:.6g}"
-        ucl = "varies" if s.varying_limits else f"{s.ucl[0]:.6g}"
+        # Decimals from the spread, as the reports print them: .6g printed a 1250 mm shaft's
+        # limits 0.012 apart as one number.
+        spec = spread_format(float(max(s.ucl[0] - s.center, s.center - s.lcl[0])) / 3)
+        lcl = "varies" if s.varying_limits else format(float(s.lcl[0]), spec)
+        ucl = "varies" if s.varying_limits else format(float(s.ucl[0]), spec)
+        center = format(float(s.center), spec)
         signals = sum(1 for v in result.violations if v.chart == s.name)
-        print(f"{s.name:<6} {s.center:>12.6g} {lcl:>12} {ucl:>12} {s.points.size:>7} {signals:>8}")
+        print(f"{s.name:<6} {center:>12} {lcl:>12} {ucl:>12} {s.points.size:>7} {signals:>8}")
     for v in result.violations[:20]:
         print(f"  {v.rule} on {v.chart} at point {v.index}")
     if len(result.violations) > 20:

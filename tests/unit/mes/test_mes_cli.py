@@ -487,3 +487,20 @@ def test_oee_errors_name_the_event_log_or_the_window_option(
     assert err == f"lineops: error: {empty}: the state event log is empty\n"
     err = _fails(capsys, *oee, "--events", events, "--window", "2024-03-02T06:00/2024-03-01T22:00")
     assert err.startswith("lineops: error: --window: window start 2024-03-02 06:00:00 must be")
+
+
+def test_spc_text_prints_limits_that_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The piston rings moved to a 1250 mm shaft: .6g printed centre and limits as one number.
+    rows = [
+        [1250 + (float(v) - 74) / 10 for v in line.split()]
+        for line in PISTON_RINGS.strip().splitlines()
+    ]
+    path = _write(tmp_path, "shaft.csv", "\n".join(",".join(f"{v:.5f}" for v in r) for r in rows))
+    code, out, _ = _run(capsys, "spc", "--csv", path, "--chart", "xbar-r")
+    assert code == 0
+    xbar = next(line.split() for line in out.splitlines() if line.startswith("xbar "))
+    center, lcl, ucl = xbar[1:4]
+    assert len({center, lcl, ucl}) == 3, xbar
+    assert float(lcl) < float(center) < float(ucl)
