@@ -94,6 +94,25 @@ def test_plan_writes_json_and_a_gantt_chart(
     assert (out / "plotly.min.js").exists()
 
 
+def test_a_gantt_chart_that_cannot_be_drawn_is_a_message_after_the_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineops.services.reports.gantt as gantt
+
+    def broken(*_args: object) -> None:  # a renderer's own error, as matplotlib raises them
+        raise ValueError("Expected end of text, found '$'")
+
+    monkeypatch.setattr(gantt, "write_gantt", broken)
+    args = ["plan", "--orders", str(ORDERS), "--line-file", str(LINE), "--json"]
+    assert main([*args, *FAST, "--gantt", str(tmp_path / "plan")]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out)["schedule"]  # the plan was printed first
+    assert err.strip() == (
+        "lineops: error: --gantt: cannot draw the chart: ValueError: Expected end of text, "
+        "found '$'"
+    )
+
+
 def test_a_bad_order_book_names_the_order(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
