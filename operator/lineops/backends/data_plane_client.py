@@ -62,9 +62,15 @@ class DataPlaneReader(Protocol):
 
     def oee_version(self, line: LineRef) -> tuple[int, int]: ...
 
-    def events(self, line: LineRef) -> list[MachineEvent]: ...
+    def events(self, line: LineRef, since: datetime | None = None) -> list[MachineEvent]:
+        """By time; ``since``: from then on, with each unit's last event before it."""
+        ...
 
-    def counts(self, line: LineRef) -> list[ProductionCount]: ...
+    def counts(self, line: LineRef, since: datetime | None = None) -> list[ProductionCount]: ...
+
+    def newest(self, line: LineRef) -> datetime | None:
+        """The newest event or count time."""
+        ...
 
     def readings_count(self, line: LineRef) -> int: ...
 
@@ -120,11 +126,15 @@ class LocalDataPlane:
     def oee_version(self, line: LineRef) -> tuple[int, int]:
         return self._mes.oee_version(line)
 
-    def events(self, line: LineRef) -> list[MachineEvent]:
-        return self._mes.events(line)
+    def events(self, line: LineRef, since: datetime | None = None) -> list[MachineEvent]:
+        return self._mes.events(line, None if since is None else utc_text(since))
 
-    def counts(self, line: LineRef) -> list[ProductionCount]:
-        return self._mes.counts(line)
+    def counts(self, line: LineRef, since: datetime | None = None) -> list[ProductionCount]:
+        return self._mes.counts(line, None if since is None else utc_text(since))
+
+    def newest(self, line: LineRef) -> datetime | None:
+        found = self._mes.newest(line)
+        return None if found is None else datetime.fromisoformat(found)
 
     def _readings_of(self, line: LineRef) -> str:
         """The name readings are stored under, refused for a line whose name is served for
@@ -242,17 +252,23 @@ class HttpDataPlane:
         events, counts = self._state(line)["oeeVersion"]
         return int(events), int(counts)
 
-    def events(self, line: LineRef) -> list[MachineEvent]:
+    def events(self, line: LineRef, since: datetime | None = None) -> list[MachineEvent]:
+        query = {} if since is None else {"since": utc_text(since)}
         return [
             MachineEvent(r["workUnit"], r["timestamp"], r["state"], r["reason"])
-            for r in self._json(line, "events")["records"]
+            for r in self._json(line, "events", **query)["records"]
         ]
 
-    def counts(self, line: LineRef) -> list[ProductionCount]:
+    def counts(self, line: LineRef, since: datetime | None = None) -> list[ProductionCount]:
+        query = {} if since is None else {"since": utc_text(since)}
         return [
             ProductionCount(r["workUnit"], r["timestamp"], int(r["total"]), int(r["good"]))
-            for r in self._json(line, "counts")["records"]
+            for r in self._json(line, "counts", **query)["records"]
         ]
+
+    def newest(self, line: LineRef) -> datetime | None:
+        found = self._state(line).get("newest")
+        return None if found is None else datetime.fromisoformat(str(found))
 
     def readings_count(self, line: LineRef) -> int:
         return int(self._state(line)["readings"])

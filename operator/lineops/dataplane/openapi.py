@@ -295,19 +295,29 @@ def _add_reads(paths: dict[str, Any]) -> None:
         ],
         _records_of(stored_measurement),
     )
+    since = _query("since", {"type": "string", "format": "date-time"})
     paths[f"{LINE_PATH}/events"]["get"] = _get(
-        "Stored machine-state events", [], _records_of(_ref("MachineEvent"))
+        "Stored machine-state events by time; since: from then on, with each work unit's last "
+        "event before it (the state it was in then)",
+        [since],
+        _records_of(_ref("MachineEvent")),
     )
     paths[f"{LINE_PATH}/counts"]["get"] = _get(
-        "Stored production counts", [], _records_of(_ref("ProductionCount"))
+        "Stored production counts by time; since: from then on",
+        [since],
+        _records_of(_ref("ProductionCount")),
     )
     state = {
         "type": "object",
         "properties": {
             "oeeVersion": {"type": "array", "items": {"type": "integer"}},
             "readings": {"type": "integer"},
+            "newest": {
+                "type": ["string", "null"],
+                "description": "the newest event or count time (UTC), null without either",
+            },
         },
-        "required": ["oeeVersion", "readings"],
+        "required": ["oeeVersion", "readings", "newest"],
     }
     paths[f"{LINE_PATH}/state"] = {
         "get": _get(

@@ -2,7 +2,9 @@
 anyone who wants the records back:
 
     GET …/measurements?characteristic=C&after=ID&limit=N   in arrival order, after an id
-    GET …/events, GET …/counts                              a line's machine states, counts
+    GET …/events?since=T, GET …/counts?since=T              a line's machine states, counts
+                                                           (since: with each unit's state
+                                                           in force then)
     GET …/state                                            versions and sizes (cheap)
     GET …/readings?window=first-day|recent&seconds=S       raw readings, Arrow IPC stream
 
@@ -16,6 +18,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import pandas as pd
@@ -23,6 +26,7 @@ import pyarrow as pa
 from aiohttp import web
 
 from lineops.dataplane.db.database import Database
+from lineops.dataplane.errors import plus_hint
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.problems import problem, unknown_line
@@ -50,6 +54,23 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     if not low <= value <= high:
         raise _BadQuery(f"query.{name}", f"{name}: {value} is not in [{low}, {high}]")
     return value
+
+
+def _since(request: web.Request) -> str | None:
+    """``since``: an ISO 8601 time with a UTC offset, as the store's UTC text."""
+    text = request.query.get("since")
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise _BadQuery(
+            "query.since",
+            f"since: {text[:64]!r} is not an ISO 8601 time with a UTC offset{plus_hint(text)}",
+        )
+    return moment.astimezone(UTC).isoformat()
 
 
 def _name(request: web.Request, name: str) -> str:
@@ -142,15 +163,23 @@ class ReadApi:
         return await self._answer(request, read)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        return await self._answer(request, lambda line: _records(self._db.mes.events(line)))
+        return await self._answer(
+            request, lambda line: _records(self._db.mes.events(line, _since(request)))
+        )
 
     async def _counts(self, request: web.Request) -> web.StreamResponse:
-        return await self._answer(request, lambda line: _records(self._db.mes.counts(line)))
+        return await self._answer(
+            request, lambda line: _records(self._db.mes.counts(line, _since(request)))
+        )
 
     async def _state(self, request: web.Request) -> web.StreamResponse:
         def read(line: LineRef) -> dict[str, Any]:
             events, counts = self._db.mes.oee_version(line)
-            return {"oeeVersion": [events, counts], "readings": self._offline.count(line.name)}
+            return {
+                "oeeVersion": [events, counts],
+                "readings": self._offline.count(line.name),
+                "newest": self._db.mes.newest(line),
+            }
 
         return await self._answer(request, read)
 

@@ -90,6 +90,22 @@ def test_http_client_reads_what_the_local_client_reads(tmp_path: Path, db_url: s
         recent = remote.readings_recent(LINE, 60 * 1_000_000_000)
         assert len(recent) == len(local.readings_recent(LINE, 60 * 1_000_000_000)) > 0
 
+        # Since a time: the events from then on and each unit's state in force then (the
+        # monitors read their last days, not the whole log); the same through either client.
+        newest = local.newest(LINE)
+        assert newest == remote.newest(LINE) == START + timedelta(seconds=3000)
+        for seconds, states in ((1000, ["running", "down"]), (4000, ["down"])):
+            since = START + timedelta(seconds=seconds)
+            assert [e.state for e in local.events(LINE, since)] == states
+            assert remote.events(LINE, since) == local.events(LINE, since)
+        assert local.counts(LINE, START + timedelta(seconds=2900)) == local.counts(LINE)
+        assert remote.counts(LINE, START + timedelta(seconds=2901)) == []
+        bad = requests.get(
+            served.line_url("events") + "?since=2026-12-01T00:00:00 01:00", headers=auth, timeout=30
+        )
+        assert bad.status_code == 400 and bad.json()["field"] == "query.since"
+        assert "write the offset as %2B01:00" in bad.json()["detail"]
+
         # The line monitor gives the same judgement through either client.
         spec = load_line(str(EXAMPLE_LINE)).spec
         reports = [

@@ -5,16 +5,19 @@ as the SPC/OEE reports, so the page and a report of the same records agree."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Final
 
 from lineops.api.productionline import ProductionLineSpec, QualityCharacteristic
 from lineops.dataplane.db.database import Database
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.repositories.predictions import PredictionRepository
+from lineops.dataplane.repositories.shifts import utc_text
 from lineops.mes.chart_tracker import PHASE1_SUBGROUPS
 from lineops.mes.charts import MIN_SUBGROUPS
 from lineops.mes.errors import MesInputError
 from lineops.mes.oee import (
+    RECENT_SPAN,
     Oee,
     combine_oee,
     counts_from_records,
@@ -117,12 +120,18 @@ def _ratios(oee: Oee) -> dict[str, float | None]:
 
 
 def _oee(db: Database, line: LineRef, spec: ProductionLineSpec) -> dict[str, Any] | None:
-    events = db.mes.events(line)
+    newest = db.mes.newest(line)
+    if newest is None:
+        return None
+    # The window's records only, with each unit's state in force at its start (the whole
+    # log was read for every page refresh).
+    since = utc_text(datetime.fromisoformat(newest) - RECENT_SPAN)
+    events = db.mes.events(line, since)
     if not events:
         return None
     try:
         states = events_from_records(event_records(events))
-        counts = counts_from_records(count_records(db.mes.counts(line)))
+        counts = counts_from_records(count_records(db.mes.counts(line, since)))
         # The window the operator's status.kpis use, so the page and the status agree.
         window = recent_window(states, counts)
         if window is None:

@@ -134,25 +134,58 @@ class MesRepository:
             ).scalar_one()
         return int(events), int(counts)
 
-    def events(self, line: LineRef) -> list[MachineEvent]:
+    def events(self, line: LineRef, since: str | None = None) -> list[MachineEvent]:
+        """By time. ``since`` (UTC text, as stored): the events from then on, and each work
+        unit's last event before it, the state it was in then. The monitors judge the last
+        days; reading a year of events on every new record was the whole log each time."""
         t = machine_events.c
-        query = (
-            select(t.work_unit, t.timestamp, t.state, t.reason)
-            .where(_of(machine_events, line))
-            .order_by(t.timestamp, t.id)
-        )
+        columns = (t.work_unit, t.timestamp, t.state, t.reason, t.id)
+        query = select(*columns).where(_of(machine_events, line))
         with self.engine.connect() as conn:
-            return [MachineEvent(*r) for r in conn.execute(query)]
+            if since is None:
+                rows = list(conn.execute(query))
+            else:
+                before = (
+                    select(t.work_unit, func.max(t.timestamp).label("at"))
+                    .where(_of(machine_events, line), t.timestamp < since)
+                    .group_by(t.work_unit)
+                    .subquery()
+                )
+                in_force = (
+                    select(*columns)
+                    .join(
+                        before, and_(t.work_unit == before.c.work_unit, t.timestamp == before.c.at)
+                    )
+                    .where(_of(machine_events, line))
+                )
+                rows = [*conn.execute(in_force), *conn.execute(query.where(t.timestamp >= since))]
+        # Of two events at one instant, the later posted holds: by time, then row id.
+        rows.sort(key=lambda r: (r[1], r[4]))
+        return [MachineEvent(*r[:4]) for r in rows]
 
-    def counts(self, line: LineRef) -> list[ProductionCount]:
+    def counts(self, line: LineRef, since: str | None = None) -> list[ProductionCount]:
+        """By time; ``since`` (UTC text): from then on."""
         t = production_counts.c
         query = (
             select(t.work_unit, t.timestamp, t.total, t.good)
             .where(_of(production_counts, line))
             .order_by(t.timestamp, t.id)
         )
+        if since is not None:
+            query = query.where(t.timestamp >= since)
         with self.engine.connect() as conn:
             return [ProductionCount(r[0], r[1], int(r[2]), int(r[3])) for r in conn.execute(query)]
+
+    def newest(self, line: LineRef) -> str | None:
+        """The newest event or count time (UTC text), None without either."""
+        with self.engine.connect() as conn:
+            found = [
+                conn.execute(
+                    select(func.max(table.c.timestamp)).where(_of(table, line))
+                ).scalar_one()
+                for table in (machine_events, production_counts)
+            ]
+        return max((f for f in found if f is not None), default=None)
 
     def delete_line(self, line: LineRef) -> None:
         with self.engine.begin() as conn:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.backends.data_plane_client import DataPlaneReader
@@ -29,7 +29,12 @@ from lineops.mes.oee import (
 )
 from lineops.services.monitoring.drift_tracker import DriftSnapshot, DriftTracker
 from lineops.services.monitoring.plan_summary import PlanSummary, summarise_plan
-from lineops.services.monitoring.shift_tracker import ShiftSnapshot, ShiftTracker
+from lineops.services.monitoring.shift_tracker import SHIFT_HISTORY, ShiftSnapshot, ShiftTracker
+
+# The records the monitor reads, back from the newest: the shift history a fresh monitor
+# writes (SHIFT_HISTORY), plus a whole shift overlapping its start (at most a day and a DST
+# hour); the live OEE's 8 hours lie within.
+RECORDS_SPAN: Final = SHIFT_HISTORY + timedelta(days=2)
 
 
 @dataclass
@@ -160,7 +165,14 @@ class LineMonitor:
 
     def _compute_oee(self, report: MonitorReport) -> None:
         self._records = None
-        events = self._store.events(self.key)
+        newest = self._store.newest(self.key)
+        if newest is None:
+            return
+        # Only the days the OEE and the shift history look at (with each unit's state in
+        # force then): the whole log was read on every new record, a year of a running line
+        # on every tick.
+        since = newest - RECORDS_SPAN
+        events = self._store.events(self.key, since)
         if not events:
             return
         try:
@@ -176,7 +188,7 @@ class LineMonitor:
             ]
             counts = [
                 CountRecord(_parse_time(c.timestamp), c.work_unit, c.total, c.good)
-                for c in self._store.counts(self.key)
+                for c in self._store.counts(self.key, since)
             ]
             self._records = (states, counts)
             window = recent_window(states, counts)
