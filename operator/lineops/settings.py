@@ -233,6 +233,14 @@ class Settings(BaseSettings):
         "and serving Pods; like every Secret a Pod uses, each must exist in the line's or "
         "model's namespace (the chart passes its `imagePullSecrets`). Unset: none.",
     )
+    pod_user_ids: bool = Field(
+        default=True,
+        description="Cluster profile: set `runAsUser`, `runAsGroup` and `fsGroup` in the "
+        "data-plane and serving Pods to their images' users (10001, and 1034 of `bentoml "
+        "containerize`). `false` leaves them to the platform: OpenShift's restricted-v2 SCC "
+        "gives each namespace its own UID range and refuses Pods that ask for another; "
+        "`runAsNonRoot` stays.",
+    )
     db_secret: str | None = Field(
         default=None,
         description="Cluster profile: Secret (in the line's namespace, key `url`) with the "
@@ -410,6 +418,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
         "image",
         "image_pull_policy",
         "image_pull_secrets",
+        "pod_user_ids",
         "db_secret",
         "feast_secret",
         "api_token_secret",

@@ -133,6 +133,7 @@ async def configure(
                         config.bento_feast_config_map,
                         config.api_token_secret,
                         config.pull_secrets,
+                        config.pod_user_ids,
                     ),
                     service_url,
                 ),

@@ -59,6 +59,8 @@ class WorkloadConfig:
     feast_secret: str | None = None
     api_token_secret: str | None = None
     log_format: str = "text"
+    # False: no runAsUser/runAsGroup/fsGroup (OpenShift assigns them per namespace)
+    user_ids: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkloadConfig:
@@ -70,6 +72,7 @@ class WorkloadConfig:
             feast_secret=settings.feast_secret,
             api_token_secret=settings.api_token_secret,
             log_format=settings.log_format,
+            user_ids=settings.pod_user_ids,
         )
 
 
@@ -147,9 +150,11 @@ def ingestion_workload(
                 "spec": {
                     "securityContext": {
                         "runAsNonRoot": True,
-                        "runAsUser": RUN_AS,
-                        "runAsGroup": RUN_AS,
-                        "fsGroup": RUN_AS,
+                        **(
+                            {"runAsUser": RUN_AS, "runAsGroup": RUN_AS, "fsGroup": RUN_AS}
+                            if config.user_ids
+                            else {}
+                        ),
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     # The data plane calls no Kubernetes API: no token in the Pod.

@@ -49,6 +49,13 @@ def test_deployment_and_service_are_owned_selected_and_hardened() -> None:
     pod_security = pod["spec"]["securityContext"]
     assert pod_security["runAsNonRoot"] is True and pod_security["runAsUser"] == 10001
     assert pod_security["seccompProfile"] == {"type": "RuntimeDefault"}
+    # LINEOPS_POD_USER_IDS=false: the platform picks them (OpenShift's SCCs).
+    open_shift = WorkloadConfig(image="img:1", user_ids=False)
+    other, _ = ingestion_workload(_body(), "press-line-1-lineops", "manifest-v1", open_shift)
+    assert other["spec"]["template"]["spec"]["securityContext"] == {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
     assert pod["spec"]["automountServiceAccountToken"] is False
     # Every writable path is an emptyDir (the root filesystem is read-only).
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}

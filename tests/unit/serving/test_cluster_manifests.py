@@ -97,6 +97,16 @@ def test_pull_secrets_reach_the_serving_pods() -> None:
     assert dep["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
 
 
+def test_user_ids_are_left_to_the_platform_when_asked() -> None:
+    # OpenShift's restricted-v2 SCC refuses a runAsUser outside the namespace's range.
+    plain = m.deployment(OWNER, _spec(), TAG, m.WorkloadSettings("r"), URL, replicas=1)
+    security = plain["spec"]["template"]["spec"]["securityContext"]
+    assert (security["runAsUser"], security["fsGroup"]) == (1034, 1034)
+    settings = m.WorkloadSettings("r", user_ids=False)
+    dep = m.deployment(OWNER, _spec(), TAG, settings, URL, replicas=1)
+    assert dep["spec"]["template"]["spec"]["securityContext"] == {"runAsNonRoot": True}
+
+
 def test_canary_deployment_is_its_own_track_and_records_ride_on_the_stable_one() -> None:
     settings = m.WorkloadSettings("r")
     canary = m.deployment(OWNER, _spec(), "press-fault:v2", settings, URL, canary=True, replicas=2)

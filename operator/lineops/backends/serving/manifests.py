@@ -46,6 +46,8 @@ class WorkloadSettings:
     token_secret: str | None = None
     # registry-credential Secrets (in the model's namespace) for the bento images
     pull_secrets: tuple[str, ...] = ()
+    # False: no runAsUser/fsGroup (OpenShift assigns them per namespace)
+    user_ids: bool = True
 
 
 def stable_name(model: str) -> str:
@@ -188,8 +190,11 @@ def deployment(
                 "spec": {
                     "securityContext": {
                         "runAsNonRoot": True,
-                        "runAsUser": BENTO_UID,
-                        "fsGroup": BENTO_UID,
+                        **(
+                            {"runAsUser": BENTO_UID, "fsGroup": BENTO_UID}
+                            if settings.user_ids
+                            else {}
+                        ),
                     },
                     "containers": [
                         {
