@@ -109,8 +109,15 @@ def tools(tmp_path_factory: pytest.TempPathFactory) -> Tools:
     return Tools(folder / "helm", folder / "kubectl", tmp_path_factory.mktemp("helm-home"))
 
 
-def template(tools: Tools, values: dict[str, Any] | None = None, tmp: Path | None = None) -> str:
-    args = ["helm", "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+def template(
+    tools: Tools,
+    values: dict[str, Any] | None = None,
+    tmp: Path | None = None,
+    *,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+) -> str:
+    args = ["helm", "template", release, str(CHART), "--namespace", namespace]
     if values:
         assert tmp is not None
         path = tmp / "values.yaml"
@@ -254,11 +261,12 @@ def test_template_renders_each_documented_combination(
         ]
         # Application rules are bound only where the operator watches; kopf's own stay
         # cluster-wide (CRDs, namespaces and Events are not namespaced questions).
+        # Named after the release namespace too (another release may watch lines-a).
         bindings = {k for k in rendered if k[0] in ("RoleBinding", "ClusterRoleBinding")}
         assert bindings == {
-            ("RoleBinding", f"lines-a/{RELEASE}"),
-            ("RoleBinding", f"lines-b/{RELEASE}"),
-            ("ClusterRoleBinding", f"{RELEASE}-framework"),
+            ("RoleBinding", f"lines-a/{NAMESPACE}-{RELEASE}"),
+            ("RoleBinding", f"lines-b/{NAMESPACE}-{RELEASE}"),
+            ("ClusterRoleBinding", f"{NAMESPACE}-{RELEASE}-framework"),
         }
     elif combination == "cluster-stores":
         assert container["image"] == "ghcr.io/lineops/lineops@sha256:" + "a" * 64
@@ -476,6 +484,29 @@ def _identifiers(expr: str) -> set[str]:
             {"modelStore": {"existingClaim": "models", "mountPath": "/tmp/"}},
             "modelStore.mountPath: /tmp/ is where the chart mounts something else",
         ),
+        # or on a directory above one, which would hide it (the operator's data directory,
+        # its token mounts, the ServiceAccount token it authenticates with),
+        (
+            {"modelStore": {"existingClaim": "models", "mountPath": "/var/lib/lineops"}},
+            "modelStore.mountPath: /var/lib/lineops is a parent of /var/lib/lineops/data",
+        ),
+        (
+            {"modelStore": {"existingClaim": "models", "mountPath": "/var/run/secrets/"}},
+            "modelStore.mountPath: /var/run/secrets/ is a parent of /var/run/secrets/lineops/kfp",
+        ),
+        (
+            {
+                "modelStore": {
+                    "existingClaim": "models",
+                    "mountPath": "/var/run/secrets/kubernetes.io",
+                }
+            },
+            "is a parent of /var/run/secrets/kubernetes.io/serviceaccount",
+        ),
+        (
+            {"modelStore": {"existingClaim": "models", "mountPath": "/"}},
+            "modelStore.mountPath: / is a parent of /tmp",
+        ),
         # an image reference with two tags, given to every data plane too,
         ({"image": {"repository": "ghcr.io/lineops/lineops:1.2"}}, "/image/repository"),
         # durations the Prometheus Operator refuses (units out of order or twice),
@@ -524,6 +555,150 @@ def test_a_release_name_is_refused_when_the_metrics_service_cannot_be_named_afte
     (service,) = [d for d in rendered if d and d["kind"] == "Service"]
     name = service["metadata"]["name"]
     assert len(name) <= 63 and name.endswith("-metrics"), name
+
+
+def test_a_mount_path_beside_the_charts_own_is_accepted(tools: Tools, tmp_path: Path) -> None:
+    """The parent check is by path segment: a sibling sharing a prefix is not a parent."""
+    for path in ("/var/lib/lineops/model-store", "/var/lib/lineops/data2", "/srv/models"):
+        values = {"modelStore": {"existingClaim": "models", "mountPath": path}}
+        deployment = objects(template(tools, values, tmp_path))[
+            ("Deployment", f"{NAMESPACE}/{RELEASE}")
+        ]
+        mounts = deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        assert {"name": "model-store", "mountPath": path, "readOnly": True} in mounts
+
+
+def _cluster_scoped_names(docs: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str, str]]:
+    """What one release names and another could also claim: the chart's cluster-scoped RBAC
+    objects (not the CRDs, which every release shares by design), and its RoleBindings in
+    namespaces other than its own."""
+    return {
+        key
+        for key, doc in docs.items()
+        if key[0] in ("ClusterRole", "ClusterRoleBinding", "RoleBinding")
+        and doc["metadata"].get("namespace") in (None, "shared")
+    }
+
+
+def test_releases_of_the_same_name_in_two_namespaces_share_no_rbac_object(
+    tools: Tools, tmp_path: Path
+) -> None:
+    """ClusterRoles and ClusterRoleBindings were named after the release alone, so a second
+    release `lineops` in another namespace named the first one's objects (helm refuses to
+    install it: they belong to another release); RoleBindings in a namespace both releases
+    watch clashed the same way. Every binding's roleRef names its own release's role."""
+    renders = {}
+    for namespace in ("team-a", "team-b"):
+        for watch in ([], ["shared"]):
+            values = {"operator": {"watchNamespaces": watch}}
+            docs = objects(template(tools, values, tmp_path, namespace=namespace))
+            roles = {name for kind, name in docs if kind == "ClusterRole"}
+            for key, doc in docs.items():
+                if key[0] in ("ClusterRoleBinding", "RoleBinding"):
+                    assert doc["roleRef"]["name"] in roles, key
+                    assert doc["subjects"] == [
+                        {"kind": "ServiceAccount", "name": RELEASE, "namespace": namespace}
+                    ]
+                    # the name changes with the roleRef (which cannot change in place)
+                    assert doc["metadata"]["name"] == doc["roleRef"]["name"], key
+            names = _cluster_scoped_names(docs)
+            assert {kind for kind, _ in names} >= {"ClusterRole", "ClusterRoleBinding"}
+            assert all(
+                name.startswith(f"{namespace}-") for kind, name in names if kind != "RoleBinding"
+            )
+            renders[(namespace, bool(watch))] = names
+    for watch in (False, True):
+        shared = renders[("team-a", watch)] & renders[("team-b", watch)]
+        assert not shared, f"both releases name {sorted(shared)}"
+    assert ("RoleBinding", "shared/team-a-lineops") in renders[("team-a", True)]
+
+
+def _scalars_that_must_be_strings(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every label value, selector value, namespace and object reference name of a render."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _scalars_that_must_be_strings(item, f"{path}[{i}]")
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        here = f"{path}.{key}"
+        # a Service's selector is a label map too; a CRD schema's "selector" property is not
+        label_map = key in ("labels", "matchLabels", "selector") and (
+            isinstance(value, dict) and not any(isinstance(v, (dict, list)) for v in value.values())
+        )
+        if label_map:
+            yield from ((f"{here}.{k}", v) for k, v in value.items())
+        elif key == "matchNames" and isinstance(value, list):
+            yield from ((f"{here}[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, (dict, list)):
+            yield from _scalars_that_must_be_strings(value, here)
+        elif key in REFERENCES:
+            yield here, value
+
+
+REFERENCES = {
+    "namespace", "name", "secretName", "claimName", "key", "path", "serviceAccountName",
+    "mountPath",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("release", "namespace", "values"),
+    [
+        # "123-lineops-metrics" is no Service name (refused above): without the Service.
+        (
+            "123",
+            "1234",
+            {
+                "metrics": {"service": {"enabled": False}},
+                "operator": {"watchNamespaces": ["0", "12"]},
+                "serviceAccount": {"name": "42"},
+                "dataPlane": {"apiTokenSecret": "7"},
+                "kfp": {"host": "http://kfp:8888", "tokenSecret": {"name": "8", "key": "9"}},
+                "modelStore": {"existingClaim": "10"},
+            },
+        ),
+        # YAML 1.1 booleans, as the API server's YAML reader and PyYAML read them.
+        (
+            "on",
+            "yes",
+            {
+                "metrics": {"serviceMonitor": {"enabled": True}},
+                "grafana": {"dashboards": {"enabled": True}},
+                "operator": {"watchNamespaces": ["no", "off"]},
+                "serviceAccount": {"name": "true"},
+                "dataPlane": {"apiTokenSecret": "false"},
+                "kfp": {"host": "http://kfp:8888", "tokenSecret": {"name": "on", "key": "yes"}},
+                "modelStore": {"existingClaim": "null"},
+            },
+        ),
+    ],
+)
+def test_release_and_value_names_render_as_strings(
+    tools: Tools, release: str, namespace: str, values: dict[str, Any], tmp_path: Path
+) -> None:
+    """Unquoted, a release `123` or `on` rendered `app.kubernetes.io/instance: 123` (an int)
+    or `: on` (a bool), `namespace: 1234` likewise, and so did Secret, claim and
+    ServiceAccount names from the values, where Kubernetes wants strings. Every label,
+    selector, namespace and reference name of the parsed render is a string."""
+    docs = [d for d in yaml.safe_load_all(template(tools, values, tmp_path, release=release,
+                                                   namespace=namespace)) if d]  # fmt: skip
+    checked = [(f"{d['kind']}/{d['metadata']['name']}", p, v) for d in docs
+               for p, v in _scalars_that_must_be_strings(d)]  # fmt: skip
+    wrong = [(obj + path, v) for obj, path, v in checked if not isinstance(v, str)]
+    assert not wrong, wrong
+    paths = {path for _, path, _ in checked}
+    assert ".metadata.labels.app.kubernetes.io/instance" in paths
+    assert ".metadata.namespace" in paths
+    assert ".spec.template.spec.volumes[2].secret.secretName" in paths  # the kfp token
+    namespaced = [d for d in docs if "namespace" in d["metadata"]]
+    assert namespaced and {d["metadata"]["namespace"] for d in namespaced} <= {
+        namespace,
+        *values["operator"]["watchNamespaces"],
+    }
+    labels = [d["metadata"]["labels"]["app.kubernetes.io/instance"] for d in docs]
+    assert labels and set(labels) == {release}
 
 
 def test_default_render_matches_the_committed_snapshot(tools: Tools) -> None:
@@ -646,7 +821,11 @@ def test_server_side_dry_run_of_each_combination(
 
 
 def can_i(tools: Tools, cluster: Cluster, verb: str, resource: str, namespace: str | None) -> bool:
+    """`resource/sub` asks about the subresource (kubectl would read `sub` as an object
+    name and answer for the resource itself)."""
+    resource, _, subresource = resource.partition("/")
     args = ["kubectl", "--kubeconfig", cluster.kubeconfig, "auth", "can-i", verb, resource]
+    args += [f"--subresource={subresource}"] if subresource else []
     args += ["--as", SA_USER]
     args += ["--namespace", namespace] if namespace else ["--all-namespaces"]
     proc = tools.run(*args, check=False)
@@ -657,12 +836,20 @@ def can_i(tools: Tools, cluster: Cluster, verb: str, resource: str, namespace: s
 # What the operator does (docs/operator.md, RBAC) in a namespace with lines...
 NEEDED = [
     ("watch", "productionlines.lineops.io"),
+    ("patch", "productionlines.lineops.io"),
     ("patch", "productionlines.lineops.io/status"),
     ("patch", "qualitymodels.lineops.io/status"),
+    # blockOwnerDeletion on children, under OwnerReferencesPermissionEnforcement
+    ("update", "productionlines.lineops.io/finalizers"),
+    ("update", "qualitymodels.lineops.io/finalizers"),
     ("create", "configmaps"),
+    ("watch", "configmaps"),
     ("create", "deployments.apps"),
+    ("delete", "deployments.apps"),
     ("patch", "services"),
+    ("patch", "horizontalpodautoscalers.autoscaling"),
     ("create", "prometheusrules.monitoring.coreos.com"),
+    ("list", "prometheusrules.monitoring.coreos.com"),
     ("create", "events"),
 ]
 # ...and what it must never be able to do there.
@@ -675,6 +862,33 @@ FORBIDDEN = [
     ("create", "rolebindings.rbac.authorization.k8s.io"),
     ("impersonate", "serviceaccounts"),
     ("create", "serviceaccounts/token"),
+    # Verbs the operator does not use (lineops.backends.kube and kopf only
+    # get, list/watch, create, merge-patch or server-side apply, and delete; nothing is
+    # replaced with a PUT, nothing deletes a ConfigMap or a PrometheusRule, nothing lists or
+    # watches the workloads, and kopf posts Events without patching them).
+    ("update", "productionlines.lineops.io"),
+    ("update", "qualitymodels.lineops.io"),
+    ("get", "productionlines.lineops.io/status"),
+    ("update", "productionlines.lineops.io/status"),
+    ("update", "qualitymodels.lineops.io/status"),
+    ("update", "configmaps"),
+    ("delete", "configmaps"),
+    ("watch", "prometheusrules.monitoring.coreos.com"),
+    ("update", "prometheusrules.monitoring.coreos.com"),
+    ("delete", "prometheusrules.monitoring.coreos.com"),
+    ("list", "deployments.apps"),
+    ("watch", "deployments.apps"),
+    ("update", "deployments.apps"),
+    ("get", "services"),
+    ("list", "services"),
+    ("watch", "services"),
+    ("update", "services"),
+    ("get", "horizontalpodautoscalers.autoscaling"),
+    ("list", "horizontalpodautoscalers.autoscaling"),
+    ("watch", "horizontalpodautoscalers.autoscaling"),
+    ("update", "horizontalpodautoscalers.autoscaling"),
+    ("patch", "events"),
+    ("create", "events.events.k8s.io"),
 ]
 # Cluster-scoped: kopf's scan is needed; changing CRDs or roles is not.
 CLUSTER_NEEDED = [("list", "customresourcedefinitions.apiextensions.k8s.io")]
@@ -739,6 +953,16 @@ def test_install_upgrade_uninstall(tools: Tools, cluster: Cluster) -> None:
         assert can_i(tools, cluster, verb, resource, None), f"cannot {verb} {resource}"
     for verb, resource in CLUSTER_FORBIDDEN:
         assert not can_i(tools, cluster, verb, resource, None), f"can {verb} {resource}"
+
+    # A release of the same name in another namespace (without CRDs: the first release owns
+    # them) installs beside it: no cluster-scoped object of one is the other's.
+    other = ["helm", *kc, "--namespace", "elsewhere"]
+    tools.run(*other, "install", RELEASE, str(CHART), "--set", "crds.enabled=false")
+    roles = tools.run("kubectl", *kc, "get", "clusterroles", "-o", "name").stdout.split()
+    for namespace in (NAMESPACE, "elsewhere"):
+        assert f"clusterrole.rbac.authorization.k8s.io/{namespace}-{RELEASE}" in roles
+    tools.run(*other, "uninstall", RELEASE, "--wait", "--timeout", "2m")
+    assert can_i(tools, cluster, "list", "customresourcedefinitions.apiextensions.k8s.io", None)
 
     # Upgrade to watching two namespaces: the application rules move from a cluster-wide
     # binding to RoleBindings there, so the operator loses them elsewhere.

@@ -6,6 +6,15 @@
 {{- end -}}
 {{- end -}}
 
+{{/* Name of the chart's RBAC objects that other releases could also name: the ClusterRoles,
+the ClusterRoleBindings, and the RoleBindings in watched namespaces (two releases may watch
+the same namespace). The release namespace goes in front, so releases of the same name in
+two namespaces do not claim one object. RBAC names may have 253 characters; room is kept for
+the "-framework" suffix. */}}
+{{- define "lineops.clusterName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "lineops.fullname" .) | trunc 242 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "lineops.serviceAccountName" -}}
 {{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) -}}
 {{- fail "serviceAccount.name: required when serviceAccount.create is false (the existing ServiceAccount the operator runs as)" -}}
@@ -26,17 +35,18 @@ suffix fits in 63 characters, and a DNS-1035 label as Service names must be. */}
 {{- $name -}}
 {{- end -}}
 
+{{/* Label values quoted: a release named `123` or `on` is a string, not an int or a bool. */}}
 {{- define "lineops.labels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ .Chart.Name | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- end -}}
 
 {{/* Selector of the operator Pod: stable across upgrades (no version in it). */}}
 {{- define "lineops.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ .Chart.Name | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/component: operator
 {{- end -}}
 
