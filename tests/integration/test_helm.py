@@ -1295,3 +1295,27 @@ def test_dockerfile_is_well_formed_and_its_context_exists() -> None:
     run = " ".join(rest for word, rest in steps if word in ("COPY", "RUN"))
     assert "pip install -r requirements/operator.txt" in run and "lock.txt" not in run
     assert "tools/pip_check.py --image requirements/operator.txt" in run
+
+
+def test_run_as_user_null_leaves_the_ids_to_the_platform(tools: Tools, tmp_path: Path) -> None:
+    """OpenShift's restricted-v2 SCC assigns ids from each namespace's range and refuses
+    others: `operator.runAsUser: null` sets none in the operator's Pod and tells the operator
+    (LINEOPS_POD_USER_IDS=false) to set none in the Pods it creates."""
+
+    def pod(values: dict[str, Any] | None) -> dict[str, Any]:
+        docs = yaml.safe_load_all(template(tools, values, tmp_path))
+        dep = next(d for d in docs if d and d["kind"] == "Deployment")
+        spec: dict[str, Any] = dep["spec"]["template"]["spec"]
+        return spec
+
+    default = pod(None)
+    assert default["securityContext"]["runAsUser"] == 10001
+    env = {e["name"]: e.get("value") for e in default["containers"][0]["env"]}
+    assert "LINEOPS_POD_USER_IDS" not in env
+    platform = pod({"operator": {"runAsUser": None}})
+    assert platform["securityContext"] == {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    env = {e["name"]: e.get("value") for e in platform["containers"][0]["env"]}
+    assert env["LINEOPS_POD_USER_IDS"] == "false"
