@@ -111,7 +111,7 @@ def test_a_canary_over_a_limit_is_rolled_back(measured: Measurement, words: str)
     assert newer.canary == ("m:v3", 2)
     # Serving back after spec.serving.replicas 0 (the stable Deployment kept at 0 Pods, its
     # record with it): still the old tag, and looked at again until its Pods answer.
-    suspended = Workload(OLD, 0, 0, True, None, T0)
+    suspended = Workload(OLD, 0, 0, False, None, T0)  # as cluster.workload() sees it
     back = decide(want(), suspended, None, plan.record, T0 + 300)
     assert (back.stable_tag, back.canary, back.serving) == (OLD, None, None)
     assert back.wake_after and "once its Deployment is available (0/0" in back.message

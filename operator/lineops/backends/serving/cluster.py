@@ -82,7 +82,12 @@ def workload(obj: Mapping[str, Any] | None) -> Workload | None:
         replicas=replicas,
         available_replicas=available,
         # Rolled out completely: every Pod of the current template, and all available.
-        available=current and updated >= replicas and available >= replicas and total == updated,
+        # Not at 0 Pods (kept by suspend): that Deployment serves nothing yet.
+        available=replicas > 0
+        and current
+        and updated >= replicas
+        and available >= replicas
+        and total == updated,
         available_since=since,
         created=parse_time(meta.get("creationTimestamp")),
     )
@@ -112,6 +117,7 @@ class ClusterServingBackend:
         self._wakes: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._hpa: dict[tuple[str, str], bool] = {}  # whether we know one exists
         self._stopped: set[tuple[str, str]] = set()
+        self._suspended: set[tuple[str, str]] = set()  # at 0 Pods: stop still removes them
 
     # --- the protocol ---------------------------------------------------------------------
 
@@ -126,6 +132,7 @@ class ClusterServingBackend:
             )
         key = (request.namespace, request.model)
         self._stopped.discard(key)
+        self._suspended.discard(key)
         ns, model, spec = request.namespace, request.model, request.spec
         stable_obj = await self._kube.get_object(APPS, "deployments", ns, m.stable_name(model))
         canary_obj = await self._kube.get_object(APPS, "deployments", ns, m.canary_name(model))
@@ -182,11 +189,12 @@ class ClusterServingBackend:
             await self._kube.delete_object(api_version, plural, namespace, name)
         self._states.pop(key, None)
         self._hpa.pop(key, None)
+        self._suspended.discard(key)
         self._stopped.add(key)
 
     async def suspend(self, namespace: str, model: str) -> None:
         key = (namespace, model)
-        if key in self._stopped:
+        if key in self._stopped or key in self._suspended:
             return
         self._cancel(key)
         # The HPA would scale the Deployment back up; a canary has nothing to compare with.
@@ -205,7 +213,7 @@ class ClusterServingBackend:
             )
         self._states.pop(key, None)
         self._hpa[key] = False
-        self._stopped.add(key)
+        self._suspended.add(key)
 
     async def close(self) -> None:
         for key in list(self._wakes):
