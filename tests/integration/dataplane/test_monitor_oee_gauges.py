@@ -35,9 +35,8 @@ def test_a_ratio_without_a_denominator_leaves_no_sample(tmp_path: Path) -> None:
     spec = load_line(str(EXAMPLE_LINE)).spec
     registry = CollectorRegistry()
     with served_dataplane(tmp_path, embedded_url(tmp_path)) as served:
-        monitor = LineMonitors(LocalDataPlane(served.app), MesMetrics(registry)).for_line(
-            LINE.namespace, LINE.name, 1, spec
-        )
+        monitors = LineMonitors(LocalDataPlane(served.app), MesMetrics(registry))
+        monitor = monitors.for_line(LINE.namespace, LINE.name, 1, spec)
         labels = {"namespace": LINE.namespace, "line": LINE.name, "work_unit": "press-01"}
 
         def sample(component: str) -> float | None:
@@ -59,6 +58,9 @@ def test_a_ratio_without_a_denominator_leaves_no_sample(tmp_path: Path) -> None:
             "events",
             [{"workUnit": "press-01", "timestamp": _at(11), "state": "down", "reason": "jam"}],
         )
+        # A spec edit (a new generation) makes a new monitor: it still removes what the last
+        # one set.
+        monitor = monitors.for_line(LINE.namespace, LINE.name, 2, spec)
         report = monitor.evaluate()
         assert report.oee["press-01"].quality is None and report.oee["press-01"].oee is None
         assert sample("quality") is None and sample("oee") is None

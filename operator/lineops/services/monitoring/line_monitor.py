@@ -321,6 +321,9 @@ class LineMonitors:
             )
             if current is not None:
                 fresh.inherit_counted(current)
+                # The series the last monitor set: the new one removes those it no longer
+                # has a value for (a stale quality stayed after every spec edit).
+                fresh._oee_exported = set(current._oee_exported)
             elif counted:
                 fresh.restore_counted(counted)
             self._monitors[key] = current = fresh
