@@ -267,7 +267,15 @@ class HttpDataPlane:
         ]
 
     def newest(self, line: LineRef) -> datetime | None:
-        found = self._state(line).get("newest")
+        state = self._state(line)
+        if "newest" not in state:
+            # A data plane older than the operator (its Pod not rolled yet): "no records"
+            # would leave the OEE blank until the next record. Asked again next tick.
+            raise DataPlaneUnavailable(
+                "data plane answers …/state without 'newest': it runs an older image; "
+                "waiting for its Deployment to roll out"
+            )
+        found = state["newest"]
         return None if found is None else datetime.fromisoformat(str(found))
 
     def readings_count(self, line: LineRef) -> int:

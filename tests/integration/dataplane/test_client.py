@@ -3,6 +3,7 @@ in-process client (embedded profile) reads, and the line monitor works through e
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from lineops.services.monitoring.line_monitor import LineMonitors
 from prometheus_client import CollectorRegistry
 
 from tests.support.dataplane_server import EXAMPLE_LINE, LINE, served_dataplane
+from tests.support.loopback_http import serving_get
 from tests.support.operator import free_port
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
@@ -159,3 +161,17 @@ def test_an_unreachable_data_plane_is_transient() -> None:
     client = HttpDataPlane(lambda _line: f"http://127.0.0.1:{port}", timeout=2)
     with pytest.raises(DataPlaneUnavailable):
         client.oee_version(LINE)
+
+
+def test_a_data_plane_older_than_the_operator_is_transient_not_empty() -> None:
+    # Stand-in for the data plane of the previous release (its Pod not rolled yet): its
+    # …/state has no "newest". Read as "no records", the OEE stayed blank until the next
+    # record arrived; it is asked again instead.
+    def answer(path: str) -> tuple[str, bytes]:
+        assert path.endswith("/state")
+        return "application/json", json.dumps({"oeeVersion": [3, 4], "readings": 0}).encode()
+
+    with serving_get(answer, "old-data-plane") as address:
+        client = HttpDataPlane(lambda _line: f"http://{address}", timeout=5)
+        with pytest.raises(DataPlaneUnavailable, match="older image"):
+            client.newest(LINE)
