@@ -55,3 +55,22 @@ def test_interactive_bars_across_the_autumn_change_end_where_their_hover_says() 
     assert drawn["maintenance"] == (datetime(2026, 10, 25, 5, 0), datetime(2026, 10, 25, 6, 0))
     hover = next(t for t in fig.data if t.name == "WO-1").text[0]
     assert "2026-10-24T22:00+02:00 - 2026-10-25T05:00+01:00 (8h00m)" in hover
+
+
+def test_a_bar_inside_the_repeated_autumn_hour_is_not_drawn_backwards() -> None:
+    # 02:40 CEST + 30 min is 02:10 CET: the clock runs back, and the bar was -30 min long,
+    # drawn leftwards over earlier work. It keeps its real length.
+    origin = datetime(2026, 10, 25, 2, 40, tzinfo=ZoneInfo("Europe/Berlin"))
+    content = GanttContent(
+        "line",
+        ["press-01"],
+        [Bar("press-01", "WO-1", 0, 0, 1800, "#1f77b4", False)],
+        [],
+        {"WO-1": 0},
+        {"WO-1": None},
+        {"press-01": 0.5},
+        [],
+        origin,
+    )
+    bar = next(t for t in gantt_figure(content).data if t.name == "WO-1")
+    assert list(bar.x) == [1800 * 1000]

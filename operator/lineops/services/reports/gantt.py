@@ -244,7 +244,11 @@ def gantt_figure(content: GanttContent) -> go.Figure:
     def length(start: int, end: int) -> int:
         if not dates:
             return end - start
-        return (content.clock(end) - content.clock(start)) // timedelta(milliseconds=1)
+        clocked = (content.clock(end) - content.clock(start)) // timedelta(milliseconds=1)
+        # Within the hour the autumn change repeats, the clock runs backwards (02:40 CEST to
+        # 02:10 CET): such a bar was drawn leftwards over earlier work. It gets its real
+        # length instead; the hover gives both times with their offsets.
+        return clocked if clocked > 0 or end <= start else (end - start) * 1000
 
     fig = go.Figure()
     fig.add_trace(
