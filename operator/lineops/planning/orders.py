@@ -97,7 +97,9 @@ def order_book(
             raise PlanningInputError(
                 where, f"release {release.isoformat()} is before the plan start"
             )
-        due_s = None if due is None else book_seconds(due)
+        # Up, as the release is: a due in the release's second (fractions allowed) was a
+        # second before it once the release went up.
+        due_s = None if due is None else book_seconds(due, up=True)
         jobs.append(
             Job(
                 name=job.name,
@@ -244,7 +246,10 @@ def _seconds(quantity: float, per_unit: float) -> int:
     """Whole seconds for ``quantity`` units, up; rounded to the microsecond first, as a rate
     from a duration is exact to it: 12000 x 1.1 s is 13200.000000000002 in floats, and went
     up to 13201 s."""
-    return math.ceil(round(quantity * per_unit, 6))
+    exact = quantity * per_unit
+    # At least a second for any work: a rate of 1e10 per hour rounded to 0 s, an operation
+    # the checker treats as taking no time.
+    return max(math.ceil(round(exact, 6)), 1 if exact > 0 else 0)
 
 
 def _maintenance(

@@ -464,3 +464,17 @@ def test_changeovers_as_specific_with_other_times_for_one_pair_are_refused() -> 
     assert order_book(_book(changeovers=same), _line()).problem.changeovers == {
         ("press-01", "ring-a", "ring-b"): 3600
     }
+
+
+def test_a_due_in_its_releases_second_and_a_tiny_operation_stay_plannable() -> None:
+    # Found by a review of the rounding above: a release going up and a due going down
+    # inside one second refused the order, and a very high rate rounded to a 0 s operation.
+    book = _book(start="2026-12-01T06:00:00", maintenance=[])
+    book["orders"][1].update(
+        release="2026-12-01T09:00:00.400+01:00", due="2026-12-01T09:00:00.700+01:00"
+    )
+    book["products"][1]["routing"][0]["workUnits"][0] = {"name": "press-01", "ratePerHour": 1e10}
+    book["orders"][1]["quantity"] = 1
+    wo2 = order_book(book, _line()).problem.jobs[1]
+    assert (wo2.release, wo2.due) == (3 * 3600 + 1, 3 * 3600 + 1)
+    assert wo2.operations[0].alternatives[0].duration == 1
