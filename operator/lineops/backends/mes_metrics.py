@@ -15,6 +15,14 @@ class MesMetrics:
             [*LINE_LABELS, "work_unit", "component"],
             registry=registry,
         )
+        self.oee_newest_record = Gauge(
+            "lineops_oee_newest_record_timestamp_seconds",
+            "Time of the line's newest machine event or production count, the end of the "
+            "window its live OEE is computed over (Unix seconds). Present while the operator "
+            "computes the line's OEE, also when a ratio has no value (no part counted).",
+            LINE_LABELS,
+            registry=registry,
+        )
         self.spc_violations = Counter(
             "lineops_spc_violations_total",
             "Run-rule violations found on a control chart.",
@@ -112,5 +120,6 @@ class MesMetrics:
             self.plan_next_maintenance,
             self.shift_oee_ratio,
             self.shift_start,
+            self.oee_newest_record,
         ):
             metric.remove_by_labels(labels)

@@ -32,6 +32,7 @@ COMPONENT: Final = "alerts"
 
 # Metrics the operator exports (lineops.backends.metrics); the rules must use these names.
 OEE_RATIO: Final = "lineops_oee_ratio"
+OEE_NEWEST: Final = "lineops_oee_newest_record_timestamp_seconds"
 SPC_VIOLATIONS: Final = "lineops_spc_violations_total"
 SPC_IN_CONTROL: Final = "lineops_spc_in_control"
 SPC_LAST_VALUE: Final = "lineops_spc_last_value"
@@ -188,13 +189,14 @@ def _oee_group(line: _Line) -> Group:
     rules.append(
         _alert(
             ALERT_OEE_ABSENT,
-            f"absent({line.select(OEE_RATIO, component='oee', work_unit='')})",
+            f"absent({line.select(OEE_NEWEST)})",
             line.labels(SEVERITY_WARNING),
             f"No OEE metrics for line {line.name}",
-            f"The operator has not exported {OEE_RATIO} for {line.where} for {ABSENT_FOR}; "
-            "OEE alerts cannot fire. The operator is not scraped, or no machine event of the "
-            "line has reached its data plane. (Events that stop later leave the last OEE in "
-            "place: this alert does not see that.)",
+            f"The operator has not computed the OEE of {line.where} for {ABSENT_FOR} "
+            f"({OEE_NEWEST} is absent), so OEE alerts cannot fire: the operator is not "
+            "scraped, or no machine event or count of the line has reached its data plane. "
+            "(A line without a part counted in its last 8 recorded hours has no OEE ratio, "
+            "which is not this alert; records that stop leave the last OEE in place.)",
             ABSENT_FOR,
         )
     )

@@ -64,6 +64,12 @@ def test_a_ratio_without_a_denominator_leaves_no_sample(tmp_path: Path) -> None:
         report = monitor.evaluate()
         assert report.oee["press-01"].quality is None and report.oee["press-01"].oee is None
         assert sample("quality") is None and sample("oee") is None
+        # Still computed for the line: what LineopsOeeMetricsAbsent watches stays.
+        newest = registry.get_sample_value(
+            "lineops_oee_newest_record_timestamp_seconds",
+            {"namespace": LINE.namespace, "line": LINE.name},
+        )
+        assert newest == (START + timedelta(hours=11)).timestamp()
         assert sample("availability") == report.oee["press-01"].availability is not None
 
 

@@ -136,20 +136,18 @@ def test_oee_alert_on_the_line_aggregate(tmp_path: Path, rule_file: dict[str, An
 def test_oee_absent_alert_only_without_metrics(tmp_path: Path, rule_file: dict[str, Any]) -> None:
     rule = find_rule(rule_file, ALERT_OEE_ABSENT)
     # absent() labels its result with the selector's equality matchers.
-    absent_labels = {**PIN, "component": "oee"}
+    absent_labels = dict(PIN)
+    newest = "lineops_oee_newest_record_timestamp_seconds"
+    # Computed, though without an OEE ratio (no part counted in the last hours): silent.
     silent = {
-        "input_series": [
-            {
-                "series": series("lineops_oee_ratio", {**PIN, "component": "oee"}),
-                "values": "0.9x60",
-            }
-        ],
+        "input_series": [{"series": series(newest, PIN), "values": "1.8e9x60"}],
         "alert_rule_test": [{"eval_time": "50m", "alertname": ALERT_OEE_ABSENT, "exp_alerts": []}],
     }
     firing = {
         "input_series": [
+            {"series": series(newest, OTHER_LINE), "values": "1.8e9x60"},
             {
-                "series": series("lineops_oee_ratio", {**OTHER_LINE, "component": "oee"}),
+                "series": series("lineops_oee_ratio", {**PIN, "component": "oee"}),
                 "values": "0.9x60",
             },
         ],

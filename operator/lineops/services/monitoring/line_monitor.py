@@ -43,6 +43,8 @@ class MonitorReport:
     drift: DriftSnapshot | None = None
     oee: dict[str, Oee] = field(default_factory=dict)  # "" = the line, else the work unit
     oee_error: str | None = None
+    # The newest event or count: the end of the live OEE's window (None without records).
+    oee_newest: datetime | None = None
     plan: PlanSummary | None = None
     shifts: ShiftSnapshot | None = None  # OEE of the current and previous planned shift
     shifts_error: str | None = None
@@ -93,7 +95,7 @@ class LineMonitor:
         self._counted: dict[str, int] = {}  # per characteristic: points already counted
         self._drift = drift
         self._oee_version: tuple[int, int] | None = None
-        self._oee_cache: tuple[dict[str, Oee], str | None] | None = None
+        self._oee_cache: tuple[dict[str, Oee], str | None, datetime | None] | None = None
         # The parsed records of the newest OEE computation, for the per-shift OEE.
         self._records: tuple[list[StateEvent], list[CountRecord]] | None = None
         self._shifts = ShiftTracker(self.key, spec, store)
@@ -149,10 +151,11 @@ class LineMonitor:
         # only when rows were added since the last evaluation.
         version = self._store.oee_version(self.key)
         if version == self._oee_version and self._oee_cache is not None:
-            report.oee, report.oee_error = self._oee_cache
+            report.oee, report.oee_error, report.oee_newest = self._oee_cache
             return
         self._compute_oee(report)
-        self._oee_version, self._oee_cache = version, (report.oee, report.oee_error)
+        self._oee_version = version
+        self._oee_cache = (report.oee, report.oee_error, report.oee_newest)
 
     def _shift_oee(self, report: MonitorReport, plan: dict[str, Any] | None) -> None:
         if self._records is None or self._oee_version is None:
@@ -168,6 +171,7 @@ class LineMonitor:
         newest = self._store.newest(self.key)
         if newest is None:
             return
+        report.oee_newest = newest
         # Only the days the OEE and the shift history look at (with each unit's state in
         # force then): the whole log was read on every new record, a year of a running line
         # on every tick.
@@ -255,6 +259,12 @@ class LineMonitor:
                 {"namespace": ns, "line": line, "work_unit": unit, "component": component}
             )
         self._oee_exported = exported
+        # The OEE is computed for the line (LineopsOeeMetricsAbsent watches this series, not
+        # a ratio: a line without a part in its last hours has no OEE, and is not unwatched).
+        if report.oee_newest is None:
+            m.oee_newest_record.remove_by_labels({"namespace": ns, "line": line})
+        else:
+            m.oee_newest_record.labels(ns, line).set(report.oee_newest.timestamp())
         self._export_shifts(report.shifts)
 
     def _export_shifts(self, shifts: ShiftSnapshot | None) -> None:
