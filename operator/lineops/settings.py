@@ -235,9 +235,10 @@ class Settings(BaseSettings):
     )
     pod_user_ids: bool = Field(
         default=True,
-        description="Cluster profile: set `runAsUser`, `runAsGroup` and `fsGroup` in the "
-        "data-plane and serving Pods to their images' users (10001, and 1034 of `bentoml "
-        "containerize`). `false` leaves them to the platform: OpenShift's restricted-v2 SCC "
+        description="Cluster profile: set `runAsUser`, `runAsGroup` and `fsGroup` (10001) in "
+        "the data-plane Pods and `runAsUser` and `fsGroup` (1034, the user of `bentoml "
+        "containerize`) in the serving Pods. `false` leaves them to the platform: OpenShift's "
+        "restricted-v2 SCC "
         "gives each namespace its own UID range and refuses Pods that ask for another; "
         "`runAsNonRoot` stays.",
     )

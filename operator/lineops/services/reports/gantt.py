@@ -237,7 +237,8 @@ def gantt_figure(content: GanttContent) -> go.Figure:
     # plotly.js reads an ISO time's clock and ignores its UTC offset, while a bar's length is
     # elapsed milliseconds: across a DST change a bar ended an hour off its hover text. Both
     # ends are therefore local clock times and the length is their difference (an 8-hour
-    # night shift into winter time is drawn 22:00 to 05:00, 7 clock hours long).
+    # night shift into winter time is drawn 22:00 to 05:00, 7 clock hours long), except
+    # where that difference runs back (see length).
     def x(value: int) -> str | int:
         return content.clock(value).isoformat() if dates else value
 
