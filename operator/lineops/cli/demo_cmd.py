@@ -9,9 +9,11 @@ would show. Each step says what it did; the run directory keeps every log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -37,7 +39,11 @@ def register(sub: Any) -> None:
         default=Path("demo-out"),
         help="folder for logs and reports (default: demo-out)",
     )
-    parser.add_argument("--namespace", default="plant-a")
+    parser.add_argument(
+        "--namespace",
+        default="plant-a",
+        help="namespace of the demo's objects, created if missing (default: plant-a)",
+    )
     parser.add_argument(
         "--keep",
         action="store_true",
@@ -62,14 +68,61 @@ def _load_cplane() -> ModuleType:
     return module
 
 
-def _poll(what: str, fn: Callable[[], Any], timeout: float = 90.0) -> Any:
+# The operator's log, once it runs: every wait that times out points at it.
+_LOG: list[Path] = []
+
+
+def _poll(
+    what: str,
+    fn: Callable[[], Any],
+    timeout: float = 90.0,
+    alive: Callable[[], bool] | None = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = fn()
         if value:
             return value
+        if alive is not None and not alive():
+            raise CliError(f"the operator exited while waiting for {what}{_log_tail()}")
         time.sleep(0.2)
-    raise CliError(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise CliError(f"timed out after {timeout:.0f}s waiting for {what}{_log_tail()}")
+
+
+def _log_tail(lines: int = 15) -> str:
+    if not _LOG or not _LOG[0].is_file():
+        return ""
+    tail = _LOG[0].read_text(errors="replace").splitlines()[-lines:]
+    return f"; the operator's log is {_LOG[0]}, its last lines:\n" + "\n".join(tail)
+
+
+def _stop_previous(out: Path, cplane: ModuleType) -> None:
+    """What a previous demo left running in ``out`` (--keep, or killed before its cleanup):
+    its folders are about to be deleted, and with them the records of what to stop."""
+    from lineops.backends.process_ids import same_process
+
+    pid_file = out / "operator.pid"
+    pid = same_process(pid_file.read_text(), strict=True) if pid_file.is_file() else None
+    if pid is not None:
+        os.kill(pid, signal.SIGINT)
+        print(f"   stopped the previous demo's operator (pid {pid})")
+    _stop_workers(out / "data")
+    if (out / "controlplane" / "state.json").is_file():
+        with contextlib.suppress(cplane.ControlPlaneError, OSError, ValueError):
+            names = cplane.down(out / "controlplane")
+            print(f"   stopped the previous demo's control plane ({', '.join(names)})")
+
+
+def _stop_workers(data_dir: Path) -> None:
+    """Training workers run detached from the operator (on purpose: they outlive its
+    restarts); the demo's own must not outlive the demo."""
+    from lineops.backends.process_ids import same_process
+
+    for pid_file in data_dir.glob("runs/*/worker.pid"):
+        pid = same_process(pid_file.read_text(), strict=True)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
 
 
 def _condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -91,14 +144,19 @@ def _run(args: argparse.Namespace) -> int:
     from lineops.api.crd import crd_manifests
     from lineops.backends.crds import install_crds, server_table
     from lineops.backends.kube import new_api_client
+    from lineops.backends.process_ids import recorded
 
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    ns = args.namespace
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", ns):
+        raise CliError(f"--namespace: {ns!r} is not a namespace name (lower-case DNS label)")
+    cplane = _load_cplane()
+    _stop_previous(out, cplane)
     # Every demo starts afresh: a previous run's cluster state and stores would make its
     # objects exist already and its records count twice.
     for previous in ("controlplane", "data"):
         shutil.rmtree(out / previous, ignore_errors=True)
-    cplane = _load_cplane()
     started = time.monotonic()
 
     step("control plane: building or reusing etcd, kube-apiserver, kube-controller-manager")
@@ -114,10 +172,13 @@ def _run(args: argparse.Namespace) -> int:
         names = install_crds(api, crd_manifests())
         print(f"   established: {', '.join(names)}")
 
-        ns = args.namespace
-        client.CoreV1Api(api).create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name=ns))
-        )
+        try:
+            client.CoreV1Api(api).create_namespace(
+                client.V1Namespace(metadata=client.V1ObjectMeta(name=ns))
+            )
+        except client.ApiException as exc:
+            if exc.status != 409:  # default, kube-system: there already
+                raise CliError(f"--namespace {ns}: {exc.status} {exc.reason}") from None
         step(f"starting the operator (embedded profile) on namespace {ns}")
         log = open(out / "operator.log", "wb")  # noqa: SIM115 - owned by the child
         env = dict(
@@ -134,12 +195,17 @@ def _run(args: argparse.Namespace) -> int:
         command += ["--ingest-port", str(data_port), "--data-dir", str(data_dir)]
         operator = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
+        (out / "operator.pid").write_text(recorded(operator.pid))
+        _LOG[:] = [out / "operator.log"]
+        print(f"   pid {operator.pid}; log {out / 'operator.log'}")
         data_url = f"http://127.0.0.1:{data_port}"
-        _poll("the operator's /healthz", lambda: _get(f"http://127.0.0.1:{metrics_port}/healthz"))
-        print(
-            f"   pid {operator.pid}; metrics http://127.0.0.1:{metrics_port}/metrics; "
-            f"data {data_url}; log {out / 'operator.log'}"
+        running = operator
+        _poll(
+            "the operator's /healthz",
+            lambda: _get(f"http://127.0.0.1:{metrics_port}/healthz"),
+            alive=lambda: running.poll() is None,
         )
+        print(f"   metrics http://127.0.0.1:{metrics_port}/metrics; data {data_url}")
 
         custom = client.CustomObjectsApi(api)
         _apply_examples(custom, ns, LINE_EXAMPLES)
@@ -167,19 +233,23 @@ def _run(args: argparse.Namespace) -> int:
         step(f"done in {time.monotonic() - started:.0f}s; logs, data and reports in {out}")
         if args.keep:
             print(
-                f"   left running: operator pid {operator.pid}; stop the control plane with "
-                f"tools/controlplane/down {cp.run_dir}"
+                f"   left running: stop the operator with `kill -INT {operator.pid}` and the "
+                f"control plane with `tools/controlplane/down {cp.run_dir}` (the next "
+                "`make demo` stops both too)"
             )
             operator = None
             return 0
     finally:
+        # Left running only on success with --keep (the operator is None then).
+        stop_all = not args.keep or operator is not None
         if operator is not None:
             operator.send_signal(signal.SIGINT)
             try:
                 operator.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 operator.kill()
-        if not args.keep:
+        if stop_all:
+            _stop_workers(out / "data")
             cp.stop()
     return 0
 
@@ -202,6 +272,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _checked(code: int, what: str) -> None:
+    """A step's command failed: the demo stops there (it went on and ended 'done')."""
+    if code != 0:
+        raise CliError(f"the demo's `lineops {what}` failed (exit {code}): see its error above")
+
+
 def _get(url: str) -> str | None:
     import urllib.request
 
@@ -219,6 +295,28 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _post_bytes(url: str, data: bytes, content_type: str) -> dict[str, Any]:
+    """The answer, or a CliError naming the URL and the data plane's problem document (a
+    bare "HTTP Error 422" or "Connection refused" said neither what nor where)."""
+    import json
+    import urllib.error
+
+    try:
+        return _post_raw(url, data, content_type)
+    except urllib.error.HTTPError as exc:
+        try:
+            problem = json.loads(exc.read())
+            said = f"{problem.get('title')}: {problem.get('detail')}"
+            if problem.get("field"):
+                said += f" (field {problem['field']})"
+        except ValueError:
+            said = str(exc.reason)
+        raise CliError(f"POST {url}: {exc.code} {said}{_log_tail()}") from None
+    except OSError as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CliError(f"POST {url}: {reason}{_log_tail()}") from None
+
+
+def _post_raw(url: str, data: bytes, content_type: str) -> dict[str, Any]:
     import json
     import urllib.request
 
@@ -236,11 +334,11 @@ def _post_problem(url: str, body: dict[str, Any]) -> dict[str, Any]:
     import urllib.error
 
     try:
-        _post(url, body)
+        _post_raw(url, json.dumps(body).encode(), "application/json")
     except urllib.error.HTTPError as exc:
         problem: dict[str, Any] = json.loads(exc.read())
         return problem
-    raise RuntimeError(f"{url}: a malformed batch was accepted")
+    raise CliError(f"POST {url}: a malformed batch was accepted (a 4xx was expected)")
 
 
 def _apply_examples(custom: Any, ns: str, names: tuple[str, ...]) -> None:
@@ -304,7 +402,10 @@ def _mes_records(custom: Any, ns: str, data_url: str, out: Path, kubeconfig: str
     )
     db = f"sqlite:///{(out / 'data' / 'lineops.db').resolve()}"
     step(f"lineops quarantine list --db {db} --line {ns}/press-line-1")
-    lineops(["quarantine", "list", "--db", db, "--line", f"{ns}/press-line-1"])
+    _checked(
+        lineops(["quarantine", "list", "--db", db, "--line", f"{ns}/press-line-1"]),
+        "quarantine list",
+    )
     step("posting one shift of machine states and counts for the four work units")
     _post(f"{base}/events", {"records": shift_events()})
     _post(f"{base}/counts", {"records": shift_counts()})
@@ -328,7 +429,7 @@ def _mes_records(custom: Any, ns: str, data_url: str, out: Path, kubeconfig: str
         "and OEE waterfall (PNG + HTML)"
     )
     report = out / "report"
-    lineops(
+    code = lineops(
         [
             "report",
             "--line",
@@ -341,6 +442,7 @@ def _mes_records(custom: Any, ns: str, data_url: str, out: Path, kubeconfig: str
             str(report),
         ]
     )
+    _checked(code, "report --line")
     print(f"   open {report / 'index.html'}")
 
 
@@ -496,6 +598,16 @@ def _wait_models(custom: Any, ns: str, data_dir: Path) -> None:
                 f"   PromotionBlocked={blocked['status']} ({blocked['reason']}): "
                 f"{blocked.get('message')}"
             )
+        if not champion:
+            # The next steps score and serve the champions: without one they failed minutes
+            # later as "timed out waiting for te-line-faults to be served".
+            run = training.get("runId")
+            worker_log = data_dir / "runs" / str(run) / "worker.log"
+            why = training.get("message") or (blocked.get("message") if blocked else "")
+            raise CliError(
+                f"{name} has no champion after its training run {run} "
+                f"({training.get('state')}): {why}; the run's log is {worker_log}"
+            )
 
 
 def _print_card(data_dir: Path, tag: str) -> None:
@@ -542,8 +654,8 @@ def _score_stream(custom: Any, ns: str, data_dir: Path, out: Path) -> None:
         return
     csv = out / "stream.csv"
     step(
-        f"lineops model score --model {tag} --csv {csv} --json "
-        f"(TE runs {STREAM_RUNS} joined, with repairs)"
+        f"BENTOML_HOME={data_dir / 'bentoml'} lineops model score --model {tag} --csv {csv} "
+        f"--json (TE runs {STREAM_RUNS} joined, with repairs)"
     )
     tests = {f: te_data.load_matrix(f, test=True) for f in STREAM_RUNS}
     stream = streams.te_runs_stream(tests, STREAM_RUNS, te_data.TEST_FAULT_ONSET)

@@ -28,6 +28,10 @@ def lots(ns: str, data_url: str) -> None:
     closed = [lot["lot"] for lot in made if lot["status"] == "closed"]
     still = [lot["lot"] for lot in made if lot["status"] == "open"]
     step(f"lots: te-line's readings opened and closed {len(made)} production lots on their own")
+    if not closed:  # the trace below needs one (closed[-1] was an IndexError)
+        from lineops.cli.errors import CliError
+
+        raise CliError(f"no production lot of {LINE} closed (open: {', '.join(still) or '-'})")
     print(f"   closed: {', '.join(closed[:3])} ... {closed[-1]}; open: {', '.join(still) or '-'}")
 
     lot, material, quantity, unit, supplier, supplier_lot, _ = SUPPLIES[0]

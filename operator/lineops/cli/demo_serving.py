@@ -66,15 +66,20 @@ def served(custom: Any, ns: str, data_url: str, kubeconfig: str) -> None:
     _poll("te-line's online features to take the live lot's readings", fresh, timeout=60)
     command = ["predict", "--line", f"{ns}/te-line", "--model", FAULTS_MODEL]
     command += ["--work-unit", "te-process", "--lot", LIVE_LOT]
-    step("lineops " + " ".join(command))
+    command += ["--kubeconfig", kubeconfig]
+    step("lineops " + " ".join(command))  # as it runs, so it can be copied
     done = subprocess.run(
-        [sys.executable, "-m", "lineops.cli.main", *command, "--kubeconfig", kubeconfig],
+        [sys.executable, "-m", "lineops.cli.main", *command],
         capture_output=True,
         text=True,
         check=False,
     )
     for line in (done.stdout or done.stderr).splitlines():
         print(f"   {line}")
+    if done.returncode != 0:  # the demo went on and ended "done" after a failed predict
+        from lineops.cli.errors import CliError
+
+        raise CliError(f"the demo's `lineops predict` failed (exit {done.returncode})")
     if "no answer yet" in done.stdout:
         print(
             "   (a served classifier builds its window from successive online snapshots of the"
