@@ -43,7 +43,10 @@ system-deps:
 	@missing=""; for p in $(SYSTEM_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> apt-get install$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then \
+	    command -v sudo >/dev/null || { echo "make: installing$$missing needs root: run \`sudo make system-deps\` once" >&2; exit 1; }; \
+	    sudo="sudo"; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 controlplane:

@@ -107,7 +107,7 @@ def build(names: tuple[str, ...] = CORE) -> Path:
     if shutil.which("go") is None:
         raise ControlPlaneError(
             "Go is not installed (no `go` on PATH); the test control plane is built from Go "
-            "modules. Install Go >= 1.26 and run again."
+            "modules. Install Go >= 1.26.8 (etcd and kwok need it) and run again."
         )
     target.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod", GOTOOLCHAIN="local")
