@@ -99,12 +99,9 @@ def test_ended_shifts_are_upserted_once_per_shift(db: Database) -> None:
     ]
 
 
-def _plan(*blocked: dict[str, Any]) -> dict[str, Any]:
-    return {"id": 1, "plan": {"blocked": list(blocked)}}
-
-
-def test_planned_maintenance_from_history_and_plan_is_excluded(db: Database) -> None:
-    tracker, _reader = _tracker(db)
+def _maintenance(db: Database, *rows: tuple[str, str, str, str]) -> None:
+    """Equipment-history records (key, kind, start, end) of press-01, as the data plane
+    stores them."""
     with db.engine.begin() as conn:
         conn.execute(
             maintenance.insert(),
@@ -121,12 +118,22 @@ def test_planned_maintenance_from_history_and_plan_is_excluded(db: Database) -> 
                     "start": start,
                     "end": end,
                 }
-                for key, kind, start, end in (
-                    ("m1", "planned", "2026-11-20T06:00:00+01:00", "2026-11-20T07:00:00+01:00"),
-                    ("m2", "unplanned", "2026-11-20T10:00:00Z", "2026-11-20T11:00:00Z"),
-                )
+                for key, kind, start, end in rows
             ],
         )
+
+
+def _plan(*blocked: dict[str, Any]) -> dict[str, Any]:
+    return {"id": 1, "plan": {"blocked": list(blocked)}}
+
+
+def test_planned_maintenance_from_history_and_plan_is_excluded(db: Database) -> None:
+    tracker, _reader = _tracker(db)
+    _maintenance(
+        db,
+        ("m1", "planned", "2026-11-20T06:00:00+01:00", "2026-11-20T07:00:00+01:00"),
+        ("m2", "unplanned", "2026-11-20T10:00:00Z", "2026-11-20T11:00:00Z"),
+    )
     plan = _plan(
         {"workUnit": "press-01", "start": "2026-11-20T11:00:00Z", "end": "2026-11-20T12:00:00Z"},
         {
@@ -156,22 +163,7 @@ def test_a_shift_recomputed_keeps_maintenance_before_the_recompute_window(db: Da
     # shift is computed whole, so its maintenance must be too (it was fetched from 06:00 on,
     # and the stored row lost its half hour of maintenance).
     tracker, reader = _tracker(db)
-    with db.engine.begin() as conn:
-        conn.execute(
-            maintenance.insert(),
-            {
-                "namespace": LINE.namespace,
-                "line": LINE.name,
-                "maintenance": "m1",
-                "payload_hash": "m1",
-                "created_at": "2026-11-20T00:00:00Z",
-                "work_unit": "press-01",
-                "kind": "planned",
-                "reason": "service",
-                "start": "2026-11-20T05:00:00Z",
-                "end": "2026-11-20T05:30:00Z",
-            },
-        )
+    _maintenance(db, ("m1", "planned", "2026-11-20T05:00:00Z", "2026-11-20T05:30:00Z"))
     states = [
         StateEvent(utc(4), "press-01", MachineState.RUNNING),
         StateEvent(utc(5), "press-01", MachineState.IDLE),
