@@ -18,7 +18,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import pandas as pd
@@ -26,11 +26,13 @@ import pyarrow as pa
 from aiohttp import web
 
 from lineops.dataplane.db.database import Database
-from lineops.dataplane.errors import plus_hint
+from lineops.dataplane.errors import PayloadError, plus_hint
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.offline_store import OfflineStore
 from lineops.dataplane.problems import problem, unknown_line
 from lineops.dataplane.repositories.mes import MachineEvent, ProductionCount
+from lineops.dataplane.repositories.shifts import utc_text
+from lineops.dataplane.shift_records import parse_time
 
 ARROW_STREAM: Final = "application/vnd.apache.arrow.stream"
 MAX_PAGE: Final = 100_000
@@ -56,21 +58,21 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     return value
 
 
-def _since(request: web.Request) -> str | None:
-    """``since``: an ISO 8601 time with a UTC offset, as the store's UTC text."""
-    text = request.query.get("since")
+def _when(request: web.Request, name: str) -> datetime | None:
+    """A query time: ISO 8601 with a UTC offset, in UTC."""
+    text = request.query.get(name)
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise _BadQuery(
-            "query.since",
-            f"since: {text[:64]!r} is not an ISO 8601 time with a UTC offset{plus_hint(text)}",
-        )
-    return moment.astimezone(UTC).isoformat()
+        return parse_time(text, f"query.{name}")
+    except PayloadError as exc:
+        raise _BadQuery(exc.field, f"{name}: {exc.problem}{plus_hint(text)}") from None
+
+
+def _since(request: web.Request) -> str | None:
+    """``since`` as the store's UTC text."""
+    moment = _when(request, "since")
+    return None if moment is None else utc_text(moment)
 
 
 def _name(request: web.Request, name: str) -> str:

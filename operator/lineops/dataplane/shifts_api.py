@@ -21,25 +21,15 @@ from aiohttp import web
 
 from lineops.api.productionline import ProductionLineSpec
 from lineops.dataplane.db.database import Database
-from lineops.dataplane.errors import PayloadError, plus_hint
+from lineops.dataplane.errors import PayloadError
 from lineops.dataplane.lines import LineRef
 from lineops.dataplane.problems import problem, unknown_line
-from lineops.dataplane.read_api import _BadQuery
+from lineops.dataplane.read_api import _BadQuery, _when
 from lineops.dataplane.record_routes import line_body, payload_problem
 from lineops.dataplane.repositories.shifts import ShiftRepository, utc_text
-from lineops.dataplane.shift_records import as_json, parse_batch, parse_time
+from lineops.dataplane.shift_records import as_json, parse_batch
 
 PATH: Final = "/shifts"
-
-
-def _when(request: web.Request, name: str) -> datetime | None:
-    text = request.query.get(name)
-    if text is None:
-        return None
-    try:
-        return parse_time(text, f"query.{name}")
-    except PayloadError as exc:
-        raise _BadQuery(exc.field, f"{name}: {exc.problem}{plus_hint(text)}") from None
 
 
 def _range(request: web.Request) -> tuple[datetime | None, datetime | None]:

@@ -107,6 +107,12 @@ def test_http_client_reads_what_the_local_client_reads(tmp_path: Path, db_url: s
         )
         assert bad.status_code == 400 and bad.json()["field"] == "query.since"
         assert "write the offset as %2B01:00" in bad.json()["detail"]
+        before_year_1 = requests.get(
+            served.line_url("counts") + "?since=0001-01-01T00:00:00%2B01:00",
+            headers=auth,
+            timeout=30,
+        )
+        assert before_year_1.status_code == 400, before_year_1.text
 
         # The line monitor gives the same judgement through either client.
         spec = load_line(str(EXAMPLE_LINE)).spec

@@ -139,29 +139,26 @@ class MesRepository:
         unit's last event before it, the state it was in then. The monitors judge the last
         days; reading a year of events on every new record was the whole log each time."""
         t = machine_events.c
-        columns = (t.work_unit, t.timestamp, t.state, t.reason, t.id)
-        query = select(*columns).where(_of(machine_events, line))
+        # Of two events at one instant, the later posted holds: by time, then row id.
+        query = (
+            select(t.work_unit, t.timestamp, t.state, t.reason)
+            .where(_of(machine_events, line))
+            .order_by(t.timestamp, t.id)
+        )
         with self.engine.connect() as conn:
             if since is None:
-                rows = list(conn.execute(query))
-            else:
-                before = (
-                    select(t.work_unit, func.max(t.timestamp).label("at"))
-                    .where(_of(machine_events, line), t.timestamp < since)
-                    .group_by(t.work_unit)
-                    .subquery()
-                )
-                in_force = (
-                    select(*columns)
-                    .join(
-                        before, and_(t.work_unit == before.c.work_unit, t.timestamp == before.c.at)
-                    )
-                    .where(_of(machine_events, line))
-                )
-                rows = [*conn.execute(in_force), *conn.execute(query.where(t.timestamp >= since))]
-        # Of two events at one instant, the later posted holds: by time, then row id.
-        rows.sort(key=lambda r: (r[1], r[4]))
-        return [MachineEvent(*r[:4]) for r in rows]
+                return [MachineEvent(*r) for r in conn.execute(query)]
+            before = (
+                select(t.work_unit, func.max(t.timestamp).label("at"))
+                .where(_of(machine_events, line), t.timestamp < since)
+                .group_by(t.work_unit)
+                .subquery()
+            )
+            on = and_(t.work_unit == before.c.work_unit, t.timestamp == before.c.at)
+            # All before ``since``: they come first, each part in order already.
+            in_force = conn.execute(query.join(before, on))
+            after = conn.execute(query.where(t.timestamp >= since))
+            return [MachineEvent(*r) for r in (*in_force, *after)]
 
     def counts(self, line: LineRef, since: str | None = None) -> list[ProductionCount]:
         """By time; ``since`` (UTC text): from then on."""
