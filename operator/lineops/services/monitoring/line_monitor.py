@@ -208,10 +208,13 @@ class LineMonitor:
             return
         report.oee = {"": result.lines[self.name], **result.work_units}
 
-    def inherit_counted(self, previous: LineMonitor) -> None:
+    def inherit(self, previous: LineMonitor) -> None:
         """A new generation re-reads every record; violations its predecessor already
-        counted must not be counted twice (the counter would jump on every spec edit)."""
+        counted must not be counted twice (the counter would jump on every spec edit), and
+        the OEE series it set are removed when this one has no value for them (a stale
+        quality stayed after every spec edit)."""
         self.restore_counted(previous._counted)
+        self._oee_exported = set(previous._oee_exported)
 
     def restore_counted(self, counted: Mapping[str, int]) -> None:
         """What a predecessor counted, in this process or (status.spc.counted) before a
@@ -330,10 +333,7 @@ class LineMonitors:
                 self._drift_tracker(key, current),
             )
             if current is not None:
-                fresh.inherit_counted(current)
-                # The series the last monitor set: the new one removes those it no longer
-                # has a value for (a stale quality stayed after every spec edit).
-                fresh._oee_exported = set(current._oee_exported)
+                fresh.inherit(current)
             elif counted:
                 fresh.restore_counted(counted)
             self._monitors[key] = current = fresh
