@@ -63,6 +63,12 @@ def one_line(exc: BaseException) -> str:
     return " ".join(line for line in lines if line and not line.startswith(_SQLALCHEMY_EXTRAS))
 
 
+def cannot_draw(what: str, exc: Exception) -> CliError:
+    """A renderer's error (matplotlib, plotly raise whatever they raise) as one line naming
+    its type, instead of a traceback."""
+    return CliError(f"{what}: {type(exc).__name__}: {one_line(exc) or 'no details'}")
+
+
 def yaml_problem(exc: Exception) -> str:
     """PyYAML's multi-line message as one line with the 1-based line and column."""
     problem = getattr(exc, "problem", None) or one_line(exc)

@@ -18,7 +18,7 @@ from typing import Any, Final
 import yaml
 
 from lineops.api.productionline import ProductionLine
-from lineops.cli.errors import CliError, integer_in, one_line, yaml_problem
+from lineops.cli.errors import CliError, cannot_draw, integer_in, yaml_problem
 from lineops.cli.rules_cmd import load_lines
 from lineops.planning import (
     Method,
@@ -185,10 +185,8 @@ def _gantt(
         return write_index(directory, title, [artifact])
     except OSError as exc:
         raise CliError(f"--gantt: cannot write into {out}: {exc}") from None
-    except Exception as exc:  # matplotlib, plotly: whatever the renderers raise
-        # The plan was made (and printed with --json): a traceback hid that.
-        detail = one_line(exc) or "no details"
-        raise CliError(f"--gantt: cannot draw the chart: {type(exc).__name__}: {detail}") from None
+    except Exception as exc:  # the plan was made (and printed with --json): a traceback hid that
+        raise cannot_draw("--gantt: cannot draw the chart", exc) from None
 
 
 def _check_gantt(out: str | None) -> None:

@@ -25,7 +25,7 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from lineops.api.productionline import ProductionLine, QualityCharacteristic
-from lineops.cli.errors import CliError, one_line
+from lineops.cli.errors import CliError, cannot_draw, one_line
 from lineops.cli.line_source import line_from_cluster, parse_line_ref
 from lineops.cli.mes_cmd import (
     Table,
@@ -472,9 +472,8 @@ def _draw(plan: Plan, stage: Path) -> list[Artifact]:
         return [write(stage) for write in plan.writers]
     except OSError:
         raise
-    except Exception as exc:  # matplotlib, plotly: whatever the renderers raise
-        detail = one_line(exc) or "no details"
-        raise CliError(f"cannot draw the report: {type(exc).__name__}: {detail}") from None
+    except Exception as exc:
+        raise cannot_draw("cannot draw the report", exc) from None
 
 
 def _publish(drawn: Artifact, out: Path) -> Artifact:
