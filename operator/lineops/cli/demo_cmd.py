@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from lineops.api.base import DNS_LABEL_PATTERN
 from lineops.cli.errors import CliError
 
 REPO = Path(__file__).resolve().parents[3]
@@ -149,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     ns = args.namespace
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", ns):
+    if len(ns) > 63 or not re.match(DNS_LABEL_PATTERN, ns):
         raise CliError(f"--namespace: {ns!r} is not a namespace name (lower-case DNS label)")
     cplane = _load_cplane()
     _stop_previous(out, cplane)
