@@ -311,7 +311,7 @@ def run_spc(args: argparse.Namespace) -> int:
     for s in result.series:
         # Decimals from the spread, as the reports print them: .6g printed a 1250 mm shaft's
         # limits 0.012 apart as one number.
-        spec = spread_format(float(max(s.ucl[0] - s.center, s.center - s.lcl[0])) / 3)
+        spec = spread_format(float(s.sigma.min()))
         lcl = "varies" if s.varying_limits else format(float(s.lcl[0]), spec)
         ucl = "varies" if s.varying_limits else format(float(s.ucl[0]), spec)
         center = format(float(s.center), spec)
