@@ -73,7 +73,7 @@ class ShiftTracker:
         )
         maintenance = [
             Maintenance(m.work_unit, m.start, m.end or now)
-            for m in self._store.planned_maintenance(self._line, min(first, since), now)
+            for m in self._store.planned_maintenance(self._line, first, now)
         ] + plan_maintenance(plan)
         key = (version, tuple(maintenance))
         if key == self._key:
