@@ -53,6 +53,9 @@ class Variant:
     # ``chain`` solves of time-limit / chain seconds each, each warm-started from the
     # previous one's plan (its hint) with another seed, instead of one solve
     chain: int = 1
+    # the share of the time the tabu search gets before CP-SAT (solver.JOB_SHOP_TABU_SHARE;
+    # None: the library's)
+    tabu_share: float | None = None
 
 
 VARIANTS: dict[str, Variant] = {
@@ -152,6 +155,10 @@ VARIANTS: dict[str, Variant] = {
     # no feasibility-jump local search in the shared worker: a job shop's hint is already
     # feasible, so its time can go to the LNS neighbourhoods
     "no-feasibility-jump": Variant(2, {"use_feasibility_jump": False}),
+    # the tabu search's share of the time before CP-SAT (the library's is 1/6: "defaults")
+    "no-tabu": Variant(tabu_share=0.0),
+    "tabu-1-12": Variant(tabu_share=1 / 12),
+    "tabu-1-3": Variant(tabu_share=1 / 3),
     # chained solves
     "chain-2": Variant(chain=2),
     "chain-4": Variant(chain=4),
@@ -228,13 +235,17 @@ def with_model(variant: Variant) -> Any:
 def configured(variant: Variant) -> Iterator[None]:
     # solve() calls these two through its module's globals: patched there for the run
     original_solver, original_build = solver._solver, getattr(solver, "build")  # noqa: B009
+    original_share = solver.JOB_SHOP_TABU_SHARE
     solver._solver = with_parameters(variant.parameters)
     setattr(solver, "build", with_model(variant))  # noqa: B010
+    if variant.tabu_share is not None:
+        solver.JOB_SHOP_TABU_SHARE = variant.tabu_share
     try:
         yield
     finally:
         solver._solver = original_solver
         setattr(solver, "build", original_build)  # noqa: B010
+        solver.JOB_SHOP_TABU_SHARE = original_share
 
 
 def run(problem: Any, variant: Variant, time_limit: float) -> Schedule:

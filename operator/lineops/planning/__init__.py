@@ -3,7 +3,8 @@
 Pure (no Kubernetes, no operator layers) and cheap to import: OR-Tools CP-SAT is imported
 only when a model is built (``cpsat``). ``problem`` holds the model in whole seconds,
 ``orders`` reads an order book against a ProductionLine, ``jssp`` the standard job-shop
-format; ``solver`` plans with CP-SAT and falls back to ``dispatch`` (EDD / WSPT); ``replan``
+format; ``solver`` plans with CP-SAT (for a pure job shop's makespan, from ``tabu``'s
+plan) and falls back to ``dispatch`` (EDD / WSPT); ``replan``
 keeps started operations and moves as few others as it can; ``check`` verifies any plan.
 """
 
