@@ -226,9 +226,12 @@ def test_cluster_serving_canary_promotion_rollback_and_deletion(
             assert canary_dep.spec.replicas == 1  # beside 1 stable Pod: 50 %
             assert canary_dep.spec.template.spec.containers[0].image.endswith("/inspector:v2")
             serving = wait_for(promoted, timeout=90, interval=0.3, what="the canary promoted")
-            assert ("Progressing", "Analysing") in steps, steps
+            # The Analysing step itself may pass between two polls (a 4 s period can be
+            # decided within one reconcile on a loaded machine); the promoted record's reason
+            # is the durable proof that the canary was held and measured.
             assert steps[-1] == ("Promoted", None), steps
-            assert "error rate 0" in serving["canary"]["reason"], serving["canary"]
+            reason = serving["canary"]["reason"]
+            assert reason.startswith("held 4 s Available; error rate 0"), serving["canary"]
             stable = apps.read_namespaced_deployment(STABLE, namespace)
             assert stable.spec.template.spec.containers[0].image.endswith("/inspector:v2")
             wait_for(
@@ -238,8 +241,8 @@ def test_cluster_serving_canary_promotion_rollback_and_deletion(
                 what="the canary Deployment removed",
             )
             reasons = [reason for _, reason, _ in _events(api_client, namespace)]
-            for reason in ("CanaryStarted", "CanaryAnalysing", "CanaryPromoted"):
-                assert reason in reasons, reasons
+            for step in ("CanaryStarted", "CanaryPromoted"):
+                assert step in reasons, reasons
 
             # 3. A canary over its error-rate limit is rolled back; v2 keeps serving.
             errors["value"] = 0.5

@@ -63,6 +63,16 @@ def _runs(data_dir: str) -> list[str]:
     return sorted(p.name for p in runs.iterdir()) if runs.is_dir() else []
 
 
+def _succeeded_run(data_dir: str, prefix: str) -> str | None:
+    """The first run whose id starts with ``prefix`` and whose final state is Succeeded."""
+    for run in _runs(data_dir):
+        state = Path(data_dir) / "runs" / run / "state.json"
+        final = json.loads(state.read_text()).get("state") if state.is_file() else None
+        if run.startswith(prefix) and final == "Succeeded":
+            return run
+    return None
+
+
 def _events(api: client.ApiClient, ns: str, name: str, reason: str) -> list[Any]:
     items = (
         client.CoreV1Api(api)
@@ -290,25 +300,38 @@ def test_models_retrain_on_a_drift_alert_and_on_their_schedule(
             ),
             "the drift-triggered run to succeed",
         )
-        on_schedule = _when(
+        # The backend's record of each run, not status.training: a slot run that outlasts its
+        # minute (a loaded CI machine) is followed by the next slot in the same reconcile, so
+        # "Succeeded" may never be visible in the status (stop 38's CI failed waiting for it).
+        request = _training(_get(api_client, namespace, "scheduled")).get("requestName") or ""
+        assert request, "the scheduled model has no training request"
+        slot_run = wait_for(
+            lambda: _succeeded_run(env["LINEOPS_DATA_DIR"], request + "-s"),
+            timeout=RUN_TIMEOUT,
+            interval=0.5,
+            what="a schedule-triggered run to succeed",
+        )
+        # The operator saw it end: its status shows it Succeeded, or already a later slot's run
+        # (one run in flight at a time: the next slot starts only after this one ended).
+        _when(
             api_client,
             namespace,
             "scheduled",
             lambda o: (
-                "-s" in _training(o).get("runId", "") and _training(o).get("state") == "Succeeded"
+                _training(o).get("state") == "Succeeded"
+                if _training(o).get("runId") == slot_run
+                else _training(o).get("runId", "") > slot_run
             ),
-            "a schedule-triggered run to succeed",
+            f"the operator to see {slot_run} end",
         )
     assert drift_run.startswith(_training(started)["requestName"] + "-e")
     drift_events = _events(api_client, namespace, "drifting", "TrainingRunning")
     assert any("drift PSI 0.9 above 0.2" in e.message for e in drift_events)
-    slot_run = _training(on_schedule)["runId"]
-    assert slot_run.startswith(_training(on_schedule)["requestName"] + "-s")
     schedule_events = _events(api_client, namespace, "scheduled", "TrainingRunning")
     assert any(slot_run in e.message and "schedule slot" in e.message for e in schedule_events)
     runs = _runs(env["LINEOPS_DATA_DIR"])
     assert drift_run in runs and slot_run in runs
-    first = Path(env["LINEOPS_DATA_DIR"]) / "runs" / _training(on_schedule)["requestName"]
+    first = Path(env["LINEOPS_DATA_DIR"]) / "runs" / request
     assert json.loads((first / "state.json").read_text())["state"] == "Succeeded"
     # The drift model ran exactly twice: the spec run and the drift run.
     assert len([r for r in runs if r.startswith(_training(started)["requestName"])]) == 2
