@@ -66,10 +66,10 @@ def _runs(data_dir: str) -> list[str]:
 def _succeeded_run(data_dir: str, prefix: str) -> str | None:
     """The first run whose id starts with ``prefix`` and whose final state is Succeeded."""
     for run in _runs(data_dir):
-        state = Path(data_dir) / "runs" / run / "state.json"
-        final = json.loads(state.read_text()).get("state") if state.is_file() else None
-        if run.startswith(prefix) and final == "Succeeded":
-            return run
+        if run.startswith(prefix):
+            state = files.read_state(files.run_dir(Path(data_dir), run))
+            if state is not None and state.state == "Succeeded":
+                return run
     return None
 
 
@@ -302,9 +302,16 @@ def test_models_retrain_on_a_drift_alert_and_on_their_schedule(
         )
         # The backend's record of each run, not status.training: a slot run that outlasts its
         # minute (a loaded CI machine) is followed by the next slot in the same reconcile, so
-        # "Succeeded" may never be visible in the status (stop 38's CI failed waiting for it).
-        request = _training(_get(api_client, namespace, "scheduled")).get("requestName") or ""
-        assert request, "the scheduled model has no training request"
+        # "Succeeded" may never be visible in the status (a CI run failed waiting for it).
+        request = _training(
+            _when(
+                api_client,
+                namespace,
+                "scheduled",
+                lambda o: bool(_training(o).get("requestName")),
+                "the scheduled model's first run",
+            )
+        )["requestName"]
         slot_run = wait_for(
             lambda: _succeeded_run(env["LINEOPS_DATA_DIR"], request + "-s"),
             timeout=RUN_TIMEOUT,
